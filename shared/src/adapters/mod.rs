@@ -1,0 +1,7 @@
+//! Adapters: the outside world behind the ports. The DynamoDB adapter runs in AWS; the embedded
+//! store runs in the local process.
+
+#[cfg(feature = "aws")]
+pub mod dynamodb;
+#[cfg(feature = "local")]
+pub mod embedded;

@@ -1,0 +1,99 @@
+//! The brand: whose desk this is, which time zone its calendar lives in, and whether posts need a
+//! manager's approval before they can be scheduled.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use super::{BrandId, TimeZoneName, Validation, DomainError};
+
+pub const MAX_NAME_CHARS: usize = 100;
+
+/// The editable part of a brand, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrandProfile {
+    pub name: String,
+    pub time_zone: TimeZoneName,
+    pub approval_required: bool,
+}
+
+impl BrandProfile {
+    pub fn parse(name: &str, time_zone: &str, approval_required: bool) -> Result<Self, DomainError> {
+        let mut v = Validation::new();
+        let name = v.check("name", parse_name(name));
+        let time_zone = v.check("time_zone", TimeZoneName::parse(time_zone));
+        v.finish()?;
+        Ok(Self { name: name.unwrap_or_default(), time_zone: time_zone.expect("checked"), approval_required })
+    }
+}
+
+pub fn parse_name(raw: &str) -> Result<String, String> {
+    let name = raw.trim();
+    let chars = name.chars().count();
+    if chars == 0 {
+        Err("must not be empty".into())
+    } else if chars > MAX_NAME_CHARS {
+        Err(format!("must be at most {MAX_NAME_CHARS} characters (it has {chars})"))
+    } else {
+        Ok(name.to_owned())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Brand {
+    pub id: BrandId,
+    pub name: String,
+    pub time_zone: TimeZoneName,
+    pub approval_required: bool,
+    pub version: u64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl Brand {
+    pub fn create(id: BrandId, profile: BrandProfile, now: Timestamp) -> Self {
+        Self {
+            id,
+            name: profile.name,
+            time_zone: profile.time_zone,
+            approval_required: profile.approval_required,
+            version: 0,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    pub fn update(&mut self, profile: BrandProfile, now: Timestamp) {
+        self.name = profile.name;
+        self.time_zone = profile.time_zone;
+        self.approval_required = profile.approval_required;
+        self.updated_at = now;
+    }
+
+    pub fn profile(&self) -> BrandProfile {
+        BrandProfile {
+            name: self.name.clone(),
+            time_zone: self.time_zone.clone(),
+            approval_required: self.approval_required,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_bad_field_is_reported_at_once() {
+        let DomainError::Invalid(errors) = BrandProfile::parse("  ", "Nowhere/Land", true).unwrap_err() else {
+            panic!("expected a validation error")
+        };
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["name", "time_zone"]);
+    }
+
+    #[test]
+    fn names_are_trimmed() {
+        let p = BrandProfile::parse("  Acme Coffee ", "Europe/Rome", false).unwrap();
+        assert_eq!(p.name, "Acme Coffee");
+    }
+}

@@ -1,0 +1,120 @@
+//! Identifiers. Brand ids come from the caller's verified identity; everything a brand owns has a ULID,
+//! so ids sort by creation time and never collide across processes.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// A brand's id, as carried in the caller's token: 1 to 64 of `a-z 0-9 - _`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct BrandId(String);
+
+impl BrandId {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let ok = !raw.is_empty()
+            && raw.len() <= 64
+            && raw.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        if ok {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(format!(
+                "a brand id is 1 to 64 characters of lowercase letters, digits, '-' and '_'; got {raw:?}"
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for BrandId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        Self::parse(&raw).map_err(serde::de::Error::custom)
+    }
+}
+
+impl fmt::Display for BrandId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+macro_rules! ulid_id {
+    ($(#[$doc:meta])* $name:ident, $what:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(ulid::Ulid);
+
+        impl $name {
+            pub fn new() -> Self {
+                Self(ulid::Ulid::new())
+            }
+
+            pub fn parse(raw: &str) -> Result<Self, String> {
+                ulid::Ulid::from_string(raw)
+                    .map(Self)
+                    .map_err(|_| format!("{raw:?} is not a valid {} id (a 26-character ULID)", $what))
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = String;
+            fn from_str(raw: &str) -> Result<Self, String> {
+                Self::parse(raw)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    };
+}
+
+ulid_id!(
+    /// A post's id.
+    PostId,
+    "post"
+);
+ulid_id!(
+    /// A channel's id.
+    ChannelId,
+    "channel"
+);
+ulid_id!(
+    /// A media-library asset's id.
+    AssetId,
+    "asset"
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn brand_ids_are_restricted_to_a_safe_alphabet() {
+        assert!(BrandId::parse("acme-coffee_2").is_ok());
+        for bad in ["", "Acme", "a#b", "a b", &"x".repeat(65)] {
+            assert!(BrandId::parse(bad).is_err(), "{bad:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn ulid_ids_round_trip_and_reject_garbage() {
+        let id = PostId::new();
+        assert_eq!(PostId::parse(&id.to_string()).unwrap(), id);
+        assert!(PostId::parse("not-a-ulid").unwrap_err().contains("post id"));
+    }
+}

@@ -1,0 +1,20 @@
+//! The domain: plain types and rules with no I/O. Every type validates on construction, so anything
+//! further in can trust it; errors are written for the person who made the mistake.
+
+pub mod access;
+pub mod brand;
+pub mod channel;
+pub mod error;
+pub mod ids;
+pub mod post;
+pub mod secret;
+pub mod time;
+
+pub use access::{Actor, Permission, Role};
+pub use brand::{Brand, BrandProfile};
+pub use channel::{Channel, ChannelStatus, Credentials, Network};
+pub use error::{DomainError, FieldError, Validation};
+pub use ids::{AssetId, BrandId, ChannelId, PostId};
+pub use post::{Failure, Post, PostDraft, PostInput, PostStatus, Target, TargetState, Variant, Workflow};
+pub use secret::Secret;
+pub use time::{LocalDate, TimeZoneName};

@@ -1,0 +1,99 @@
+//! The single-table key design, in one place. Every item of a brand sits under `B#{brand}`;
+//! credentials sit under their own `B#{brand}#CRED` partition so IAM can let a function write
+//! them without being able to read them (a `dynamodb:LeadingKeys` condition).
+//!
+//! | item              | pk               | sk            | posts_by_time (gsi1pk / gsi1sk)          |
+//! |-------------------|------------------|---------------|-----------------------------------------|
+//! | brand profile     | `B#{brand}`      | `BRAND`       |                                         |
+//! | channel           | `B#{brand}`      | `CH#{id}`     |                                         |
+//! | post              | `B#{brand}`      | `P#{id}`      | `B#{brand}#P` / `{publish_at}#{id}`     |
+//! | credentials       | `B#{brand}#CRED` | `CH#{id}`     |                                         |
+
+use jiff::Timestamp;
+
+use super::Index;
+use crate::domain::{BrandId, ChannelId, PostId};
+
+pub const BRAND_SK: &str = "BRAND";
+pub const CHANNEL_PREFIX: &str = "CH#";
+pub const POST_PREFIX: &str = "P#";
+
+/// The physical table layout: attribute names and indexes, shared by the DynamoDB adapter and
+/// the deployment template check.
+pub mod table {
+    pub const PK: &str = "pk";
+    pub const SK: &str = "sk";
+    pub const VERSION: &str = "v";
+    pub const BODY: &str = "body";
+    pub const TTL: &str = "ttl";
+
+    use super::Index;
+
+    /// The DynamoDB index name and its key attribute names.
+    pub fn index(index: Index) -> (&'static str, &'static str, &'static str) {
+        match index {
+            Index::PostsByTime => ("posts_by_time", "gsi1pk", "gsi1sk"),
+        }
+    }
+}
+
+pub fn brand_pk(brand: &BrandId) -> String {
+    format!("B#{brand}")
+}
+
+pub fn credentials_pk(brand: &BrandId) -> String {
+    format!("B#{brand}#CRED")
+}
+
+pub fn channel_sk(channel: &ChannelId) -> String {
+    format!("{CHANNEL_PREFIX}{channel}")
+}
+
+pub fn post_sk(post: &PostId) -> String {
+    format!("{POST_PREFIX}{post}")
+}
+
+pub fn posts_by_time_pk(brand: &BrandId) -> String {
+    format!("B#{brand}#P")
+}
+
+/// Fixed width and UTC, so string order is time order.
+pub fn time_key(at: Timestamp) -> String {
+    at.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+pub fn posts_by_time_sk(at: Timestamp, post: &PostId) -> String {
+    format!("{}#{post}", time_key(at))
+}
+
+/// The inclusive key range of posts_by_time entries in `[from, to)`.
+pub fn posts_by_time_range(from: Timestamp, to: Timestamp) -> (String, String) {
+    let last_second = Timestamp::from_second(to.as_second() - 1).unwrap_or(to);
+    // '~' sorts after '#' and every ULID character, so the upper bound includes the whole last second.
+    (time_key(from), format!("{}~", time_key(last_second)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_keys_sort_like_time() {
+        let a: Timestamp = "2027-03-28T00:59:59Z".parse().unwrap();
+        let b: Timestamp = "2027-03-28T01:00:00Z".parse().unwrap();
+        assert!(time_key(a) < time_key(b));
+        assert_eq!(time_key(a), "2027-03-28T00:59:59Z");
+    }
+
+    #[test]
+    fn the_time_range_excludes_its_end() {
+        let from: Timestamp = "2027-03-28T00:00:00Z".parse().unwrap();
+        let to: Timestamp = "2027-03-29T00:00:00Z".parse().unwrap();
+        let (lo, hi) = posts_by_time_range(from, to);
+        let id = PostId::new();
+        let inside = posts_by_time_sk("2027-03-28T23:59:59Z".parse().unwrap(), &id);
+        let outside = posts_by_time_sk(to, &id);
+        assert!(lo <= inside && inside <= hi);
+        assert!(outside > hi);
+    }
+}

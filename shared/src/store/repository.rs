@@ -1,0 +1,353 @@
+//! The store port the services use, written once over any [`ItemStore`].
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::keys::{self, BRAND_SK, CHANNEL_PREFIX, POST_PREFIX};
+use super::{Condition, Cursor, Index, IndexKey, Item, ItemStore, KeyRange, Query, StartAfter, StoreError, Write};
+use crate::domain::{Brand, BrandId, Channel, ChannelId, Credentials, Post, PostId, PostStatus};
+
+/// How many items one listing request may examine before it returns a (possibly short) page with
+/// a cursor, so a selective filter cannot turn one request into a read of the whole partition.
+const MAX_EXAMINED_PER_LISTING: usize = 1_000;
+/// The most channels a brand can have; a listing of channels is one page.
+pub const MAX_CHANNELS_PER_BRAND: usize = 500;
+
+#[derive(Debug, Clone, Default)]
+pub struct PostFilter {
+    pub status: Option<PostStatus>,
+    pub channel: Option<ChannelId>,
+    pub label: Option<String>,
+    /// Publish time range `[from, to)`; when either is set, only posts with a publish time are listed,
+    /// in publish-time order. Otherwise posts are listed newest first.
+    pub from: Option<Timestamp>,
+    pub to: Option<Timestamp>,
+}
+
+impl PostFilter {
+    fn matches(&self, post: &Post) -> bool {
+        self.status.is_none_or(|s| post.status() == s)
+            && self.channel.is_none_or(|c| post.targets.iter().any(|t| t.channel_id == c.to_string()))
+            && self.label.as_ref().is_none_or(|l| post.labels.contains(l))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct PostPage {
+    pub posts: Vec<Post>,
+    pub next: Option<Cursor>,
+}
+
+/// Why a listing could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum ListError {
+    #[error("{0}")]
+    BadCursor(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[derive(Clone)]
+pub struct Store {
+    items: Arc<dyn ItemStore>,
+}
+
+impl Store {
+    pub fn new(items: Arc<dyn ItemStore>) -> Self {
+        Self { items }
+    }
+
+    pub fn items(&self) -> &Arc<dyn ItemStore> {
+        &self.items
+    }
+
+    // ---- brands ----
+
+    pub async fn get_brand(&self, brand: &BrandId) -> Result<Option<Brand>, StoreError> {
+        let item = self.items.get(&keys::brand_pk(brand), BRAND_SK).await?;
+        item.map(|i| decode(i, |b: &mut Brand, v| b.version = v)).transpose()
+    }
+
+    /// Creates the brand (`expected: None`) or replaces the version the caller read.
+    pub async fn put_brand(&self, brand: &Brand, expected: Option<u64>) -> Result<Brand, StoreError> {
+        let item = encode(keys::brand_pk(&brand.id), BRAND_SK.into(), next_version(expected), vec![], brand)?;
+        self.put(item, expected).await
+    }
+
+    // ---- channels ----
+
+    pub async fn get_channel(&self, brand: &BrandId, id: &ChannelId) -> Result<Option<Channel>, StoreError> {
+        let item = self.items.get(&keys::brand_pk(brand), &keys::channel_sk(id)).await?;
+        item.map(decode_channel).transpose()
+    }
+
+    pub async fn list_channels(&self, brand: &BrandId) -> Result<Vec<Channel>, StoreError> {
+        let page = self
+            .items
+            .query(&Query {
+                index: None,
+                pk: keys::brand_pk(brand),
+                range: KeyRange::Prefix(CHANNEL_PREFIX.into()),
+                after: None,
+                limit: MAX_CHANNELS_PER_BRAND,
+                descending: false,
+            })
+            .await?;
+        page.items.into_iter().map(decode_channel).collect()
+    }
+
+    pub async fn put_channel(&self, brand: &BrandId, channel: &Channel, expected: Option<u64>) -> Result<Channel, StoreError> {
+        let item = encode(keys::brand_pk(brand), keys::channel_sk(&channel.id), next_version(expected), vec![], channel)?;
+        self.put(item, expected).await
+    }
+
+    /// Deletes the channel and its credentials together.
+    pub async fn delete_channel(&self, brand: &BrandId, id: &ChannelId, expected: u64) -> Result<(), StoreError> {
+        self.items
+            .write(vec![
+                Write::Delete { pk: keys::brand_pk(brand), sk: keys::channel_sk(id), condition: Condition::Version(expected) },
+                Write::Delete { pk: keys::credentials_pk(brand), sk: keys::channel_sk(id), condition: Condition::Any },
+            ])
+            .await
+    }
+
+    /// Stores credentials and the channel's record of when they changed, atomically.
+    pub async fn put_credentials(
+        &self,
+        brand: &BrandId,
+        channel: &Channel,
+        expected: u64,
+        credentials: &Credentials,
+    ) -> Result<Channel, StoreError> {
+        let channel_item =
+            encode(keys::brand_pk(brand), keys::channel_sk(&channel.id), expected + 1, vec![], channel)?;
+        let secret_item = encode(
+            keys::credentials_pk(brand),
+            keys::channel_sk(&channel.id),
+            1,
+            vec![],
+            &credentials.expose_all(),
+        )?;
+        self.items
+            .write(vec![
+                Write::Put { item: channel_item, condition: Condition::Version(expected) },
+                Write::Put { item: secret_item, condition: Condition::Any },
+            ])
+            .await?;
+        let mut saved = channel.clone();
+        saved.version = expected + 1;
+        Ok(saved)
+    }
+
+    pub async fn get_credentials(&self, brand: &BrandId, id: &ChannelId) -> Result<Option<Credentials>, StoreError> {
+        let item = self.items.get(&keys::credentials_pk(brand), &keys::channel_sk(id)).await?;
+        item.map(|i| {
+            serde_json::from_value::<BTreeMap<String, String>>(i.body)
+                .map(Credentials::from_stored)
+                .map_err(|e| StoreError::Corrupt(format!("credentials of channel {id}: {e}")))
+        })
+        .transpose()
+    }
+
+    // ---- posts ----
+
+    pub async fn get_post(&self, brand: &BrandId, id: &PostId) -> Result<Option<Post>, StoreError> {
+        let item = self.items.get(&keys::brand_pk(brand), &keys::post_sk(id)).await?;
+        item.map(decode_post).transpose()
+    }
+
+    /// Creates the post (`expected: None`) or replaces the version the caller read.
+    pub async fn put_post(&self, brand: &BrandId, post: &Post, expected: Option<u64>) -> Result<Post, StoreError> {
+        self.put(post_item(brand, post, next_version(expected))?, expected).await
+    }
+
+    pub async fn delete_post(&self, brand: &BrandId, id: &PostId, expected: u64) -> Result<(), StoreError> {
+        self.items
+            .write(vec![Write::Delete {
+                pk: keys::brand_pk(brand),
+                sk: keys::post_sk(id),
+                condition: Condition::Version(expected),
+            }])
+            .await
+    }
+
+    pub async fn list_posts(
+        &self,
+        brand: &BrandId,
+        filter: &PostFilter,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<PostPage, ListError> {
+        let by_time = filter.from.is_some() || filter.to.is_some();
+        let after = cursor.map(|c| Cursor::decode(c, POST_PREFIX)).transpose().map_err(ListError::BadCursor)?;
+        if after.as_ref().is_some_and(|a| a.index_sk.is_some() != by_time) {
+            return Err(ListError::BadCursor(
+                "the cursor belongs to a listing with different filters: start again without it".into(),
+            ));
+        }
+        let query = if by_time {
+            let from = filter.from.unwrap_or(Timestamp::MIN);
+            let to = filter.to.unwrap_or(Timestamp::MAX);
+            let (lo, hi) = keys::posts_by_time_range(from, to);
+            Query {
+                index: Some(Index::PostsByTime),
+                pk: keys::posts_by_time_pk(brand),
+                range: KeyRange::Between(lo, hi),
+                after,
+                limit: 0,
+                descending: false,
+            }
+        } else {
+            Query {
+                index: None,
+                pk: keys::brand_pk(brand),
+                range: KeyRange::Prefix(POST_PREFIX.into()),
+                after,
+                limit: 0,
+                descending: true,
+            }
+        };
+        let (posts, next) = self.collect(query, limit, MAX_EXAMINED_PER_LISTING, |p| filter.matches(p)).await?;
+        Ok(PostPage { posts, next: next.map(|a| Cursor::encode(&a)) })
+    }
+
+    /// Every post with a publish time in `[from, to)`, in time order, up to `max` posts.
+    /// Returns whether there were more than `max`.
+    pub async fn posts_between(
+        &self,
+        brand: &BrandId,
+        from: Timestamp,
+        to: Timestamp,
+        max: usize,
+    ) -> Result<(Vec<Post>, bool), StoreError> {
+        let (lo, hi) = keys::posts_by_time_range(from, to);
+        let query = Query {
+            index: Some(Index::PostsByTime),
+            pk: keys::posts_by_time_pk(brand),
+            range: KeyRange::Between(lo, hi),
+            after: None,
+            limit: 0,
+            descending: false,
+        };
+        let (posts, next) = self.collect(query, max, usize::MAX, |_| true).await?;
+        Ok((posts, next.is_some()))
+    }
+
+    /// Reads pages until `limit` posts matched, the range ended, or `max_examined` items were read.
+    /// The returned cursor points just after the last post examined, so no post is skipped or repeated.
+    async fn collect(
+        &self,
+        mut query: Query,
+        limit: usize,
+        max_examined: usize,
+        keep: impl Fn(&Post) -> bool,
+    ) -> Result<(Vec<Post>, Option<StartAfter>), StoreError> {
+        let mut posts = Vec::new();
+        let mut examined = 0;
+        loop {
+            query.limit = (limit - posts.len()).clamp(25, 200).min(max_examined - examined);
+            let page = self.items.query(&query).await?;
+            let page_len = page.items.len();
+            for (i, item) in page.items.into_iter().enumerate() {
+                let after = start_after(&item, query.index);
+                examined += 1;
+                let post = decode_post(item)?;
+                if keep(&post) {
+                    posts.push(post);
+                }
+                let more_in_page = i + 1 < page_len;
+                if posts.len() == limit || examined == max_examined {
+                    let more = more_in_page || page.next.is_some();
+                    return Ok((posts, more.then_some(after)));
+                }
+            }
+            match page.next {
+                Some(next) => query.after = Some(next),
+                None => return Ok((posts, None)),
+            }
+        }
+    }
+
+    async fn put<T: DeserializeOwned + Versioned>(&self, item: Item, expected: Option<u64>) -> Result<T, StoreError> {
+        let condition = match expected {
+            None => Condition::Absent,
+            Some(v) => Condition::Version(v),
+        };
+        let version = item.version;
+        let mut value: T = serde_json::from_value(item.body.clone()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.items.write(vec![Write::Put { item, condition }]).await?;
+        value.set_version(version);
+        Ok(value)
+    }
+}
+
+trait Versioned {
+    fn set_version(&mut self, version: u64);
+}
+
+macro_rules! versioned {
+    ($($t:ty),*) => {$(
+        impl Versioned for $t {
+            fn set_version(&mut self, version: u64) {
+                self.version = version;
+            }
+        }
+    )*};
+}
+versioned!(Brand, Channel, Post);
+
+fn next_version(expected: Option<u64>) -> u64 {
+    expected.map_or(1, |v| v + 1)
+}
+
+fn post_item(brand: &BrandId, post: &Post, version: u64) -> Result<Item, StoreError> {
+    let indexes = post
+        .publish_at
+        .map(|at| {
+            (Index::PostsByTime, IndexKey { pk: keys::posts_by_time_pk(brand), sk: keys::posts_by_time_sk(at, &post.id) })
+        })
+        .into_iter()
+        .collect();
+    encode(keys::brand_pk(brand), keys::post_sk(&post.id), version, indexes, post)
+}
+
+fn start_after(item: &Item, index: Option<Index>) -> StartAfter {
+    StartAfter { sk: item.sk.clone(), index_sk: index.and_then(|i| item.index_key(i)).map(|k| k.sk.clone()) }
+}
+
+fn encode<T: Serialize>(
+    pk: String,
+    sk: String,
+    version: u64,
+    indexes: Vec<(Index, IndexKey)>,
+    value: &T,
+) -> Result<Item, StoreError> {
+    let mut body = serde_json::to_value(value).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    // The version lives in the item's own attribute; the body never carries a stale copy.
+    if let Some(map) = body.as_object_mut() {
+        map.remove("version");
+    }
+    Ok(Item { pk, sk, version, indexes, expires_at: None, body })
+}
+
+fn decode<T: DeserializeOwned>(item: Item, set_version: impl Fn(&mut T, u64)) -> Result<T, StoreError> {
+    let mut body = item.body;
+    if let Some(map) = body.as_object_mut() {
+        map.insert("version".into(), item.version.into());
+    }
+    let mut value: T = serde_json::from_value(body).map_err(|e| StoreError::Corrupt(format!("{} {}: {e}", item.pk, item.sk)))?;
+    set_version(&mut value, item.version);
+    Ok(value)
+}
+
+fn decode_channel(item: Item) -> Result<Channel, StoreError> {
+    decode(item, |c: &mut Channel, v| c.version = v)
+}
+
+fn decode_post(item: Item) -> Result<Post, StoreError> {
+    decode(item, |p: &mut Post, v| p.version = v)
+}

@@ -1,0 +1,1 @@
+//! The store contract: one suite, run unchanged against the embedded store and DynamoDB (moto).

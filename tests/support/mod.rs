@@ -1,0 +1,1 @@
+//! Shared set-up for the black-box tests: fresh stores on both adapters, a booted API server.
