@@ -1,1 +1,4 @@
 //! Shared set-up for the black-box tests: fresh stores on both adapters, a booted API server.
+
+pub mod dynamodb;
+pub mod embedded;

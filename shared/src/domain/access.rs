@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{BrandId, DomainError};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Viewer,
@@ -21,7 +23,9 @@ impl Role {
             "editor" => Ok(Self::Editor),
             "manager" => Ok(Self::Manager),
             "owner" => Ok(Self::Owner),
-            other => Err(format!("unknown role {other:?}: expected owner, manager, editor or viewer")),
+            other => Err(format!(
+                "unknown role {other:?}: expected owner, manager, editor or viewer"
+            )),
         }
     }
 
@@ -103,7 +107,11 @@ mod tests {
     use super::*;
 
     fn actor(role: Role) -> Actor {
-        Actor { subject: "u".into(), brand: BrandId::parse("b").unwrap(), role }
+        Actor {
+            subject: "u".into(),
+            brand: BrandId::parse("b").unwrap(),
+            role,
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use super::{BrandId, TimeZoneName, Validation, DomainError};
+use super::{BrandId, DomainError, TimeZoneName, Validation};
 
 pub const MAX_NAME_CHARS: usize = 100;
 
@@ -17,12 +17,20 @@ pub struct BrandProfile {
 }
 
 impl BrandProfile {
-    pub fn parse(name: &str, time_zone: &str, approval_required: bool) -> Result<Self, DomainError> {
+    pub fn parse(
+        name: &str,
+        time_zone: &str,
+        approval_required: bool,
+    ) -> Result<Self, DomainError> {
         let mut v = Validation::new();
         let name = v.check("name", parse_name(name));
         let time_zone = v.check("time_zone", TimeZoneName::parse(time_zone));
         v.finish()?;
-        Ok(Self { name: name.unwrap_or_default(), time_zone: time_zone.expect("checked"), approval_required })
+        Ok(Self {
+            name: name.unwrap_or_default(),
+            time_zone: time_zone.expect("checked"),
+            approval_required,
+        })
     }
 }
 
@@ -32,7 +40,9 @@ pub fn parse_name(raw: &str) -> Result<String, String> {
     if chars == 0 {
         Err("must not be empty".into())
     } else if chars > MAX_NAME_CHARS {
-        Err(format!("must be at most {MAX_NAME_CHARS} characters (it has {chars})"))
+        Err(format!(
+            "must be at most {MAX_NAME_CHARS} characters (it has {chars})"
+        ))
     } else {
         Ok(name.to_owned())
     }
@@ -84,7 +94,9 @@ mod tests {
 
     #[test]
     fn every_bad_field_is_reported_at_once() {
-        let DomainError::Invalid(errors) = BrandProfile::parse("  ", "Nowhere/Land", true).unwrap_err() else {
+        let DomainError::Invalid(errors) =
+            BrandProfile::parse("  ", "Nowhere/Land", true).unwrap_err()
+        else {
             panic!("expected a validation error")
         };
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();

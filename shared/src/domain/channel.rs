@@ -10,7 +10,19 @@ use serde_json::{Map, Value};
 use super::brand::parse_name;
 use super::{ChannelId, DomainError, Secret, Validation};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Network {
     Mastodon,
@@ -49,12 +61,15 @@ impl Network {
     }
 
     pub fn parse(raw: &str) -> Result<Self, String> {
-        Self::ALL.into_iter().find(|n| n.as_str() == raw).ok_or_else(|| {
-            format!(
-                "unknown network {raw:?}: expected one of {}",
-                Self::ALL.map(Self::as_str).join(", ")
-            )
-        })
+        Self::ALL
+            .into_iter()
+            .find(|n| n.as_str() == raw)
+            .ok_or_else(|| {
+                format!(
+                    "unknown network {raw:?}: expected one of {}",
+                    Self::ALL.map(Self::as_str).join(", ")
+                )
+            })
     }
 
     /// The settings a channel on this network must have, and which of them are URLs.
@@ -98,7 +113,9 @@ impl ChannelStatus {
             "active" => Ok(Self::Active),
             "needs_reconnect" => Ok(Self::NeedsReconnect),
             "disabled" => Ok(Self::Disabled),
-            other => Err(format!("unknown status {other:?}: expected active, needs_reconnect or disabled")),
+            other => Err(format!(
+                "unknown status {other:?}: expected active, needs_reconnect or disabled"
+            )),
         }
     }
 }
@@ -140,7 +157,10 @@ impl ChannelFields {
         let handle = v.check("handle", parse_handle(handle));
         for key in network.required_settings() {
             if !settings.contains_key(*key) {
-                v.add(format!("settings.{key}"), format!("is required for a {} channel", network.as_str()));
+                v.add(
+                    format!("settings.{key}"),
+                    format!("is required for a {} channel", network.as_str()),
+                );
             }
         }
         for (key, value) in &settings {
@@ -152,12 +172,22 @@ impl ChannelFields {
                     }
                     None => v.add(field, "must be a URL string"),
                 }
-            } else if key.len() > 64 || !matches!(value, Value::String(_) | Value::Number(_) | Value::Bool(_)) {
-                v.add(field, "settings are short names with a string, number or boolean value");
+            } else if key.len() > 64
+                || !matches!(value, Value::String(_) | Value::Number(_) | Value::Bool(_))
+            {
+                v.add(
+                    field,
+                    "settings are short names with a string, number or boolean value",
+                );
             }
         }
         v.finish()?;
-        Ok(Self { name: name.expect("checked"), handle: handle.expect("checked"), settings, status })
+        Ok(Self {
+            name: name.expect("checked"),
+            handle: handle.expect("checked"),
+            settings,
+            status,
+        })
     }
 }
 
@@ -235,7 +265,10 @@ impl Credentials {
         let mut values = BTreeMap::new();
         for key in network.credential_keys() {
             if !raw.contains_key(*key) {
-                v.add(*key, format!("is required for a {} channel", network.as_str()));
+                v.add(
+                    *key,
+                    format!("is required for a {} channel", network.as_str()),
+                );
             }
         }
         for (key, value) in raw {
@@ -243,7 +276,10 @@ impl Credentials {
                 Some(s) if !s.is_empty() && s.len() <= 8192 => {
                     values.insert(key.clone(), Secret::new(s));
                 }
-                _ => v.add(key.as_str(), "must be a non-empty string of at most 8192 bytes"),
+                _ => v.add(
+                    key.as_str(),
+                    "must be a non-empty string of at most 8192 bytes",
+                ),
             }
         }
         v.finish()?;
@@ -259,12 +295,20 @@ impl Credentials {
     }
 
     pub fn from_stored(values: BTreeMap<String, String>) -> Self {
-        Self(values.into_iter().map(|(k, v)| (k, Secret::new(v))).collect())
+        Self(
+            values
+                .into_iter()
+                .map(|(k, v)| (k, Secret::new(v)))
+                .collect(),
+        )
     }
 
     /// The raw values, for the store adapter only.
     pub fn expose_all(&self) -> BTreeMap<String, String> {
-        self.0.iter().map(|(k, v)| (k.clone(), v.expose().to_owned())).collect()
+        self.0
+            .iter()
+            .map(|(k, v)| (k.clone(), v.expose().to_owned()))
+            .collect()
     }
 }
 
@@ -279,11 +323,20 @@ mod tests {
 
     #[test]
     fn mastodon_needs_an_instance_url() {
-        let err = ChannelFields::parse(Network::Mastodon, "Acme", "@acme", Map::new(), ChannelStatus::Active)
-            .unwrap_err();
+        let err = ChannelFields::parse(
+            Network::Mastodon,
+            "Acme",
+            "@acme",
+            Map::new(),
+            ChannelStatus::Active,
+        )
+        .unwrap_err();
         assert_eq!(
             err,
-            DomainError::invalid("settings.instance_url", "is required for a mastodon channel")
+            DomainError::invalid(
+                "settings.instance_url",
+                "is required for a mastodon channel"
+            )
         );
         let ok = ChannelFields::parse(
             Network::Mastodon,
@@ -310,11 +363,17 @@ mod tests {
 
     #[test]
     fn credentials_are_checked_per_network_and_redacted() {
-        let creds =
-            Credentials::parse(Network::Bluesky, &map(json!({"identifier": "a", "app_password": "s3cret"})))
-                .unwrap();
+        let creds = Credentials::parse(
+            Network::Bluesky,
+            &map(json!({"identifier": "a", "app_password": "s3cret"})),
+        )
+        .unwrap();
         assert!(!format!("{creds:?}").contains("s3cret"));
-        let err = Credentials::parse(Network::Bluesky, &map(json!({"identifier": "a"}))).unwrap_err();
-        assert_eq!(err, DomainError::invalid("app_password", "is required for a bluesky channel"));
+        let err =
+            Credentials::parse(Network::Bluesky, &map(json!({"identifier": "a"}))).unwrap_err();
+        assert_eq!(
+            err,
+            DomainError::invalid("app_password", "is required for a bluesky channel")
+        );
     }
 }

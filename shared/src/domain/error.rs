@@ -12,7 +12,10 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -43,7 +46,11 @@ impl Validation {
     }
 
     pub fn finish(self) -> Result<(), DomainError> {
-        if self.errors.is_empty() { Ok(()) } else { Err(DomainError::Invalid(self.errors)) }
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(DomainError::Invalid(self.errors))
+        }
     }
 }
 

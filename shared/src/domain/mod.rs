@@ -15,6 +15,8 @@ pub use brand::{Brand, BrandProfile};
 pub use channel::{Channel, ChannelStatus, Credentials, Network};
 pub use error::{DomainError, FieldError, Validation};
 pub use ids::{AssetId, BrandId, ChannelId, PostId};
-pub use post::{Failure, Post, PostDraft, PostInput, PostStatus, Target, TargetState, Variant, Workflow};
+pub use post::{
+    Failure, Post, PostDraft, PostInput, PostStatus, Target, TargetState, Variant, Workflow,
+};
 pub use secret::Secret;
 pub use time::{LocalDate, TimeZoneName};

@@ -87,9 +87,15 @@ impl PostStatus {
     }
 
     pub fn parse(raw: &str) -> Result<Self, String> {
-        Self::ALL.into_iter().find(|s| s.as_str() == raw).ok_or_else(|| {
-            format!("unknown status {raw:?}: expected one of {}", Self::ALL.map(Self::as_str).join(", "))
-        })
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str() == raw)
+            .ok_or_else(|| {
+                format!(
+                    "unknown status {raw:?}: expected one of {}",
+                    Self::ALL.map(Self::as_str).join(", ")
+                )
+            })
     }
 }
 
@@ -109,11 +115,22 @@ pub struct Failure {
 pub enum TargetState {
     Pending,
     /// Claimed by one publish attempt until `lease_until`.
-    Publishing { attempt_id: String, lease_until: Timestamp },
-    Published { remote_id: String, url: Option<String>, published_at: Timestamp },
-    Failed { failure: Failure },
+    Publishing {
+        attempt_id: String,
+        lease_until: Timestamp,
+    },
+    Published {
+        remote_id: String,
+        url: Option<String>,
+        published_at: Timestamp,
+    },
+    Failed {
+        failure: Failure,
+    },
     /// The request may have reached the network but its answer was lost: read back before any retry.
-    Unknown { attempt_id: String },
+    Unknown {
+        attempt_id: String,
+    },
 }
 
 /// A channel the post goes to, with its own publishing state.
@@ -169,7 +186,10 @@ impl PostDraft {
         }
         let mut channels = Vec::new();
         if input.channels.len() > MAX_CHANNELS {
-            v.add("channels", format!("a post can go to at most {MAX_CHANNELS} channels"));
+            v.add(
+                "channels",
+                format!("a post can go to at most {MAX_CHANNELS} channels"),
+            );
         }
         for (i, raw) in input.channels.iter().enumerate() {
             if let Some(id) = v.check(&format!("channels.{i}"), ChannelId::parse(raw)) {
@@ -184,12 +204,21 @@ impl PostDraft {
         let mut variants = BTreeMap::new();
         for (key, variant) in input.variants {
             let field = format!("variants.{key}");
-            let Some(id) = v.check(&field, ChannelId::parse(&key)) else { continue };
+            let Some(id) = v.check(&field, ChannelId::parse(&key)) else {
+                continue;
+            };
             if !channels.contains(&id) {
                 v.add(&field, "is a variant for a channel the post does not go to");
             }
-            if variant.text.as_ref().is_some_and(|t| t.len() > MAX_TEXT_BYTES) {
-                v.add(format!("{field}.text"), format!("must be at most {MAX_TEXT_BYTES} bytes"));
+            if variant
+                .text
+                .as_ref()
+                .is_some_and(|t| t.len() > MAX_TEXT_BYTES)
+            {
+                v.add(
+                    format!("{field}.text"),
+                    format!("must be at most {MAX_TEXT_BYTES} bytes"),
+                );
             }
             if let Some(media) = &variant.media {
                 parse_media(&mut v, &format!("{field}.media"), media);
@@ -198,13 +227,19 @@ impl PostDraft {
         }
         let mut labels: Vec<String> = Vec::new();
         if input.labels.len() > MAX_LABELS {
-            v.add("labels", format!("a post can have at most {MAX_LABELS} labels"));
+            v.add(
+                "labels",
+                format!("a post can have at most {MAX_LABELS} labels"),
+            );
         }
         for (i, raw) in input.labels.iter().enumerate() {
             let label = raw.trim();
             let chars = label.chars().count();
             if chars == 0 || chars > MAX_LABEL_CHARS {
-                v.add(format!("labels.{i}"), format!("a label is 1 to {MAX_LABEL_CHARS} characters"));
+                v.add(
+                    format!("labels.{i}"),
+                    format!("a label is 1 to {MAX_LABEL_CHARS} characters"),
+                );
             } else if !labels.iter().any(|l| l == label) {
                 labels.push(label.to_owned());
             }
@@ -212,7 +247,10 @@ impl PostDraft {
         let campaign = match input.campaign.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(c) if c.chars().count() > MAX_CAMPAIGN_CHARS => {
-                v.add("campaign", format!("must be at most {MAX_CAMPAIGN_CHARS} characters"));
+                v.add(
+                    "campaign",
+                    format!("must be at most {MAX_CAMPAIGN_CHARS} characters"),
+                );
                 None
             }
             Some(c) => Some(c.to_owned()),
@@ -222,7 +260,15 @@ impl PostDraft {
             Some(raw) => v.check("publish_at", super::time::parse_instant(raw)),
         };
         v.finish()?;
-        Ok(Self { text: input.text, channels, variants, media, labels, campaign, publish_at })
+        Ok(Self {
+            text: input.text,
+            channels,
+            variants,
+            media,
+            labels,
+            campaign,
+            publish_at,
+        })
     }
 }
 
@@ -230,7 +276,10 @@ fn parse_media(v: &mut Validation, field: &str, raw: &[String]) -> Vec<AssetId> 
     if raw.len() > MAX_MEDIA {
         v.add(field, format!("at most {MAX_MEDIA} media items"));
     }
-    raw.iter().enumerate().filter_map(|(i, id)| v.check(&format!("{field}.{i}"), AssetId::parse(id))).collect()
+    raw.iter()
+        .enumerate()
+        .filter_map(|(i, id)| v.check(&format!("{field}.{i}"), AssetId::parse(id)))
+        .collect()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -288,7 +337,10 @@ impl Post {
     }
 
     pub fn channels(&self) -> Vec<ChannelId> {
-        self.targets.iter().filter_map(|t| ChannelId::parse(&t.channel_id).ok()).collect()
+        self.targets
+            .iter()
+            .filter_map(|t| ChannelId::parse(&t.channel_id).ok())
+            .collect()
     }
 
     pub fn status(&self) -> PostStatus {
@@ -311,7 +363,10 @@ impl Post {
         self.targets = draft
             .channels
             .iter()
-            .map(|c| Target { channel_id: c.to_string(), state: TargetState::Pending })
+            .map(|c| Target {
+                channel_id: c.to_string(),
+                state: TargetState::Pending,
+            })
             .collect();
     }
 
@@ -334,7 +389,12 @@ impl Post {
 
     /// Replaces the content. Editing approved copy withdraws the approval when approval is required:
     /// what was approved is no longer what would be published.
-    pub fn edit(&mut self, draft: PostDraft, time_zone: TimeZoneName, ctx: &Context<'_>) -> Result<(), DomainError> {
+    pub fn edit(
+        &mut self,
+        draft: PostDraft,
+        time_zone: TimeZoneName,
+        ctx: &Context<'_>,
+    ) -> Result<(), DomainError> {
         match self.workflow {
             Workflow::Draft | Workflow::InReview => {}
             Workflow::Approved => {
@@ -348,7 +408,9 @@ impl Post {
                 ));
             }
             Workflow::Cancelled => {
-                return Err(DomainError::InvalidState("a cancelled post cannot be edited: duplicate it instead".into()));
+                return Err(DomainError::InvalidState(
+                    "a cancelled post cannot be edited: duplicate it instead".into(),
+                ));
             }
         }
         self.set_content(draft);
@@ -373,8 +435,14 @@ impl Post {
     }
 
     pub fn reject(&mut self, note: Option<String>, ctx: &Context<'_>) -> Result<(), DomainError> {
-        if note.as_ref().is_some_and(|n| n.chars().count() > MAX_NOTE_CHARS) {
-            return Err(DomainError::invalid("note", format!("must be at most {MAX_NOTE_CHARS} characters")));
+        if note
+            .as_ref()
+            .is_some_and(|n| n.chars().count() > MAX_NOTE_CHARS)
+        {
+            return Err(DomainError::invalid(
+                "note",
+                format!("must be at most {MAX_NOTE_CHARS} characters"),
+            ));
         }
         self.expect(&[Workflow::InReview], "rejected")?;
         self.workflow = Workflow::Draft;
@@ -385,7 +453,11 @@ impl Post {
 
     /// Schedules the post for `publish_at` (or the time already on it). Without required approval a
     /// draft can be scheduled directly; with it, only an approved post can.
-    pub fn schedule(&mut self, publish_at: Option<Timestamp>, ctx: &Context<'_>) -> Result<(), DomainError> {
+    pub fn schedule(
+        &mut self,
+        publish_at: Option<Timestamp>,
+        ctx: &Context<'_>,
+    ) -> Result<(), DomainError> {
         let allowed: &[Workflow] = if ctx.approval_required {
             &[Workflow::Approved]
         } else {
@@ -400,7 +472,10 @@ impl Post {
         let mut v = Validation::new();
         let at = publish_at.or(self.publish_at);
         match at {
-            None => v.add("publish_at", "a publish time is required to schedule a post"),
+            None => v.add(
+                "publish_at",
+                "a publish time is required to schedule a post",
+            ),
             Some(at) if at <= ctx.now => v.add("publish_at", format!("{at} is in the past")),
             Some(_) => {}
         }
@@ -422,17 +497,34 @@ impl Post {
         self.expect(&[Workflow::Scheduled], "unscheduled")?;
         if self.targets.iter().any(|t| t.state != TargetState::Pending) {
             return Err(DomainError::InvalidState(
-                "publishing has already started for this post, so it can no longer be unscheduled".into(),
+                "publishing has already started for this post, so it can no longer be unscheduled"
+                    .into(),
             ));
         }
-        self.workflow = if ctx.approval_required { Workflow::Approved } else { Workflow::Draft };
+        self.workflow = if ctx.approval_required {
+            Workflow::Approved
+        } else {
+            Workflow::Draft
+        };
         self.touch(ctx);
         Ok(())
     }
 
     pub fn cancel(&mut self, ctx: &Context<'_>) -> Result<(), DomainError> {
-        self.expect(&[Workflow::Draft, Workflow::InReview, Workflow::Approved, Workflow::Scheduled], "cancelled")?;
-        if self.targets.iter().any(|t| !matches!(t.state, TargetState::Pending | TargetState::Failed { .. })) {
+        self.expect(
+            &[
+                Workflow::Draft,
+                Workflow::InReview,
+                Workflow::Approved,
+                Workflow::Scheduled,
+            ],
+            "cancelled",
+        )?;
+        if self
+            .targets
+            .iter()
+            .any(|t| !matches!(t.state, TargetState::Pending | TargetState::Failed { .. }))
+        {
             return Err(DomainError::InvalidState(
                 "some targets are publishing or published already, so the post can no longer be cancelled".into(),
             ));
@@ -445,7 +537,9 @@ impl Post {
     /// Whether the post may be deleted: never while it is on the schedule.
     pub fn check_deletable(&self) -> Result<(), DomainError> {
         if self.workflow == Workflow::Scheduled {
-            return Err(DomainError::InvalidState("a scheduled post cannot be deleted: unschedule or cancel it first".into()));
+            return Err(DomainError::InvalidState(
+                "a scheduled post cannot be deleted: unschedule or cancel it first".into(),
+            ));
         }
         Ok(())
     }
@@ -475,7 +569,8 @@ fn derive_publishing_status(targets: &[Target]) -> PostStatus {
     let count = |f: fn(&TargetState) -> bool| targets.iter().filter(|t| f(&t.state)).count();
     let pending = count(|s| matches!(s, TargetState::Pending));
     let published = count(|s| matches!(s, TargetState::Published { .. }));
-    let missed = count(|s| matches!(s, TargetState::Failed { failure } if failure.kind == "missed"));
+    let missed =
+        count(|s| matches!(s, TargetState::Failed { failure } if failure.kind == "missed"));
     let failed = count(|s| matches!(s, TargetState::Failed { .. }));
     let total = targets.len();
     if pending == total {
@@ -498,7 +593,11 @@ mod tests {
     use super::*;
 
     fn ctx(approval_required: bool) -> Context<'static> {
-        Context { actor: "alice", now: "2027-01-10T10:00:00Z".parse().unwrap(), approval_required }
+        Context {
+            actor: "alice",
+            now: "2027-01-10T10:00:00Z".parse().unwrap(),
+            approval_required,
+        }
     }
 
     fn rome() -> TimeZoneName {
@@ -524,7 +623,10 @@ mod tests {
         post.submit(&c).unwrap();
         assert_eq!(post.status(), PostStatus::InReview);
         post.reject(Some("tone it down".into()), &c).unwrap();
-        assert_eq!((post.status(), post.review_note.as_deref()), (PostStatus::Draft, Some("tone it down")));
+        assert_eq!(
+            (post.status(), post.review_note.as_deref()),
+            (PostStatus::Draft, Some("tone it down"))
+        );
         post.submit(&c).unwrap();
         post.approve(&c).unwrap();
         post.schedule(None, &c).unwrap();
@@ -550,10 +652,16 @@ mod tests {
         let c = ctx(false);
         let mut post = Post::create(draft_to(&[]), rome(), &c);
         let past = "2027-01-01T00:00:00Z".parse().unwrap();
-        let DomainError::Invalid(errors) = post.schedule(Some(past), &c).unwrap_err() else { panic!() };
+        let DomainError::Invalid(errors) = post.schedule(Some(past), &c).unwrap_err() else {
+            panic!()
+        };
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["publish_at", "channels"]);
-        assert_eq!(post.status(), PostStatus::Draft, "a failed action changes nothing");
+        assert_eq!(
+            post.status(),
+            PostStatus::Draft,
+            "a failed action changes nothing"
+        );
     }
 
     #[test]
@@ -571,7 +679,10 @@ mod tests {
         let c = ctx(false);
         let mut post = Post::create(draft_to(&[ChannelId::new()]), rome(), &c);
         post.schedule(None, &c).unwrap();
-        assert!(matches!(post.edit(draft_to(&[]), rome(), &c), Err(DomainError::InvalidState(_))));
+        assert!(matches!(
+            post.edit(draft_to(&[]), rome(), &c),
+            Err(DomainError::InvalidState(_))
+        ));
         assert!(post.check_deletable().is_err());
     }
 
@@ -587,7 +698,9 @@ mod tests {
             ..Default::default()
         })
         .unwrap_err();
-        let DomainError::Invalid(errors) = err else { panic!() };
+        let DomainError::Invalid(errors) = err else {
+            panic!()
+        };
         let fields: Vec<_> = errors.iter().map(|e| e.field.clone()).collect();
         assert!(fields.contains(&"text".to_string()));
         assert!(fields.contains(&"channels.1".to_string()));
@@ -599,16 +712,41 @@ mod tests {
 
     #[test]
     fn status_is_derived_from_targets() {
-        let t = |state| Target { channel_id: ChannelId::new().to_string(), state };
-        let published =
-            || TargetState::Published { remote_id: "1".into(), url: None, published_at: Timestamp::UNIX_EPOCH };
-        let failed = |kind: &str| TargetState::Failed {
-            failure: Failure { kind: kind.into(), retryable: false, message: "no".into() },
+        let t = |state| Target {
+            channel_id: ChannelId::new().to_string(),
+            state,
         };
-        assert_eq!(derive_publishing_status(&[t(published()), t(published())]), PostStatus::Published);
-        assert_eq!(derive_publishing_status(&[t(published()), t(failed("x"))]), PostStatus::PartiallyPublished);
-        assert_eq!(derive_publishing_status(&[t(failed("x"))]), PostStatus::Failed);
-        assert_eq!(derive_publishing_status(&[t(failed("missed"))]), PostStatus::Missed);
-        assert_eq!(derive_publishing_status(&[t(published()), t(TargetState::Pending)]), PostStatus::Publishing);
+        let published = || TargetState::Published {
+            remote_id: "1".into(),
+            url: None,
+            published_at: Timestamp::UNIX_EPOCH,
+        };
+        let failed = |kind: &str| TargetState::Failed {
+            failure: Failure {
+                kind: kind.into(),
+                retryable: false,
+                message: "no".into(),
+            },
+        };
+        assert_eq!(
+            derive_publishing_status(&[t(published()), t(published())]),
+            PostStatus::Published
+        );
+        assert_eq!(
+            derive_publishing_status(&[t(published()), t(failed("x"))]),
+            PostStatus::PartiallyPublished
+        );
+        assert_eq!(
+            derive_publishing_status(&[t(failed("x"))]),
+            PostStatus::Failed
+        );
+        assert_eq!(
+            derive_publishing_status(&[t(failed("missed"))]),
+            PostStatus::Missed
+        );
+        assert_eq!(
+            derive_publishing_status(&[t(published()), t(TargetState::Pending)]),
+            PostStatus::Publishing
+        );
     }
 }

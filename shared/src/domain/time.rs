@@ -17,7 +17,9 @@ impl TimeZoneName {
     pub fn parse(raw: &str) -> Result<Self, String> {
         match TimeZone::get(raw) {
             Ok(_) if !raw.is_empty() => Ok(Self(raw.to_owned())),
-            _ => Err(format!("{raw:?} is not a known IANA time zone (for example \"Europe/Rome\")")),
+            _ => Err(format!(
+                "{raw:?} is not a known IANA time zone (for example \"Europe/Rome\")"
+            )),
         }
     }
 
@@ -34,7 +36,11 @@ impl TimeZoneName {
     /// The start of a day is its first existing local instant, which DST gaps can move past midnight.
     pub fn day_bounds(&self, first: Date, last: Date) -> Result<(Timestamp, Timestamp), String> {
         let tz = self.zone();
-        let start = first.to_zoned(tz.clone()).map_err(|e| e.to_string())?.start_of_day().map_err(|e| e.to_string())?;
+        let start = first
+            .to_zoned(tz.clone())
+            .map_err(|e| e.to_string())?
+            .start_of_day()
+            .map_err(|e| e.to_string())?;
         let after = last
             .checked_add(1.day())
             .map_err(|e| e.to_string())?
@@ -78,15 +84,16 @@ impl<'de> Deserialize<'de> for TimeZoneName {
 pub type LocalDate = Date;
 
 pub fn parse_date(raw: &str) -> Result<Date, String> {
-    raw.parse::<Date>().map_err(|_| format!("{raw:?} is not a date written YYYY-MM-DD"))
+    raw.parse::<Date>()
+        .map_err(|_| format!("{raw:?} is not a date written YYYY-MM-DD"))
 }
 
 /// Parses an RFC 3339 instant (with `Z` or an offset) and drops sub-second precision: posts are
 /// scheduled to the second.
 pub fn parse_instant(raw: &str) -> Result<Timestamp, String> {
-    let at: Timestamp = raw
-        .parse()
-        .map_err(|_| format!("{raw:?} is not an RFC 3339 date and time such as 2027-03-28T09:00:00+02:00"))?;
+    let at: Timestamp = raw.parse().map_err(|_| {
+        format!("{raw:?} is not an RFC 3339 date and time such as 2027-03-28T09:00:00+02:00")
+    })?;
     Ok(truncate_to_second(at))
 }
 

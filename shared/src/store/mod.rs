@@ -48,7 +48,10 @@ pub struct Item {
 
 impl Item {
     pub fn index_key(&self, index: Index) -> Option<&IndexKey> {
-        self.indexes.iter().find(|(i, _)| *i == index).map(|(_, k)| k)
+        self.indexes
+            .iter()
+            .find(|(i, _)| *i == index)
+            .map(|(_, k)| k)
     }
 }
 
@@ -65,8 +68,15 @@ pub enum Condition {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Write {
-    Put { item: Item, condition: Condition },
-    Delete { pk: String, sk: String, condition: Condition },
+    Put {
+        item: Item,
+        condition: Condition,
+    },
+    Delete {
+        pk: String,
+        sk: String,
+        condition: Condition,
+    },
 }
 
 impl Write {
@@ -104,9 +114,11 @@ pub struct StartAfter {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Query {
-    pub index: Option<Index>,
-    /// The partition key: of the table, or of `index` when set.
+    /// The table partition the items belong to. Without `index` it is the partition queried; with
+    /// one it completes the start key (every index partition lies within one table partition).
     pub pk: String,
+    /// Query this index, in the given index partition, instead of the table.
+    pub index: Option<(Index, String)>,
     pub range: KeyRange,
     pub after: Option<StartAfter>,
     pub limit: usize,

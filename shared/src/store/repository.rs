@@ -8,7 +8,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::keys::{self, BRAND_SK, CHANNEL_PREFIX, POST_PREFIX};
-use super::{Condition, Cursor, Index, IndexKey, Item, ItemStore, KeyRange, Query, StartAfter, StoreError, Write};
+use super::{
+    Condition, Cursor, Index, IndexKey, Item, ItemStore, KeyRange, Query, StartAfter, StoreError,
+    Write,
+};
 use crate::domain::{Brand, BrandId, Channel, ChannelId, Credentials, Post, PostId, PostStatus};
 
 /// How many items one listing request may examine before it returns a (possibly short) page with
@@ -31,7 +34,9 @@ pub struct PostFilter {
 impl PostFilter {
     fn matches(&self, post: &Post) -> bool {
         self.status.is_none_or(|s| post.status() == s)
-            && self.channel.is_none_or(|c| post.targets.iter().any(|t| t.channel_id == c.to_string()))
+            && self
+                .channel
+                .is_none_or(|c| post.targets.iter().any(|t| t.channel_id == c.to_string()))
             && self.label.as_ref().is_none_or(|l| post.labels.contains(l))
     }
 }
@@ -69,19 +74,37 @@ impl Store {
 
     pub async fn get_brand(&self, brand: &BrandId) -> Result<Option<Brand>, StoreError> {
         let item = self.items.get(&keys::brand_pk(brand), BRAND_SK).await?;
-        item.map(|i| decode(i, |b: &mut Brand, v| b.version = v)).transpose()
+        item.map(|i| decode(i, |b: &mut Brand, v| b.version = v))
+            .transpose()
     }
 
     /// Creates the brand (`expected: None`) or replaces the version the caller read.
-    pub async fn put_brand(&self, brand: &Brand, expected: Option<u64>) -> Result<Brand, StoreError> {
-        let item = encode(keys::brand_pk(&brand.id), BRAND_SK.into(), next_version(expected), vec![], brand)?;
+    pub async fn put_brand(
+        &self,
+        brand: &Brand,
+        expected: Option<u64>,
+    ) -> Result<Brand, StoreError> {
+        let item = encode(
+            keys::brand_pk(&brand.id),
+            BRAND_SK.into(),
+            next_version(expected),
+            vec![],
+            brand,
+        )?;
         self.put(item, expected).await
     }
 
     // ---- channels ----
 
-    pub async fn get_channel(&self, brand: &BrandId, id: &ChannelId) -> Result<Option<Channel>, StoreError> {
-        let item = self.items.get(&keys::brand_pk(brand), &keys::channel_sk(id)).await?;
+    pub async fn get_channel(
+        &self,
+        brand: &BrandId,
+        id: &ChannelId,
+    ) -> Result<Option<Channel>, StoreError> {
+        let item = self
+            .items
+            .get(&keys::brand_pk(brand), &keys::channel_sk(id))
+            .await?;
         item.map(decode_channel).transpose()
     }
 
@@ -100,17 +123,41 @@ impl Store {
         page.items.into_iter().map(decode_channel).collect()
     }
 
-    pub async fn put_channel(&self, brand: &BrandId, channel: &Channel, expected: Option<u64>) -> Result<Channel, StoreError> {
-        let item = encode(keys::brand_pk(brand), keys::channel_sk(&channel.id), next_version(expected), vec![], channel)?;
+    pub async fn put_channel(
+        &self,
+        brand: &BrandId,
+        channel: &Channel,
+        expected: Option<u64>,
+    ) -> Result<Channel, StoreError> {
+        let item = encode(
+            keys::brand_pk(brand),
+            keys::channel_sk(&channel.id),
+            next_version(expected),
+            vec![],
+            channel,
+        )?;
         self.put(item, expected).await
     }
 
     /// Deletes the channel and its credentials together.
-    pub async fn delete_channel(&self, brand: &BrandId, id: &ChannelId, expected: u64) -> Result<(), StoreError> {
+    pub async fn delete_channel(
+        &self,
+        brand: &BrandId,
+        id: &ChannelId,
+        expected: u64,
+    ) -> Result<(), StoreError> {
         self.items
             .write(vec![
-                Write::Delete { pk: keys::brand_pk(brand), sk: keys::channel_sk(id), condition: Condition::Version(expected) },
-                Write::Delete { pk: keys::credentials_pk(brand), sk: keys::channel_sk(id), condition: Condition::Any },
+                Write::Delete {
+                    pk: keys::brand_pk(brand),
+                    sk: keys::channel_sk(id),
+                    condition: Condition::Version(expected),
+                },
+                Write::Delete {
+                    pk: keys::credentials_pk(brand),
+                    sk: keys::channel_sk(id),
+                    condition: Condition::Any,
+                },
             ])
             .await
     }
@@ -123,8 +170,13 @@ impl Store {
         expected: u64,
         credentials: &Credentials,
     ) -> Result<Channel, StoreError> {
-        let channel_item =
-            encode(keys::brand_pk(brand), keys::channel_sk(&channel.id), expected + 1, vec![], channel)?;
+        let channel_item = encode(
+            keys::brand_pk(brand),
+            keys::channel_sk(&channel.id),
+            expected + 1,
+            vec![],
+            channel,
+        )?;
         let secret_item = encode(
             keys::credentials_pk(brand),
             keys::channel_sk(&channel.id),
@@ -134,8 +186,14 @@ impl Store {
         )?;
         self.items
             .write(vec![
-                Write::Put { item: channel_item, condition: Condition::Version(expected) },
-                Write::Put { item: secret_item, condition: Condition::Any },
+                Write::Put {
+                    item: channel_item,
+                    condition: Condition::Version(expected),
+                },
+                Write::Put {
+                    item: secret_item,
+                    condition: Condition::Any,
+                },
             ])
             .await?;
         let mut saved = channel.clone();
@@ -143,8 +201,15 @@ impl Store {
         Ok(saved)
     }
 
-    pub async fn get_credentials(&self, brand: &BrandId, id: &ChannelId) -> Result<Option<Credentials>, StoreError> {
-        let item = self.items.get(&keys::credentials_pk(brand), &keys::channel_sk(id)).await?;
+    pub async fn get_credentials(
+        &self,
+        brand: &BrandId,
+        id: &ChannelId,
+    ) -> Result<Option<Credentials>, StoreError> {
+        let item = self
+            .items
+            .get(&keys::credentials_pk(brand), &keys::channel_sk(id))
+            .await?;
         item.map(|i| {
             serde_json::from_value::<BTreeMap<String, String>>(i.body)
                 .map(Credentials::from_stored)
@@ -156,16 +221,30 @@ impl Store {
     // ---- posts ----
 
     pub async fn get_post(&self, brand: &BrandId, id: &PostId) -> Result<Option<Post>, StoreError> {
-        let item = self.items.get(&keys::brand_pk(brand), &keys::post_sk(id)).await?;
+        let item = self
+            .items
+            .get(&keys::brand_pk(brand), &keys::post_sk(id))
+            .await?;
         item.map(decode_post).transpose()
     }
 
     /// Creates the post (`expected: None`) or replaces the version the caller read.
-    pub async fn put_post(&self, brand: &BrandId, post: &Post, expected: Option<u64>) -> Result<Post, StoreError> {
-        self.put(post_item(brand, post, next_version(expected))?, expected).await
+    pub async fn put_post(
+        &self,
+        brand: &BrandId,
+        post: &Post,
+        expected: Option<u64>,
+    ) -> Result<Post, StoreError> {
+        self.put(post_item(brand, post, next_version(expected))?, expected)
+            .await
     }
 
-    pub async fn delete_post(&self, brand: &BrandId, id: &PostId, expected: u64) -> Result<(), StoreError> {
+    pub async fn delete_post(
+        &self,
+        brand: &BrandId,
+        id: &PostId,
+        expected: u64,
+    ) -> Result<(), StoreError> {
         self.items
             .write(vec![Write::Delete {
                 pk: keys::brand_pk(brand),
@@ -183,10 +262,17 @@ impl Store {
         limit: usize,
     ) -> Result<PostPage, ListError> {
         let by_time = filter.from.is_some() || filter.to.is_some();
-        let after = cursor.map(|c| Cursor::decode(c, POST_PREFIX)).transpose().map_err(ListError::BadCursor)?;
-        if after.as_ref().is_some_and(|a| a.index_sk.is_some() != by_time) {
+        let after = cursor
+            .map(|c| Cursor::decode(c, POST_PREFIX))
+            .transpose()
+            .map_err(ListError::BadCursor)?;
+        if after
+            .as_ref()
+            .is_some_and(|a| a.index_sk.is_some() != by_time)
+        {
             return Err(ListError::BadCursor(
-                "the cursor belongs to a listing with different filters: start again without it".into(),
+                "the cursor belongs to a listing with different filters: start again without it"
+                    .into(),
             ));
         }
         let query = if by_time {
@@ -194,8 +280,8 @@ impl Store {
             let to = filter.to.unwrap_or(Timestamp::MAX);
             let (lo, hi) = keys::posts_by_time_range(from, to);
             Query {
-                index: Some(Index::PostsByTime),
-                pk: keys::posts_by_time_pk(brand),
+                pk: keys::brand_pk(brand),
+                index: Some((Index::PostsByTime, keys::posts_by_time_pk(brand))),
                 range: KeyRange::Between(lo, hi),
                 after,
                 limit: 0,
@@ -203,16 +289,23 @@ impl Store {
             }
         } else {
             Query {
-                index: None,
                 pk: keys::brand_pk(brand),
+                index: None,
                 range: KeyRange::Prefix(POST_PREFIX.into()),
                 after,
                 limit: 0,
                 descending: true,
             }
         };
-        let (posts, next) = self.collect(query, limit, MAX_EXAMINED_PER_LISTING, |p| filter.matches(p)).await?;
-        Ok(PostPage { posts, next: next.map(|a| Cursor::encode(&a)) })
+        let (posts, next) = self
+            .collect(query, limit, MAX_EXAMINED_PER_LISTING, |p| {
+                filter.matches(p)
+            })
+            .await?;
+        Ok(PostPage {
+            posts,
+            next: next.map(|a| Cursor::encode(&a)),
+        })
     }
 
     /// Every post with a publish time in `[from, to)`, in time order, up to `max` posts.
@@ -226,8 +319,8 @@ impl Store {
     ) -> Result<(Vec<Post>, bool), StoreError> {
         let (lo, hi) = keys::posts_by_time_range(from, to);
         let query = Query {
-            index: Some(Index::PostsByTime),
-            pk: keys::posts_by_time_pk(brand),
+            pk: keys::brand_pk(brand),
+            index: Some((Index::PostsByTime, keys::posts_by_time_pk(brand))),
             range: KeyRange::Between(lo, hi),
             after: None,
             limit: 0,
@@ -249,11 +342,13 @@ impl Store {
         let mut posts = Vec::new();
         let mut examined = 0;
         loop {
-            query.limit = (limit - posts.len()).clamp(25, 200).min(max_examined - examined);
+            query.limit = (limit - posts.len())
+                .clamp(25, 200)
+                .min(max_examined - examined);
             let page = self.items.query(&query).await?;
             let page_len = page.items.len();
             for (i, item) in page.items.into_iter().enumerate() {
-                let after = start_after(&item, query.index);
+                let after = start_after(&item, query.index.as_ref().map(|(i, _)| *i));
                 examined += 1;
                 let post = decode_post(item)?;
                 if keep(&post) {
@@ -272,14 +367,21 @@ impl Store {
         }
     }
 
-    async fn put<T: DeserializeOwned + Versioned>(&self, item: Item, expected: Option<u64>) -> Result<T, StoreError> {
+    async fn put<T: DeserializeOwned + Versioned>(
+        &self,
+        item: Item,
+        expected: Option<u64>,
+    ) -> Result<T, StoreError> {
         let condition = match expected {
             None => Condition::Absent,
             Some(v) => Condition::Version(v),
         };
         let version = item.version;
-        let mut value: T = serde_json::from_value(item.body.clone()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        self.items.write(vec![Write::Put { item, condition }]).await?;
+        let mut value: T = serde_json::from_value(item.body.clone())
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.items
+            .write(vec![Write::Put { item, condition }])
+            .await?;
         value.set_version(version);
         Ok(value)
     }
@@ -308,15 +410,30 @@ fn post_item(brand: &BrandId, post: &Post, version: u64) -> Result<Item, StoreEr
     let indexes = post
         .publish_at
         .map(|at| {
-            (Index::PostsByTime, IndexKey { pk: keys::posts_by_time_pk(brand), sk: keys::posts_by_time_sk(at, &post.id) })
+            (
+                Index::PostsByTime,
+                IndexKey {
+                    pk: keys::posts_by_time_pk(brand),
+                    sk: keys::posts_by_time_sk(at, &post.id),
+                },
+            )
         })
         .into_iter()
         .collect();
-    encode(keys::brand_pk(brand), keys::post_sk(&post.id), version, indexes, post)
+    encode(
+        keys::brand_pk(brand),
+        keys::post_sk(&post.id),
+        version,
+        indexes,
+        post,
+    )
 }
 
 fn start_after(item: &Item, index: Option<Index>) -> StartAfter {
-    StartAfter { sk: item.sk.clone(), index_sk: index.and_then(|i| item.index_key(i)).map(|k| k.sk.clone()) }
+    StartAfter {
+        sk: item.sk.clone(),
+        index_sk: index.and_then(|i| item.index_key(i)).map(|k| k.sk.clone()),
+    }
 }
 
 fn encode<T: Serialize>(
@@ -331,15 +448,26 @@ fn encode<T: Serialize>(
     if let Some(map) = body.as_object_mut() {
         map.remove("version");
     }
-    Ok(Item { pk, sk, version, indexes, expires_at: None, body })
+    Ok(Item {
+        pk,
+        sk,
+        version,
+        indexes,
+        expires_at: None,
+        body,
+    })
 }
 
-fn decode<T: DeserializeOwned>(item: Item, set_version: impl Fn(&mut T, u64)) -> Result<T, StoreError> {
+fn decode<T: DeserializeOwned>(
+    item: Item,
+    set_version: impl Fn(&mut T, u64),
+) -> Result<T, StoreError> {
     let mut body = item.body;
     if let Some(map) = body.as_object_mut() {
         map.insert("version".into(), item.version.into());
     }
-    let mut value: T = serde_json::from_value(body).map_err(|e| StoreError::Corrupt(format!("{} {}: {e}", item.pk, item.sk)))?;
+    let mut value: T = serde_json::from_value(body)
+        .map_err(|e| StoreError::Corrupt(format!("{} {}: {e}", item.pk, item.sk)))?;
     set_version(&mut value, item.version);
     Ok(value)
 }
