@@ -2,6 +2,14 @@
 //! are thin shells around the services defined here.
 
 pub mod adapters;
+pub mod auth;
 pub mod clock;
 pub mod domain;
+pub mod http;
+#[cfg(feature = "aws")]
+pub mod lambda_env;
+#[cfg(feature = "local")]
+pub mod local;
+pub mod services;
 pub mod store;
+pub mod telemetry;

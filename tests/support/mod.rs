@@ -1,4 +1,5 @@
 //! Shared set-up for the black-box tests: fresh stores on both adapters, a booted API server.
 
+pub mod app;
 pub mod dynamodb;
 pub mod embedded;

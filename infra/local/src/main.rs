@@ -1,1 +1,158 @@
-fn main() {}
+//! `palinsesto`: the whole system as one local process on the embedded store.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use palinsesto::domain::{BrandId, Role};
+use palinsesto::http::{ApiSettings, router};
+use palinsesto::local::{DEMO_BRAND, LocalRuntime, mint_token};
+
+#[derive(Parser)]
+#[command(
+    name = "palinsesto",
+    version,
+    about = "Palinsesto, the back end of a brand's social media desk, as one local process"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API on the embedded store.
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: SocketAddr,
+        /// Where the store file and the signing secret live.
+        #[arg(long, default_value = "./var")]
+        data: PathBuf,
+        /// Origins allowed to call the API from a browser (comma-separated, or *).
+        #[arg(long, value_delimiter = ',')]
+        cors_origin: Vec<String>,
+    },
+    /// Print a token the local server accepts (alone on standard output).
+    Token {
+        #[arg(long)]
+        brand: String,
+        /// owner, manager, editor or viewer.
+        #[arg(long)]
+        role: String,
+        #[arg(long, default_value = "./var")]
+        data: PathBuf,
+        /// Who the token names (shown as created_by / updated_by).
+        #[arg(long, default_value = "local-user")]
+        subject: String,
+        #[arg(long, default_value_t = 24 * 30)]
+        valid_hours: i64,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve {
+            addr,
+            data,
+            cors_origin,
+        } => serve(addr, data, cors_origin),
+        Command::Token {
+            brand,
+            role,
+            data,
+            subject,
+            valid_hours,
+        } => token(&brand, &role, &data, &subject, valid_hours),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("palinsesto: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn token(
+    brand: &str,
+    role: &str,
+    data: &std::path::Path,
+    subject: &str,
+    valid_hours: i64,
+) -> Result<(), String> {
+    let brand = BrandId::parse(brand)?;
+    let role = Role::parse(role)?;
+    if valid_hours <= 0 {
+        return Err("--valid-hours must be positive".into());
+    }
+    let token = mint_token(
+        data,
+        &brand,
+        role,
+        subject,
+        jiff::SignedDuration::from_hours(valid_hours),
+    )
+    .map_err(|e| e.to_string())?;
+    println!("{token}");
+    Ok(())
+}
+
+#[tokio::main]
+async fn serve(addr: SocketAddr, data: PathBuf, cors_origins: Vec<String>) -> Result<(), String> {
+    palinsesto::telemetry::init_local();
+    let runtime = LocalRuntime::open(&data).map_err(|e| e.to_string())?;
+    let created = runtime
+        .ensure_demo_brand()
+        .await
+        .map_err(|e| format!("the demo brand could not be created: {e}"))?;
+    let settings = ApiSettings {
+        cors_origins,
+        ..ApiSettings::default()
+    };
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let data_arg = data.display();
+    if created {
+        println!("Created the demo brand \"{DEMO_BRAND}\" (Europe/Rome, approval required).");
+    }
+    println!("Palinsesto is listening on http://{addr} (data in {data_arg}).");
+    println!("Get a token and make a first call from another terminal:");
+    println!(
+        "  TOKEN=$(cargo run -q --bin palinsesto -- token --brand {DEMO_BRAND} --role owner --data {data_arg})"
+    );
+    println!("  curl -s -H \"Authorization: Bearer $TOKEN\" http://{addr}/v1/brand");
+    println!("Press Ctrl-C to stop.");
+    let app = router(runtime.app_state(), &settings);
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await;
+    // Every write that was answered is already durable; this drains anything still queued.
+    runtime.shutdown();
+    tracing::info!("stopped cleanly");
+    served.map_err(|e| format!("the server stopped with an error: {e}"))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

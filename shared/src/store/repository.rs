@@ -91,7 +91,7 @@ impl Store {
             vec![],
             brand,
         )?;
-        self.put(item, expected).await
+        self.put(brand, item, expected).await
     }
 
     // ---- channels ----
@@ -136,7 +136,7 @@ impl Store {
             vec![],
             channel,
         )?;
-        self.put(item, expected).await
+        self.put(channel, item, expected).await
     }
 
     /// Deletes the channel and its credentials together.
@@ -235,8 +235,12 @@ impl Store {
         post: &Post,
         expected: Option<u64>,
     ) -> Result<Post, StoreError> {
-        self.put(post_item(brand, post, next_version(expected))?, expected)
-            .await
+        self.put(
+            post,
+            post_item(brand, post, next_version(expected))?,
+            expected,
+        )
+        .await
     }
 
     pub async fn delete_post(
@@ -367,8 +371,10 @@ impl Store {
         }
     }
 
-    async fn put<T: DeserializeOwned + Versioned>(
+    /// Writes `value` as `item` and returns it with the version it now has.
+    async fn put<T: Clone + Versioned>(
         &self,
+        value: &T,
         item: Item,
         expected: Option<u64>,
     ) -> Result<T, StoreError> {
@@ -377,13 +383,12 @@ impl Store {
             Some(v) => Condition::Version(v),
         };
         let version = item.version;
-        let mut value: T = serde_json::from_value(item.body.clone())
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         self.items
             .write(vec![Write::Put { item, condition }])
             .await?;
-        value.set_version(version);
-        Ok(value)
+        let mut saved = value.clone();
+        saved.set_version(version);
+        Ok(saved)
     }
 }
 

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The project's one test command: starts the AWS emulator, runs every test of the workspace
+# against it, stops it. Extra arguments go to `cargo test`, e.g. `infra/test/all.sh -- store_contract`.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+MOTO="$ROOT/infra/test/moto.sh"
+RUN="${PALINSESTO_TEST_RUN_DIR:-$ROOT/.test-run}"
+
+say() { echo "==> $*" >&2; }
+
+cd "$ROOT"
+
+say "starting the DynamoDB emulator (moto)"
+# Tests that need the emulator must fail, not skip, when it is missing: so no emulator, no test run.
+if ! "$MOTO" start; then
+    say "FAILED: the emulator could not start, so the tests were not run (see the messages above)"
+    exit 1
+fi
+trap 'say "stopping the emulator"; "$MOTO" stop' EXIT
+# Turn Ctrl-C and kill into a normal exit, so the EXIT trap stops the emulator then too.
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+PALINSESTO_TEST_AWS_ENDPOINT="$(cat "$RUN/moto.endpoint")"
+export PALINSESTO_TEST_AWS_ENDPOINT
+export AWS_REGION=us-east-1
+# Dummy credentials: moto checks no signatures, and real ones must never be picked up by a test.
+export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
+unset AWS_SESSION_TOKEN AWS_PROFILE
+
+say "running cargo test --workspace --all-targets $* (emulator at $PALINSESTO_TEST_AWS_ENDPOINT)"
+set +e
+cargo test --workspace --all-targets "$@"
+status=$?
+set -e
+if ((status == 0)); then
+    say "all tests passed"
+else
+    say "FAILED: cargo test exited with status $status"
+fi
+exit "$status"

@@ -1,0 +1,209 @@
+//! The HTTP API: an axum router in the library, served by the Lambda function through lambda_http
+//! and by the local runner through a normal HTTP server. Routes and the OpenAPI document are
+//! registered together, so the document cannot drift from the code.
+
+pub mod etag;
+pub mod extract;
+pub mod problem;
+pub mod routes;
+pub mod views;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Extension};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use problem::Problem;
+
+use crate::auth::Verifier;
+use crate::services::{BrandService, CalendarService, ChannelService, Ports, PostService};
+use routes::meta::OpenApiJson;
+use routes::{brand, calendar, channels, meta, posts};
+
+/// Everything a route needs, built once per process.
+#[derive(Clone)]
+pub struct AppState {
+    pub brands: BrandService,
+    pub channels: ChannelService,
+    pub posts: PostService,
+    pub calendar: CalendarService,
+    pub verifier: Arc<Verifier>,
+}
+
+impl AppState {
+    pub fn new(ports: Ports, verifier: Arc<Verifier>) -> Self {
+        Self {
+            brands: BrandService::new(ports.clone()),
+            channels: ChannelService::new(ports.clone()),
+            posts: PostService::new(ports.clone()),
+            calendar: CalendarService::new(ports),
+            verifier,
+        }
+    }
+}
+
+/// Settings of the HTTP surface itself.
+#[derive(Debug, Clone)]
+pub struct ApiSettings {
+    /// Origins the brand's frontend is served from; empty means no CORS headers.
+    pub cors_origins: Vec<String>,
+    pub max_body_bytes: usize,
+}
+
+impl Default for ApiSettings {
+    fn default() -> Self {
+        Self {
+            cors_origins: Vec::new(),
+            max_body_bytes: 256 * 1024,
+        }
+    }
+}
+
+impl ApiSettings {
+    /// `CORS_ALLOWED_ORIGINS` (comma-separated, or `*`) and `MAX_BODY_BYTES`.
+    pub fn from_env() -> Result<Self, String> {
+        let mut settings = Self::default();
+        if let Ok(origins) = std::env::var("CORS_ALLOWED_ORIGINS") {
+            settings.cors_origins = origins
+                .split(',')
+                .map(str::trim)
+                .filter(|o| !o.is_empty())
+                .map(str::to_owned)
+                .collect();
+        }
+        if let Ok(raw) = std::env::var("MAX_BODY_BYTES") {
+            settings.max_body_bytes = raw
+                .parse()
+                .map_err(|_| format!("MAX_BODY_BYTES must be a number of bytes, got {raw:?}"))?;
+        }
+        Ok(settings)
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Palinsesto API", description = "The back end of a brand's social media desk: channels, posts, approval, scheduling and the editorial calendar. Errors are RFC 9457 problem+json."),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+    tags((name = "brand"), (name = "channels"), (name = "posts"), (name = "workflow"), (name = "calendar"), (name = "meta"))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The routes and their OpenAPI document, registered together.
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(meta::healthz))
+        .routes(routes!(meta::openapi_json))
+        .routes(routes!(
+            brand::get_brand,
+            brand::put_brand,
+            brand::patch_brand
+        ))
+        .routes(routes!(channels::list_channels, channels::create_channel))
+        .routes(routes!(
+            channels::get_channel,
+            channels::patch_channel,
+            channels::delete_channel
+        ))
+        .routes(routes!(channels::put_credentials))
+        .routes(routes!(posts::list_posts, posts::create_post))
+        .routes(routes!(
+            posts::get_post,
+            posts::patch_post,
+            posts::delete_post
+        ))
+        .routes(routes!(posts::submit_post))
+        .routes(routes!(posts::approve_post))
+        .routes(routes!(posts::reject_post))
+        .routes(routes!(posts::schedule_post))
+        .routes(routes!(posts::unschedule_post))
+        .routes(routes!(posts::cancel_post))
+        .routes(routes!(posts::duplicate_post))
+        .routes(routes!(calendar::get_calendar))
+}
+
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    api().into_openapi()
+}
+
+pub fn router(state: AppState, settings: &ApiSettings) -> Router {
+    let (router, doc) = api().split_for_parts();
+    let doc = OpenApiJson(Arc::new(
+        doc.to_pretty_json().unwrap_or_else(|_| "{}".into()),
+    ));
+    let mut router = router
+        .fallback(|| async {
+            Problem::not_found("there is no such endpoint; see /v1/openapi.json")
+        })
+        .method_not_allowed_fallback(|| async {
+            Problem::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
+                "this endpoint does not accept that method; see /v1/openapi.json",
+            )
+        })
+        .layer(Extension(doc))
+        .layer(DefaultBodyLimit::max(settings.max_body_bytes))
+        .with_state(state);
+    if let Some(cors) = cors(&settings.cors_origins) {
+        router = router.layer(cors);
+    }
+    router.layer(tower_http::trace::TraceLayer::new_for_http())
+}
+
+fn cors(origins: &[String]) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
+    let allow = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+    };
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow)
+            .allow_methods([
+                Method::GET,
+                Method::POST,
+                Method::PUT,
+                Method::PATCH,
+                Method::DELETE,
+            ])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                header::IF_MATCH,
+            ])
+            .expose_headers([
+                header::ETAG,
+                header::LOCATION,
+                HeaderName::from_static("content-type"),
+            ])
+            .max_age(std::time::Duration::from_secs(600)),
+    )
+}

@@ -1,0 +1,13 @@
+//! One module per resource. A route decodes, calls one service, encodes.
+
+pub mod brand;
+pub mod calendar;
+pub mod channels;
+pub mod meta;
+pub mod posts;
+
+use axum::response::Response;
+
+use super::Problem;
+
+pub type ApiResult = Result<Response, Problem>;

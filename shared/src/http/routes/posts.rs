@@ -1,0 +1,261 @@
+//! `/v1/posts`: drafts, the review workflow and scheduling.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+
+use super::ApiResult;
+use crate::domain::{Post, PostId, PostInput};
+use crate::http::extract::{Caller, IfMatch, JsonBody, OptionalJsonBody, QueryParams};
+use crate::http::views::{
+    CreatePost, PatchPost, PostList, PostListQuery, PostView, RejectBody, ScheduleBody,
+};
+use crate::http::{AppState, Problem, etag};
+use crate::services::ServiceError;
+use crate::services::posts::{Action, ListParams, PostChanges};
+
+fn post_id(raw: &str) -> Result<PostId, Problem> {
+    PostId::parse(raw).map_err(|_| ServiceError::NotFound("post").into())
+}
+
+fn one(post: &Post) -> axum::response::Response {
+    etag::tagged(post.version, Json(PostView::from(post)))
+}
+
+fn created(post: &Post) -> axum::response::Response {
+    let location = format!("/v1/posts/{}", post.id);
+    etag::tagged(
+        post.version,
+        (
+            StatusCode::CREATED,
+            [(header::LOCATION, location)],
+            Json(PostView::from(post)),
+        ),
+    )
+}
+
+#[utoipa::path(get, path = "/v1/posts", tag = "posts", params(PostListQuery),
+    responses((status = 200, description = "A page of posts: newest first, or by publish time when from/to is given", body = PostList),
+              (status = "4XX", description = "Problem", body = Problem, content_type = "application/problem+json")))]
+pub async fn list_posts(
+    State(s): State<AppState>,
+    Caller(actor): Caller,
+    QueryParams(q): QueryParams<PostListQuery>,
+) -> ApiResult {
+    let params = ListParams {
+        status: q.status,
+        channel: q.channel,
+        label: q.label,
+        from: q.from,
+        to: q.to,
+        cursor: q.cursor,
+        limit: q.limit,
+    };
+    let page = s.posts.list(&actor, params).await?;
+    Ok(Json(PostList {
+        items: page.posts.iter().map(PostView::from).collect(),
+        next_cursor: page.next.map(|c| c.into_string()),
+    })
+    .into_response())
+}
+
+#[utoipa::path(post, path = "/v1/posts", tag = "posts", request_body = CreatePost,
+    responses((status = 201, description = "The new draft", body = PostView),
+              (status = "4XX", description = "Problem", body = Problem, content_type = "application/problem+json")))]
+pub async fn create_post(
+    State(s): State<AppState>,
+    Caller(actor): Caller,
+    JsonBody(b): JsonBody<CreatePost>,
+) -> ApiResult {
+    let input = PostInput {
+        text: b.text,
+        channels: b.channels,
+        variants: b.variants,
+        media: b.media,
+        labels: b.labels,
+        campaign: b.campaign,
+        publish_at: b.publish_at,
+    };
+    Ok(created(&s.posts.create(&actor, input).await?))
+}
+
+#[utoipa::path(get, path = "/v1/posts/{id}", tag = "posts", params(("id" = String, Path)),
+    responses((status = 200, description = "The post with each target's publishing state", body = PostView),
+              (status = "4XX", description = "Problem", body = Problem, content_type = "application/problem+json")))]
+pub async fn get_post(
+    State(s): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+) -> ApiResult {
+    Ok(one(&s.posts.get(&actor, &post_id(&id)?).await?))
+}
+
+#[utoipa::path(patch, path = "/v1/posts/{id}", tag = "posts", request_body = PatchPost,
+    params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "ETag last read; stale -> 412")),
+    responses((status = 200, description = "Updated", body = PostView),
+              (status = "4XX", description = "Problem", body = Problem, content_type = "application/problem+json")))]
+pub async fn patch_post(
+    State(s): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    IfMatch(expected): IfMatch,
+    JsonBody(b): JsonBody<PatchPost>,
+) -> ApiResult {
+    let changes = PostChanges {
+        text: b.text,
+        channels: b.channels,
+        variants: b.variants,
+        media: b.media,
+        labels: b.labels,
+        campaign: b.campaign,
+        publish_at: b.publish_at,
+    };
+    Ok(one(&s
+        .posts
+        .patch(&actor, &post_id(&id)?, changes, expected)
+        .await?))
+}
+
+#[utoipa::path(delete, path = "/v1/posts/{id}", tag = "posts",
+    params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "ETag last read; stale -> 412")),
+    responses((status = 204, description = "Deleted"),
+              (status = "4XX", description = "Problem", body = Problem, content_type = "application/problem+json")))]
+pub async fn delete_post(
+    State(s): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    IfMatch(expected): IfMatch,
+) -> ApiResult {
+    s.posts.delete(&actor, &post_id(&id)?, expected).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn act(
+    s: AppState,
+    actor: crate::domain::Actor,
+    id: &str,
+    action: Action,
+    expected: Option<u64>,
+) -> ApiResult {
+    Ok(one(&s
+        .posts
+        .act(&actor, &post_id(id)?, action, expected)
+        .await?))
+}
+
+/// Sends a draft for review (editors and up).
+#[utoipa::path(post, path = "/v1/posts/{id}/submit", tag = "workflow",
+    params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "ETag last read; stale -> 412")),
+    responses((status = 200, description = "In review", body = PostView),
+              (status = "4XX", description = "Problem", body = Problem, content_type = "application/problem+json")))]
+pub async fn submit_post(
+    State(s): State<AppState>,
+    Caller(a): Caller,
+    Path(id): Path<String>,
+    IfMatch(e): IfMatch,
+) -> ApiResult {
+    act(s, a, &id, Action::Submit, e).await
+}
+
+/// Approves a post in review (managers and owners).
+#[utoipa::path(post, path = "/v1/posts/{id}/approve", tag = "workflow",
+    params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "ETag last read; stale -> 412")),
+    responses((status = 200, description = "Approved", body = PostView),
+              (status = "4XX", description = "Problem", body = Problem, content_type = "application/problem+json")))]
+pub async fn approve_post(
+    State(s): State<AppState>,
+    Caller(a): Caller,
+    Path(id): Path<String>,
+    IfMatch(e): IfMatch,
+) -> ApiResult {
+    act(s, a, &id, Action::Approve, e).await
+}
+
+/// Sends a post in review back to draft, with an optional note (managers and owners).
+#[utoipa::path(post, path = "/v1/posts/{id}/reject", tag = "workflow", request_body(content = Option<RejectBody>),
+    params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "ETag last read; stale -> 412")),
+    responses((status = 200, description = "Back to draft", body = PostView),
+              (status = "4XX", description = "Problem", body = Problem, content_type = "application/problem+json")))]
+pub async fn reject_post(
+    State(s): State<AppState>,
+    Caller(a): Caller,
+    Path(id): Path<String>,
+    IfMatch(e): IfMatch,
+    OptionalJsonBody(b): OptionalJsonBody<RejectBody>,
+) -> ApiResult {
+    act(
+        s,
+        a,
+        &id,
+        Action::Reject {
+            note: b.unwrap_or_default().note,
+        },
+        e,
+    )
+    .await
+}
+
+/// Puts the post on the schedule at `publish_at` (or its current publish time).
+#[utoipa::path(post, path = "/v1/posts/{id}/schedule", tag = "workflow", request_body(content = Option<ScheduleBody>),
+    params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "ETag last read; stale -> 412")),
+    responses((status = 200, description = "Scheduled", body = PostView),
+              (status = "4XX", description = "Problem", body = Problem, content_type = "application/problem+json")))]
+pub async fn schedule_post(
+    State(s): State<AppState>,
+    Caller(a): Caller,
+    Path(id): Path<String>,
+    IfMatch(e): IfMatch,
+    OptionalJsonBody(b): OptionalJsonBody<ScheduleBody>,
+) -> ApiResult {
+    act(
+        s,
+        a,
+        &id,
+        Action::Schedule {
+            publish_at: b.unwrap_or_default().publish_at,
+        },
+        e,
+    )
+    .await
+}
+
+/// Takes a scheduled post off the schedule, back to approved (or draft when approval is not required).
+#[utoipa::path(post, path = "/v1/posts/{id}/unschedule", tag = "workflow",
+    params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "ETag last read; stale -> 412")),
+    responses((status = 200, description = "Unscheduled", body = PostView),
+              (status = "4XX", description = "Problem", body = Problem, content_type = "application/problem+json")))]
+pub async fn unschedule_post(
+    State(s): State<AppState>,
+    Caller(a): Caller,
+    Path(id): Path<String>,
+    IfMatch(e): IfMatch,
+) -> ApiResult {
+    act(s, a, &id, Action::Unschedule, e).await
+}
+
+/// Cancels the post; it stays in the list as cancelled.
+#[utoipa::path(post, path = "/v1/posts/{id}/cancel", tag = "workflow",
+    params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "ETag last read; stale -> 412")),
+    responses((status = 200, description = "Cancelled", body = PostView),
+              (status = "4XX", description = "Problem", body = Problem, content_type = "application/problem+json")))]
+pub async fn cancel_post(
+    State(s): State<AppState>,
+    Caller(a): Caller,
+    Path(id): Path<String>,
+    IfMatch(e): IfMatch,
+) -> ApiResult {
+    act(s, a, &id, Action::Cancel, e).await
+}
+
+/// Copies the post into a new draft without a publish time.
+#[utoipa::path(post, path = "/v1/posts/{id}/duplicate", tag = "workflow", params(("id" = String, Path)),
+    responses((status = 201, description = "The new draft", body = PostView),
+              (status = "4XX", description = "Problem", body = Problem, content_type = "application/problem+json")))]
+pub async fn duplicate_post(
+    State(s): State<AppState>,
+    Caller(a): Caller,
+    Path(id): Path<String>,
+) -> ApiResult {
+    Ok(created(&s.posts.duplicate(&a, &post_id(&id)?).await?))
+}

@@ -1,0 +1,316 @@
+//! The JSON shapes of the API: request bodies (strict: unknown fields are refused) and responses.
+//! They derive their OpenAPI schemas, so the document is generated from the code it describes.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+use crate::domain::{Brand, Channel, ChannelStatus, Network, Post, PostStatus, Target, Variant};
+use crate::services::calendar::Calendar;
+
+// ---- brand ----
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PutBrand {
+    pub name: String,
+    /// IANA time zone, for example `Europe/Rome`.
+    pub time_zone: String,
+    #[serde(default)]
+    pub approval_required: bool,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchBrand {
+    pub name: Option<String>,
+    pub time_zone: Option<String>,
+    pub approval_required: Option<bool>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BrandView {
+    pub id: String,
+    pub name: String,
+    pub time_zone: String,
+    pub approval_required: bool,
+    pub version: u64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl From<&Brand> for BrandView {
+    fn from(b: &Brand) -> Self {
+        Self {
+            id: b.id.to_string(),
+            name: b.name.clone(),
+            time_zone: b.time_zone.to_string(),
+            approval_required: b.approval_required,
+            version: b.version,
+            created_at: b.created_at,
+            updated_at: b.updated_at,
+        }
+    }
+}
+
+// ---- channels ----
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateChannel {
+    /// mastodon, bluesky, linkedin, x, facebook, instagram, threads or telegram.
+    pub network: String,
+    pub name: String,
+    pub handle: String,
+    /// Network-specific settings, e.g. `instance_url` (Mastodon) or `service_url` (Bluesky).
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub settings: Map<String, Value>,
+    /// `active` (the default) or `disabled`.
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchChannel {
+    pub name: Option<String>,
+    pub handle: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub settings: Option<Map<String, Value>>,
+    /// `active` or `disabled`.
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChannelView {
+    pub id: String,
+    pub network: Network,
+    pub name: String,
+    pub handle: String,
+    #[schema(value_type = Object)]
+    pub settings: Map<String, Value>,
+    pub status: ChannelStatus,
+    /// Whether credentials are stored. The credentials themselves are never returned.
+    pub connected: bool,
+    pub credentials_updated_at: Option<Timestamp>,
+    pub version: u64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl From<&Channel> for ChannelView {
+    fn from(c: &Channel) -> Self {
+        Self {
+            id: c.id.to_string(),
+            network: c.network,
+            name: c.name.clone(),
+            handle: c.handle.clone(),
+            settings: c.settings.clone(),
+            status: c.status,
+            connected: c.credentials_updated_at.is_some(),
+            credentials_updated_at: c.credentials_updated_at,
+            version: c.version,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChannelList {
+    pub items: Vec<ChannelView>,
+}
+
+// ---- posts ----
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreatePost {
+    #[serde(default)]
+    pub text: String,
+    /// The ids of the channels the post goes to.
+    #[serde(default)]
+    pub channels: Vec<String>,
+    /// Per-channel overrides, keyed by channel id.
+    #[serde(default)]
+    pub variants: BTreeMap<String, Variant>,
+    /// Media-library asset ids.
+    #[serde(default)]
+    pub media: Vec<String>,
+    #[serde(default)]
+    pub labels: Vec<String>,
+    pub campaign: Option<String>,
+    /// RFC 3339, e.g. `2027-03-28T09:00:00+02:00`.
+    pub publish_at: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchPost {
+    pub text: Option<String>,
+    pub channels: Option<Vec<String>>,
+    pub variants: Option<BTreeMap<String, Variant>>,
+    pub media: Option<Vec<String>>,
+    pub labels: Option<Vec<String>>,
+    /// `null` clears it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub campaign: Option<Option<String>>,
+    /// `null` clears it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub publish_at: Option<Option<String>>,
+}
+
+/// Tells a field sent as `null` (`Some(None)`) from a field left out (`None`).
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleBody {
+    /// RFC 3339; defaults to the post's current publish time.
+    pub publish_at: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RejectBody {
+    /// Why the post goes back to draft, shown to its author.
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PostView {
+    pub id: String,
+    pub text: String,
+    pub channels: Vec<String>,
+    pub variants: BTreeMap<String, Variant>,
+    pub media: Vec<String>,
+    pub labels: Vec<String>,
+    pub campaign: Option<String>,
+    pub publish_at: Option<Timestamp>,
+    /// The publish time in the brand's zone, e.g. `2027-03-28T09:00:00+02:00[Europe/Rome]`.
+    pub publish_at_local: Option<String>,
+    pub time_zone: String,
+    pub status: PostStatus,
+    pub targets: Vec<Target>,
+    pub review_note: Option<String>,
+    pub version: u64,
+    pub created_by: String,
+    pub created_at: Timestamp,
+    pub updated_by: String,
+    pub updated_at: Timestamp,
+}
+
+impl From<&Post> for PostView {
+    fn from(p: &Post) -> Self {
+        Self {
+            id: p.id.to_string(),
+            text: p.text.clone(),
+            channels: p.targets.iter().map(|t| t.channel_id.clone()).collect(),
+            variants: p
+                .variants
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+            media: p.media.iter().map(ToString::to_string).collect(),
+            labels: p.labels.clone(),
+            campaign: p.campaign.clone(),
+            publish_at: p.publish_at,
+            publish_at_local: p.publish_at.map(|at| p.time_zone.local(at).to_string()),
+            time_zone: p.time_zone.to_string(),
+            status: p.status(),
+            targets: p.targets.clone(),
+            review_note: p.review_note.clone(),
+            version: p.version,
+            created_by: p.created_by.clone(),
+            created_at: p.created_at,
+            updated_by: p.updated_by.clone(),
+            updated_at: p.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PostList {
+    pub items: Vec<PostView>,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PostListQuery {
+    /// draft, in_review, approved, scheduled, publishing, published, partially_published, failed, missed, cancelled.
+    pub status: Option<String>,
+    /// A channel id.
+    pub channel: Option<String>,
+    pub label: Option<String>,
+    /// RFC 3339; with `to`, lists posts by publish time in `[from, to)`, oldest first.
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub cursor: Option<String>,
+    /// 1 to 200, default 50.
+    pub limit: Option<usize>,
+}
+
+// ---- calendar ----
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CalendarQuery {
+    /// First local day, YYYY-MM-DD.
+    pub from: String,
+    /// Last local day (inclusive), YYYY-MM-DD; at most 93 days after `from`.
+    pub to: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CalendarDayView {
+    /// The brand-local date, YYYY-MM-DD.
+    pub date: String,
+    pub posts: Vec<PostView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CalendarView {
+    pub time_zone: String,
+    pub from: String,
+    pub to: String,
+    pub days: Vec<CalendarDayView>,
+    /// True when the range held more posts than one calendar shows (2,000).
+    pub truncated: bool,
+}
+
+impl From<&Calendar> for CalendarView {
+    fn from(c: &Calendar) -> Self {
+        Self {
+            time_zone: c.time_zone.to_string(),
+            from: c.from.to_string(),
+            to: c.to.to_string(),
+            days: c
+                .days
+                .iter()
+                .map(|d| CalendarDayView {
+                    date: d.date.to_string(),
+                    posts: d.posts.iter().map(PostView::from).collect(),
+                })
+                .collect(),
+            truncated: c.truncated,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    pub status: String,
+}

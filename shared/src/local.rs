@@ -1,0 +1,168 @@
+//! The local runtime: the whole system as one process on the embedded store, with a signing secret
+//! kept beside the data so `palinsesto token` mints tokens the running server accepts.
+
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use jiff::SignedDuration;
+
+use crate::adapters::embedded::EmbeddedStore;
+use crate::auth::{AuthConfig, KeySource, Verifier, mint_hs256};
+use crate::clock::{Clock, SystemClock};
+use crate::domain::{Actor, BrandId, Role, Secret};
+use crate::http::AppState;
+use crate::services::{BrandService, Ports, ServiceError};
+use crate::store::Store;
+
+pub const ISSUER: &str = "palinsesto-local";
+pub const AUDIENCE: &str = "palinsesto";
+pub const DEMO_BRAND: &str = "demo";
+const STORE_FILE: &str = "palinsesto.redb";
+const SECRET_FILE: &str = "signing-secret";
+
+#[derive(Debug, thiserror::Error)]
+pub enum LocalError {
+    #[error("the data folder {path} could not be used: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the embedded store could not be opened: {0}")]
+    Store(#[from] crate::store::StoreError),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LocalError + '_ {
+    move |source| LocalError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+pub struct LocalRuntime {
+    pub data: PathBuf,
+    pub embedded: Arc<EmbeddedStore>,
+    pub secret: Secret,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl LocalRuntime {
+    /// Opens (creating on first use) the data folder: the store file and the signing secret.
+    pub fn open(data: &Path) -> Result<Self, LocalError> {
+        Self::open_with_clock(data, Arc::new(SystemClock))
+    }
+
+    pub fn open_with_clock(data: &Path, clock: Arc<dyn Clock>) -> Result<Self, LocalError> {
+        fs::create_dir_all(data).map_err(io(data))?;
+        let secret = signing_secret(data)?;
+        let embedded = Arc::new(EmbeddedStore::open(&data.join(STORE_FILE))?);
+        Ok(Self {
+            data: data.to_owned(),
+            embedded,
+            secret,
+            clock,
+        })
+    }
+
+    pub fn store(&self) -> Store {
+        Store::new(self.embedded.clone())
+    }
+
+    pub fn ports(&self) -> Ports {
+        Ports {
+            store: self.store(),
+            clock: self.clock.clone(),
+        }
+    }
+
+    pub fn verifier(&self) -> Verifier {
+        let config = AuthConfig {
+            issuer: ISSUER.into(),
+            audience: AUDIENCE.into(),
+            key: KeySource::Hs256(self.secret.clone()),
+            brand_claim: "brand".into(),
+            role_claim: "role".into(),
+        };
+        Verifier::new(config, reqwest::Client::new())
+    }
+
+    pub fn app_state(&self) -> AppState {
+        AppState::new(self.ports(), Arc::new(self.verifier()))
+    }
+
+    /// Creates the demo brand on first run. Returns whether it was created.
+    pub async fn ensure_demo_brand(&self) -> Result<bool, ServiceError> {
+        let owner = Actor {
+            subject: "palinsesto-local".into(),
+            brand: BrandId::parse(DEMO_BRAND).expect("a valid id"),
+            role: Role::Owner,
+        };
+        if self.store().get_brand(&owner.brand).await?.is_some() {
+            return Ok(false);
+        }
+        BrandService::new(self.ports())
+            .put(&owner, "Demo Brand", "Europe/Rome", true, None)
+            .await?;
+        Ok(true)
+    }
+
+    /// Stops the store's writer after every queued write is durable.
+    pub fn shutdown(&self) {
+        self.embedded.shutdown();
+    }
+}
+
+/// A token for `brand` with `role`, signed with the data folder's secret (creating it if needed).
+pub fn mint_token(
+    data: &Path,
+    brand: &BrandId,
+    role: Role,
+    subject: &str,
+    valid_for: SignedDuration,
+) -> Result<String, LocalError> {
+    fs::create_dir_all(data).map_err(io(data))?;
+    let secret = signing_secret(data)?;
+    Ok(mint_hs256(
+        &secret,
+        ISSUER,
+        AUDIENCE,
+        subject,
+        brand,
+        role,
+        valid_for,
+        jiff::Timestamp::now(),
+    ))
+}
+
+/// Reads the signing secret, creating a random one (readable by this user only) on first use.
+fn signing_secret(data: &Path) -> Result<Secret, LocalError> {
+    let path = data.join(SECRET_FILE);
+    match fs::read_to_string(&path) {
+        Ok(s) if !s.trim().is_empty() => return Ok(Secret::new(s.trim())),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io(&path)(e)),
+    }
+    let hex: String = rand::random::<[u8; 32]>()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    // Write then rename, so a crash never leaves a half-written secret behind.
+    let tmp = data.join(format!("{SECRET_FILE}.tmp"));
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&tmp).map_err(io(&tmp))?;
+    file.write_all(hex.as_bytes())
+        .and_then(|_| file.sync_all())
+        .map_err(io(&tmp))?;
+    // Another process may have raced us; the first secret written wins.
+    if path.exists() {
+        let _ = fs::remove_file(&tmp);
+        return signing_secret(data);
+    }
+    fs::rename(&tmp, &path).map_err(io(&path))?;
+    Ok(Secret::new(hex))
+}

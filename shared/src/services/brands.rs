@@ -1,0 +1,101 @@
+//! The brand profile: created once by an owner, then read by everyone and changed by owners.
+
+use crate::domain::{Actor, Brand, BrandProfile, Permission};
+
+use super::{Ports, ServiceError, check_version, with_retries};
+
+/// A partial change to the profile; `None` keeps the current value.
+#[derive(Debug, Default, Clone)]
+pub struct BrandChanges {
+    pub name: Option<String>,
+    pub time_zone: Option<String>,
+    pub approval_required: Option<bool>,
+}
+
+#[derive(Clone)]
+pub struct BrandService {
+    ports: Ports,
+}
+
+impl BrandService {
+    pub fn new(ports: Ports) -> Self {
+        Self { ports }
+    }
+
+    pub async fn get(&self, actor: &Actor) -> Result<Brand, ServiceError> {
+        actor.require(Permission::Read)?;
+        self.ports
+            .store
+            .get_brand(&actor.brand)
+            .await?
+            .ok_or(ServiceError::NotFound("brand profile"))
+    }
+
+    /// Creates the profile the first time (returns `true`), or replaces it.
+    pub async fn put(
+        &self,
+        actor: &Actor,
+        name: &str,
+        time_zone: &str,
+        approval_required: bool,
+        expected: Option<u64>,
+    ) -> Result<(Brand, bool), ServiceError> {
+        actor.require(Permission::ManageBrand)?;
+        let profile = BrandProfile::parse(name, time_zone, approval_required)?;
+        with_retries(expected, "brand profile", || async {
+            let now = self.ports.clock.now();
+            match self.ports.store.get_brand(&actor.brand).await? {
+                None => {
+                    if expected.is_some() {
+                        return Err(ServiceError::Stale("brand profile"));
+                    }
+                    let brand = Brand::create(actor.brand.clone(), profile.clone(), now);
+                    Ok((self.ports.store.put_brand(&brand, None).await?, true))
+                }
+                Some(mut brand) => {
+                    check_version(expected, brand.version, "brand profile")?;
+                    let version = brand.version;
+                    brand.update(profile.clone(), now);
+                    Ok((
+                        self.ports.store.put_brand(&brand, Some(version)).await?,
+                        false,
+                    ))
+                }
+            }
+        })
+        .await
+    }
+
+    pub async fn patch(
+        &self,
+        actor: &Actor,
+        changes: BrandChanges,
+        expected: Option<u64>,
+    ) -> Result<Brand, ServiceError> {
+        actor.require(Permission::ManageBrand)?;
+        with_retries(expected, "brand profile", || async {
+            let mut brand = self
+                .ports
+                .store
+                .get_brand(&actor.brand)
+                .await?
+                .ok_or(ServiceError::NotFound("brand profile"))?;
+            check_version(expected, brand.version, "brand profile")?;
+            let current = brand.profile();
+            let profile = BrandProfile::parse(
+                changes.name.as_deref().unwrap_or(&current.name),
+                changes
+                    .time_zone
+                    .as_deref()
+                    .unwrap_or(current.time_zone.as_str()),
+                changes
+                    .approval_required
+                    .unwrap_or(current.approval_required),
+            )?;
+            let version = brand.version;
+            brand.update(profile, self.ports.clock.now());
+            Ok(self.ports.store.put_brand(&brand, Some(version)).await?)
+        })
+        .await
+    }
+}

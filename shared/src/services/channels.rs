@@ -1,0 +1,178 @@
+//! Channels: the brand's accounts on each network, and their write-only credentials.
+
+use serde_json::{Map, Value};
+
+use crate::domain::channel::ChannelFields;
+use crate::domain::{
+    Actor, Channel, ChannelId, ChannelStatus, Credentials, Network, Permission, Validation,
+};
+
+use super::{Ports, ServiceError, check_version, with_retries};
+use crate::store::MAX_CHANNELS_PER_BRAND;
+
+#[derive(Debug, Default, Clone)]
+pub struct NewChannel {
+    pub network: String,
+    pub name: String,
+    pub handle: String,
+    pub settings: Map<String, Value>,
+    pub status: Option<String>,
+}
+
+/// A partial change; `None` keeps the current value.
+#[derive(Debug, Default, Clone)]
+pub struct ChannelChanges {
+    pub name: Option<String>,
+    pub handle: Option<String>,
+    pub settings: Option<Map<String, Value>>,
+    pub status: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct ChannelService {
+    ports: Ports,
+}
+
+impl ChannelService {
+    pub fn new(ports: Ports) -> Self {
+        Self { ports }
+    }
+
+    pub async fn list(&self, actor: &Actor) -> Result<Vec<Channel>, ServiceError> {
+        actor.require(Permission::Read)?;
+        Ok(self.ports.store.list_channels(&actor.brand).await?)
+    }
+
+    pub async fn get(&self, actor: &Actor, id: &ChannelId) -> Result<Channel, ServiceError> {
+        actor.require(Permission::Read)?;
+        self.load(actor, id).await
+    }
+
+    pub async fn create(&self, actor: &Actor, new: NewChannel) -> Result<Channel, ServiceError> {
+        actor.require(Permission::ManageChannels)?;
+        let mut v = Validation::new();
+        let network = v.check("network", Network::parse(&new.network));
+        let status = match new.status.as_deref() {
+            None => Some(ChannelStatus::Active),
+            Some(raw) => v.check("status", parse_settable_status(raw)),
+        };
+        v.finish()?;
+        let network = network.expect("checked");
+        let fields = ChannelFields::parse(
+            network,
+            &new.name,
+            &new.handle,
+            new.settings,
+            status.expect("checked"),
+        )?;
+        if self.ports.store.list_channels(&actor.brand).await?.len() >= MAX_CHANNELS_PER_BRAND {
+            return Err(ServiceError::BadRequest(format!(
+                "a brand can have at most {MAX_CHANNELS_PER_BRAND} channels"
+            )));
+        }
+        let channel = Channel::create(network, fields, self.ports.clock.now());
+        Ok(self
+            .ports
+            .store
+            .put_channel(&actor.brand, &channel, None)
+            .await?)
+    }
+
+    pub async fn patch(
+        &self,
+        actor: &Actor,
+        id: &ChannelId,
+        changes: ChannelChanges,
+        expected: Option<u64>,
+    ) -> Result<Channel, ServiceError> {
+        actor.require(Permission::ManageChannels)?;
+        let status = changes
+            .status
+            .as_deref()
+            .map(parse_settable_status)
+            .transpose()
+            .map_err(|m| crate::domain::DomainError::invalid("status", m))?;
+        with_retries(expected, "channel", || async {
+            let mut channel = self.load(actor, id).await?;
+            check_version(expected, channel.version, "channel")?;
+            let current = channel.fields();
+            let fields = ChannelFields::parse(
+                channel.network,
+                changes.name.as_deref().unwrap_or(&current.name),
+                changes.handle.as_deref().unwrap_or(&current.handle),
+                changes.settings.clone().unwrap_or(current.settings),
+                status.unwrap_or(current.status),
+            )?;
+            let version = channel.version;
+            channel.update(fields, self.ports.clock.now());
+            Ok(self
+                .ports
+                .store
+                .put_channel(&actor.brand, &channel, Some(version))
+                .await?)
+        })
+        .await
+    }
+
+    pub async fn delete(
+        &self,
+        actor: &Actor,
+        id: &ChannelId,
+        expected: Option<u64>,
+    ) -> Result<(), ServiceError> {
+        actor.require(Permission::ManageChannels)?;
+        with_retries(expected, "channel", || async {
+            let channel = self.load(actor, id).await?;
+            check_version(expected, channel.version, "channel")?;
+            Ok(self
+                .ports
+                .store
+                .delete_channel(&actor.brand, id, channel.version)
+                .await?)
+        })
+        .await
+    }
+
+    /// Stores new credentials (write-only) and reconnects a channel that needed it.
+    pub async fn put_credentials(
+        &self,
+        actor: &Actor,
+        id: &ChannelId,
+        raw: Map<String, Value>,
+        expected: Option<u64>,
+    ) -> Result<Channel, ServiceError> {
+        actor.require(Permission::ManageChannels)?;
+        with_retries(expected, "channel", || async {
+            let mut channel = self.load(actor, id).await?;
+            check_version(expected, channel.version, "channel")?;
+            let credentials = Credentials::parse(channel.network, &raw)?;
+            let version = channel.version;
+            channel.credentials_stored(self.ports.clock.now());
+            Ok(self
+                .ports
+                .store
+                .put_credentials(&actor.brand, &channel, version, &credentials)
+                .await?)
+        })
+        .await
+    }
+
+    async fn load(&self, actor: &Actor, id: &ChannelId) -> Result<Channel, ServiceError> {
+        self.ports
+            .store
+            .get_channel(&actor.brand, id)
+            .await?
+            .ok_or(ServiceError::NotFound("channel"))
+    }
+}
+
+/// `needs_reconnect` is set by the publisher when a network refuses the credentials; people set
+/// only `active` or `disabled` (storing new credentials is how a channel is reconnected).
+fn parse_settable_status(raw: &str) -> Result<ChannelStatus, String> {
+    match ChannelStatus::parse(raw)? {
+        ChannelStatus::NeedsReconnect => {
+            Err("needs_reconnect is set by the publisher; store new credentials to reconnect the channel".into())
+        }
+        status => Ok(status),
+    }
+}

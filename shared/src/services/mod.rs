@@ -1,0 +1,102 @@
+//! The use cases, written once against the ports and called by the HTTP routes (in Lambda and in
+//! the local runner) alike. A service loads, applies a domain rule, and saves with a version check.
+
+pub mod brands;
+pub mod calendar;
+pub mod channels;
+pub mod posts;
+
+use std::sync::Arc;
+
+use crate::clock::Clock;
+use crate::domain::{Actor, Brand, DomainError};
+use crate::store::{Store, StoreError};
+
+pub use brands::BrandService;
+pub use calendar::CalendarService;
+pub use channels::ChannelService;
+pub use posts::PostService;
+
+/// How many times an update without a caller-supplied version is retried when a concurrent
+/// writer got there first. With a caller-supplied version a conflict is the caller's to resolve.
+const RETRIES_WITHOUT_IF_MATCH: usize = 3;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("{0}")]
+    Domain(#[from] DomainError),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The caller's version (If-Match) is not the stored one.
+    #[error("the {0} was changed since you read it: reload it and try again")]
+    Stale(&'static str),
+    #[error("{0}")]
+    AlreadyExists(String),
+    /// The brand has no profile yet, so nothing that needs its time zone or policy can run.
+    #[error("the brand has no profile yet: an owner must create it with PUT /v1/brand first")]
+    BrandNotSetUp,
+    #[error("{0}")]
+    BadRequest(String),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e)
+    }
+}
+
+/// The ports every service needs.
+#[derive(Clone)]
+pub struct Ports {
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Ports {
+    pub async fn brand(&self, actor: &Actor) -> Result<Brand, ServiceError> {
+        self.store
+            .get_brand(&actor.brand)
+            .await?
+            .ok_or(ServiceError::BrandNotSetUp)
+    }
+}
+
+/// Checks the caller's expected version (If-Match) against what is stored.
+pub fn check_version(
+    expected: Option<u64>,
+    stored: u64,
+    what: &'static str,
+) -> Result<(), ServiceError> {
+    match expected {
+        Some(v) if v != stored => Err(ServiceError::Stale(what)),
+        _ => Ok(()),
+    }
+}
+
+/// Runs a read-modify-write. A conflict with a caller-supplied version is reported as stale;
+/// without one, the whole read-modify-write is retried a few times, since the caller asked for
+/// the change against whatever is current.
+pub async fn with_retries<T, F, Fut>(
+    expected: Option<u64>,
+    what: &'static str,
+    mut attempt: F,
+) -> Result<T, ServiceError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ServiceError>>,
+{
+    let mut tries = 0;
+    loop {
+        match attempt().await {
+            Err(ServiceError::Store(StoreError::Conflict { .. })) => {
+                tries += 1;
+                if expected.is_some() || tries >= RETRIES_WITHOUT_IF_MATCH {
+                    return Err(ServiceError::Stale(what));
+                }
+            }
+            other => return other,
+        }
+    }
+}

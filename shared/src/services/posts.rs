@@ -1,0 +1,329 @@
+//! Posts: writing drafts, the review workflow, scheduling, listing.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+
+use crate::domain::post::Context;
+use crate::domain::{
+    Actor, Brand, ChannelId, ChannelStatus, DomainError, Permission, Post, PostDraft, PostId,
+    PostInput, PostStatus, Validation, Variant,
+};
+use crate::store::{ListError, PostFilter, PostPage};
+
+use super::{Ports, ServiceError, check_version, with_retries};
+
+pub const DEFAULT_PAGE_SIZE: usize = 50;
+pub const MAX_PAGE_SIZE: usize = 200;
+
+/// A partial change to a post's content; `None` keeps the current value, `Some(None)` clears a
+/// clearable field.
+#[derive(Debug, Default, Clone)]
+pub struct PostChanges {
+    pub text: Option<String>,
+    pub channels: Option<Vec<String>>,
+    pub variants: Option<BTreeMap<String, Variant>>,
+    pub media: Option<Vec<String>>,
+    pub labels: Option<Vec<String>>,
+    pub campaign: Option<Option<String>>,
+    pub publish_at: Option<Option<String>>,
+}
+
+/// A workflow action on one post.
+#[derive(Debug, Clone)]
+pub enum Action {
+    Submit,
+    Approve,
+    Reject { note: Option<String> },
+    Schedule { publish_at: Option<String> },
+    Unschedule,
+    Cancel,
+}
+
+impl Action {
+    fn permission(&self) -> Permission {
+        match self {
+            Action::Submit => Permission::WriteDrafts,
+            Action::Approve | Action::Reject { .. } => Permission::Review,
+            Action::Schedule { .. } | Action::Unschedule | Action::Cancel => Permission::Schedule,
+        }
+    }
+}
+
+/// The raw listing parameters as the caller gave them.
+#[derive(Debug, Default, Clone)]
+pub struct ListParams {
+    pub status: Option<String>,
+    pub channel: Option<String>,
+    pub label: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub cursor: Option<String>,
+    pub limit: Option<usize>,
+}
+
+#[derive(Clone)]
+pub struct PostService {
+    ports: Ports,
+}
+
+impl PostService {
+    pub fn new(ports: Ports) -> Self {
+        Self { ports }
+    }
+
+    pub async fn get(&self, actor: &Actor, id: &PostId) -> Result<Post, ServiceError> {
+        actor.require(Permission::Read)?;
+        self.load(actor, id).await
+    }
+
+    pub async fn create(&self, actor: &Actor, input: PostInput) -> Result<Post, ServiceError> {
+        actor.require(Permission::WriteDrafts)?;
+        let brand = self.ports.brand(actor).await?;
+        let draft = PostDraft::parse(input)?;
+        self.check_channels_exist(actor, &draft.channels).await?;
+        let post = Post::create(draft, brand.time_zone.clone(), &self.context(actor, &brand));
+        Ok(self.ports.store.put_post(&actor.brand, &post, None).await?)
+    }
+
+    pub async fn patch(
+        &self,
+        actor: &Actor,
+        id: &PostId,
+        changes: PostChanges,
+        expected: Option<u64>,
+    ) -> Result<Post, ServiceError> {
+        actor.require(Permission::WriteDrafts)?;
+        let brand = self.ports.brand(actor).await?;
+        with_retries(expected, "post", || async {
+            let mut post = self.load(actor, id).await?;
+            check_version(expected, post.version, "post")?;
+            let current = post.draft();
+            let draft = PostDraft::parse(merge(current, changes.clone()))?;
+            self.check_channels_exist(actor, &draft.channels).await?;
+            let version = post.version;
+            post.edit(draft, brand.time_zone.clone(), &self.context(actor, &brand))?;
+            Ok(self
+                .ports
+                .store
+                .put_post(&actor.brand, &post, Some(version))
+                .await?)
+        })
+        .await
+    }
+
+    pub async fn act(
+        &self,
+        actor: &Actor,
+        id: &PostId,
+        action: Action,
+        expected: Option<u64>,
+    ) -> Result<Post, ServiceError> {
+        actor.require(action.permission())?;
+        let brand = self.ports.brand(actor).await?;
+        let publish_at = match &action {
+            Action::Schedule {
+                publish_at: Some(raw),
+            } => Some(
+                crate::domain::time::parse_instant(raw)
+                    .map_err(|m| DomainError::invalid("publish_at", m))?,
+            ),
+            _ => None,
+        };
+        with_retries(expected, "post", || async {
+            let mut post = self.load(actor, id).await?;
+            check_version(expected, post.version, "post")?;
+            let ctx = self.context(actor, &brand);
+            match &action {
+                Action::Submit => post.submit(&ctx)?,
+                Action::Approve => post.approve(&ctx)?,
+                Action::Reject { note } => post.reject(note.clone(), &ctx)?,
+                Action::Schedule { .. } => {
+                    self.check_channels_active(actor, &post.channels()).await?;
+                    post.schedule(publish_at, &ctx)?;
+                }
+                Action::Unschedule => post.unschedule(&ctx)?,
+                Action::Cancel => post.cancel(&ctx)?,
+            }
+            let version = post.version;
+            Ok(self
+                .ports
+                .store
+                .put_post(&actor.brand, &post, Some(version))
+                .await?)
+        })
+        .await
+    }
+
+    pub async fn duplicate(&self, actor: &Actor, id: &PostId) -> Result<Post, ServiceError> {
+        actor.require(Permission::WriteDrafts)?;
+        let brand = self.ports.brand(actor).await?;
+        let original = self.load(actor, id).await?;
+        let copy = original.duplicate(brand.time_zone.clone(), &self.context(actor, &brand));
+        Ok(self.ports.store.put_post(&actor.brand, &copy, None).await?)
+    }
+
+    pub async fn delete(
+        &self,
+        actor: &Actor,
+        id: &PostId,
+        expected: Option<u64>,
+    ) -> Result<(), ServiceError> {
+        actor.require(Permission::WriteDrafts)?;
+        with_retries(expected, "post", || async {
+            let post = self.load(actor, id).await?;
+            check_version(expected, post.version, "post")?;
+            // Editors may delete work in progress; anything past review is a manager's call.
+            if !matches!(post.status(), PostStatus::Draft | PostStatus::InReview) {
+                actor.require(Permission::Schedule)?;
+            }
+            post.check_deletable()?;
+            Ok(self
+                .ports
+                .store
+                .delete_post(&actor.brand, id, post.version)
+                .await?)
+        })
+        .await
+    }
+
+    pub async fn list(&self, actor: &Actor, params: ListParams) -> Result<PostPage, ServiceError> {
+        actor.require(Permission::Read)?;
+        let mut v = Validation::new();
+        let status = params
+            .status
+            .as_deref()
+            .and_then(|s| v.check("status", PostStatus::parse(s)));
+        let channel = params
+            .channel
+            .as_deref()
+            .and_then(|c| v.check("channel", ChannelId::parse(c)));
+        let from = params
+            .from
+            .as_deref()
+            .and_then(|t| v.check("from", crate::domain::time::parse_instant(t)));
+        let to = params
+            .to
+            .as_deref()
+            .and_then(|t| v.check("to", crate::domain::time::parse_instant(t)));
+        let limit = params.limit.unwrap_or(DEFAULT_PAGE_SIZE);
+        if limit == 0 || limit > MAX_PAGE_SIZE {
+            v.add("limit", format!("must be between 1 and {MAX_PAGE_SIZE}"));
+        }
+        if let (Some(f), Some(t)) = (from, to)
+            && f >= t
+        {
+            v.add("to", "must be after from");
+        }
+        v.finish()?;
+        let filter = PostFilter {
+            status,
+            channel,
+            label: params.label,
+            from,
+            to,
+        };
+        self.ports
+            .store
+            .list_posts(&actor.brand, &filter, params.cursor.as_deref(), limit)
+            .await
+            .map_err(|e| match e {
+                ListError::BadCursor(m) => DomainError::invalid("cursor", m).into(),
+                ListError::Store(s) => s.into(),
+            })
+    }
+
+    fn context<'a>(&self, actor: &'a Actor, brand: &Brand) -> Context<'a> {
+        Context {
+            actor: &actor.subject,
+            now: self.now(),
+            approval_required: brand.approval_required,
+        }
+    }
+
+    fn now(&self) -> Timestamp {
+        self.ports.clock.now()
+    }
+
+    async fn load(&self, actor: &Actor, id: &PostId) -> Result<Post, ServiceError> {
+        self.ports
+            .store
+            .get_post(&actor.brand, id)
+            .await?
+            .ok_or(ServiceError::NotFound("post"))
+    }
+
+    async fn check_channels_exist(
+        &self,
+        actor: &Actor,
+        channels: &[ChannelId],
+    ) -> Result<(), ServiceError> {
+        self.check_channels(actor, channels, false).await
+    }
+
+    async fn check_channels_active(
+        &self,
+        actor: &Actor,
+        channels: &[ChannelId],
+    ) -> Result<(), ServiceError> {
+        self.check_channels(actor, channels, true).await
+    }
+
+    async fn check_channels(
+        &self,
+        actor: &Actor,
+        channels: &[ChannelId],
+        active: bool,
+    ) -> Result<(), ServiceError> {
+        if channels.is_empty() {
+            return Ok(());
+        }
+        let known = self.ports.store.list_channels(&actor.brand).await?;
+        let mut v = Validation::new();
+        for (i, id) in channels.iter().enumerate() {
+            match known.iter().find(|c| c.id == *id) {
+                None => v.add(
+                    format!("channels.{i}"),
+                    format!("there is no channel {id} in this brand"),
+                ),
+                Some(c) if active && c.status != ChannelStatus::Active => v.add(
+                    format!("channels.{i}"),
+                    format!(
+                        "channel \"{}\" is {}: it must be active to schedule posts to it",
+                        c.name,
+                        match c.status {
+                            ChannelStatus::NeedsReconnect => "waiting to be reconnected",
+                            _ => "disabled",
+                        }
+                    ),
+                ),
+                Some(_) => {}
+            }
+        }
+        Ok(v.finish()?)
+    }
+}
+
+fn merge(current: PostDraft, changes: PostChanges) -> PostInput {
+    PostInput {
+        text: changes.text.unwrap_or(current.text),
+        channels: changes
+            .channels
+            .unwrap_or_else(|| current.channels.iter().map(|c| c.to_string()).collect()),
+        variants: changes.variants.unwrap_or_else(|| {
+            current
+                .variants
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect()
+        }),
+        media: changes
+            .media
+            .unwrap_or_else(|| current.media.iter().map(|m| m.to_string()).collect()),
+        labels: changes.labels.unwrap_or(current.labels),
+        campaign: changes.campaign.unwrap_or(current.campaign),
+        publish_at: changes
+            .publish_at
+            .unwrap_or_else(|| current.publish_at.map(|t| t.to_string())),
+    }
+}
