@@ -907,3 +907,17 @@ async fn the_openapi_document_covers_every_route() {
         );
     }
 }
+
+#[test]
+fn the_committed_openapi_document_is_current() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/openapi.json");
+    let generated = palinsesto::http::openapi_document().to_pretty_json().unwrap() + "\n";
+    if std::env::var_os("PALINSESTO_UPDATE_OPENAPI").is_some() {
+        std::fs::write(&path, &generated).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "docs/openapi.json is out of date: run PALINSESTO_UPDATE_OPENAPI=1 cargo test -p palinsesto-system-tests --test api"
+    );
+}
