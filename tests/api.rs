@@ -911,7 +911,10 @@ async fn the_openapi_document_covers_every_route() {
 #[test]
 fn the_committed_openapi_document_is_current() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/openapi.json");
-    let generated = palinsesto::http::openapi_document().to_pretty_json().unwrap() + "\n";
+    let generated = palinsesto::http::openapi_document()
+        .to_pretty_json()
+        .unwrap()
+        + "\n";
     if std::env::var_os("PALINSESTO_UPDATE_OPENAPI").is_some() {
         std::fs::write(&path, &generated).unwrap();
     }

@@ -45,6 +45,18 @@ impl fmt::Display for BrandId {
     }
 }
 
+/// ULIDs from one process are strictly increasing, even within a millisecond, so "newest first"
+/// is exact for everything one process creates.
+fn next_ulid() -> ulid::Ulid {
+    static GENERATOR: std::sync::Mutex<Option<ulid::Generator>> = std::sync::Mutex::new(None);
+    let mut guard = GENERATOR
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let generator = guard.get_or_insert_with(ulid::Generator::new);
+    // Overflow needs 2^80 ids in one millisecond; fall back to a plain random id rather than fail.
+    generator.generate().unwrap_or_else(|_| ulid::Ulid::new())
+}
+
 macro_rules! ulid_id {
     ($(#[$doc:meta])* $name:ident, $what:literal) => {
         $(#[$doc])*
@@ -54,7 +66,7 @@ macro_rules! ulid_id {
 
         impl $name {
             pub fn new() -> Self {
-                Self(ulid::Ulid::new())
+                Self(next_ulid())
             }
 
             pub fn parse(raw: &str) -> Result<Self, String> {
@@ -111,6 +123,12 @@ mod tests {
         for bad in ["", "Acme", "a#b", "a b", &"x".repeat(65)] {
             assert!(BrandId::parse(bad).is_err(), "{bad:?} should be rejected");
         }
+    }
+
+    #[test]
+    fn ids_made_in_one_process_increase() {
+        let ids: Vec<PostId> = (0..1000).map(|_| PostId::new()).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]));
     }
 
     #[test]

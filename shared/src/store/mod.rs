@@ -18,6 +18,7 @@ pub use repository::{ListError, MAX_CHANNELS_PER_BRAND, PostFilter, PostPage, St
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Index {
     /// Posts that have a publish time, ordered by it (calendar, time-filtered lists).
+    #[serde(rename = "posts_by_time")]
     PostsByTime,
 }
 
