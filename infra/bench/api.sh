@@ -54,13 +54,14 @@ sed -n '/^local bad/,$p' "$DATA/get.lua" >>"$DATA/post.lua"
 
 run() {
     local name="$1" script="$2" url="$3"
+    local out="$DATA/$(basename "$script" .lua).txt"
     say "$name: wrk -t1 -c$CONNECTIONS -d${DURATION}s"
-    wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$script" "$url" | tee "$DATA/$name.txt" >&2
+    wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$script" "$url" | tee "$out" >&2
     local rps p50 p99 bad
-    rps="$(awk '/Requests\/sec/ {print $2}' "$DATA/$name.txt")"
-    p50="$(awk '$1=="50%" {print $2}' "$DATA/$name.txt")"
-    p99="$(awk '$1=="99%" {print $2}' "$DATA/$name.txt")"
-    bad="$(awk '/non-2xx/ {print $2}' "$DATA/$name.txt")"
+    rps="$(awk '/Requests\/sec/ {print $2}' "$out")"
+    p50="$(awk '$1=="50%" {print $2}' "$out")"
+    p99="$(awk '$1=="99%" {print $2}' "$out")"
+    bad="$(awk '/non-2xx/ {print $2}' "$out")"
     echo "| $name | $CONNECTIONS | $rps | $p50 | $p99 | $bad |"
 }
 
