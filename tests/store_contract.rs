@@ -33,6 +33,7 @@ macro_rules! contract_suite {
             contract_tests!(
                 $factory;
                 absent_put_creates_once,
+                a_replayed_put_is_its_own_success,
                 version_condition_guards_updates,
                 version_condition_on_a_missing_item_conflicts,
                 delete_with_a_stale_version_conflicts,
@@ -176,6 +177,46 @@ async fn absent_put_creates_once(store: Arc<dyn ItemStore>) {
     assert_conflict(second, 0);
     assert_eq!(store.get(PK, "P#1").await.unwrap(), Some(first));
     assert_eq!(store.get(PK, "P#2").await.unwrap(), None);
+}
+
+async fn a_replayed_put_is_its_own_success(store: Arc<dyn ItemStore>) {
+    // Given an item updated from version 1 to 2
+    let at = |version: u64, text: &str| Item {
+        pk: "B#acme".into(),
+        sk: "P#1".into(),
+        version,
+        indexes: vec![],
+        expires_at: None,
+        body: json!({"text": text}),
+    };
+    store
+        .write(vec![Write::Put {
+            item: at(1, "v1"),
+            condition: Condition::Absent,
+        }])
+        .await
+        .unwrap();
+    let update = Write::Put {
+        item: at(2, "v2"),
+        condition: Condition::Version(1),
+    };
+    store.write(vec![update.clone()]).await.unwrap();
+    // When the same write arrives again (its answer was lost and the SDK resent it)
+    // Then it succeeds without change, while a different write from version 1 still conflicts
+    store
+        .write(vec![update])
+        .await
+        .expect("a replay finds its own write");
+    let other = Write::Put {
+        item: at(2, "someone else's v2"),
+        condition: Condition::Version(1),
+    };
+    assert!(matches!(
+        store.write(vec![other]).await,
+        Err(StoreError::Conflict { index: 0 })
+    ));
+    let stored = store.get("B#acme", "P#1").await.unwrap().unwrap();
+    assert_eq!((stored.version, stored.body), (2, json!({"text": "v2"})));
 }
 
 async fn version_condition_guards_updates(store: Arc<dyn ItemStore>) {
@@ -615,8 +656,12 @@ async fn brands_are_versioned(items: Arc<dyn ItemStore>) {
         store.get_brand(&acme.id).await.unwrap(),
         Some(created.clone())
     );
+    // A replay of the same create is its own success; a different create conflicts.
+    store.put_brand(&acme, None).await.unwrap();
     assert!(matches!(
-        store.put_brand(&acme, None).await,
+        store
+            .put_brand(&brand("acme", "Someone else's Acme"), None)
+            .await,
         Err(StoreError::Conflict { .. })
     ));
 
@@ -730,8 +775,10 @@ async fn posts_are_created_updated_and_deleted_with_versions(items: Arc<dyn Item
         store.get_post(&acme, &draft.id).await.unwrap(),
         Some(created.clone())
     );
+    let mut other = draft.clone();
+    other.text = "Someone else's post with the same id".into();
     assert!(matches!(
-        store.put_post(&acme, &draft, None).await,
+        store.put_post(&acme, &other, None).await,
         Err(StoreError::Conflict { .. })
     ));
 

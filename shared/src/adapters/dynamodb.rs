@@ -7,8 +7,12 @@ use std::fmt::Display;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, CancellationReason, Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, CancellationReason, Delete, Put, ReturnValuesOnConditionCheckFailure,
+    TransactWriteItem,
+};
 
 use crate::store::keys::table;
 use crate::store::{
@@ -41,19 +45,38 @@ impl DynamoStore {
         match write {
             Write::Put { item, condition } => {
                 let expression = ConditionExpression::of(condition);
-                self.client
+                let attributes = item_to_attributes(&item)?;
+                let result = self
+                    .client
                     .put_item()
                     .table_name(&self.table)
-                    .set_item(Some(item_to_attributes(&item)?))
+                    .set_item(Some(attributes.clone()))
                     .set_condition_expression(expression.expression)
                     .set_expression_attribute_names(expression.names)
                     .set_expression_attribute_values(expression.values)
+                    .return_values_on_condition_check_failure(
+                        ReturnValuesOnConditionCheckFailure::AllOld,
+                    )
                     .send()
-                    .await
-                    .map(drop)
-                    .map_err(|e| {
-                        single_write_error(e, |s| s.is_conditional_check_failed_exception())
-                    })
+                    .await;
+                match result {
+                    Ok(_) => Ok(()),
+                    // The SDK retries a request whose answer was lost; if the first try had in
+                    // fact been written, the retry fails its own condition. The item then holds
+                    // exactly what we wrote: that is our success, not someone else's change.
+                    Err(SdkError::ServiceError(ref e))
+                        if matches!(
+                            e.err(),
+                            PutItemError::ConditionalCheckFailedException(c)
+                                if c.item() == Some(&attributes)
+                        ) =>
+                    {
+                        Ok(())
+                    }
+                    Err(e) => Err(single_write_error(e, |s| {
+                        s.is_conditional_check_failed_exception()
+                    })),
+                }
             }
             Write::Delete { pk, sk, condition } => {
                 let expression = ConditionExpression::of(condition);

@@ -146,11 +146,15 @@ pub enum StoreError {
     Invalid(String),
 }
 
-/// The adapter seam. Writes in one call are atomic: all happen or none does.
+/// The adapter seam.
 #[async_trait]
 pub trait ItemStore: Send + Sync + 'static {
     async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError>;
     async fn query(&self, query: &Query) -> Result<Page, StoreError>;
+    /// Writes in one call are atomic: all happen or none does. A call of a single put whose exact
+    /// item (keys, version, body) is already stored succeeds without change, whatever its
+    /// condition: that is a replay of a write that landed but whose answer was lost, and the new
+    /// version in the item makes it impossible for anyone else's write to look the same.
     async fn write(&self, writes: Vec<Write>) -> Result<(), StoreError>;
 }
 
