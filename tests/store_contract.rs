@@ -566,7 +566,7 @@ fn channel(name: &str) -> Channel {
         Network::Telegram,
         name,
         "@acme",
-        serde_json::Map::new(),
+        json!({ "chat_id": "@acme" }).as_object().unwrap().clone(),
         ChannelStatus::Active,
     )
     .unwrap();

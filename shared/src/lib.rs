@@ -10,6 +10,7 @@ pub mod http;
 pub mod lambda_env;
 #[cfg(feature = "local")]
 pub mod local;
+pub mod networks;
 pub mod services;
 pub mod store;
 pub mod telemetry;

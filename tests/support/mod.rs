@@ -3,3 +3,4 @@
 pub mod app;
 pub mod dynamodb;
 pub mod embedded;
+pub mod fakes;

@@ -76,7 +76,12 @@ impl Network {
     fn required_settings(self) -> &'static [&'static str] {
         match self {
             Self::Mastodon => &["instance_url"],
-            _ => &[],
+            Self::Linkedin => &["author"],
+            Self::Facebook => &["page_id"],
+            Self::Instagram => &["ig_user_id"],
+            Self::Threads => &["threads_user_id"],
+            Self::Telegram => &["chat_id"],
+            Self::Bluesky | Self::X => &[],
         }
     }
 

@@ -2,15 +2,18 @@
 //! further in can trust it; errors are written for the person who made the mistake.
 
 pub mod access;
+pub mod asset;
 pub mod brand;
 pub mod channel;
 pub mod error;
 pub mod ids;
 pub mod post;
+pub mod preflight;
 pub mod secret;
 pub mod time;
 
 pub use access::{Actor, Permission, Role};
+pub use asset::{Asset, AssetStatus, MediaKind};
 pub use brand::{Brand, BrandProfile};
 pub use channel::{Channel, ChannelStatus, Credentials, Network};
 pub use error::{DomainError, FieldError, Validation};

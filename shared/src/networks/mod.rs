@@ -1,0 +1,281 @@
+//! The social networks behind one port. Each network is one module (reqwest, one shared client);
+//! the publishing service talks only to [`Connector`]. Every API base URL is configurable so tests
+//! point connectors at loopback fakes.
+
+pub mod bluesky;
+pub mod facebook;
+pub mod instagram;
+pub mod linkedin;
+pub mod mastodon;
+pub mod meta;
+pub mod telegram;
+pub mod threads;
+pub mod x;
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use jiff::Timestamp;
+
+use crate::domain::preflight::Rules;
+use crate::domain::{Asset, Channel, Credentials, Network, Secret};
+
+/// The brand's account on a network: its channel (settings such as the instance URL) and the
+/// credentials to act as it.
+pub struct Account<'a> {
+    pub channel: &'a Channel,
+    pub credentials: &'a Credentials,
+    /// Where refreshed credentials (new access tokens, sessions) are saved.
+    pub credentials_sink: &'a dyn CredentialsSink,
+}
+
+impl Account<'_> {
+    /// A credential the channel must have, or a plain-words error naming it.
+    pub fn credential(&self, key: &str) -> Result<&Secret, PublishError> {
+        self.credentials.get(key).filter(|s| !s.is_empty()).ok_or_else(|| {
+            PublishError::AuthExpired(format!(
+                "the channel has no \"{key}\" credential: connect it again with PUT /v1/channels/{}/credentials",
+                self.channel.id
+            ))
+        })
+    }
+
+    /// A string setting of the channel, or a plain-words error naming it.
+    pub fn setting(&self, key: &str) -> Result<&str, PublishError> {
+        self.channel
+            .settings
+            .get(key)
+            .and_then(|v| v.as_str())
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| {
+                PublishError::Misconfigured(format!(
+                    "the channel's settings.{key} is missing; set it with PATCH /v1/channels/{}",
+                    self.channel.id
+                ))
+            })
+    }
+}
+
+/// Saves refreshed credentials. `changes` replace the stored values of those keys only; an empty
+/// value is ignored, so a network answering without a new refresh token never erases the old one.
+#[async_trait]
+pub trait CredentialsSink: Send + Sync {
+    async fn update(&self, changes: Vec<(String, Secret)>) -> Result<(), PublishError>;
+}
+
+/// Reads the bytes of the media library for uploads.
+#[async_trait]
+pub trait MediaFiles: Send + Sync {
+    /// Bytes `range` of the asset (the whole asset is `0..asset.size`); chunked uploads read parts.
+    async fn read(&self, asset: &Asset, range: Range<u64>) -> Result<Bytes, PublishError>;
+    /// A short-lived URL a network can fetch the asset from (Meta's media-by-URL publishing).
+    async fn fetch_url(&self, asset: &Asset) -> Result<String, PublishError>;
+}
+
+/// What one target publishes.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    /// Stable for the target across attempts (`{post id}-{channel id}`): Mastodon's idempotency
+    /// key, the basis of a Bluesky record key, the marker a read-back looks for.
+    pub key: String,
+    pub text: String,
+    /// Follow-ups: replies forming a thread where the network has threads, or a first comment.
+    pub thread: Vec<String>,
+    pub media: Vec<Asset>,
+    /// No earlier attempt of this target can have posted before this instant (read-back window).
+    pub first_attempt_at: Timestamp,
+}
+
+/// Everything a connector may use for one call.
+pub struct PublishContext<'a> {
+    pub account: Account<'a>,
+    pub media: &'a dyn MediaFiles,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Published {
+    pub remote_id: String,
+    pub url: Option<String>,
+    /// Things that went wrong after the post itself was made (a thread reply, a first comment),
+    /// in plain words. The post counts as published; these are shown with it.
+    pub notes: Vec<String>,
+}
+
+impl Published {
+    pub fn new(remote_id: impl Into<String>, url: Option<String>) -> Self {
+        Self {
+            remote_id: remote_id.into(),
+            url,
+            notes: Vec::new(),
+        }
+    }
+}
+
+/// The answer of a read-back after an unknown outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadBack {
+    /// The earlier attempt did post: this is it.
+    Found(Published),
+    /// The account has no such post: publishing now cannot duplicate it.
+    NotFound,
+    /// The network offers no way to tell (e.g. Telegram bots cannot read a channel's history).
+    CannotTell(String),
+}
+
+/// Why a network call failed, typed so the publisher knows whether and when to retry, and worded
+/// so the user knows what happened.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PublishError {
+    #[error("{message}")]
+    RateLimited {
+        retry_at: Option<Timestamp>,
+        message: String,
+    },
+    /// The network refused the credentials (expired, revoked, missing scope): reconnect the channel.
+    #[error("{0}")]
+    AuthExpired(String),
+    #[error("{0}")]
+    Duplicate(String),
+    #[error("{0}")]
+    InvalidMedia(String),
+    #[error("{0}")]
+    InvalidContent(String),
+    /// The channel's settings are wrong or incomplete for this network.
+    #[error("{0}")]
+    Misconfigured(String),
+    /// Failed before anything could have been created (connection refused, 5xx): safe to retry.
+    #[error("{0}")]
+    Transient(String),
+    /// The request may have reached the network but its answer was lost: read back before retrying.
+    #[error("{0}")]
+    UnknownOutcome(String),
+}
+
+impl PublishError {
+    /// A stable machine-readable kind, stored on a failed target.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::RateLimited { .. } => "rate_limited",
+            Self::AuthExpired(_) => "auth_expired",
+            Self::Duplicate(_) => "duplicate",
+            Self::InvalidMedia(_) => "invalid_media",
+            Self::InvalidContent(_) => "invalid_content",
+            Self::Misconfigured(_) => "misconfigured",
+            Self::Transient(_) => "transient",
+            Self::UnknownOutcome(_) => "unknown_outcome",
+        }
+    }
+
+    pub fn retryable(&self) -> bool {
+        matches!(
+            self,
+            Self::RateLimited { .. } | Self::Transient(_) | Self::UnknownOutcome(_)
+        )
+    }
+}
+
+#[async_trait]
+pub trait Connector: Send + Sync {
+    fn network(&self) -> Network;
+
+    /// The rules preflight checks a post against. Most networks' are fixed; Mastodon reads its
+    /// instance's configuration.
+    async fn rules(&self, _account: &Account<'_>) -> Result<Rules, PublishError> {
+        Ok(Rules::for_network(self.network()))
+    }
+
+    /// Publishes the post (uploading its media the way the network requires), then its thread.
+    async fn publish(
+        &self,
+        ctx: &PublishContext<'_>,
+        post: &Outgoing,
+    ) -> Result<Published, PublishError>;
+
+    /// After an unknown outcome: finds the post an earlier attempt of `post` made, if any.
+    async fn find_published(
+        &self,
+        ctx: &PublishContext<'_>,
+        post: &Outgoing,
+    ) -> Result<ReadBack, PublishError>;
+}
+
+/// One connector per network.
+#[derive(Clone, Default)]
+pub struct Connectors {
+    by_network: HashMap<Network, Arc<dyn Connector>>,
+}
+
+impl Connectors {
+    pub fn new(connectors: impl IntoIterator<Item = Arc<dyn Connector>>) -> Self {
+        Self {
+            by_network: connectors.into_iter().map(|c| (c.network(), c)).collect(),
+        }
+    }
+
+    pub fn get(&self, network: Network) -> Option<&Arc<dyn Connector>> {
+        self.by_network.get(&network)
+    }
+}
+
+/// Transport failures of a call that CREATES something visible (a post, a reply): a request that
+/// may have been sent but got no answer is an unknown outcome, never a plain retry.
+pub fn create_failed(network: &str, e: &reqwest::Error) -> PublishError {
+    if e.is_connect() {
+        PublishError::Transient(format!("could not connect to {network}: {}", root_cause(e)))
+    } else if e.is_builder() {
+        PublishError::Misconfigured(format!(
+            "the request to {network} could not be built: {}",
+            root_cause(e)
+        ))
+    } else if e.is_timeout() {
+        PublishError::UnknownOutcome(format!(
+            "{network} did not answer in time; the post may or may not have been made, so it will be checked before any retry"
+        ))
+    } else {
+        PublishError::UnknownOutcome(format!(
+            "the connection to {network} broke before its answer arrived ({}); the post may or may not have been made, so it will be checked before any retry",
+            root_cause(e)
+        ))
+    }
+}
+
+/// Transport failures of a call that creates nothing visible (reads, media uploads, status
+/// polls): safe to retry.
+pub fn call_failed(network: &str, e: &reqwest::Error) -> PublishError {
+    if e.is_builder() {
+        PublishError::Misconfigured(format!(
+            "the request to {network} could not be built: {}",
+            root_cause(e)
+        ))
+    } else if e.is_timeout() {
+        PublishError::Transient(format!("{network} did not answer in time"))
+    } else {
+        PublishError::Transient(format!("the call to {network} failed: {}", root_cause(e)))
+    }
+}
+
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
+
+/// Parses a rate-limit reset header given in unix seconds.
+pub fn reset_at_unix(value: Option<&reqwest::header::HeaderValue>) -> Option<Timestamp> {
+    let secs: i64 = value?.to_str().ok()?.trim().parse().ok()?;
+    Timestamp::from_second(secs).ok()
+}
+
+/// Parses a `Retry-After` header given in seconds, relative to `now`.
+pub fn retry_after(
+    value: Option<&reqwest::header::HeaderValue>,
+    now: Timestamp,
+) -> Option<Timestamp> {
+    let secs: i64 = value?.to_str().ok()?.trim().parse().ok()?;
+    now.checked_add(jiff::SignedDuration::from_secs(secs)).ok()
+}

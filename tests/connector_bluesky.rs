@@ -1,0 +1,1 @@
+//! The bluesky connector against its loopback fake.

@@ -1,0 +1,1 @@
+//! The facebook connector against its loopback fake.

@@ -1,0 +1,1 @@
+//! The instagram connector against its loopback fake.

@@ -1,0 +1,1 @@
+//! The linkedin connector against its loopback fake.

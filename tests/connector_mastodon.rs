@@ -1,0 +1,1 @@
+//! The mastodon connector against its loopback fake.

@@ -1,0 +1,1 @@
+//! The telegram connector against its loopback fake.

@@ -1,0 +1,1 @@
+//! The threads connector against its loopback fake.
