@@ -1,5 +1,6 @@
 //! Shared set-up for the black-box tests: fresh stores on both adapters, a booted API server.
 
+pub mod accounts;
 pub mod app;
 pub mod dynamodb;
 pub mod embedded;
