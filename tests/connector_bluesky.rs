@@ -1,1 +1,676 @@
-//! The bluesky connector against its loopback fake.
+//! The Bluesky connector against its loopback fake PDS: facets, media, threads, sessions, errors,
+//! and exactly-once publishing through the deterministic record key.
+
+use std::time::Duration;
+
+use axum::http::Method;
+use jiff::Timestamp;
+use palinsesto::domain::{MediaKind, Network};
+use palinsesto::networks::bluesky::BlueskyConnector;
+use palinsesto::networks::{Connector, PublishError, ReadBack};
+use palinsesto_system_tests::accounts::{TestAccount, impatient_http, outgoing};
+use palinsesto_system_tests::fakes::Fault;
+use palinsesto_system_tests::fakes::bluesky::{APP_PASSWORD, FakeBluesky, IDENTIFIER};
+use serde_json::{Value, json};
+
+const CREATE_RECORD: &str = "/xrpc/com.atproto.repo.createRecord";
+const UPLOAD_BLOB: &str = "/xrpc/com.atproto.repo.uploadBlob";
+
+async fn given_a_bluesky_channel() -> (FakeBluesky, TestAccount) {
+    let fake = FakeBluesky::start().await;
+    let account = TestAccount::new(Network::Bluesky, fake.settings(), fake.credentials()).await;
+    (fake, account)
+}
+
+fn connector() -> BlueskyConnector {
+    BlueskyConnector::new(reqwest::Client::new())
+}
+
+fn rkey_of(uri: &str) -> &str {
+    uri.rsplit('/').next().unwrap()
+}
+
+/// The facet covering exactly `needle` in `text`, checked by its UTF-8 byte range.
+fn facet_over<'a>(record: &'a Value, text: &str, needle: &str) -> &'a Value {
+    let start = text.find(needle).unwrap();
+    record["facets"]
+        .as_array()
+        .expect("the record has facets")
+        .iter()
+        .find(|f| {
+            f["index"]["byteStart"] == json!(start)
+                && f["index"]["byteEnd"] == json!(start + needle.len())
+        })
+        .unwrap_or_else(|| panic!("no facet over {needle:?} in {:#}", record["facets"]))
+}
+
+#[tokio::test]
+async fn link_hashtag_and_mention_get_facets_at_utf8_byte_offsets() {
+    // given a text with non-ASCII characters before its link, hashtag and mention
+    let (fake, account) = given_a_bluesky_channel().await;
+    fake.add_handle("amica.test", "did:plc:amicaamicaamicaamica2345");
+    let text = "Caffè ☕ #autunno https://example.com con @amica.test!";
+
+    // when it is published
+    let published = connector()
+        .publish(&account.context(), &outgoing(text))
+        .await
+        .unwrap();
+
+    // then the record carries facets whose byte ranges cover exactly those words
+    let record = fake.record(rkey_of(&published.remote_id)).unwrap().value;
+    assert_eq!(record["text"], text);
+    let tag = facet_over(&record, text, "#autunno");
+    assert_eq!(tag["index"], json!({"byteStart": 11, "byteEnd": 19}));
+    assert_eq!(
+        tag["features"],
+        json!([{"$type": "app.bsky.richtext.facet#tag", "tag": "autunno"}])
+    );
+    let link = facet_over(&record, text, "https://example.com");
+    assert_eq!(link["index"], json!({"byteStart": 20, "byteEnd": 39}));
+    assert_eq!(
+        link["features"][0],
+        json!({"$type": "app.bsky.richtext.facet#link", "uri": "https://example.com"})
+    );
+    let mention = facet_over(&record, text, "@amica.test");
+    assert_eq!(
+        mention["features"][0],
+        json!({"$type": "app.bsky.richtext.facet#mention", "did": "did:plc:amicaamicaamicaamica2345"})
+    );
+    assert_eq!(record["facets"].as_array().unwrap().len(), 3);
+    assert!(published.notes.is_empty(), "{:?}", published.notes);
+}
+
+#[tokio::test]
+async fn a_mention_that_does_not_resolve_stays_plain_text_with_a_note() {
+    // given a mention of a handle Bluesky does not know
+    let (fake, account) = given_a_bluesky_channel().await;
+    let text = "Grazie @nessuno.test #grazie";
+
+    // when it is published
+    let published = connector()
+        .publish(&account.context(), &outgoing(text))
+        .await
+        .unwrap();
+
+    // then the post is made, the mention is plain text, and the user is told
+    let record = fake.record(rkey_of(&published.remote_id)).unwrap().value;
+    let facets = record["facets"].as_array().unwrap();
+    assert_eq!(facets.len(), 1, "only the hashtag: {facets:?}");
+    assert_eq!(facets[0]["features"][0]["tag"], "grazie");
+    assert_eq!(published.notes.len(), 1);
+    assert!(
+        published.notes[0].contains("@nessuno.test"),
+        "{:?}",
+        published.notes
+    );
+}
+
+#[tokio::test]
+async fn published_post_has_its_at_uri_and_a_bsky_app_link() {
+    let (fake, account) = given_a_bluesky_channel().await;
+
+    let published = connector()
+        .publish(&account.context(), &outgoing("Buongiorno"))
+        .await
+        .unwrap();
+
+    let record = &fake.records()[0];
+    assert_eq!(published.remote_id, record.uri);
+    assert!(
+        record
+            .uri
+            .starts_with(&format!("at://{}/app.bsky.feed.post/", fake.did()))
+    );
+    assert_eq!(
+        published.url.as_deref(),
+        Some(
+            format!(
+                "https://bsky.app/profile/{}/post/{}",
+                fake.did(),
+                record.rkey
+            )
+            .as_str()
+        )
+    );
+}
+
+#[tokio::test]
+async fn photos_are_uploaded_and_embedded_with_alt_text_and_aspect_ratio() {
+    // given two photos, one described and one not
+    let (fake, account) = given_a_bluesky_channel().await;
+    let described = account.media.add(
+        MediaKind::Image,
+        "image/jpeg",
+        vec![1; 50_000],
+        Some("Una tazza di caffè"),
+    );
+    let undescribed = account
+        .media
+        .add(MediaKind::Image, "image/png", vec![2; 30_000], None);
+    let mut post = outgoing("Colazione");
+    post.media = vec![described, undescribed];
+
+    // when the post is published
+    let published = connector()
+        .publish(&account.context(), &post)
+        .await
+        .unwrap();
+
+    // then both were uploaded and embedded in order, alt always present, aspect ratio from the asset
+    assert_eq!(fake.uploads(), 2);
+    let record = fake.record(rkey_of(&published.remote_id)).unwrap().value;
+    let embed = &record["embed"];
+    assert_eq!(embed["$type"], "app.bsky.embed.images");
+    let images = embed["images"].as_array().unwrap();
+    assert_eq!(images.len(), 2);
+    assert_eq!(images[0]["alt"], "Una tazza di caffè");
+    assert_eq!(images[1]["alt"], "");
+    assert_eq!(
+        images[0]["aspectRatio"],
+        json!({"width": 1200, "height": 800})
+    );
+    assert_eq!(images[0]["image"]["$type"], "blob");
+    assert_eq!(images[0]["image"]["mimeType"], "image/jpeg");
+    assert_eq!(images[0]["image"]["size"], 50_000);
+    assert_eq!(images[1]["image"]["mimeType"], "image/png");
+}
+
+#[tokio::test]
+async fn a_video_is_uploaded_and_embedded() {
+    let (fake, account) = given_a_bluesky_channel().await;
+    let video = account.media.add(
+        MediaKind::Video,
+        "video/mp4",
+        vec![3; 120_000],
+        Some("Il bar"),
+    );
+    let mut post = outgoing("Guarda");
+    post.media = vec![video];
+
+    let published = connector()
+        .publish(&account.context(), &post)
+        .await
+        .unwrap();
+
+    let record = fake.record(rkey_of(&published.remote_id)).unwrap().value;
+    assert_eq!(record["embed"]["$type"], "app.bsky.embed.video");
+    assert_eq!(record["embed"]["video"]["mimeType"], "video/mp4");
+    assert_eq!(record["embed"]["alt"], "Il bar");
+    assert_eq!(
+        record["embed"]["aspectRatio"],
+        json!({"width": 1200, "height": 800})
+    );
+}
+
+#[tokio::test]
+async fn a_photo_over_one_megabyte_is_invalid_media_and_nothing_is_uploaded() {
+    // given a 1.2 MB photo
+    let (fake, account) = given_a_bluesky_channel().await;
+    let big = account
+        .media
+        .add(MediaKind::Image, "image/jpeg", vec![0; 1_200_000], None);
+    let mut post = outgoing("Troppo grande");
+    post.media = vec![big];
+
+    // when it is published
+    let err = connector()
+        .publish(&account.context(), &post)
+        .await
+        .unwrap_err();
+
+    // then it is refused in plain words before any upload
+    assert!(matches!(err, PublishError::InvalidMedia(_)), "{err:?}");
+    assert!(err.to_string().contains("1000000 bytes"), "{err}");
+    assert!(!err.retryable());
+    assert_eq!(fake.uploads(), 0);
+    assert!(fake.records().is_empty());
+}
+
+#[tokio::test]
+async fn a_file_bluesky_refuses_as_too_large_is_invalid_media() {
+    // given a PDS that refuses the upload as too large
+    let (fake, account) = given_a_bluesky_channel().await;
+    fake.server.faults.inject(
+        Method::POST,
+        UPLOAD_BLOB,
+        1,
+        Fault::status(
+            413,
+            r#"{"error":"PayloadTooLarge","message":"request entity too large"}"#,
+        ),
+    );
+    let video = account
+        .media
+        .add(MediaKind::Video, "video/mp4", vec![3; 10_000], None);
+    let mut post = outgoing("Video");
+    post.media = vec![video];
+
+    // when the post is published
+    let err = connector()
+        .publish(&account.context(), &post)
+        .await
+        .unwrap_err();
+
+    // then the user learns that the file was too large
+    assert!(matches!(err, PublishError::InvalidMedia(_)), "{err:?}");
+    assert!(err.to_string().contains("too large"), "{err}");
+    assert!(fake.records().is_empty());
+}
+
+#[tokio::test]
+async fn a_text_over_300_graphemes_is_invalid_content_quoting_bluesky() {
+    let (fake, account) = given_a_bluesky_channel().await;
+    let text = "è".repeat(301);
+
+    let err = connector()
+        .publish(&account.context(), &outgoing(&text))
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, PublishError::InvalidContent(_)), "{err:?}");
+    assert!(err.to_string().contains("300 graphemes"), "{err}");
+    assert!(fake.records().is_empty());
+}
+
+#[tokio::test]
+async fn a_thread_is_posted_as_replies_to_the_root_and_each_parent() {
+    // given a post with two follow-ups
+    let (fake, account) = given_a_bluesky_channel().await;
+    let mut post = outgoing("1/3 Il caffè");
+    post.thread = vec!["2/3 La moka".into(), "3/3 Il bar".into()];
+
+    // when it is published
+    let published = connector()
+        .publish(&account.context(), &post)
+        .await
+        .unwrap();
+
+    // then three records form a chain, each under its own record key
+    let records = fake.records();
+    assert_eq!(records.len(), 3);
+    let (root, second, third) = (&records[0], &records[1], &records[2]);
+    assert_eq!(published.remote_id, root.uri);
+    assert!(published.notes.is_empty(), "{:?}", published.notes);
+    assert!(root.value.get("reply").is_none());
+    assert_eq!(second.text(), "2/3 La moka");
+    assert_eq!(
+        second.value["reply"],
+        json!({"root": {"uri": root.uri, "cid": root.cid}, "parent": {"uri": root.uri, "cid": root.cid}})
+    );
+    assert_eq!(
+        third.value["reply"],
+        json!({"root": {"uri": root.uri, "cid": root.cid}, "parent": {"uri": second.uri, "cid": second.cid}})
+    );
+    let keys: std::collections::HashSet<_> = records.iter().map(|r| &r.rkey).collect();
+    assert_eq!(keys.len(), 3);
+}
+
+#[tokio::test]
+async fn a_failed_follow_up_becomes_a_note_and_the_post_counts_as_published() {
+    // given a thread whose first follow-up Bluesky refuses
+    let (fake, account) = given_a_bluesky_channel().await;
+    let mut post = outgoing("Il post");
+    post.thread = vec!["x".repeat(301), "ultimo".into()];
+
+    // when it is published
+    let published = connector()
+        .publish(&account.context(), &post)
+        .await
+        .unwrap();
+
+    // then the post is there and the note says which follow-ups are missing and why
+    assert_eq!(fake.records().len(), 1);
+    assert_eq!(published.remote_id, fake.records()[0].uri);
+    assert_eq!(published.notes.len(), 1, "{:?}", published.notes);
+    let note = &published.notes[0];
+    assert!(note.contains("follow-ups 1 to 2 were not posted"), "{note}");
+    assert!(note.contains("300 graphemes"), "{note}");
+}
+
+#[tokio::test]
+async fn the_session_is_reused_across_publishes_and_stored_with_the_channel() {
+    // given one connector (one process)
+    let (fake, account) = given_a_bluesky_channel().await;
+    let bluesky = connector();
+
+    // when it publishes twice
+    bluesky
+        .publish(&account.context(), &outgoing("uno"))
+        .await
+        .unwrap();
+    bluesky
+        .publish(&account.context(), &outgoing("due"))
+        .await
+        .unwrap();
+
+    // then it logged in once and saved the session through the sink
+    assert_eq!(fake.session_creations(), 1);
+    let updates = account.sink.updates();
+    assert_eq!(updates.len(), 1, "{updates:?}");
+    let saved: Vec<&str> = updates[0].iter().map(|(k, _)| k.as_str()).collect();
+    for key in ["access_jwt", "refresh_jwt", "did"] {
+        assert!(saved.contains(&key), "{saved:?}");
+    }
+    assert!(updates[0].iter().all(|(_, v)| !v.is_empty()));
+    assert!(updates[0].contains(&("did".to_owned(), fake.did().to_owned())));
+}
+
+#[tokio::test]
+async fn a_stored_session_is_used_by_the_next_process_without_logging_in() {
+    // given a session an earlier process stored with the channel's credentials
+    let (fake, first) = given_a_bluesky_channel().await;
+    connector()
+        .publish(&first.context(), &outgoing("primo processo"))
+        .await
+        .unwrap();
+    let mut credentials = json!({"identifier": IDENTIFIER, "app_password": APP_PASSWORD});
+    for (key, value) in &first.sink.updates()[0] {
+        credentials[key] = json!(value);
+    }
+    let next = TestAccount::new(Network::Bluesky, fake.settings(), credentials).await;
+
+    // when a new process (a new connector) publishes
+    connector()
+        .publish(&next.context(), &outgoing("secondo processo"))
+        .await
+        .unwrap();
+
+    // then it did not log in again
+    assert_eq!(fake.session_creations(), 1);
+    assert_eq!(fake.records().len(), 2);
+}
+
+#[tokio::test]
+async fn an_expired_access_jwt_is_refreshed_without_logging_in_again() {
+    // given a session whose access JWT has expired
+    let (fake, account) = given_a_bluesky_channel().await;
+    let bluesky = connector();
+    bluesky
+        .publish(&account.context(), &outgoing("prima"))
+        .await
+        .unwrap();
+    fake.expire_access_tokens();
+
+    // when the connector publishes again
+    bluesky
+        .publish(&account.context(), &outgoing("dopo"))
+        .await
+        .unwrap();
+
+    // then it refreshed the session (once), did not log in, and saved the new tokens
+    assert_eq!(fake.session_refreshes(), 1);
+    assert_eq!(fake.session_creations(), 1);
+    assert_eq!(fake.count_records_with_text("dopo"), 1);
+    let updates = account.sink.updates();
+    assert_eq!(updates.len(), 2, "{updates:?}");
+    let access = |u: &Vec<(String, String)>| {
+        u.iter()
+            .find(|(k, _)| k == "access_jwt")
+            .map(|(_, v)| v.clone())
+    };
+    assert_ne!(access(&updates[0]), access(&updates[1]));
+    assert!(
+        updates[1]
+            .iter()
+            .any(|(k, v)| k == "refresh_jwt" && !v.is_empty())
+    );
+}
+
+#[tokio::test]
+async fn a_refused_refresh_falls_back_to_the_app_password() {
+    // given an expired access JWT and a refresh JWT Bluesky no longer accepts
+    let (fake, account) = given_a_bluesky_channel().await;
+    let bluesky = connector();
+    bluesky
+        .publish(&account.context(), &outgoing("prima"))
+        .await
+        .unwrap();
+    fake.expire_access_tokens();
+    fake.revoke_refresh_tokens();
+
+    // when the connector publishes again
+    bluesky
+        .publish(&account.context(), &outgoing("dopo"))
+        .await
+        .unwrap();
+
+    // then it logged in again with the app password
+    assert_eq!(fake.session_creations(), 2);
+    assert_eq!(fake.count_records_with_text("dopo"), 1);
+}
+
+#[tokio::test]
+async fn a_wrong_app_password_is_auth_expired() {
+    let fake = FakeBluesky::start().await;
+    let account = TestAccount::new(
+        Network::Bluesky,
+        fake.settings(),
+        json!({"identifier": IDENTIFIER, "app_password": "sbagliata"}),
+    )
+    .await;
+
+    let err = connector()
+        .publish(&account.context(), &outgoing("ciao"))
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, PublishError::AuthExpired(_)), "{err:?}");
+    assert!(
+        err.to_string().contains("refused the app password"),
+        "{err}"
+    );
+    assert!(!err.retryable());
+    assert!(fake.records().is_empty());
+    assert!(account.sink.updates().is_empty());
+}
+
+#[tokio::test]
+async fn rate_limited_create_gives_the_reset_time_from_ratelimit_reset() {
+    // given Bluesky answers 429 with its rate-limit headers
+    let (fake, account) = given_a_bluesky_channel().await;
+    fake.server.faults.inject(
+        Method::POST,
+        CREATE_RECORD,
+        1,
+        Fault::status_with_headers(
+            429,
+            &[
+                ("ratelimit-limit", "5000"),
+                ("ratelimit-remaining", "0"),
+                ("ratelimit-reset", "1900000000"),
+                ("ratelimit-policy", "5000;w=3600"),
+            ],
+            r#"{"error":"RateLimitExceeded","message":"Rate Limit Exceeded"}"#,
+        ),
+    );
+
+    // when a post is published
+    let err = connector()
+        .publish(&account.context(), &outgoing("presto"))
+        .await
+        .unwrap_err();
+
+    // then the publisher knows when to retry
+    let PublishError::RateLimited { retry_at, .. } = &err else {
+        panic!("expected RateLimited, got {err:?}");
+    };
+    assert_eq!(
+        *retry_at,
+        Some(Timestamp::from_second(1_900_000_000).unwrap())
+    );
+    assert!(err.retryable());
+    assert!(fake.records().is_empty());
+}
+
+#[tokio::test]
+async fn a_server_error_on_create_is_transient() {
+    let (fake, account) = given_a_bluesky_channel().await;
+    fake.server.faults.inject(
+        Method::POST,
+        CREATE_RECORD,
+        1,
+        Fault::status(
+            502,
+            r#"{"error":"UpstreamFailure","message":"Upstream Failure"}"#,
+        ),
+    );
+    fake.server.faults.inject(
+        Method::POST,
+        CREATE_RECORD,
+        1,
+        Fault::status(
+            500,
+            r#"{"error":"InternalServerError","message":"Internal Server Error"}"#,
+        ),
+    );
+    let bluesky = connector();
+
+    for _ in 0..2 {
+        let err = bluesky
+            .publish(&account.context(), &outgoing("dopo"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, PublishError::Transient(_)), "{err:?}");
+        assert!(err.retryable());
+    }
+    assert!(fake.records().is_empty());
+}
+
+#[tokio::test]
+async fn a_connection_dropped_after_create_is_an_unknown_outcome_then_found_and_not_reposted() {
+    // given Bluesky makes the post but the connection drops before its answer
+    let (fake, account) = given_a_bluesky_channel().await;
+    fake.server
+        .faults
+        .inject(Method::POST, CREATE_RECORD, 1, Fault::DropAfterReceive);
+    let bluesky = connector();
+    let post = outgoing("Forse");
+
+    // when the post is published
+    let err = bluesky
+        .publish(&account.context(), &post)
+        .await
+        .unwrap_err();
+
+    // then the outcome is unknown while the record exists
+    assert!(matches!(err, PublishError::UnknownOutcome(_)), "{err:?}");
+    assert_eq!(fake.count_records_with_text("Forse"), 1);
+    let made = fake.records()[0].clone();
+
+    // and a read-back finds exactly that record
+    let found = bluesky
+        .find_published(&account.context(), &post)
+        .await
+        .unwrap();
+    let ReadBack::Found(published) = found else {
+        panic!("expected Found, got {found:?}");
+    };
+    assert_eq!(published.remote_id, made.uri);
+    assert!(published.url.unwrap().ends_with(&made.rkey));
+
+    // and publishing again makes no second post
+    let again = bluesky.publish(&account.context(), &post).await.unwrap();
+    assert_eq!(again.remote_id, made.uri);
+    assert_eq!(fake.count_records_with_text("Forse"), 1);
+}
+
+#[tokio::test]
+async fn a_late_answer_on_create_is_an_unknown_outcome_then_found() {
+    // given Bluesky makes the post but answers after the client gave up
+    let (fake, account) = given_a_bluesky_channel().await;
+    fake.server.faults.inject(
+        Method::POST,
+        CREATE_RECORD,
+        1,
+        Fault::AnswerLate(Duration::from_secs(4)),
+    );
+    let bluesky = BlueskyConnector::new(impatient_http());
+    let post = outgoing("In ritardo");
+
+    // when the post is published
+    let err = bluesky
+        .publish(&account.context(), &post)
+        .await
+        .unwrap_err();
+
+    // then the outcome is unknown, the record exists, and the read-back finds it
+    assert!(matches!(err, PublishError::UnknownOutcome(_)), "{err:?}");
+    assert_eq!(fake.count_records_with_text("In ritardo"), 1);
+    let found = bluesky
+        .find_published(&account.context(), &post)
+        .await
+        .unwrap();
+    assert!(
+        matches!(&found, ReadBack::Found(p) if p.remote_id == fake.records()[0].uri),
+        "{found:?}"
+    );
+}
+
+#[tokio::test]
+async fn publishing_the_same_target_twice_makes_one_post() {
+    // given a post already published
+    let (fake, account) = given_a_bluesky_channel().await;
+    let bluesky = connector();
+    let mut post = outgoing("Una volta sola");
+    post.thread = vec!["anche il seguito".into()];
+    let first = bluesky.publish(&account.context(), &post).await.unwrap();
+
+    // when the same target is published again (say, by a repeated tick)
+    let second = bluesky.publish(&account.context(), &post).await.unwrap();
+
+    // then the second attempt finds the first one's records instead of duplicating them
+    assert_eq!(second.remote_id, first.remote_id);
+    assert!(second.notes.is_empty(), "{:?}", second.notes);
+    assert_eq!(fake.count_records_with_text("Una volta sola"), 1);
+    assert_eq!(fake.count_records_with_text("anche il seguito"), 1);
+}
+
+#[tokio::test]
+async fn find_published_for_a_post_never_made_is_not_found() {
+    let (fake, account) = given_a_bluesky_channel().await;
+    let bluesky = connector();
+    bluesky
+        .publish(&account.context(), &outgoing("un altro"))
+        .await
+        .unwrap();
+
+    let found = bluesky
+        .find_published(&account.context(), &outgoing("mai pubblicato"))
+        .await
+        .unwrap();
+
+    assert_eq!(found, ReadBack::NotFound);
+    assert_eq!(fake.records().len(), 1);
+}
+
+#[tokio::test]
+async fn a_found_post_whose_thread_was_never_posted_says_so() {
+    // given the root was made but its answer was lost, so the thread never followed
+    let (fake, account) = given_a_bluesky_channel().await;
+    fake.server
+        .faults
+        .inject(Method::POST, CREATE_RECORD, 1, Fault::DropAfterReceive);
+    let bluesky = connector();
+    let mut post = outgoing("Radice");
+    post.thread = vec!["seguito".into()];
+    let err = bluesky
+        .publish(&account.context(), &post)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, PublishError::UnknownOutcome(_)), "{err:?}");
+
+    // when it is read back
+    let found = bluesky
+        .find_published(&account.context(), &post)
+        .await
+        .unwrap();
+
+    // then it is found, with a note that the follow-up is missing
+    let ReadBack::Found(published) = found else {
+        panic!("expected Found, got {found:?}");
+    };
+    assert_eq!(published.notes.len(), 1, "{:?}", published.notes);
+    assert!(published.notes[0].contains("follow-up 1 was not posted"));
+    assert_eq!(fake.count_records_with_text("seguito"), 0);
+}

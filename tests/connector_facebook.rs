@@ -1,1 +1,385 @@
-//! The facebook connector against its loopback fake.
+//! The Facebook connector against its loopback fake: every kind of post, every documented refusal,
+//! and lost answers read back.
+
+use std::time::Duration;
+
+use axum::http::Method;
+use palinsesto::domain::{MediaKind, Network};
+use palinsesto::networks::facebook::FacebookConnector;
+use palinsesto::networks::{Connector, PublishError, ReadBack};
+use palinsesto_system_tests::accounts::{TestAccount, impatient_http, outgoing};
+use palinsesto_system_tests::fakes::Fault;
+use palinsesto_system_tests::fakes::facebook::{FakeFacebook, graph};
+
+async fn given_a_page() -> (FakeFacebook, TestAccount) {
+    let fake = FakeFacebook::start().await;
+    let account = TestAccount::new(Network::Facebook, fake.settings(), fake.credentials()).await;
+    (fake, account)
+}
+
+fn connector(fake: &FakeFacebook) -> FacebookConnector {
+    FacebookConnector::new(reqwest::Client::new(), fake.base())
+}
+
+fn jpeg(account: &TestAccount, alt: Option<&str>) -> palinsesto::domain::Asset {
+    account.media.add(
+        MediaKind::Image,
+        "image/jpeg",
+        vec![0xFF, 0xD8, 0xFF, 1, 2, 3],
+        alt,
+    )
+}
+
+#[tokio::test]
+async fn a_text_post_goes_to_the_page_feed() {
+    let (fake, account) = given_a_page().await;
+    let post = outgoing("Spring menu is out");
+
+    let published = connector(&fake)
+        .publish(&account.context(), &post)
+        .await
+        .unwrap();
+
+    let posts = fake.posts();
+    assert_eq!(posts.len(), 1);
+    assert_eq!(posts[0].message, "Spring menu is out");
+    assert_eq!(published.remote_id, posts[0].id);
+    assert_eq!(
+        published.url.as_deref(),
+        Some(format!("https://www.facebook.com/{}", posts[0].id).as_str())
+    );
+    assert!(published.notes.is_empty());
+}
+
+#[tokio::test]
+async fn one_photo_is_fetched_by_url_and_posted_with_its_caption_and_alt_text() {
+    let (fake, account) = given_a_page().await;
+    let mut post = outgoing("Our new terrace");
+    post.media = vec![jpeg(&account, Some("A terrace at sunset"))];
+
+    let published = connector(&fake)
+        .publish(&account.context(), &post)
+        .await
+        .unwrap();
+
+    assert_eq!(
+        account.media.fetches(),
+        1,
+        "Facebook fetched the photo itself"
+    );
+    let posts = fake.posts();
+    assert_eq!(posts.len(), 1);
+    assert_eq!(posts[0].photos.len(), 1);
+    assert_eq!(
+        published.remote_id, posts[0].id,
+        "the page post, not the photo"
+    );
+    let photos = fake.photos();
+    assert_eq!(photos[0].alt_text.as_deref(), Some("A terrace at sunset"));
+    assert!(photos[0].published);
+}
+
+#[tokio::test]
+async fn several_photos_are_uploaded_unpublished_then_attached_to_one_post() {
+    let (fake, account) = given_a_page().await;
+    let mut post = outgoing("Three dishes");
+    post.media = vec![
+        jpeg(&account, None),
+        jpeg(&account, None),
+        jpeg(&account, None),
+    ];
+
+    let published = connector(&fake)
+        .publish(&account.context(), &post)
+        .await
+        .unwrap();
+
+    let posts = fake.posts();
+    assert_eq!(posts.len(), 1, "one post, not one per photo");
+    assert_eq!(posts[0].photos.len(), 3);
+    assert_eq!(published.remote_id, posts[0].id);
+    assert_eq!(fake.photos().len(), 3);
+    assert!(fake.photos().iter().all(|p| p.published));
+    assert_eq!(account.media.fetches(), 3);
+}
+
+#[tokio::test]
+async fn a_video_is_posted_from_its_url_with_the_text_as_description() {
+    let (fake, account) = given_a_page().await;
+    let mut post = outgoing("Behind the scenes");
+    post.media = vec![
+        account
+            .media
+            .add(MediaKind::Video, "video/mp4", vec![0, 0, 0, 24], None),
+    ];
+
+    let published = connector(&fake)
+        .publish(&account.context(), &post)
+        .await
+        .unwrap();
+
+    let posts = fake.posts();
+    assert_eq!(posts.len(), 1);
+    assert_eq!(posts[0].message, "Behind the scenes");
+    assert_eq!(
+        posts[0].video.as_deref(),
+        Some(published.remote_id.as_str())
+    );
+    assert_eq!(account.media.fetches(), 1);
+}
+
+#[tokio::test]
+async fn photos_and_a_video_together_are_refused_before_any_call() {
+    let (fake, account) = given_a_page().await;
+    let mut post = outgoing("Mixed");
+    post.media = vec![
+        jpeg(&account, None),
+        account
+            .media
+            .add(MediaKind::Video, "video/mp4", vec![1], None),
+    ];
+
+    let err = connector(&fake)
+        .publish(&account.context(), &post)
+        .await
+        .unwrap_err();
+
+    assert_eq!(err.kind(), "invalid_content");
+    assert!(fake.posts().is_empty() && fake.fetched().is_empty());
+}
+
+#[tokio::test]
+async fn the_follow_up_becomes_the_first_comment() {
+    let (fake, account) = given_a_page().await;
+    let mut post = outgoing("Comment below");
+    post.thread = vec!["Booking link: example.com/book".into()];
+
+    let published = connector(&fake)
+        .publish(&account.context(), &post)
+        .await
+        .unwrap();
+
+    let comments = fake.comments();
+    assert_eq!(comments.len(), 1);
+    assert_eq!(comments[0].post_id, published.remote_id);
+    assert_eq!(comments[0].message, "Booking link: example.com/book");
+    assert!(published.notes.is_empty());
+}
+
+#[tokio::test]
+async fn a_refused_first_comment_is_a_note_on_a_published_post() {
+    let (fake, account) = given_a_page().await;
+    fake.refuse_comments();
+    let mut post = outgoing("Comment below");
+    post.thread = vec!["first!".into()];
+
+    let published = connector(&fake)
+        .publish(&account.context(), &post)
+        .await
+        .unwrap();
+
+    assert_eq!(fake.posts().len(), 1);
+    assert_eq!(published.notes.len(), 1);
+    assert!(
+        published.notes[0].starts_with("the first comment was not posted"),
+        "{}",
+        published.notes[0]
+    );
+}
+
+#[tokio::test]
+async fn an_expired_page_token_asks_for_a_reconnect() {
+    let (fake, account) = given_a_page().await;
+    fake.expire_token();
+
+    let err = connector(&fake)
+        .publish(&account.context(), &outgoing("Hello"))
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, PublishError::AuthExpired(_)), "{err:?}");
+    assert!(
+        err.to_string().contains("Connect the channel again"),
+        "{err}"
+    );
+    assert!(!err.retryable());
+}
+
+#[tokio::test]
+async fn a_page_rate_limit_says_when_access_comes_back() {
+    let (fake, account) = given_a_page().await;
+    fake.server.faults.inject(
+        Method::POST,
+        &fake.path("feed"),
+        1,
+        graph::business_rate_limited(32, &fake.page_id, 15),
+    );
+    let before = jiff::Timestamp::now();
+
+    let err = connector(&fake)
+        .publish(&account.context(), &outgoing("Hello"))
+        .await
+        .unwrap_err();
+
+    let PublishError::RateLimited { retry_at, .. } = &err else {
+        panic!("expected a rate limit, got {err:?}");
+    };
+    let retry_at = retry_at.expect("the usage header gives the time");
+    let wait = retry_at.duration_since(before).as_secs();
+    assert!((15 * 60..15 * 60 + 30).contains(&wait), "{wait} s");
+    assert!(fake.posts().is_empty());
+}
+
+#[tokio::test]
+async fn the_same_text_twice_is_refused_as_a_duplicate() {
+    let (fake, account) = given_a_page().await;
+    let c = connector(&fake);
+    c.publish(&account.context(), &outgoing("Same words"))
+        .await
+        .unwrap();
+
+    let err = c
+        .publish(&account.context(), &outgoing("Same words"))
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, PublishError::Duplicate(_)), "{err:?}");
+    assert_eq!(fake.count_with_text("Same words"), 1);
+}
+
+#[tokio::test]
+async fn a_server_error_is_transient_and_posts_nothing() {
+    let (fake, account) = given_a_page().await;
+    fake.server.faults.inject(
+        Method::POST,
+        &fake.path("feed"),
+        1,
+        Fault::status(500, "<html>Internal Server Error</html>"),
+    );
+
+    let err = connector(&fake)
+        .publish(&account.context(), &outgoing("Hello"))
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, PublishError::Transient(_)), "{err:?}");
+    assert!(err.retryable());
+    assert!(fake.posts().is_empty());
+}
+
+#[tokio::test]
+async fn a_photo_facebook_cannot_fetch_is_invalid_media() {
+    let (fake, account) = given_a_page().await;
+    let mut missing = jpeg(&account, None);
+    missing.id = palinsesto::domain::AssetId::new();
+    let mut post = outgoing("Where is it");
+    post.media = vec![missing];
+
+    let err = connector(&fake)
+        .publish(&account.context(), &post)
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, PublishError::InvalidMedia(_)), "{err:?}");
+    assert!(err.to_string().contains("324"), "{err}");
+    assert_eq!(fake.fetched().len(), 1, "Facebook tried to fetch it");
+}
+
+#[tokio::test]
+async fn a_dropped_answer_is_an_unknown_outcome_and_the_read_back_finds_the_post() {
+    let (fake, account) = given_a_page().await;
+    fake.server
+        .faults
+        .inject(Method::POST, &fake.path("feed"), 1, Fault::DropAfterReceive);
+    let post = outgoing("Lost in transit");
+    let c = connector(&fake);
+
+    let err = c.publish(&account.context(), &post).await.unwrap_err();
+
+    assert!(matches!(err, PublishError::UnknownOutcome(_)), "{err:?}");
+    assert_eq!(fake.count_with_text("Lost in transit"), 1, "it was made");
+    let ReadBack::Found(found) = c.find_published(&account.context(), &post).await.unwrap() else {
+        panic!("the read-back should find the post");
+    };
+    assert_eq!(found.remote_id, fake.posts()[0].id);
+}
+
+#[tokio::test]
+async fn a_late_answer_is_an_unknown_outcome_and_the_read_back_finds_the_photo_post() {
+    let (fake, account) = given_a_page().await;
+    fake.server.faults.inject(
+        Method::POST,
+        &fake.path("photos"),
+        1,
+        Fault::AnswerLate(Duration::from_secs(3)),
+    );
+    let mut post = outgoing("Slow photo");
+    post.media = vec![jpeg(&account, None)];
+    let c = FacebookConnector::new(impatient_http(), fake.base());
+
+    let err = c.publish(&account.context(), &post).await.unwrap_err();
+
+    assert!(matches!(err, PublishError::UnknownOutcome(_)), "{err:?}");
+    let ReadBack::Found(found) = c.find_published(&account.context(), &post).await.unwrap() else {
+        panic!("the read-back should find the post");
+    };
+    assert_eq!(found.remote_id, fake.posts()[0].id);
+    assert_eq!(fake.count_with_text("Slow photo"), 1);
+}
+
+#[tokio::test]
+async fn a_post_never_made_is_not_found() {
+    let (fake, account) = given_a_page().await;
+    let c = connector(&fake);
+    c.publish(&account.context(), &outgoing("Something else"))
+        .await
+        .unwrap();
+
+    let answer = c
+        .find_published(&account.context(), &outgoing("Never sent"))
+        .await
+        .unwrap();
+
+    assert_eq!(answer, ReadBack::NotFound);
+}
+
+#[tokio::test]
+async fn the_read_back_ignores_posts_from_before_the_first_attempt() {
+    let (fake, account) = given_a_page().await;
+    fake.set_now(jiff::Timestamp::now() - jiff::SignedDuration::from_hours(2));
+    let c = connector(&fake);
+    c.publish(&account.context(), &outgoing("Weekly special"))
+        .await
+        .unwrap();
+
+    let answer = c
+        .find_published(&account.context(), &outgoing("Weekly special"))
+        .await
+        .unwrap();
+
+    assert_eq!(
+        answer,
+        ReadBack::NotFound,
+        "the old post is not this attempt's"
+    );
+}
+
+#[tokio::test]
+async fn the_read_back_pages_through_a_busy_page() {
+    let (fake, account) = given_a_page().await;
+    let post = outgoing("The one we look for");
+    let c = connector(&fake);
+    let target = c.publish(&account.context(), &post).await.unwrap();
+    for i in 0..120 {
+        c.publish(&account.context(), &outgoing(&format!("busy {i}")))
+            .await
+            .unwrap();
+    }
+
+    let answer = c.find_published(&account.context(), &post).await.unwrap();
+
+    let ReadBack::Found(found) = answer else {
+        panic!("the post is on the second page and should be found: {answer:?}");
+    };
+    assert_eq!(found.remote_id, target.remote_id);
+}

@@ -1,1 +1,431 @@
-//! The instagram connector against its loopback fake.
+//! The Instagram connector against its loopback fake: photos, reels and carousels through media
+//! containers, refusals, the misleading rate limit on publish, lost answers, token refresh.
+
+use std::time::Duration;
+
+use palinsesto::domain::{Asset, AssetId, MediaKind, Network};
+use palinsesto::networks::instagram::InstagramConnector;
+use palinsesto::networks::{Connector, PublishError, ReadBack};
+use palinsesto_system_tests::accounts::{TestAccount, impatient_http, outgoing};
+use palinsesto_system_tests::fakes::Fault;
+use palinsesto_system_tests::fakes::facebook::graph;
+use palinsesto_system_tests::fakes::instagram::FakeInstagram;
+
+/// A refresh a day ago: no refresh is due, so most tests see only the publishing calls.
+fn refreshed_yesterday() -> Option<i64> {
+    Some(jiff::Timestamp::now().as_second() - 86_400)
+}
+
+async fn given_an_account() -> (FakeInstagram, TestAccount) {
+    let fake = FakeInstagram::start().await;
+    let account = TestAccount::new(
+        Network::Instagram,
+        fake.settings(),
+        fake.credentials(refreshed_yesterday()),
+    )
+    .await;
+    (fake, account)
+}
+
+fn connector_with(fake: &FakeInstagram, http: reqwest::Client) -> InstagramConnector {
+    InstagramConnector::new(http, fake.base())
+        .with_polling(Duration::from_millis(10), Duration::from_secs(5))
+}
+
+fn connector(fake: &FakeInstagram) -> InstagramConnector {
+    connector_with(fake, reqwest::Client::new())
+}
+
+fn jpeg(account: &TestAccount, alt: Option<&str>) -> Asset {
+    account.media.add(
+        MediaKind::Image,
+        "image/jpeg",
+        vec![0xFF, 0xD8, 0xFF, 7],
+        alt,
+    )
+}
+
+fn mp4(account: &TestAccount) -> Asset {
+    account
+        .media
+        .add(MediaKind::Video, "video/mp4", vec![0, 0, 0, 24, 1], None)
+}
+
+/// An asset the media library does not serve: Instagram's fetch of it fails.
+fn unreachable(account: &TestAccount) -> Asset {
+    let mut asset = jpeg(account, None);
+    asset.id = AssetId::new();
+    asset
+}
+
+fn photo_post(account: &TestAccount, caption: &str) -> palinsesto::networks::Outgoing {
+    let mut post = outgoing(caption);
+    post.media = vec![jpeg(account, Some("A bowl of ramen"))];
+    post
+}
+
+#[tokio::test]
+async fn a_photo_is_fetched_processed_and_published_with_its_caption() {
+    let (fake, account) = given_an_account().await;
+    fake.set_processing_polls(3);
+
+    let published = connector(&fake)
+        .publish(
+            &account.context(),
+            &photo_post(&account, "Ramen night #tokyo"),
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(
+        account.media.fetches(),
+        1,
+        "Instagram fetched the photo itself"
+    );
+    let containers = fake.containers();
+    assert_eq!(containers.len(), 1);
+    assert_eq!(containers[0].media_type, "IMAGE");
+    assert_eq!(containers[0].alt_text.as_deref(), Some("A bowl of ramen"));
+    assert_eq!(
+        containers[0].status, "PUBLISHED",
+        "published only once processed"
+    );
+    let posts = fake.posts();
+    assert_eq!(posts.len(), 1);
+    assert_eq!(posts[0].text, "Ramen night #tokyo");
+    assert_eq!(published.remote_id, posts[0].id);
+    assert_eq!(published.url.as_deref(), Some(posts[0].permalink.as_str()));
+}
+
+#[tokio::test]
+async fn a_single_video_is_published_as_a_reel() {
+    let (fake, account) = given_an_account().await;
+    let mut post = outgoing("Kitchen in motion");
+    post.media = vec![mp4(&account)];
+
+    connector(&fake)
+        .publish(&account.context(), &post)
+        .await
+        .unwrap();
+
+    assert_eq!(fake.containers()[0].media_type, "REELS");
+    assert_eq!(fake.posts()[0].media_type, "REELS");
+}
+
+#[tokio::test]
+async fn several_items_become_one_carousel() {
+    let (fake, account) = given_an_account().await;
+    fake.set_processing_polls(2);
+    let mut post = outgoing("Three courses");
+    post.media = vec![jpeg(&account, None), mp4(&account), jpeg(&account, None)];
+
+    let published = connector(&fake)
+        .publish(&account.context(), &post)
+        .await
+        .unwrap();
+
+    let containers = fake.containers();
+    let items: Vec<_> = containers.iter().filter(|c| c.carousel_item).collect();
+    assert_eq!(items.len(), 3);
+    assert_eq!(items[1].media_type, "VIDEO");
+    let posts = fake.posts();
+    assert_eq!(posts.len(), 1, "one post, not one per item");
+    assert_eq!(posts[0].media_type, "CAROUSEL");
+    assert_eq!(posts[0].media_urls.len(), 3);
+    assert_eq!(posts[0].text, "Three courses");
+    assert_eq!(published.remote_id, posts[0].id);
+}
+
+#[tokio::test]
+async fn a_post_without_media_is_refused_before_any_call() {
+    let fake = FakeInstagram::start().await;
+    // No refresh on record either: even the refresh must not happen.
+    let account =
+        TestAccount::new(Network::Instagram, fake.settings(), fake.credentials(None)).await;
+
+    let err = connector(&fake)
+        .publish(&account.context(), &outgoing("Just words"))
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, PublishError::InvalidContent(_)), "{err:?}");
+    assert!(
+        err.to_string().contains("at least one photo or video"),
+        "{err}"
+    );
+    assert!(fake.containers().is_empty() && fake.refreshes().is_empty());
+}
+
+#[tokio::test]
+async fn media_instagram_cannot_fetch_fails_the_container_with_its_reason() {
+    let (fake, account) = given_an_account().await;
+    let mut post = outgoing("Missing photo");
+    post.media = vec![unreachable(&account)];
+
+    let err = connector(&fake)
+        .publish(&account.context(), &post)
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, PublishError::InvalidMedia(_)), "{err:?}");
+    assert!(
+        err.to_string().contains("Media download has failed"),
+        "{err}"
+    );
+    assert_eq!(fake.fetched().len(), 1);
+    assert!(fake.posts().is_empty());
+}
+
+#[tokio::test]
+async fn media_still_processing_at_the_deadline_is_transient() {
+    let (fake, account) = given_an_account().await;
+    fake.set_processing_polls(1_000);
+    let c = InstagramConnector::new(reqwest::Client::new(), fake.base())
+        .with_polling(Duration::from_millis(10), Duration::from_millis(100));
+
+    let err = c
+        .publish(&account.context(), &photo_post(&account, "Slow"))
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, PublishError::Transient(_)), "{err:?}");
+    assert!(fake.posts().is_empty());
+}
+
+#[tokio::test]
+async fn an_expired_token_asks_for_a_reconnect() {
+    let (fake, account) = given_an_account().await;
+    fake.expire_token();
+
+    let err = connector(&fake)
+        .publish(&account.context(), &photo_post(&account, "Hello"))
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, PublishError::AuthExpired(_)), "{err:?}");
+    assert!(err.to_string().contains("code 190"), "{err}");
+}
+
+#[tokio::test]
+async fn an_app_rate_limit_on_creating_media_says_when_access_comes_back() {
+    let (fake, account) = given_an_account().await;
+    fake.server.faults.inject(
+        axum::http::Method::POST,
+        &fake.path("media"),
+        1,
+        graph::app_rate_limited(30),
+    );
+    let before = jiff::Timestamp::now();
+
+    let err = connector(&fake)
+        .publish(&account.context(), &photo_post(&account, "Hello"))
+        .await
+        .unwrap_err();
+
+    let PublishError::RateLimited { retry_at, .. } = &err else {
+        panic!("expected a rate limit, got {err:?}");
+    };
+    let wait = retry_at
+        .expect("X-App-Usage gives the time")
+        .duration_since(before);
+    assert!((1800..1830).contains(&wait.as_secs()), "{wait:?}");
+}
+
+#[tokio::test]
+async fn a_server_error_on_publish_is_transient_and_posts_nothing() {
+    let (fake, account) = given_an_account().await;
+    fake.on_publish(
+        1,
+        Fault::status(
+            500,
+            &graph::error_body(2, None, "Service temporarily unavailable"),
+        ),
+    );
+
+    let err = connector(&fake)
+        .publish(&account.context(), &photo_post(&account, "Hello"))
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, PublishError::Transient(_)), "{err:?}");
+    assert!(fake.posts().is_empty());
+}
+
+#[tokio::test]
+async fn the_rate_limit_instagram_answers_for_published_posts_is_an_unknown_outcome() {
+    let (fake, account) = given_an_account().await;
+    fake.rate_limit_after_publish(1);
+    let post = photo_post(&account, "Published after all");
+    let c = connector(&fake);
+
+    let err = c.publish(&account.context(), &post).await.unwrap_err();
+
+    assert!(matches!(err, PublishError::UnknownOutcome(_)), "{err:?}");
+    assert_eq!(fake.count_with_text("Published after all"), 1);
+    let ReadBack::Found(found) = c.find_published(&account.context(), &post).await.unwrap() else {
+        panic!("the read-back should find the post");
+    };
+    assert_eq!(found.remote_id, fake.posts()[0].id);
+    assert_eq!(
+        found.url.as_deref(),
+        Some(fake.posts()[0].permalink.as_str())
+    );
+}
+
+#[tokio::test]
+async fn a_dropped_publish_answer_is_read_back_to_the_same_post() {
+    let (fake, account) = given_an_account().await;
+    fake.on_publish(1, Fault::DropAfterReceive);
+    let post = photo_post(&account, "Dropped");
+    let c = connector(&fake);
+
+    let err = c.publish(&account.context(), &post).await.unwrap_err();
+
+    assert!(matches!(err, PublishError::UnknownOutcome(_)), "{err:?}");
+    let ReadBack::Found(found) = c.find_published(&account.context(), &post).await.unwrap() else {
+        panic!("the read-back should find the post");
+    };
+    assert_eq!(found.remote_id, fake.posts()[0].id);
+    assert_eq!(fake.count_with_text("Dropped"), 1);
+}
+
+#[tokio::test]
+async fn a_late_publish_answer_is_read_back_to_the_same_post() {
+    let (fake, account) = given_an_account().await;
+    fake.on_publish(1, Fault::AnswerLate(Duration::from_secs(3)));
+    let mut post = photo_post(&account, "Late");
+    post.thread = vec!["first comment".into()];
+    let c = connector_with(&fake, impatient_http());
+
+    let err = c.publish(&account.context(), &post).await.unwrap_err();
+
+    assert!(matches!(err, PublishError::UnknownOutcome(_)), "{err:?}");
+    let ReadBack::Found(found) = c.find_published(&account.context(), &post).await.unwrap() else {
+        panic!("the read-back should find the post");
+    };
+    assert_eq!(found.remote_id, fake.posts()[0].id);
+    assert_eq!(found.notes.len(), 1, "the comment it never got is said");
+}
+
+#[tokio::test]
+async fn a_post_never_made_is_not_found() {
+    let (fake, account) = given_an_account().await;
+    let c = connector(&fake);
+    c.publish(&account.context(), &photo_post(&account, "Another one"))
+        .await
+        .unwrap();
+
+    let answer = c
+        .find_published(&account.context(), &photo_post(&account, "Never sent"))
+        .await
+        .unwrap();
+
+    assert_eq!(answer, ReadBack::NotFound);
+}
+
+#[tokio::test]
+async fn a_post_without_a_caption_cannot_be_told_apart() {
+    let (fake, account) = given_an_account().await;
+
+    let answer = connector(&fake)
+        .find_published(&account.context(), &photo_post(&account, ""))
+        .await
+        .unwrap();
+
+    assert!(matches!(answer, ReadBack::CannotTell(_)), "{answer:?}");
+}
+
+#[tokio::test]
+async fn the_follow_up_becomes_the_first_comment() {
+    let (fake, account) = given_an_account().await;
+    let mut post = photo_post(&account, "See comments");
+    post.thread = vec!["#ramen #tokyo".into()];
+
+    let published = connector(&fake)
+        .publish(&account.context(), &post)
+        .await
+        .unwrap();
+
+    let comments = fake.comments();
+    assert_eq!(comments.len(), 1);
+    assert_eq!(comments[0].media_id, published.remote_id);
+    assert_eq!(comments[0].message, "#ramen #tokyo");
+}
+
+#[tokio::test]
+async fn a_refused_first_comment_is_a_note() {
+    let (fake, account) = given_an_account().await;
+    fake.refuse_comments();
+    let mut post = photo_post(&account, "See comments");
+    post.thread = vec!["#ramen".into()];
+
+    let published = connector(&fake)
+        .publish(&account.context(), &post)
+        .await
+        .unwrap();
+
+    assert_eq!(fake.posts().len(), 1);
+    assert_eq!(published.notes.len(), 1, "{:?}", published.notes);
+}
+
+#[tokio::test]
+async fn an_old_token_is_refreshed_and_stored_before_publishing() {
+    let fake = FakeInstagram::start().await;
+    let ten_days_ago = jiff::Timestamp::now().as_second() - 10 * 86_400;
+    let account = TestAccount::new(
+        Network::Instagram,
+        fake.settings(),
+        fake.credentials(Some(ten_days_ago)),
+    )
+    .await;
+
+    connector(&fake)
+        .publish(&account.context(), &photo_post(&account, "Fresh token"))
+        .await
+        .unwrap();
+
+    assert_eq!(fake.refreshes(), vec!["ig_refresh_token".to_owned()]);
+    let updates = account.sink.updates();
+    assert_eq!(updates.len(), 1);
+    let new_token = &fake.valid_tokens()[1];
+    assert!(updates[0].contains(&("access_token".to_owned(), new_token.clone())));
+    let refreshed_at: i64 = updates[0]
+        .iter()
+        .find(|(k, _)| k == "access_token_refreshed_at")
+        .map(|(_, v)| v.parse().unwrap())
+        .expect("the refresh time is stored");
+    assert!((jiff::Timestamp::now().as_second() - refreshed_at).abs() < 60);
+}
+
+#[tokio::test]
+async fn a_recently_refreshed_token_is_left_alone() {
+    let (fake, account) = given_an_account().await;
+
+    connector(&fake)
+        .publish(&account.context(), &photo_post(&account, "Same token"))
+        .await
+        .unwrap();
+
+    assert!(fake.refreshes().is_empty());
+    assert!(account.sink.updates().is_empty());
+}
+
+#[tokio::test]
+async fn an_empty_refreshed_token_is_never_stored() {
+    let fake = FakeInstagram::start().await;
+    fake.answer_refresh_with_empty_token();
+    let account =
+        TestAccount::new(Network::Instagram, fake.settings(), fake.credentials(None)).await;
+
+    connector(&fake)
+        .publish(
+            &account.context(),
+            &photo_post(&account, "Keep the old token"),
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(fake.refreshes().len(), 1);
+    assert!(account.sink.updates().is_empty());
+    assert_eq!(fake.posts().len(), 1, "published with the current token");
+}

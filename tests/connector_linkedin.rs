@@ -1,1 +1,549 @@
-//! The linkedin connector against its loopback fake.
+//! The LinkedIn connector against its loopback fake: little-text escaping, images and videos,
+//! first comments, token refresh for partner apps, error mapping and the read-back.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use axum::http::Method;
+use palinsesto::domain::{MediaKind, Network};
+use palinsesto::networks::linkedin::LinkedinConnector;
+use palinsesto::networks::{Connector, PublishError, ReadBack};
+use palinsesto_system_tests::accounts::{TestAccount, impatient_http, outgoing};
+use palinsesto_system_tests::fakes::Fault;
+use palinsesto_system_tests::fakes::linkedin::{self as fake, FakeLinkedin};
+use serde_json::{Value, json};
+
+fn connector(li: &FakeLinkedin) -> LinkedinConnector {
+    connector_with(reqwest::Client::new(), li)
+}
+
+fn connector_with(http: reqwest::Client, li: &FakeLinkedin) -> LinkedinConnector {
+    LinkedinConnector::new(http, li.base())
+        .with_oauth_base(li.base())
+        .with_polling(Duration::from_millis(5), Duration::from_secs(5))
+}
+
+async fn account(li: &FakeLinkedin, credentials: Value) -> TestAccount {
+    TestAccount::new(Network::Linkedin, li.settings(), credentials).await
+}
+
+fn bytes(n: usize) -> Vec<u8> {
+    (0..n).map(|i| (i % 251) as u8).collect()
+}
+
+#[tokio::test]
+async fn commentary_arrives_escaped_and_is_shown_whole() {
+    // Given a text full of little-text reserved characters
+    let li = FakeLinkedin::start().await;
+    let account = account(&li, li.credentials()).await;
+    let text = "Launch (beta) #news @acme";
+
+    // When
+    let published = connector(&li)
+        .publish(&account.context(), &outgoing(text))
+        .await
+        .unwrap();
+
+    // Then LinkedIn received the escaped form and would show the whole text
+    let post = li.post(&published.remote_id).unwrap();
+    assert_eq!(post.commentary, r"Launch \(beta\) \#news \@acme");
+    assert_eq!(post.shown_text(), text);
+    assert_eq!(post.author, fake::AUTHOR);
+    assert!(published.remote_id.starts_with("urn:li:share:"));
+    assert_eq!(
+        published.url.as_deref(),
+        Some(
+            format!(
+                "https://www.linkedin.com/feed/update/{}/",
+                published.remote_id
+            )
+            .as_str()
+        )
+    );
+    assert_eq!(post.body["visibility"], "PUBLIC");
+    assert_eq!(post.body["lifecycleState"], "PUBLISHED");
+    assert_eq!(post.body["distribution"]["feedDistribution"], "MAIN_FEED");
+    assert_eq!(post.body["isReshareDisabledByAuthor"], false);
+    assert!(post.content.is_none());
+}
+
+#[tokio::test]
+async fn an_image_is_uploaded_and_posted_with_its_alt_text() {
+    // Given
+    let li = FakeLinkedin::start().await;
+    let account = account(&li, li.credentials()).await;
+    let image = bytes(5_000);
+    let asset = account.media.add(
+        MediaKind::Image,
+        "image/jpeg",
+        image.clone(),
+        Some("Our team on stage"),
+    );
+    let mut post = outgoing("Thank you all");
+    post.media = vec![asset];
+
+    // When
+    let published = connector(&li)
+        .publish(&account.context(), &post)
+        .await
+        .unwrap();
+
+    // Then
+    let images = li.images();
+    assert_eq!(images.len(), 1);
+    assert_eq!(images[0].owner, fake::AUTHOR);
+    assert_eq!(images[0].bytes.as_deref(), Some(image.as_slice()));
+    let content = li.post(&published.remote_id).unwrap().content.unwrap();
+    assert_eq!(
+        content,
+        json!({"media": {"id": images[0].urn, "altText": "Our team on stage"}})
+    );
+}
+
+#[tokio::test]
+async fn several_images_make_a_multi_image_post() {
+    // Given three images, one without alt text
+    let li = FakeLinkedin::start().await;
+    let account = account(&li, li.credentials()).await;
+    let assets = vec![
+        account
+            .media
+            .add(MediaKind::Image, "image/jpeg", bytes(100), Some("First")),
+        account
+            .media
+            .add(MediaKind::Image, "image/png", bytes(200), None),
+        account
+            .media
+            .add(MediaKind::Image, "image/jpeg", bytes(300), Some("Third")),
+    ];
+    let mut post = outgoing("A gallery");
+    post.media = assets;
+
+    // When
+    let published = connector(&li)
+        .publish(&account.context(), &post)
+        .await
+        .unwrap();
+
+    // Then
+    let images = li.images();
+    assert_eq!(images.len(), 3);
+    let content = li.post(&published.remote_id).unwrap().content.unwrap();
+    assert_eq!(
+        content,
+        json!({"multiImage": {"images": [
+            {"id": images[0].urn, "altText": "First"},
+            {"id": images[1].urn},
+            {"id": images[2].urn, "altText": "Third"},
+        ]}})
+    );
+}
+
+#[tokio::test]
+async fn a_video_is_uploaded_in_parts_and_posted_once_available() {
+    // Given 1,000-byte parts and three PROCESSING answers before AVAILABLE
+    let li = FakeLinkedin::start().await;
+    li.set_video_part_size(1_000);
+    li.set_processing(3, None);
+    let account = account(&li, li.credentials()).await;
+    let video = bytes(2_500);
+    let asset = account
+        .media
+        .add(MediaKind::Video, "video/mp4", video.clone(), None);
+    let mut post = outgoing("Behind the scenes");
+    post.media = vec![asset];
+
+    // When
+    let published = connector(&li)
+        .publish(&account.context(), &post)
+        .await
+        .unwrap();
+
+    // Then
+    let videos = li.videos();
+    assert_eq!(videos.len(), 1);
+    assert_eq!(videos[0].parts.len(), 3);
+    assert_eq!(videos[0].bytes(), video);
+    assert_eq!(videos[0].status, "AVAILABLE");
+    assert!(li.status_polls() >= 4, "polled {} times", li.status_polls());
+    let content = li.post(&published.remote_id).unwrap().content.unwrap();
+    assert_eq!(content, json!({"media": {"id": videos[0].urn}}));
+}
+
+#[tokio::test]
+async fn a_video_linkedin_cannot_process_is_invalid_media() {
+    // Given
+    let li = FakeLinkedin::start().await;
+    li.set_processing(1, Some("Video format is not supported"));
+    let account = account(&li, li.credentials()).await;
+    let asset = account
+        .media
+        .add(MediaKind::Video, "video/mp4", bytes(500), None);
+    let mut post = outgoing("Broken video");
+    post.media = vec![asset];
+
+    // When
+    let err = connector(&li)
+        .publish(&account.context(), &post)
+        .await
+        .unwrap_err();
+
+    // Then
+    assert!(
+        matches!(&err, PublishError::InvalidMedia(m) if m.contains("Video format is not supported")),
+        "{err:?}"
+    );
+    assert!(li.posts().is_empty());
+}
+
+#[tokio::test]
+async fn follow_ups_become_comments_under_the_post() {
+    // Given
+    let li = FakeLinkedin::start().await;
+    let account = account(&li, li.credentials()).await;
+    let mut post = outgoing("Read the full story");
+    post.thread = vec!["Link: https://example.com/story (free)".into()];
+
+    // When
+    let published = connector(&li)
+        .publish(&account.context(), &post)
+        .await
+        .unwrap();
+
+    // Then
+    let comments = li.comments();
+    assert_eq!(comments.len(), 1);
+    assert_eq!(comments[0].post, published.remote_id);
+    assert_eq!(comments[0].actor, fake::AUTHOR);
+    assert_eq!(comments[0].text, "Link: https://example.com/story (free)");
+    assert!(published.notes.is_empty());
+}
+
+#[tokio::test]
+async fn a_failed_comment_is_a_note_and_the_post_still_counts() {
+    // Given
+    let li = FakeLinkedin::start().await;
+    li.server.faults.inject(
+        Method::POST,
+        "/rest/socialActions/",
+        1,
+        Fault::status(500, r#"{"message":"Internal Server Error","status":500}"#),
+    );
+    let account = account(&li, li.credentials()).await;
+    let mut post = outgoing("Post with a comment");
+    post.thread = vec!["The comment".into()];
+
+    // When
+    let published = connector(&li)
+        .publish(&account.context(), &post)
+        .await
+        .unwrap();
+
+    // Then
+    assert_eq!(li.posts().len(), 1);
+    assert!(li.comments().is_empty());
+    assert_eq!(published.notes.len(), 1);
+    assert!(
+        published.notes[0].contains("comment 1 of 1 was not posted"),
+        "{:?}",
+        published.notes
+    );
+}
+
+#[tokio::test]
+async fn the_fake_refuses_calls_without_linkedin_s_headers() {
+    // Given
+    let li = FakeLinkedin::start().await;
+    let http = reqwest::Client::new();
+    let url = format!("{}/rest/posts", li.base());
+
+    // When
+    let no_version = http
+        .post(&url)
+        .bearer_auth(fake::ACCESS_TOKEN)
+        .header("X-Restli-Protocol-Version", "2.0.0")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    let no_protocol = http
+        .post(&url)
+        .bearer_auth(fake::ACCESS_TOKEN)
+        .header("Linkedin-Version", "202510")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+
+    // Then
+    assert_eq!(no_version.status(), 400);
+    assert_eq!(no_protocol.status(), 400);
+    assert!(li.posts().is_empty());
+}
+
+#[tokio::test]
+async fn a_retired_api_version_is_misconfigured() {
+    // Given
+    let li = FakeLinkedin::start().await;
+    let account = account(&li, li.credentials()).await;
+
+    // When
+    let err = connector(&li)
+        .with_version("202301")
+        .publish(&account.context(), &outgoing("Old version"))
+        .await
+        .unwrap_err();
+
+    // Then
+    assert!(
+        matches!(&err, PublishError::Misconfigured(m) if m.contains("202301")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_expired_token_without_refresh_is_auth_expired() {
+    // Given an ordinary app: no refresh token
+    let li = FakeLinkedin::start().await;
+    li.expire_access_token();
+    let account = account(&li, li.credentials()).await;
+
+    // When
+    let err = connector(&li)
+        .publish(&account.context(), &outgoing("Never posted"))
+        .await
+        .unwrap_err();
+
+    // Then
+    assert!(
+        matches!(&err, PublishError::AuthExpired(m) if m.contains("Invalid access token")),
+        "{err:?}"
+    );
+    assert_eq!(li.tokens_refreshed(), 0);
+    assert!(li.posts().is_empty());
+}
+
+#[tokio::test]
+async fn a_partner_token_is_refreshed_and_the_refresh_token_kept() {
+    // Given a partner app whose refresh answer carries no refresh token
+    let li = FakeLinkedin::start().await;
+    li.expire_access_token();
+    li.omit_refresh_token();
+    let account = account(&li, li.partner_credentials()).await;
+
+    // When
+    let published = connector(&li)
+        .publish(&account.context(), &outgoing("After the refresh"))
+        .await
+        .unwrap();
+
+    // Then
+    assert!(li.post(&published.remote_id).is_some());
+    assert_eq!(li.tokens_refreshed(), 1);
+    let updates = account.sink.updates();
+    assert_eq!(updates.len(), 1);
+    let stored: HashMap<_, _> = updates[0].iter().cloned().collect();
+    assert_eq!(stored.get("access_token"), Some(&li.access_token()));
+    assert!(!stored.contains_key("refresh_token"), "{stored:?}");
+    assert!(updates[0].iter().all(|(_, v)| !v.is_empty()));
+}
+
+#[tokio::test]
+async fn a_refused_partner_refresh_is_auth_expired() {
+    // Given
+    let li = FakeLinkedin::start().await;
+    li.expire_access_token();
+    li.refuse_refresh();
+    let account = account(&li, li.partner_credentials()).await;
+
+    // When
+    let err = connector(&li)
+        .publish(&account.context(), &outgoing("Never posted"))
+        .await
+        .unwrap_err();
+
+    // Then
+    assert_eq!(err.kind(), "auth_expired");
+    assert!(account.sink.updates().is_empty());
+    assert!(li.posts().is_empty());
+}
+
+#[tokio::test]
+async fn the_same_commentary_twice_is_a_duplicate() {
+    // Given
+    let li = FakeLinkedin::start().await;
+    let account = account(&li, li.credentials()).await;
+    let connector = connector(&li);
+    connector
+        .publish(&account.context(), &outgoing("Only once (really)"))
+        .await
+        .unwrap();
+
+    // When
+    let err = connector
+        .publish(&account.context(), &outgoing("Only once (really)"))
+        .await
+        .unwrap_err();
+
+    // Then
+    assert!(matches!(err, PublishError::Duplicate(_)), "{err:?}");
+    assert_eq!(li.count_with_text("Only once (really)"), 1);
+}
+
+#[tokio::test]
+async fn a_used_up_quota_is_rate_limited_without_a_time() {
+    // Given LinkedIn's 429, which documents no rate-limit headers
+    let li = FakeLinkedin::start().await;
+    li.server.faults.inject(
+        Method::POST,
+        "/rest/posts",
+        1,
+        Fault::status(
+            429,
+            r#"{"message":"Resource level throttle APPLICATION DAY limit for calls to this resource is reached.","status":429}"#,
+        ),
+    );
+    let account = account(&li, li.credentials()).await;
+
+    // When
+    let err = connector(&li)
+        .publish(&account.context(), &outgoing("Too many today"))
+        .await
+        .unwrap_err();
+
+    // Then
+    assert!(
+        matches!(&err, PublishError::RateLimited { retry_at: None, message } if message.contains("throttle")),
+        "{err:?}"
+    );
+    assert!(li.posts().is_empty());
+}
+
+#[tokio::test]
+async fn a_server_error_is_transient() {
+    // Given
+    let li = FakeLinkedin::start().await;
+    li.server.faults.inject(
+        Method::POST,
+        "/rest/posts",
+        1,
+        Fault::status(500, r#"{"message":"Internal Server Error","status":500}"#),
+    );
+    let account = account(&li, li.credentials()).await;
+
+    // When
+    let err = connector(&li)
+        .publish(&account.context(), &outgoing("Try later"))
+        .await
+        .unwrap_err();
+
+    // Then
+    assert!(matches!(err, PublishError::Transient(_)), "{err:?}");
+    assert!(li.posts().is_empty());
+}
+
+#[tokio::test]
+async fn a_refused_post_is_invalid_content_in_linkedin_s_words() {
+    // Given commentary over 3,000 characters
+    let li = FakeLinkedin::start().await;
+    let account = account(&li, li.credentials()).await;
+
+    // When
+    let err = connector(&li)
+        .publish(&account.context(), &outgoing(&"a".repeat(3_001)))
+        .await
+        .unwrap_err();
+
+    // Then
+    assert!(
+        matches!(&err, PublishError::InvalidContent(m) if m.contains("length exceeds 3000")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_dropped_answer_is_an_unknown_outcome_and_the_read_back_finds_the_post() {
+    // Given LinkedIn makes the post, then the connection drops before its answer
+    let li = FakeLinkedin::start().await;
+    li.server
+        .faults
+        .inject(Method::POST, "/rest/posts", 1, Fault::DropAfterReceive);
+    let account = account(&li, li.credentials()).await;
+    let connector = connector(&li);
+    let post = outgoing("Big news [today] #launch");
+
+    // When
+    let err = connector
+        .publish(&account.context(), &post)
+        .await
+        .unwrap_err();
+
+    // Then
+    assert!(matches!(err, PublishError::UnknownOutcome(_)), "{err:?}");
+    let made = li.posts()[0].urn.clone();
+    match connector
+        .find_published(&account.context(), &post)
+        .await
+        .unwrap()
+    {
+        ReadBack::Found(found) => {
+            assert_eq!(found.remote_id, made);
+            assert_eq!(
+                found.url.as_deref(),
+                Some(format!("https://www.linkedin.com/feed/update/{made}/").as_str())
+            );
+        }
+        other => panic!("expected Found, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_late_answer_is_an_unknown_outcome_and_the_read_back_finds_the_post() {
+    // Given
+    let li = FakeLinkedin::start().await;
+    li.server.faults.inject(
+        Method::POST,
+        "/rest/posts",
+        1,
+        Fault::AnswerLate(Duration::from_secs(3)),
+    );
+    let account = account(&li, li.credentials()).await;
+    let connector = connector_with(impatient_http(), &li);
+    let post = outgoing("Slow day at LinkedIn");
+
+    // When
+    let err = connector
+        .publish(&account.context(), &post)
+        .await
+        .unwrap_err();
+
+    // Then
+    assert!(matches!(err, PublishError::UnknownOutcome(_)), "{err:?}");
+    assert_eq!(li.count_with_text("Slow day at LinkedIn"), 1);
+    let made = li.posts()[0].urn.clone();
+    assert!(
+        matches!(connector.find_published(&account.context(), &post).await.unwrap(),
+            ReadBack::Found(found) if found.remote_id == made)
+    );
+}
+
+#[tokio::test]
+async fn a_post_never_made_is_not_found() {
+    // Given the account made other posts
+    let li = FakeLinkedin::start().await;
+    let account = account(&li, li.credentials()).await;
+    let connector = connector(&li);
+    connector
+        .publish(&account.context(), &outgoing("Something else"))
+        .await
+        .unwrap();
+
+    // When
+    let read_back = connector
+        .find_published(&account.context(), &outgoing("Never made (really)"))
+        .await
+        .unwrap();
+
+    // Then
+    assert_eq!(read_back, ReadBack::NotFound);
+}

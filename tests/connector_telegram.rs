@@ -1,1 +1,479 @@
-//! The telegram connector against its loopback fake.
+//! The Telegram connector against its loopback fake Bot API: messages, photos, videos, albums and
+//! threads; every refusal typed and in plain words; the bot token never in an error message.
+
+use std::time::Duration;
+
+use axum::http::Method;
+use jiff::{SignedDuration, Timestamp};
+use palinsesto::domain::{MediaKind, Network};
+use palinsesto::networks::telegram::TelegramConnector;
+use palinsesto::networks::{Connector, Outgoing, PublishError, ReadBack};
+use palinsesto_system_tests::accounts::{TestAccount, impatient_http, outgoing};
+use palinsesto_system_tests::fakes::Fault;
+use palinsesto_system_tests::fakes::telegram::{
+    BotAccess, FakeTelegram, PRIVATE_CHANNEL, PUBLIC_CHANNEL, PUBLIC_CHANNEL_ID, TOKEN,
+};
+use serde_json::json;
+
+async fn given_a_channel(chat: &str) -> (FakeTelegram, TestAccount) {
+    let fake = FakeTelegram::start().await;
+    let account = TestAccount::new(
+        Network::Telegram,
+        FakeTelegram::settings(chat),
+        FakeTelegram::credentials(),
+    )
+    .await;
+    (fake, account)
+}
+
+fn connector(fake: &FakeTelegram) -> TelegramConnector {
+    TelegramConnector::new(reqwest::Client::new(), fake.base())
+}
+
+fn photo(account: &TestAccount, alt: Option<&str>) -> palinsesto::domain::Asset {
+    account
+        .media
+        .add(MediaKind::Image, "image/jpeg", vec![0xFF; 3000], alt)
+}
+
+fn video(account: &TestAccount) -> palinsesto::domain::Asset {
+    account
+        .media
+        .add(MediaKind::Video, "video/mp4", vec![0; 5000], None)
+}
+
+fn assert_no_token(e: &PublishError) {
+    let message = e.to_string();
+    assert!(!message.contains(TOKEN), "the token leaked: {message}");
+    assert!(
+        !message.contains("AAH-test-token"),
+        "the token leaked: {message}"
+    );
+    assert!(!format!("{e:?}").contains(TOKEN), "the token leaked: {e:?}");
+}
+
+#[tokio::test]
+async fn sends_a_text_message_to_a_public_channel_with_its_link() {
+    let (fake, account) = given_a_channel(PUBLIC_CHANNEL).await;
+
+    let published = connector(&fake)
+        .publish(&account.context(), &outgoing("Buongiorno, canale!"))
+        .await
+        .unwrap();
+
+    let messages = fake.messages();
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].kind, "text");
+    assert_eq!(messages[0].chat_id, PUBLIC_CHANNEL_ID);
+    assert_eq!(messages[0].text.as_deref(), Some("Buongiorno, canale!"));
+    assert_eq!(published.remote_id, messages[0].message_id.to_string());
+    assert_eq!(
+        published.url,
+        Some(format!(
+            "https://t.me/palinsesto_test/{}",
+            messages[0].message_id
+        ))
+    );
+}
+
+#[tokio::test]
+async fn a_private_channel_known_by_its_id_has_no_public_link() {
+    let (fake, account) = given_a_channel(PRIVATE_CHANNEL).await;
+
+    let published = connector(&fake)
+        .publish(&account.context(), &outgoing("Solo per gli iscritti"))
+        .await
+        .unwrap();
+
+    assert_eq!(fake.count_messages_with_text("Solo per gli iscritti"), 1);
+    assert_eq!(published.url, None);
+}
+
+#[tokio::test]
+async fn a_chat_id_stored_as_a_number_works_too() {
+    let fake = FakeTelegram::start().await;
+    let account = TestAccount::new(
+        Network::Telegram,
+        json!({"chat_id": PRIVATE_CHANNEL.parse::<i64>().unwrap()}),
+        FakeTelegram::credentials(),
+    )
+    .await;
+
+    connector(&fake)
+        .publish(&account.context(), &outgoing("Numerico"))
+        .await
+        .unwrap();
+
+    assert_eq!(fake.count_messages_with_text("Numerico"), 1);
+}
+
+#[tokio::test]
+async fn sends_one_photo_with_the_text_as_its_caption() {
+    let (fake, account) = given_a_channel(PUBLIC_CHANNEL).await;
+    let post = Outgoing {
+        media: vec![photo(&account, Some("Un cornetto"))],
+        ..outgoing("Colazione pronta")
+    };
+
+    let published = connector(&fake)
+        .publish(&account.context(), &post)
+        .await
+        .unwrap();
+
+    assert_eq!(fake.requests("sendPhoto"), 1);
+    let messages = fake.messages();
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].kind, "photo");
+    assert_eq!(messages[0].text.as_deref(), Some("Colazione pronta"));
+    assert_eq!(messages[0].file_size, 3000);
+    assert_eq!(published.remote_id, messages[0].message_id.to_string());
+}
+
+#[tokio::test]
+async fn sends_one_video() {
+    let (fake, account) = given_a_channel(PUBLIC_CHANNEL).await;
+    let post = Outgoing {
+        media: vec![video(&account)],
+        ..outgoing("Il nuovo spot")
+    };
+
+    connector(&fake)
+        .publish(&account.context(), &post)
+        .await
+        .unwrap();
+
+    assert_eq!(fake.requests("sendVideo"), 1);
+    let messages = fake.messages();
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].kind, "video");
+    assert_eq!(messages[0].file_size, 5000);
+    assert!(messages[0].file_name.as_deref().unwrap().ends_with(".mp4"));
+}
+
+#[tokio::test]
+async fn sends_several_media_as_one_album_with_the_caption_on_the_first() {
+    let (fake, account) = given_a_channel(PUBLIC_CHANNEL).await;
+    let post = Outgoing {
+        media: vec![
+            photo(&account, None),
+            video(&account),
+            photo(&account, None),
+        ],
+        ..outgoing("La settimana in tre scatti")
+    };
+
+    let published = connector(&fake)
+        .publish(&account.context(), &post)
+        .await
+        .unwrap();
+
+    assert_eq!(fake.requests("sendMediaGroup"), 1);
+    let messages = fake.messages();
+    assert_eq!(messages.len(), 3);
+    let kinds: Vec<_> = messages.iter().map(|m| m.kind.as_str()).collect();
+    assert_eq!(kinds, ["photo", "video", "photo"]);
+    assert!(messages[0].media_group_id.is_some());
+    assert!(
+        messages
+            .iter()
+            .all(|m| m.media_group_id == messages[0].media_group_id)
+    );
+    assert_eq!(
+        messages[0].text.as_deref(),
+        Some("La settimana in tre scatti")
+    );
+    assert_eq!(messages[1].text, None);
+    assert_eq!(published.remote_id, messages[0].message_id.to_string());
+}
+
+#[tokio::test]
+async fn sends_a_thread_as_a_chain_of_replies() {
+    let (fake, account) = given_a_channel(PUBLIC_CHANNEL).await;
+    let post = Outgoing {
+        thread: vec!["Seconda parte".into(), "Terza parte".into()],
+        ..outgoing("Prima parte")
+    };
+
+    let published = connector(&fake)
+        .publish(&account.context(), &post)
+        .await
+        .unwrap();
+
+    let messages = fake.messages();
+    assert_eq!(messages.len(), 3);
+    assert_eq!(messages[0].message_id.to_string(), published.remote_id);
+    assert_eq!(messages[1].reply_to, Some(messages[0].message_id));
+    assert_eq!(messages[2].reply_to, Some(messages[1].message_id));
+    assert_eq!(messages[2].text.as_deref(), Some("Terza parte"));
+    assert!(published.notes.is_empty());
+}
+
+#[tokio::test]
+async fn a_refused_follow_up_becomes_a_note() {
+    let (fake, account) = given_a_channel(PUBLIC_CHANNEL).await;
+    let post = Outgoing {
+        thread: vec!["x".repeat(5000), "Dopo".into()],
+        ..outgoing("Il post")
+    };
+
+    let published = connector(&fake)
+        .publish(&account.context(), &post)
+        .await
+        .unwrap();
+
+    assert_eq!(fake.messages().len(), 1);
+    let notes = published.notes.join(" | ");
+    assert!(notes.contains("follow-up 1 of 2 was not sent"), "{notes}");
+    assert!(notes.contains("message is too long"), "{notes}");
+}
+
+#[tokio::test]
+async fn flood_control_is_rate_limited_for_telegrams_retry_after() {
+    let (fake, account) = given_a_channel(PUBLIC_CHANNEL).await;
+    fake.flood_wait(35);
+    let before = Timestamp::now();
+
+    let err = connector(&fake)
+        .publish(&account.context(), &outgoing("Piano piano"))
+        .await
+        .unwrap_err();
+
+    let PublishError::RateLimited { retry_at, message } = &err else {
+        panic!("expected RateLimited, got {err:?}");
+    };
+    let wait = retry_at.expect("retry_after").duration_since(before);
+    assert!(
+        wait >= SignedDuration::from_secs(35) && wait < SignedDuration::from_secs(40),
+        "{wait:?}"
+    );
+    assert!(
+        message.contains("Too Many Requests: retry after 35"),
+        "{message}"
+    );
+    assert!(fake.messages().is_empty());
+}
+
+#[tokio::test]
+async fn an_unknown_bot_token_is_auth_expired_and_never_shown() {
+    let fake = FakeTelegram::start().await;
+    let wrong = "7000000001:AAH-wrong-token-also-secret";
+    let account = TestAccount::new(
+        Network::Telegram,
+        FakeTelegram::settings(PUBLIC_CHANNEL),
+        json!({"bot_token": wrong}),
+    )
+    .await;
+
+    let err = connector(&fake)
+        .publish(&account.context(), &outgoing("Chi sono?"))
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, PublishError::AuthExpired(_)), "{err:?}");
+    assert!(err.to_string().contains("Unauthorized"), "{err}");
+    assert!(!err.to_string().contains(wrong), "{err}");
+    assert!(fake.messages().is_empty());
+}
+
+#[tokio::test]
+async fn a_bot_removed_from_the_channel_is_auth_expired() {
+    let (fake, account) = given_a_channel(PUBLIC_CHANNEL).await;
+    fake.set_bot_access(PUBLIC_CHANNEL, BotAccess::Removed);
+
+    let err = connector(&fake)
+        .publish(&account.context(), &outgoing("Ci sei?"))
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, PublishError::AuthExpired(_)), "{err:?}");
+    let message = err.to_string();
+    assert!(message.contains("bot is not a member"), "{message}");
+    assert!(message.contains("administrator"), "{message}");
+}
+
+#[tokio::test]
+async fn a_bot_that_is_not_an_admin_is_auth_expired() {
+    let (fake, account) = given_a_channel(PUBLIC_CHANNEL).await;
+    fake.set_bot_access(PUBLIC_CHANNEL, BotAccess::Member);
+
+    let err = connector(&fake)
+        .publish(&account.context(), &outgoing("Posso?"))
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, PublishError::AuthExpired(_)), "{err:?}");
+    assert!(
+        err.to_string().contains("need administrator rights"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_chat_is_misconfigured() {
+    let (fake, account) = given_a_channel("@nobody_here").await;
+
+    let err = connector(&fake)
+        .publish(&account.context(), &outgoing("Dove?"))
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, PublishError::Misconfigured(_)), "{err:?}");
+    assert!(err.to_string().contains("settings.chat_id"), "{err}");
+}
+
+#[tokio::test]
+async fn a_too_long_caption_is_invalid_content() {
+    let (fake, account) = given_a_channel(PUBLIC_CHANNEL).await;
+    let post = Outgoing {
+        media: vec![photo(&account, None)],
+        ..outgoing(&"parola ".repeat(200))
+    };
+
+    let err = connector(&fake)
+        .publish(&account.context(), &post)
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, PublishError::InvalidContent(_)), "{err:?}");
+    assert!(err.to_string().contains("caption is too long"), "{err}");
+}
+
+#[tokio::test]
+async fn a_file_telegram_cannot_use_is_invalid_media() {
+    let (fake, account) = given_a_channel(PUBLIC_CHANNEL).await;
+    let not_a_photo = account
+        .media
+        .add(MediaKind::Image, "application/pdf", vec![1; 100], None);
+    let post = Outgoing {
+        media: vec![not_a_photo],
+        ..outgoing("Volantino")
+    };
+
+    let err = connector(&fake)
+        .publish(&account.context(), &post)
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, PublishError::InvalidMedia(_)), "{err:?}");
+    assert!(err.to_string().contains("IMAGE_PROCESS_FAILED"), "{err}");
+}
+
+#[tokio::test]
+async fn a_server_error_is_transient() {
+    let (fake, account) = given_a_channel(PUBLIC_CHANNEL).await;
+    fake.faults().inject(
+        Method::POST,
+        &FakeTelegram::path("sendMessage"),
+        1,
+        Fault::status(
+            500,
+            r#"{"ok":false,"error_code":500,"description":"Internal Server Error"}"#,
+        ),
+    );
+
+    let err = connector(&fake)
+        .publish(&account.context(), &outgoing("Riprova"))
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, PublishError::Transient(_)), "{err:?}");
+    assert!(err.to_string().contains("Internal Server Error"), "{err}");
+    assert!(fake.messages().is_empty());
+}
+
+#[tokio::test]
+async fn a_connection_dropped_after_the_message_was_sent_is_unknown_and_hides_the_token() {
+    let (fake, account) = given_a_channel(PUBLIC_CHANNEL).await;
+    fake.faults().inject(
+        Method::POST,
+        &FakeTelegram::path("sendMessage"),
+        1,
+        Fault::DropAfterReceive,
+    );
+
+    let err = connector(&fake)
+        .publish(&account.context(), &outgoing("Arrivato?"))
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, PublishError::UnknownOutcome(_)), "{err:?}");
+    assert_eq!(
+        fake.count_messages_with_text("Arrivato?"),
+        1,
+        "the fake sent it"
+    );
+    assert_no_token(&err);
+}
+
+#[tokio::test]
+async fn a_late_answer_is_unknown_and_hides_the_token() {
+    let (fake, account) = given_a_channel(PUBLIC_CHANNEL).await;
+    fake.faults().inject(
+        Method::POST,
+        &FakeTelegram::path("sendPhoto"),
+        1,
+        Fault::AnswerLate(Duration::from_secs(3)),
+    );
+    let post = Outgoing {
+        media: vec![photo(&account, None)],
+        ..outgoing("In ritardo")
+    };
+
+    let err = TelegramConnector::new(impatient_http(), fake.base())
+        .publish(&account.context(), &post)
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, PublishError::UnknownOutcome(_)), "{err:?}");
+    assert_eq!(
+        fake.count_messages_with_text("In ritardo"),
+        1,
+        "the fake sent it"
+    );
+    assert_no_token(&err);
+}
+
+#[tokio::test]
+async fn an_unreachable_api_is_transient_and_hides_the_token() {
+    let account = TestAccount::new(
+        Network::Telegram,
+        FakeTelegram::settings(PUBLIC_CHANNEL),
+        FakeTelegram::credentials(),
+    )
+    .await;
+    // A port nothing listens on: bind one, then let it go.
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+
+    let err = TelegramConnector::new(reqwest::Client::new(), closed)
+        .publish(&account.context(), &outgoing("Nessuno?"))
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, PublishError::Transient(_)), "{err:?}");
+    assert_no_token(&err);
+}
+
+#[tokio::test]
+async fn the_read_back_cannot_tell_and_says_what_to_check() {
+    let (fake, account) = given_a_channel(PUBLIC_CHANNEL).await;
+
+    let answer = connector(&fake)
+        .find_published(&account.context(), &outgoing("Offerta del giorno"))
+        .await
+        .unwrap();
+
+    let ReadBack::CannotTell(explanation) = answer else {
+        panic!("expected CannotTell, got {answer:?}");
+    };
+    assert!(
+        explanation.starts_with("Telegram bots cannot look up what was posted"),
+        "{explanation}"
+    );
+    assert!(explanation.contains(PUBLIC_CHANNEL), "{explanation}");
+    assert!(explanation.contains("Offerta del giorno"), "{explanation}");
+    assert!(!explanation.contains(TOKEN));
+    assert_eq!(fake.requests("sendMessage"), 0, "a read-back never sends");
+}

@@ -1,1 +1,308 @@
-//! The threads connector against its loopback fake.
+//! The Threads connector against its loopback fake: text, image, video and carousel posts, reply
+//! chains, refusals, lost answers read back, token refresh.
+
+use std::time::Duration;
+
+use palinsesto::domain::{Asset, AssetId, MediaKind, Network};
+use palinsesto::networks::threads::ThreadsConnector;
+use palinsesto::networks::{Connector, Outgoing, PublishError, ReadBack};
+use palinsesto_system_tests::accounts::{TestAccount, impatient_http, outgoing};
+use palinsesto_system_tests::fakes::Fault;
+use palinsesto_system_tests::fakes::facebook::graph;
+use palinsesto_system_tests::fakes::threads::FakeThreads;
+
+async fn given_an_account() -> (FakeThreads, TestAccount) {
+    let fake = FakeThreads::start().await;
+    let yesterday = jiff::Timestamp::now().as_second() - 86_400;
+    let account = TestAccount::new(
+        Network::Threads,
+        fake.settings(),
+        fake.credentials(Some(yesterday)),
+    )
+    .await;
+    (fake, account)
+}
+
+fn connector_with(fake: &FakeThreads, http: reqwest::Client) -> ThreadsConnector {
+    ThreadsConnector::new(http, fake.base())
+        .with_polling(Duration::from_millis(10), Duration::from_secs(5))
+}
+
+fn connector(fake: &FakeThreads) -> ThreadsConnector {
+    connector_with(fake, reqwest::Client::new())
+}
+
+fn png(account: &TestAccount) -> Asset {
+    account.media.add(
+        MediaKind::Image,
+        "image/png",
+        vec![0x89, b'P', b'N', b'G'],
+        Some("A chart"),
+    )
+}
+
+fn mp4(account: &TestAccount) -> Asset {
+    account
+        .media
+        .add(MediaKind::Video, "video/mp4", vec![0, 0, 0, 24], None)
+}
+
+fn thread(text: &str, replies: &[&str]) -> Outgoing {
+    let mut post = outgoing(text);
+    post.thread = replies.iter().map(|r| (*r).to_owned()).collect();
+    post
+}
+
+#[tokio::test]
+async fn a_text_post_is_a_text_container_published() {
+    let (fake, account) = given_an_account().await;
+    fake.set_processing_polls(2);
+
+    let published = connector(&fake)
+        .publish(&account.context(), &outgoing("Hello, Threads"))
+        .await
+        .unwrap();
+
+    let containers = fake.containers();
+    assert_eq!(containers.len(), 1);
+    assert_eq!(containers[0].media_type, "TEXT");
+    assert_eq!(containers[0].status, "PUBLISHED");
+    let posts = fake.posts();
+    assert_eq!(posts.len(), 1);
+    assert_eq!(posts[0].text, "Hello, Threads");
+    assert_eq!(published.remote_id, posts[0].id);
+    assert_eq!(published.url.as_deref(), Some(posts[0].permalink.as_str()));
+}
+
+#[tokio::test]
+async fn an_image_and_a_video_are_fetched_by_url() {
+    let (fake, account) = given_an_account().await;
+    let c = connector(&fake);
+    let mut image_post = outgoing("A chart");
+    image_post.media = vec![png(&account)];
+    let mut video_post = outgoing("A clip");
+    video_post.media = vec![mp4(&account)];
+
+    c.publish(&account.context(), &image_post).await.unwrap();
+    c.publish(&account.context(), &video_post).await.unwrap();
+
+    let types: Vec<_> = fake.posts().into_iter().map(|p| p.media_type).collect();
+    assert_eq!(types, vec!["IMAGE", "VIDEO"]);
+    assert_eq!(fake.containers()[0].alt_text.as_deref(), Some("A chart"));
+    assert_eq!(account.media.fetches(), 2);
+}
+
+#[tokio::test]
+async fn several_items_become_one_carousel() {
+    let (fake, account) = given_an_account().await;
+    let mut post = outgoing("Gallery");
+    post.media = vec![png(&account), mp4(&account), png(&account)];
+
+    let published = connector(&fake)
+        .publish(&account.context(), &post)
+        .await
+        .unwrap();
+
+    let posts = fake.posts();
+    assert_eq!(posts.len(), 1);
+    assert_eq!(posts[0].media_type, "CAROUSEL");
+    assert_eq!(posts[0].media_urls.len(), 3);
+    assert_eq!(published.remote_id, posts[0].id);
+    assert_eq!(
+        fake.containers().iter().filter(|c| c.carousel_item).count(),
+        3
+    );
+}
+
+#[tokio::test]
+async fn follow_ups_are_published_as_a_chain_of_replies() {
+    let (fake, account) = given_an_account().await;
+
+    let published = connector(&fake)
+        .publish(
+            &account.context(),
+            &thread("1/3 A thread", &["2/3 more", "3/3 the end"]),
+        )
+        .await
+        .unwrap();
+
+    let replies = fake.replies();
+    assert_eq!(replies.len(), 2);
+    assert_eq!(replies[0].text, "2/3 more");
+    assert_eq!(
+        replies[0].reply_to.as_deref(),
+        Some(published.remote_id.as_str())
+    );
+    assert_eq!(replies[1].reply_to.as_deref(), Some(replies[0].id.as_str()));
+    assert!(published.notes.is_empty());
+}
+
+#[tokio::test]
+async fn a_refused_reply_is_a_note_and_the_rest_of_the_thread_is_said_to_be_missing() {
+    let (fake, account) = given_an_account().await;
+    fake.refuse_replies();
+
+    let published = connector(&fake)
+        .publish(&account.context(), &thread("Main", &["two", "three"]))
+        .await
+        .unwrap();
+
+    assert_eq!(fake.posts().len(), 1, "the post itself stands");
+    assert_eq!(published.notes.len(), 2, "{:?}", published.notes);
+    assert!(published.notes[0].starts_with("reply 1 was not posted"));
+    assert!(published.notes[1].contains("replies 2 to 2"));
+}
+
+#[tokio::test]
+async fn an_image_threads_cannot_fetch_fails_the_container_with_its_reason() {
+    let (fake, account) = given_an_account().await;
+    let mut missing = png(&account);
+    missing.id = AssetId::new();
+    let mut post = outgoing("Missing");
+    post.media = vec![missing];
+
+    let err = connector(&fake)
+        .publish(&account.context(), &post)
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, PublishError::InvalidMedia(_)), "{err:?}");
+    assert!(
+        err.to_string().contains("Media download has failed"),
+        "{err}"
+    );
+    assert!(fake.posts().is_empty());
+}
+
+#[tokio::test]
+async fn an_expired_token_asks_for_a_reconnect() {
+    let (fake, account) = given_an_account().await;
+    fake.expire_token();
+
+    let err = connector(&fake)
+        .publish(&account.context(), &outgoing("Hello"))
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, PublishError::AuthExpired(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_user_rate_limit_on_publish_says_when_access_comes_back() {
+    let (fake, account) = given_an_account().await;
+    fake.on_publish(1, graph::business_rate_limited(17, &fake.user_id, 5));
+    let before = jiff::Timestamp::now();
+
+    let err = connector(&fake)
+        .publish(&account.context(), &outgoing("Hello"))
+        .await
+        .unwrap_err();
+
+    let PublishError::RateLimited { retry_at, .. } = &err else {
+        panic!("expected a rate limit, got {err:?}");
+    };
+    let wait = retry_at
+        .expect("the usage header gives the time")
+        .duration_since(before);
+    assert!((300..330).contains(&wait.as_secs()), "{wait:?}");
+    assert!(fake.posts().is_empty());
+}
+
+#[tokio::test]
+async fn a_server_error_is_transient() {
+    let (fake, account) = given_an_account().await;
+    fake.on_publish(1, Fault::status(503, "upstream unavailable"));
+
+    let err = connector(&fake)
+        .publish(&account.context(), &outgoing("Hello"))
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, PublishError::Transient(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_dropped_publish_answer_is_read_back_to_the_same_post() {
+    let (fake, account) = given_an_account().await;
+    fake.on_publish(1, Fault::DropAfterReceive);
+    let post = thread("Dropped", &["a reply"]);
+    let c = connector(&fake);
+
+    let err = c.publish(&account.context(), &post).await.unwrap_err();
+
+    assert!(matches!(err, PublishError::UnknownOutcome(_)), "{err:?}");
+    assert_eq!(fake.count_with_text("Dropped"), 1);
+    let ReadBack::Found(found) = c.find_published(&account.context(), &post).await.unwrap() else {
+        panic!("the read-back should find the post");
+    };
+    assert_eq!(found.remote_id, fake.posts()[0].id);
+    assert_eq!(found.notes.len(), 1, "the replies it never got are said");
+}
+
+#[tokio::test]
+async fn a_late_publish_answer_is_read_back_to_the_same_post() {
+    let (fake, account) = given_an_account().await;
+    fake.on_publish(1, Fault::AnswerLate(Duration::from_secs(3)));
+    let post = outgoing("Late");
+    let c = connector_with(&fake, impatient_http());
+
+    let err = c.publish(&account.context(), &post).await.unwrap_err();
+
+    assert!(matches!(err, PublishError::UnknownOutcome(_)), "{err:?}");
+    let ReadBack::Found(found) = c.find_published(&account.context(), &post).await.unwrap() else {
+        panic!("the read-back should find the post");
+    };
+    assert_eq!(found.remote_id, fake.posts()[0].id);
+}
+
+#[tokio::test]
+async fn a_post_never_made_is_not_found_even_among_many() {
+    let (fake, account) = given_an_account().await;
+    let c = connector(&fake);
+    for i in 0..3 {
+        c.publish(&account.context(), &outgoing(&format!("post {i}")))
+            .await
+            .unwrap();
+    }
+
+    let answer = c
+        .find_published(&account.context(), &outgoing("Never sent"))
+        .await
+        .unwrap();
+
+    assert_eq!(answer, ReadBack::NotFound);
+}
+
+#[tokio::test]
+async fn a_token_without_a_refresh_on_record_is_refreshed_and_stored() {
+    let fake = FakeThreads::start().await;
+    let account = TestAccount::new(Network::Threads, fake.settings(), fake.credentials(None)).await;
+
+    connector(&fake)
+        .publish(&account.context(), &outgoing("Fresh"))
+        .await
+        .unwrap();
+
+    assert_eq!(fake.refreshes(), vec!["th_refresh_token".to_owned()]);
+    let updates = account.sink.updates();
+    assert_eq!(updates.len(), 1);
+    let (key, token) = &updates[0][0];
+    assert_eq!(key, "access_token");
+    assert_eq!(token, &fake.valid_tokens()[1]);
+    assert!(updates[0].iter().all(|(_, v)| !v.is_empty()));
+}
+
+#[tokio::test]
+async fn an_empty_refreshed_token_is_never_stored() {
+    let fake = FakeThreads::start().await;
+    fake.answer_refresh_with_empty_token();
+    let account = TestAccount::new(Network::Threads, fake.settings(), fake.credentials(None)).await;
+
+    connector(&fake)
+        .publish(&account.context(), &outgoing("Old token still works"))
+        .await
+        .unwrap();
+
+    assert!(account.sink.updates().is_empty());
+    assert_eq!(fake.posts().len(), 1);
+}

@@ -1,1 +1,581 @@
-//! The x connector against its loopback fake.
+//! The X connector against its loopback fake: publishing, media, threads, token refresh, error
+//! mapping and the read-back after an unknown outcome.
+
+use std::time::Duration;
+
+use axum::http::Method;
+use jiff::Timestamp;
+use palinsesto::domain::{MediaKind, Network};
+use palinsesto::networks::x::XConnector;
+use palinsesto::networks::{Connector, PublishError, ReadBack};
+use palinsesto_system_tests::accounts::{TestAccount, impatient_http, outgoing};
+use palinsesto_system_tests::fakes::Fault;
+use palinsesto_system_tests::fakes::x::{self as fake, FakeX};
+use serde_json::{Value, json};
+
+fn connector(x: &FakeX) -> XConnector {
+    connector_with(reqwest::Client::new(), x)
+}
+
+fn connector_with(http: reqwest::Client, x: &FakeX) -> XConnector {
+    XConnector::new(http, x.base()).with_polling(Duration::from_millis(5), Duration::from_secs(5))
+}
+
+async fn account(credentials: Value) -> TestAccount {
+    TestAccount::new(Network::X, json!({}), credentials).await
+}
+
+fn bytes(n: usize) -> Vec<u8> {
+    (0..n).map(|i| (i % 251) as u8).collect()
+}
+
+#[tokio::test]
+async fn a_text_post_is_published_with_its_url() {
+    // Given
+    let x = FakeX::start().await;
+    let account = account(x.credentials()).await;
+
+    // When
+    let published = connector(&x)
+        .publish(&account.context(), &outgoing("Hello from Palinsesto"))
+        .await
+        .unwrap();
+
+    // Then
+    let tweets = x.tweets();
+    assert_eq!(tweets.len(), 1);
+    assert_eq!(tweets[0].text, "Hello from Palinsesto");
+    assert_eq!(published.remote_id, tweets[0].id);
+    assert_eq!(
+        published.url.as_deref(),
+        Some(format!("https://x.com/i/web/status/{}", tweets[0].id).as_str())
+    );
+    assert!(published.notes.is_empty());
+}
+
+#[tokio::test]
+async fn an_image_is_uploaded_in_segments_with_its_alt_text() {
+    // Given a 10,000-byte image and 4,096-byte segments
+    let x = FakeX::start().await;
+    let account = account(x.credentials()).await;
+    let image = bytes(10_000);
+    let asset = account.media.add(
+        MediaKind::Image,
+        "image/png",
+        image.clone(),
+        Some("A red bicycle against a wall"),
+    );
+    let mut post = outgoing("New colours are in");
+    post.media = vec![asset];
+
+    // When
+    let published = connector(&x)
+        .with_chunk_size(4_096)
+        .publish(&account.context(), &post)
+        .await
+        .unwrap();
+
+    // Then
+    let media = x.media();
+    assert_eq!(media.len(), 1);
+    assert_eq!(media[0].category, "tweet_image");
+    assert_eq!(media[0].media_type, "image/png");
+    assert_eq!(media[0].segments, 3);
+    assert_eq!(media[0].bytes, image);
+    assert_eq!(
+        media[0].alt_text.as_deref(),
+        Some("A red bicycle against a wall")
+    );
+    let tweet = x.tweet(&published.remote_id).unwrap();
+    assert_eq!(tweet.media_ids, vec![media[0].id.clone()]);
+}
+
+#[tokio::test]
+async fn a_video_is_posted_only_after_x_has_processed_it() {
+    // Given X needs three more status checks before the video is ready
+    let x = FakeX::start().await;
+    x.set_processing(3, None);
+    let account = account(x.credentials()).await;
+    let asset = account
+        .media
+        .add(MediaKind::Video, "video/mp4", bytes(50_000), None);
+    let mut post = outgoing("Watch the launch");
+    post.media = vec![asset];
+
+    // When
+    let published = connector(&x)
+        .publish(&account.context(), &post)
+        .await
+        .unwrap();
+
+    // Then
+    assert!(x.status_polls() >= 4, "polled {} times", x.status_polls());
+    let media = x.media();
+    assert_eq!(media[0].category, "tweet_video");
+    assert_eq!(media[0].state, "succeeded");
+    assert_eq!(
+        x.tweet(&published.remote_id).unwrap().media_ids,
+        vec![media[0].id.clone()]
+    );
+}
+
+#[tokio::test]
+async fn a_video_x_cannot_process_is_invalid_media_and_nothing_is_posted() {
+    // Given
+    let x = FakeX::start().await;
+    x.set_processing(1, Some("Unsupported video codec"));
+    let account = account(x.credentials()).await;
+    let asset = account
+        .media
+        .add(MediaKind::Video, "video/mp4", bytes(1_000), None);
+    let mut post = outgoing("Watch this");
+    post.media = vec![asset];
+
+    // When
+    let err = connector(&x)
+        .publish(&account.context(), &post)
+        .await
+        .unwrap_err();
+
+    // Then
+    assert!(
+        matches!(&err, PublishError::InvalidMedia(m) if m.contains("Unsupported video codec")),
+        "{err:?}"
+    );
+    assert!(x.tweets().is_empty());
+}
+
+#[tokio::test]
+async fn a_thread_is_posted_as_a_chain_of_replies() {
+    // Given
+    let x = FakeX::start().await;
+    let account = account(x.credentials()).await;
+    let mut post = outgoing("1/3 A story");
+    post.thread = vec!["2/3 It goes on".into(), "3/3 The end".into()];
+
+    // When
+    let published = connector(&x)
+        .publish(&account.context(), &post)
+        .await
+        .unwrap();
+
+    // Then
+    let tweets = x.tweets();
+    assert_eq!(tweets.len(), 3);
+    assert_eq!(tweets[0].id, published.remote_id);
+    assert_eq!(tweets[0].in_reply_to, None);
+    assert_eq!(
+        tweets[1].in_reply_to.as_deref(),
+        Some(tweets[0].id.as_str())
+    );
+    assert_eq!(
+        tweets[2].in_reply_to.as_deref(),
+        Some(tweets[1].id.as_str())
+    );
+    assert!(published.notes.is_empty());
+}
+
+#[tokio::test]
+async fn a_refused_reply_is_a_note_and_the_post_still_counts() {
+    // Given a reply X refuses (a duplicate of an earlier post) in the middle of the thread
+    let x = FakeX::start().await;
+    x.add_tweet("Same as before", Timestamp::now());
+    let account = account(x.credentials()).await;
+    let mut post = outgoing("The main post");
+    post.thread = vec!["Same as before".into(), "Never reached".into()];
+
+    // When
+    let published = connector(&x)
+        .publish(&account.context(), &post)
+        .await
+        .unwrap();
+
+    // Then
+    assert_eq!(x.count_with_text("The main post"), 1);
+    assert_eq!(x.count_with_text("Never reached"), 0);
+    assert_eq!(published.notes.len(), 1);
+    assert!(
+        published.notes[0].contains("follow-up 1 of 2 was not posted")
+            && published.notes[0].contains("duplicate"),
+        "{:?}",
+        published.notes
+    );
+}
+
+#[tokio::test]
+async fn an_expired_token_is_refreshed_stored_and_the_post_is_made() {
+    // Given the stored access token has expired
+    let x = FakeX::start().await;
+    x.expire_access_token();
+    let account = account(x.credentials()).await;
+
+    // When
+    let published = connector(&x)
+        .publish(&account.context(), &outgoing("After the refresh"))
+        .await
+        .unwrap();
+
+    // Then
+    assert_eq!(x.tokens_refreshed(), 1);
+    assert_eq!(
+        x.tweet(&published.remote_id).unwrap().text,
+        "After the refresh"
+    );
+    let updates = account.sink.updates();
+    assert_eq!(updates.len(), 1);
+    let stored: std::collections::HashMap<_, _> = updates[0].iter().cloned().collect();
+    assert_eq!(stored.get("access_token"), Some(&x.access_token()));
+    assert_eq!(stored.get("refresh_token"), Some(&x.refresh_token()));
+    let expires_at: i64 = stored["access_token_expires_at"].parse().unwrap();
+    assert!(expires_at > Timestamp::now().as_second() + 7_000);
+}
+
+#[tokio::test]
+async fn a_token_past_its_expiry_is_refreshed_before_use() {
+    // Given the stored expiry has passed
+    let x = FakeX::start().await;
+    x.expire_access_token();
+    let mut credentials = x.credentials();
+    credentials["access_token_expires_at"] = json!((Timestamp::now().as_second() - 10).to_string());
+    let account = account(credentials).await;
+
+    // When
+    connector(&x)
+        .publish(&account.context(), &outgoing("Fresh token first"))
+        .await
+        .unwrap();
+
+    // Then X never had to refuse the old token
+    assert_eq!(x.unauthorized_answers(), 0);
+    assert_eq!(x.tokens_refreshed(), 1);
+}
+
+#[tokio::test]
+async fn a_refresh_without_a_new_refresh_token_never_erases_the_old_one() {
+    // Given
+    let x = FakeX::start().await;
+    x.expire_access_token();
+    x.omit_refresh_token();
+    let account = account(x.credentials()).await;
+
+    // When
+    connector(&x)
+        .publish(&account.context(), &outgoing("Keep the refresh token"))
+        .await
+        .unwrap();
+
+    // Then
+    let updates = account.sink.updates();
+    assert_eq!(updates.len(), 1);
+    assert!(
+        updates[0]
+            .iter()
+            .all(|(k, v)| k != "refresh_token" && !v.is_empty()),
+        "{:?}",
+        updates[0]
+    );
+    assert_eq!(x.refresh_token(), fake::REFRESH_TOKEN);
+}
+
+#[tokio::test]
+async fn a_refused_refresh_is_auth_expired() {
+    // Given
+    let x = FakeX::start().await;
+    x.expire_access_token();
+    x.refuse_refresh();
+    let account = account(x.credentials()).await;
+
+    // When
+    let err = connector(&x)
+        .publish(&account.context(), &outgoing("Never posted"))
+        .await
+        .unwrap_err();
+
+    // Then
+    assert!(
+        matches!(&err, PublishError::AuthExpired(m) if m.contains("connect the channel again")),
+        "{err:?}"
+    );
+    assert!(!err.retryable());
+    assert!(x.tweets().is_empty());
+    assert!(account.sink.updates().is_empty());
+}
+
+#[tokio::test]
+async fn an_expired_token_without_a_refresh_token_is_auth_expired() {
+    // Given
+    let x = FakeX::start().await;
+    x.expire_access_token();
+    let account = account(json!({"access_token": fake::ACCESS_TOKEN})).await;
+
+    // When
+    let err = connector(&x)
+        .publish(&account.context(), &outgoing("Never posted"))
+        .await
+        .unwrap_err();
+
+    // Then
+    assert_eq!(err.kind(), "auth_expired");
+    assert_eq!(x.tokens_refreshed(), 0);
+}
+
+#[tokio::test]
+async fn the_same_text_twice_is_a_duplicate() {
+    // Given
+    let x = FakeX::start().await;
+    let account = account(x.credentials()).await;
+    let connector = connector(&x);
+    connector
+        .publish(&account.context(), &outgoing("Only once"))
+        .await
+        .unwrap();
+
+    // When
+    let err = connector
+        .publish(&account.context(), &outgoing("Only once"))
+        .await
+        .unwrap_err();
+
+    // Then
+    assert!(matches!(err, PublishError::Duplicate(_)), "{err:?}");
+    assert_eq!(x.count_with_text("Only once"), 1);
+}
+
+#[tokio::test]
+async fn a_used_up_rate_limit_says_when_it_resets() {
+    // Given the account has no post creations left in this window
+    let x = FakeX::start().await;
+    x.limit_posts(0);
+    let account = account(x.credentials()).await;
+
+    // When
+    let err = connector(&x)
+        .publish(&account.context(), &outgoing("Too soon"))
+        .await
+        .unwrap_err();
+
+    // Then retry_at comes from x-rate-limit-reset
+    match err {
+        PublishError::RateLimited { retry_at, .. } => assert_eq!(
+            retry_at,
+            Some(Timestamp::from_second(x.rate_limit_reset()).unwrap())
+        ),
+        other => panic!("expected RateLimited, got {other:?}"),
+    }
+    assert!(x.tweets().is_empty());
+}
+
+#[tokio::test]
+async fn a_server_error_is_transient_and_nothing_is_posted() {
+    // Given
+    let x = FakeX::start().await;
+    x.server.faults.inject(
+        Method::POST,
+        "/2/tweets",
+        1,
+        Fault::status(
+            500,
+            r#"{"title":"Internal Server Error","detail":"Internal Server Error","type":"about:blank","status":500}"#,
+        ),
+    );
+    let account = account(x.credentials()).await;
+
+    // When
+    let err = connector(&x)
+        .publish(&account.context(), &outgoing("Try later"))
+        .await
+        .unwrap_err();
+
+    // Then
+    assert!(matches!(err, PublishError::Transient(_)), "{err:?}");
+    assert!(err.retryable());
+    assert!(x.tweets().is_empty());
+}
+
+#[tokio::test]
+async fn a_forbidden_action_is_auth_expired_with_x_s_words() {
+    // Given
+    let x = FakeX::start().await;
+    x.server.faults.inject(
+        Method::POST,
+        "/2/tweets",
+        1,
+        Fault::status(
+            403,
+            r#"{"title":"Forbidden","detail":"You are not permitted to perform this action.","type":"about:blank","status":403}"#,
+        ),
+    );
+    let account = account(x.credentials()).await;
+
+    // When
+    let err = connector(&x)
+        .publish(&account.context(), &outgoing("Not allowed"))
+        .await
+        .unwrap_err();
+
+    // Then
+    assert!(
+        matches!(&err, PublishError::AuthExpired(m) if m.contains("You are not permitted to perform this action.")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_text_x_refuses_is_invalid_content() {
+    // Given a text over 280 characters
+    let x = FakeX::start().await;
+    let account = account(x.credentials()).await;
+
+    // When
+    let err = connector(&x)
+        .publish(&account.context(), &outgoing(&"a".repeat(300)))
+        .await
+        .unwrap_err();
+
+    // Then
+    assert!(
+        matches!(&err, PublishError::InvalidContent(m) if m.contains("too long")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_dropped_answer_is_an_unknown_outcome_and_the_read_back_finds_the_post() {
+    // Given X makes the post, then the connection drops before its answer
+    let x = FakeX::start().await;
+    x.server
+        .faults
+        .inject(Method::POST, "/2/tweets", 1, Fault::DropAfterReceive);
+    let account = account(x.credentials()).await;
+    // X shows URLs as t.co links and escapes "&" in timelines.
+    let post = outgoing("Launch & more: https://example.com/launch?utm=x");
+    let connector = connector(&x);
+
+    // When
+    let err = connector
+        .publish(&account.context(), &post)
+        .await
+        .unwrap_err();
+
+    // Then
+    assert!(matches!(err, PublishError::UnknownOutcome(_)), "{err:?}");
+    assert_eq!(x.count_with_text(&post.text), 1);
+    let made = x.tweets()[0].id.clone();
+    match connector
+        .find_published(&account.context(), &post)
+        .await
+        .unwrap()
+    {
+        ReadBack::Found(found) => {
+            assert_eq!(found.remote_id, made);
+            assert_eq!(
+                found.url.as_deref(),
+                Some(format!("https://x.com/i/web/status/{made}").as_str())
+            );
+        }
+        other => panic!("expected Found, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_late_answer_is_an_unknown_outcome_and_the_read_back_finds_the_post() {
+    // Given X makes the post but answers after the client gave up
+    let x = FakeX::start().await;
+    x.server.faults.inject(
+        Method::POST,
+        "/2/tweets",
+        1,
+        Fault::AnswerLate(Duration::from_secs(3)),
+    );
+    let account = account(x.credentials()).await;
+    let connector = connector_with(impatient_http(), &x);
+    let image = account
+        .media
+        .add(MediaKind::Image, "image/jpeg", bytes(2_000), None);
+    let mut post = outgoing("Slow network day");
+    post.media = vec![image];
+
+    // When
+    let err = connector
+        .publish(&account.context(), &post)
+        .await
+        .unwrap_err();
+
+    // Then
+    assert!(matches!(err, PublishError::UnknownOutcome(_)), "{err:?}");
+    let made = x.tweets()[0].id.clone();
+    assert_eq!(
+        connector
+            .find_published(&account.context(), &post)
+            .await
+            .unwrap(),
+        ReadBack::Found(palinsesto::networks::Published::new(
+            made.clone(),
+            Some(format!("https://x.com/i/web/status/{made}"))
+        ))
+    );
+}
+
+#[tokio::test]
+async fn a_post_never_made_is_not_found() {
+    // Given other posts in the window and an identical one from before it
+    let x = FakeX::start().await;
+    x.add_tweet("Something else", Timestamp::now());
+    x.add_tweet(
+        "Never made",
+        Timestamp::now() - jiff::SignedDuration::from_hours(2),
+    );
+    let account = account(x.credentials()).await;
+    let connector = connector(&x);
+    let post = outgoing("Never made");
+
+    // When
+    let first = connector
+        .find_published(&account.context(), &post)
+        .await
+        .unwrap();
+    let second = connector
+        .find_published(&account.context(), &post)
+        .await
+        .unwrap();
+
+    // Then
+    assert_eq!(first, ReadBack::NotFound);
+    assert_eq!(second, ReadBack::NotFound);
+    assert_eq!(x.users_me_calls(), 1, "the user id is looked up once");
+}
+
+#[tokio::test]
+async fn the_read_back_of_a_thread_says_its_replies_were_not_posted() {
+    // Given
+    let x = FakeX::start().await;
+    x.server
+        .faults
+        .inject(Method::POST, "/2/tweets", 1, Fault::DropAfterReceive);
+    let account = account(x.credentials()).await;
+    let mut post = outgoing("Thread start");
+    post.thread = vec!["Thread reply".into()];
+    let connector = connector(&x);
+
+    // When
+    let err = connector
+        .publish(&account.context(), &post)
+        .await
+        .unwrap_err();
+    let read_back = connector
+        .find_published(&account.context(), &post)
+        .await
+        .unwrap();
+
+    // Then
+    assert_eq!(err.kind(), "unknown_outcome");
+    assert_eq!(x.tweets().len(), 1);
+    match read_back {
+        ReadBack::Found(found) => assert!(
+            found.notes.iter().any(|n| n.contains("follow-up")),
+            "{:?}",
+            found.notes
+        ),
+        other => panic!("expected Found, got {other:?}"),
+    }
+}

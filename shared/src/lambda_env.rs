@@ -35,6 +35,11 @@ pub async fn ports() -> Result<Ports, StartupError> {
     Ok(Ports {
         store,
         clock: Arc::new(SystemClock),
+        connectors: crate::networks::standard_connectors(
+            crate::networks::network_client(),
+            &crate::networks::NetworkEndpoints::from_env(),
+            crate::networks::Polling::default(),
+        ),
     })
 }
 

@@ -5,6 +5,8 @@ pub mod adapters;
 pub mod auth;
 pub mod clock;
 pub mod domain;
+pub mod events;
+pub mod fanout;
 pub mod http;
 #[cfg(feature = "aws")]
 pub mod lambda_env;

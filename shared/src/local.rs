@@ -9,10 +9,15 @@ use std::sync::Arc;
 use jiff::SignedDuration;
 
 use crate::adapters::embedded::EmbeddedStore;
+use crate::adapters::folder_bucket::FolderBucket;
+use crate::adapters::local_bus::LocalBus;
+use crate::adapters::local_queue::{Caps, local_queue};
 use crate::auth::{AuthConfig, KeySource, Verifier, mint_hs256};
 use crate::clock::{Clock, SystemClock};
 use crate::domain::{Actor, BrandId, Role, Secret};
 use crate::http::AppState;
+use crate::networks::{Connectors, NetworkEndpoints, Polling, network_client, standard_connectors};
+use crate::services::publishing::PublishingService;
 use crate::services::{BrandService, Ports, ServiceError};
 use crate::store::Store;
 
@@ -40,29 +45,103 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LocalError + '_ {
     }
 }
 
+/// How the local runtime talks to the outside world; tests point it at fakes and a manual clock.
+#[derive(Clone)]
+pub struct LocalOptions {
+    pub clock: Arc<dyn Clock>,
+    pub endpoints: NetworkEndpoints,
+    pub polling: Polling,
+    pub caps: Caps,
+    pub http: reqwest::Client,
+    /// Where the local runner serves the bucket to networks that fetch media by URL.
+    pub public_base: Option<String>,
+}
+
+impl Default for LocalOptions {
+    fn default() -> Self {
+        Self {
+            clock: Arc::new(SystemClock),
+            endpoints: NetworkEndpoints::from_env(),
+            polling: Polling::default(),
+            caps: Caps::default(),
+            http: network_client(),
+            public_base: None,
+        }
+    }
+}
+
 pub struct LocalRuntime {
     pub data: PathBuf,
     pub embedded: Arc<EmbeddedStore>,
     pub secret: Secret,
     pub clock: Arc<dyn Clock>,
+    pub connectors: Connectors,
+    pub bus: LocalBus,
+    pub bucket: FolderBucket,
+    caps: Caps,
+}
+
+/// The running local publisher: the service (for ticks) and its in-process queue.
+pub struct LocalPublisher {
+    pub service: PublishingService,
+    runner: tokio::task::JoinHandle<()>,
+}
+
+impl LocalPublisher {
+    /// Stops taking jobs and waits for those in flight (each holds a claim; none is lost if this
+    /// is cut short, the claims just expire and are taken over after a restart).
+    pub async fn stop(self) {
+        drop(self.service);
+        let _ = self.runner.await;
+    }
 }
 
 impl LocalRuntime {
     /// Opens (creating on first use) the data folder: the store file and the signing secret.
     pub fn open(data: &Path) -> Result<Self, LocalError> {
-        Self::open_with_clock(data, Arc::new(SystemClock))
+        Self::open_with(data, LocalOptions::default())
     }
 
     pub fn open_with_clock(data: &Path, clock: Arc<dyn Clock>) -> Result<Self, LocalError> {
+        Self::open_with(
+            data,
+            LocalOptions {
+                clock,
+                ..LocalOptions::default()
+            },
+        )
+    }
+
+    pub fn open_with(data: &Path, options: LocalOptions) -> Result<Self, LocalError> {
         fs::create_dir_all(data).map_err(io(data))?;
         let secret = signing_secret(data)?;
         let embedded = Arc::new(EmbeddedStore::open(&data.join(STORE_FILE))?);
+        let bucket_root = data.join("bucket");
+        fs::create_dir_all(&bucket_root).map_err(io(&bucket_root))?;
         Ok(Self {
             data: data.to_owned(),
             embedded,
             secret,
-            clock,
+            clock: options.clock,
+            connectors: standard_connectors(options.http, &options.endpoints, options.polling),
+            bus: LocalBus::default(),
+            bucket: FolderBucket::new(bucket_root, options.public_base),
+            caps: options.caps,
         })
+    }
+
+    /// Starts the publisher: its queue runs jobs in this process; call `service.tick()` to run
+    /// the schedule tick.
+    pub fn start_publisher(&self) -> LocalPublisher {
+        let (queue, runner) = local_queue(self.caps);
+        let service = PublishingService::new(
+            self.ports(),
+            Arc::new(self.bucket.clone()),
+            Arc::new(self.bus.clone()),
+            Arc::new(queue),
+        );
+        let runner = tokio::spawn(runner.run(service.clone()));
+        LocalPublisher { service, runner }
     }
 
     pub fn store(&self) -> Store {
@@ -73,6 +152,7 @@ impl LocalRuntime {
         Ports {
             store: self.store(),
             clock: self.clock.clone(),
+            connectors: self.connectors.clone(),
         }
     }
 
@@ -102,7 +182,14 @@ impl LocalRuntime {
             return Ok(false);
         }
         BrandService::new(self.ports())
-            .put(&owner, "Demo Brand", "Europe/Rome", true, None)
+            .put(
+                &owner,
+                "Demo Brand",
+                "Europe/Rome",
+                true,
+                (None, None),
+                None,
+            )
             .await?;
         Ok(true)
     }

@@ -8,6 +8,10 @@ use clap::{Parser, Subcommand};
 use palinsesto::domain::{BrandId, Role};
 use palinsesto::http::{ApiSettings, router};
 use palinsesto::local::{DEMO_BRAND, LocalRuntime, mint_token};
+use palinsesto::services::publishing::PublishingService;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
 
 #[derive(Parser)]
 #[command(
@@ -32,6 +36,9 @@ enum Command {
         /// Origins allowed to call the API from a browser (comma-separated, or *).
         #[arg(long, value_delimiter = ',')]
         cors_origin: Vec<String>,
+        /// Seconds between publishing ticks (due posts are also taken at once after publish-now).
+        #[arg(long, default_value_t = 30)]
+        tick: u64,
     },
     /// Print a token the local server accepts (alone on standard output).
     Token {
@@ -57,7 +64,8 @@ fn main() -> ExitCode {
             addr,
             data,
             cors_origin,
-        } => serve(addr, data, cors_origin),
+            tick,
+        } => serve(addr, data, cors_origin, tick),
         Command::Token {
             brand,
             role,
@@ -100,7 +108,15 @@ fn token(
 }
 
 #[tokio::main]
-async fn serve(addr: SocketAddr, data: PathBuf, cors_origins: Vec<String>) -> Result<(), String> {
+async fn serve(
+    addr: SocketAddr,
+    data: PathBuf,
+    cors_origins: Vec<String>,
+    tick: u64,
+) -> Result<(), String> {
+    if tick == 0 {
+        return Err("--tick must be at least 1 second".into());
+    }
     palinsesto::telemetry::init_local();
     let runtime = LocalRuntime::open(&data).map_err(|e| e.to_string())?;
     let created = runtime
@@ -125,14 +141,39 @@ async fn serve(addr: SocketAddr, data: PathBuf, cors_origins: Vec<String>) -> Re
     );
     println!("  curl -s -H \"Authorization: Bearer $TOKEN\" http://{addr}/v1/brand");
     println!("Press Ctrl-C to stop.");
-    let app = router(runtime.app_state(), &settings);
+    let state = runtime.app_state();
+    let publish_soon = state.publish_soon.clone();
+    let app = router(state, &settings);
+    let publisher = runtime.start_publisher();
+    let ticking = tokio::spawn(tick_loop(
+        publisher.service.clone(),
+        publish_soon,
+        Duration::from_secs(tick),
+    ));
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await;
+    ticking.abort();
+    let _ = ticking.await;
+    // Jobs in flight finish: each holds a claim that would otherwise expire and be retried.
+    publisher.stop().await;
     // Every write that was answered is already durable; this drains anything still queued.
     runtime.shutdown();
     tracing::info!("stopped cleanly");
     served.map_err(|e| format!("the server stopped with an error: {e}"))
+}
+
+/// The publishing tick, every `every` and whenever publish-now asks for one.
+async fn tick_loop(service: PublishingService, publish_soon: Arc<Notify>, every: Duration) {
+    loop {
+        if let Err(e) = service.tick().await {
+            tracing::error!(error = %e, "publishing tick failed; the next one retries");
+        }
+        tokio::select! {
+            () = tokio::time::sleep(every) => {},
+            () = publish_soon.notified() => {},
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -5,3 +5,6 @@
 pub mod dynamodb;
 #[cfg(feature = "local")]
 pub mod embedded;
+pub mod folder_bucket;
+pub mod local_bus;
+pub mod local_queue;

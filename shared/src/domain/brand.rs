@@ -4,6 +4,7 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use super::publishing::PublishPolicy;
 use super::{BrandId, DomainError, TimeZoneName, Validation};
 
 pub const MAX_NAME_CHARS: usize = 100;
@@ -14,7 +15,14 @@ pub struct BrandProfile {
     pub name: String,
     pub time_zone: TimeZoneName,
     pub approval_required: bool,
+    /// How late (minutes) the publisher may start a post before it counts as missed.
+    pub late_window_minutes: u32,
+    /// Publish late posts anyway instead of marking them missed.
+    pub publish_late: bool,
 }
+
+pub const DEFAULT_LATE_WINDOW_MINUTES: u32 = 15;
+pub const MAX_LATE_WINDOW_MINUTES: u32 = 24 * 60;
 
 impl BrandProfile {
     pub fn parse(
@@ -30,7 +38,30 @@ impl BrandProfile {
             name: name.unwrap_or_default(),
             time_zone: time_zone.expect("checked"),
             approval_required,
+            late_window_minutes: DEFAULT_LATE_WINDOW_MINUTES,
+            publish_late: false,
         })
+    }
+
+    /// Sets the publishing policy; `None` keeps the current value.
+    pub fn with_publishing(
+        mut self,
+        late_window_minutes: Option<u32>,
+        publish_late: Option<bool>,
+    ) -> Result<Self, DomainError> {
+        if let Some(minutes) = late_window_minutes {
+            if minutes == 0 || minutes > MAX_LATE_WINDOW_MINUTES {
+                return Err(DomainError::invalid(
+                    "late_window_minutes",
+                    format!("must be between 1 and {MAX_LATE_WINDOW_MINUTES} minutes"),
+                ));
+            }
+            self.late_window_minutes = minutes;
+        }
+        if let Some(late) = publish_late {
+            self.publish_late = late;
+        }
+        Ok(self)
     }
 }
 
@@ -54,9 +85,17 @@ pub struct Brand {
     pub name: String,
     pub time_zone: TimeZoneName,
     pub approval_required: bool,
+    #[serde(default = "default_late_window")]
+    pub late_window_minutes: u32,
+    #[serde(default)]
+    pub publish_late: bool,
     pub version: u64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+fn default_late_window() -> u32 {
+    DEFAULT_LATE_WINDOW_MINUTES
 }
 
 impl Brand {
@@ -66,6 +105,8 @@ impl Brand {
             name: profile.name,
             time_zone: profile.time_zone,
             approval_required: profile.approval_required,
+            late_window_minutes: profile.late_window_minutes,
+            publish_late: profile.publish_late,
             version: 0,
             created_at: now,
             updated_at: now,
@@ -76,7 +117,17 @@ impl Brand {
         self.name = profile.name;
         self.time_zone = profile.time_zone;
         self.approval_required = profile.approval_required;
+        self.late_window_minutes = profile.late_window_minutes;
+        self.publish_late = profile.publish_late;
         self.updated_at = now;
+    }
+
+    pub fn policy(&self) -> PublishPolicy {
+        PublishPolicy {
+            late_window: jiff::SignedDuration::from_mins(i64::from(self.late_window_minutes)),
+            publish_late: self.publish_late,
+            ..PublishPolicy::default()
+        }
     }
 
     pub fn profile(&self) -> BrandProfile {
@@ -84,6 +135,8 @@ impl Brand {
             name: self.name.clone(),
             time_zone: self.time_zone.clone(),
             approval_required: self.approval_required,
+            late_window_minutes: self.late_window_minutes,
+            publish_late: self.publish_late,
         }
     }
 }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::brand::parse_name;
+use super::queue::{MAX_SLOTS, QueueSlot};
 use super::{ChannelId, DomainError, Secret, Validation};
 
 #[derive(
@@ -133,6 +134,9 @@ pub struct Channel {
     pub handle: String,
     pub settings: Map<String, Value>,
     pub status: ChannelStatus,
+    /// Weekly posting times in the brand's zone, for "queue this post".
+    #[serde(default)]
+    pub queue: Vec<QueueSlot>,
     /// When credentials were last stored; `None` until the channel is connected.
     pub credentials_updated_at: Option<Timestamp>,
     pub version: u64,
@@ -147,9 +151,29 @@ pub struct ChannelFields {
     pub handle: String,
     pub settings: Map<String, Value>,
     pub status: ChannelStatus,
+    pub queue: Vec<QueueSlot>,
 }
 
 impl ChannelFields {
+    /// Sets the queue slots, checking each (`queue.{i}` names the bad one).
+    pub fn with_queue(mut self, slots: Vec<(String, String)>) -> Result<Self, DomainError> {
+        let mut v = Validation::new();
+        if slots.len() > MAX_SLOTS {
+            v.add("queue", format!("at most {MAX_SLOTS} slots"));
+        }
+        let mut queue = Vec::new();
+        for (i, (day, time)) in slots.iter().enumerate() {
+            if let Some(slot) = v.check(&format!("queue.{i}"), QueueSlot::parse(day, time))
+                && !queue.contains(&slot)
+            {
+                queue.push(slot);
+            }
+        }
+        v.finish()?;
+        self.queue = queue;
+        Ok(self)
+    }
+
     pub fn parse(
         network: Network,
         name: &str,
@@ -192,6 +216,7 @@ impl ChannelFields {
             handle: handle.expect("checked"),
             settings,
             status,
+            queue: Vec::new(),
         })
     }
 }
@@ -226,6 +251,7 @@ impl Channel {
             handle: fields.handle,
             settings: fields.settings,
             status: fields.status,
+            queue: fields.queue,
             credentials_updated_at: None,
             version: 0,
             created_at: now,
@@ -239,6 +265,7 @@ impl Channel {
             handle: self.handle.clone(),
             settings: self.settings.clone(),
             status: self.status,
+            queue: self.queue.clone(),
         }
     }
 
@@ -247,6 +274,7 @@ impl Channel {
         self.handle = fields.handle;
         self.settings = fields.settings;
         self.status = fields.status;
+        self.queue = fields.queue;
         self.updated_at = now;
     }
 

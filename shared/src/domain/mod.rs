@@ -9,6 +9,8 @@ pub mod error;
 pub mod ids;
 pub mod post;
 pub mod preflight;
+pub mod publishing;
+pub mod queue;
 pub mod secret;
 pub mod time;
 

@@ -16,6 +16,7 @@ pub const MAX_LABELS: usize = 20;
 pub const MAX_LABEL_CHARS: usize = 50;
 pub const MAX_CAMPAIGN_CHARS: usize = 100;
 pub const MAX_NOTE_CHARS: usize = 2_000;
+pub const MAX_THREAD_PARTS: usize = 25;
 
 /// Where a post is in the editorial workflow. Publishing progress is on the targets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -109,28 +110,64 @@ pub struct Failure {
     pub message: String,
 }
 
-/// One target's publishing state. Only `pending` exists before the publisher runs.
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// One target's publishing state. See `domain::publishing` for the transitions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum TargetState {
-    Pending,
-    /// Claimed by one publish attempt until `lease_until`.
+    /// Waiting for its time, or for `retry_at` after a failed attempt.
+    Pending {
+        #[serde(default, skip_serializing_if = "is_zero")]
+        attempts: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_at: Option<Timestamp>,
+        /// Why the last attempt failed, while a retry is pending.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        last_error: Option<Failure>,
+    },
+    /// Claimed by one publish attempt until `lease_until`. With `verify_first` the attempt must
+    /// first look on the network for a post an earlier attempt may have made.
     Publishing {
         attempt_id: String,
         lease_until: Timestamp,
+        attempts: u32,
+        verify_first: bool,
     },
     Published {
         remote_id: String,
         url: Option<String>,
         published_at: Timestamp,
+        /// What went wrong after the post itself was made (a thread reply, a first comment).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        notes: Vec<String>,
     },
     Failed {
         failure: Failure,
+        attempts: u32,
     },
-    /// The request may have reached the network but its answer was lost: read back before any retry.
+    /// The request may have reached the network but its answer was lost: at `check_at` the next
+    /// attempt reads back before anything is retried.
     Unknown {
-        attempt_id: String,
+        check_at: Timestamp,
+        attempts: u32,
+        message: String,
     },
+}
+
+impl TargetState {
+    pub const NEW: TargetState = TargetState::Pending {
+        attempts: 0,
+        retry_at: None,
+        last_error: None,
+    };
+
+    /// Nothing has been attempted for this target yet.
+    pub fn untouched(&self) -> bool {
+        matches!(self, TargetState::Pending { attempts: 0, .. })
+    }
 }
 
 /// A channel the post goes to, with its own publishing state.
@@ -139,6 +176,9 @@ pub struct Target {
     pub channel_id: String,
     #[serde(flatten)]
     pub state: TargetState,
+    /// When the first attempt was claimed: no post of this target can be older (read-back window).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_attempt_at: Option<Timestamp>,
 }
 
 /// Per-channel overrides of the post's text or media.
@@ -148,6 +188,9 @@ pub struct Variant {
     pub text: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub media: Option<Vec<String>>,
+    /// Follow-ups for this channel instead of the post's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thread: Option<Vec<String>>,
 }
 
 /// The content of a post, validated. Channel existence is checked by the service against the
@@ -155,6 +198,8 @@ pub struct Variant {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PostDraft {
     pub text: String,
+    /// Follow-ups: replies forming a thread, or a first comment where the network has no threads.
+    pub thread: Vec<String>,
     pub channels: Vec<ChannelId>,
     pub variants: BTreeMap<ChannelId, Variant>,
     pub media: Vec<AssetId>,
@@ -167,6 +212,7 @@ pub struct PostDraft {
 #[derive(Debug, Clone, Default)]
 pub struct PostInput {
     pub text: String,
+    pub thread: Vec<String>,
     pub channels: Vec<String>,
     pub variants: BTreeMap<String, Variant>,
     pub media: Vec<String>,
@@ -201,6 +247,7 @@ impl PostDraft {
             }
         }
         let media = parse_media(&mut v, "media", &input.media);
+        check_thread(&mut v, "thread", &input.thread);
         let mut variants = BTreeMap::new();
         for (key, variant) in input.variants {
             let field = format!("variants.{key}");
@@ -222,6 +269,9 @@ impl PostDraft {
             }
             if let Some(media) = &variant.media {
                 parse_media(&mut v, &format!("{field}.media"), media);
+            }
+            if let Some(thread) = &variant.thread {
+                check_thread(&mut v, &format!("{field}.thread"), thread);
             }
             variants.insert(id, variant);
         }
@@ -262,6 +312,7 @@ impl PostDraft {
         v.finish()?;
         Ok(Self {
             text: input.text,
+            thread: input.thread,
             channels,
             variants,
             media,
@@ -269,6 +320,20 @@ impl PostDraft {
             campaign,
             publish_at,
         })
+    }
+}
+
+fn check_thread(v: &mut Validation, field: &str, parts: &[String]) {
+    if parts.len() > MAX_THREAD_PARTS {
+        v.add(field, format!("at most {MAX_THREAD_PARTS} follow-ups"));
+    }
+    for (i, part) in parts.iter().enumerate() {
+        if part.trim().is_empty() || part.len() > MAX_TEXT_BYTES {
+            v.add(
+                format!("{field}.{i}"),
+                format!("a follow-up is 1 to {MAX_TEXT_BYTES} bytes of text"),
+            );
+        }
     }
 }
 
@@ -286,6 +351,9 @@ fn parse_media(v: &mut Validation, field: &str, raw: &[String]) -> Vec<AssetId> 
 pub struct Post {
     pub id: PostId,
     pub text: String,
+    /// Follow-ups: replies forming a thread, or a first comment where the network has no threads.
+    #[serde(default)]
+    pub thread: Vec<String>,
     pub variants: BTreeMap<ChannelId, Variant>,
     pub media: Vec<AssetId>,
     pub targets: Vec<Target>,
@@ -317,6 +385,7 @@ impl Post {
         let mut post = Self {
             id: PostId::new(),
             text: String::new(),
+            thread: Vec::new(),
             variants: BTreeMap::new(),
             media: Vec::new(),
             targets: Vec::new(),
@@ -355,6 +424,7 @@ impl Post {
 
     fn set_content(&mut self, draft: PostDraft) {
         self.text = draft.text;
+        self.thread = draft.thread;
         self.variants = draft.variants;
         self.media = draft.media;
         self.labels = draft.labels;
@@ -365,7 +435,8 @@ impl Post {
             .iter()
             .map(|c| Target {
                 channel_id: c.to_string(),
-                state: TargetState::Pending,
+                state: TargetState::NEW,
+                first_attempt_at: None,
             })
             .collect();
     }
@@ -373,6 +444,7 @@ impl Post {
     pub fn draft(&self) -> PostDraft {
         PostDraft {
             text: self.text.clone(),
+            thread: self.thread.clone(),
             channels: self.channels(),
             variants: self.variants.clone(),
             media: self.media.clone(),
@@ -458,6 +530,20 @@ impl Post {
         publish_at: Option<Timestamp>,
         ctx: &Context<'_>,
     ) -> Result<(), DomainError> {
+        self.schedule_at(publish_at.or(self.publish_at), false, ctx)
+    }
+
+    /// Schedules the post for right now: the publisher takes it at once.
+    pub fn schedule_now(&mut self, ctx: &Context<'_>) -> Result<(), DomainError> {
+        self.schedule_at(Some(ctx.now), true, ctx)
+    }
+
+    fn schedule_at(
+        &mut self,
+        at: Option<Timestamp>,
+        now_allowed: bool,
+        ctx: &Context<'_>,
+    ) -> Result<(), DomainError> {
         let allowed: &[Workflow] = if ctx.approval_required {
             &[Workflow::Approved]
         } else {
@@ -470,13 +556,14 @@ impl Post {
         }
         self.expect(allowed, "scheduled")?;
         let mut v = Validation::new();
-        let at = publish_at.or(self.publish_at);
         match at {
             None => v.add(
                 "publish_at",
                 "a publish time is required to schedule a post",
             ),
-            Some(at) if at <= ctx.now => v.add("publish_at", format!("{at} is in the past")),
+            Some(at) if at < ctx.now || (at == ctx.now && !now_allowed) => {
+                v.add("publish_at", format!("{at} is in the past"))
+            }
             Some(_) => {}
         }
         if self.targets.is_empty() {
@@ -486,7 +573,8 @@ impl Post {
         self.publish_at = at;
         self.workflow = Workflow::Scheduled;
         for target in &mut self.targets {
-            target.state = TargetState::Pending;
+            target.state = TargetState::NEW;
+            target.first_attempt_at = None;
         }
         self.touch(ctx);
         Ok(())
@@ -495,7 +583,7 @@ impl Post {
     /// Takes a scheduled post off the calendar, as long as nothing has started publishing.
     pub fn unschedule(&mut self, ctx: &Context<'_>) -> Result<(), DomainError> {
         self.expect(&[Workflow::Scheduled], "unscheduled")?;
-        if self.targets.iter().any(|t| t.state != TargetState::Pending) {
+        if self.targets.iter().any(|t| !t.state.untouched()) {
             return Err(DomainError::InvalidState(
                 "publishing has already started for this post, so it can no longer be unscheduled"
                     .into(),
@@ -520,11 +608,12 @@ impl Post {
             ],
             "cancelled",
         )?;
-        if self
-            .targets
-            .iter()
-            .any(|t| !matches!(t.state, TargetState::Pending | TargetState::Failed { .. }))
-        {
+        if self.targets.iter().any(|t| {
+            !matches!(
+                t.state,
+                TargetState::Pending { .. } | TargetState::Failed { .. }
+            )
+        }) {
             return Err(DomainError::InvalidState(
                 "some targets are publishing or published already, so the post can no longer be cancelled".into(),
             ));
@@ -567,13 +656,13 @@ impl Post {
 
 fn derive_publishing_status(targets: &[Target]) -> PostStatus {
     let count = |f: fn(&TargetState) -> bool| targets.iter().filter(|t| f(&t.state)).count();
-    let pending = count(|s| matches!(s, TargetState::Pending));
+    let untouched = count(TargetState::untouched);
     let published = count(|s| matches!(s, TargetState::Published { .. }));
     let missed =
-        count(|s| matches!(s, TargetState::Failed { failure } if failure.kind == "missed"));
+        count(|s| matches!(s, TargetState::Failed { failure, .. } if failure.kind == MISSED));
     let failed = count(|s| matches!(s, TargetState::Failed { .. }));
     let total = targets.len();
-    if pending == total {
+    if untouched == total {
         PostStatus::Scheduled
     } else if published == total {
         PostStatus::Published
@@ -587,6 +676,9 @@ fn derive_publishing_status(targets: &[Target]) -> PostStatus {
         PostStatus::Publishing
     }
 }
+
+/// The failure kind of a target that was not published because it was too late.
+pub const MISSED: &str = "missed";
 
 #[cfg(test)]
 mod tests {
@@ -715,11 +807,13 @@ mod tests {
         let t = |state| Target {
             channel_id: ChannelId::new().to_string(),
             state,
+            first_attempt_at: None,
         };
         let published = || TargetState::Published {
             remote_id: "1".into(),
             url: None,
             published_at: Timestamp::UNIX_EPOCH,
+            notes: vec![],
         };
         let failed = |kind: &str| TargetState::Failed {
             failure: Failure {
@@ -727,6 +821,7 @@ mod tests {
                 retryable: false,
                 message: "no".into(),
             },
+            attempts: 1,
         };
         assert_eq!(
             derive_publishing_status(&[t(published()), t(published())]),
@@ -745,7 +840,7 @@ mod tests {
             PostStatus::Missed
         );
         assert_eq!(
-            derive_publishing_status(&[t(published()), t(TargetState::Pending)]),
+            derive_publishing_status(&[t(published()), t(TargetState::NEW)]),
             PostStatus::Publishing
         );
     }

@@ -34,6 +34,8 @@ pub struct AppState {
     pub posts: PostService,
     pub calendar: CalendarService,
     pub verifier: Arc<Verifier>,
+    /// Woken after publish-now, so a local publisher need not wait for its next tick.
+    pub publish_soon: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -44,6 +46,7 @@ impl AppState {
             posts: PostService::new(ports.clone()),
             calendar: CalendarService::new(ports),
             verifier,
+            publish_soon: Arc::new(tokio::sync::Notify::new()),
         }
     }
 }
@@ -142,6 +145,9 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(posts::unschedule_post))
         .routes(routes!(posts::cancel_post))
         .routes(routes!(posts::duplicate_post))
+        .routes(routes!(posts::publish_now))
+        .routes(routes!(posts::queue_post))
+        .routes(routes!(posts::preflight_post))
         .routes(routes!(calendar::get_calendar))
 }
 

@@ -8,8 +8,10 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
+use crate::domain::queue::QueueSlot;
 use crate::domain::{Brand, Channel, ChannelStatus, Network, Post, PostStatus, Target, Variant};
 use crate::services::calendar::Calendar;
+use crate::services::preflight::TargetCheck;
 
 // ---- brand ----
 
@@ -21,6 +23,10 @@ pub struct PutBrand {
     pub time_zone: String,
     #[serde(default)]
     pub approval_required: bool,
+    /// How many minutes late a post may still be published (default 15); later it is `missed`.
+    pub late_window_minutes: Option<u32>,
+    /// Publish late posts anyway instead of marking them missed (default false).
+    pub publish_late: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -29,6 +35,8 @@ pub struct PatchBrand {
     pub name: Option<String>,
     pub time_zone: Option<String>,
     pub approval_required: Option<bool>,
+    pub late_window_minutes: Option<u32>,
+    pub publish_late: Option<bool>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -37,6 +45,8 @@ pub struct BrandView {
     pub name: String,
     pub time_zone: String,
     pub approval_required: bool,
+    pub late_window_minutes: u32,
+    pub publish_late: bool,
     pub version: u64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -49,6 +59,8 @@ impl From<&Brand> for BrandView {
             name: b.name.clone(),
             time_zone: b.time_zone.to_string(),
             approval_required: b.approval_required,
+            late_window_minutes: b.late_window_minutes,
+            publish_late: b.publish_late,
             version: b.version,
             created_at: b.created_at,
             updated_at: b.updated_at,
@@ -71,6 +83,9 @@ pub struct CreateChannel {
     pub settings: Map<String, Value>,
     /// `active` (the default) or `disabled`.
     pub status: Option<String>,
+    /// Weekly posting times in the brand's zone, e.g. `[{"day": "mon", "time": "09:00"}]`.
+    #[serde(default)]
+    pub queue: Vec<QueueSlot>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -82,6 +97,7 @@ pub struct PatchChannel {
     pub settings: Option<Map<String, Value>>,
     /// `active` or `disabled`.
     pub status: Option<String>,
+    pub queue: Option<Vec<QueueSlot>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -93,6 +109,7 @@ pub struct ChannelView {
     #[schema(value_type = Object)]
     pub settings: Map<String, Value>,
     pub status: ChannelStatus,
+    pub queue: Vec<QueueSlot>,
     /// Whether credentials are stored. The credentials themselves are never returned.
     pub connected: bool,
     pub credentials_updated_at: Option<Timestamp>,
@@ -110,6 +127,7 @@ impl From<&Channel> for ChannelView {
             handle: c.handle.clone(),
             settings: c.settings.clone(),
             status: c.status,
+            queue: c.queue.clone(),
             connected: c.credentials_updated_at.is_some(),
             credentials_updated_at: c.credentials_updated_at,
             version: c.version,
@@ -131,6 +149,10 @@ pub struct ChannelList {
 pub struct CreatePost {
     #[serde(default)]
     pub text: String,
+    /// Follow-ups: replies forming a thread (Mastodon, Bluesky, X, Threads, Telegram) or a first
+    /// comment (LinkedIn, Facebook, Instagram).
+    #[serde(default)]
+    pub thread: Vec<String>,
     /// The ids of the channels the post goes to.
     #[serde(default)]
     pub channels: Vec<String>,
@@ -151,6 +173,7 @@ pub struct CreatePost {
 #[serde(deny_unknown_fields)]
 pub struct PatchPost {
     pub text: Option<String>,
+    pub thread: Option<Vec<String>>,
     pub channels: Option<Vec<String>>,
     pub variants: Option<BTreeMap<String, Variant>>,
     pub media: Option<Vec<String>>,
@@ -190,6 +213,7 @@ pub struct RejectBody {
 pub struct PostView {
     pub id: String,
     pub text: String,
+    pub thread: Vec<String>,
     pub channels: Vec<String>,
     pub variants: BTreeMap<String, Variant>,
     pub media: Vec<String>,
@@ -214,6 +238,7 @@ impl From<&Post> for PostView {
         Self {
             id: p.id.to_string(),
             text: p.text.clone(),
+            thread: p.thread.clone(),
             channels: p.targets.iter().map(|t| t.channel_id.clone()).collect(),
             variants: p
                 .variants
@@ -260,6 +285,13 @@ pub struct PostListQuery {
     pub cursor: Option<String>,
     /// 1 to 200, default 50.
     pub limit: Option<usize>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PreflightView {
+    /// True when every target can be published as it is.
+    pub ok: bool,
+    pub targets: Vec<TargetCheck>,
 }
 
 // ---- calendar ----

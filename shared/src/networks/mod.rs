@@ -279,3 +279,112 @@ pub fn retry_after(
     let secs: i64 = value?.to_str().ok()?.trim().parse().ok()?;
     now.checked_add(jiff::SignedDuration::from_secs(secs)).ok()
 }
+
+/// The API base URL of every network whose address is not in the channel's settings (Mastodon's
+/// instance and Bluesky's PDS are). Tests and staging point these at loopback fakes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkEndpoints {
+    pub x: String,
+    pub linkedin: String,
+    pub facebook: String,
+    pub instagram: String,
+    pub threads: String,
+    pub telegram: String,
+}
+
+impl Default for NetworkEndpoints {
+    fn default() -> Self {
+        Self {
+            x: "https://api.x.com".into(),
+            linkedin: "https://api.linkedin.com".into(),
+            facebook: "https://graph.facebook.com/v21.0".into(),
+            instagram: "https://graph.instagram.com/v21.0".into(),
+            threads: "https://graph.threads.net/v1.0".into(),
+            telegram: "https://api.telegram.org".into(),
+        }
+    }
+}
+
+impl NetworkEndpoints {
+    /// The defaults, each overridable by `X_API_BASE`, `LINKEDIN_API_BASE`, `FACEBOOK_GRAPH_BASE`,
+    /// `INSTAGRAM_GRAPH_BASE`, `THREADS_API_BASE`, `TELEGRAM_API_BASE`.
+    pub fn from_env() -> Self {
+        let mut e = Self::default();
+        for (var, field) in [
+            ("X_API_BASE", &mut e.x),
+            ("LINKEDIN_API_BASE", &mut e.linkedin),
+            ("FACEBOOK_GRAPH_BASE", &mut e.facebook),
+            ("INSTAGRAM_GRAPH_BASE", &mut e.instagram),
+            ("THREADS_API_BASE", &mut e.threads),
+            ("TELEGRAM_API_BASE", &mut e.telegram),
+        ] {
+            if let Ok(value) = std::env::var(var)
+                && !value.trim().is_empty()
+            {
+                *field = value.trim().trim_end_matches('/').to_owned();
+            }
+        }
+        e
+    }
+}
+
+/// How connectors wait for networks that process media asynchronously.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Polling {
+    pub interval: std::time::Duration,
+    pub max_wait: std::time::Duration,
+}
+
+impl Default for Polling {
+    fn default() -> Self {
+        Self {
+            interval: std::time::Duration::from_secs(2),
+            max_wait: std::time::Duration::from_secs(120),
+        }
+    }
+}
+
+/// Every network's connector, sharing one HTTP client.
+pub fn standard_connectors(
+    http: reqwest::Client,
+    endpoints: &NetworkEndpoints,
+    polling: Polling,
+) -> Connectors {
+    let (i, w) = (polling.interval, polling.max_wait);
+    Connectors::new([
+        Arc::new(mastodon::MastodonConnector::new(http.clone()).with_polling(i, w))
+            as Arc<dyn Connector>,
+        Arc::new(bluesky::BlueskyConnector::new(http.clone())),
+        Arc::new(
+            linkedin::LinkedinConnector::new(http.clone(), endpoints.linkedin.clone())
+                .with_polling(i, w),
+        ),
+        Arc::new(x::XConnector::new(http.clone(), endpoints.x.clone()).with_polling(i, w)),
+        Arc::new(facebook::FacebookConnector::new(
+            http.clone(),
+            endpoints.facebook.clone(),
+        )),
+        Arc::new(
+            instagram::InstagramConnector::new(http.clone(), endpoints.instagram.clone())
+                .with_polling(i, w),
+        ),
+        Arc::new(
+            threads::ThreadsConnector::new(http.clone(), endpoints.threads.clone())
+                .with_polling(i, w),
+        ),
+        Arc::new(telegram::TelegramConnector::new(
+            http,
+            endpoints.telegram.clone(),
+        )),
+    ])
+}
+
+/// The one HTTP client for the networks: rustls, bounded timeouts, connections reused.
+pub fn network_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .timeout(std::time::Duration::from_secs(60))
+        .user_agent(concat!("palinsesto/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .unwrap_or_default()
+}

@@ -10,6 +10,8 @@ pub struct BrandChanges {
     pub name: Option<String>,
     pub time_zone: Option<String>,
     pub approval_required: Option<bool>,
+    pub late_window_minutes: Option<u32>,
+    pub publish_late: Option<bool>,
 }
 
 #[derive(Clone)]
@@ -38,10 +40,12 @@ impl BrandService {
         name: &str,
         time_zone: &str,
         approval_required: bool,
+        publishing: (Option<u32>, Option<bool>),
         expected: Option<u64>,
     ) -> Result<(Brand, bool), ServiceError> {
         actor.require(Permission::ManageBrand)?;
-        let profile = BrandProfile::parse(name, time_zone, approval_required)?;
+        let profile = BrandProfile::parse(name, time_zone, approval_required)?
+            .with_publishing(publishing.0, publishing.1)?;
         with_retries(expected, "brand profile", || async {
             let now = self.ports.clock.now();
             match self.ports.store.get_brand(&actor.brand).await? {
@@ -91,6 +95,14 @@ impl BrandService {
                 changes
                     .approval_required
                     .unwrap_or(current.approval_required),
+            )?
+            .with_publishing(
+                Some(
+                    changes
+                        .late_window_minutes
+                        .unwrap_or(current.late_window_minutes),
+                ),
+                Some(changes.publish_late.unwrap_or(current.publish_late)),
             )?;
             let version = brand.version;
             brand.update(profile, self.ports.clock.now());

@@ -3,6 +3,7 @@
 use serde_json::{Map, Value};
 
 use crate::domain::channel::ChannelFields;
+use crate::domain::queue::QueueSlot;
 use crate::domain::{
     Actor, Channel, ChannelId, ChannelStatus, Credentials, Network, Permission, Validation,
 };
@@ -17,6 +18,7 @@ pub struct NewChannel {
     pub handle: String,
     pub settings: Map<String, Value>,
     pub status: Option<String>,
+    pub queue: Vec<QueueSlot>,
 }
 
 /// A partial change; `None` keeps the current value.
@@ -26,6 +28,7 @@ pub struct ChannelChanges {
     pub handle: Option<String>,
     pub settings: Option<Map<String, Value>>,
     pub status: Option<String>,
+    pub queue: Option<Vec<QueueSlot>>,
 }
 
 #[derive(Clone)]
@@ -64,7 +67,8 @@ impl ChannelService {
             &new.handle,
             new.settings,
             status.expect("checked"),
-        )?;
+        )?
+        .with_queue(slot_pairs(&new.queue))?;
         if self.ports.store.list_channels(&actor.brand).await?.len() >= MAX_CHANNELS_PER_BRAND {
             return Err(ServiceError::BadRequest(format!(
                 "a brand can have at most {MAX_CHANNELS_PER_BRAND} channels"
@@ -102,7 +106,8 @@ impl ChannelService {
                 changes.handle.as_deref().unwrap_or(&current.handle),
                 changes.settings.clone().unwrap_or(current.settings),
                 status.unwrap_or(current.status),
-            )?;
+            )?
+            .with_queue(slot_pairs(changes.queue.as_ref().unwrap_or(&current.queue)))?;
             let version = channel.version;
             channel.update(fields, self.ports.clock.now());
             Ok(self
@@ -164,6 +169,13 @@ impl ChannelService {
             .await?
             .ok_or(ServiceError::NotFound("channel"))
     }
+}
+
+fn slot_pairs(slots: &[QueueSlot]) -> Vec<(String, String)> {
+    slots
+        .iter()
+        .map(|s| (s.day.clone(), s.time.clone()))
+        .collect()
 }
 
 /// `needs_reconnect` is set by the publisher when a network refuses the credentials; people set

@@ -5,6 +5,8 @@ pub mod brands;
 pub mod calendar;
 pub mod channels;
 pub mod posts;
+pub mod preflight;
+pub mod publishing;
 
 use std::sync::Arc;
 
@@ -52,6 +54,7 @@ impl From<StoreError> for ServiceError {
 pub struct Ports {
     pub store: Store,
     pub clock: Arc<dyn Clock>,
+    pub connectors: crate::networks::Connectors,
 }
 
 impl Ports {

@@ -4,12 +4,16 @@ use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 
+use crate::domain::FieldError;
 use crate::domain::post::Context;
+use crate::domain::queue::{QueueSlot, upcoming};
 use crate::domain::{
     Actor, Brand, ChannelId, ChannelStatus, DomainError, Permission, Post, PostDraft, PostId,
     PostInput, PostStatus, Validation, Variant,
 };
 use crate::store::{ListError, PostFilter, PostPage};
+
+use super::preflight::{Preflight, TargetCheck};
 
 use super::{Ports, ServiceError, check_version, with_retries};
 
@@ -21,6 +25,7 @@ pub const MAX_PAGE_SIZE: usize = 200;
 #[derive(Debug, Default, Clone)]
 pub struct PostChanges {
     pub text: Option<String>,
+    pub thread: Option<Vec<String>>,
     pub channels: Option<Vec<String>>,
     pub variants: Option<BTreeMap<String, Variant>>,
     pub media: Option<Vec<String>>,
@@ -34,8 +39,16 @@ pub struct PostChanges {
 pub enum Action {
     Submit,
     Approve,
-    Reject { note: Option<String> },
-    Schedule { publish_at: Option<String> },
+    Reject {
+        note: Option<String>,
+    },
+    Schedule {
+        publish_at: Option<String>,
+    },
+    /// Schedule for right now.
+    PublishNow,
+    /// Schedule at the next free queue slot of the post's channels.
+    Queue,
     Unschedule,
     Cancel,
 }
@@ -45,7 +58,11 @@ impl Action {
         match self {
             Action::Submit => Permission::WriteDrafts,
             Action::Approve | Action::Reject { .. } => Permission::Review,
-            Action::Schedule { .. } | Action::Unschedule | Action::Cancel => Permission::Schedule,
+            Action::Schedule { .. }
+            | Action::PublishNow
+            | Action::Queue
+            | Action::Unschedule
+            | Action::Cancel => Permission::Schedule,
         }
     }
 }
@@ -139,8 +156,17 @@ impl PostService {
                 Action::Approve => post.approve(&ctx)?,
                 Action::Reject { note } => post.reject(note.clone(), &ctx)?,
                 Action::Schedule { .. } => {
-                    self.check_channels_active(actor, &post.channels()).await?;
+                    self.check_before_scheduling(actor, &post).await?;
                     post.schedule(publish_at, &ctx)?;
+                }
+                Action::PublishNow => {
+                    self.check_before_scheduling(actor, &post).await?;
+                    post.schedule_now(&ctx)?;
+                }
+                Action::Queue => {
+                    self.check_before_scheduling(actor, &post).await?;
+                    let slot = self.next_free_slot(actor, &brand, &post).await?;
+                    post.schedule(Some(slot), &ctx)?;
                 }
                 Action::Unschedule => post.unschedule(&ctx)?,
                 Action::Cancel => post.cancel(&ctx)?,
@@ -153,6 +179,94 @@ impl PostService {
                 .await?)
         })
         .await
+    }
+
+    /// Checks every target against its network's rules without changing anything.
+    pub async fn preflight(
+        &self,
+        actor: &Actor,
+        id: &PostId,
+    ) -> Result<Vec<TargetCheck>, ServiceError> {
+        actor.require(Permission::Read)?;
+        let post = self.load(actor, id).await?;
+        Ok(self.preflight_checks().check(&actor.brand, &post).await?)
+    }
+
+    fn preflight_checks(&self) -> Preflight {
+        Preflight::new(self.ports.store.clone(), self.ports.connectors.clone())
+    }
+
+    /// A post is scheduled only when every target passes preflight; otherwise the answer lists
+    /// each target's problems (field `targets.<channel id>`).
+    async fn check_before_scheduling(
+        &self,
+        actor: &Actor,
+        post: &Post,
+    ) -> Result<(), ServiceError> {
+        self.check_channels_active(actor, &post.channels()).await?;
+        let checks = self.preflight_checks().check(&actor.brand, post).await?;
+        let errors: Vec<FieldError> = checks
+            .iter()
+            .flat_map(|c| {
+                let network = c.network.map(|n| n.as_str()).unwrap_or("channel");
+                c.problems.iter().map(move |p| {
+                    FieldError::new(
+                        format!("targets.{}", c.channel_id),
+                        format!("{network}: {p}"),
+                    )
+                })
+            })
+            .collect();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(DomainError::Invalid(errors).into())
+        }
+    }
+
+    /// The first upcoming queue slot of the post's channels (the next eight weeks) at which none of
+    /// those channels already has a scheduled post.
+    async fn next_free_slot(
+        &self,
+        actor: &Actor,
+        brand: &Brand,
+        post: &Post,
+    ) -> Result<Timestamp, ServiceError> {
+        let channels = self.ports.store.list_channels(&actor.brand).await?;
+        let mine: Vec<_> = channels
+            .iter()
+            .filter(|c| post.channels().contains(&c.id))
+            .collect();
+        let slots: Vec<QueueSlot> = mine.iter().flat_map(|c| c.queue.clone()).collect();
+        if slots.is_empty() {
+            return Err(DomainError::invalid(
+                "channels",
+                "none of the post's channels has queue slots: set them with PATCH /v1/channels/{id} {\"queue\": [...]}",
+            )
+            .into());
+        }
+        for at in upcoming(&slots, &brand.time_zone, self.now(), 7 * 8) {
+            let end = at
+                .checked_add(jiff::SignedDuration::from_secs(1))
+                .unwrap_or(at);
+            let (taken, _) = self
+                .ports
+                .store
+                .posts_between(&actor.brand, at, end, 100)
+                .await?;
+            let busy = taken.iter().any(|other| {
+                other.id != post.id
+                    && other.workflow == crate::domain::Workflow::Scheduled
+                    && other.channels().iter().any(|c| post.channels().contains(c))
+            });
+            if !busy {
+                return Ok(at);
+            }
+        }
+        Err(
+            DomainError::InvalidState("every queue slot of the next eight weeks is taken".into())
+                .into(),
+        )
     }
 
     pub async fn duplicate(&self, actor: &Actor, id: &PostId) -> Result<Post, ServiceError> {
@@ -307,6 +421,7 @@ impl PostService {
 fn merge(current: PostDraft, changes: PostChanges) -> PostInput {
     PostInput {
         text: changes.text.unwrap_or(current.text),
+        thread: changes.thread.unwrap_or(current.thread),
         channels: changes
             .channels
             .unwrap_or_else(|| current.channels.iter().map(|c| c.to_string()).collect()),

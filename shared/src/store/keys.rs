@@ -8,15 +8,22 @@
 //! | channel           | `B#{brand}`      | `CH#{id}`     |                                         |
 //! | post              | `B#{brand}`      | `P#{id}`      | `B#{brand}#P` / `{publish_at}#{id}`     |
 //! | credentials       | `B#{brand}#CRED` | `CH#{id}`     |                                         |
+//! | asset             | `B#{brand}`      | `A#{id}`      |                                         |
+//!
+//! Scheduled posts that need the publisher are also in the sparse `due` index (gsi2pk / gsi2sk):
+//! `DUE#{shard}` / `{next due}#{brand}#{id}`, spread over [`DUE_SHARDS`] partitions so the
+//! schedule tick reads a few small partitions instead of one hot one, and never scans.
 
 use jiff::Timestamp;
 
 use super::Index;
-use crate::domain::{BrandId, ChannelId, PostId};
+use crate::domain::{AssetId, BrandId, ChannelId, PostId};
 
 pub const BRAND_SK: &str = "BRAND";
 pub const CHANNEL_PREFIX: &str = "CH#";
 pub const POST_PREFIX: &str = "P#";
+pub const ASSET_PREFIX: &str = "A#";
+pub const DUE_SHARDS: u32 = 4;
 
 /// The physical table layout: attribute names and indexes, shared by the DynamoDB adapter and
 /// the deployment template check.
@@ -33,12 +40,45 @@ pub mod table {
     pub fn index(index: Index) -> (&'static str, &'static str, &'static str) {
         match index {
             Index::PostsByTime => ("posts_by_time", "gsi1pk", "gsi1sk"),
+            Index::Due => ("due", "gsi2pk", "gsi2sk"),
         }
     }
 }
 
 pub fn brand_pk(brand: &BrandId) -> String {
     format!("B#{brand}")
+}
+
+/// The brand a table partition key belongs to.
+pub fn brand_of(pk: &str) -> Option<BrandId> {
+    BrandId::parse(pk.strip_prefix("B#")?.split('#').next()?).ok()
+}
+
+pub fn asset_sk(asset: &AssetId) -> String {
+    format!("{ASSET_PREFIX}{asset}")
+}
+
+/// The due-index shard of a post: stable, and spread evenly by the id's random part.
+pub fn due_shard(post: &PostId) -> u32 {
+    let id = post.to_string();
+    id.bytes()
+        .rev()
+        .take(8)
+        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)))
+        % DUE_SHARDS
+}
+
+pub fn due_pk(shard: u32) -> String {
+    format!("DUE#{shard}")
+}
+
+pub fn due_sk(at: Timestamp, brand: &BrandId, post: &PostId) -> String {
+    format!("{}#{brand}#{post}", time_key(at))
+}
+
+/// The inclusive key range of due entries at or before `now`.
+pub fn due_until(now: Timestamp) -> (String, String) {
+    (String::new(), format!("{}~", time_key(now)))
 }
 
 pub fn credentials_pk(brand: &BrandId) -> String {

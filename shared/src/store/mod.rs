@@ -20,10 +20,13 @@ pub enum Index {
     /// Posts that have a publish time, ordered by it (calendar, time-filtered lists).
     #[serde(rename = "posts_by_time")]
     PostsByTime,
+    /// Scheduled posts that need the publisher, across all brands, by when (sharded).
+    #[serde(rename = "due")]
+    Due,
 }
 
 impl Index {
-    pub const ALL: [Index; 1] = [Index::PostsByTime];
+    pub const ALL: [Index; 2] = [Index::PostsByTime, Index::Due];
 }
 
 /// An index entry: the item's partition and sort key within that index.
@@ -116,7 +119,8 @@ pub struct StartAfter {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Query {
     /// The table partition the items belong to. Without `index` it is the partition queried; with
-    /// one it completes the start key (every index partition lies within one table partition).
+    /// one it completes the start key. A query of an index that spans partitions (`Due`) passes
+    /// an empty `pk` and no `after`.
     pub pk: String,
     /// Query this index, in the given index partition, instead of the table.
     pub index: Option<(Index, String)>,

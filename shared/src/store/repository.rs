@@ -12,7 +12,9 @@ use super::{
     Condition, Cursor, Index, IndexKey, Item, ItemStore, KeyRange, Query, StartAfter, StoreError,
     Write,
 };
-use crate::domain::{Brand, BrandId, Channel, ChannelId, Credentials, Post, PostId, PostStatus};
+use crate::domain::{
+    Asset, AssetId, Brand, BrandId, Channel, ChannelId, Credentials, Post, PostId, PostStatus,
+};
 
 /// How many items one listing request may examine before it returns a (possibly short) page with
 /// a cursor, so a selective filter cannot turn one request into a read of the whole partition.
@@ -177,10 +179,13 @@ impl Store {
             vec![],
             channel,
         )?;
+        // The API may write credentials but not read them (IAM), so it cannot know the stored
+        // version: a reconnect starts a fresh random one. A token refresh conditions on the
+        // version it read, so a refresh racing a reconnect fails instead of overwriting it.
         let secret_item = encode(
             keys::credentials_pk(brand),
             keys::channel_sk(&channel.id),
-            1,
+            rand::random::<u64>() >> 1,
             vec![],
             &credentials.expose_all(),
         )?;
@@ -199,6 +204,96 @@ impl Store {
         let mut saved = channel.clone();
         saved.version = expected + 1;
         Ok(saved)
+    }
+
+    /// Merges refreshed values into the stored credentials (empty values never overwrite).
+    /// Fails with a conflict when the credentials were replaced since `read_version`.
+    pub async fn refresh_credentials(
+        &self,
+        brand: &BrandId,
+        id: &ChannelId,
+        changes: &[(String, String)],
+    ) -> Result<(), StoreError> {
+        let (pk, sk) = (keys::credentials_pk(brand), keys::channel_sk(id));
+        let Some(item) = self.items.get(&pk, &sk).await? else {
+            return Err(StoreError::Conflict { index: 0 });
+        };
+        let mut values: BTreeMap<String, String> = serde_json::from_value(item.body)
+            .map_err(|e| StoreError::Corrupt(format!("credentials of channel {id}: {e}")))?;
+        for (key, value) in changes.iter().filter(|(_, v)| !v.is_empty()) {
+            values.insert(key.clone(), value.clone());
+        }
+        let updated = encode(pk, sk, item.version + 1, vec![], &values)?;
+        self.items
+            .write(vec![Write::Put {
+                item: updated,
+                condition: Condition::Version(item.version),
+            }])
+            .await
+    }
+
+    // ---- assets ----
+
+    pub async fn get_asset(
+        &self,
+        brand: &BrandId,
+        id: &AssetId,
+    ) -> Result<Option<Asset>, StoreError> {
+        let item = self
+            .items
+            .get(&keys::brand_pk(brand), &keys::asset_sk(id))
+            .await?;
+        item.map(|i| decode(i, |a: &mut Asset, v| a.version = v))
+            .transpose()
+    }
+
+    pub async fn put_asset(
+        &self,
+        brand: &BrandId,
+        asset: &Asset,
+        expected: Option<u64>,
+    ) -> Result<Asset, StoreError> {
+        let item = encode(
+            keys::brand_pk(brand),
+            keys::asset_sk(&asset.id),
+            next_version(expected),
+            vec![],
+            asset,
+        )?;
+        self.put(asset, item, expected).await
+    }
+
+    // ---- publishing ----
+
+    /// Up to `limit` scheduled posts of any brand whose next due time is at or before `now`, in
+    /// due order, from one shard of the due index.
+    pub async fn due_posts(
+        &self,
+        shard: u32,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<(BrandId, Post)>, StoreError> {
+        let (lo, hi) = keys::due_until(now);
+        let page = self
+            .items
+            .query(&Query {
+                pk: String::new(),
+                index: Some((Index::Due, keys::due_pk(shard))),
+                range: KeyRange::Between(lo, hi),
+                after: None,
+                limit,
+                descending: false,
+            })
+            .await?;
+        page.items
+            .into_iter()
+            .map(|item| {
+                let brand = keys::brand_of(&item.pk).ok_or_else(|| {
+                    StoreError::Corrupt(format!("a due entry has the partition {:?}", item.pk))
+                })?;
+                Ok((brand, decode_post(item)?))
+            })
+            .collect()
     }
 
     pub async fn get_credentials(
@@ -405,26 +500,32 @@ macro_rules! versioned {
         }
     )*};
 }
-versioned!(Brand, Channel, Post);
+versioned!(Asset, Brand, Channel, Post);
 
 fn next_version(expected: Option<u64>) -> u64 {
     expected.map_or(1, |v| v + 1)
 }
 
 fn post_item(brand: &BrandId, post: &Post, version: u64) -> Result<Item, StoreError> {
-    let indexes = post
-        .publish_at
-        .map(|at| {
-            (
-                Index::PostsByTime,
-                IndexKey {
-                    pk: keys::posts_by_time_pk(brand),
-                    sk: keys::posts_by_time_sk(at, &post.id),
-                },
-            )
-        })
-        .into_iter()
-        .collect();
+    let by_time = post.publish_at.map(|at| {
+        (
+            Index::PostsByTime,
+            IndexKey {
+                pk: keys::posts_by_time_pk(brand),
+                sk: keys::posts_by_time_sk(at, &post.id),
+            },
+        )
+    });
+    let due = post.next_due().map(|at| {
+        (
+            Index::Due,
+            IndexKey {
+                pk: keys::due_pk(keys::due_shard(&post.id)),
+                sk: keys::due_sk(at, brand, &post.id),
+            },
+        )
+    });
+    let indexes = by_time.into_iter().chain(due).collect();
     encode(
         keys::brand_pk(brand),
         keys::post_sk(&post.id),

@@ -1,1 +1,653 @@
-//! Fake facebook server.
+//! A fake Facebook Graph API for one page (feed, photos by URL, videos by URL, comments, the page's
+//! posts), plus [`graph`]: the Graph request and error shapes the Instagram and Threads fakes share.
+
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use jiff::Timestamp;
+use serde_json::{Value, json};
+
+use super::FakeServer;
+use graph::{Auth, Params};
+
+/// Graph's request parameters, error bodies, usage headers, media fetching and post lists.
+pub mod graph {
+    use std::collections::HashMap;
+    use std::time::Duration;
+
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::response::{IntoResponse, Response};
+    use jiff::Timestamp;
+    use serde_json::{Value, json};
+
+    use crate::fakes::Fault;
+
+    /// A Graph call's parameters: the query string and a form or JSON body, as Graph accepts all three.
+    #[derive(Debug, Default, Clone)]
+    pub struct Params(pub HashMap<String, String>);
+
+    impl Params {
+        pub fn parse(query: Option<&str>, headers: &HeaderMap, body: &[u8]) -> Self {
+            let mut params = HashMap::new();
+            let mut add_form = |raw: &str| {
+                if let Ok(url) = reqwest::Url::parse(&format!("http://form/?{raw}")) {
+                    for (k, v) in url.query_pairs() {
+                        params.insert(k.into_owned(), v.into_owned());
+                    }
+                }
+            };
+            if let Some(query) = query {
+                add_form(query);
+            }
+            let json_body = headers
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.starts_with("application/json"));
+            if json_body {
+                if let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body) {
+                    for (k, v) in map {
+                        let v = match v {
+                            Value::String(s) => s,
+                            other => other.to_string(),
+                        };
+                        params.insert(k, v);
+                    }
+                }
+            } else if let Ok(body) = std::str::from_utf8(body) {
+                add_form(body);
+            }
+            Self(params)
+        }
+
+        pub fn get(&self, key: &str) -> Option<&str> {
+            self.0
+                .get(key)
+                .map(String::as_str)
+                .filter(|v| !v.is_empty())
+        }
+
+        pub fn flag(&self, key: &str) -> bool {
+            self.get(key).is_some_and(|v| v == "true" || v == "1")
+        }
+
+        /// The `fields` the caller asked for.
+        pub fn fields(&self) -> Vec<String> {
+            self.get("fields")
+                .map(|f| f.split(',').map(|s| s.trim().to_owned()).collect())
+                .unwrap_or_default()
+        }
+    }
+
+    /// The documented error body: `{"error": {message, type, code, error_subcode, fbtrace_id}}`.
+    pub fn error_body(code: i64, subcode: Option<i64>, message: &str) -> String {
+        let mut error = json!({
+            "message": message,
+            "type": if code == 190 { "OAuthException" } else { "GraphMethodException" },
+            "code": code,
+            "fbtrace_id": format!("A{}", ulid::Ulid::new()),
+        });
+        if let Some(subcode) = subcode {
+            error["error_subcode"] = json!(subcode);
+        }
+        json!({ "error": error }).to_string()
+    }
+
+    pub fn error(status: u16, code: i64, subcode: Option<i64>, message: &str) -> Response {
+        (
+            StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+            [("content-type", "application/json")],
+            error_body(code, subcode, message),
+        )
+            .into_response()
+    }
+
+    pub fn ok(value: Value) -> Response {
+        axum::Json(value).into_response()
+    }
+
+    /// Graph's answer to a path it does not serve.
+    pub fn unknown_path() -> Response {
+        error(400, 2500, None, "Unknown path components")
+    }
+
+    pub fn no_such_object(id: &str) -> Response {
+        error(
+            400,
+            100,
+            Some(33),
+            &format!(
+                "Unsupported request. Object with ID '{id}' does not exist, cannot be loaded due to missing permissions, or does not support this operation."
+            ),
+        )
+    }
+
+    /// A Graph error to answer with, small enough to pass around in a `Result`.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct Refusal {
+        pub status: u16,
+        pub code: i64,
+        pub subcode: Option<i64>,
+        pub message: String,
+    }
+
+    pub fn refusal(status: u16, code: i64, subcode: Option<i64>, message: &str) -> Refusal {
+        Refusal {
+            status,
+            code,
+            subcode,
+            message: message.to_owned(),
+        }
+    }
+
+    impl IntoResponse for Refusal {
+        fn into_response(self) -> Response {
+            error(self.status, self.code, self.subcode, &self.message)
+        }
+    }
+
+    /// A Graph error as a fault: the request is answered with it and nothing is made.
+    pub fn error_fault(status: u16, code: i64, subcode: Option<i64>, message: &str) -> Fault {
+        Fault::status(status, &error_body(code, subcode, message))
+    }
+
+    /// An application-level rate limit (code 4) with `X-App-Usage` at 100 %.
+    pub fn app_rate_limited(regain_minutes: u64) -> Fault {
+        let usage = json!({
+            "call_count": 100, "total_cputime": 12, "total_time": 40,
+            "estimated_time_to_regain_access": regain_minutes,
+        });
+        Fault::status_with_headers(
+            400,
+            &[("X-App-Usage", &usage.to_string())],
+            &error_body(4, None, "(#4) Application request limit reached"),
+        )
+    }
+
+    /// A Business Use Case rate limit (codes 17, 32, 80001, ...) with `X-Business-Use-Case-Usage`
+    /// for `object_id`.
+    pub fn business_rate_limited(code: i64, object_id: &str, regain_minutes: u64) -> Fault {
+        let usage = json!({ object_id: [{
+            "type": "pages", "call_count": 100, "total_cputime": 20, "total_time": 35,
+            "estimated_time_to_regain_access": regain_minutes,
+        }]});
+        Fault::status_with_headers(
+            400,
+            &[("X-Business-Use-Case-Usage", &usage.to_string())],
+            &error_body(code, None, &format!("(#{code}) User request limit reached")),
+        )
+    }
+
+    /// The access tokens a fake accepts.
+    #[derive(Debug, Default)]
+    pub struct Auth {
+        pub valid: Vec<String>,
+        /// Every call is refused with code 190 (the knob for an expired token).
+        pub expired: bool,
+    }
+
+    impl Auth {
+        pub fn new(token: &str) -> Self {
+            Self {
+                valid: vec![token.to_owned()],
+                expired: false,
+            }
+        }
+
+        /// The token from `Authorization: Bearer|OAuth` or the `access_token` parameter.
+        pub fn check(&self, headers: &HeaderMap, params: &Params) -> Result<(), Refusal> {
+            let token = headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| {
+                    v.strip_prefix("Bearer ")
+                        .or_else(|| v.strip_prefix("OAuth "))
+                })
+                .or_else(|| params.get("access_token"));
+            match token {
+                None => Err(refusal(
+                    400,
+                    2500,
+                    None,
+                    "An active access token must be used to query information about the current user.",
+                )),
+                Some(_) if self.expired => Err(refusal(
+                    400,
+                    190,
+                    Some(463),
+                    "Error validating access token: Session has expired on Friday, 01-Jan-2027 00:00:00 PST.",
+                )),
+                Some(t) if self.valid.iter().any(|v| v == t) => Ok(()),
+                Some(_) => Err(refusal(
+                    400,
+                    190,
+                    None,
+                    "Invalid OAuth access token - Cannot parse access token",
+                )),
+            }
+        }
+    }
+
+    /// Fetches media from the URL a caller gave, as Meta does; the byte count, or why it failed.
+    pub async fn fetch(url: &str) -> Result<usize, String> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .map_err(|e| e.to_string())?;
+        let response = http.get(url).send().await.map_err(|e| e.to_string())?;
+        if !response.status().is_success() {
+            return Err(format!("HTTP {}", response.status().as_u16()));
+        }
+        let bytes = response.bytes().await.map_err(|e| e.to_string())?;
+        Ok(bytes.len())
+    }
+
+    /// Graph's time format, e.g. `2027-01-15T10:00:00+0000`.
+    pub fn time(at: Timestamp) -> String {
+        at.to_zoned(jiff::tz::TimeZone::UTC)
+            .strftime("%Y-%m-%dT%H:%M:%S%z")
+            .to_string()
+    }
+
+    /// One page of a list edge, newest first, honouring `since` (unix seconds), `limit` and the
+    /// `after` cursor.
+    pub fn page(mut items: Vec<(Timestamp, Value)>, params: &Params, base_url: &str) -> Value {
+        items.sort_by_key(|(at, _)| std::cmp::Reverse(*at));
+        let since = params.get("since").and_then(|s| s.parse::<i64>().ok());
+        let items: Vec<Value> = items
+            .into_iter()
+            .filter(|(at, _)| since.is_none_or(|s| at.as_second() >= s))
+            .map(|(_, v)| v)
+            .collect();
+        let limit = params
+            .get("limit")
+            .and_then(|l| l.parse::<usize>().ok())
+            .unwrap_or(25)
+            .max(1);
+        let start = params
+            .get("after")
+            .and_then(|a| a.parse::<usize>().ok())
+            .unwrap_or(0);
+        let end = (start + limit).min(items.len());
+        let data: Vec<Value> = items.get(start..end).unwrap_or_default().to_vec();
+        let mut paging =
+            json!({ "cursors": { "before": start.to_string(), "after": end.to_string() } });
+        if end < items.len() {
+            paging["next"] = json!(format!("{base_url}?after={end}&limit={limit}"));
+        }
+        json!({ "data": data, "paging": paging })
+    }
+
+    /// Keeps only the `fields` asked for (Graph answers with `id` alone when none are).
+    pub fn select(full: &Value, fields: &[String]) -> Value {
+        let mut out = json!({ "id": full["id"] });
+        for field in fields {
+            if let Some(v) = full.get(field) {
+                out[field] = v.clone();
+            }
+        }
+        out
+    }
+}
+
+/// The fake's version prefix, as in `https://graph.facebook.com/v21.0`.
+pub const VERSION: &str = "v21.0";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FbPost {
+    /// `{page id}_{n}`, as page posts are named.
+    pub id: String,
+    pub message: String,
+    pub created_time: Timestamp,
+    /// Photo ids attached (one for a photo post, several for a multi-photo post).
+    pub photos: Vec<String>,
+    pub video: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FbPhoto {
+    pub id: String,
+    pub url: String,
+    pub alt_text: Option<String>,
+    pub published: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FbComment {
+    pub id: String,
+    pub post_id: String,
+    pub message: String,
+}
+
+#[derive(Debug)]
+struct Page {
+    page_id: String,
+    base: String,
+    auth: Auth,
+    now: Option<Timestamp>,
+    posts: Vec<FbPost>,
+    photos: Vec<FbPhoto>,
+    comments: Vec<FbComment>,
+    fetched: Vec<String>,
+    refuse_comments: bool,
+    next_id: u64,
+}
+
+impl Page {
+    fn next_id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    fn now(&self) -> Timestamp {
+        self.now.unwrap_or_else(Timestamp::now)
+    }
+
+    /// Facebook refuses a page post whose text repeats one already on the page (code 506).
+    fn add_post(
+        &mut self,
+        message: &str,
+        photos: Vec<String>,
+        video: Option<String>,
+    ) -> Result<String, graph::Refusal> {
+        if !message.trim().is_empty() && self.posts.iter().any(|p| p.message == message) {
+            return Err(graph::refusal(400, 506, None, "Duplicate status message"));
+        }
+        let n = 900_000 + self.next_id();
+        let id = format!("{}_{n}", self.page_id);
+        let created_time = self.now();
+        self.posts.push(FbPost {
+            id: id.clone(),
+            message: message.to_owned(),
+            created_time,
+            photos,
+            video,
+        });
+        Ok(id)
+    }
+}
+
+type Shared = Arc<Mutex<Page>>;
+
+/// A fake Facebook page on loopback.
+pub struct FakeFacebook {
+    pub server: FakeServer,
+    pub page_id: String,
+    pub token: String,
+    page: Shared,
+}
+
+impl FakeFacebook {
+    pub async fn start() -> Self {
+        let page_id = "104000000000001".to_owned();
+        let token = "EAAPageToken".to_owned();
+        let page: Shared = Arc::new(Mutex::new(Page {
+            page_id: page_id.clone(),
+            base: String::new(),
+            auth: Auth::new(&token),
+            now: None,
+            posts: Vec::new(),
+            photos: Vec::new(),
+            comments: Vec::new(),
+            fetched: Vec::new(),
+            refuse_comments: false,
+            next_id: 0,
+        }));
+        let router = Router::new()
+            .route(
+                &format!("/{VERSION}/{{node}}/{{edge}}"),
+                get(read_edge).post(create_on_edge),
+            )
+            .fallback(|| async { graph::unknown_path() })
+            .with_state(page.clone());
+        let server = FakeServer::start(router).await;
+        page.lock().unwrap().base = format!("{}/{VERSION}", server.base);
+        Self {
+            server,
+            page_id,
+            token,
+            page,
+        }
+    }
+
+    /// The Graph base URL to give the connector.
+    pub fn base(&self) -> String {
+        format!("{}/{VERSION}", self.server.base)
+    }
+
+    /// The path of an edge of the page, for injecting faults (e.g. `feed`, `photos`).
+    pub fn path(&self, edge: &str) -> String {
+        format!("/{VERSION}/{}/{edge}", self.page_id)
+    }
+
+    /// Channel settings and credentials for this page.
+    pub fn settings(&self) -> Value {
+        json!({ "page_id": self.page_id })
+    }
+
+    pub fn credentials(&self) -> Value {
+        json!({ "access_token": self.token })
+    }
+
+    pub fn posts(&self) -> Vec<FbPost> {
+        self.page.lock().unwrap().posts.clone()
+    }
+
+    pub fn count_with_text(&self, text: &str) -> usize {
+        self.posts().iter().filter(|p| p.message == text).count()
+    }
+
+    pub fn photos(&self) -> Vec<FbPhoto> {
+        self.page.lock().unwrap().photos.clone()
+    }
+
+    pub fn comments(&self) -> Vec<FbComment> {
+        self.page.lock().unwrap().comments.clone()
+    }
+
+    /// Every media URL the fake fetched, in order.
+    pub fn fetched(&self) -> Vec<String> {
+        self.page.lock().unwrap().fetched.clone()
+    }
+
+    /// Every call from now on is refused with code 190.
+    pub fn expire_token(&self) {
+        self.page.lock().unwrap().auth.expired = true;
+    }
+
+    /// Comments are refused (a permission error), so the post stands alone.
+    pub fn refuse_comments(&self) {
+        self.page.lock().unwrap().refuse_comments = true;
+    }
+
+    /// Fixes the fake's clock, for tests that run the system on a manual clock.
+    pub fn set_now(&self, now: Timestamp) {
+        self.page.lock().unwrap().now = Some(now);
+    }
+}
+
+async fn create_on_edge(
+    State(page): State<Shared>,
+    Path((node, edge)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let params = Params::parse(query.as_deref(), &headers, &body);
+    if let Err(refused) = page.lock().unwrap().auth.check(&headers, &params) {
+        return refused.into_response();
+    }
+    let page_id = page.lock().unwrap().page_id.clone();
+    match edge.as_str() {
+        "comments" => comment(&page, &node, &params),
+        _ if node != page_id => graph::no_such_object(&node),
+        "feed" => feed(&page, &params),
+        "photos" => photo(&page, &params).await,
+        "videos" => video(&page, &params).await,
+        _ => graph::unknown_path(),
+    }
+}
+
+fn feed(page: &Shared, params: &Params) -> Response {
+    let mut page = page.lock().unwrap();
+    let message = params.get("message").unwrap_or("").to_owned();
+    let mut attached = Vec::new();
+    for i in 0.. {
+        let Some(raw) = params.get(&format!("attached_media[{i}]")) else {
+            break;
+        };
+        let Some(fbid) = serde_json::from_str::<Value>(raw)
+            .ok()
+            .and_then(|v| v["media_fbid"].as_str().map(str::to_owned))
+        else {
+            return graph::error(
+                400,
+                100,
+                None,
+                "(#100) param attached_media must be an array of objects with media_fbid",
+            );
+        };
+        if !page.photos.iter().any(|p| p.id == fbid && !p.published) {
+            return graph::error(
+                400,
+                100,
+                None,
+                &format!("(#100) media_fbid {fbid} is not an unpublished photo of this page"),
+            );
+        }
+        attached.push(fbid);
+    }
+    if message.trim().is_empty() && attached.is_empty() && params.get("link").is_none() {
+        return graph::error(400, 100, None, "(#100) Missing message or attachment");
+    }
+    match page.add_post(&message, attached.clone(), None) {
+        Ok(id) => {
+            for photo in page.photos.iter_mut().filter(|p| attached.contains(&p.id)) {
+                photo.published = true;
+            }
+            graph::ok(json!({ "id": id }))
+        }
+        Err(refused) => refused.into_response(),
+    }
+}
+
+async fn photo(page: &Shared, params: &Params) -> Response {
+    let Some(url) = params.get("url").map(str::to_owned) else {
+        return graph::error(400, 324, None, "(#324) Requires upload file");
+    };
+    let fetched = graph::fetch(&url).await;
+    let mut page = page.lock().unwrap();
+    page.fetched.push(url.clone());
+    if let Err(why) = fetched {
+        return graph::error(
+            400,
+            324,
+            None,
+            &format!("(#324) Missing or invalid image file ({why})"),
+        );
+    }
+    let photo_id = format!("{}", 500_000_000 + page.next_id());
+    let published = params.get("published") != Some("false");
+    page.photos.push(FbPhoto {
+        id: photo_id.clone(),
+        url,
+        alt_text: params.get("alt_text_custom").map(str::to_owned),
+        published,
+    });
+    if !published {
+        return graph::ok(json!({ "id": photo_id }));
+    }
+    let caption = params
+        .get("caption")
+        .or(params.get("message"))
+        .unwrap_or("")
+        .to_owned();
+    match page.add_post(&caption, vec![photo_id.clone()], None) {
+        Ok(post_id) => graph::ok(json!({ "id": photo_id, "post_id": post_id })),
+        Err(refused) => {
+            page.photos.retain(|p| p.id != photo_id);
+            refused.into_response()
+        }
+    }
+}
+
+async fn video(page: &Shared, params: &Params) -> Response {
+    let Some(url) = params.get("file_url").map(str::to_owned) else {
+        return graph::error(
+            400,
+            100,
+            None,
+            "(#100) A video file or file_url is required",
+        );
+    };
+    let fetched = graph::fetch(&url).await;
+    let mut page = page.lock().unwrap();
+    page.fetched.push(url);
+    if fetched.is_err() {
+        return graph::error(400, 389, None, "Unable to fetch video file from URL.");
+    }
+    let video_id = format!("{}", 700_000_000 + page.next_id());
+    let description = params.get("description").unwrap_or("").to_owned();
+    match page.add_post(&description, Vec::new(), Some(video_id.clone())) {
+        Ok(_) => graph::ok(json!({ "id": video_id })),
+        Err(refused) => refused.into_response(),
+    }
+}
+
+fn comment(page: &Shared, object: &str, params: &Params) -> Response {
+    let mut page = page.lock().unwrap();
+    if page.refuse_comments {
+        return graph::error(403, 200, None, "(#200) Permissions error");
+    }
+    if !page.posts.iter().any(|p| p.id == object) {
+        return graph::no_such_object(object);
+    }
+    let Some(message) = params.get("message").map(str::to_owned) else {
+        return graph::error(400, 100, None, "(#100) Missing message");
+    };
+    let id = format!("{object}_{}", page.next_id());
+    page.comments.push(FbComment {
+        id: id.clone(),
+        post_id: object.to_owned(),
+        message,
+    });
+    graph::ok(json!({ "id": id }))
+}
+
+async fn read_edge(
+    State(page): State<Shared>,
+    Path((node, edge)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let params = Params::parse(query.as_deref(), &headers, &[]);
+    let page = page.lock().unwrap();
+    if let Err(refused) = page.auth.check(&headers, &params) {
+        return refused.into_response();
+    }
+    if node != page.page_id {
+        return graph::no_such_object(&node);
+    }
+    if edge != "posts" && edge != "feed" {
+        return graph::unknown_path();
+    }
+    let fields = params.fields();
+    let items = page
+        .posts
+        .iter()
+        .map(|p| {
+            let full = json!({
+                "id": p.id,
+                "message": p.message,
+                "created_time": graph::time(p.created_time),
+            });
+            (p.created_time, graph::select(&full, &fields))
+        })
+        .collect();
+    let url = format!("{}/{node}/{edge}", page.base);
+    graph::ok(graph::page(items, &params, &url))
+}

@@ -1,1 +1,848 @@
-//! Fake linkedin server.
+//! A fake LinkedIn REST API built from the documented shapes: versioned Rest.li 2.0 calls, posts
+//! whose URN comes back in `x-restli-id`, image and video upload flows (upload URLs point back
+//! here), duplicate detection, comments, posts by author, and OAuth refresh for partner apps.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, RawForm, Request, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use jiff::Timestamp;
+use serde_json::{Value, json};
+
+use super::FakeServer;
+
+pub const ACCESS_TOKEN: &str = "li-access-1";
+pub const REFRESH_TOKEN: &str = "li-refresh-1";
+pub const CLIENT_ID: &str = "palinsesto-li-client";
+pub const CLIENT_SECRET: &str = "palinsesto-li-secret";
+pub const AUTHOR: &str = "urn:li:organization:5515715";
+/// The versions this fake serves, as LinkedIn serves the last twelve months.
+const ACTIVE_VERSIONS: &[&str] = &["202510", "202511", "202512", "202601"];
+/// LinkedIn's documented part size for multipart video uploads.
+const VIDEO_PART: u64 = 4_194_304;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FakeLinkedinPost {
+    pub urn: String,
+    pub author: String,
+    /// The commentary exactly as the client sent it (escaped little text).
+    pub commentary: String,
+    pub content: Option<Value>,
+    pub body: Value,
+    pub created_at: Timestamp,
+}
+
+impl FakeLinkedinPost {
+    /// What LinkedIn would show: little text unescaped, cut at the first unescaped reserved
+    /// character, as LinkedIn silently does.
+    pub fn shown_text(&self) -> String {
+        shown_little_text(&self.commentary)
+    }
+}
+
+pub fn shown_little_text(commentary: &str) -> String {
+    let mut shown = String::new();
+    let mut chars = commentary.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some(escaped) => shown.push(escaped),
+                None => break,
+            },
+            '|' | '{' | '}' | '@' | '[' | ']' | '(' | ')' | '<' | '>' | '#' | '*' | '_' | '~' => {
+                break;
+            }
+            c => shown.push(c),
+        }
+    }
+    shown
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakeImage {
+    pub urn: String,
+    pub owner: String,
+    pub bytes: Option<Vec<u8>>,
+    pub content_type: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakeVideo {
+    pub urn: String,
+    pub owner: String,
+    pub size: u64,
+    pub parts: Vec<Option<Vec<u8>>>,
+    pub upload_token: String,
+    pub finalized: bool,
+    pub status: String,
+}
+
+impl FakeVideo {
+    pub fn bytes(&self) -> Vec<u8> {
+        self.parts.iter().flatten().flatten().copied().collect()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakeComment {
+    pub urn: String,
+    pub post: String,
+    pub actor: String,
+    pub text: String,
+}
+
+struct LinkedinState {
+    base: String,
+    access_token: String,
+    refresh_token: String,
+    issued: usize,
+    refreshes: usize,
+    refresh_refused: bool,
+    return_refresh_token: bool,
+    next_id: u64,
+    posts: Vec<FakeLinkedinPost>,
+    images: HashMap<String, FakeImage>,
+    image_order: Vec<String>,
+    videos: HashMap<String, FakeVideo>,
+    video_part: u64,
+    processing_polls: usize,
+    processing_failure: Option<String>,
+    pending_polls: HashMap<String, usize>,
+    status_polls: usize,
+    comments: Vec<FakeComment>,
+}
+
+type Shared = Arc<Mutex<LinkedinState>>;
+
+fn lock(state: &Shared) -> MutexGuard<'_, LinkedinState> {
+    state.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+pub struct FakeLinkedin {
+    pub server: FakeServer,
+    state: Shared,
+}
+
+impl FakeLinkedin {
+    pub async fn start() -> Self {
+        let state: Shared = Arc::new(Mutex::new(LinkedinState {
+            base: String::new(),
+            access_token: ACCESS_TOKEN.into(),
+            refresh_token: REFRESH_TOKEN.into(),
+            issued: 1,
+            refreshes: 0,
+            refresh_refused: false,
+            return_refresh_token: true,
+            next_id: 7_100_000_000_000_000_000,
+            posts: Vec::new(),
+            images: HashMap::new(),
+            image_order: Vec::new(),
+            videos: HashMap::new(),
+            video_part: VIDEO_PART,
+            processing_polls: 2,
+            processing_failure: None,
+            pending_polls: HashMap::new(),
+            status_polls: 0,
+            comments: Vec::new(),
+        }));
+        let rest = Router::new()
+            .route("/rest/posts", post(create_post).get(posts_by_author))
+            .route("/rest/images", post(images_action))
+            .route("/rest/videos", post(videos_action))
+            .route("/rest/videos/{urn}", get(video_status))
+            .route("/rest/socialActions/{urn}/comments", post(create_comment))
+            .layer(middleware::from_fn_with_state(state.clone(), rest_rules));
+        let router = Router::new()
+            .merge(rest)
+            .route("/upload/image/{id}", put(upload_image))
+            .route("/upload/video/{id}/{part}", put(upload_video_part))
+            .route("/oauth/v2/accessToken", post(access_token))
+            .with_state(state.clone());
+        let server = FakeServer::start(router).await;
+        lock(&state).base = server.base.clone();
+        Self { server, state }
+    }
+
+    pub fn base(&self) -> &str {
+        &self.server.base
+    }
+
+    /// The channel settings of the organization page this fake posts as.
+    pub fn settings(&self) -> Value {
+        json!({ "author": AUTHOR })
+    }
+
+    /// An ordinary app's credentials: an access token only.
+    pub fn credentials(&self) -> Value {
+        json!({ "access_token": ACCESS_TOKEN })
+    }
+
+    /// A partner app's credentials, which can be refreshed.
+    pub fn partner_credentials(&self) -> Value {
+        json!({
+            "access_token": ACCESS_TOKEN,
+            "refresh_token": REFRESH_TOKEN,
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+        })
+    }
+
+    /// The current access token stops working (60 days are over, or it was revoked).
+    pub fn expire_access_token(&self) {
+        let mut s = lock(&self.state);
+        s.issued += 1;
+        s.access_token = format!("li-access-expired-{}", s.issued);
+    }
+
+    pub fn refuse_refresh(&self) {
+        lock(&self.state).refresh_refused = true;
+    }
+
+    /// Refresh answers carry no refresh token.
+    pub fn omit_refresh_token(&self) {
+        lock(&self.state).return_refresh_token = false;
+    }
+
+    pub fn access_token(&self) -> String {
+        lock(&self.state).access_token.clone()
+    }
+
+    pub fn tokens_refreshed(&self) -> usize {
+        lock(&self.state).refreshes
+    }
+
+    /// Videos answer PROCESSING to this many status reads, then AVAILABLE or PROCESSING_FAILED.
+    pub fn set_processing(&self, polls: usize, failure: Option<&str>) {
+        let mut s = lock(&self.state);
+        s.processing_polls = polls;
+        s.processing_failure = failure.map(str::to_owned);
+    }
+
+    /// The size of each video upload part (4 MiB at LinkedIn); small in tests.
+    pub fn set_video_part_size(&self, bytes: u64) {
+        lock(&self.state).video_part = bytes.max(1);
+    }
+
+    pub fn status_polls(&self) -> usize {
+        lock(&self.state).status_polls
+    }
+
+    pub fn posts(&self) -> Vec<FakeLinkedinPost> {
+        lock(&self.state).posts.clone()
+    }
+
+    pub fn post(&self, urn: &str) -> Option<FakeLinkedinPost> {
+        lock(&self.state)
+            .posts
+            .iter()
+            .find(|p| p.urn == urn)
+            .cloned()
+    }
+
+    /// Posts whose commentary, as LinkedIn shows it, is `text`.
+    pub fn count_with_text(&self, text: &str) -> usize {
+        lock(&self.state)
+            .posts
+            .iter()
+            .filter(|p| p.shown_text() == text)
+            .count()
+    }
+
+    pub fn images(&self) -> Vec<FakeImage> {
+        let s = lock(&self.state);
+        s.image_order
+            .iter()
+            .filter_map(|urn| s.images.get(urn).cloned())
+            .collect()
+    }
+
+    pub fn videos(&self) -> Vec<FakeVideo> {
+        lock(&self.state).videos.values().cloned().collect()
+    }
+
+    pub fn comments(&self) -> Vec<FakeComment> {
+        lock(&self.state).comments.clone()
+    }
+}
+
+impl LinkedinState {
+    fn new_id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    (
+        status,
+        axum::Json(json!({"status": status.as_u16(), "message": message})),
+    )
+        .into_response()
+}
+
+fn coded_error(status: StatusCode, code: &str, message: &str) -> Response {
+    (
+        status,
+        axum::Json(json!({"status": status.as_u16(), "code": code, "message": message})),
+    )
+        .into_response()
+}
+
+fn unprocessable(message: &str, input_code: &str, description: &str) -> Response {
+    (
+        StatusCode::UNPROCESSABLE_ENTITY,
+        axum::Json(json!({
+            "errorDetailType": "com.linkedin.common.error.BadRequest",
+            "message": message,
+            "errorDetails": {"inputErrors": [{
+                "description": description,
+                "input": {},
+                "code": input_code,
+            }]},
+            "status": 422,
+        })),
+    )
+        .into_response()
+}
+
+fn bearer_ok(state: &Shared, headers: &HeaderMap) -> bool {
+    let expected = format!("Bearer {}", lock(state).access_token);
+    headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|given| given == expected)
+}
+
+fn invalid_token() -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        axum::Json(
+            json!({"serviceErrorCode": 65600, "message": "Invalid access token", "status": 401}),
+        ),
+    )
+        .into_response()
+}
+
+/// What every `/rest` call must carry: an active `Linkedin-Version`, Rest.li 2.0.0, a valid token.
+async fn rest_rules(State(state): State<Shared>, request: Request, next: Next) -> Response {
+    let headers = request.headers();
+    let version = headers
+        .get("linkedin-version")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    match version {
+        None => {
+            return coded_error(
+                StatusCode::BAD_REQUEST,
+                "VERSION_MISSING",
+                "A version must be present. Please specify a version by adding the LinkedIn-Version header.",
+            );
+        }
+        Some(v) if !ACTIVE_VERSIONS.contains(&v.as_str()) => {
+            return coded_error(
+                StatusCode::UPGRADE_REQUIRED,
+                "NONEXISTENT_VERSION",
+                &format!("Requested version {v} is not active"),
+            );
+        }
+        Some(_) => {}
+    }
+    if headers
+        .get("x-restli-protocol-version")
+        .and_then(|v| v.to_str().ok())
+        != Some("2.0.0")
+    {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "The Rest.li protocol version header X-Restli-Protocol-Version: 2.0.0 is required",
+        );
+    }
+    if !bearer_ok(&state, headers) {
+        return invalid_token();
+    }
+    next.run(request).await
+}
+
+fn parse_json(body: &Bytes) -> Option<Value> {
+    serde_json::from_slice(body).ok()
+}
+
+fn not_json() -> Response {
+    error(
+        StatusCode::BAD_REQUEST,
+        "The request body is not valid JSON",
+    )
+}
+
+async fn create_post(State(state): State<Shared>, body: Bytes) -> Response {
+    let Some(body) = parse_json(&body) else {
+        return not_json();
+    };
+    let author = body["author"].as_str().unwrap_or_default().to_owned();
+    if !(author.starts_with("urn:li:person:") || author.starts_with("urn:li:organization:")) {
+        return unprocessable(
+            "/author :: invalid author URN",
+            "INVALID_URN_TYPE",
+            "author must be a person or organization URN",
+        );
+    }
+    let required = [
+        ("/visibility", body["visibility"] == json!("PUBLIC")),
+        (
+            "/distribution/feedDistribution",
+            body["distribution"]["feedDistribution"] == json!("MAIN_FEED"),
+        ),
+        (
+            "/lifecycleState",
+            body["lifecycleState"] == json!("PUBLISHED"),
+        ),
+        (
+            "/isReshareDisabledByAuthor",
+            body["isReshareDisabledByAuthor"].is_boolean(),
+        ),
+    ];
+    if let Some((field, _)) = required.iter().find(|(_, ok)| !ok) {
+        return unprocessable(
+            &format!("{field} :: field is required or invalid"),
+            "MISSING_FIELD",
+            &format!("{field} is missing or invalid"),
+        );
+    }
+    let commentary = body["commentary"].as_str().unwrap_or_default().to_owned();
+    if commentary.chars().count() > 3000 {
+        return unprocessable(
+            "/commentary :: length exceeds 3000",
+            "MAX_LENGTH_EXCEEDED",
+            "commentary is too long",
+        );
+    }
+    let content = body.get("content").cloned();
+    let mut s = lock(&state);
+    if let Some(refused) = content.as_ref().and_then(|c| refusal_of_content(&s, c)) {
+        return refused;
+    }
+    if let Some(earlier) = s
+        .posts
+        .iter()
+        .find(|p| p.author == author && p.commentary == commentary)
+    {
+        return unprocessable(
+            &format!("Content is a duplicate of {}", earlier.urn),
+            "DUPLICATE_POST",
+            "Duplicate post is detected",
+        );
+    }
+    let urn = format!("urn:li:share:{}", s.new_id());
+    s.posts.push(FakeLinkedinPost {
+        urn: urn.clone(),
+        author,
+        commentary,
+        content,
+        body,
+        created_at: Timestamp::now(),
+    });
+    (StatusCode::CREATED, [("x-restli-id", urn)]).into_response()
+}
+
+/// Why LinkedIn would refuse this `content`, if it would.
+fn refusal_of_content(s: &LinkedinState, content: &Value) -> Option<Response> {
+    let image_ready = |id: &str| s.images.get(id).is_some_and(|i| i.bytes.is_some());
+    if let Some(id) = content["media"]["id"].as_str() {
+        let ok = if id.starts_with("urn:li:video:") {
+            s.videos.get(id).is_some_and(|v| v.status == "AVAILABLE")
+        } else {
+            image_ready(id)
+        };
+        if !ok {
+            return Some(unprocessable(
+                &format!("/content/media/id :: {id} is not available"),
+                "INVALID_CONTENT",
+                "the media is unknown, not uploaded or still processing",
+            ));
+        }
+        return None;
+    }
+    if let Some(images) = content["multiImage"]["images"].as_array() {
+        if !(2..=20).contains(&images.len()) {
+            return Some(unprocessable(
+                "/content/multiImage/images :: a multi-image post has 2 to 20 images",
+                "INVALID_CONTENT",
+                "wrong number of images",
+            ));
+        }
+        for image in images {
+            let id = image["id"].as_str().unwrap_or_default();
+            if !image_ready(id) {
+                return Some(unprocessable(
+                    &format!("/content/multiImage/images :: {id} is not available"),
+                    "INVALID_CONTENT",
+                    "the image is unknown or not uploaded",
+                ));
+            }
+        }
+        return None;
+    }
+    Some(unprocessable(
+        "/content :: unsupported content",
+        "INVALID_CONTENT",
+        "content must be media or multiImage",
+    ))
+}
+
+async fn posts_by_author(
+    State(state): State<Shared>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if query.get("q").map(String::as_str) != Some("author") {
+        return error(StatusCode::BAD_REQUEST, "The finder q=author is required");
+    }
+    let Some(author) = query.get("author") else {
+        return error(StatusCode::BAD_REQUEST, "author is required");
+    };
+    let count: usize = query
+        .get("count")
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(10)
+        .min(100);
+    let start: usize = query.get("start").and_then(|c| c.parse().ok()).unwrap_or(0);
+    let s = lock(&state);
+    let mut mine: Vec<&FakeLinkedinPost> = s.posts.iter().filter(|p| &p.author == author).collect();
+    mine.reverse();
+    let elements: Vec<Value> = mine
+        .iter()
+        .skip(start)
+        .take(count)
+        .map(|p| {
+            let at = p.created_at.as_millisecond();
+            json!({
+                "id": p.urn,
+                "author": p.author,
+                "commentary": p.commentary,
+                "visibility": "PUBLIC",
+                "lifecycleState": "PUBLISHED",
+                "createdAt": at,
+                "publishedAt": at,
+                "lastModifiedAt": at,
+            })
+        })
+        .collect();
+    axum::Json(json!({
+        "paging": {"start": start, "count": count, "total": mine.len(), "links": []},
+        "elements": elements,
+    }))
+    .into_response()
+}
+
+async fn images_action(
+    State(state): State<Shared>,
+    Query(query): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Response {
+    if query.get("action").map(String::as_str) != Some("initializeUpload") {
+        return error(StatusCode::BAD_REQUEST, "Unsupported action");
+    }
+    let Some(body) = parse_json(&body) else {
+        return not_json();
+    };
+    let Some(owner) = body["initializeUploadRequest"]["owner"].as_str() else {
+        return unprocessable(
+            "/initializeUploadRequest/owner :: field is required",
+            "MISSING_FIELD",
+            "owner is required",
+        );
+    };
+    let mut s = lock(&state);
+    let id = s.new_id();
+    let urn = format!("urn:li:image:C4E{id}");
+    s.images.insert(
+        urn.clone(),
+        FakeImage {
+            urn: urn.clone(),
+            owner: owner.to_owned(),
+            bytes: None,
+            content_type: None,
+        },
+    );
+    s.image_order.push(urn.clone());
+    let upload_url = format!("{}/upload/image/{id}", s.base);
+    axum::Json(json!({"value": {
+        "uploadUrlExpiresAt": Timestamp::now().as_millisecond() + 86_400_000,
+        "uploadUrl": upload_url,
+        "image": urn,
+    }}))
+    .into_response()
+}
+
+async fn upload_image(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    if !bearer_ok(&state, &headers) {
+        return invalid_token();
+    }
+    let mut s = lock(&state);
+    let urn = format!("urn:li:image:C4E{id}");
+    let Some(image) = s.images.get_mut(&urn) else {
+        return error(StatusCode::NOT_FOUND, "Unknown upload URL");
+    };
+    if body.is_empty() {
+        return error(StatusCode::BAD_REQUEST, "Empty upload");
+    }
+    image.bytes = Some(body.to_vec());
+    image.content_type = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    StatusCode::CREATED.into_response()
+}
+
+async fn videos_action(
+    State(state): State<Shared>,
+    Query(query): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Response {
+    let Some(body) = parse_json(&body) else {
+        return not_json();
+    };
+    match query.get("action").map(String::as_str) {
+        Some("initializeUpload") => initialize_video(&state, &body),
+        Some("finalizeUpload") => finalize_video(&state, &body),
+        _ => error(StatusCode::BAD_REQUEST, "Unsupported action"),
+    }
+}
+
+fn initialize_video(state: &Shared, body: &Value) -> Response {
+    let request = &body["initializeUploadRequest"];
+    let (Some(owner), Some(size)) = (request["owner"].as_str(), request["fileSizeBytes"].as_u64())
+    else {
+        return unprocessable(
+            "/initializeUploadRequest :: owner and fileSizeBytes are required",
+            "MISSING_FIELD",
+            "owner and fileSizeBytes are required",
+        );
+    };
+    if size == 0 {
+        return unprocessable(
+            "/initializeUploadRequest/fileSizeBytes :: must be positive",
+            "INVALID_VALUE",
+            "fileSizeBytes must be positive",
+        );
+    }
+    let mut s = lock(state);
+    let id = s.new_id();
+    let urn = format!("urn:li:video:D4E{id}");
+    let part_size = s.video_part;
+    let parts = size.div_ceil(part_size);
+    let instructions: Vec<Value> = (0..parts)
+        .map(|i| {
+            json!({
+                "uploadUrl": format!("{}/upload/video/{id}/{i}", s.base),
+                "firstByte": i * part_size,
+                "lastByte": ((i + 1) * part_size).min(size) - 1,
+            })
+        })
+        .collect();
+    let token = format!("upload-token-{id}");
+    s.videos.insert(
+        urn.clone(),
+        FakeVideo {
+            urn: urn.clone(),
+            owner: owner.to_owned(),
+            size,
+            parts: vec![None; parts as usize],
+            upload_token: token.clone(),
+            finalized: false,
+            status: "WAITING_UPLOAD".into(),
+        },
+    );
+    axum::Json(json!({"value": {
+        "uploadUrlsExpireAt": Timestamp::now().as_millisecond() + 86_400_000,
+        "video": urn,
+        "uploadInstructions": instructions,
+        "uploadToken": token,
+    }}))
+    .into_response()
+}
+
+fn etag(id: &str, part: usize) -> String {
+    format!("/ambry-video/signedId/etag-{id}-{part}")
+}
+
+async fn upload_video_part(
+    State(state): State<Shared>,
+    Path((id, part)): Path<(String, usize)>,
+    body: Bytes,
+) -> Response {
+    let mut s = lock(&state);
+    let part_size = s.video_part;
+    let urn = format!("urn:li:video:D4E{id}");
+    let Some(video) = s.videos.get_mut(&urn) else {
+        return error(StatusCode::NOT_FOUND, "Unknown upload URL");
+    };
+    let Some(slot) = video.parts.get_mut(part) else {
+        return error(StatusCode::NOT_FOUND, "Unknown upload part");
+    };
+    let first = part as u64 * part_size;
+    let expected = (first + part_size).min(video.size) - first;
+    if body.len() as u64 != expected {
+        return error(
+            StatusCode::BAD_REQUEST,
+            &format!("Part {part} must be {expected} bytes, got {}", body.len()),
+        );
+    }
+    *slot = Some(body.to_vec());
+    (StatusCode::OK, [("etag", etag(&id, part))]).into_response()
+}
+
+fn finalize_video(state: &Shared, body: &Value) -> Response {
+    let request = &body["finalizeUploadRequest"];
+    let urn = request["video"].as_str().unwrap_or_default().to_owned();
+    let token = request["uploadToken"].as_str().unwrap_or_default();
+    let ids: Vec<&str> = request["uploadedPartIds"]
+        .as_array()
+        .map(|ids| ids.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let mut s = lock(state);
+    let polls = s.processing_polls;
+    let Some(video) = s.videos.get_mut(&urn) else {
+        return error(StatusCode::NOT_FOUND, &format!("Unknown video {urn}"));
+    };
+    let id = urn.trim_start_matches("urn:li:video:D4E").to_owned();
+    let expected: Vec<String> = (0..video.parts.len()).map(|p| etag(&id, p)).collect();
+    if token != video.upload_token
+        || ids != expected.iter().map(String::as_str).collect::<Vec<_>>()
+        || video.parts.iter().any(Option::is_none)
+    {
+        return unprocessable(
+            "/finalizeUploadRequest :: the upload is incomplete or the part ids do not match",
+            "INVALID_VALUE",
+            "uploadedPartIds must list every part's ETag in order",
+        );
+    }
+    video.finalized = true;
+    video.status = "PROCESSING".into();
+    s.pending_polls.insert(urn, polls);
+    StatusCode::OK.into_response()
+}
+
+async fn video_status(State(state): State<Shared>, Path(urn): Path<String>) -> Response {
+    let mut s = lock(&state);
+    s.status_polls += 1;
+    let failure = s.processing_failure.clone();
+    let left = s.pending_polls.get(&urn).copied();
+    let Some(video) = s.videos.get_mut(&urn) else {
+        return error(StatusCode::NOT_FOUND, &format!("Unknown video {urn}"));
+    };
+    let mut answer = json!({"id": urn, "owner": video.owner});
+    if video.finalized {
+        match left {
+            Some(left) if left > 0 => video.status = "PROCESSING".into(),
+            _ => match &failure {
+                Some(_) => video.status = "PROCESSING_FAILED".into(),
+                None => video.status = "AVAILABLE".into(),
+            },
+        }
+    }
+    answer["status"] = json!(video.status);
+    if video.status == "PROCESSING_FAILED" {
+        answer["processingFailureReason"] = json!(failure);
+    }
+    if let Some(left) = s.pending_polls.get_mut(&urn) {
+        *left = left.saturating_sub(1);
+    }
+    axum::Json(answer).into_response()
+}
+
+async fn create_comment(
+    State(state): State<Shared>,
+    Path(post_urn): Path<String>,
+    body: Bytes,
+) -> Response {
+    let Some(body) = parse_json(&body) else {
+        return not_json();
+    };
+    let actor = body["actor"].as_str().unwrap_or_default().to_owned();
+    let object = body["object"].as_str().unwrap_or_default();
+    let Some(text) = body["message"]["text"].as_str().map(str::to_owned) else {
+        return unprocessable(
+            "/message/text :: field is required",
+            "MISSING_FIELD",
+            "message.text is required",
+        );
+    };
+    let mut s = lock(&state);
+    if object != post_urn || !s.posts.iter().any(|p| p.urn == post_urn) {
+        return error(StatusCode::NOT_FOUND, &format!("Unknown post {post_urn}"));
+    }
+    let id = s.new_id();
+    let urn = format!("urn:li:comment:({post_urn},{id})");
+    s.comments.push(FakeComment {
+        urn: urn.clone(),
+        post: post_urn.clone(),
+        actor: actor.clone(),
+        text: text.clone(),
+    });
+    (
+        StatusCode::CREATED,
+        [("x-restli-id", urn.clone())],
+        axum::Json(json!({
+            "id": id.to_string(),
+            "commentUrn": urn,
+            "actor": actor,
+            "object": post_urn,
+            "message": {"text": text},
+        })),
+    )
+        .into_response()
+}
+
+fn form_fields(form: &[u8]) -> HashMap<String, String> {
+    let uri: Uri = format!("/?{}", String::from_utf8_lossy(form))
+        .parse()
+        .unwrap_or_default();
+    Query::<HashMap<String, String>>::try_from_uri(&uri)
+        .map(|q| q.0)
+        .unwrap_or_default()
+}
+
+async fn access_token(State(state): State<Shared>, RawForm(form): RawForm) -> Response {
+    let fields = form_fields(&form);
+    let oauth_error = |description: &str| {
+        (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"error": "invalid_request", "error_description": description})),
+        )
+            .into_response()
+    };
+    if fields.get("grant_type").map(String::as_str) != Some("refresh_token") {
+        return oauth_error("A required parameter \"grant_type\" is missing");
+    }
+    if fields.get("client_id").map(String::as_str) != Some(CLIENT_ID)
+        || fields.get("client_secret").map(String::as_str) != Some(CLIENT_SECRET)
+    {
+        return oauth_error("Client authentication failed");
+    }
+    let mut s = lock(&state);
+    if s.refresh_refused || fields.get("refresh_token") != Some(&s.refresh_token) {
+        return oauth_error(
+            "The provided authorization grant or refresh token is invalid, expired or revoked",
+        );
+    }
+    s.refreshes += 1;
+    s.issued += 1;
+    s.access_token = format!("li-access-{}", s.issued);
+    let mut answer = json!({"access_token": s.access_token, "expires_in": 5_184_000});
+    if s.return_refresh_token {
+        answer["refresh_token"] = json!(s.refresh_token);
+        answer["refresh_token_expires_in"] = json!(31_536_000);
+    }
+    (StatusCode::OK, axum::Json(answer)).into_response()
+}

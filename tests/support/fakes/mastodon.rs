@@ -1,1 +1,802 @@
-//! Fake mastodon server.
+//! A fake Mastodon server: statuses with a real `Idempotency-Key` (same key, same status), media
+//! that is processed asynchronously (202, then 206 while processing, then 200), the instance's
+//! configuration, the account's statuses, and Mastodon's rate-limit headers on every answer.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use bytes::Bytes;
+use jiff::{SignedDuration, Timestamp};
+use serde_json::{Value, json};
+
+use super::{FakeServer, Faults};
+
+/// The access token the fake accepts.
+pub const TOKEN: &str = "mastodon-test-token";
+/// The fake account's id and username.
+pub const ACCOUNT_ID: &str = "109000000000000001";
+pub const USERNAME: &str = "palinsesto";
+
+/// The instance's `configuration` as `GET /api/v2/instance` reports it.
+#[derive(Debug, Clone)]
+pub struct InstanceConfig {
+    pub max_characters: usize,
+    pub characters_reserved_per_url: usize,
+    pub max_media_attachments: usize,
+    pub supported_mime_types: Vec<String>,
+    pub image_size_limit: u64,
+    pub video_size_limit: u64,
+    pub description_limit: usize,
+}
+
+impl Default for InstanceConfig {
+    /// Mastodon's documented defaults.
+    fn default() -> Self {
+        Self {
+            max_characters: 500,
+            characters_reserved_per_url: 23,
+            max_media_attachments: 4,
+            supported_mime_types: [
+                "image/jpeg",
+                "image/png",
+                "image/gif",
+                "image/heic",
+                "image/heif",
+                "image/webp",
+                "image/avif",
+                "video/webm",
+                "video/mp4",
+                "video/quicktime",
+                "video/ogg",
+                "audio/wave",
+                "audio/ogg",
+                "audio/mpeg",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+            image_size_limit: 16_777_216,
+            video_size_limit: 103_809_024,
+            description_limit: 1_500,
+        }
+    }
+}
+
+/// A status as the fake stored it.
+#[derive(Debug, Clone)]
+pub struct FakeStatus {
+    pub id: String,
+    pub text: String,
+    pub visibility: String,
+    pub media_ids: Vec<String>,
+    pub in_reply_to_id: Option<String>,
+    pub idempotency_key: Option<String>,
+    pub created_at: Timestamp,
+}
+
+/// An uploaded media attachment.
+#[derive(Debug, Clone)]
+pub struct FakeMedia {
+    pub id: String,
+    pub file_name: Option<String>,
+    pub content_type: String,
+    pub size: usize,
+    pub description: Option<String>,
+    /// `GET /api/v1/media/:id` requests answered so far.
+    pub polls: usize,
+    processing_left: usize,
+}
+
+impl FakeMedia {
+    pub fn is_ready(&self) -> bool {
+        self.processing_left == 0
+    }
+}
+
+struct RateWindow {
+    limit: u32,
+    remaining: u32,
+    reset: Timestamp,
+}
+
+struct Mastodon {
+    base: String,
+    config: InstanceConfig,
+    statuses: Vec<FakeStatus>,
+    /// Idempotency-Key -> status id, as Mastodon keeps it (per account, about an hour).
+    idempotency: HashMap<String, String>,
+    media: Vec<FakeMedia>,
+    next_id: u64,
+    status_requests: usize,
+    instance_requests: usize,
+    /// How many 206 answers a video or GIF gets before it is ready.
+    processing_polls: usize,
+    processing_fails: bool,
+    /// The `POST /api/v1/statuses` requests (1-based) whose answer is lost after the status is made.
+    lose_answers: Vec<usize>,
+    rate: RateWindow,
+}
+
+type Shared = Arc<Mutex<Mastodon>>;
+
+pub struct FakeMastodon {
+    pub server: FakeServer,
+    state: Shared,
+}
+
+impl FakeMastodon {
+    pub async fn start() -> Self {
+        Self::start_with(InstanceConfig::default()).await
+    }
+
+    pub async fn start_with(config: InstanceConfig) -> Self {
+        let state: Shared = Arc::new(Mutex::new(Mastodon {
+            base: String::new(),
+            config,
+            statuses: Vec::new(),
+            idempotency: HashMap::new(),
+            media: Vec::new(),
+            next_id: 110_000_000_000_000_000,
+            status_requests: 0,
+            instance_requests: 0,
+            processing_polls: 2,
+            processing_fails: false,
+            lose_answers: Vec::new(),
+            rate: RateWindow {
+                limit: 300,
+                remaining: 300,
+                reset: window_end(),
+            },
+        }));
+        let router = Router::new()
+            .route("/api/v2/instance", get(instance))
+            .route("/api/v2/media", post(upload_media))
+            .route("/api/v1/media/{id}", get(media_status))
+            .route("/api/v1/statuses", post(create_status))
+            .route(
+                "/api/v1/accounts/verify_credentials",
+                get(verify_credentials),
+            )
+            .route("/api/v1/accounts/{id}/statuses", get(account_statuses))
+            .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
+            .with_state(state.clone());
+        let server = FakeServer::start(router).await;
+        state.lock().unwrap().base = server.base.clone();
+        Self { server, state }
+    }
+
+    /// The instance URL (the channel's `instance_url`).
+    pub fn base(&self) -> &str {
+        &self.server.base
+    }
+
+    pub fn faults(&self) -> &Faults {
+        &self.server.faults
+    }
+
+    /// The channel settings and credentials of the fake account.
+    pub fn settings(&self) -> Value {
+        json!({"instance_url": self.base()})
+    }
+
+    pub fn credentials(&self) -> Value {
+        json!({"access_token": TOKEN})
+    }
+
+    /// Every status, oldest first.
+    pub fn statuses(&self) -> Vec<FakeStatus> {
+        self.state.lock().unwrap().statuses.clone()
+    }
+
+    pub fn count_statuses_with_text(&self, text: &str) -> usize {
+        self.statuses().iter().filter(|s| s.text == text).count()
+    }
+
+    /// The direct replies to a status, oldest first.
+    pub fn replies_to(&self, id: &str) -> Vec<FakeStatus> {
+        self.statuses()
+            .into_iter()
+            .filter(|s| s.in_reply_to_id.as_deref() == Some(id))
+            .collect()
+    }
+
+    /// `POST /api/v1/statuses` requests handled, counting repeats answered by idempotency.
+    pub fn status_requests(&self) -> usize {
+        self.state.lock().unwrap().status_requests
+    }
+
+    pub fn media(&self) -> Vec<FakeMedia> {
+        self.state.lock().unwrap().media.clone()
+    }
+
+    pub fn instance_requests(&self) -> usize {
+        self.state.lock().unwrap().instance_requests
+    }
+
+    /// Videos and GIFs answer 206 to this many polls before they are ready (default 2).
+    pub fn set_processing_polls(&self, polls: usize) {
+        self.state.lock().unwrap().processing_polls = polls;
+    }
+
+    /// Processing of videos and GIFs fails (the poll answers 422, as Mastodon does).
+    pub fn fail_processing(&self) {
+        self.state.lock().unwrap().processing_fails = true;
+    }
+
+    /// The `n`th `POST /api/v1/statuses` request (1-based, counting every one) is handled, then
+    /// its connection is closed without an answer: unlike a `Fault`, this can hit a reply.
+    pub fn lose_answer_to_status_request(&self, n: usize) {
+        self.state.lock().unwrap().lose_answers.push(n);
+    }
+
+    /// Spends the rest of the rate-limit window: the next requests get Mastodon's 429.
+    pub fn exhaust_rate_limit(&self) {
+        self.state.lock().unwrap().rate.remaining = 0;
+    }
+
+    /// When the current rate-limit window ends (the `X-RateLimit-Reset` header).
+    pub fn rate_limit_reset(&self) -> Timestamp {
+        self.state.lock().unwrap().rate.reset
+    }
+
+    /// A status the account made some other way (by hand, earlier), for read-back tests.
+    pub fn seed_status(&self, text: &str, created_at: Timestamp) -> String {
+        let mut m = self.state.lock().unwrap();
+        let id = m.new_id();
+        m.statuses.push(FakeStatus {
+            id: id.clone(),
+            text: text.to_owned(),
+            visibility: "public".into(),
+            media_ids: Vec::new(),
+            in_reply_to_id: None,
+            idempotency_key: None,
+            created_at,
+        });
+        id
+    }
+}
+
+impl Mastodon {
+    fn new_id(&mut self) -> String {
+        self.next_id += 1;
+        self.next_id.to_string()
+    }
+
+    fn status_json(&self, s: &FakeStatus) -> Value {
+        let media: Vec<Value> = s
+            .media_ids
+            .iter()
+            .filter_map(|id| self.media.iter().find(|m| &m.id == id))
+            .map(|m| self.media_json(m))
+            .collect();
+        json!({
+            "id": s.id,
+            "created_at": mastodon_time(s.created_at),
+            "in_reply_to_id": s.in_reply_to_id,
+            "in_reply_to_account_id": s.in_reply_to_id.as_ref().map(|_| ACCOUNT_ID),
+            "sensitive": false,
+            "spoiler_text": "",
+            "visibility": s.visibility,
+            "language": "en",
+            "uri": format!("{}/users/{USERNAME}/statuses/{}", self.base, s.id),
+            "url": format!("{}/@{USERNAME}/{}", self.base, s.id),
+            "replies_count": 0,
+            "reblogs_count": 0,
+            "favourites_count": 0,
+            "content": render_html(&s.text),
+            "reblog": null,
+            "account": self.account_json(),
+            "media_attachments": media,
+            "mentions": [],
+            "tags": [],
+        })
+    }
+
+    fn media_json(&self, m: &FakeMedia) -> Value {
+        let kind = match m.content_type.as_str() {
+            "image/gif" => "gifv",
+            t if t.starts_with("video/") => "video",
+            _ => "image",
+        };
+        let url = m
+            .is_ready()
+            .then(|| format!("{}/system/media/{}", self.base, m.id));
+        json!({
+            "id": m.id,
+            "type": kind,
+            "url": url,
+            "preview_url": format!("{}/system/media/{}/small", self.base, m.id),
+            "description": m.description,
+            "meta": {},
+            "blurhash": null,
+        })
+    }
+
+    fn account_json(&self) -> Value {
+        json!({
+            "id": ACCOUNT_ID,
+            "username": USERNAME,
+            "acct": USERNAME,
+            "display_name": "Palinsesto test",
+            "url": format!("{}/@{USERNAME}", self.base),
+            "followers_count": 12,
+            "statuses_count": self.statuses.len(),
+        })
+    }
+
+    /// Mastodon's length: code points, every URL counting as `characters_reserved_per_url`.
+    fn length(&self, text: &str) -> usize {
+        text.split_inclusive(char::is_whitespace)
+            .map(|word| {
+                let trimmed = word.trim_end();
+                if trimmed.starts_with("http://") || trimmed.starts_with("https://") {
+                    self.config.characters_reserved_per_url + (word.len() - trimmed.len())
+                } else {
+                    word.chars().count()
+                }
+            })
+            .sum()
+    }
+}
+
+fn window_end() -> Timestamp {
+    Timestamp::now()
+        .checked_add(SignedDuration::from_mins(5))
+        .unwrap()
+}
+
+/// Mastodon's timestamps: ISO 8601 with milliseconds, UTC.
+fn mastodon_time(t: Timestamp) -> String {
+    t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({"error": message}))).into_response()
+}
+
+/// Mastodon's 401 unless the request carries the fake's token.
+fn unauthorized(headers: &HeaderMap) -> Option<Response> {
+    let expected = format!("Bearer {TOKEN}");
+    match headers.get("authorization").and_then(|v| v.to_str().ok()) {
+        Some(given) if given == expected => None,
+        _ => Some(error(
+            StatusCode::UNAUTHORIZED,
+            "The access token is invalid",
+        )),
+    }
+}
+
+/// 300 requests per 5 minutes, with Mastodon's headers on every answer (the reset as ISO 8601).
+async fn rate_limit(State(state): State<Shared>, request: Request, next: Next) -> Response {
+    let (exhausted, limit, remaining, reset) = {
+        let mut m = state.lock().unwrap();
+        if Timestamp::now() >= m.rate.reset {
+            m.rate.remaining = m.rate.limit;
+            m.rate.reset = window_end();
+        }
+        let exhausted = m.rate.remaining == 0;
+        m.rate.remaining = m.rate.remaining.saturating_sub(1);
+        (exhausted, m.rate.limit, m.rate.remaining, m.rate.reset)
+    };
+    let mut response = if exhausted {
+        error(StatusCode::TOO_MANY_REQUESTS, "Too many requests")
+    } else {
+        next.run(request).await
+    };
+    let headers = response.headers_mut();
+    let reset = reset.strftime("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
+    for (name, value) in [
+        ("x-ratelimit-limit", limit.to_string()),
+        ("x-ratelimit-remaining", remaining.to_string()),
+        ("x-ratelimit-reset", reset),
+    ] {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(name, value);
+        }
+    }
+    response
+}
+
+async fn instance(State(state): State<Shared>) -> Response {
+    let mut m = state.lock().unwrap();
+    m.instance_requests += 1;
+    let c = &m.config;
+    Json(json!({
+        "domain": m.base.trim_start_matches("http://"),
+        "title": "Fake Mastodon",
+        "version": "4.3.0",
+        "configuration": {
+            "urls": {"streaming": "wss://example.invalid"},
+            "accounts": {"max_featured_tags": 10},
+            "statuses": {
+                "max_characters": c.max_characters,
+                "max_media_attachments": c.max_media_attachments,
+                "characters_reserved_per_url": c.characters_reserved_per_url,
+            },
+            "media_attachments": {
+                "supported_mime_types": c.supported_mime_types,
+                "description_limit": c.description_limit,
+                "image_size_limit": c.image_size_limit,
+                "image_matrix_limit": 33_177_600,
+                "video_size_limit": c.video_size_limit,
+                "video_frame_rate_limit": 120,
+                "video_matrix_limit": 8_294_400,
+            },
+            "polls": {"max_options": 4},
+        },
+        "registrations": {"enabled": false},
+    }))
+    .into_response()
+}
+
+async fn upload_media(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Some(refused) = unauthorized(&headers) {
+        return refused;
+    }
+    let content_type = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let parts = form_parts(content_type, &body).unwrap_or_default();
+    let Some(file) = parts
+        .iter()
+        .find(|p| p.name == "file" && p.file_name.is_some())
+    else {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Validation failed: File can't be blank",
+        );
+    };
+    let description = parts
+        .iter()
+        .find(|p| p.name == "description")
+        .map(|p| String::from_utf8_lossy(&p.data).into_owned());
+    let file_type = file
+        .content_type
+        .clone()
+        .unwrap_or_else(|| "application/octet-stream".into());
+
+    let mut m = state.lock().unwrap();
+    if !m.config.supported_mime_types.contains(&file_type) {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Validation failed: File content type is invalid, File is invalid",
+        );
+    }
+    let is_video = file_type.starts_with("video/");
+    let limit = if is_video {
+        m.config.video_size_limit
+    } else {
+        m.config.image_size_limit
+    };
+    if file.data.len() as u64 > limit {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &format!(
+                "Validation failed: File file size must be less than {} MB",
+                limit / 1_048_576
+            ),
+        );
+    }
+    if description
+        .as_ref()
+        .is_some_and(|d| d.chars().count() > m.config.description_limit)
+    {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &format!(
+                "Validation failed: Description is too long (maximum is {} characters)",
+                m.config.description_limit
+            ),
+        );
+    }
+    // Videos and GIFs (converted to video) are processed after the upload; images right away.
+    let processed_later = is_video || file_type == "image/gif";
+    let id = m.new_id();
+    let media = FakeMedia {
+        id,
+        file_name: file.file_name.clone(),
+        content_type: file_type,
+        size: file.data.len(),
+        description,
+        polls: 0,
+        processing_left: if processed_later {
+            m.processing_polls
+        } else {
+            0
+        },
+    };
+    let status = if media.is_ready() {
+        StatusCode::OK
+    } else {
+        StatusCode::ACCEPTED
+    };
+    let answer = m.media_json(&media);
+    m.media.push(media);
+    (status, Json(answer)).into_response()
+}
+
+async fn media_status(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Some(refused) = unauthorized(&headers) {
+        return refused;
+    }
+    let mut m = state.lock().unwrap();
+    let fails = m.processing_fails;
+    let Some(i) = m.media.iter().position(|x| x.id == id) else {
+        return error(StatusCode::NOT_FOUND, "Record not found");
+    };
+    m.media[i].polls += 1;
+    if m.media[i].processing_left > 0 {
+        m.media[i].processing_left -= 1;
+        let answer = m.media_json(&m.media[i]);
+        return (StatusCode::PARTIAL_CONTENT, Json(answer)).into_response();
+    }
+    if fails {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Error processing thumbnail for uploaded media",
+        );
+    }
+    let answer = m.media_json(&m.media[i]);
+    (StatusCode::OK, Json(answer)).into_response()
+}
+
+async fn create_status(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Some(refused) = unauthorized(&headers) {
+        return refused;
+    }
+    let Ok(params) = serde_json::from_slice::<Value>(&body) else {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Validation failed: Text can't be blank",
+        );
+    };
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let mut m = state.lock().unwrap();
+    m.status_requests += 1;
+
+    // As Mastodon does: a known key answers the original status before anything is validated.
+    if let Some(existing) = key.as_ref().and_then(|k| m.idempotency.get(k)).cloned()
+        && let Some(status) = m.statuses.iter().find(|s| s.id == existing)
+    {
+        return Json(m.status_json(status)).into_response();
+    }
+
+    let text = params["status"].as_str().unwrap_or("").to_owned();
+    let media_ids: Vec<String> = params["media_ids"]
+        .as_array()
+        .map(|ids| {
+            ids.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    let visibility = params["visibility"].as_str().unwrap_or("public").to_owned();
+    let in_reply_to_id = params["in_reply_to_id"].as_str().map(str::to_owned);
+
+    if media_ids.len() > m.config.max_media_attachments {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &format!(
+                "Cannot attach more than {} files",
+                m.config.max_media_attachments
+            ),
+        );
+    }
+    for id in &media_ids {
+        match m.media.iter().find(|x| &x.id == id) {
+            None => {
+                return error(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    &format!("Validation failed: Media with ID {id} was not found"),
+                );
+            }
+            Some(media) if !media.is_ready() => {
+                return error(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "Cannot attach files that have not finished processing. Try again in a moment!",
+                );
+            }
+            Some(_) => {}
+        }
+    }
+    if text.trim().is_empty() && media_ids.is_empty() {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Validation failed: Text can't be blank",
+        );
+    }
+    if m.length(&text) > m.config.max_characters {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &format!(
+                "Validation failed: Text character limit of {} exceeded",
+                m.config.max_characters
+            ),
+        );
+    }
+    if !["public", "unlisted", "private", "direct"].contains(&visibility.as_str()) {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Validation failed: Visibility is not included in the list",
+        );
+    }
+    if let Some(parent) = &in_reply_to_id
+        && !m.statuses.iter().any(|s| &s.id == parent)
+    {
+        return error(StatusCode::NOT_FOUND, "Record not found");
+    }
+
+    let id = m.new_id();
+    let status = FakeStatus {
+        id: id.clone(),
+        text,
+        visibility,
+        media_ids,
+        in_reply_to_id,
+        idempotency_key: key.clone(),
+        created_at: Timestamp::now(),
+    };
+    let answer = m.status_json(&status);
+    m.statuses.push(status);
+    if let Some(key) = key {
+        m.idempotency.insert(key, id);
+    }
+    let lose = m.lose_answers.contains(&m.status_requests);
+    drop(m);
+    if lose {
+        // As the kit's DropAfterReceive: unwinding the connection's task closes it unanswered.
+        std::panic::resume_unwind(Box::new("fake: the answer to this status is lost"));
+    }
+    Json(answer).into_response()
+}
+
+async fn verify_credentials(State(state): State<Shared>, headers: HeaderMap) -> Response {
+    if let Some(refused) = unauthorized(&headers) {
+        return refused;
+    }
+    Json(state.lock().unwrap().account_json()).into_response()
+}
+
+async fn account_statuses(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(refused) = unauthorized(&headers) {
+        return refused;
+    }
+    if id != ACCOUNT_ID {
+        return error(StatusCode::NOT_FOUND, "Record not found");
+    }
+    let limit = query
+        .get("limit")
+        .and_then(|l| l.parse::<usize>().ok())
+        .unwrap_or(20)
+        .clamp(1, 40);
+    let max_id = query.get("max_id").and_then(|i| i.parse::<u64>().ok());
+    let m = state.lock().unwrap();
+    let mut newest_first: Vec<&FakeStatus> = m
+        .statuses
+        .iter()
+        .filter(|s| max_id.is_none_or(|max| s.id.parse::<u64>().is_ok_and(|i| i < max)))
+        .collect();
+    newest_first.sort_by_key(|s| std::cmp::Reverse(s.id.parse::<u64>().unwrap_or(0)));
+    let page: Vec<Value> = newest_first
+        .into_iter()
+        .take(limit)
+        .map(|s| m.status_json(s))
+        .collect();
+    Json(page).into_response()
+}
+
+/// Mastodon's rendering of a plain-text status: escaped, paragraphs, line breaks, and links split
+/// into hidden and visible spans.
+fn render_html(text: &str) -> String {
+    text.split("\n\n")
+        .map(|paragraph| {
+            let lines: Vec<String> = paragraph
+                .split('\n')
+                .map(|line| {
+                    line.split(' ')
+                        .map(|word| {
+                            if let Some(rest) = word.strip_prefix("https://") {
+                                format!(
+                                    "<a href=\"{href}\" rel=\"nofollow noopener\" target=\"_blank\"><span class=\"invisible\">https://</span><span class=\"\">{shown}</span><span class=\"invisible\"></span></a>",
+                                    href = escape(word),
+                                    shown = escape(rest)
+                                )
+                            } else {
+                                escape(word)
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .collect();
+            format!("<p>{}</p>", lines.join("<br />"))
+        })
+        .collect()
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+/// One part of a `multipart/form-data` body.
+#[derive(Debug, Clone)]
+pub struct FormPart {
+    pub name: String,
+    pub file_name: Option<String>,
+    pub content_type: Option<String>,
+    pub data: Bytes,
+}
+
+/// The parts of a `multipart/form-data` body; `None` when it is not one. Used by every fake
+/// that receives uploads.
+pub fn form_parts(content_type: &str, body: &[u8]) -> Option<Vec<FormPart>> {
+    let boundary = content_type
+        .split(';')
+        .find_map(|p| p.trim().strip_prefix("boundary="))?
+        .trim_matches('"');
+    let delimiter = format!("--{boundary}");
+    let next_delimiter = format!("\r\n--{boundary}");
+    let mut rest = &body[find(body, delimiter.as_bytes())? + delimiter.len()..];
+    let mut parts = Vec::new();
+    while !rest.starts_with(b"--") {
+        rest = rest.strip_prefix(b"\r\n")?;
+        let header_end = find(rest, b"\r\n\r\n")?;
+        let head = std::str::from_utf8(&rest[..header_end]).ok()?;
+        let content = &rest[header_end + 4..];
+        let end = find(content, next_delimiter.as_bytes())?;
+        let mut part = FormPart {
+            name: String::new(),
+            file_name: None,
+            content_type: None,
+            data: Bytes::copy_from_slice(&content[..end]),
+        };
+        for line in head.split("\r\n") {
+            let Some((header, value)) = line.split_once(':') else {
+                continue;
+            };
+            match header.trim().to_ascii_lowercase().as_str() {
+                "content-disposition" => {
+                    for attribute in value.split(';').map(str::trim) {
+                        if let Some(v) = attribute.strip_prefix("name=") {
+                            part.name = v.trim_matches('"').to_owned();
+                        } else if let Some(v) = attribute.strip_prefix("filename=") {
+                            part.file_name = Some(v.trim_matches('"').to_owned());
+                        }
+                    }
+                }
+                "content-type" => part.content_type = Some(value.trim().to_owned()),
+                _ => {}
+            }
+        }
+        parts.push(part);
+        rest = &content[end + next_delimiter.len()..];
+    }
+    Some(parts)
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}

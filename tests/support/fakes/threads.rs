@@ -1,1 +1,119 @@
-//! Fake threads server.
+//! A fake Threads API for one account: containers (TEXT, IMAGE, VIDEO, CAROUSEL, replies with
+//! `reply_to_id`) on the container engine shared with the Instagram fake, threads_publish, refresh.
+
+use std::ops::Deref;
+
+use axum::http::Method;
+use serde_json::{Value, json};
+
+use super::facebook::graph::{self, Params, Refusal};
+use super::instagram::containers::{Engine, Flavor, Kind};
+use super::{FakeServer, Fault};
+
+static THREADS: Flavor = Flavor {
+    version: "v1.0",
+    create_edge: "threads",
+    publish_edge: "threads_publish",
+    text_param: "text",
+    status_field: "status",
+    reason_field: "error_message",
+    grant_type: "th_refresh_token",
+    max_children: 20,
+    permalink_prefix: "https://www.threads.net/@test/post/",
+    kind: threads_kind,
+};
+
+/// Threads' container parameters: `media_type` is required; TEXT needs `text`, IMAGE `image_url`,
+/// VIDEO `video_url`, CAROUSEL `children`.
+fn threads_kind(params: &Params) -> Result<(Kind, &'static str), Refusal> {
+    let refuse = |message: &str| Err(graph::refusal(400, 100, None, message));
+    match params.get("media_type") {
+        Some("TEXT") if params.get("text").is_some() => Ok((Kind::Text, "TEXT")),
+        Some("TEXT") => refuse("(#100) The parameter text is required for TEXT"),
+        Some("IMAGE") => match params.get("image_url") {
+            Some(url) => Ok((Kind::Image { url: url.into() }, "IMAGE")),
+            None => refuse("(#100) The parameter image_url is required for IMAGE"),
+        },
+        Some("VIDEO") => match params.get("video_url") {
+            Some(url) => Ok((Kind::Video { url: url.into() }, "VIDEO")),
+            None => refuse("(#100) The parameter video_url is required for VIDEO"),
+        },
+        Some("CAROUSEL") => {
+            let children = params
+                .get("children")
+                .map(|c| c.split(',').map(|s| s.trim().to_owned()).collect())
+                .unwrap_or_default();
+            Ok((Kind::Carousel { children }, "CAROUSEL"))
+        }
+        _ => refuse("(#100) The parameter media_type must be TEXT, IMAGE, VIDEO or CAROUSEL"),
+    }
+}
+
+/// A fake Threads account on loopback.
+pub struct FakeThreads {
+    pub server: FakeServer,
+    pub user_id: String,
+    pub token: String,
+    engine: Engine,
+}
+
+impl FakeThreads {
+    pub async fn start() -> Self {
+        let user_id = "25000000000000001".to_owned();
+        let token = "THAAToken".to_owned();
+        let engine = Engine::new(&THREADS, &user_id, &token);
+        let server = FakeServer::start(engine.router()).await;
+        engine.store().base = format!("{}/{}", server.base, THREADS.version);
+        Self {
+            server,
+            user_id,
+            token,
+            engine,
+        }
+    }
+
+    pub fn base(&self) -> String {
+        format!("{}/{}", self.server.base, THREADS.version)
+    }
+
+    /// The path of an edge of the account, for injecting faults (e.g. `threads_publish`).
+    pub fn path(&self, edge: &str) -> String {
+        format!("/{}/{}/{edge}", THREADS.version, self.user_id)
+    }
+
+    pub fn settings(&self) -> Value {
+        json!({ "threads_user_id": self.user_id })
+    }
+
+    /// Credentials with a token last refreshed at `refreshed_at` (unix seconds), if given.
+    pub fn credentials(&self, refreshed_at: Option<i64>) -> Value {
+        match refreshed_at {
+            Some(at) => {
+                json!({ "access_token": self.token, "access_token_refreshed_at": at.to_string() })
+            }
+            None => json!({ "access_token": self.token }),
+        }
+    }
+
+    /// Arms `fault` on the account's publish call.
+    pub fn on_publish(&self, times: usize, fault: Fault) {
+        self.server
+            .faults
+            .inject(Method::POST, &self.path("threads_publish"), times, fault);
+    }
+
+    /// The replies, in the order they were published.
+    pub fn replies(&self) -> Vec<super::instagram::containers::Media> {
+        self.posts()
+            .into_iter()
+            .filter(|m| m.reply_to.is_some())
+            .collect()
+    }
+}
+
+impl Deref for FakeThreads {
+    type Target = Engine;
+    fn deref(&self) -> &Engine {
+        &self.engine
+    }
+}

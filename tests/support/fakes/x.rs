@@ -1,1 +1,792 @@
-//! Fake x server.
+//! A fake X API v2 built from the documented shapes: OAuth 2.0 bearer tokens with refresh, the
+//! chunked media upload with processing, posts with duplicate detection and rate-limit headers,
+//! and the user timeline a read-back uses (showing URLs as t.co links, as X does).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, RawForm, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use jiff::Timestamp;
+use serde_json::{Value, json};
+
+use super::FakeServer;
+
+pub const ACCESS_TOKEN: &str = "x-access-1";
+pub const REFRESH_TOKEN: &str = "x-refresh-1";
+pub const CLIENT_ID: &str = "palinsesto-x-client";
+pub const USER_ID: &str = "2244994945";
+/// X's documented per-user limit on post creation per 15-minute window.
+const POSTS_PER_WINDOW: u32 = 100;
+const OTHER_CALLS_PER_WINDOW: u32 = 900;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakeTweet {
+    pub id: String,
+    /// The text as the client sent it.
+    pub text: String,
+    pub media_ids: Vec<String>,
+    pub in_reply_to: Option<String>,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakeMedia {
+    pub id: String,
+    pub media_type: String,
+    pub category: String,
+    pub total_bytes: u64,
+    pub bytes: Vec<u8>,
+    pub segments: usize,
+    pub finalized: bool,
+    pub alt_text: Option<String>,
+    /// pending / in_progress / succeeded / failed, or empty before finalize.
+    pub state: String,
+}
+
+struct Processing {
+    /// STATUS answers left before a video (or GIF) is done.
+    polls: usize,
+    failure: Option<String>,
+}
+
+struct XState {
+    base: String,
+    access_token: String,
+    refresh_token: String,
+    issued: usize,
+    refreshes: usize,
+    refresh_refused: bool,
+    return_refresh_token: bool,
+    unauthorized_answers: usize,
+    users_me_calls: usize,
+    status_polls: usize,
+    next_id: u64,
+    tweets: Vec<FakeTweet>,
+    media: HashMap<String, FakeMedia>,
+    media_order: Vec<String>,
+    processing: Processing,
+    pending_polls: HashMap<String, usize>,
+    posts_remaining: u32,
+    other_remaining: HashMap<String, u32>,
+    window_reset: i64,
+}
+
+type Shared = Arc<Mutex<XState>>;
+
+fn lock(state: &Shared) -> MutexGuard<'_, XState> {
+    state.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+pub struct FakeX {
+    pub server: FakeServer,
+    state: Shared,
+}
+
+impl FakeX {
+    pub async fn start() -> Self {
+        let state: Shared = Arc::new(Mutex::new(XState {
+            base: String::new(),
+            access_token: ACCESS_TOKEN.into(),
+            refresh_token: REFRESH_TOKEN.into(),
+            issued: 1,
+            refreshes: 0,
+            refresh_refused: false,
+            return_refresh_token: true,
+            unauthorized_answers: 0,
+            users_me_calls: 0,
+            status_polls: 0,
+            next_id: 1_880_000_000_000_000_000,
+            tweets: Vec::new(),
+            media: HashMap::new(),
+            media_order: Vec::new(),
+            processing: Processing {
+                polls: 2,
+                failure: None,
+            },
+            pending_polls: HashMap::new(),
+            posts_remaining: POSTS_PER_WINDOW,
+            other_remaining: HashMap::new(),
+            window_reset: Timestamp::now().as_second() + 15 * 60,
+        }));
+        let router = Router::new()
+            .route("/2/oauth2/token", post(token))
+            .route("/2/users/me", get(users_me))
+            .route("/2/users/{id}/tweets", get(user_tweets))
+            .route("/2/tweets", post(create_tweet))
+            .route("/2/media/upload/initialize", post(media_initialize))
+            .route("/2/media/upload/{id}/append", post(media_append))
+            .route("/2/media/upload/{id}/finalize", post(media_finalize))
+            .route("/2/media/upload", get(media_status))
+            .route("/2/media/metadata", post(media_metadata))
+            .layer(middleware::from_fn_with_state(state.clone(), rate_limits))
+            .with_state(state.clone());
+        let server = FakeServer::start(router).await;
+        lock(&state).base = server.base.clone();
+        Self { server, state }
+    }
+
+    pub fn base(&self) -> &str {
+        &self.server.base
+    }
+
+    /// Credentials that work against this fake (and can be refreshed).
+    pub fn credentials(&self) -> Value {
+        json!({
+            "access_token": ACCESS_TOKEN,
+            "refresh_token": REFRESH_TOKEN,
+            "client_id": CLIENT_ID,
+        })
+    }
+
+    /// The current access token stops working (its 2 hours are over).
+    pub fn expire_access_token(&self) {
+        let mut s = lock(&self.state);
+        s.issued += 1;
+        s.access_token = format!("x-access-expired-{}", s.issued);
+    }
+
+    /// The token endpoint refuses every refresh (revoked authorization).
+    pub fn refuse_refresh(&self) {
+        lock(&self.state).refresh_refused = true;
+    }
+
+    /// Refresh answers carry no refresh token (the old one stays valid).
+    pub fn omit_refresh_token(&self) {
+        lock(&self.state).return_refresh_token = false;
+    }
+
+    pub fn access_token(&self) -> String {
+        lock(&self.state).access_token.clone()
+    }
+
+    pub fn refresh_token(&self) -> String {
+        lock(&self.state).refresh_token.clone()
+    }
+
+    pub fn tokens_refreshed(&self) -> usize {
+        lock(&self.state).refreshes
+    }
+
+    /// How many calls were refused with 401.
+    pub fn unauthorized_answers(&self) -> usize {
+        lock(&self.state).unauthorized_answers
+    }
+
+    /// Videos and GIFs answer `in_progress` to this many STATUS polls, then succeed or fail.
+    pub fn set_processing(&self, polls: usize, failure: Option<&str>) {
+        lock(&self.state).processing = Processing {
+            polls,
+            failure: failure.map(str::to_owned),
+        };
+    }
+
+    pub fn status_polls(&self) -> usize {
+        lock(&self.state).status_polls
+    }
+
+    pub fn users_me_calls(&self) -> usize {
+        lock(&self.state).users_me_calls
+    }
+
+    /// Post creations left in the current rate-limit window.
+    pub fn limit_posts(&self, remaining: u32) {
+        lock(&self.state).posts_remaining = remaining;
+    }
+
+    /// When the current rate-limit window ends (unix seconds), as `x-rate-limit-reset` says.
+    pub fn rate_limit_reset(&self) -> i64 {
+        lock(&self.state).window_reset
+    }
+
+    pub fn tweets(&self) -> Vec<FakeTweet> {
+        lock(&self.state).tweets.clone()
+    }
+
+    pub fn tweet(&self, id: &str) -> Option<FakeTweet> {
+        lock(&self.state)
+            .tweets
+            .iter()
+            .find(|t| t.id == id)
+            .cloned()
+    }
+
+    pub fn count_with_text(&self, text: &str) -> usize {
+        lock(&self.state)
+            .tweets
+            .iter()
+            .filter(|t| t.text == text)
+            .count()
+    }
+
+    /// Every upload, in the order they were initialized.
+    pub fn media(&self) -> Vec<FakeMedia> {
+        let s = lock(&self.state);
+        s.media_order
+            .iter()
+            .filter_map(|id| s.media.get(id).cloned())
+            .collect()
+    }
+
+    /// Adds a post made elsewhere (by hand, another tool) to the account's timeline.
+    pub fn add_tweet(&self, text: &str, created_at: Timestamp) -> String {
+        let mut s = lock(&self.state);
+        let id = s.new_id();
+        s.tweets.push(FakeTweet {
+            id: id.clone(),
+            text: text.to_owned(),
+            media_ids: Vec::new(),
+            in_reply_to: None,
+            created_at,
+        });
+        id
+    }
+}
+
+impl XState {
+    fn new_id(&mut self) -> String {
+        self.next_id += 1;
+        self.next_id.to_string()
+    }
+
+    fn rate_headers(&self, limit: u32, remaining: u32) -> [(&'static str, String); 3] {
+        [
+            ("x-rate-limit-limit", limit.to_string()),
+            ("x-rate-limit-remaining", remaining.to_string()),
+            ("x-rate-limit-reset", self.window_reset.to_string()),
+        ]
+    }
+}
+
+fn problem(status: StatusCode, title: &str, detail: &str) -> Response {
+    (
+        status,
+        axum::Json(json!({
+            "title": title,
+            "detail": detail,
+            "type": "about:blank",
+            "status": status.as_u16(),
+        })),
+    )
+        .into_response()
+}
+
+fn invalid_request(message: &str) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        axum::Json(json!({
+            "errors": [{ "parameters": {}, "message": message }],
+            "title": "Invalid Request",
+            "detail": "One or more parameters to your request was invalid.",
+            "type": "https://api.twitter.com/2/problems/invalid-request",
+        })),
+    )
+        .into_response()
+}
+
+fn unauthorized(state: &Shared, headers: &HeaderMap) -> Option<Response> {
+    let mut s = lock(state);
+    let expected = format!("Bearer {}", s.access_token);
+    let given = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if given == expected {
+        return None;
+    }
+    s.unauthorized_answers += 1;
+    Some(problem(
+        StatusCode::UNAUTHORIZED,
+        "Unauthorized",
+        "Unauthorized",
+    ))
+}
+
+/// Adds `x-rate-limit-*` to every answer and refuses post creation once the window is used up.
+async fn rate_limits(State(state): State<Shared>, request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
+    let creates_post = request.method() == Method::POST && path == "/2/tweets";
+    let headers = {
+        let mut s = lock(&state);
+        if creates_post {
+            if s.posts_remaining == 0 {
+                let headers = s.rate_headers(POSTS_PER_WINDOW, 0);
+                drop(s);
+                let mut response = problem(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "Too Many Requests",
+                    "Too Many Requests",
+                );
+                add_headers(&mut response, headers);
+                return response;
+            }
+            s.posts_remaining -= 1;
+            s.rate_headers(POSTS_PER_WINDOW, s.posts_remaining)
+        } else {
+            let key = format!("{} {path}", request.method());
+            let remaining = {
+                let left = s
+                    .other_remaining
+                    .entry(key)
+                    .or_insert(OTHER_CALLS_PER_WINDOW);
+                *left = left.saturating_sub(1);
+                *left
+            };
+            s.rate_headers(OTHER_CALLS_PER_WINDOW, remaining)
+        }
+    };
+    let mut response = next.run(request).await;
+    add_headers(&mut response, headers);
+    response
+}
+
+fn add_headers(response: &mut Response, headers: [(&'static str, String); 3]) {
+    for (name, value) in headers {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+}
+
+/// `application/x-www-form-urlencoded` fields, decoded the way axum decodes a query.
+fn form_fields(form: &[u8]) -> HashMap<String, String> {
+    let uri: Uri = format!("/?{}", String::from_utf8_lossy(form))
+        .parse()
+        .unwrap_or_default();
+    Query::<HashMap<String, String>>::try_from_uri(&uri)
+        .map(|q| q.0)
+        .unwrap_or_default()
+}
+
+async fn token(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    RawForm(form): RawForm,
+) -> Response {
+    let fields = form_fields(&form);
+    let oauth_error = |description: &str| {
+        (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"error": "invalid_request", "error_description": description})),
+        )
+            .into_response()
+    };
+    if fields.get("grant_type").map(String::as_str) != Some("refresh_token") {
+        return oauth_error("Missing required parameter [grant_type].");
+    }
+    // A public client names itself in the body; a confidential one may use basic auth instead.
+    let client_named = fields.get("client_id").map(String::as_str) == Some(CLIENT_ID)
+        || headers.contains_key("authorization");
+    if !client_named {
+        return oauth_error("Missing required parameter [client_id].");
+    }
+    let mut s = lock(&state);
+    if s.refresh_refused || fields.get("refresh_token") != Some(&s.refresh_token) {
+        return oauth_error("Value passed for the token was invalid.");
+    }
+    s.refreshes += 1;
+    s.issued += 1;
+    s.access_token = format!("x-access-{}", s.issued);
+    let mut answer = json!({
+        "token_type": "bearer",
+        "expires_in": 7200,
+        "access_token": s.access_token,
+        "scope": "tweet.write tweet.read users.read media.write offline.access",
+    });
+    if s.return_refresh_token {
+        // X rotates refresh tokens: the old one stops working.
+        s.refresh_token = format!("x-refresh-{}", s.issued);
+        answer["refresh_token"] = json!(s.refresh_token);
+    }
+    (StatusCode::OK, axum::Json(answer)).into_response()
+}
+
+async fn users_me(State(state): State<Shared>, headers: HeaderMap) -> Response {
+    if let Some(refused) = unauthorized(&state, &headers) {
+        return refused;
+    }
+    lock(&state).users_me_calls += 1;
+    axum::Json(json!({"data": {"id": USER_ID, "name": "Acme", "username": "acme"}})).into_response()
+}
+
+/// How X shows a post in timelines: URLs as t.co links, a t.co link for attached media, and
+/// `& < >` HTML-escaped.
+fn shown_text(tweet: &FakeTweet) -> String {
+    let mut words = Vec::new();
+    for (i, word) in tweet.text.split(' ').enumerate() {
+        if word.starts_with("http://") || word.starts_with("https://") {
+            words.push(format!("https://t.co/link{i}"));
+        } else {
+            words.push(word.to_owned());
+        }
+    }
+    let mut text = words.join(" ");
+    if !tweet.media_ids.is_empty() {
+        text.push_str(" https://t.co/media");
+    }
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+async fn user_tweets(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(refused) = unauthorized(&state, &headers) {
+        return refused;
+    }
+    if id != USER_ID {
+        return problem(
+            StatusCode::NOT_FOUND,
+            "Not Found Error",
+            &format!("Could not find user with id: [{id}]."),
+        );
+    }
+    let max_results: usize = match query.get("max_results").map(|m| m.parse()) {
+        None => 10,
+        Some(Ok(n)) if (5..=100).contains(&n) => n,
+        _ => {
+            return invalid_request(
+                "The `max_results` query parameter value is not between 5 and 100",
+            );
+        }
+    };
+    let start_time = match query.get("start_time").map(|t| t.parse::<Timestamp>()) {
+        None => None,
+        Some(Ok(t)) if t.subsec_nanosecond() == 0 => Some(t),
+        _ => {
+            return invalid_request(
+                "Invalid 'start_time':'...'. 'start_time' must be a YYYY-MM-DDTHH:mm:ssZ timestamp",
+            );
+        }
+    };
+    let offset: usize = query
+        .get("pagination_token")
+        .and_then(|t| t.strip_prefix("page-"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    let s = lock(&state);
+    let mut timeline: Vec<&FakeTweet> = s
+        .tweets
+        .iter()
+        .filter(|t| start_time.is_none_or(|since| t.created_at >= since))
+        .collect();
+    timeline.reverse();
+    let page: Vec<Value> = timeline
+        .iter()
+        .skip(offset)
+        .take(max_results)
+        .map(|t| json!({"id": t.id, "text": shown_text(t), "edit_history_tweet_ids": [t.id]}))
+        .collect();
+    if page.is_empty() {
+        return axum::Json(json!({"meta": {"result_count": 0}})).into_response();
+    }
+    let mut meta = json!({
+        "result_count": page.len(),
+        "newest_id": page[0]["id"],
+        "oldest_id": page[page.len() - 1]["id"],
+    });
+    if offset + max_results < timeline.len() {
+        meta["next_token"] = json!(format!("page-{}", offset + max_results));
+    }
+    axum::Json(json!({"data": page, "meta": meta})).into_response()
+}
+
+async fn create_tweet(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Some(refused) = unauthorized(&state, &headers) {
+        return refused;
+    }
+    let Ok(body) = serde_json::from_slice::<Value>(&body) else {
+        return invalid_request("The request body is not valid JSON.");
+    };
+    let text = body["text"].as_str().unwrap_or_default().to_owned();
+    let media_ids: Vec<String> = body["media"]["media_ids"]
+        .as_array()
+        .map(|ids| {
+            ids.iter()
+                .filter_map(|i| i.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    let in_reply_to = body["reply"]["in_reply_to_tweet_id"]
+        .as_str()
+        .map(str::to_owned);
+    if text.is_empty() && media_ids.is_empty() {
+        return invalid_request("You must provide either text or media.");
+    }
+    if text.chars().count() > 280 {
+        return invalid_request("The text of your Tweet is too long.");
+    }
+    let mut s = lock(&state);
+    for id in &media_ids {
+        match s.media.get(id) {
+            Some(m) if m.state == "succeeded" => {}
+            _ => return invalid_request(&format!("Your media IDs are invalid: {id}.")),
+        }
+    }
+    if let Some(parent) = &in_reply_to
+        && !s.tweets.iter().any(|t| &t.id == parent)
+    {
+        return invalid_request("The Tweet you are replying to does not exist.");
+    }
+    if s.tweets.iter().any(|t| t.text == text) {
+        return problem(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            "You are not allowed to create a Tweet with duplicate content.",
+        );
+    }
+    let id = s.new_id();
+    s.tweets.push(FakeTweet {
+        id: id.clone(),
+        text: text.clone(),
+        media_ids,
+        in_reply_to,
+        created_at: Timestamp::now(),
+    });
+    (
+        StatusCode::CREATED,
+        axum::Json(json!({"data": {"id": id, "text": text, "edit_history_tweet_ids": [id]}})),
+    )
+        .into_response()
+}
+
+async fn media_initialize(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Some(refused) = unauthorized(&state, &headers) {
+        return refused;
+    }
+    let Ok(body) = serde_json::from_slice::<Value>(&body) else {
+        return invalid_request("The request body is not valid JSON.");
+    };
+    let category = body["media_category"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    if !["tweet_image", "tweet_gif", "tweet_video", "amplify_video"].contains(&category.as_str()) {
+        return invalid_request(&format!("Invalid media_category: {category}"));
+    }
+    let Some(total_bytes) = body["total_bytes"].as_u64().filter(|n| *n > 0) else {
+        return invalid_request("total_bytes must be a positive integer");
+    };
+    let media_type = body["media_type"].as_str().unwrap_or_default().to_owned();
+    if media_type.is_empty() {
+        return invalid_request("media_type is required");
+    }
+    let mut s = lock(&state);
+    let id = s.new_id();
+    s.media.insert(
+        id.clone(),
+        FakeMedia {
+            id: id.clone(),
+            media_type,
+            category,
+            total_bytes,
+            bytes: Vec::new(),
+            segments: 0,
+            finalized: false,
+            alt_text: None,
+            state: String::new(),
+        },
+    );
+    s.media_order.push(id.clone());
+    axum::Json(
+        json!({"data": {"id": id, "media_key": format!("7_{id}"), "expires_after_secs": 86400}}),
+    )
+    .into_response()
+}
+
+/// The parts of a `multipart/form-data` body, by field name.
+fn multipart_fields(headers: &HeaderMap, body: &[u8]) -> HashMap<String, Vec<u8>> {
+    let mut fields = HashMap::new();
+    let Some(boundary) = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split("boundary=").nth(1))
+        .map(|b| format!("--{}", b.trim_matches('"')))
+    else {
+        return fields;
+    };
+    let delimiter = boundary.as_bytes();
+    let mut rest = body;
+    while let Some(start) = find(rest, delimiter) {
+        rest = &rest[start + delimiter.len()..];
+        if rest.starts_with(b"--") {
+            break;
+        }
+        let Some(head_end) = find(rest, b"\r\n\r\n") else {
+            break;
+        };
+        let head = String::from_utf8_lossy(&rest[..head_end]).to_string();
+        let content = &rest[head_end + 4..];
+        let Some(end) = find(content, delimiter) else {
+            break;
+        };
+        // The part's content ends with the CRLF before the next delimiter.
+        let value = content[..end]
+            .strip_suffix(b"\r\n")
+            .unwrap_or(&content[..end]);
+        if let Some(name) = head
+            .split(';')
+            .map(str::trim)
+            .find_map(|p| p.strip_prefix("name="))
+        {
+            fields.insert(name.trim_matches('"').to_owned(), value.to_vec());
+        }
+        rest = &content[end..];
+    }
+    fields
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+async fn media_append(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    if let Some(refused) = unauthorized(&state, &headers) {
+        return refused;
+    }
+    let fields = multipart_fields(&headers, &body);
+    let (Some(media), Some(segment)) = (fields.get("media"), fields.get("segment_index")) else {
+        return invalid_request("APPEND needs multipart fields media and segment_index");
+    };
+    let segment: usize = String::from_utf8_lossy(segment)
+        .parse()
+        .unwrap_or(usize::MAX);
+    let mut s = lock(&state);
+    let Some(upload) = s.media.get_mut(&id) else {
+        return invalid_request(&format!("Unknown media_id: {id}"));
+    };
+    if upload.finalized || segment != upload.segments || segment > 999 {
+        return invalid_request(&format!(
+            "Segment {segment} is out of order; expected {}",
+            upload.segments
+        ));
+    }
+    if media.len() > 8 * 1_048_576 {
+        return invalid_request("A segment must be at most 8 MB");
+    }
+    upload.bytes.extend_from_slice(media);
+    upload.segments += 1;
+    axum::Json(json!({"data": {"expires_at": Timestamp::now().as_second() + 86400}}))
+        .into_response()
+}
+
+async fn media_finalize(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Some(refused) = unauthorized(&state, &headers) {
+        return refused;
+    }
+    let mut s = lock(&state);
+    let polls = s.processing.polls;
+    let Some(upload) = s.media.get_mut(&id) else {
+        return invalid_request(&format!("Unknown media_id: {id}"));
+    };
+    if upload.bytes.len() as u64 != upload.total_bytes {
+        return invalid_request(&format!(
+            "File size mismatch: received {} bytes of {}",
+            upload.bytes.len(),
+            upload.total_bytes
+        ));
+    }
+    upload.finalized = true;
+    let mut data = json!({
+        "id": id,
+        "media_key": format!("7_{id}"),
+        "size": upload.total_bytes,
+        "expires_after_secs": 86400,
+    });
+    // Images are ready at once; videos and GIFs are processed asynchronously.
+    if upload.category == "tweet_image" {
+        upload.state = "succeeded".into();
+    } else {
+        upload.state = "pending".into();
+        data["processing_info"] = json!({"state": "pending", "check_after_secs": 1});
+        s.pending_polls.insert(id, polls);
+    }
+    axum::Json(json!({ "data": data })).into_response()
+}
+
+async fn media_status(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(refused) = unauthorized(&state, &headers) {
+        return refused;
+    }
+    if query.get("command").map(String::as_str) != Some("STATUS") {
+        return invalid_request("GET /2/media/upload needs command=STATUS");
+    }
+    let id = query.get("media_id").cloned().unwrap_or_default();
+    let mut s = lock(&state);
+    s.status_polls += 1;
+    let failure = s.processing.failure.clone();
+    let left = s.pending_polls.get(&id).copied();
+    let Some(upload) = s.media.get_mut(&id) else {
+        return invalid_request(&format!("Unknown media_id: {id}"));
+    };
+    let info = match left {
+        Some(left) if left > 0 => {
+            upload.state = "in_progress".into();
+            json!({"state": "in_progress", "check_after_secs": 1, "progress_percent": 50})
+        }
+        _ => match failure {
+            Some(reason) => {
+                upload.state = "failed".into();
+                json!({"state": "failed", "progress_percent": 100,
+                       "error": {"code": 1, "name": "InvalidMedia", "message": reason}})
+            }
+            None => {
+                upload.state = "succeeded".into();
+                json!({"state": "succeeded", "progress_percent": 100})
+            }
+        },
+    };
+    if let Some(left) = s.pending_polls.get_mut(&id) {
+        *left = left.saturating_sub(1);
+    }
+    axum::Json(json!({"data": {"id": id, "media_key": format!("7_{id}"), "processing_info": info}}))
+        .into_response()
+}
+
+async fn media_metadata(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Some(refused) = unauthorized(&state, &headers) {
+        return refused;
+    }
+    let Ok(body) = serde_json::from_slice::<Value>(&body) else {
+        return invalid_request("The request body is not valid JSON.");
+    };
+    let id = body["id"].as_str().unwrap_or_default().to_owned();
+    let Some(alt) = body["metadata"]["alt_text"]["text"].as_str() else {
+        return invalid_request("metadata.alt_text.text is required");
+    };
+    if alt.chars().count() > 1000 {
+        return invalid_request("Alt text must be at most 1000 characters");
+    }
+    let mut s = lock(&state);
+    let Some(upload) = s.media.get_mut(&id) else {
+        return invalid_request(&format!("Unknown media id: {id}"));
+    };
+    upload.alt_text = Some(alt.to_owned());
+    axum::Json(json!({"data": {"id": id, "associated_metadata": true}})).into_response()
+}

@@ -37,6 +37,7 @@ pub async fn put_brand(
             &body.name,
             &body.time_zone,
             body.approval_required,
+            (body.late_window_minutes, body.publish_late),
             expected,
         )
         .await?;
@@ -65,6 +66,8 @@ pub async fn patch_brand(
         name: body.name,
         time_zone: body.time_zone,
         approval_required: body.approval_required,
+        late_window_minutes: body.late_window_minutes,
+        publish_late: body.publish_late,
     };
     let brand = s.brands.patch(&actor, changes, expected).await?;
     Ok(etag::tagged(brand.version, Json(BrandView::from(&brand))))

@@ -43,6 +43,7 @@ pub async fn create_channel(
         handle: body.handle,
         settings: body.settings,
         status: body.status,
+        queue: body.queue,
     };
     let channel = s.channels.create(&actor, new).await?;
     let location = format!("/v1/channels/{}", channel.id);
@@ -87,6 +88,7 @@ pub async fn patch_channel(
         handle: body.handle,
         settings: body.settings,
         status: body.status,
+        queue: body.queue,
     };
     let channel = s
         .channels

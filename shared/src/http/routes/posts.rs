@@ -8,6 +8,7 @@ use axum::response::IntoResponse;
 use super::ApiResult;
 use crate::domain::{Post, PostId, PostInput};
 use crate::http::extract::{Caller, IfMatch, JsonBody, OptionalJsonBody, QueryParams};
+use crate::http::views::PreflightView;
 use crate::http::views::{
     CreatePost, PatchPost, PostList, PostListQuery, PostView, RejectBody, ScheduleBody,
 };
@@ -70,6 +71,7 @@ pub async fn create_post(
 ) -> ApiResult {
     let input = PostInput {
         text: b.text,
+        thread: b.thread,
         channels: b.channels,
         variants: b.variants,
         media: b.media,
@@ -104,6 +106,7 @@ pub async fn patch_post(
 ) -> ApiResult {
     let changes = PostChanges {
         text: b.text,
+        thread: b.thread,
         channels: b.channels,
         variants: b.variants,
         media: b.media,
@@ -258,4 +261,48 @@ pub async fn duplicate_post(
     Path(id): Path<String>,
 ) -> ApiResult {
     Ok(created(&s.posts.duplicate(&a, &post_id(&id)?).await?))
+}
+
+/// Schedules the post for right now (managers and owners); the publisher takes it at once.
+#[utoipa::path(post, path = "/v1/posts/{id}/publish-now", tag = "workflow",
+    params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "ETag last read; stale -> 412")),
+    responses((status = 200, description = "Scheduled for now; per-target results appear in GET /v1/posts/{id}", body = PostView),
+              (status = "4XX", description = "Problem (422 lists each target's preflight problems)", body = Problem, content_type = "application/problem+json")))]
+pub async fn publish_now(
+    State(s): State<AppState>,
+    Caller(a): Caller,
+    Path(id): Path<String>,
+    IfMatch(e): IfMatch,
+) -> ApiResult {
+    let response = act(s.clone(), a, &id, Action::PublishNow, e).await?;
+    s.publish_soon.notify_one();
+    Ok(response)
+}
+
+/// Schedules the post at the next free queue slot of its channels.
+#[utoipa::path(post, path = "/v1/posts/{id}/queue", tag = "workflow",
+    params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "ETag last read; stale -> 412")),
+    responses((status = 200, description = "Scheduled at the next free slot", body = PostView),
+              (status = "4XX", description = "Problem", body = Problem, content_type = "application/problem+json")))]
+pub async fn queue_post(
+    State(s): State<AppState>,
+    Caller(a): Caller,
+    Path(id): Path<String>,
+    IfMatch(e): IfMatch,
+) -> ApiResult {
+    act(s, a, &id, Action::Queue, e).await
+}
+
+/// Checks every target against its network's rules without scheduling anything.
+#[utoipa::path(post, path = "/v1/posts/{id}/preflight", tag = "workflow", params(("id" = String, Path)),
+    responses((status = 200, description = "Each target's problems, in plain words", body = PreflightView),
+              (status = "4XX", description = "Problem", body = Problem, content_type = "application/problem+json")))]
+pub async fn preflight_post(
+    State(s): State<AppState>,
+    Caller(a): Caller,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let targets = s.posts.preflight(&a, &post_id(&id)?).await?;
+    let ok = targets.iter().all(|t| t.problems.is_empty());
+    Ok(Json(PreflightView { ok, targets }).into_response())
 }

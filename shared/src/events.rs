@@ -1,0 +1,101 @@
+//! Domain events: what happened, for the brand to wire its own notifications. They go to
+//! EventBridge in AWS and to an in-process bus locally; their JSON is documented in docs/events.md.
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::domain::{BrandId, Channel, Post, TargetState};
+
+/// The envelope every event shares.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DomainEvent {
+    pub id: String,
+    /// e.g. `post.published`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub time: Timestamp,
+    pub brand: String,
+    pub data: Value,
+}
+
+pub const POST_PUBLISHED: &str = "post.published";
+pub const POST_PARTIALLY_PUBLISHED: &str = "post.partially_published";
+pub const POST_FAILED: &str = "post.failed";
+pub const POST_MISSED: &str = "post.missed";
+pub const CHANNEL_NEEDS_RECONNECT: &str = "channel.needs_reconnect";
+
+impl DomainEvent {
+    fn new(kind: &str, brand: &BrandId, time: Timestamp, data: Value) -> Self {
+        Self {
+            id: ulid::Ulid::new().to_string(),
+            kind: kind.to_owned(),
+            time,
+            brand: brand.to_string(),
+            data,
+        }
+    }
+
+    /// The event for a post whose every target reached an end state.
+    pub fn post_settled(brand: &BrandId, post: &Post, time: Timestamp) -> Self {
+        use crate::domain::PostStatus::*;
+        let kind = match post.status() {
+            Published => POST_PUBLISHED,
+            PartiallyPublished => POST_PARTIALLY_PUBLISHED,
+            Missed => POST_MISSED,
+            _ => POST_FAILED,
+        };
+        let targets: Vec<Value> = post
+            .targets
+            .iter()
+            .map(|t| match &t.state {
+                TargetState::Published { remote_id, url, published_at, notes } => json!({
+                    "channel_id": t.channel_id, "state": "published", "remote_id": remote_id, "url": url,
+                    "published_at": published_at, "notes": notes,
+                }),
+                TargetState::Failed { failure, attempts } => json!({
+                    "channel_id": t.channel_id, "state": "failed", "kind": failure.kind,
+                    "message": failure.message, "attempts": attempts,
+                }),
+                other => json!({ "channel_id": t.channel_id, "state": serde_json::to_value(other).ok().and_then(|v| v.get("state").cloned()) }),
+            })
+            .collect();
+        let data = json!({
+            "post_id": post.id.to_string(),
+            "status": post.status(),
+            "publish_at": post.publish_at,
+            "text": post.text,
+            "labels": post.labels,
+            "campaign": post.campaign,
+            "targets": targets,
+        });
+        Self::new(kind, brand, time, data)
+    }
+
+    pub fn channel_needs_reconnect(
+        brand: &BrandId,
+        channel: &Channel,
+        reason: &str,
+        time: Timestamp,
+    ) -> Self {
+        let data = json!({
+            "channel_id": channel.id.to_string(),
+            "network": channel.network,
+            "name": channel.name,
+            "handle": channel.handle,
+            "reason": reason,
+        });
+        Self::new(CHANNEL_NEEDS_RECONNECT, brand, time, data)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("events could not be sent: {0}")]
+pub struct EventError(pub String);
+
+/// Where domain events go.
+#[async_trait]
+pub trait EventBus: Send + Sync {
+    async fn emit(&self, events: Vec<DomainEvent>) -> Result<(), EventError>;
+}

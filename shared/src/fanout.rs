@@ -1,0 +1,28 @@
+//! The fan-out port: the schedule tick turns each claimed target into one job, and something else
+//! runs the jobs (EventBridge events to the publisher function in AWS, an in-process queue with
+//! concurrency caps locally), so one slow network or account never holds the others back.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{BrandId, ChannelId, Network, PostId};
+
+/// Publish one target, under the claim `attempt_id`. Delivering a job twice is harmless: only the
+/// attempt that holds the claim may record an outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublishJob {
+    pub brand: BrandId,
+    pub post_id: PostId,
+    pub channel_id: ChannelId,
+    pub network: Network,
+    pub attempt_id: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("publish jobs could not be dispatched: {0}")]
+pub struct DispatchError(pub String);
+
+#[async_trait]
+pub trait Dispatcher: Send + Sync {
+    async fn dispatch(&self, jobs: Vec<PublishJob>) -> Result<(), DispatchError>;
+}

@@ -1,0 +1,532 @@
+//! Publishing: the schedule tick finds due targets through the sparse due index, claims them
+//! with a conditional write and fans out one job per target; a worker publishes one target per
+//! job and records the outcome under its claim. Concurrent ticks, repeated deliveries and dead
+//! workers all end with each target published once: only the attempt holding a target's claim
+//! may record, an expired claim is taken over with a read-back first, and an unknown outcome is
+//! read back on the network before anything is retried.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use super::preflight::Preflight;
+use super::{Ports, ServiceError};
+use crate::domain::post::Failure;
+use crate::domain::publishing::{Claim, Outcome, PublishPolicy};
+use crate::domain::{Brand, BrandId, ChannelId, ChannelStatus, Post, PostId, Secret, TargetState};
+use crate::events::{DomainEvent, EventBus};
+use crate::fanout::{Dispatcher, PublishJob};
+use crate::networks::{
+    Account, CredentialsSink, MediaFiles, Outgoing, PublishContext, PublishError, ReadBack,
+};
+use crate::store::keys::DUE_SHARDS;
+use crate::store::{Store, StoreError};
+
+/// Due posts read per query of one shard.
+const DUE_PAGE: usize = 100;
+/// How often an outcome is re-applied when other targets of the same post were recorded
+/// concurrently (each attempt re-reads the post, so this only bounds pathological contention).
+const RECORD_RETRIES: usize = 20;
+
+/// What one tick did, for its log line.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct TickReport {
+    pub posts_examined: usize,
+    pub jobs_dispatched: usize,
+    pub missed: usize,
+    pub errors: usize,
+}
+
+/// What one job did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobReport {
+    /// The outcome was recorded; the target is now in this state (`published`, `failed`, ...).
+    Recorded(&'static str),
+    /// The job no longer held its claim (a repeated delivery, or a claim taken over): nothing done.
+    Skipped(&'static str),
+}
+
+#[derive(Clone)]
+pub struct PublishingService {
+    ports: Ports,
+    preflight: Preflight,
+    media: Arc<dyn MediaFiles>,
+    events: Arc<dyn EventBus>,
+    dispatcher: Arc<dyn Dispatcher>,
+}
+
+impl PublishingService {
+    pub fn new(
+        ports: Ports,
+        media: Arc<dyn MediaFiles>,
+        events: Arc<dyn EventBus>,
+        dispatcher: Arc<dyn Dispatcher>,
+    ) -> Self {
+        let preflight = Preflight::new(ports.store.clone(), ports.connectors.clone());
+        Self {
+            ports,
+            preflight,
+            media,
+            events,
+            dispatcher,
+        }
+    }
+
+    fn store(&self) -> &Store {
+        &self.ports.store
+    }
+
+    /// The schedule tick: claims every due target of every brand and dispatches one job each.
+    pub async fn tick(&self) -> Result<TickReport, ServiceError> {
+        let now = self.ports.clock.now();
+        let mut report = TickReport::default();
+        let mut brands: HashMap<BrandId, Option<Brand>> = HashMap::new();
+        for shard in 0..DUE_SHARDS {
+            // Claimed posts leave the "due now" range, so re-reading from the start makes progress;
+            // a post that stays due (a persistent error) is examined once per tick.
+            let mut seen: HashSet<PostId> = HashSet::new();
+            loop {
+                let due = self.store().due_posts(shard, now, DUE_PAGE).await?;
+                let fresh: Vec<(BrandId, Post)> =
+                    due.into_iter().filter(|(_, p)| seen.insert(p.id)).collect();
+                if fresh.is_empty() {
+                    break;
+                }
+                let mut jobs = Vec::new();
+                for (brand_id, post) in fresh {
+                    report.posts_examined += 1;
+                    if !brands.contains_key(&brand_id) {
+                        let brand = self.store().get_brand(&brand_id).await?;
+                        brands.insert(brand_id.clone(), brand);
+                    }
+                    let policy = brands[&brand_id]
+                        .as_ref()
+                        .map(Brand::policy)
+                        .unwrap_or_default();
+                    match self.claim(&brand_id, post, &policy).await {
+                        Ok((claimed, missed)) => {
+                            report.missed += missed;
+                            jobs.extend(claimed);
+                        }
+                        Err(e) => {
+                            report.errors += 1;
+                            tracing::error!(brand = %brand_id, error = %e, "claiming due targets failed");
+                        }
+                    }
+                }
+                report.jobs_dispatched += jobs.len();
+                self.dispatch(jobs).await;
+            }
+        }
+        if report.posts_examined > 0 {
+            tracing::info!(
+                posts = report.posts_examined,
+                jobs = report.jobs_dispatched,
+                missed = report.missed,
+                errors = report.errors,
+                "publishing tick"
+            );
+        }
+        Ok(report)
+    }
+
+    /// Claims and dispatches the due targets of one post now (publish-now does not wait for a tick).
+    pub async fn claim_and_dispatch(
+        &self,
+        brand: &BrandId,
+        post: Post,
+    ) -> Result<usize, ServiceError> {
+        let policy = self
+            .store()
+            .get_brand(brand)
+            .await?
+            .map(|b| b.policy())
+            .unwrap_or_default();
+        let (jobs, _) = self.claim(brand, post, &policy).await?;
+        let count = jobs.len();
+        self.dispatch(jobs).await;
+        Ok(count)
+    }
+
+    async fn dispatch(&self, jobs: Vec<PublishJob>) {
+        if jobs.is_empty() {
+            return;
+        }
+        // If dispatching fails the claims simply expire and the next tick takes them over with a
+        // read-back first: a delay, never a loss or a duplicate.
+        if let Err(e) = self.dispatcher.dispatch(jobs).await {
+            tracing::error!(error = %e, "dispatching publish jobs failed; their claims will expire and be retried");
+        }
+    }
+
+    /// Claims the due targets of `post` with a conditional write. Returns the jobs and how many
+    /// targets were marked missed.
+    async fn claim(
+        &self,
+        brand: &BrandId,
+        mut post: Post,
+        policy: &PublishPolicy,
+    ) -> Result<(Vec<PublishJob>, usize), ServiceError> {
+        for _ in 0..RECORD_RETRIES {
+            let now = self.ports.clock.now();
+            let was_settled = post.is_settled();
+            let before = post.clone();
+            let claims = post.claim_due(now, policy, || ulid::Ulid::new().to_string());
+            if post == before {
+                return Ok((Vec::new(), 0));
+            }
+            let missed = count_missed(&post) - count_missed(&before);
+            match self
+                .store()
+                .put_post(brand, &post, Some(post.version))
+                .await
+            {
+                Ok(saved) => {
+                    if !was_settled && saved.is_settled() {
+                        self.emit(vec![DomainEvent::post_settled(brand, &saved, now)])
+                            .await;
+                    }
+                    let jobs = self.jobs(brand, &saved, claims).await?;
+                    return Ok((jobs, missed));
+                }
+                // Another tick or a worker changed the post: look again at what is due now.
+                Err(StoreError::Conflict { .. }) => {
+                    match self.store().get_post(brand, &post.id).await? {
+                        Some(fresh) => post = fresh,
+                        None => return Ok((Vec::new(), 0)),
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ServiceError::Stale("post"))
+    }
+
+    async fn jobs(
+        &self,
+        brand: &BrandId,
+        post: &Post,
+        claims: Vec<Claim>,
+    ) -> Result<Vec<PublishJob>, ServiceError> {
+        let mut jobs = Vec::with_capacity(claims.len());
+        for claim in claims {
+            // The network only steers the local queue's caps; a deleted channel fails in the worker.
+            let network = match self.store().get_channel(brand, &claim.channel_id).await? {
+                Some(channel) => channel.network,
+                None => crate::domain::Network::Mastodon,
+            };
+            jobs.push(PublishJob {
+                brand: brand.clone(),
+                post_id: post.id,
+                channel_id: claim.channel_id,
+                network,
+                attempt_id: claim.attempt_id,
+            });
+        }
+        Ok(jobs)
+    }
+
+    /// Publishes one target under the job's claim, and records what happened.
+    pub async fn publish_target(&self, job: &PublishJob) -> Result<JobReport, ServiceError> {
+        let Some(post) = self.store().get_post(&job.brand, &job.post_id).await? else {
+            return Ok(JobReport::Skipped("the post was deleted"));
+        };
+        let Some(target) = post
+            .targets
+            .iter()
+            .find(|t| t.channel_id == job.channel_id.to_string())
+        else {
+            return Ok(JobReport::Skipped(
+                "the post no longer goes to this channel",
+            ));
+        };
+        let (verify_first, lease_until) = match &target.state {
+            TargetState::Publishing {
+                attempt_id,
+                verify_first,
+                lease_until,
+                ..
+            } if *attempt_id == job.attempt_id => (*verify_first, *lease_until),
+            _ => {
+                return Ok(JobReport::Skipped(
+                    "this attempt no longer holds the target",
+                ));
+            }
+        };
+        if self.ports.clock.now() >= lease_until {
+            // Too late to act: the next tick takes the target over (with a read-back first).
+            return Ok(JobReport::Skipped("the attempt's lease has run out"));
+        }
+        let first_attempt_at = target.first_attempt_at.unwrap_or(lease_until);
+        let outcome = self
+            .attempt(job, &post, verify_first, first_attempt_at)
+            .await?;
+        self.record(job, outcome).await
+    }
+
+    /// Everything an attempt does before recording: checks, read-back, publish.
+    async fn attempt(
+        &self,
+        job: &PublishJob,
+        post: &Post,
+        verify_first: bool,
+        first_attempt_at: jiff::Timestamp,
+    ) -> Result<Outcome, ServiceError> {
+        let store = self.store();
+        let Some(channel) = store.get_channel(&job.brand, &job.channel_id).await? else {
+            return Ok(failed(
+                "channel_deleted",
+                false,
+                "the channel was deleted before the post went out",
+            ));
+        };
+        let Some(connector) = self.ports.connectors.get(channel.network) else {
+            return Ok(failed(
+                "misconfigured",
+                false,
+                &format!(
+                    "publishing to {} is not configured here",
+                    channel.network.as_str()
+                ),
+            ));
+        };
+        let Some(credentials) = store.get_credentials(&job.brand, &job.channel_id).await? else {
+            return Ok(failed(
+                "auth_expired",
+                false,
+                &format!(
+                    "the channel \"{}\" has no credentials: connect it first",
+                    channel.name
+                ),
+            ));
+        };
+        let content = self
+            .preflight
+            .content(&job.brand, post, &job.channel_id)
+            .await?;
+        let rules = self.preflight.rules(&channel, Some(&credentials)).await;
+        let problems = Preflight::problems(&channel, &rules, &content);
+        if !problems.is_empty() {
+            return Ok(failed("invalid_content", false, &problems.join("; ")));
+        }
+        let sink = StoreCredentials {
+            store: store.clone(),
+            brand: job.brand.clone(),
+            channel: job.channel_id,
+        };
+        let ctx = PublishContext {
+            account: Account {
+                channel: &channel,
+                credentials: &credentials,
+                credentials_sink: &sink,
+            },
+            media: self.media.as_ref(),
+        };
+        let outgoing = Outgoing {
+            key: format!("{}-{}", job.post_id, job.channel_id),
+            text: content.text,
+            thread: content.thread,
+            media: content.media,
+            first_attempt_at,
+        };
+        if verify_first {
+            match connector.find_published(&ctx, &outgoing).await {
+                Ok(ReadBack::Found(p)) => {
+                    return Ok(Outcome::Published {
+                        remote_id: p.remote_id,
+                        url: p.url,
+                        notes: p.notes,
+                    });
+                }
+                Ok(ReadBack::NotFound) => {}
+                Ok(ReadBack::CannotTell(why)) => {
+                    return Ok(failed(
+                        "unknown_outcome",
+                        false,
+                        &format!(
+                            "an earlier attempt may have posted this, and it cannot be checked: {why}. It was not posted again, to avoid a duplicate"
+                        ),
+                    ));
+                }
+                Err(e) => {
+                    return Ok(Outcome::Unknown {
+                        message: format!(
+                            "an earlier attempt may have posted this and the check failed: {e}"
+                        ),
+                    });
+                }
+            }
+        }
+        let result = connector.publish(&ctx, &outgoing).await;
+        if let Err(PublishError::AuthExpired(reason)) = &result {
+            self.needs_reconnect(&job.brand, &job.channel_id, reason)
+                .await?;
+        }
+        Ok(match result {
+            Ok(p) => Outcome::Published {
+                remote_id: p.remote_id,
+                url: p.url,
+                notes: p.notes,
+            },
+            Err(PublishError::UnknownOutcome(message)) => Outcome::Unknown { message },
+            Err(e) => {
+                let retry_at = match &e {
+                    PublishError::RateLimited { retry_at, .. } => *retry_at,
+                    _ => None,
+                };
+                Outcome::Failed {
+                    failure: Failure {
+                        kind: e.kind().into(),
+                        retryable: e.retryable(),
+                        message: e.to_string(),
+                    },
+                    retry_at,
+                }
+            }
+        })
+    }
+
+    /// Records the outcome under the job's claim, re-reading the post when other targets were
+    /// recorded at the same time; emits the post's event when this made it settle.
+    async fn record(&self, job: &PublishJob, outcome: Outcome) -> Result<JobReport, ServiceError> {
+        for _ in 0..RECORD_RETRIES {
+            let Some(mut post) = self.store().get_post(&job.brand, &job.post_id).await? else {
+                return Ok(JobReport::Skipped("the post was deleted"));
+            };
+            let now = self.ports.clock.now();
+            let was_settled = post.is_settled();
+            if post
+                .record(&job.channel_id, &job.attempt_id, outcome.clone(), now)
+                .is_err()
+            {
+                return Ok(JobReport::Skipped(
+                    "this attempt no longer holds the target",
+                ));
+            }
+            match self
+                .store()
+                .put_post(&job.brand, &post, Some(post.version))
+                .await
+            {
+                Ok(saved) => {
+                    if !was_settled && saved.is_settled() {
+                        self.emit(vec![DomainEvent::post_settled(&job.brand, &saved, now)])
+                            .await;
+                    }
+                    let state = saved
+                        .targets
+                        .iter()
+                        .find(|t| t.channel_id == job.channel_id.to_string())
+                        .map(|t| state_name(&t.state))
+                        .unwrap_or("unknown");
+                    return Ok(JobReport::Recorded(state));
+                }
+                Err(StoreError::Conflict { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ServiceError::Stale("post"))
+    }
+
+    /// Marks the channel as needing a reconnect and tells the brand, once.
+    async fn needs_reconnect(
+        &self,
+        brand: &BrandId,
+        id: &ChannelId,
+        reason: &str,
+    ) -> Result<(), ServiceError> {
+        for _ in 0..RECORD_RETRIES {
+            let Some(mut channel) = self.store().get_channel(brand, id).await? else {
+                return Ok(());
+            };
+            if channel.status != ChannelStatus::Active {
+                return Ok(());
+            }
+            let version = channel.version;
+            let now = self.ports.clock.now();
+            channel.status = ChannelStatus::NeedsReconnect;
+            channel.updated_at = now;
+            match self
+                .store()
+                .put_channel(brand, &channel, Some(version))
+                .await
+            {
+                Ok(saved) => {
+                    self.emit(vec![DomainEvent::channel_needs_reconnect(
+                        brand, &saved, reason, now,
+                    )])
+                    .await;
+                    return Ok(());
+                }
+                Err(StoreError::Conflict { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    async fn emit(&self, events: Vec<DomainEvent>) {
+        if let Err(e) = self.events.emit(events).await {
+            tracing::error!(error = %e, "domain events could not be sent");
+        }
+    }
+}
+
+fn failed(kind: &str, retryable: bool, message: &str) -> Outcome {
+    Outcome::Failed {
+        failure: Failure {
+            kind: kind.into(),
+            retryable,
+            message: message.into(),
+        },
+        retry_at: None,
+    }
+}
+
+fn count_missed(post: &Post) -> usize {
+    post.targets
+        .iter()
+        .filter(|t| matches!(&t.state, TargetState::Failed { failure, .. } if failure.kind == crate::domain::post::MISSED))
+        .count()
+}
+
+fn state_name(state: &TargetState) -> &'static str {
+    match state {
+        TargetState::Pending { .. } => "pending",
+        TargetState::Publishing { .. } => "publishing",
+        TargetState::Published { .. } => "published",
+        TargetState::Failed { .. } => "failed",
+        TargetState::Unknown { .. } => "unknown",
+    }
+}
+
+/// Saves credentials a connector refreshed (new access tokens, sessions) back to the store.
+struct StoreCredentials {
+    store: Store,
+    brand: BrandId,
+    channel: ChannelId,
+}
+
+#[async_trait]
+impl CredentialsSink for StoreCredentials {
+    async fn update(&self, changes: Vec<(String, Secret)>) -> Result<(), PublishError> {
+        let changes: Vec<(String, String)> = changes
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| (k, v.expose().to_owned()))
+            .collect();
+        match self
+            .store
+            .refresh_credentials(&self.brand, &self.channel, &changes)
+            .await
+        {
+            Ok(()) => Ok(()),
+            // Someone reconnected the channel meanwhile: their credentials win.
+            Err(StoreError::Conflict { .. }) => Ok(()),
+            Err(e) => Err(PublishError::Transient(format!(
+                "refreshed credentials could not be saved: {e}"
+            ))),
+        }
+    }
+}
