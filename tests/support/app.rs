@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use palinsesto::clock::ManualClock;
 use palinsesto::domain::{BrandId, Role};
 use palinsesto::http::{ApiSettings, router};
-use palinsesto::local::LocalRuntime;
+use palinsesto::local::{LocalOptions, LocalRuntime};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::{Value, json};
 
@@ -27,24 +27,20 @@ impl TestApp {
     }
 
     pub async fn spawn_with(settings: ApiSettings) -> Self {
+        Self::spawn_full(settings, |options| options).await
+    }
+
+    /// Boots with the local runtime's options adjusted (network endpoints, polling, caps).
+    pub async fn spawn_full(settings: ApiSettings, adjust: impl FnOnce(LocalOptions) -> LocalOptions) -> Self {
         let dir = tempfile::tempdir().expect("a temp dir");
         let clock = Arc::new(ManualClock::new(NOW.parse().unwrap()));
-        let runtime = Arc::new(
-            LocalRuntime::open_with_clock(dir.path(), clock.clone()).expect("the runtime opens"),
-        );
+        let options = adjust(LocalOptions { clock: clock.clone(), ..LocalOptions::default() });
+        let runtime = Arc::new(LocalRuntime::open_with(dir.path(), options).expect("the runtime opens"));
         let app = router(runtime.app_state(), &settings);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("a free port");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await });
-        Self {
-            base,
-            clock,
-            runtime,
-            http: reqwest::Client::new(),
-            _dir: dir,
-        }
+        Self { base, clock, runtime, http: reqwest::Client::new(), _dir: dir }
     }
 
     pub fn token(&self, brand: &str, role: &str) -> String {

@@ -265,11 +265,14 @@ impl MastodonConnector {
         if let Some(alt) = asset.alt_text.as_deref().filter(|a| !a.trim().is_empty()) {
             form = form.text("description", alt.to_owned());
         }
-        let request = self
+        let mut request = self
             .http
             .post(format!("{base}/api/v2/media"))
             .bearer_auth(token.expose())
             .multipart(form);
+        if let Some(timeout) = upload_timeout(length) {
+            request = request.timeout(timeout);
+        }
         let (status, headers, body) = self.exchange(Call::Upload, request).await?;
         if !status.is_success() {
             return Err(refused(Call::Upload, status, &headers, &body));
@@ -696,6 +699,13 @@ fn comparable(text: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// The shared client's timeout suits small requests; a 99 MB video at a modest uplink needs longer.
+fn upload_timeout(bytes: u64) -> Option<Duration> {
+    const SMALL: u64 = 8 * 1_048_576;
+    const BYTES_PER_SECOND: u64 = 512 * 1024;
+    (bytes > SMALL).then(|| Duration::from_secs(60 + bytes / BYTES_PER_SECOND))
 }
 
 fn kind_name(kind: MediaKind) -> &'static str {

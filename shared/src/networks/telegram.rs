@@ -1,6 +1,8 @@
 //! Telegram: posts to a channel through the Bot API (the bot must be an administrator there).
 //! The bot token sits in the URL path, so no URL and no token ever reaches an error message.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
 use reqwest::multipart::{Form, Part};
@@ -56,7 +58,8 @@ struct Message {
 
 enum Payload {
     Json(Value),
-    Form(Form),
+    /// A multipart form carrying files of this many bytes in all.
+    Form(Form, u64),
 }
 
 /// What a refusal is about, for choosing between invalid media and invalid content.
@@ -175,7 +178,7 @@ impl TelegramConnector {
             with_media: true,
         };
         let result = self
-            .call(token, method, Payload::Form(form), &sending)
+            .call(token, method, Payload::Form(form, asset.size), &sending)
             .await?;
         message_id(result)
     }
@@ -223,7 +226,12 @@ impl TelegramConnector {
             with_media: true,
         };
         let result = self
-            .call(token, "sendMediaGroup", Payload::Form(form), &sending)
+            .call(
+                token,
+                "sendMediaGroup",
+                Payload::Form(form, assets.iter().map(|a| a.size).sum()),
+                &sending,
+            )
             .await?;
         let messages: Vec<Message> = serde_json::from_value(result).map_err(|_| unreadable())?;
         messages
@@ -283,7 +291,13 @@ impl TelegramConnector {
         let url = format!("{}/bot{}/{method}", self.api_base, token.expose());
         let request = match payload {
             Payload::Json(body) => self.http.post(url).json(&body),
-            Payload::Form(form) => self.http.post(url).multipart(form),
+            Payload::Form(form, bytes) => {
+                let request = self.http.post(url).multipart(form);
+                match upload_timeout(bytes) {
+                    Some(timeout) => request.timeout(timeout),
+                    None => request,
+                }
+            }
         };
         self.exchange(request, sending)
             .await
@@ -488,6 +502,13 @@ async fn file_part(ctx: &PublishContext<'_>, asset: &Asset) -> Result<Part, Publ
                 asset.id, asset.content_type
             ))
         })
+}
+
+/// The shared client's timeout suits small requests; a 50 MB video at a modest uplink needs longer.
+fn upload_timeout(bytes: u64) -> Option<Duration> {
+    const SMALL: u64 = 8 * 1_048_576;
+    const BYTES_PER_SECOND: u64 = 512 * 1024;
+    (bytes > SMALL).then(|| Duration::from_secs(60 + bytes / BYTES_PER_SECOND))
 }
 
 /// Telegram guesses how to show a file partly from its name's extension.
