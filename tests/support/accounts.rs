@@ -49,10 +49,13 @@ pub fn credentials(network: Network, values: Value) -> Credentials {
 /// Records every credentials update a connector makes, applying the same rule as the real one:
 /// empty values never overwrite.
 #[derive(Default, Clone)]
-pub struct RecordingSink(pub Arc<Mutex<Vec<Vec<(String, String)>>>>);
+pub struct RecordingSink(pub Arc<Mutex<Vec<Update>>>);
+
+/// One credentials update: the keys and values a connector saved.
+pub type Update = Vec<(String, String)>;
 
 impl RecordingSink {
-    pub fn updates(&self) -> Vec<Vec<(String, String)>> {
+    pub fn updates(&self) -> Vec<Update> {
         self.0.lock().unwrap().clone()
     }
 }
@@ -70,17 +73,19 @@ impl CredentialsSink for RecordingSink {
     }
 }
 
+type Files = Arc<Mutex<HashMap<AssetId, Bytes>>>;
+
 /// An in-memory media library, also served at `{base}/media/{asset id}`.
 #[derive(Clone)]
 pub struct MemoryMedia {
-    files: Arc<Mutex<HashMap<AssetId, Bytes>>>,
+    files: Files,
     pub base: String,
     fetches: Arc<Mutex<usize>>,
 }
 
 impl MemoryMedia {
     pub async fn start() -> Self {
-        let files: Arc<Mutex<HashMap<AssetId, Bytes>>> = Arc::default();
+        let files: Files = Arc::default();
         let fetches: Arc<Mutex<usize>> = Arc::default();
         let app = Router::new()
             .route("/media/{id}", get(serve))
@@ -131,7 +136,7 @@ impl MemoryMedia {
 }
 
 async fn serve(
-    State((files, fetches)): State<(Arc<Mutex<HashMap<AssetId, Bytes>>>, Arc<Mutex<usize>>)>,
+    State((files, fetches)): State<(Files, Arc<Mutex<usize>>)>,
     Path(id): Path<String>,
 ) -> impl IntoResponse {
     *fetches.lock().unwrap() += 1;

@@ -40,6 +40,8 @@ fn serve(data: &Path, port: u16) -> (Child, Vec<String>) {
             return (child, lines);
         }
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("the server did not say it was ready: {lines:?}");
 }
 
