@@ -864,6 +864,9 @@ async fn the_openapi_document_covers_every_route() {
         ("post", "/v1/posts/{id}/unschedule"),
         ("post", "/v1/posts/{id}/cancel"),
         ("post", "/v1/posts/{id}/duplicate"),
+        ("post", "/v1/posts/{id}/publish-now"),
+        ("post", "/v1/posts/{id}/queue"),
+        ("post", "/v1/posts/{id}/preflight"),
         ("get", "/v1/calendar"),
     ];
     let paths = r.body["paths"].as_object().unwrap();

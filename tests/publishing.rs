@@ -73,6 +73,15 @@ async fn a_scheduled_post_goes_out_at_its_time_exactly_once_with_results_in_the_
     assert_eq!(published.len(), 1, "{events:?}");
     assert_eq!(published[0].data["post_id"], id);
     assert_eq!(published[0].brand, "acme");
+    // The shape docs/events.md documents.
+    let data = &published[0].data;
+    for key in ["post_id", "status", "publish_at", "text", "labels", "targets"] {
+        assert!(data.get(key).is_some(), "{key} missing from {data}");
+    }
+    for t in data["targets"].as_array().unwrap() {
+        assert_eq!(t["state"], "published");
+        assert!(t["remote_id"].is_string() && t["published_at"].is_string(), "{t}");
+    }
 }
 
 #[tokio::test]
