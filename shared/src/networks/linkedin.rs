@@ -13,9 +13,9 @@ use unicode_normalization::UnicodeNormalization;
 
 use super::{
     Account, Connector, MediaFiles, Outgoing, PublishContext, PublishError, Published, ReadBack,
-    call_failed, create_failed,
+    call_failed, create_failed, oauth, snippet,
 };
-use crate::domain::{Asset, MediaKind, Network, Secret};
+use crate::domain::{Asset, MediaKind, Network};
 
 const NETWORK: &str = "LinkedIn";
 
@@ -575,7 +575,7 @@ impl<'a> Session<'a> {
         let refresh_token = self.account.credential("refresh_token")?;
         let client_id = self.account.credential("client_id")?;
         let client_secret = self.account.credential("client_secret")?;
-        let response = self
+        let request = self
             .linkedin
             .http
             .post(format!(
@@ -588,70 +588,8 @@ impl<'a> Session<'a> {
                 ("refresh_token", refresh_token.expose()),
                 ("client_id", client_id.expose()),
                 ("client_secret", client_secret.expose()),
-            ])
-            .send()
-            .await
-            .map_err(|e| call_failed(NETWORK, &e))?;
-        let status = response.status();
-        let body = response
-            .text()
-            .await
-            .map_err(|e| call_failed(NETWORK, &e))?;
-        if !status.is_success() {
-            let reason = serde_json::from_str::<OAuthError>(&body)
-                .ok()
-                .and_then(|e| e.error_description.or(e.error))
-                .unwrap_or_else(|| snippet(&body, status));
-            return Err(match status.as_u16() {
-                429 => PublishError::RateLimited {
-                    retry_at: None,
-                    message: format!("LinkedIn is limiting token renewals: {reason}"),
-                },
-                500..=599 => PublishError::Transient(format!(
-                    "LinkedIn could not renew the access token right now: {reason}"
-                )),
-                _ => PublishError::AuthExpired(format!(
-                    "LinkedIn refused to renew the access token ({reason}): connect the channel again"
-                )),
-            });
-        }
-        let answer: TokenAnswer = serde_json::from_str(&body).map_err(|_| {
-            PublishError::Transient(
-                "LinkedIn's token renewal answer could not be read; it will be tried again".into(),
-            )
-        })?;
-        if answer.access_token.is_empty() {
-            return Err(PublishError::AuthExpired(
-                "LinkedIn renewed the authorization without an access token: connect the channel again"
-                    .into(),
-            ));
-        }
-        let mut changes = vec![(
-            "access_token".to_owned(),
-            Secret::new(answer.access_token.clone()),
-        )];
-        if let Some(at) = answer.expires_in.and_then(|secs| {
-            Timestamp::now()
-                .checked_add(SignedDuration::from_secs(secs))
-                .ok()
-        }) {
-            changes.push((
-                "access_token_expires_at".to_owned(),
-                Secret::new(at.as_second().to_string()),
-            ));
-        }
-        // An answer without a refresh token must not erase the one we have.
-        if let Some(new_refresh) = answer.refresh_token.filter(|t| !t.is_empty()) {
-            changes.push(("refresh_token".to_owned(), Secret::new(new_refresh)));
-        }
-        if let Err(e) = self.account.credentials_sink.update(changes).await {
-            // The fresh token still works for this call; losing the post too would only add harm.
-            tracing::warn!(error = %e, "renewed LinkedIn credentials could not be saved");
-            self.notes.push(format!(
-                "LinkedIn renewed the channel's access, but the new credentials could not be saved ({e}); if later posts fail to authenticate, connect the channel again"
-            ));
-        }
-        self.token = answer.access_token;
+            ]);
+        self.token = oauth::renew(NETWORK, request, &self.account, &mut self.notes).await?;
         Ok(())
     }
 }
@@ -714,15 +652,6 @@ async fn failure(response: Response, step: Step, version: &str) -> PublishError 
     }
 }
 
-fn snippet(body: &str, status: StatusCode) -> String {
-    let body = body.trim();
-    if body.is_empty() {
-        format!("HTTP {status}")
-    } else {
-        body.chars().take(200).collect()
-    }
-}
-
 #[derive(Deserialize)]
 /// LinkedIn wraps action results in `{"value": ...}`.
 struct Wrapped<T> {
@@ -775,20 +704,6 @@ struct PostElement {
     commentary: Option<String>,
     /// Milliseconds since the epoch.
     created_at: Option<i64>,
-}
-
-#[derive(Deserialize)]
-struct TokenAnswer {
-    #[serde(default)]
-    access_token: String,
-    expires_in: Option<i64>,
-    refresh_token: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct OAuthError {
-    error: Option<String>,
-    error_description: Option<String>,
 }
 
 #[derive(Deserialize, Default)]

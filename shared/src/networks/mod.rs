@@ -8,6 +8,7 @@ pub mod instagram;
 pub mod linkedin;
 pub mod mastodon;
 pub mod meta;
+pub mod oauth;
 pub mod telegram;
 pub mod threads;
 pub mod x;
@@ -387,4 +388,14 @@ pub fn network_client() -> reqwest::Client {
         .user_agent(concat!("palinsesto/", env!("CARGO_PKG_VERSION")))
         .build()
         .unwrap_or_default()
+}
+
+/// The start of an unexpected answer body, for error messages.
+pub fn snippet(body: &str, status: reqwest::StatusCode) -> String {
+    let body = body.trim();
+    if body.is_empty() {
+        format!("HTTP {status}")
+    } else {
+        body.chars().take(200).collect()
+    }
 }

@@ -17,9 +17,9 @@ use unicode_normalization::UnicodeNormalization;
 
 use super::{
     Account, Connector, MediaFiles, Outgoing, PublishContext, PublishError, Published, ReadBack,
-    call_failed, create_failed, reset_at_unix,
+    call_failed, create_failed, oauth, reset_at_unix, snippet,
 };
-use crate::domain::{Asset, MediaKind, Network, Secret};
+use crate::domain::{Asset, MediaKind, Network};
 
 const NETWORK: &str = "X";
 
@@ -509,69 +509,7 @@ impl<'a> Session<'a> {
             // Confidential clients authenticate with HTTP basic auth.
             request = request.basic_auth(client_id.expose(), Some(secret.expose()));
         }
-        let response = request.send().await.map_err(|e| call_failed(NETWORK, &e))?;
-        let status = response.status();
-        if !status.is_success() {
-            let reset = reset_at_unix(response.headers().get("x-rate-limit-reset"));
-            let body = response.text().await.unwrap_or_default();
-            let reason = serde_json::from_str::<OAuthError>(&body)
-                .ok()
-                .and_then(|e| e.error_description.or(e.error))
-                .unwrap_or_else(|| snippet(&body, status));
-            return Err(match status.as_u16() {
-                429 => PublishError::RateLimited {
-                    retry_at: reset,
-                    message: format!("X is limiting token renewals: {reason}"),
-                },
-                500..=599 => PublishError::Transient(format!(
-                    "X could not renew the access token right now: {reason}"
-                )),
-                _ => PublishError::AuthExpired(format!(
-                    "X refused to renew the access token ({reason}): connect the channel again"
-                )),
-            });
-        }
-        let body = response
-            .text()
-            .await
-            .map_err(|e| call_failed(NETWORK, &e))?;
-        let answer: TokenAnswer = serde_json::from_str(&body).map_err(|_| {
-            PublishError::Transient(
-                "X's token renewal answer could not be read; it will be tried again".into(),
-            )
-        })?;
-        if answer.access_token.is_empty() {
-            return Err(PublishError::AuthExpired(
-                "X renewed the authorization without an access token: connect the channel again"
-                    .into(),
-            ));
-        }
-        let mut changes = vec![(
-            "access_token".to_owned(),
-            Secret::new(answer.access_token.clone()),
-        )];
-        if let Some(expires_at) = answer.expires_in.and_then(|secs| {
-            Timestamp::now()
-                .checked_add(SignedDuration::from_secs(secs))
-                .ok()
-        }) {
-            changes.push((
-                "access_token_expires_at".to_owned(),
-                Secret::new(expires_at.as_second().to_string()),
-            ));
-        }
-        // X rotates refresh tokens; an answer without one must not erase the one we have.
-        if let Some(new_refresh) = answer.refresh_token.filter(|t| !t.is_empty()) {
-            changes.push(("refresh_token".to_owned(), Secret::new(new_refresh)));
-        }
-        if let Err(e) = self.account.credentials_sink.update(changes).await {
-            // The fresh token still works for this call; losing the post too would only add harm.
-            tracing::warn!(error = %e, "renewed X credentials could not be saved");
-            self.notes.push(format!(
-                "X renewed the channel's access, but the new credentials could not be saved ({e}); if later posts fail to authenticate, connect the channel again"
-            ));
-        }
-        self.token = answer.access_token;
+        self.token = oauth::renew(NETWORK, request, &self.account, &mut self.notes).await?;
         Ok(())
     }
 }
@@ -615,15 +553,6 @@ async fn failure(response: Response, step: Step) -> PublishError {
         }
         400..=499 => PublishError::InvalidContent(format!("X refused the post: {detail}")),
         _ => PublishError::Transient(format!("X gave an unexpected answer ({status}): {detail}")),
-    }
-}
-
-fn snippet(body: &str, status: StatusCode) -> String {
-    let body = body.trim();
-    if body.is_empty() {
-        format!("HTTP {status}")
-    } else {
-        body.chars().take(200).collect()
     }
 }
 
@@ -752,20 +681,6 @@ struct TimelineTweet {
 #[derive(Deserialize, Default)]
 struct TimelineMeta {
     next_token: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct TokenAnswer {
-    #[serde(default)]
-    access_token: String,
-    expires_in: Option<i64>,
-    refresh_token: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct OAuthError {
-    error: Option<String>,
-    error_description: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
