@@ -127,7 +127,7 @@ fn service_keeping_jobs(desk: &Desk, kept: &KeptJobs) -> PublishingService {
     let runtime = &desk.app.runtime;
     PublishingService::new(
         runtime.ports(),
-        Arc::new(runtime.bucket.clone()),
+        runtime.media(),
         Arc::new(runtime.bus.clone()),
         Arc::new(kept.clone()),
     )

@@ -3,11 +3,13 @@
 
 pub mod adapters;
 pub mod auth;
+pub mod blobs;
 pub mod clock;
 pub mod domain;
 pub mod events;
 pub mod fanout;
 pub mod http;
+pub mod intake;
 #[cfg(feature = "aws")]
 pub mod lambda_env;
 #[cfg(feature = "local")]

@@ -13,6 +13,7 @@ use crate::adapters::folder_bucket::FolderBucket;
 use crate::adapters::local_bus::LocalBus;
 use crate::adapters::local_queue::{Caps, local_queue};
 use crate::auth::{AuthConfig, KeySource, Verifier, mint_hs256};
+use crate::blobs::BucketMedia;
 use crate::clock::{Clock, SystemClock};
 use crate::domain::{Actor, BrandId, Role, Secret};
 use crate::http::AppState;
@@ -117,6 +118,7 @@ impl LocalRuntime {
         let secret = signing_secret(data)?;
         let embedded = Arc::new(EmbeddedStore::open(&data.join(STORE_FILE))?);
         let bucket_root = data.join("bucket");
+        let bucket = FolderBucket::new(bucket_root.clone(), options.public_base, secret.clone());
         fs::create_dir_all(&bucket_root).map_err(io(&bucket_root))?;
         Ok(Self {
             data: data.to_owned(),
@@ -125,9 +127,14 @@ impl LocalRuntime {
             clock: options.clock,
             connectors: standard_connectors(options.http, &options.endpoints, options.polling),
             bus: LocalBus::default(),
-            bucket: FolderBucket::new(bucket_root, options.public_base),
+            bucket,
             caps: options.caps,
         })
+    }
+
+    /// The media library as the publisher reads it.
+    pub fn media(&self) -> Arc<dyn crate::networks::MediaFiles> {
+        Arc::new(BucketMedia(Arc::new(self.bucket.clone())))
     }
 
     /// Starts the publisher: its queue runs jobs in this process; call `service.tick()` to run
@@ -136,7 +143,7 @@ impl LocalRuntime {
         let (queue, runner) = local_queue(self.caps);
         let service = PublishingService::new(
             self.ports(),
-            Arc::new(self.bucket.clone()),
+            self.media(),
             Arc::new(self.bus.clone()),
             Arc::new(queue),
         );
