@@ -7,6 +7,9 @@ set -euo pipefail
 
 # Pinned so every run (and CI) tests against the same emulator behaviour.
 MOTO_VERSION="5.2.5"
+# The template linter (`.venv-test/bin/cfn-lint template.yaml`); moto[server] pulls in some cfn-lint,
+# pinned here so the template is checked by the same rules everywhere.
+CFN_LINT_VERSION="1.58.0"
 START_TIMEOUT_SECONDS=30
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -29,15 +32,15 @@ fail() {
 
 ensure_venv() {
     if [[ -x "$VENV/bin/moto_server" ]] \
-        && [[ "$("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("moto"))' 2>/dev/null)" == "$MOTO_VERSION" ]]; then
+        && [[ "$("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("moto"), m.version("cfn-lint"))' 2>/dev/null)" == "$MOTO_VERSION $CFN_LINT_VERSION" ]]; then
         return
     fi
-    say "installing moto[server]==$MOTO_VERSION into $VENV (first run only)"
+    say "installing moto[server]==$MOTO_VERSION and cfn-lint==$CFN_LINT_VERSION into $VENV (first run only)"
     if [[ ! -x "$VENV/bin/python" ]]; then
         python3 -m venv "$VENV" || fail "python3 -m venv failed: is python3-venv installed?"
     fi
-    "$VENV/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION" \
-        || fail "pip could not install moto[server]==$MOTO_VERSION"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION" "cfn-lint==$CFN_LINT_VERSION" \
+        || fail "pip could not install moto[server]==$MOTO_VERSION cfn-lint==$CFN_LINT_VERSION"
 }
 
 free_port() {

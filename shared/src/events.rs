@@ -20,6 +20,10 @@ pub struct DomainEvent {
     pub data: Value,
 }
 
+/// The `source` of every event Palinsesto puts on its EventBridge bus (domain events and publish
+/// jobs alike); a brand's rules match on it.
+pub const EVENT_SOURCE: &str = "palinsesto";
+
 pub const POST_PUBLISHED: &str = "post.published";
 pub const POST_PARTIALLY_PUBLISHED: &str = "post.partially_published";
 pub const POST_FAILED: &str = "post.failed";

@@ -7,6 +7,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{BrandId, ChannelId, Network, PostId};
 
+/// The EventBridge `detail-type` of a publish job (source [`crate::events::EVENT_SOURCE`], detail
+/// the job's JSON); the rule that invokes the publisher function matches on it.
+pub const PUBLISH_TARGET_DETAIL_TYPE: &str = "palinsesto.publish-target";
+
 /// Publish one target, under the claim `attempt_id`. Delivering a job twice is harmless: only the
 /// attempt that holds the claim may record an outcome.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -4,10 +4,13 @@
 use std::sync::Arc;
 
 use crate::adapters::dynamodb::DynamoStore;
+use crate::adapters::eventbridge::EventBridgeBus;
+use crate::adapters::s3::{self, S3Bucket};
 use crate::auth::{AuthConfig, Verifier};
 use crate::clock::SystemClock;
 use crate::http::AppState;
 use crate::services::Ports;
+use crate::services::publishing::PublishingService;
 use crate::store::Store;
 
 /// Why a function could not start: a missing or malformed environment variable, named.
@@ -28,11 +31,15 @@ fn required(name: &str) -> Result<String, StartupError> {
 pub async fn ports() -> Result<Ports, StartupError> {
     let table = required("TABLE_NAME")?;
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    Ok(ports_on(&config, table))
+}
+
+fn ports_on(config: &aws_config::SdkConfig, table: String) -> Ports {
     let store = Store::new(Arc::new(DynamoStore::new(
-        aws_sdk_dynamodb::Client::new(&config),
+        aws_sdk_dynamodb::Client::new(config),
         table,
     )));
-    Ok(Ports {
+    Ports {
         store,
         clock: Arc::new(SystemClock),
         connectors: crate::networks::standard_connectors(
@@ -40,7 +47,29 @@ pub async fn ports() -> Result<Ports, StartupError> {
             &crate::networks::NetworkEndpoints::from_env(),
             crate::networks::Polling::default(),
         ),
-    })
+    }
+}
+
+/// Everything the publisher function needs: the ports, the bus for jobs and domain events
+/// (`EVENT_BUS_NAME`) and the media library's bucket (`BUCKET_NAME`). Network API bases come
+/// from `NetworkEndpoints::from_env`.
+pub async fn publishing_service() -> Result<PublishingService, StartupError> {
+    let table = required("TABLE_NAME")?;
+    let bus_name = required("EVENT_BUS_NAME")?;
+    let bucket = required("BUCKET_NAME")?;
+    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    // One bus carries both the publish jobs and the domain events.
+    let bus = Arc::new(EventBridgeBus::new(
+        aws_sdk_eventbridge::Client::new(&config),
+        bus_name,
+    ));
+    let media = Arc::new(S3Bucket::new(s3::client(&config), bucket));
+    Ok(PublishingService::new(
+        ports_on(&config, table),
+        media,
+        bus.clone(),
+        bus,
+    ))
 }
 
 /// Everything the API function needs: the ports and the token verifier (`JWT_*` variables).

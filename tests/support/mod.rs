@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod app;
+pub mod aws;
 pub mod desk;
 pub mod dynamodb;
 pub mod embedded;

@@ -226,6 +226,12 @@ impl ItemStore for DynamoStore {
                 values.insert(":p".into(), s(prefix));
                 "#pk = :pk AND begins_with(#sk, :p)"
             }
+            // DynamoDB refuses an empty string in a key condition, and every key is at least
+            // the empty string: "from the start" (the due index's lower bound) is just `<=`.
+            KeyRange::Between(low, high) if low.is_empty() => {
+                values.insert(":b".into(), s(high));
+                "#pk = :pk AND #sk <= :b"
+            }
             KeyRange::Between(low, high) => {
                 values.insert(":a".into(), s(low));
                 values.insert(":b".into(), s(high));

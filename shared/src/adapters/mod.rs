@@ -1,10 +1,14 @@
-//! Adapters: the outside world behind the ports. The DynamoDB adapter runs in AWS; the embedded
-//! store runs in the local process.
+//! Adapters: the outside world behind the ports. DynamoDB, EventBridge and S3 run in AWS; the
+//! embedded store, the folder bucket, the local bus and the local queue run in the local process.
 
 #[cfg(feature = "aws")]
 pub mod dynamodb;
 #[cfg(feature = "local")]
 pub mod embedded;
+#[cfg(feature = "aws")]
+pub mod eventbridge;
 pub mod folder_bucket;
 pub mod local_bus;
 pub mod local_queue;
+#[cfg(feature = "aws")]
+pub mod s3;

@@ -7,6 +7,7 @@ pub mod channels;
 pub mod posts;
 pub mod preflight;
 pub mod publishing;
+pub mod publishing_events;
 
 use std::sync::Arc;
 

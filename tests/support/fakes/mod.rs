@@ -1,6 +1,7 @@
 //! Loopback fakes of the social networks, built from their documented request, media and error
 //! shapes, with one fault-injection kit shared by all of them: a fault is attached to the next N
-//! requests matching a method and path prefix.
+//! requests matching a method and path prefix. The kit also counts every request a fake receives
+//! and can add a fixed latency to each one (the publishing benchmark's distant networks).
 //!
 //! Faults:
 //! - `Respond`: answer with this status, headers and body INSTEAD of handling the request (429 with
@@ -20,6 +21,7 @@ pub mod threads;
 pub mod x;
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -69,14 +71,19 @@ struct Armed {
     fault: Fault,
 }
 
-/// The faults armed on one fake server.
+/// The faults armed on one fake server, its added latency and its request count.
 #[derive(Clone, Default)]
-pub struct Faults(Arc<Mutex<VecDeque<Armed>>>);
+pub struct Faults {
+    armed: Arc<Mutex<VecDeque<Armed>>>,
+    /// Added before every request is handled, in microseconds (0: none).
+    latency_micros: Arc<AtomicU64>,
+    requests: Arc<AtomicUsize>,
+}
 
 impl Faults {
     /// Applies `fault` to the next `times` requests with this method whose path starts with `path_prefix`.
     pub fn inject(&self, method: Method, path_prefix: &str, times: usize, fault: Fault) {
-        self.0.lock().unwrap().push_back(Armed {
+        self.armed.lock().unwrap().push_back(Armed {
             method,
             path_prefix: path_prefix.to_owned(),
             remaining: times,
@@ -85,11 +92,27 @@ impl Faults {
     }
 
     pub fn clear(&self) {
-        self.0.lock().unwrap().clear();
+        self.armed.lock().unwrap().clear();
+    }
+
+    /// Every later request waits this long before it is handled, as if the network were far away
+    /// (`Duration::ZERO` removes it). Faults still apply after the wait.
+    pub fn set_latency(&self, latency: Duration) {
+        let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
+        self.latency_micros.store(micros, Ordering::Relaxed);
+    }
+
+    /// Requests this fake has received so far, whatever their answer.
+    pub fn requests(&self) -> usize {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    fn latency(&self) -> Duration {
+        Duration::from_micros(self.latency_micros.load(Ordering::Relaxed))
     }
 
     fn take(&self, method: &Method, path: &str) -> Option<Fault> {
-        let mut armed = self.0.lock().unwrap();
+        let mut armed = self.armed.lock().unwrap();
         let i = armed.iter().position(|a| {
             a.method == *method && path.starts_with(&a.path_prefix) && a.remaining > 0
         })?;
@@ -111,7 +134,13 @@ pub struct FakeServer {
 
 impl FakeServer {
     pub async fn start(router: Router) -> Self {
+        Self::start_with_latency(router, Duration::ZERO).await
+    }
+
+    /// A fake whose every answer comes `latency` late (see [`Faults::set_latency`]).
+    pub async fn start_with_latency(router: Router, latency: Duration) -> Self {
         let faults = Faults::default();
+        faults.set_latency(latency);
         let app = router.layer(middleware::from_fn_with_state(faults.clone(), inject));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -135,6 +164,11 @@ async fn inject(
     request: Request,
     next: Next,
 ) -> Response {
+    faults.requests.fetch_add(1, Ordering::Relaxed);
+    let latency = faults.latency();
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
     match faults.take(request.method(), request.uri().path()) {
         None => next.run(request).await,
         Some(Fault::Respond {
