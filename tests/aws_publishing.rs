@@ -11,6 +11,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use jiff::{SignedDuration, Timestamp};
 use palinsesto::adapters::eventbridge::EventBridgeBus;
 use palinsesto::adapters::s3::{self, S3Bucket};
+use palinsesto::blobs::BucketMedia;
 use palinsesto::clock::{Clock, ManualClock};
 use palinsesto::domain::channel::ChannelFields;
 use palinsesto::domain::post::Context;
@@ -39,7 +40,7 @@ fn job(i: usize) -> PublishJob {
         brand: acme(),
         post_id: PostId::new(),
         channel_id: ChannelId::new(),
-        network: if i % 2 == 0 {
+        network: if i.is_multiple_of(2) {
             Network::Mastodon
         } else {
             Network::Bluesky
@@ -177,11 +178,13 @@ fn asset(object_key: &str, size: u64) -> Asset {
         version: 1,
         created_at: now,
         updated_at: now,
+        details: Default::default(),
     }
 }
 
-/// A bucket holding one object of `len` bytes (a pattern, so ranges are checkable).
-async fn bucket_with_object(key: &str, len: usize) -> (S3Bucket, Vec<u8>) {
+/// The media library on a bucket holding one object of `len` bytes (a pattern, so ranges are
+/// checkable), read the way the publisher reads it.
+async fn bucket_with_object(key: &str, len: usize) -> (BucketMedia, Vec<u8>) {
     let config = sdk_config().await;
     let client = s3::client(&config);
     let name = unique("palinsesto-media");
@@ -195,7 +198,7 @@ async fn bucket_with_object(key: &str, len: usize) -> (S3Bucket, Vec<u8>) {
         .send()
         .await
         .unwrap();
-    (S3Bucket::new(client, name), bytes)
+    (BucketMedia(Arc::new(S3Bucket::new(client, name))), bytes)
 }
 
 #[tokio::test]
@@ -313,7 +316,10 @@ async fn publisher_loop() -> Loop {
         aws_sdk_eventbridge::Client::new(&config),
         &routed.name,
     ));
-    let media = Arc::new(S3Bucket::new(s3::client(&config), unique("unused")));
+    let media = Arc::new(BucketMedia(Arc::new(S3Bucket::new(
+        s3::client(&config),
+        unique("unused"),
+    ))));
     Loop {
         service: PublishingService::new(ports, media, bus.clone(), bus),
         store,

@@ -74,7 +74,9 @@ pub struct BucketMedia(pub Arc<dyn Bucket>);
 #[async_trait]
 impl MediaFiles for BucketMedia {
     async fn read(&self, asset: &Asset, range: Range<u64>) -> Result<Bytes, PublishError> {
-        self.0
+        let wanted = range.end.saturating_sub(range.start);
+        let bytes = self
+            .0
             .read(&asset.object_key, range)
             .await
             .map_err(|e| match e {
@@ -82,8 +84,22 @@ impl MediaFiles for BucketMedia {
                     "the file of media {} is missing from the library",
                     asset.id
                 )),
-                other => PublishError::Transient(format!("reading media {}: {other}", asset.id)),
-            })
+                BlobError::Invalid(why) => {
+                    PublishError::InvalidMedia(format!("media {} cannot be read: {why}", asset.id))
+                }
+                BlobError::Unavailable(why) => {
+                    PublishError::Transient(format!("reading media {}: {why}", asset.id))
+                }
+            })?;
+        // A short read means the stored file is not what the library recorded: uploading it
+        // would send a broken file.
+        if (bytes.len() as u64) < wanted {
+            return Err(PublishError::InvalidMedia(format!(
+                "the file of media {} is shorter than the library recorded ({} bytes); upload it again",
+                asset.id, asset.size
+            )));
+        }
+        Ok(bytes)
     }
 
     async fn fetch_url(&self, asset: &Asset) -> Result<String, PublishError> {

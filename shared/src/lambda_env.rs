@@ -7,6 +7,7 @@ use crate::adapters::dynamodb::DynamoStore;
 use crate::adapters::eventbridge::EventBridgeBus;
 use crate::adapters::s3::{self, S3Bucket};
 use crate::auth::{AuthConfig, Verifier};
+use crate::blobs::BucketMedia;
 use crate::clock::SystemClock;
 use crate::http::AppState;
 use crate::services::Ports;
@@ -63,7 +64,10 @@ pub async fn publishing_service() -> Result<PublishingService, StartupError> {
         aws_sdk_eventbridge::Client::new(&config),
         bus_name,
     ));
-    let media = Arc::new(S3Bucket::new(s3::client(&config), bucket));
+    let media = Arc::new(BucketMedia(Arc::new(S3Bucket::new(
+        s3::client(&config),
+        bucket,
+    ))));
     Ok(PublishingService::new(
         ports_on(&config, table),
         media,

@@ -29,6 +29,10 @@ const DUE_PAGE: usize = 100;
 /// concurrently (each attempt re-reads the post, so this only bounds pathological contention).
 const RECORD_RETRIES: usize = 20;
 
+/// An attempt starts only with at least this much of its lease left: more than a publish can
+/// take (the network client's timeouts and media polling), less than the 5-minute lease.
+const MIN_LEASE_LEFT: jiff::SignedDuration = jiff::SignedDuration::from_secs(150);
+
 /// What one tick did, for its log line.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct TickReport {
@@ -254,9 +258,18 @@ impl PublishingService {
                 ));
             }
         };
-        if self.ports.clock.now() >= lease_until {
-            // Too late to act: the next tick takes the target over (with a read-back first).
-            return Ok(JobReport::Skipped("the attempt's lease has run out"));
+        if self
+            .ports
+            .clock
+            .now()
+            .checked_add(MIN_LEASE_LEFT)
+            .is_ok_and(|t| t >= lease_until)
+        {
+            // Too late to act: the attempt might outlive its claim and race the attempt that takes
+            // it over. The next tick takes the target over, with a read-back first.
+            return Ok(JobReport::Skipped(
+                "too little of the attempt's lease is left",
+            ));
         }
         let first_attempt_at = target.first_attempt_at.unwrap_or(lease_until);
         let outcome = self
