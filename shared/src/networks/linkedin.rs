@@ -589,7 +589,7 @@ impl<'a> Session<'a> {
                 ("client_id", client_id.expose()),
                 ("client_secret", client_secret.expose()),
             ]);
-        self.token = oauth::renew(NETWORK, request, &self.account, &mut self.notes).await?;
+        self.token = oauth::renew(NETWORK, request, self.account, &mut self.notes).await?;
         Ok(())
     }
 }

@@ -509,7 +509,7 @@ impl<'a> Session<'a> {
             // Confidential clients authenticate with HTTP basic auth.
             request = request.basic_auth(client_id.expose(), Some(secret.expose()));
         }
-        self.token = oauth::renew(NETWORK, request, &self.account, &mut self.notes).await?;
+        self.token = oauth::renew(NETWORK, request, self.account, &mut self.notes).await?;
         Ok(())
     }
 }
