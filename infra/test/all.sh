@@ -22,6 +22,12 @@ trap 'say "stopping the emulator"; "$MOTO" stop' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+say "linting template.yaml (cfn-lint)"
+if ! "$ROOT/.venv-test/bin/cfn-lint" "$ROOT/template.yaml"; then
+    say "FAILED: cfn-lint found problems in template.yaml (see above)"
+    exit 1
+fi
+
 PALINSESTO_TEST_AWS_ENDPOINT="$(cat "$RUN/moto.endpoint")"
 export PALINSESTO_TEST_AWS_ENDPOINT
 export AWS_REGION=us-east-1

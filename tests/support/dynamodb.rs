@@ -12,8 +12,7 @@ use aws_sdk_dynamodb::types::{
     ProjectionType, ScalarAttributeType, TableStatus, TimeToLiveSpecification,
 };
 use palinsesto::adapters::dynamodb::DynamoStore;
-use palinsesto::store::keys::table;
-use palinsesto::store::{Index, ItemStore};
+use palinsesto::store::ItemStore;
 
 pub const ENDPOINT_VARIABLE: &str = "PALINSESTO_TEST_AWS_ENDPOINT";
 
@@ -56,23 +55,27 @@ pub async fn client() -> Client {
 
 /// Creates the table as the deployment defines it: pk/sk strings, one sparse GSI per [`Index`]
 /// (all attributes projected), on-demand billing, TTL on [`table::TTL`].
+/// Creates the table exactly as `template.yaml` declares it (keys, indexes, TTL), so the code is
+/// always tested against the deployment's table.
 pub async fn create_table(client: &Client, name: &str) -> Result<(), Box<dyn Error + Send + Sync>> {
-    let mut attributes = vec![string_attribute(table::PK)?, string_attribute(table::SK)?];
+    let spec = super::template::table_spec();
+    let mut attributes = Vec::new();
+    for (attribute, kind) in &spec.attributes {
+        attributes.push(
+            AttributeDefinition::builder()
+                .attribute_name(attribute)
+                .attribute_type(ScalarAttributeType::from(kind.as_str()))
+                .build()?,
+        );
+    }
     let mut indexes = Vec::new();
-    for index in Index::ALL {
-        let (index_name, pk, sk) = table::index(index);
-        attributes.push(string_attribute(pk)?);
-        attributes.push(string_attribute(sk)?);
+    for (index_name, pk, sk, projection) in &spec.indexes {
         indexes.push(
             GlobalSecondaryIndex::builder()
                 .index_name(index_name)
                 .key_schema(key_element(pk, KeyType::Hash)?)
                 .key_schema(key_element(sk, KeyType::Range)?)
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::All)
-                        .build(),
-                )
+                .projection(Projection::builder().projection_type(ProjectionType::from(projection.as_str())).build())
                 .build()?,
         );
     }
@@ -80,24 +83,21 @@ pub async fn create_table(client: &Client, name: &str) -> Result<(), Box<dyn Err
         .create_table()
         .table_name(name)
         .set_attribute_definitions(Some(attributes))
-        .key_schema(key_element(table::PK, KeyType::Hash)?)
-        .key_schema(key_element(table::SK, KeyType::Range)?)
-        .set_global_secondary_indexes(Some(indexes))
+        .key_schema(key_element(&spec.hash_key, KeyType::Hash)?)
+        .key_schema(key_element(&spec.range_key, KeyType::Range)?)
+        .set_global_secondary_indexes((!indexes.is_empty()).then_some(indexes))
         .billing_mode(BillingMode::PayPerRequest)
         .send()
         .await?;
     wait_until_active(client, name).await?;
-    client
-        .update_time_to_live()
-        .table_name(name)
-        .time_to_live_specification(
-            TimeToLiveSpecification::builder()
-                .attribute_name(table::TTL)
-                .enabled(true)
-                .build()?,
-        )
-        .send()
-        .await?;
+    if let Some(ttl) = &spec.ttl_attribute {
+        client
+            .update_time_to_live()
+            .table_name(name)
+            .time_to_live_specification(TimeToLiveSpecification::builder().attribute_name(ttl).enabled(true).build()?)
+            .send()
+            .await?;
+    }
     Ok(())
 }
 
@@ -114,13 +114,6 @@ async fn wait_until_active(
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     Err(format!("the table {name} did not become active within a minute").into())
-}
-
-fn string_attribute(name: &str) -> Result<AttributeDefinition, Box<dyn Error + Send + Sync>> {
-    Ok(AttributeDefinition::builder()
-        .attribute_name(name)
-        .attribute_type(ScalarAttributeType::S)
-        .build()?)
 }
 
 fn key_element(

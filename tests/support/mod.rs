@@ -7,3 +7,4 @@ pub mod desk;
 pub mod dynamodb;
 pub mod embedded;
 pub mod fakes;
+pub mod template;
