@@ -868,6 +868,11 @@ async fn the_openapi_document_covers_every_route() {
         ("post", "/v1/posts/{id}/queue"),
         ("post", "/v1/posts/{id}/preflight"),
         ("get", "/v1/calendar"),
+        ("post", "/v1/assets/uploads"),
+        ("get", "/v1/assets"),
+        ("get", "/v1/assets/{id}"),
+        ("patch", "/v1/assets/{id}"),
+        ("delete", "/v1/assets/{id}"),
     ];
     let paths = r.body["paths"].as_object().unwrap();
     let documented: Vec<(String, String)> = paths

@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::domain::{BrandId, Channel, Post, TargetState};
+use crate::domain::{Asset, BrandId, Channel, Post, TargetState};
 
 /// The envelope every event shares.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -29,6 +29,8 @@ pub const POST_PARTIALLY_PUBLISHED: &str = "post.partially_published";
 pub const POST_FAILED: &str = "post.failed";
 pub const POST_MISSED: &str = "post.missed";
 pub const CHANNEL_NEEDS_RECONNECT: &str = "channel.needs_reconnect";
+pub const ASSET_READY: &str = "asset.ready";
+pub const ASSET_REJECTED: &str = "asset.rejected";
 
 impl DomainEvent {
     fn new(kind: &str, brand: &BrandId, time: Timestamp, data: Value) -> Self {
@@ -91,6 +93,50 @@ impl DomainEvent {
             "reason": reason,
         });
         Self::new(CHANNEL_NEEDS_RECONNECT, brand, time, data)
+    }
+
+    /// A file became a library asset.
+    pub fn asset_ready(brand: &BrandId, asset: &Asset, time: Timestamp) -> Self {
+        let networks: serde_json::Map<String, Value> = asset
+            .details
+            .networks
+            .iter()
+            .map(|(n, fit)| (n.as_str().to_owned(), json!(fit)))
+            .collect();
+        let data = json!({
+            "asset_id": asset.id.to_string(),
+            "kind": asset.kind,
+            "content_type": asset.content_type,
+            "size": asset.size,
+            "sha256": asset.details.sha256,
+            "width": asset.width,
+            "height": asset.height,
+            "duration_ms": asset.duration_ms,
+            "filename": asset.details.filename,
+            "uploaded_by": asset.details.uploaded_by,
+            "networks": networks,
+        });
+        Self::new(ASSET_READY, brand, time, data)
+    }
+
+    /// A file was refused; it is kept at `quarantine_key`.
+    pub fn asset_rejected(brand: &BrandId, asset: &Asset, time: Timestamp) -> Self {
+        let (code, reason) = asset
+            .details
+            .rejection
+            .as_ref()
+            .map(|r| (r.code.as_str(), r.reason.as_str()))
+            .unwrap_or(("rejected", "the file was refused"));
+        let data = json!({
+            "asset_id": asset.id.to_string(),
+            "filename": asset.details.filename,
+            "size": asset.size,
+            "code": code,
+            "reason": reason,
+            "quarantine_key": asset.object_key,
+            "uploaded_by": asset.details.uploaded_by,
+        });
+        Self::new(ASSET_REJECTED, brand, time, data)
     }
 }
 

@@ -10,8 +10,10 @@ use crate::auth::{AuthConfig, Verifier};
 use crate::blobs::BucketMedia;
 use crate::clock::SystemClock;
 use crate::http::AppState;
-use crate::services::Ports;
+use crate::intake::Limits;
+use crate::services::intake_events::S3Intake;
 use crate::services::publishing::PublishingService;
+use crate::services::{IntakeService, Ports};
 use crate::store::Store;
 
 /// Why a function could not start: a missing or malformed environment variable, named.
@@ -76,15 +78,39 @@ pub async fn publishing_service() -> Result<PublishingService, StartupError> {
     ))
 }
 
-/// Everything the API function needs: the ports and the token verifier (`JWT_*` variables).
+/// Everything the API function needs: the ports, the token verifier (`JWT_*` variables) and the
+/// media library's bucket (`BUCKET_NAME`) for upload, download and thumbnail URLs.
 pub async fn api_state() -> Result<AppState, StartupError> {
     let auth = AuthConfig::from_env().map_err(|e| StartupError(e.to_string()))?;
+    let table = required("TABLE_NAME")?;
+    let bucket = required("BUCKET_NAME")?;
     let http = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(10))
         .build()
         .map_err(|e| StartupError(format!("the HTTP client could not be built: {e}")))?;
+    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     Ok(AppState::new(
-        ports().await?,
+        ports_on(&config, table),
         Arc::new(Verifier::new(auth, http)),
-    ))
+    )
+    .with_bucket(Arc::new(S3Bucket::new(s3::client(&config), bucket))))
+}
+
+/// Everything the asset-intake function needs: the ports, the bucket the notifications come from
+/// (`BUCKET_NAME`) and the bus for asset.ready / asset.rejected (`EVENT_BUS_NAME`).
+pub async fn intake_service() -> Result<S3Intake, StartupError> {
+    let table = required("TABLE_NAME")?;
+    let bus_name = required("EVENT_BUS_NAME")?;
+    let bucket = required("BUCKET_NAME")?;
+    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let service = IntakeService::new(
+        ports_on(&config, table),
+        Arc::new(S3Bucket::new(s3::client(&config), bucket.clone())),
+        Arc::new(EventBridgeBus::new(
+            aws_sdk_eventbridge::Client::new(&config),
+            bus_name,
+        )),
+        Limits::default(),
+    );
+    Ok(S3Intake::new(service, bucket))
 }

@@ -11,15 +11,16 @@ use jiff::SignedDuration;
 use crate::adapters::embedded::EmbeddedStore;
 use crate::adapters::folder_bucket::FolderBucket;
 use crate::adapters::local_bus::LocalBus;
-use crate::adapters::local_queue::{Caps, local_queue};
+use crate::adapters::local_queue::{Caps, LocalQueue, local_queue};
 use crate::auth::{AuthConfig, KeySource, Verifier, mint_hs256};
 use crate::blobs::BucketMedia;
 use crate::clock::{Clock, SystemClock};
 use crate::domain::{Actor, BrandId, Role, Secret};
-use crate::http::AppState;
+use crate::http::{ApiSettings, AppState};
+use crate::intake::Limits;
 use crate::networks::{Connectors, NetworkEndpoints, Polling, network_client, standard_connectors};
 use crate::services::publishing::PublishingService;
-use crate::services::{BrandService, Ports, ServiceError};
+use crate::services::{BrandService, IntakeService, Ports, ServiceError};
 use crate::store::Store;
 
 pub const ISSUER: &str = "palinsesto-local";
@@ -54,7 +55,8 @@ pub struct LocalOptions {
     pub polling: Polling,
     pub caps: Caps,
     pub http: reqwest::Client,
-    /// Where the local runner serves the bucket to networks that fetch media by URL.
+    /// Where the local runner serves the bucket (`/local-bucket/...`): to networks that fetch
+    /// media by URL, and to uploaders through presigned URLs.
     pub public_base: Option<String>,
 }
 
@@ -85,6 +87,7 @@ pub struct LocalRuntime {
 /// The running local publisher: the service (for ticks) and its in-process queue.
 pub struct LocalPublisher {
     pub service: PublishingService,
+    queue: LocalQueue,
     runner: tokio::task::JoinHandle<()>,
 }
 
@@ -92,6 +95,7 @@ impl LocalPublisher {
     /// Stops taking jobs and waits for those in flight (each holds a claim; none is lost if this
     /// is cut short, the claims just expire and are taken over after a restart).
     pub async fn stop(self) {
+        self.queue.close();
         drop(self.service);
         let _ = self.runner.await;
     }
@@ -145,10 +149,14 @@ impl LocalRuntime {
             self.ports(),
             self.media(),
             Arc::new(self.bus.clone()),
-            Arc::new(queue),
+            Arc::new(queue.clone()),
         );
         let runner = tokio::spawn(runner.run(service.clone()));
-        LocalPublisher { service, runner }
+        LocalPublisher {
+            service,
+            queue,
+            runner,
+        }
     }
 
     pub fn store(&self) -> Store {
@@ -176,6 +184,23 @@ impl LocalRuntime {
 
     pub fn app_state(&self) -> AppState {
         AppState::new(self.ports(), Arc::new(self.verifier()))
+            .with_bucket(Arc::new(self.bucket.clone()))
+    }
+
+    /// The API and the bucket's own presigned-URL routes, as the local runner serves them.
+    pub fn router(&self, state: AppState, settings: &ApiSettings) -> axum::Router {
+        crate::http::router(state, settings)
+            .merge(crate::http::local_bucket::router(self.bucket.clone()))
+    }
+
+    /// Asset intake on the bucket folder, sending its events to the local bus.
+    pub fn intake(&self, limits: Limits) -> IntakeService {
+        IntakeService::new(
+            self.ports(),
+            Arc::new(self.bucket.clone()),
+            Arc::new(self.bus.clone()),
+            limits,
+        )
     }
 
     /// Creates the demo brand on first run. Returns whether it was created.

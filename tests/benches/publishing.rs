@@ -35,9 +35,25 @@ use palinsesto_system_tests::fakes::mastodon::FakeMastodon;
 use palinsesto_system_tests::fakes::telegram::{self, FakeTelegram};
 use serde_json::{Map, Value};
 
-const CHANNELS: usize = 100;
-const POSTS_PER_CHANNEL: usize = 100;
-const TARGETS: usize = CHANNELS * POSTS_PER_CHANNEL;
+/// `cargo bench` passes `--bench` and gets the full run; under `cargo test --all-targets` the
+/// same binary runs a small smoke check of the whole path instead (same checks, fewer posts).
+static FULL_RUN: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+
+fn full_run() -> bool {
+    *FULL_RUN.get_or_init(|| std::env::args().any(|a| a == "--bench"))
+}
+
+fn channels_total() -> usize {
+    if full_run() { 100 } else { 6 }
+}
+
+fn posts_per_channel() -> usize {
+    if full_run() { 100 } else { 5 }
+}
+
+fn targets_total() -> usize {
+    channels_total() * posts_per_channel()
+}
 const LATENCY: Duration = Duration::from_millis(50);
 /// From the first tick to the last target published; far above any plausible result, so hitting
 /// it means something is stuck, and the run fails saying so.
@@ -86,12 +102,7 @@ impl Fakes {
                     .iter()
                     .flat_map(|f| f.records().into_iter().map(|r| r.text().to_owned())),
             )
-            .chain(
-                self.telegram
-                    .messages()
-                    .into_iter()
-                    .filter_map(|m| m.text),
-            );
+            .chain(self.telegram.messages().into_iter().filter_map(|m| m.text));
         for text in texts {
             *counts.entry(text).or_insert(0) += 1;
         }
@@ -99,10 +110,12 @@ impl Fakes {
     }
 }
 
-/// Counts the publisher's store writes, around the runtime's embedded store.
+/// Counts the publisher's store writes and how long they wait, around the runtime's embedded
+/// store.
 struct CountingStore {
     inner: Arc<EmbeddedStore>,
     write_calls: AtomicUsize,
+    write_wait_micros: AtomicU64,
 }
 
 #[async_trait]
@@ -117,7 +130,11 @@ impl ItemStore for CountingStore {
 
     async fn write(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         self.write_calls.fetch_add(1, Ordering::Relaxed);
-        self.inner.write(writes).await
+        let started = Instant::now();
+        let written = self.inner.write(writes).await;
+        let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.write_wait_micros.fetch_add(micros, Ordering::Relaxed);
+        written
     }
 }
 
@@ -155,7 +172,11 @@ impl Settled {
 }
 
 fn caps() -> Caps {
-    let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<usize>().ok());
+    let env = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+    };
     let default = Caps::default();
     Caps {
         per_network: env("BENCH_PER_NETWORK").unwrap_or(default.per_network),
@@ -170,6 +191,17 @@ fn object(value: Value) -> Map<String, Value> {
     }
 }
 
+/// CPU time (user and system) this process has used so far; /proc reports it in USER_HZ, which
+/// Linux fixes at 100 per second.
+fn cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name may contain spaces: the fields that follow start after its ')'.
+    let mut fields = stat.rsplit_once(')')?.1.split_whitespace();
+    let user: u64 = fields.nth(11)?.parse().ok()?;
+    let system: u64 = fields.next()?.parse().ok()?;
+    Some(Duration::from_millis((user + system) * 10))
+}
+
 /// The peak resident set of this process (VmHWM), in KiB.
 fn peak_memory_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -181,7 +213,7 @@ fn thousands(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -201,14 +233,14 @@ async fn main() -> ExitCode {
     let due_at: Timestamp = DUE_AT.parse().unwrap();
 
     // The fakes: every request to any of them is answered LATENCY late.
-    let per_network = CHANNELS / NETWORKS.len();
-    let mastodon_channels = CHANNELS - per_network * (NETWORKS.len() - 1);
+    let channels_per_network = channels_total() / NETWORKS.len();
+    let mastodon_channels = channels_total() - channels_per_network * (NETWORKS.len() - 1);
     let mut mastodon = Vec::new();
     for _ in 0..mastodon_channels {
         mastodon.push(FakeMastodon::start().await);
     }
     let mut bluesky = Vec::new();
-    for _ in 0..per_network {
+    for _ in 0..channels_per_network {
         bluesky.push(FakeBluesky::start().await);
     }
     let fakes = Fakes {
@@ -259,7 +291,7 @@ async fn main() -> ExitCode {
     for f in &fakes.bluesky {
         accounts.push((Network::Bluesky, f.settings(), f.credentials()));
     }
-    for i in 0..per_network {
+    for i in 0..channels_per_network {
         let chat = if i % 2 == 0 {
             telegram::PUBLIC_CHANNEL
         } else {
@@ -291,7 +323,7 @@ async fn main() -> ExitCode {
             .expect("the credentials are stored");
         channels.push((channel.id, network));
     }
-    assert_eq!(channels.len(), CHANNELS);
+    assert_eq!(channels.len(), channels_total());
 
     // 10,000 scheduled posts, one target each, written straight to the store. Created round-robin
     // over the channels, as a desk fills a calendar, so the due index mixes the channels.
@@ -301,8 +333,8 @@ async fn main() -> ExitCode {
         now: created_at,
         approval_required: false,
     };
-    let mut posts = Vec::with_capacity(TARGETS);
-    for round in 0..POSTS_PER_CHANNEL {
+    let mut posts = Vec::with_capacity(targets_total());
+    for round in 0..posts_per_channel() {
         for (c, (channel, _)) in channels.iter().enumerate() {
             let draft = PostDraft::parse(PostInput {
                 text: format!("Bench post {round} on channel {c}"),
@@ -312,7 +344,8 @@ async fn main() -> ExitCode {
             })
             .expect("a valid draft");
             let mut post = Post::create(draft, profile.time_zone.clone(), &ctx);
-            post.schedule(None, &ctx).expect("the post can be scheduled");
+            post.schedule(None, &ctx)
+                .expect("the post can be scheduled");
             posts.push(post);
         }
     }
@@ -336,8 +369,8 @@ async fn main() -> ExitCode {
     }
     eprintln!(
         "set up {} channels and {} scheduled posts in {:.1} s",
-        CHANNELS,
-        thousands(TARGETS),
+        channels_total(),
+        thousands(targets_total()),
         setup.elapsed().as_secs_f64()
     );
 
@@ -346,6 +379,7 @@ async fn main() -> ExitCode {
     let counting = Arc::new(CountingStore {
         inner: runtime.embedded.clone(),
         write_calls: AtomicUsize::new(0),
+        write_wait_micros: AtomicU64::new(0),
     });
     let settled = Arc::new(Settled {
         started: Instant::now(),
@@ -355,6 +389,7 @@ async fn main() -> ExitCode {
         changed: tokio::sync::Notify::new(),
     });
     let (queue, runner) = local_queue(caps);
+    let closer = queue.clone();
     let service = PublishingService::new(
         Ports {
             store: Store::new(counting.clone()),
@@ -371,33 +406,72 @@ async fn main() -> ExitCode {
     // The due instant: tick until every target has settled (one tick claims them all; later
     // ticks find nothing new unless something is left pending).
     clock.set(due_at);
+    let cpu_before = cpu_time();
     let started = Instant::now();
+    // A watchdog outside the async runtime, so even a stuck runtime cannot keep the run going.
+    std::thread::spawn(|| {
+        std::thread::sleep(TIME_LIMIT + Duration::from_secs(10));
+        eprintln!(
+            "publishing benchmark FAILED: still running {} s after the first tick",
+            TIME_LIMIT.as_secs() + 10
+        );
+        std::process::exit(2);
+    });
+    let progress = {
+        let settled = settled.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                eprintln!(
+                    "{:>5.1} s: {} posts settled",
+                    started.elapsed().as_secs_f64(),
+                    settled.settled()
+                );
+            }
+        })
+    };
     let start_offset = started.duration_since(settled.started);
     let deadline = started + TIME_LIMIT;
     let mut ticks = 0usize;
     let mut first_tick = None;
-    let mut dispatched = 0usize;
-    while settled.settled() < TARGETS {
-        if Instant::now() >= deadline {
+    let mut next_tick = Instant::now();
+    while settled.settled() < targets_total() {
+        let now = Instant::now();
+        if now >= deadline {
             let kinds = settled.kinds.lock().unwrap().clone();
             return fail(&format!(
-                "only {} of {} posts settled within the {} s limit ({ticks} ticks, {dispatched} jobs dispatched; events: {kinds:?})",
+                "only {} of {} posts settled within the {} s limit ({ticks} ticks; events: {kinds:?})",
                 settled.settled(),
-                TARGETS,
+                targets_total(),
                 TIME_LIMIT.as_secs()
             ));
         }
-        let report = service.tick().await.expect("the tick runs");
-        ticks += 1;
-        dispatched += report.jobs_dispatched;
-        first_tick.get_or_insert(started.elapsed());
-        // Wait for progress (or a second), then tick again.
-        let _ = tokio::time::timeout(Duration::from_secs(1), settled.changed.notified()).await;
+        if now >= next_tick {
+            let report = service.tick().await.expect("the tick runs");
+            ticks += 1;
+            first_tick.get_or_insert(started.elapsed());
+            if report.posts_examined > 0 {
+                eprintln!(
+                    "{:>5.1} s: tick {ticks}: {report:?}",
+                    started.elapsed().as_secs_f64()
+                );
+            }
+            next_tick = Instant::now() + Duration::from_secs(1);
+        }
+        let wait = next_tick.saturating_duration_since(Instant::now());
+        let _ = tokio::time::timeout(wait, settled.changed.notified()).await;
     }
     let wall = Duration::from_micros(settled.last_published_micros.load(Ordering::Relaxed))
         .saturating_sub(start_offset);
+    let run_elapsed = started.elapsed();
+    let cpu = cpu_time()
+        .zip(cpu_before)
+        .map(|(after, before)| after.saturating_sub(before));
     let write_calls = counting.write_calls.load(Ordering::Relaxed);
+    let write_wait = Duration::from_micros(counting.write_wait_micros.load(Ordering::Relaxed));
     let commits = runtime.embedded.commits() - commits_before;
+    progress.abort();
+    closer.close();
     drop(service);
     runner.await.expect("the queue stops");
 
@@ -408,7 +482,11 @@ async fn main() -> ExitCode {
     let mut unpublished = 0usize;
     let mut seen_posts = 0usize;
     for id in &post_ids {
-        if let Some(post) = store.get_post(&brand, id).await.expect("the post can be read") {
+        if let Some(post) = store
+            .get_post(&brand, id)
+            .await
+            .expect("the post can be read")
+        {
             seen_posts += 1;
             unpublished += post
                 .targets
@@ -425,13 +503,13 @@ async fn main() -> ExitCode {
     let mut bound = Duration::ZERO;
     for network in NETWORKS {
         let k = channels.iter().filter(|(_, n)| *n == network).count();
-        let n = k * POSTS_PER_CHANNEL;
+        let n = k * posts_per_channel();
         let requests = fakes.requests(network);
         let per_target = LATENCY.mul_f64(requests as f64 / n as f64);
         let lanes = (k * caps.per_account).min(caps.per_network).max(1);
         let rounds = n
             .div_ceil(lanes)
-            .max(POSTS_PER_CHANNEL.div_ceil(caps.per_account.max(1)));
+            .max(posts_per_channel().div_ceil(caps.per_account.max(1)));
         let network_bound = per_target.mul_f64(rounds as f64);
         bound = bound.max(network_bound);
         rows.push((network, k, n, requests, per_target, lanes, network_bound));
@@ -479,7 +557,7 @@ async fn main() -> ExitCode {
     );
     println!(
         "| throughput | {:.0} targets/s |",
-        TARGETS as f64 / wall.as_secs_f64()
+        targets_total() as f64 / wall.as_secs_f64()
     );
     match peak {
         Some(kib) => println!(
@@ -490,9 +568,21 @@ async fn main() -> ExitCode {
     }
     println!(
         "| store write calls per target | {:.3} ({} calls) |",
-        write_calls as f64 / TARGETS as f64,
+        write_calls as f64 / targets_total() as f64,
         thousands(write_calls)
     );
+    println!(
+        "| mean wait of a store write (group commit, durable) | {:.1} ms |",
+        write_wait.as_secs_f64() * 1000.0 / write_calls.max(1) as f64
+    );
+    if let Some(cpu) = cpu {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        println!(
+            "| CPU used during the run (user + system) | {:.1} s, {:.0}% of {cores} cores |",
+            cpu.as_secs_f64(),
+            100.0 * cpu.as_secs_f64() / (cores as f64 * run_elapsed.as_secs_f64())
+        );
+    }
     println!(
         "| store commits (one fsync each) | {} |",
         thousands(usize::try_from(commits).unwrap_or(usize::MAX))
@@ -514,17 +604,18 @@ async fn main() -> ExitCode {
             duplicated.len()
         ));
     }
-    if total_posted != TARGETS || posted.len() != TARGETS {
+    if total_posted != targets_total() || posted.len() != targets_total() {
         problems.push(format!(
-            "the networks hold {total_posted} posts with {} distinct texts, not {TARGETS}",
-            posted.len()
+            "the networks hold {total_posted} posts with {} distinct texts, not {}",
+            posted.len(),
+            targets_total()
         ));
     }
-    if settled.published.load(Ordering::Relaxed) != TARGETS {
+    if settled.published.load(Ordering::Relaxed) != targets_total() {
         let kinds = settled.kinds.lock().unwrap().clone();
         problems.push(format!("not every post was published: {kinds:?}"));
     }
-    if seen_posts != TARGETS || unpublished != 0 {
+    if seen_posts != targets_total() || unpublished != 0 {
         problems.push(format!(
             "the store lists {seen_posts} posts with {unpublished} targets not published"
         ));

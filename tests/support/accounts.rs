@@ -124,6 +124,7 @@ impl MemoryMedia {
             version: 1,
             created_at: now,
             updated_at: now,
+            details: Default::default(),
         };
         self.files.lock().unwrap().insert(id, Bytes::from(bytes));
         asset

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use palinsesto::clock::ManualClock;
 use palinsesto::domain::{BrandId, Role};
-use palinsesto::http::{ApiSettings, router};
+use palinsesto::http::ApiSettings;
 use palinsesto::local::{LocalOptions, LocalRuntime};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::{Value, json};
@@ -34,11 +34,12 @@ impl TestApp {
     pub async fn spawn_full(settings: ApiSettings, adjust: impl FnOnce(LocalOptions) -> LocalOptions) -> Self {
         let dir = tempfile::tempdir().expect("a temp dir");
         let clock = Arc::new(ManualClock::new(NOW.parse().unwrap()));
-        let options = adjust(LocalOptions { clock: clock.clone(), ..LocalOptions::default() });
-        let runtime = Arc::new(LocalRuntime::open_with(dir.path(), options).expect("the runtime opens"));
-        let app = router(runtime.app_state(), &settings);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
         let base = format!("http://{}", listener.local_addr().unwrap());
+        // Presigned bucket URLs point at this server's /local-bucket routes, as in the local runner.
+        let options = adjust(LocalOptions { clock: clock.clone(), public_base: Some(base.clone()), ..LocalOptions::default() });
+        let runtime = Arc::new(LocalRuntime::open_with(dir.path(), options).expect("the runtime opens"));
+        let app = runtime.router(runtime.app_state(), &settings);
         tokio::spawn(async move { axum::serve(listener, app).await });
         Self { base, clock, runtime, http: reqwest::Client::new(), _dir: dir }
     }

@@ -106,7 +106,8 @@ pub async fn queue(sqs: &aws_sdk_sqs::Client, prefix: &str) -> (String, String) 
     (url, arn)
 }
 
-async fn rule_to_queue(
+/// A rule on `bus` matching `pattern`, delivering to the queue `queue_arn`.
+pub async fn rule_to_queue(
     events: &aws_sdk_eventbridge::Client,
     bus: &str,
     pattern: &str,

@@ -6,8 +6,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use palinsesto::domain::{BrandId, Role};
-use palinsesto::http::{ApiSettings, router};
-use palinsesto::local::{DEMO_BRAND, LocalRuntime, mint_token};
+use palinsesto::http::ApiSettings;
+use palinsesto::intake::Limits;
+use palinsesto::local::{DEMO_BRAND, LocalOptions, LocalRuntime, mint_token};
+use palinsesto::services::IntakeService;
+use palinsesto::services::intake::IntakeOutcome;
 use palinsesto::services::publishing::PublishingService;
 use std::sync::Arc;
 use std::time::Duration;
@@ -118,7 +121,24 @@ async fn serve(
         return Err("--tick must be at least 1 second".into());
     }
     palinsesto::telemetry::init_local();
-    let runtime = LocalRuntime::open(&data).map_err(|e| e.to_string())?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    // Upload and media URLs point back at this process's /local-bucket routes.
+    let public_base = listener
+        .local_addr()
+        .map(|mut a| {
+            if a.ip().is_unspecified() {
+                a.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+            }
+            format!("http://{a}")
+        })
+        .map_err(|e| format!("cannot read the listening address: {e}"))?;
+    let options = LocalOptions {
+        public_base: Some(public_base),
+        ..LocalOptions::default()
+    };
+    let runtime = LocalRuntime::open_with(&data, options).map_err(|e| e.to_string())?;
     let created = runtime
         .ensure_demo_brand()
         .await
@@ -127,9 +147,6 @@ async fn serve(
         cors_origins,
         ..ApiSettings::default()
     };
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let data_arg = data.display();
     if created {
         println!("Created the demo brand \"{DEMO_BRAND}\" (Europe/Rome, approval required).");
@@ -140,11 +157,22 @@ async fn serve(
         "  TOKEN=$(cargo run -q --bin palinsesto -- token --brand {DEMO_BRAND} --role owner --data {data_arg})"
     );
     println!("  curl -s -H \"Authorization: Bearer $TOKEN\" http://{addr}/v1/brand");
+    let drop_folder = runtime.bucket.root().join("incoming").join(DEMO_BRAND);
+    std::fs::create_dir_all(&drop_folder)
+        .map_err(|e| format!("cannot create {}: {e}", drop_folder.display()))?;
+    println!(
+        "Photos and videos dropped into {} become assets within seconds.",
+        drop_folder.display()
+    );
     println!("Press Ctrl-C to stop.");
     let state = runtime.app_state();
     let publish_soon = state.publish_soon.clone();
-    let app = router(state, &settings);
+    let app = runtime.router(state, &settings);
     let publisher = runtime.start_publisher();
+    let intake = tokio::spawn(intake_loop(
+        runtime.intake(Limits::default()),
+        Duration::from_secs(2),
+    ));
     let ticking = tokio::spawn(tick_loop(
         publisher.service.clone(),
         publish_soon,
@@ -155,6 +183,9 @@ async fn serve(
         .await;
     ticking.abort();
     let _ = ticking.await;
+    // A file half taken in is finished by the next start: intake is idempotent.
+    intake.abort();
+    let _ = intake.await;
     // Jobs in flight finish: each holds a claim that would otherwise expire and be retried.
     publisher.stop().await;
     // Every write that was answered is already durable; this drains anything still queued.
@@ -173,6 +204,27 @@ async fn tick_loop(service: PublishingService, publish_soon: Arc<Notify>, every:
             () = tokio::time::sleep(every) => {},
             () = publish_soon.notified() => {},
         }
+    }
+}
+
+/// Takes in the files dropped into the bucket folder, every `every`; one log line per file.
+async fn intake_loop(intake: IntakeService, every: Duration) {
+    loop {
+        match intake.scan_incoming().await {
+            Ok(results) => {
+                for (key, outcome) in results {
+                    match outcome {
+                        Ok(o @ IntakeOutcome::Rejected(_)) => tracing::warn!(key, "{o}"),
+                        Ok(o) => tracing::info!(key, "{o}"),
+                        Err(e) => {
+                            tracing::warn!(key, error = %e, "intake failed; the next scan retries")
+                        }
+                    }
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "the drop folder could not be scanned"),
+        }
+        tokio::time::sleep(every).await;
     }
 }
 

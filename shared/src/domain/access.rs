@@ -51,14 +51,20 @@ pub enum Permission {
     Schedule,
     ManageChannels,
     ManageBrand,
+    /// Upload files to the media library and describe them (title, tags, alt text).
+    EditMedia,
+    /// Remove files from the media library.
+    DeleteMedia,
 }
 
 impl Permission {
     fn minimum_role(self) -> Role {
         match self {
             Self::Read => Role::Viewer,
-            Self::WriteDrafts => Role::Editor,
-            Self::Review | Self::Schedule | Self::ManageChannels => Role::Manager,
+            Self::WriteDrafts | Self::EditMedia => Role::Editor,
+            Self::Review | Self::Schedule | Self::ManageChannels | Self::DeleteMedia => {
+                Role::Manager
+            }
             Self::ManageBrand => Role::Owner,
         }
     }
@@ -71,6 +77,8 @@ impl Permission {
             Self::Schedule => "schedule, unschedule, cancel or delete posts",
             Self::ManageChannels => "manage channels",
             Self::ManageBrand => "change the brand's profile",
+            Self::EditMedia => "upload or describe media",
+            Self::DeleteMedia => "delete media from the library",
         }
     }
 }

@@ -15,7 +15,9 @@ pub mod secret;
 pub mod time;
 
 pub use access::{Actor, Permission, Role};
-pub use asset::{Asset, AssetStatus, MediaKind};
+pub use asset::{
+    Asset, AssetDetails, AssetRejection, AssetStatus, IntakeTicket, MediaKind, NetworkFit,
+};
 pub use brand::{Brand, BrandProfile};
 pub use channel::{Channel, ChannelStatus, Credentials, Network};
 pub use error::{DomainError, FieldError, Validation};

@@ -1095,6 +1095,7 @@ mod tests {
             version: 1,
             created_at: Timestamp::UNIX_EPOCH,
             updated_at: Timestamp::UNIX_EPOCH,
+            details: Default::default(),
         }
     }
 

@@ -4,6 +4,8 @@
 
 pub mod etag;
 pub mod extract;
+#[cfg(feature = "local")]
+pub mod local_bucket;
 pub mod problem;
 pub mod routes;
 pub mod views;
@@ -22,9 +24,12 @@ use utoipa_axum::routes;
 pub use problem::Problem;
 
 use crate::auth::Verifier;
-use crate::services::{BrandService, CalendarService, ChannelService, Ports, PostService};
+use crate::blobs::Bucket;
+use crate::services::{
+    AssetService, BrandService, CalendarService, ChannelService, Ports, PostService,
+};
 use routes::meta::OpenApiJson;
-use routes::{brand, calendar, channels, meta, posts};
+use routes::{assets, brand, calendar, channels, meta, posts};
 
 /// Everything a route needs, built once per process.
 #[derive(Clone)]
@@ -33,6 +38,7 @@ pub struct AppState {
     pub channels: ChannelService,
     pub posts: PostService,
     pub calendar: CalendarService,
+    pub assets: AssetService,
     pub verifier: Arc<Verifier>,
     /// Woken after publish-now, so a local publisher need not wait for its next tick.
     pub publish_soon: Arc<tokio::sync::Notify>,
@@ -44,10 +50,18 @@ impl AppState {
             brands: BrandService::new(ports.clone()),
             channels: ChannelService::new(ports.clone()),
             posts: PostService::new(ports.clone()),
+            assets: AssetService::without_bucket(ports.clone()),
             calendar: CalendarService::new(ports),
             verifier,
             publish_soon: Arc::new(tokio::sync::Notify::new()),
         }
+    }
+
+    /// Serves the media library's files from `bucket` (without one, asset routes that need the
+    /// files answer 503).
+    pub fn with_bucket(mut self, bucket: Arc<dyn Bucket>) -> Self {
+        self.assets = self.assets.with_bucket(bucket);
+        self
     }
 }
 
@@ -91,10 +105,10 @@ impl ApiSettings {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Palinsesto API", description = "The back end of a brand's social media desk: channels, posts, approval, scheduling and the editorial calendar. Errors are RFC 9457 problem+json."),
+    info(title = "Palinsesto API", description = "The back end of a brand's social media desk: channels, posts, approval, scheduling, the editorial calendar and the media library. Errors are RFC 9457 problem+json."),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
-    tags((name = "brand"), (name = "channels"), (name = "posts"), (name = "workflow"), (name = "calendar"), (name = "meta"))
+    tags((name = "brand"), (name = "channels"), (name = "posts"), (name = "workflow"), (name = "calendar"), (name = "assets"), (name = "meta"))
 )]
 struct ApiDoc;
 
@@ -149,6 +163,13 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(posts::queue_post))
         .routes(routes!(posts::preflight_post))
         .routes(routes!(calendar::get_calendar))
+        .routes(routes!(assets::create_upload))
+        .routes(routes!(assets::list_assets))
+        .routes(routes!(
+            assets::get_asset,
+            assets::patch_asset,
+            assets::delete_asset
+        ))
 }
 
 pub fn openapi_document() -> utoipa::openapi::OpenApi {

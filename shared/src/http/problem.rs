@@ -151,6 +151,32 @@ impl From<ServiceError> for Problem {
             ),
             ServiceError::BadRequest(detail) => Self::bad_request(detail),
             ServiceError::Store(e) => e.into(),
+            ServiceError::Events(e) => {
+                tracing::error!(error = %e, "event bus error");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "Temporarily unavailable",
+                    "the event bus is not answering; try again shortly",
+                )
+            }
+            ServiceError::Bucket(e) => {
+                tracing::error!(error = %e, "bucket error");
+                match e {
+                    crate::blobs::BlobError::Unavailable(_) => Self::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "unavailable",
+                        "Temporarily unavailable",
+                        "the file store is not answering; try again shortly",
+                    ),
+                    _ => Self::new(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "internal",
+                        "Internal error",
+                        "something went wrong on our side; it has been logged",
+                    ),
+                }
+            }
         }
     }
 }

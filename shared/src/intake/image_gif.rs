@@ -13,7 +13,10 @@ use super::{
 const FORMAT: &str = "GIF";
 const PART: &str = "image data";
 
-pub(crate) fn inspect(reader: &mut SourceReader, limits: &Limits) -> Result<Findings, InspectError> {
+pub(crate) fn inspect(
+    reader: &mut SourceReader,
+    limits: &Limits,
+) -> Result<Findings, InspectError> {
     let (width, height) =
         read_screen(reader).map_err(|e| io_failure(reader, FORMAT, "header", e))?;
     check_dimensions(FORMAT, width, height, limits)?;

@@ -1,5 +1,5 @@
-//! JPEG: size and EXIF orientation from the markers before the image data, then a thumbnail that
-//! jpeg-decoder decodes at 1/8, 1/4 or 1/2 scale, so a large photo is never held at full size.
+//! JPEG: size and EXIF orientation from the markers, a walk to the end marker to find a cut file,
+//! then a thumbnail jpeg-decoder decodes at 1/8, 1/4 or 1/2 scale, never at full size.
 
 use std::io::{self, BufRead, Read, Seek, SeekFrom};
 
@@ -21,6 +21,8 @@ struct Header {
     sampling: Vec<(u8, u8)>,
     marker: u8,
     exif: Option<Vec<u8>>,
+    /// APP2 segments holding a piece of an ICC profile, before the frame header.
+    icc_pieces: u32,
 }
 
 impl Header {
@@ -37,7 +39,9 @@ impl Header {
         match self.marker {
             0xC5..=0xC7 => Some("a hierarchical JPEG"),
             0xC9..=0xCB | 0xCD..=0xCF => Some("an arithmetic-coded JPEG"),
-            _ if !matches!(self.sampling.len(), 1 | 3 | 4) => Some("a JPEG with this many colour channels"),
+            _ if !matches!(self.sampling.len(), 1 | 3 | 4) => {
+                Some("a JPEG with this many colour channels")
+            }
             _ if self
                 .sampling
                 .iter()
@@ -50,9 +54,17 @@ impl Header {
     }
 }
 
-pub(crate) fn inspect(reader: &mut SourceReader, limits: &Limits) -> Result<Findings, InspectError> {
+pub(crate) fn inspect(
+    reader: &mut SourceReader,
+    limits: &Limits,
+) -> Result<Findings, InspectError> {
     let header = read_header(reader).map_err(|e| io_failure(reader, FORMAT, PART, e))?;
     check_dimensions(FORMAT, header.width, header.height, limits)?;
+    // One forward pass over the whole file before decoding (it is also the hashing pass): it
+    // finds a cut file whatever the decoder would make of it, and counts the ICC profile pieces,
+    // which jpeg-decoder keeps every one of wherever they are.
+    let icc_pieces =
+        scan_to_end(reader).map_err(|e| io_failure(reader, FORMAT, PART, e))? + header.icc_pieces;
     let orientation = header.exif.as_deref().and_then(exif_orientation);
     let mut found = Findings {
         width: Some(header.width),
@@ -62,14 +74,22 @@ pub(crate) fn inspect(reader: &mut SourceReader, limits: &Limits) -> Result<Find
     };
     let skip = match header.unsupported() {
         Some(kind) => Some(format!("no thumbnail: {kind} cannot be previewed")),
+        // A profile is at most 255 pieces of 64 KB; more is a malformed or hostile file.
+        None if icc_pieces > 255 => Some(format!(
+            "no thumbnail: its colour profile comes in {icc_pieces} pieces, more than a JPEG can hold"
+        )),
         None if decode_cost(&header, limits) > limits.decode_budget as u64 => Some(format!(
             "no thumbnail: this {} JPEG would need more than {} MB to preview",
-            if header.progressive() { "progressive" } else { "large" },
+            if header.progressive() {
+                "progressive"
+            } else {
+                "large"
+            },
             limits.decode_budget >> 20
         )),
         None => None,
     };
-    let skip = match skip {
+    let note = match skip {
         Some(note) => Some(note),
         None => match decode_thumbnail(reader, &header, limits, orientation)? {
             Ok(thumbnail) => {
@@ -79,14 +99,7 @@ pub(crate) fn inspect(reader: &mut SourceReader, limits: &Limits) -> Result<Find
             Err(note) => Some(note),
         },
     };
-    if let Some(note) = skip {
-        found.notes.push(note);
-        // Not decoded, so at least make sure the file is whole: walk its segments to the end.
-        seek_to(reader, 0)
-            .and_then(|()| read_header(reader))
-            .and_then(|_| scan_to_end(reader))
-            .map_err(|e| io_failure(reader, FORMAT, PART, e))?;
-    }
+    found.notes.extend(note);
     Ok(found)
 }
 
@@ -99,6 +112,7 @@ fn read_header(r: &mut SourceReader) -> io::Result<Header> {
         return Err(invalid("it does not start with a JPEG marker"));
     }
     let mut exif = None;
+    let mut icc_pieces = 0;
     loop {
         let marker = next_marker(r)?;
         match marker {
@@ -109,7 +123,7 @@ fn read_header(r: &mut SourceReader) -> io::Result<Header> {
                 let length = segment_length(r)?;
                 let mut sof = vec![0u8; length];
                 r.read_exact(&mut sof)?;
-                return parse_frame(marker, &sof, exif);
+                return parse_frame(marker, &sof, exif, icc_pieces);
             }
             0xE1 if exif.is_none() => {
                 let length = segment_length(r)?;
@@ -120,16 +134,28 @@ fn read_header(r: &mut SourceReader) -> io::Result<Header> {
                     exif = Some(tiff.to_vec());
                 }
             }
+            0xE2 => icc_pieces += u32::from(skip_app2(r)?),
             _ => skip_segment(r)?,
         }
     }
 }
 
-fn parse_frame(marker: u8, sof: &[u8], exif: Option<Vec<u8>>) -> io::Result<Header> {
+fn parse_frame(
+    marker: u8,
+    sof: &[u8],
+    exif: Option<Vec<u8>>,
+    icc_pieces: u32,
+) -> io::Result<Header> {
     let short = || invalid("its frame header is too short");
     let precision = *sof.first().ok_or_else(short)?;
-    let height = u16::from_be_bytes([*sof.get(1).ok_or_else(short)?, *sof.get(2).ok_or_else(short)?]);
-    let width = u16::from_be_bytes([*sof.get(3).ok_or_else(short)?, *sof.get(4).ok_or_else(short)?]);
+    let height = u16::from_be_bytes([
+        *sof.get(1).ok_or_else(short)?,
+        *sof.get(2).ok_or_else(short)?,
+    ]);
+    let width = u16::from_be_bytes([
+        *sof.get(3).ok_or_else(short)?,
+        *sof.get(4).ok_or_else(short)?,
+    ]);
     let count = usize::from(*sof.get(5).ok_or_else(short)?);
     let sampling = (0..count)
         .map(|i| {
@@ -151,6 +177,7 @@ fn parse_frame(marker: u8, sof: &[u8], exif: Option<Vec<u8>>) -> io::Result<Head
         sampling,
         marker,
         exif,
+        icc_pieces,
     })
 }
 
@@ -184,27 +211,39 @@ fn segment_length(r: &mut SourceReader) -> io::Result<usize> {
         .ok_or_else(|| invalid("a segment declares a length under 2 bytes"))
 }
 
+/// Skips an APP2 segment; `true` if it holds a piece of an ICC profile.
+fn skip_app2(r: &mut SourceReader) -> io::Result<bool> {
+    let length = segment_length(r)?;
+    let mut signature = [0u8; 12];
+    let read = length.min(signature.len());
+    r.read_exact(&mut signature[..read])?;
+    r.seek(SeekFrom::Current((length - read) as i64))?;
+    Ok(&signature == b"ICC_PROFILE\0")
+}
+
 fn skip_segment(r: &mut SourceReader) -> io::Result<()> {
     let length = segment_length(r)?;
     r.seek(SeekFrom::Current(length as i64)).map(|_| ())
 }
 
-/// Walks segments and image data from the reader's position to the end-of-image marker; running
-/// out of bytes first means the file is cut.
-fn scan_to_end(r: &mut SourceReader) -> io::Result<()> {
+/// Walks segments and image data from the reader's position to the end-of-image marker and
+/// returns how many ICC profile pieces it passed; running out of bytes first means the file is cut.
+fn scan_to_end(r: &mut SourceReader) -> io::Result<u32> {
     let mut pending = None;
+    let mut icc_pieces = 0u32;
     loop {
         let marker = match pending.take() {
             Some(marker) => marker,
             None => next_marker(r)?,
         };
         match marker {
-            0xD9 => return Ok(()),
+            0xD9 => return Ok(icc_pieces),
             0x01 | 0xD0..=0xD7 => {}
             0xDA => {
                 skip_segment(r)?;
                 pending = Some(skip_entropy_coded(r)?);
             }
+            0xE2 => icc_pieces = icc_pieces.saturating_add(u32::from(skip_app2(r)?)),
             _ => skip_segment(r)?,
         }
     }
@@ -319,7 +358,9 @@ fn decode_thumbnail(
             let eof = e.kind() == io::ErrorKind::UnexpectedEof;
             return Err(decode_failure(reader, FORMAT, PART, eof, e));
         }
-        Err(jpeg_decoder::Error::Format(detail)) if detail.contains("exceeds maximum allowed size") => {
+        Err(jpeg_decoder::Error::Format(detail))
+            if detail.contains("exceeds maximum allowed size") =>
+        {
             return Ok(Err(format!(
                 "no thumbnail: this JPEG would need more than {} MB to preview",
                 limits.decode_budget >> 20
@@ -345,7 +386,11 @@ fn decode_thumbnail(
     }
     let mut filter = BoxFilter::new(width, height, limits.thumbnail_max_side);
     let mut converted = Vec::new();
-    for (y, row) in pixels.chunks_exact(row_len).take(height as usize).enumerate() {
+    for (y, row) in pixels
+        .chunks_exact(row_len)
+        .take(height as usize)
+        .enumerate()
+    {
         let (row, channels) = if sixteen_bit {
             // Native-endian 16-bit samples of `precision` bits, as jpeg-decoder documents.
             let max = (1u32 << header.precision.min(16)) - 1;
@@ -358,7 +403,8 @@ fn decode_thumbnail(
             // jpeg-decoder gives CMYK as ink amounts.
             converted.clear();
             converted.extend(row.chunks_exact(4).flat_map(|p| {
-                let white = |ink: u8| ((255 - u32::from(ink)) * (255 - u32::from(p[3])) / 255) as u8;
+                let white =
+                    |ink: u8| ((255 - u32::from(ink)) * (255 - u32::from(p[3])) / 255) as u8;
                 [white(p[0]), white(p[1]), white(p[2])]
             }));
             (&converted[..], 3)
@@ -368,5 +414,9 @@ fn decode_thumbnail(
         filter.add_row(y as u32, 0, 1, row, channels);
     }
     drop(pixels);
-    Ok(thumbnail::finish(filter, orientation, limits.thumbnail_quality))
+    Ok(thumbnail::finish(
+        filter,
+        orientation,
+        limits.thumbnail_quality,
+    ))
 }

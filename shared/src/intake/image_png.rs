@@ -12,7 +12,10 @@ use super::{
 const FORMAT: &str = "PNG";
 const PART: &str = "image data";
 
-pub(crate) fn inspect(reader: &mut SourceReader, limits: &Limits) -> Result<Findings, InspectError> {
+pub(crate) fn inspect(
+    reader: &mut SourceReader,
+    limits: &Limits,
+) -> Result<Findings, InspectError> {
     let (width, height) = read_ihdr(reader).map_err(|e| io_failure(reader, FORMAT, "header", e))?;
     check_dimensions(FORMAT, width, height, limits)?;
 
@@ -24,8 +27,9 @@ pub(crate) fn inspect(reader: &mut SourceReader, limits: &Limits) -> Result<Find
         },
     );
     decoder.set_transformations(png::Transformations::normalize_to_color8());
-    // Text chunks can be large and say nothing the library needs.
+    // Text chunks and ICC profiles can be large and say nothing the library needs.
     decoder.set_ignore_text_chunk(true);
+    decoder.set_ignore_iccp_chunk(true);
     let outcome = decode(decoder, width, height, limits);
     match outcome {
         Ok(found) => Ok(found),

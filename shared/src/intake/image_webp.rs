@@ -12,12 +12,11 @@ use super::{
 const FORMAT: &str = "WebP";
 const PART: &str = "image data";
 
-/// Bytes per pixel image-webp may hold at once: the output plus, for lossless images without
-/// alpha or for animations, a second RGBA frame.
-const BYTES_PER_PIXEL: u64 = 8;
-
-pub(crate) fn inspect(reader: &mut SourceReader, limits: &Limits) -> Result<Findings, InspectError> {
-    let (riff_len, width, height) =
+pub(crate) fn inspect(
+    reader: &mut SourceReader,
+    limits: &Limits,
+) -> Result<Findings, InspectError> {
+    let (riff_len, width, height, bytes_per_pixel) =
         read_header(reader).map_err(|e| io_failure(reader, FORMAT, "header", e))?;
     check_dimensions(FORMAT, width, height, limits)?;
     if riff_len > reader.len() {
@@ -32,7 +31,7 @@ pub(crate) fn inspect(reader: &mut SourceReader, limits: &Limits) -> Result<Find
         height: Some(height),
         ..Findings::default()
     };
-    if u64::from(width) * u64::from(height) * BYTES_PER_PIXEL > limits.decode_budget as u64 {
+    if u64::from(width) * u64::from(height) * bytes_per_pixel > limits.decode_budget as u64 {
         found.notes.push(format!(
             "no thumbnail: this WebP would need more than {} MB to preview",
             limits.decode_budget >> 20
@@ -75,15 +74,18 @@ pub(crate) fn inspect(reader: &mut SourceReader, limits: &Limits) -> Result<Find
     Ok(found)
 }
 
-/// The file length the RIFF header declares, and the canvas size from the first chunk.
-fn read_header(reader: &mut SourceReader) -> io::Result<(u64, u32, u32)> {
+/// The file length the RIFF header declares, the canvas size from the first chunk, and about how
+/// many bytes per pixel image-webp holds to decode it: the RGB(A) output plus the YUV planes of
+/// a lossy image (about 5), a second RGBA frame for a lossless one (7), or an animation's canvas
+/// and frame (8).
+fn read_header(reader: &mut SourceReader) -> io::Result<(u64, u32, u32, u64)> {
     seek_to(reader, 0)?;
     let mut head = [0u8; 30];
     reader.read_exact(&mut head)?;
     let le24 = |b: &[u8]| u32::from(b[0]) | u32::from(b[1]) << 8 | u32::from(b[2]) << 16;
     let riff_len = u64::from(u32::from_le_bytes([head[4], head[5], head[6], head[7]])) + 8;
     let payload = &head[20..];
-    let (width, height) = match &head[12..16] {
+    let (width, height, bytes_per_pixel) = match &head[12..16] {
         b"VP8 " => {
             if payload[3..6] != [0x9D, 0x01, 0x2A] {
                 return Err(invalid("its lossy image data has no start code"));
@@ -91,6 +93,7 @@ fn read_header(reader: &mut SourceReader) -> io::Result<(u64, u32, u32)> {
             (
                 u32::from(u16::from_le_bytes([payload[6], payload[7]]) & 0x3FFF),
                 u32::from(u16::from_le_bytes([payload[8], payload[9]]) & 0x3FFF),
+                5,
             )
         }
         b"VP8L" => {
@@ -98,10 +101,10 @@ fn read_header(reader: &mut SourceReader) -> io::Result<(u64, u32, u32)> {
                 return Err(invalid("its lossless image data has no signature"));
             }
             let bits = u32::from_le_bytes([payload[1], payload[2], payload[3], payload[4]]);
-            ((bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1)
+            ((bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1, 7)
         }
-        b"VP8X" => (le24(&payload[4..7]) + 1, le24(&payload[7..10]) + 1),
+        b"VP8X" => (le24(&payload[4..7]) + 1, le24(&payload[7..10]) + 1, 8),
         _ => return Err(invalid("its first chunk is not image data")),
     };
-    Ok((riff_len, width, height))
+    Ok((riff_len, width, height, bytes_per_pixel))
 }

@@ -175,17 +175,17 @@ pub fn inspect(
     let (format, note) = sniff::judge(filename, sniffed)?;
 
     // A decoder bug must cost this file, not the process (where the build unwinds on panic).
-    let found = catch_unwind(AssertUnwindSafe(|| {
-        match format {
-            Format::Jpeg => image_jpeg::inspect(&mut reader, limits),
-            Format::Png => image_png::inspect(&mut reader, limits),
-            Format::Gif => image_gif::inspect(&mut reader, limits),
-            Format::Webp => image_webp::inspect(&mut reader, limits),
-            Format::Mp4 | Format::QuickTime => video_mp4::inspect(&mut reader, format),
-            Format::Webm => video_webm::inspect(&mut reader),
-        }
+    let found = catch_unwind(AssertUnwindSafe(|| match format {
+        Format::Jpeg => image_jpeg::inspect(&mut reader, limits),
+        Format::Png => image_png::inspect(&mut reader, limits),
+        Format::Gif => image_gif::inspect(&mut reader, limits),
+        Format::Webp => image_webp::inspect(&mut reader, limits),
+        Format::Mp4 | Format::QuickTime => video_mp4::inspect(&mut reader, format),
+        Format::Webm => video_webm::inspect(&mut reader),
     }))
-    .unwrap_or_else(|_| Err(Rejection::corrupt(format.name(), "the decoder failed on it").into()))?;
+    .unwrap_or_else(|_| {
+        Err(Rejection::corrupt(format.name(), "the decoder failed on it").into())
+    })?;
 
     let digest = reader
         .finish_sha256()

@@ -48,11 +48,18 @@ pub enum Rejection {
         thousands(u64::from(*height)),
         thousands(u64::from(*max_side))
     )]
-    DimensionsTooLarge { width: u32, height: u32, max_side: u32 },
+    DimensionsTooLarge {
+        width: u32,
+        height: u32,
+        max_side: u32,
+    },
     #[error("the {format} has no video track (is it audio only?)")]
     NoVideoTrack { format: &'static str },
     #[error("the {format} is damaged and cannot be read ({detail})")]
-    Corrupt { format: &'static str, detail: String },
+    Corrupt {
+        format: &'static str,
+        detail: String,
+    },
 }
 
 impl Rejection {
@@ -101,7 +108,7 @@ pub(crate) fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

@@ -143,8 +143,10 @@ pub(crate) fn sniff(head: &[u8]) -> Sniffed {
         }
         // QuickTime files from before `ftyp` existed start straight with one of these atoms.
         let size = u32::from_be_bytes([head[0], head[1], head[2], head[3]]);
-        if matches!(box_type, b"moov" | b"mdat" | b"wide" | b"free" | b"skip" | b"pnot")
-            && (size == 1 || size >= 8)
+        if matches!(
+            box_type,
+            b"moov" | b"mdat" | b"wide" | b"free" | b"skip" | b"pnot"
+        ) && (size == 1 || size >= 8)
         {
             return Sniffed::Accepted(Format::QuickTime);
         }
@@ -195,7 +197,9 @@ fn ebml_doctype(head: &[u8]) -> Option<&[u8]> {
     // Header ID (4 bytes), then its size as a variable-length integer.
     let (header_size, used) = vint(head.get(4..)?)?;
     let start = 4 + used;
-    let end = start.saturating_add(usize::try_from(header_size).ok()?).min(head.len());
+    let end = start
+        .saturating_add(usize::try_from(header_size).ok()?)
+        .min(head.len());
     let mut at = start;
     while at + 2 < end {
         let id_len = match head[at] {
@@ -294,8 +298,8 @@ fn describe(mime: &str, extension: &'static str) -> Sniffed {
 /// is a mismatch, not merely an unknown file.
 const MEDIA_EXTENSIONS: &[&str] = &[
     "jpg", "jpeg", "jpe", "jfif", "pjpeg", "png", "apng", "gif", "webp", "mp4", "m4v", "mov", "qt",
-    "webm", "heic", "heif", "avif", "tif", "tiff", "bmp", "mkv", "avi", "3gp", "mpg", "mpeg", "wmv",
-    "dng", "cr2", "cr3", "nef", "arw", "psd", "jxl",
+    "webm", "heic", "heif", "avif", "tif", "tiff", "bmp", "mkv", "avi", "3gp", "mpg", "mpeg",
+    "wmv", "dng", "cr2", "cr3", "nef", "arw", "psd", "jxl",
 ];
 
 /// The extension of a file name, lowercase, without the dot.
@@ -306,7 +310,10 @@ pub(crate) fn declared_extension(filename: &str) -> Option<String> {
 
 /// The accepted format, or the rejection naming what the file is and how its name misleads.
 /// `Ok` carries a note when an accepted file has another format's extension.
-pub(crate) fn judge(filename: &str, sniffed: Sniffed) -> Result<(Format, Option<String>), Rejection> {
+pub(crate) fn judge(
+    filename: &str,
+    sniffed: Sniffed,
+) -> Result<(Format, Option<String>), Rejection> {
     let declared = declared_extension(filename);
     match sniffed {
         Sniffed::Accepted(format) => {
@@ -374,10 +381,20 @@ mod tests {
             b.extend_from_slice(compatible);
             b
         };
-        assert_eq!(sniff(&ftyp(b"isom", b"mp41")), Sniffed::Accepted(Format::Mp4));
-        assert_eq!(sniff(&ftyp(b"qt  ", b"")), Sniffed::Accepted(Format::QuickTime));
-        assert!(matches!(sniff(&ftyp(b"heic", b"mif1")), Sniffed::Other { description, .. } if description == "a HEIC photo"));
-        assert!(matches!(sniff(&ftyp(b"mif1", b"avif")), Sniffed::Other { description, .. } if description == "an AVIF image"));
+        assert_eq!(
+            sniff(&ftyp(b"isom", b"mp41")),
+            Sniffed::Accepted(Format::Mp4)
+        );
+        assert_eq!(
+            sniff(&ftyp(b"qt  ", b"")),
+            Sniffed::Accepted(Format::QuickTime)
+        );
+        assert!(
+            matches!(sniff(&ftyp(b"heic", b"mif1")), Sniffed::Other { description, .. } if description == "a HEIC photo")
+        );
+        assert!(
+            matches!(sniff(&ftyp(b"mif1", b"avif")), Sniffed::Other { description, .. } if description == "an AVIF image")
+        );
         assert!(matches!(sniff(&ftyp(b"M4A ", b"")), Sniffed::Other { .. }));
     }
 
@@ -409,8 +426,16 @@ mod tests {
             note.as_deref(),
             Some("photo.JPG is named .jpg but is a PNG file; it is stored as .png")
         );
-        assert_eq!(judge("clip.mov", Sniffed::Accepted(Format::Mp4)).unwrap().1, None);
-        assert_eq!(judge("no-extension", Sniffed::Accepted(Format::Gif)).unwrap().1, None);
+        assert_eq!(
+            judge("clip.mov", Sniffed::Accepted(Format::Mp4)).unwrap().1,
+            None
+        );
+        assert_eq!(
+            judge("no-extension", Sniffed::Accepted(Format::Gif))
+                .unwrap()
+                .1,
+            None
+        );
     }
 
     #[test]

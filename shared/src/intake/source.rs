@@ -63,10 +63,23 @@ impl ObjectSource for [u8] {
     }
 
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
-        let start = usize::try_from(offset).unwrap_or(usize::MAX).min(<[u8]>::len(self));
+        let start = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(<[u8]>::len(self));
         let n = buf.len().min(<[u8]>::len(self) - start);
         buf[..n].copy_from_slice(&self[start..start + n]);
         Ok(n)
+    }
+}
+
+/// So that a byte slice can be passed as `&dyn ObjectSource` (as `&bytes`).
+impl ObjectSource for &[u8] {
+    fn len(&self) -> u64 {
+        (**self).len() as u64
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+        (**self).read_at(offset, buf)
     }
 }
 
@@ -172,7 +185,10 @@ impl<'a> SourceReader<'a> {
         self.filled = 0;
         let mut got = 0;
         while got < want {
-            match self.source.read_at(at + got as u64, &mut self.buf[got..want]) {
+            match self
+                .source
+                .read_at(at + got as u64, &mut self.buf[got..want])
+            {
                 Ok(0) => {
                     return Err(self.remember(io::Error::new(
                         io::ErrorKind::UnexpectedEof,
@@ -222,6 +238,39 @@ impl Read for SourceReader<'_> {
         out[..n].copy_from_slice(&available[..n]);
         self.consume(n);
         Ok(n)
+    }
+
+    /// Served straight from the buffer when it holds the bytes: jpeg-decoder reads entropy-coded
+    /// data one `read_exact` per byte, and std's default (a loop over `read`, then a `memcpy`
+    /// call for the one byte) cost about as much as the decoding itself.
+    #[inline]
+    fn read_exact(&mut self, out: &mut [u8]) -> io::Result<()> {
+        if let Some(from) = self.pos.checked_sub(self.buf_start)
+            && from + out.len() as u64 <= self.filled as u64
+        {
+            let from = from as usize;
+            match out {
+                [byte] => *byte = self.buf[from],
+                _ => out.copy_from_slice(&self.buf[from..from + out.len()]),
+            }
+            self.pos += out.len() as u64;
+            return Ok(());
+        }
+        let mut rest = out;
+        while !rest.is_empty() {
+            match self.read(rest) {
+                Ok(0) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "failed to fill whole buffer",
+                    ));
+                }
+                Ok(n) => rest = &mut rest[n..],
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
     }
 }
 
@@ -308,6 +357,24 @@ mod tests {
         // 16 chunks for the hash, one for the tail
         let calls = source.calls.load(std::sync::atomic::Ordering::Relaxed);
         assert!(calls <= 18, "{calls} reads");
+    }
+
+    #[test]
+    fn exact_reads_span_chunks_and_stop_at_the_end() {
+        let bytes: Vec<u8> = (0..200_000u32).map(|i| (i % 253) as u8).collect();
+        let mut reader = SourceReader::new(&bytes, MIN_CHUNK);
+        // one byte at a time, as jpeg-decoder reads, then across a chunk boundary
+        let mut one = [0u8; 1];
+        reader.seek(SeekFrom::Start(MIN_CHUNK as u64 - 1)).unwrap();
+        reader.read_exact(&mut one).unwrap();
+        assert_eq!(one[0], bytes[MIN_CHUNK - 1]);
+        reader.seek(SeekFrom::Start(MIN_CHUNK as u64 - 3)).unwrap();
+        let mut six = [0u8; 6];
+        reader.read_exact(&mut six).unwrap();
+        assert_eq!(six, bytes[MIN_CHUNK - 3..MIN_CHUNK + 3]);
+        reader.seek(SeekFrom::End(-2)).unwrap();
+        let e = reader.read_exact(&mut [0u8; 3]).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof);
     }
 
     #[test]

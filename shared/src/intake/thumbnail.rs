@@ -28,8 +28,8 @@ pub(crate) fn fit(width: u32, height: u32, max_side: u32) -> (u32, u32) {
         return (width.max(1), height.max(1));
     }
     let scale = |side: u32| {
-        let scaled = (u64::from(side) * u64::from(max_side) + u64::from(longest) / 2)
-            / u64::from(longest);
+        let scaled =
+            (u64::from(side) * u64::from(max_side) + u64::from(longest) / 2) / u64::from(longest);
         (scaled as u32).clamp(1, max_side)
     };
     (scale(width), scale(height))
@@ -127,7 +127,12 @@ fn to_rgb(pixel: &[u8]) -> [u8; 3] {
 }
 
 /// Turns a stored RGB image upright as EXIF `orientation` (1-8) says.
-pub(crate) fn orient(rgb: Vec<u8>, width: u32, height: u32, orientation: u8) -> (Vec<u8>, u32, u32) {
+pub(crate) fn orient(
+    rgb: Vec<u8>,
+    width: u32,
+    height: u32,
+    orientation: u8,
+) -> (Vec<u8>, u32, u32) {
     if !(2..=8).contains(&orientation) {
         return (rgb, width, height);
     }
@@ -154,14 +159,23 @@ pub(crate) fn orient(rgb: Vec<u8>, width: u32, height: u32, orientation: u8) -> 
 
 /// The finished thumbnail of everything added to `filter`, turned upright. `Err` says in words
 /// why there is none.
-pub(crate) fn finish(filter: BoxFilter, orientation: Option<u8>, quality: u8) -> Result<Thumbnail, String> {
+pub(crate) fn finish(
+    filter: BoxFilter,
+    orientation: Option<u8>,
+    quality: u8,
+) -> Result<Thumbnail, String> {
     let (rgb, w, h) = filter.finish();
     let (rgb, w, h) = orient(rgb, w, h, orientation.unwrap_or(1));
     encode(&rgb, w, h, quality).map_err(|e| format!("no thumbnail: {e}"))
 }
 
 /// Encodes an RGB thumbnail as JPEG.
-pub(crate) fn encode(rgb: &[u8], width: u32, height: u32, quality: u8) -> Result<Thumbnail, String> {
+pub(crate) fn encode(
+    rgb: &[u8],
+    width: u32,
+    height: u32,
+    quality: u8,
+) -> Result<Thumbnail, String> {
     let (w, h) = (
         u16::try_from(width).map_err(|_| "thumbnail too wide".to_owned())?,
         u16::try_from(height).map_err(|_| "thumbnail too tall".to_owned())?,
@@ -194,8 +208,20 @@ mod tests {
     fn the_box_filter_averages_and_composites_over_white() {
         let mut filter = BoxFilter::new(4, 2, 2);
         assert_eq!((filter.width, filter.height), (2, 1));
-        filter.add_row(0, 0, 1, &[0, 0, 0, 255, 10, 20, 30, 255, 0, 0, 0, 0, 0, 0, 0, 0], 4);
-        filter.add_row(1, 0, 1, &[0, 0, 0, 255, 10, 20, 30, 255, 0, 0, 0, 0, 0, 0, 0, 0], 4);
+        filter.add_row(
+            0,
+            0,
+            1,
+            &[0, 0, 0, 255, 10, 20, 30, 255, 0, 0, 0, 0, 0, 0, 0, 0],
+            4,
+        );
+        filter.add_row(
+            1,
+            0,
+            1,
+            &[0, 0, 0, 255, 10, 20, 30, 255, 0, 0, 0, 0, 0, 0, 0, 0],
+            4,
+        );
         let (rgb, w, h) = filter.finish();
         assert_eq!((w, h), (2, 1));
         assert_eq!(rgb, vec![5, 10, 15, 255, 255, 255]);

@@ -68,10 +68,11 @@ pub(crate) fn inspect(reader: &mut SourceReader, format: Format) -> Result<Findi
     let duration = ticks_to_ms(movie.duration, movie.timescale)
         .or_else(|| ticks_to_ms(track.duration, track.timescale))
         .or_else(|| ticks_to_ms(movie.fragment_duration, movie.timescale));
-    let frame_rate = (track.samples > 0 && track.sample_time > 0 && track.timescale > 0).then(|| {
-        let fps = track.samples as f64 * f64::from(track.timescale) / track.sample_time as f64;
-        (fps * 1000.0).round() / 1000.0
-    });
+    let frame_rate =
+        (track.samples > 0 && track.sample_time > 0 && track.timescale > 0).then(|| {
+            let fps = track.samples as f64 * f64::from(track.timescale) / track.sample_time as f64;
+            (fps * 1000.0).round() / 1000.0
+        });
     let (width, height) = if track.width > 0 && track.height > 0 {
         (track.width, track.height)
     } else {
@@ -86,7 +87,9 @@ pub(crate) fn inspect(reader: &mut SourceReader, format: Format) -> Result<Findi
         } else {
             Container::Mp4
         }),
-        video_codec: track.codec.map(|c| String::from_utf8_lossy(&c).trim().to_owned()),
+        video_codec: track
+            .codec
+            .map(|c| String::from_utf8_lossy(&c).trim().to_owned()),
         frame_rate,
         rotation: Some(track.rotation),
         ..Findings::default()
@@ -237,7 +240,9 @@ fn parse_track(r: &mut SourceReader, trak: &Mp4Box) -> io::Result<Track> {
             b"tkhd" => read_track_header(&content(r, b, 96)?, &mut track)?,
             b"mdia" => children(r, b, |r, b| {
                 match &b.kind {
-                    b"mdhd" => (track.timescale, track.duration) = time_header(&content(r, b, 32)?)?,
+                    b"mdhd" => {
+                        (track.timescale, track.duration) = time_header(&content(r, b, 32)?)?
+                    }
                     b"hdlr" => {
                         let c = content(r, b, 12)?;
                         track.handler = be32(&c, 8)?.to_be_bytes();
@@ -246,7 +251,9 @@ fn parse_track(r: &mut SourceReader, trak: &Mp4Box) -> io::Result<Track> {
                         if &b.kind == b"stbl" {
                             children(r, b, |r, b| {
                                 match &b.kind {
-                                    b"stsd" => read_sample_description(&content(r, b, 44)?, &mut track),
+                                    b"stsd" => {
+                                        read_sample_description(&content(r, b, 44)?, &mut track)
+                                    }
                                     b"stts" => read_sample_times(r, b, &mut track)?,
                                     _ => {}
                                 }
@@ -310,7 +317,9 @@ fn read_sample_times(r: &mut SourceReader, b: &Mp4Box, track: &mut Track) -> io:
         let count = u64::from(u32::from_be_bytes([entry[0], entry[1], entry[2], entry[3]]));
         let delta = u64::from(u32::from_be_bytes([entry[4], entry[5], entry[6], entry[7]]));
         track.samples = track.samples.saturating_add(count);
-        track.sample_time = track.sample_time.saturating_add(count.saturating_mul(delta));
+        track.sample_time = track
+            .sample_time
+            .saturating_add(count.saturating_mul(delta));
     }
     Ok(())
 }

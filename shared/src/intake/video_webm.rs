@@ -4,7 +4,9 @@
 use std::io::{self, Read};
 
 use super::sniff::vint;
-use super::{Container, Findings, InspectError, Rejection, SourceReader, invalid, io_failure, seek_to};
+use super::{
+    Container, Findings, InspectError, Rejection, SourceReader, invalid, io_failure, seek_to,
+};
 
 const FORMAT: &str = "WebM";
 const PART: &str = "video data";
@@ -89,7 +91,9 @@ fn walk(r: &mut SourceReader) -> io::Result<Option<(u64, Option<f64>, Option<Vid
     if header.id != EBML {
         return Err(invalid("it does not start with an EBML header"));
     }
-    let mut at = header.end.ok_or_else(|| invalid("its EBML header has no size"))?;
+    let mut at = header
+        .end
+        .ok_or_else(|| invalid("its EBML header has no size"))?;
     // Void or other top-level elements may come before the segment.
     let segment = loop {
         if at >= len {
@@ -99,7 +103,9 @@ fn walk(r: &mut SourceReader) -> io::Result<Option<(u64, Option<f64>, Option<Vid
         if e.id == SEGMENT {
             break e;
         }
-        at = e.end.ok_or_else(|| invalid("a top-level element has no size"))?;
+        at = e
+            .end
+            .ok_or_else(|| invalid("a top-level element has no size"))?;
     };
     let segment_end = match segment.end {
         Some(end) if end > len => return Ok(None),
@@ -160,8 +166,12 @@ fn read_track(r: &mut SourceReader, entry: &Element, end: u64) -> io::Result<Opt
             DEFAULT_DURATION => track.frame_ns = read_uint(r, c, c_end)?,
             VIDEO => children(r, c, c_end, |r, v, v_end| {
                 match v.id {
-                    PIXEL_WIDTH => track.width = u32::try_from(read_uint(r, v, v_end)?).unwrap_or(0),
-                    PIXEL_HEIGHT => track.height = u32::try_from(read_uint(r, v, v_end)?).unwrap_or(0),
+                    PIXEL_WIDTH => {
+                        track.width = u32::try_from(read_uint(r, v, v_end)?).unwrap_or(0)
+                    }
+                    PIXEL_HEIGHT => {
+                        track.height = u32::try_from(read_uint(r, v, v_end)?).unwrap_or(0)
+                    }
                     _ => {}
                 }
                 Ok(())
@@ -217,21 +227,28 @@ fn read_element(r: &mut SourceReader, at: u64) -> io::Result<Element> {
     let mut raw = [0u8; 8];
     raw[0] = first[0];
     r.read_exact(&mut raw[1..size_len])?;
-    let (size, _) = vint(&raw[..size_len]).ok_or_else(|| invalid("an element size is malformed"))?;
+    let (size, _) =
+        vint(&raw[..size_len]).ok_or_else(|| invalid("an element size is malformed"))?;
     let body = at + (id_len + size_len) as u64;
     // All value bits set means "unknown size".
     let unknown = size == (1u64 << (7 * size_len)) - 1;
     Ok(Element {
         id,
         body,
-        end: if unknown { None } else { body.checked_add(size) },
+        end: if unknown {
+            None
+        } else {
+            body.checked_add(size)
+        },
     })
 }
 
 fn read_body(r: &mut SourceReader, e: &Element, end: u64, max: u64) -> io::Result<Vec<u8>> {
     let size = end - e.body;
     if size > max {
-        return Err(invalid(format!("an element is {size} bytes where at most {max} make sense")));
+        return Err(invalid(format!(
+            "an element is {size} bytes where at most {max} make sense"
+        )));
     }
     seek_to(r, e.body)?;
     let mut bytes = vec![0u8; size as usize];
@@ -250,7 +267,9 @@ fn read_float(r: &mut SourceReader, e: &Element, end: u64) -> io::Result<f64> {
     match b.len() {
         0 => Ok(0.0),
         4 => Ok(f64::from(f32::from_be_bytes([b[0], b[1], b[2], b[3]]))),
-        8 => Ok(f64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])),
+        8 => Ok(f64::from_be_bytes([
+            b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
+        ])),
         _ => Err(invalid("a duration is neither 4 nor 8 bytes")),
     }
 }

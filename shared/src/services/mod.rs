@@ -1,9 +1,12 @@
 //! The use cases, written once against the ports and called by the HTTP routes (in Lambda and in
 //! the local runner) alike. A service loads, applies a domain rule, and saves with a version check.
 
+pub mod assets;
 pub mod brands;
 pub mod calendar;
 pub mod channels;
+pub mod intake;
+pub mod intake_events;
 pub mod posts;
 pub mod preflight;
 pub mod publishing;
@@ -15,9 +18,11 @@ use crate::clock::Clock;
 use crate::domain::{Actor, Brand, DomainError};
 use crate::store::{Store, StoreError};
 
+pub use assets::AssetService;
 pub use brands::BrandService;
 pub use calendar::CalendarService;
 pub use channels::ChannelService;
+pub use intake::IntakeService;
 pub use posts::PostService;
 
 /// How many times an update without a caller-supplied version is retried when a concurrent
@@ -42,6 +47,10 @@ pub enum ServiceError {
     BadRequest(String),
     #[error(transparent)]
     Store(StoreError),
+    #[error(transparent)]
+    Bucket(#[from] crate::blobs::BlobError),
+    #[error(transparent)]
+    Events(#[from] crate::events::EventError),
 }
 
 impl From<StoreError> for ServiceError {

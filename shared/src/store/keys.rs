@@ -9,6 +9,14 @@
 //! | post              | `B#{brand}`      | `P#{id}`      | `B#{brand}#P` / `{publish_at}#{id}`     |
 //! | credentials       | `B#{brand}#CRED` | `CH#{id}`     |                                         |
 //! | asset             | `B#{brand}`      | `A#{id}`      |                                         |
+//! | asset checksum    | `B#{brand}`      | `SHA#{sha256}`|                                         |
+//! | upload slot       | `B#{brand}`      | `UP#{id}`     |                                         |
+//! | dropped file      | `B#{brand}`      | `IN#{sha256 of its key}` |                              |
+//!
+//! Assets are listed newest first by querying `A#` descending (ULIDs sort by time). A checksum
+//! item is written in the same atomic write as its asset, so two uploads of the same file cannot
+//! both become assets. Upload slots and dropped-file items give an incoming object the same asset
+//! id on every retry of its intake; they expire (TTL) after [`INTAKE_TICKET_DAYS`].
 //!
 //! Scheduled posts that need the publisher are also in the sparse `due` index (gsi2pk / gsi2sk):
 //! `DUE#{shard}` / `{next due}#{brand}#{id}`, spread over [`DUE_SHARDS`] partitions so the
@@ -23,6 +31,10 @@ pub const BRAND_SK: &str = "BRAND";
 pub const CHANNEL_PREFIX: &str = "CH#";
 pub const POST_PREFIX: &str = "P#";
 pub const ASSET_PREFIX: &str = "A#";
+pub const CHECKSUM_PREFIX: &str = "SHA#";
+pub const UPLOAD_PREFIX: &str = "UP#";
+pub const DROP_PREFIX: &str = "IN#";
+pub const INTAKE_TICKET_DAYS: i64 = 7;
 pub const DUE_SHARDS: u32 = 4;
 
 /// The physical table layout: attribute names and indexes, shared by the DynamoDB adapter and
@@ -56,6 +68,22 @@ pub fn brand_of(pk: &str) -> Option<BrandId> {
 
 pub fn asset_sk(asset: &AssetId) -> String {
     format!("{ASSET_PREFIX}{asset}")
+}
+
+pub fn checksum_sk(sha256: &str) -> String {
+    format!("{CHECKSUM_PREFIX}{sha256}")
+}
+
+pub fn upload_sk(asset: &AssetId) -> String {
+    format!("{UPLOAD_PREFIX}{asset}")
+}
+
+/// Object keys can be long and hold any character; their digest fits any sort key.
+pub fn drop_sk(object_key: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(object_key.as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{DROP_PREFIX}{hex}")
 }
 
 /// The due-index shard of a post: stable, and spread evenly by the id's random part.

@@ -12,7 +12,9 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 pub use cursor::Cursor;
-pub use repository::{ListError, MAX_CHANNELS_PER_BRAND, PostFilter, PostPage, Store};
+pub use repository::{
+    AssetFilter, AssetPage, ListError, MAX_CHANNELS_PER_BRAND, PostFilter, PostPage, Store,
+};
 
 /// A secondary index. Each is sparse: an item appears in it only when it carries that index's keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

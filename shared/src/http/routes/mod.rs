@@ -1,5 +1,6 @@
 //! One module per resource. A route decodes, calls one service, encodes.
 
+pub mod assets;
 pub mod brand;
 pub mod calendar;
 pub mod channels;

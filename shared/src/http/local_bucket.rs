@@ -1,0 +1,284 @@
+//! The local runner's stand-in for S3's own endpoint: presigned PUTs and GETs on the folder bucket,
+//! honoured only as far as their signature allows. Mounted by the local runner, never in AWS.
+
+use std::io;
+use std::path::{Path as FsPath, PathBuf};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::put;
+use http_body::{Body as _, Frame, SizeHint};
+use jiff::Timestamp;
+use serde::Deserialize;
+use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
+
+use super::Problem;
+use super::extract::QueryParams;
+use crate::adapters::folder_bucket::{FolderBucket, Grant, ROUTE_PREFIX};
+use crate::services::intake::INCOMING;
+
+/// Bytes read from a file per frame of a download.
+const DOWNLOAD_CHUNK: usize = 256 * 1024;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Signed {
+    expires: i64,
+    signature: String,
+}
+
+/// `PUT` and `GET` on `/local-bucket/{key}`.
+pub fn router(bucket: FolderBucket) -> Router {
+    Router::new()
+        .route(
+            &format!("{ROUTE_PREFIX}/{{*key}}"),
+            put(upload).get(download),
+        )
+        .with_state(bucket)
+}
+
+fn refused(detail: &str) -> Problem {
+    Problem::new(StatusCode::FORBIDDEN, "forbidden", "Not allowed", detail)
+}
+
+const NOT_SIGNED_FOR_THIS: &str = "this link does not allow this request: it has expired, or the \
+     key, content type or length differ from what it was made for";
+
+/// Stores the body under `key` if the URL was signed for exactly this key, content type and
+/// length. The body goes to a temporary file beside the target and is renamed into place only
+/// when complete, so intake never sees half a file.
+async fn upload(
+    State(bucket): State<FolderBucket>,
+    Path(key): Path<String>,
+    QueryParams(signed): QueryParams<Signed>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Problem> {
+    if !key.starts_with(INCOMING) {
+        return Err(refused("uploads are only taken under incoming/"));
+    }
+    let content_type = header_str(&headers, header::CONTENT_TYPE).ok_or_else(|| {
+        Problem::bad_request("send the Content-Type the upload link was made for")
+    })?;
+    let length: u64 = header_str(&headers, header::CONTENT_LENGTH)
+        .and_then(|l| l.parse().ok())
+        .ok_or_else(|| {
+            Problem::new(
+                StatusCode::LENGTH_REQUIRED,
+                "length-required",
+                "Length required",
+                "send the Content-Length the upload link was made for",
+            )
+        })?;
+    let grant = Grant {
+        method: "PUT",
+        key: &key,
+        expires: signed.expires,
+        content_type,
+        length: Some(length),
+    };
+    if !bucket.verify(&grant, &signed.signature, Timestamp::now()) {
+        return Err(refused(NOT_SIGNED_FOR_THIS));
+    }
+    let target = bucket
+        .path_of(&key)
+        .ok_or_else(|| Problem::bad_request(format!("{key:?} is not a valid object key")))?;
+    let partial = Partial::create(&target).await.map_err(storage_problem)?;
+    let written = copy_body(body, &partial.path, length).await;
+    match written {
+        Ok(n) if n == length => {}
+        Ok(n) => {
+            partial.discard().await;
+            return Err(Problem::bad_request(format!(
+                "the body was {n} bytes; the upload link is for exactly {length}"
+            )));
+        }
+        Err(e) => {
+            partial.discard().await;
+            return Err(Problem::bad_request(format!(
+                "the upload could not be read: {e}"
+            )));
+        }
+    }
+    partial.commit(&target).await.map_err(storage_problem)?;
+    Ok(StatusCode::OK.into_response())
+}
+
+/// Streams the file at `key` if the URL was signed for it.
+async fn download(
+    State(bucket): State<FolderBucket>,
+    Path(key): Path<String>,
+    QueryParams(signed): QueryParams<Signed>,
+) -> Result<Response, Problem> {
+    let grant = Grant {
+        method: "GET",
+        key: &key,
+        expires: signed.expires,
+        content_type: "",
+        length: None,
+    };
+    if !bucket.verify(&grant, &signed.signature, Timestamp::now()) {
+        return Err(refused(NOT_SIGNED_FOR_THIS));
+    }
+    let path = bucket
+        .path_of(&key)
+        .ok_or_else(|| Problem::bad_request(format!("{key:?} is not a valid object key")))?;
+    let file = match tokio::fs::File::open(&path).await {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Err(Problem::not_found("there is no such object"));
+        }
+        Err(e) => return Err(storage_problem(e)),
+    };
+    let length = file.metadata().await.map_err(storage_problem)?.len();
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type_of(&key)),
+            (header::CONTENT_LENGTH, length.to_string()),
+        ],
+        Body::new(FileBody {
+            file,
+            remaining: length,
+            buffer: vec![0; DOWNLOAD_CHUNK],
+        }),
+    )
+        .into_response())
+}
+
+fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn storage_problem(e: io::Error) -> Problem {
+    tracing::error!(error = %e, "local bucket");
+    Problem::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "Internal error",
+        "the local bucket folder could not be used; see the log",
+    )
+}
+
+/// By extension, as the library names its files; anything else is plain bytes.
+fn content_type_of(key: &str) -> String {
+    let extension = key.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+    match extension.as_deref() {
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("png") => "image/png",
+        Some("gif") => "image/gif",
+        Some("webp") => "image/webp",
+        Some("mp4") => "video/mp4",
+        Some("mov") => "video/quicktime",
+        Some("webm") => "video/webm",
+        _ => "application/octet-stream",
+    }
+    .to_owned()
+}
+
+/// Writes the body to `path`, stopping as soon as it exceeds `limit`; returns how much came.
+async fn copy_body(body: Body, path: &FsPath, limit: u64) -> io::Result<u64> {
+    let mut file = tokio::fs::OpenOptions::new().write(true).open(path).await?;
+    let mut body = body;
+    let mut written: u64 = 0;
+    while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
+        let frame = frame.map_err(io::Error::other)?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        written += data.len() as u64;
+        if written > limit {
+            return Ok(written);
+        }
+        file.write_all(&data).await?;
+    }
+    file.sync_all().await?;
+    Ok(written)
+}
+
+/// A file being uploaded, beside its target under a name the bucket never lists.
+struct Partial {
+    path: PathBuf,
+}
+
+impl Partial {
+    async fn create(target: &FsPath) -> io::Result<Self> {
+        let dir = target
+            .parent()
+            .ok_or_else(|| io::Error::other("an object key names a file in a folder"))?;
+        tokio::fs::create_dir_all(dir).await?;
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let path = dir.join(format!("{name}.part-{}", ulid::Ulid::new()));
+        tokio::fs::File::create(&path).await?;
+        Ok(Self { path })
+    }
+
+    async fn commit(self, target: &FsPath) -> io::Result<()> {
+        let outcome = tokio::fs::rename(&self.path, target).await;
+        if outcome.is_err() {
+            self.discard().await;
+        }
+        outcome
+    }
+
+    async fn discard(self) {
+        let _ = tokio::fs::remove_file(&self.path).await;
+    }
+}
+
+/// A file as a response body, read one chunk at a time.
+struct FileBody {
+    file: tokio::fs::File,
+    remaining: u64,
+    buffer: Vec<u8>,
+}
+
+impl http_body::Body for FileBody {
+    type Data = Bytes;
+    type Error = io::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+        let this = self.get_mut();
+        if this.remaining == 0 {
+            return Poll::Ready(None);
+        }
+        let want = this
+            .buffer
+            .len()
+            .min(usize::try_from(this.remaining).unwrap_or(usize::MAX));
+        let mut read = ReadBuf::new(&mut this.buffer[..want]);
+        match Pin::new(&mut this.file).poll_read(cx, &mut read) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Err(e)) => Poll::Ready(Some(Err(e))),
+            Poll::Ready(Ok(())) if read.filled().is_empty() => {
+                Poll::Ready(Some(Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the file shrank while being sent",
+                ))))
+            }
+            Poll::Ready(Ok(())) => {
+                let chunk = Bytes::copy_from_slice(read.filled());
+                this.remaining -= chunk.len() as u64;
+                Poll::Ready(Some(Ok(Frame::data(chunk))))
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.remaining == 0
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.remaining)
+    }
+}

@@ -1,0 +1,1000 @@
+//! The media library end to end: uploads through presigned URLs and the local bucket routes, files
+//! dropped into the bucket folder, intake (good files, bad files, duplicates, retries), and the
+//! `/v1/assets` API, on the booted local runtime.
+
+use std::path::PathBuf;
+
+use jiff::SignedDuration;
+use palinsesto::blobs::Bucket;
+use palinsesto::events::{ASSET_READY, ASSET_REJECTED, DomainEvent};
+use palinsesto::intake::Limits;
+use palinsesto::services::IntakeService;
+use palinsesto::services::intake::IntakeOutcome;
+use palinsesto_system_tests::app::{Reply, TestApp};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use tokio::sync::broadcast;
+
+// ---- files, made here ----
+
+/// Deterministic noise (xorshift), so files are the same on every run and do not compress.
+fn noise(len: usize, mut seed: u64) -> Vec<u8> {
+    (0..len)
+        .map(|_| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed >> 24) as u8
+        })
+        .collect()
+}
+
+fn jpeg(width: u16, height: u16, seed: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    let pixels = noise(usize::from(width) * usize::from(height) * 3, seed);
+    jpeg_encoder::Encoder::new(&mut out, 90)
+        .encode(&pixels, width, height, jpeg_encoder::ColorType::Rgb)
+        .expect("a JPEG");
+    out
+}
+
+fn png(width: u32, height: u32, seed: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, width, height);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().expect("a PNG header");
+    writer
+        .write_image_data(&noise((width * height * 3) as usize, seed))
+        .expect("PNG data");
+    writer.finish().expect("a PNG");
+    out
+}
+
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+fn png_chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+    let mut chunk = (data.len() as u32).to_be_bytes().to_vec();
+    let mut body = kind.to_vec();
+    body.extend_from_slice(data);
+    chunk.extend_from_slice(&body);
+    chunk.extend_from_slice(&crc32(&body).to_be_bytes());
+    chunk
+}
+
+/// A tiny PNG whose header claims `width` x `height` pixels.
+fn png_declaring(width: u32, height: u32) -> Vec<u8> {
+    let mut ihdr = width.to_be_bytes().to_vec();
+    ihdr.extend_from_slice(&height.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+    [
+        b"\x89PNG\r\n\x1a\n".to_vec(),
+        png_chunk(b"IHDR", &ihdr),
+        png_chunk(b"IDAT", &[0x78, 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]),
+        png_chunk(b"IEND", &[]),
+    ]
+    .concat()
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+// ---- the library under test ----
+
+struct Library {
+    app: TestApp,
+    intake: IntakeService,
+    events: broadcast::Receiver<DomainEvent>,
+    http: reqwest::Client,
+}
+
+impl Library {
+    /// A booted app with the brand `acme` set up.
+    async fn open() -> Self {
+        let app = TestApp::spawn().await;
+        app.brand("acme", "Europe/Rome", false).await;
+        let intake = app.runtime.intake(Limits::default());
+        let events = app.runtime.bus.subscribe();
+        Self {
+            app,
+            intake,
+            events,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    fn bucket_file(&self, key: &str) -> PathBuf {
+        self.app.runtime.bucket.root().join(key)
+    }
+
+    fn exists(&self, key: &str) -> bool {
+        self.bucket_file(key).is_file()
+    }
+
+    fn drop_file(&self, key: &str, bytes: &[u8]) {
+        let path = self.bucket_file(key);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+
+    /// Asks for an upload URL as an editor of `acme`.
+    async fn reserve(&self, filename: &str, content_type: &str, size: usize) -> Reply {
+        self.app
+            .client("acme", "editor")
+            .post(
+                "/v1/assets/uploads",
+                json!({"filename": filename, "content_type": content_type, "size": size}),
+            )
+            .await
+    }
+
+    /// Sends `body` as the upload, with the headers the reservation bound (reqwest sets the
+    /// Content-Length from the body).
+    async fn put(&self, upload: &Value, url: &str, body: Vec<u8>) -> reqwest::Response {
+        let mut request = self.http.put(url).body(body);
+        for (name, value) in upload["headers"].as_object().unwrap() {
+            if !name.eq_ignore_ascii_case("content-length") {
+                request = request.header(name, value.as_str().unwrap());
+            }
+        }
+        request.send().await.expect("the local bucket answers")
+    }
+
+    /// Reserves, uploads through the presigned URL, and returns the asset id and incoming key.
+    async fn upload(&self, filename: &str, content_type: &str, bytes: &[u8]) -> (String, String) {
+        let r = self.reserve(filename, content_type, bytes.len()).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        let url = r.body["url"].as_str().unwrap().to_owned();
+        let put = self.put(&r.body, &url, bytes.to_vec()).await;
+        assert_eq!(
+            put.status(),
+            StatusCode::OK,
+            "{}",
+            put.text().await.unwrap()
+        );
+        let id = r.body["asset_id"].as_str().unwrap().to_owned();
+        (id.clone(), format!("incoming/acme/{id}/{filename}"))
+    }
+
+    async fn ingest(&self, key: &str) -> IntakeOutcome {
+        self.intake.ingest(key).await.expect("intake runs")
+    }
+
+    async fn get(&self, id: &str) -> Reply {
+        self.app
+            .client("acme", "viewer")
+            .get(&format!("/v1/assets/{id}"))
+            .await
+    }
+
+    /// Every event emitted so far.
+    fn drain_events(&mut self) -> Vec<DomainEvent> {
+        std::iter::from_fn(|| self.events.try_recv().ok()).collect()
+    }
+
+    async fn list(&self, query: &str) -> Reply {
+        self.app
+            .client("acme", "viewer")
+            .get(&format!("/v1/assets{query}"))
+            .await
+    }
+}
+
+fn ready(outcome: IntakeOutcome) -> palinsesto::domain::Asset {
+    match outcome {
+        IntakeOutcome::Ready(asset) => asset,
+        other => panic!("expected a ready asset, got {other:?}"),
+    }
+}
+
+// ---- uploads ----
+
+#[tokio::test]
+async fn an_uploaded_photo_becomes_a_ready_asset_with_its_metadata_and_thumbnail() {
+    // given a photo uploaded through the presigned URL
+    let mut library = Library::open().await;
+    let photo = jpeg(640, 480, 1);
+    let (id, key) = library
+        .upload("Autumn menu.jpg", "image/jpeg", &photo)
+        .await;
+    assert!(library.exists(&key));
+
+    // when intake takes it in
+    let asset = ready(library.ingest(&key).await);
+
+    // then it is a ready asset with the file's real metadata
+    assert_eq!(asset.id.to_string(), id);
+    let r = library.get(&id).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.etag(), "\"1\"");
+    let a = &r.body;
+    assert_eq!(a["status"], "ready");
+    assert_eq!(a["type"], "image");
+    assert_eq!(a["content_type"], "image/jpeg");
+    assert_eq!(a["size"], photo.len());
+    assert_eq!(a["sha256"], sha256_hex(&photo));
+    assert_eq!(
+        (a["width"].as_u64(), a["height"].as_u64()),
+        (Some(640), Some(480))
+    );
+    assert_eq!(a["filename"], "Autumn menu.jpg");
+    assert_eq!(a["uploaded_by"], "editor@acme");
+    assert_eq!(a["uploaded_at"], "2027-01-15T10:00:00Z");
+    // and its file moved to the library, with a thumbnail beside it
+    assert!(!library.exists(&key), "the incoming object is gone");
+    assert!(library.exists(&format!("library/acme/{id}.jpg")));
+    assert!(library.exists(&format!("thumbnails/acme/{id}.jpg")));
+    // and the short-lived links serve the file and a JPEG thumbnail
+    let download = library
+        .http
+        .get(a["download_url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(download.status(), StatusCode::OK);
+    assert_eq!(download.bytes().await.unwrap().as_ref(), photo.as_slice());
+    let thumbnail = library
+        .http
+        .get(a["thumbnail_url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(thumbnail.status(), StatusCode::OK);
+    let thumbnail = thumbnail.bytes().await.unwrap();
+    assert!(thumbnail.starts_with(&[0xFF, 0xD8, 0xFF]) && thumbnail.len() < photo.len());
+    // and asset.ready was emitted
+    let events = library.drain_events();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].kind, ASSET_READY);
+    assert_eq!(events[0].data["asset_id"], id);
+    assert_eq!(events[0].data["sha256"], sha256_hex(&photo));
+}
+
+#[tokio::test]
+async fn uploads_are_asked_for_with_a_sane_name_type_and_size() {
+    let library = Library::open().await;
+    // a viewer may not upload
+    let viewer = library.app.client("acme", "viewer");
+    viewer
+        .post(
+            "/v1/assets/uploads",
+            json!({"filename": "a.jpg", "content_type": "image/jpeg", "size": 10}),
+        )
+        .await
+        .problem(403);
+    // each bad field is named
+    let r = library.reserve("../a.jpg", "application/pdf", 0).await;
+    r.problem(422);
+    assert_eq!(r.error_fields(), ["filename", "content_type", "size"]);
+    let r = library
+        .reserve("film.mp4", "video/mp4", 5 * 1024 * 1024 * 1024)
+        .await;
+    r.problem(422);
+    assert_eq!(r.error_fields(), ["size"]);
+    // a brand without a profile cannot take files in
+    let r = library
+        .app
+        .client("newcomer", "editor")
+        .post(
+            "/v1/assets/uploads",
+            json!({"filename": "a.jpg", "content_type": "image/jpeg", "size": 10}),
+        )
+        .await;
+    r.problem(409);
+    // and a good request gets a PUT bound to its type and length, for 15 minutes
+    let r = library.reserve("Caffè latte.jpg", "Image/JPEG", 1234).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.body["method"], "PUT");
+    assert_eq!(r.body["headers"]["Content-Type"], "image/jpeg");
+    assert_eq!(r.body["headers"]["Content-Length"], "1234");
+    assert!(
+        r.body["url"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{}/local-bucket/incoming/acme/", library.app.base)),
+        "{}",
+        r.body["url"]
+    );
+}
+
+#[tokio::test]
+async fn a_tampered_or_expired_upload_url_is_refused() {
+    // given an upload URL for a 1,000-byte JPEG
+    let library = Library::open().await;
+    let photo = jpeg(32, 32, 2);
+    let r = library.reserve("a.jpg", "image/jpeg", photo.len()).await;
+    let url = r.body["url"].as_str().unwrap().to_owned();
+    let id = r.body["asset_id"].as_str().unwrap().to_owned();
+
+    // when it is used with another length, another key, another type, or for a GET
+    let longer = library
+        .put(&r.body, &url, [photo.clone(), vec![0]].concat())
+        .await;
+    let other_key = library
+        .put(&r.body, &url.replace("/a.jpg?", "/b.jpg?"), photo.clone())
+        .await;
+    let other_type = library
+        .http
+        .put(&url)
+        .header("content-type", "image/png")
+        .body(photo.clone())
+        .send()
+        .await
+        .unwrap();
+    let as_get = library.http.get(&url).send().await.unwrap();
+    let forged = library
+        .put(&r.body, &format!("{}0", url), photo.clone())
+        .await;
+
+    // then each is refused as not allowed, with a problem
+    for refused in [longer, other_key, other_type, as_get, forged] {
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+        assert_eq!(
+            refused.headers()["content-type"],
+            "application/problem+json"
+        );
+    }
+    // and an expired link, or one signed for outside incoming/, is refused too
+    let bucket = &library.app.runtime.bucket;
+    let key = format!("incoming/acme/{id}/a.jpg");
+    let expired = bucket
+        .presign_put(
+            &key,
+            "image/jpeg",
+            photo.len() as u64,
+            SignedDuration::from_secs(-60),
+        )
+        .await
+        .unwrap();
+    let late = library
+        .put(
+            &json!({"headers": {"Content-Type": "image/jpeg"}}),
+            &expired.url,
+            photo.clone(),
+        )
+        .await;
+    assert_eq!(late.status(), StatusCode::FORBIDDEN);
+    let library_key = bucket
+        .presign_put(
+            "library/acme/x.jpg",
+            "image/jpeg",
+            photo.len() as u64,
+            SignedDuration::from_mins(5),
+        )
+        .await
+        .unwrap();
+    let outside = library
+        .put(
+            &json!({"headers": {"Content-Type": "image/jpeg"}}),
+            &library_key.url,
+            photo.clone(),
+        )
+        .await;
+    assert_eq!(outside.status(), StatusCode::FORBIDDEN);
+    // and nothing was stored
+    assert!(
+        library
+            .app
+            .runtime
+            .bucket
+            .list("", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // while the untouched URL still works
+    let ok = library.put(&r.body, &url, photo).await;
+    assert_eq!(ok.status(), StatusCode::OK);
+}
+
+// ---- dropped files ----
+
+#[tokio::test]
+async fn files_dropped_into_the_folder_are_taken_in_once_their_size_settles() {
+    // given two files dropped by hand, one with spaces and unicode in its path
+    let mut library = Library::open().await;
+    let latte = png(40, 30, 3);
+    let plain = jpeg(50, 20, 4);
+    library.drop_file("incoming/acme/Menu d'autunno/Caffè latte ☕.png", &latte);
+    library.drop_file("incoming/acme/plain.jpg", &plain);
+
+    // when the folder is scanned: the first scan only notes their sizes
+    let first = library.intake.scan_incoming().await.unwrap();
+    assert!(first.is_empty(), "{first:?}");
+    // and the next one takes them in
+    let second = library.intake.scan_incoming().await.unwrap();
+
+    // then both are ready assets, with their names, uploaded by nobody in particular
+    assert_eq!(second.len(), 2, "{second:?}");
+    for (key, outcome) in second {
+        assert!(
+            matches!(outcome, Ok(IntakeOutcome::Ready(_))),
+            "{key}: {outcome:?}"
+        );
+        assert!(!library.exists(&key));
+    }
+    let r = library.list("").await;
+    let items = r.body["items"].as_array().unwrap();
+    let names: Vec<&str> = items
+        .iter()
+        .map(|a| a["filename"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 2);
+    assert!(
+        names.contains(&"Caffè latte ☕.png") && names.contains(&"plain.jpg"),
+        "{names:?}"
+    );
+    assert!(items.iter().all(|a| a["uploaded_by"].is_null()));
+    let png_asset = items
+        .iter()
+        .find(|a| a["type"] == "image" && a["content_type"] == "image/png")
+        .unwrap();
+    assert_eq!(
+        (png_asset["width"].as_u64(), png_asset["height"].as_u64()),
+        (Some(40), Some(30))
+    );
+    assert_eq!(library.drain_events().len(), 2);
+    // and a scan with nothing new does nothing
+    assert!(library.intake.scan_incoming().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_file_for_no_known_brand_is_set_aside_not_lost() {
+    // given files under a brand without a profile, and loose in incoming/
+    let library = Library::open().await;
+    library.drop_file("incoming/ghost/a.jpg", &jpeg(8, 8, 5));
+    library.drop_file("incoming/loose.jpg", &jpeg(8, 8, 6));
+
+    // when they are taken in
+    let ghost = library.ingest("incoming/ghost/a.jpg").await;
+    let loose = library.ingest("incoming/loose.jpg").await;
+
+    // then they are moved aside for an operator, and no asset is recorded
+    assert!(
+        matches!(ghost, IntakeOutcome::Unclaimed { ref kept_at, .. } if kept_at == "quarantine/ghost/a.jpg"),
+        "{ghost:?}"
+    );
+    assert!(
+        matches!(loose, IntakeOutcome::Unclaimed { ref kept_at, .. } if kept_at == "quarantine/loose.jpg"),
+        "{loose:?}"
+    );
+    assert!(library.exists("quarantine/ghost/a.jpg") && !library.exists("incoming/ghost/a.jpg"));
+    // and keys outside incoming/ are none of intake's business
+    assert!(matches!(
+        library.ingest("library/acme/x.jpg").await,
+        IntakeOutcome::Ignored(_)
+    ));
+    assert_eq!(library.list("").await.body["items"], json!([]));
+}
+
+// ---- idempotency ----
+
+#[tokio::test]
+async fn the_same_event_twice_or_a_retry_after_a_crash_makes_one_asset() {
+    // given an uploaded photo
+    let mut library = Library::open().await;
+    let photo = jpeg(64, 64, 7);
+    let (id, key) = library.upload("a.jpg", "image/jpeg", &photo).await;
+    // and a first attempt that crashed after writing the library files but before recording
+    library.drop_file(&format!("library/acme/{id}.jpg"), b"half a copy");
+    library.drop_file(&format!("thumbnails/acme/{id}.jpg"), b"half a thumbnail");
+
+    // when the event is delivered twice at the same time, then once more
+    let (one, two) = tokio::join!(library.ingest(&key), library.ingest(&key));
+    let three = library.ingest(&key).await;
+
+    // then there is exactly one asset, with the upload's id and the right bytes
+    for outcome in [&one, &two] {
+        assert!(
+            matches!(outcome, IntakeOutcome::Ready(a) if a.id.to_string() == id)
+                || matches!(outcome, IntakeOutcome::Gone),
+            "{outcome:?}"
+        );
+    }
+    assert_eq!(three, IntakeOutcome::Gone);
+    let items = library.list("").await.body["items"].clone();
+    assert_eq!(items.as_array().unwrap().len(), 1, "{items}");
+    assert_eq!(items[0]["id"], id);
+    let stored = std::fs::read(library.bucket_file(&format!("library/acme/{id}.jpg"))).unwrap();
+    assert_eq!(stored, photo);
+    // and no orphan: the bucket holds the library file and the thumbnail, nothing else
+    let mut keys = library.app.runtime.bucket.list("", 10).await.unwrap();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            format!("library/acme/{id}.jpg"),
+            format!("thumbnails/acme/{id}.jpg")
+        ]
+    );
+    assert!(
+        library
+            .drain_events()
+            .iter()
+            .all(|e| e.kind == ASSET_READY && e.data["asset_id"] == id)
+    );
+
+    // when a crash left the incoming file behind after the asset was recorded, and it is retried
+    library.drop_file(&key, &photo);
+    let again = ready(library.ingest(&key).await);
+
+    // then it finishes that same asset (the event is sent again: delivery is at least once)
+    assert_eq!(again.id.to_string(), id);
+    assert_eq!(again.version, 1);
+    assert_eq!(
+        library.list("").await.body["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(!library.exists(&key));
+    assert_eq!(library.drain_events().len(), 1);
+}
+
+#[tokio::test]
+async fn a_dropped_file_retried_keeps_its_asset_id() {
+    // given a dropped file taken in
+    let library = Library::open().await;
+    let photo = jpeg(16, 16, 8);
+    library.drop_file("incoming/acme/x.jpg", &photo);
+    let first = ready(library.ingest("incoming/acme/x.jpg").await);
+    // when the same file arrives again under the same key (a redelivery after a lost answer)
+    library.drop_file("incoming/acme/x.jpg", &photo);
+    let second = ready(library.ingest("incoming/acme/x.jpg").await);
+    // then it is the same asset
+    assert_eq!(first.id, second.id);
+    assert_eq!(
+        library.list("").await.body["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+// ---- duplicates ----
+
+#[tokio::test]
+async fn a_duplicate_upload_is_deduplicated_with_a_clear_answer() {
+    // given a photo in the library
+    let mut library = Library::open().await;
+    let photo = jpeg(48, 48, 9);
+    let (original, key) = library.upload("first.jpg", "image/jpeg", &photo).await;
+    ready(library.ingest(&key).await);
+    library.drain_events();
+
+    // when the same bytes are uploaded again under another name, and dropped into the folder
+    let (copy, copy_key) = library.upload("copy.jpg", "image/jpeg", &photo).await;
+    let uploaded = library.ingest(&copy_key).await;
+    library.drop_file("incoming/acme/again.jpg", &photo);
+    let dropped = library.ingest("incoming/acme/again.jpg").await;
+
+    // then both are answered "duplicate of" the original, and nothing new is recorded or kept
+    for outcome in [uploaded, dropped] {
+        match outcome {
+            IntakeOutcome::Duplicate { of, .. } => assert_eq!(of.to_string(), original),
+            other => panic!("expected a duplicate, got {other:?}"),
+        }
+    }
+    assert_eq!(
+        library.list("").await.body["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(!library.exists(&copy_key) && !library.exists("incoming/acme/again.jpg"));
+    assert!(!library.exists(&format!("library/acme/{copy}.jpg")));
+    assert!(library.drain_events().is_empty());
+    // and the upload's id leads to the asset it duplicates
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = no_redirects
+        .get(format!("{}/v1/assets/{copy}", library.app.base))
+        .bearer_auth(library.app.token("acme", "viewer"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], format!("/v1/assets/{original}"));
+    assert_eq!(library.get(&copy).await.body["id"], original);
+}
+
+// ---- bad files ----
+
+#[tokio::test]
+async fn each_bad_file_is_rejected_with_its_reason_and_kept_in_quarantine() {
+    // given the bad corpus dropped into the folder
+    let mut library = Library::open().await;
+    let good_png = png(120, 120, 10);
+    let good_jpeg = jpeg(120, 120, 11);
+    let mut pdf = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n".to_vec();
+    pdf.extend(noise(2_000, 12));
+    let corpus: Vec<(&str, Vec<u8>, &str, &str)> = vec![
+        (
+            "empty.jpg",
+            Vec::new(),
+            "empty",
+            "the file is empty (0 bytes)",
+        ),
+        (
+            "cut.png",
+            good_png[..good_png.len() / 2].to_vec(),
+            "truncated",
+            "the PNG ends before",
+        ),
+        (
+            "cut.jpg",
+            good_jpeg[..good_jpeg.len() / 2].to_vec(),
+            "truncated",
+            "the JPEG ends before",
+        ),
+        (
+            "bomb.png",
+            png_declaring(100_000, 100_000),
+            "decompression_bomb",
+            "the image declares 100,000 x 100,000 pixels (10 gigapixels); the limit is 100 megapixels",
+        ),
+        (
+            "noise.jpg",
+            noise(4_096, 13),
+            "unknown_type",
+            "noise.jpg is not a photo or video",
+        ),
+        (
+            "invoice.jpg",
+            pdf,
+            "type_mismatch",
+            "invoice.jpg is really a PDF document",
+        ),
+    ];
+    for (name, bytes, _, _) in &corpus {
+        library.drop_file(&format!("incoming/acme/{name}"), bytes);
+    }
+
+    for (name, bytes, code, reason) in &corpus {
+        // when each is taken in
+        let key = format!("incoming/acme/{name}");
+        let asset = match library.ingest(&key).await {
+            IntakeOutcome::Rejected(asset) => asset,
+            other => panic!("{name}: expected a rejection, got {other:?}"),
+        };
+
+        // then it is recorded as rejected with its reason
+        let id = asset.id.to_string();
+        let r = library.get(&id).await;
+        assert_eq!(r.body["status"], "rejected", "{name}: {}", r.body);
+        assert_eq!(r.body["rejection"]["code"], *code, "{name}: {}", r.body);
+        let said = r.body["rejection"]["reason"].as_str().unwrap();
+        assert!(said.starts_with(reason), "{name}: {said}");
+        assert!(r.body["download_url"].is_null() && r.body["sha256"].is_null());
+        assert_eq!(r.body["networks"], json!({}));
+        // and kept, byte for byte, under quarantine/, and nowhere else
+        let kept = format!("quarantine/acme/{id}/{name}");
+        assert_eq!(
+            std::fs::read(library.bucket_file(&kept)).unwrap(),
+            *bytes,
+            "{name}"
+        );
+        assert!(!library.exists(&key));
+        // and asset.rejected was emitted with the reason
+        let events = library.drain_events();
+        assert_eq!(events.len(), 1, "{name}: {events:?}");
+        assert_eq!(events[0].kind, ASSET_REJECTED);
+        assert_eq!(events[0].data["code"], *code);
+        assert_eq!(events[0].data["quarantine_key"], kept);
+    }
+    // and nothing got into the library, and no asset is ready
+    assert!(
+        library
+            .app
+            .runtime
+            .bucket
+            .list("library/", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let ready = library.list("?status=ready").await;
+    assert_eq!(ready.body["items"], json!([]));
+    let rejected = library.list("?status=rejected").await;
+    assert_eq!(
+        rejected.body["items"].as_array().unwrap().len(),
+        corpus.len()
+    );
+}
+
+#[tokio::test]
+async fn a_file_over_the_size_limit_is_rejected_before_it_is_read() {
+    // given intake limited to 10 KB, and a 20 KB photo
+    let mut library = Library::open().await;
+    let small = library.app.runtime.intake(Limits {
+        max_bytes: 10_000,
+        ..Limits::default()
+    });
+    let photo = jpeg(200, 200, 14);
+    assert!(photo.len() > 10_000);
+    library.drop_file("incoming/acme/big.jpg", &photo);
+
+    // when it is taken in
+    let outcome = small.ingest("incoming/acme/big.jpg").await.unwrap();
+
+    // then it is rejected as too large, kept in quarantine
+    let IntakeOutcome::Rejected(asset) = outcome else {
+        panic!("expected a rejection, got {outcome:?}");
+    };
+    let rejection = asset.details.rejection.clone().unwrap();
+    assert_eq!(rejection.code, "too_large");
+    assert!(
+        rejection.reason.ends_with("the limit is 10 KB"),
+        "{}",
+        rejection.reason
+    );
+    assert!(library.exists(&format!("quarantine/acme/{}/big.jpg", asset.id)));
+    assert_eq!(library.drain_events()[0].kind, ASSET_REJECTED);
+}
+
+// ---- the API ----
+
+#[tokio::test]
+async fn assets_are_listed_newest_first_filtered_and_paged() {
+    // given five photos taken in a day apart, the last one rejected
+    let library = Library::open().await;
+    let mut ids = Vec::new();
+    for i in 0..5u64 {
+        let (name, bytes) = if i == 4 {
+            ("broken.png".to_owned(), b"not a png".to_vec())
+        } else {
+            (format!("p{i}.jpg"), jpeg(16, 16, 20 + i))
+        };
+        let key = format!("incoming/acme/{name}");
+        library.drop_file(&key, &bytes);
+        let outcome = library.ingest(&key).await;
+        ids.push(match outcome {
+            IntakeOutcome::Ready(a) | IntakeOutcome::Rejected(a) => a.id.to_string(),
+            other => panic!("{other:?}"),
+        });
+        library.app.clock.advance(SignedDuration::from_hours(24));
+    }
+    // and two of them tagged "menu"
+    let editor = library.app.client("acme", "editor");
+    for id in [&ids[0], &ids[2]] {
+        let r = editor
+            .patch(
+                &format!("/v1/assets/{id}"),
+                json!({"tags": ["menu", "autumn"]}),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    }
+    let listed = |r: &Reply| -> Vec<String> {
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        r.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let newest_first: Vec<String> = ids.iter().rev().cloned().collect();
+
+    // then the whole list is newest first
+    assert_eq!(listed(&library.list("").await), newest_first);
+    // and filters narrow it
+    assert_eq!(
+        listed(&library.list("?tag=menu").await),
+        [ids[2].clone(), ids[0].clone()]
+    );
+    assert_eq!(
+        listed(&library.list("?type=video").await),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        listed(&library.list("?status=rejected").await),
+        [ids[4].clone()]
+    );
+    assert_eq!(
+        listed(
+            &library
+                .list("?from=2027-01-16T00:00:00Z&to=2027-01-18T00:00:00Z")
+                .await
+        ),
+        [ids[2].clone(), ids[1].clone()]
+    );
+    // and pages of two, followed by cursor, give every asset once, in order
+    let mut paged = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let query = match &cursor {
+            Some(c) => format!("?limit=2&cursor={c}"),
+            None => "?limit=2".to_owned(),
+        };
+        let r = library.list(&query).await;
+        paged.extend(listed(&r));
+        match r.body["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(paged, newest_first);
+    // and bad parameters are named
+    for (query, field) in [
+        ("?type=pdf", "type"),
+        ("?cursor=nonsense", "cursor"),
+        ("?limit=0", "limit"),
+        ("?from=yesterday", "from"),
+    ] {
+        let r = library.list(query).await;
+        r.problem(422);
+        assert_eq!(r.error_fields(), [field], "{query}");
+    }
+}
+
+#[tokio::test]
+async fn titles_tags_and_alt_text_are_edited_with_if_match() {
+    // given a ready photo
+    let library = Library::open().await;
+    library.drop_file("incoming/acme/a.jpg", &jpeg(32, 32, 30));
+    let id = ready(library.ingest("incoming/acme/a.jpg").await)
+        .id
+        .to_string();
+    let editor = library.app.client("acme", "editor");
+    let path = format!("/v1/assets/{id}");
+
+    // when an editor describes it with the current ETag
+    let r = editor
+        .patch(
+            &path,
+            json!({"title": " Autumn menu ", "tags": ["menu", "menu", "food"], "alt_text": "A latte on a table"}),
+            Some("\"1\""),
+        )
+        .await;
+
+    // then it is saved, trimmed, under a new version
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.etag(), "\"2\"");
+    assert_eq!(r.body["title"], "Autumn menu");
+    assert_eq!(r.body["tags"], json!(["menu", "food"]));
+    assert_eq!(r.body["alt_text"], "A latte on a table");
+    // and a stale ETag is refused without changing anything
+    let stale = editor
+        .patch(&path, json!({"title": "Other"}), Some("\"1\""))
+        .await;
+    stale.problem(412);
+    assert_eq!(library.get(&id).await.body["title"], "Autumn menu");
+    // and null clears, leaving out keeps
+    let r = editor.patch(&path, json!({"title": null}), None).await;
+    assert!(r.body["title"].is_null());
+    assert_eq!(r.body["tags"], json!(["menu", "food"]));
+    // and bad values are named
+    let r = editor
+        .patch(&path, json!({"tags": [""], "title": "x".repeat(201)}), None)
+        .await;
+    r.problem(422);
+    assert_eq!(r.error_fields(), ["title", "tags.0"]);
+    // and a viewer may not edit
+    library
+        .app
+        .client("acme", "viewer")
+        .patch(&path, json!({"title": "x"}), None)
+        .await
+        .problem(403);
+    // and an alt text too long for Bluesky says so
+    let r = editor
+        .patch(&path, json!({"alt_text": "a".repeat(2_001)}), None)
+        .await;
+    assert_eq!(
+        r.body["networks"]["bluesky"]["ok"], false,
+        "{}",
+        r.body["networks"]
+    );
+    assert_eq!(r.body["networks"]["mastodon"]["ok"], false);
+    assert_eq!(r.body["networks"]["linkedin"]["ok"], true);
+}
+
+#[tokio::test]
+async fn deleting_an_asset_removes_its_files_and_frees_its_checksum() {
+    // given a ready photo
+    let library = Library::open().await;
+    let photo = jpeg(32, 32, 31);
+    library.drop_file("incoming/acme/a.jpg", &photo);
+    let id = ready(library.ingest("incoming/acme/a.jpg").await)
+        .id
+        .to_string();
+    let path = format!("/v1/assets/{id}");
+
+    // when an editor tries, then a manager deletes it with a stale and then the current ETag
+    library
+        .app
+        .client("acme", "editor")
+        .delete(&path, None)
+        .await
+        .problem(403);
+    let manager = library.app.client("acme", "manager");
+    manager.delete(&path, Some("\"7\"")).await.problem(412);
+    assert!(library.exists(&format!("library/acme/{id}.jpg")));
+    let r = manager.delete(&path, Some("\"1\"")).await;
+
+    // then it is gone, with its file and thumbnail
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    library.get(&id).await.problem(404);
+    assert!(!library.exists(&format!("library/acme/{id}.jpg")));
+    assert!(!library.exists(&format!("thumbnails/acme/{id}.jpg")));
+    // and the same file can be added again, as a new asset
+    library.drop_file("incoming/acme/a.jpg", &photo);
+    let again = ready(library.ingest("incoming/acme/a.jpg").await);
+    assert_ne!(again.id.to_string(), id);
+}
+
+#[tokio::test]
+async fn another_brands_assets_do_not_exist() {
+    // given an asset of acme, and a rival brand
+    let library = Library::open().await;
+    library.app.brand("rival", "Europe/Rome", false).await;
+    library.drop_file("incoming/acme/a.jpg", &jpeg(16, 16, 40));
+    let id = ready(library.ingest("incoming/acme/a.jpg").await)
+        .id
+        .to_string();
+    let path = format!("/v1/assets/{id}");
+
+    // when the rival reads, edits or deletes it, then it does not exist for them
+    let rival = library.app.client("rival", "owner");
+    rival.get(&path).await.problem(404);
+    rival
+        .patch(&path, json!({"title": "mine"}), None)
+        .await
+        .problem(404);
+    rival.delete(&path, None).await.problem(404);
+    assert_eq!(rival.get("/v1/assets").await.body["items"], json!([]));
+    // and acme still has it, untouched
+    assert_eq!(library.get(&id).await.body["version"], 1);
+}
+
+#[tokio::test]
+async fn each_network_says_whether_it_can_take_the_asset_and_why_not() {
+    // given a JPEG of about 1.2 MB
+    let library = Library::open().await;
+    let photo = jpeg(900, 900, 50);
+    assert!(
+        (1_000_000..5_000_000).contains(&photo.len()),
+        "{} bytes",
+        photo.len()
+    );
+    library.drop_file("incoming/acme/big.jpg", &photo);
+
+    // when it is taken in
+    let id = ready(library.ingest("incoming/acme/big.jpg").await)
+        .id
+        .to_string();
+
+    // then Bluesky cannot take it, and says why; X and Instagram can
+    let networks = library.get(&id).await.body["networks"].clone();
+    assert_eq!(networks["bluesky"]["ok"], false, "{networks}");
+    let why = networks["bluesky"]["problems"][0].as_str().unwrap();
+    assert!(why.contains("Bluesky") && why.contains("1 MB"), "{why}");
+    assert_eq!(networks["x"], json!({"ok": true, "problems": []}));
+    assert_eq!(networks["instagram"]["ok"], true, "{networks}");
+    assert_eq!(networks.as_object().unwrap().len(), 8);
+}
