@@ -35,15 +35,28 @@ async fn world() -> World {
     let desk = Desk::start(NetworkEndpoints::default()).await;
     let mastodon = FakeMastodon::start().await;
     let bluesky = FakeBluesky::start().await;
-    let m = desk.channel("mastodon", mastodon.settings(), mastodon.credentials()).await;
-    let b = desk.channel("bluesky", bluesky.settings(), bluesky.credentials()).await;
-    World { desk, mastodon, bluesky, m, b }
+    let m = desk
+        .channel("mastodon", mastodon.settings(), mastodon.credentials())
+        .await;
+    let b = desk
+        .channel("bluesky", bluesky.settings(), bluesky.credentials())
+        .await;
+    World {
+        desk,
+        mastodon,
+        bluesky,
+        m,
+        b,
+    }
 }
 
 #[tokio::test]
 async fn a_scheduled_post_goes_out_at_its_time_exactly_once_with_results_in_the_api() {
     let mut w = world().await;
-    let id = w.desk.scheduled("Autumn menu ☕ #coffee", &[&w.m, &w.b], AT).await;
+    let id = w
+        .desk
+        .scheduled("Autumn menu ☕ #coffee", &[&w.m, &w.b], AT)
+        .await;
 
     // Before its time nothing happens.
     let report = w.desk.tick().await;
@@ -57,10 +70,20 @@ async fn a_scheduled_post_goes_out_at_its_time_exactly_once_with_results_in_the_
         let t = target(&post, ch);
         assert_eq!(t["state"], "published", "{t}");
         assert!(t["remote_id"].as_str().is_some_and(|r| !r.is_empty()));
-        assert!(t["url"].as_str().is_some_and(|u| u.starts_with("http")), "{t}");
+        assert!(
+            t["url"].as_str().is_some_and(|u| u.starts_with("http")),
+            "{t}"
+        );
     }
-    assert_eq!(w.mastodon.count_statuses_with_text("Autumn menu ☕ #coffee"), 1);
-    assert_eq!(w.bluesky.count_records_with_text("Autumn menu ☕ #coffee"), 1);
+    assert_eq!(
+        w.mastodon
+            .count_statuses_with_text("Autumn menu ☕ #coffee"),
+        1
+    );
+    assert_eq!(
+        w.bluesky.count_records_with_text("Autumn menu ☕ #coffee"),
+        1
+    );
 
     // Later ticks find nothing due.
     w.desk.advance(SignedDuration::from_mins(10));
@@ -69,18 +92,31 @@ async fn a_scheduled_post_goes_out_at_its_time_exactly_once_with_results_in_the_
     assert_eq!(w.bluesky.records().len(), 1);
 
     let events = w.desk.events();
-    let published: Vec<_> = events.iter().filter(|e| e.kind == events::POST_PUBLISHED).collect();
+    let published: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind == events::POST_PUBLISHED)
+        .collect();
     assert_eq!(published.len(), 1, "{events:?}");
     assert_eq!(published[0].data["post_id"], id);
     assert_eq!(published[0].brand, "acme");
     // The shape docs/events.md documents.
     let data = &published[0].data;
-    for key in ["post_id", "status", "publish_at", "text", "labels", "targets"] {
+    for key in [
+        "post_id",
+        "status",
+        "publish_at",
+        "text",
+        "labels",
+        "targets",
+    ] {
         assert!(data.get(key).is_some(), "{key} missing from {data}");
     }
     for t in data["targets"].as_array().unwrap() {
         assert_eq!(t["state"], "published");
-        assert!(t["remote_id"].is_string() && t["published_at"].is_string(), "{t}");
+        assert!(
+            t["remote_id"].is_string() && t["published_at"].is_string(),
+            "{t}"
+        );
     }
 }
 
@@ -94,14 +130,21 @@ async fn concurrent_ticks_claim_each_target_once() {
     ];
     w.desk.set_time(AT);
     let (a, b, c) = tokio::join!(w.desk.tick(), w.desk.tick(), w.desk.tick());
-    assert_eq!(a.jobs_dispatched + b.jobs_dispatched + c.jobs_dispatched, 5, "{a:?} {b:?} {c:?}");
+    assert_eq!(
+        a.jobs_dispatched + b.jobs_dispatched + c.jobs_dispatched,
+        5,
+        "{a:?} {b:?} {c:?}"
+    );
     for id in &ids {
         assert_eq!(w.desk.settle(id).await["status"], "published");
     }
     for text in ["one", "two", "three"] {
         assert_eq!(w.mastodon.count_statuses_with_text(text), 1, "{text}");
     }
-    assert_eq!(w.bluesky.count_records_with_text("one") + w.bluesky.count_records_with_text("two"), 2);
+    assert_eq!(
+        w.bluesky.count_records_with_text("one") + w.bluesky.count_records_with_text("two"),
+        2
+    );
 }
 
 /// A dispatcher that keeps the jobs instead of running them, so a test can deliver them (twice,
@@ -151,10 +194,21 @@ async fn a_job_delivered_twice_publishes_once() {
     }
     // And once more, much later.
     for job in &jobs {
-        assert!(matches!(service.publish_target(job).await.unwrap(), JobReport::Skipped(_)));
+        assert!(matches!(
+            service.publish_target(job).await.unwrap(),
+            JobReport::Skipped(_)
+        ));
     }
-    assert_eq!(w.mastodon.count_statuses_with_text("delivered twice"), 1, "{reports:?}");
-    assert_eq!(w.bluesky.count_records_with_text("delivered twice"), 1, "{reports:?}");
+    assert_eq!(
+        w.mastodon.count_statuses_with_text("delivered twice"),
+        1,
+        "{reports:?}"
+    );
+    assert_eq!(
+        w.bluesky.count_records_with_text("delivered twice"),
+        1,
+        "{reports:?}"
+    );
     assert_eq!(w.desk.post(&id).await["status"], "published");
 }
 
@@ -180,14 +234,22 @@ async fn a_worker_that_dies_before_publishing_is_taken_over_after_its_lease() {
 #[tokio::test]
 async fn a_worker_that_dies_after_the_network_took_the_post_is_not_repeated() {
     let w = world().await;
-    let id = w.desk.scheduled("died after posting", &[&w.m, &w.b], AT).await;
+    let id = w
+        .desk
+        .scheduled("died after posting", &[&w.m, &w.b], AT)
+        .await;
     w.desk.set_time(AT);
     let kept = KeptJobs::default();
     let service = service_keeping_jobs(&w.desk, &kept);
     service.tick().await.unwrap();
     // The workers post, and the networks take it, but the answers are lost with the connection.
-    w.mastodon.faults().inject(Method::POST, STATUSES, 1, Fault::DropAfterReceive);
-    w.bluesky.server.faults.inject(Method::POST, CREATE_RECORD, 1, Fault::DropAfterReceive);
+    w.mastodon
+        .faults()
+        .inject(Method::POST, STATUSES, 1, Fault::DropAfterReceive);
+    w.bluesky
+        .server
+        .faults
+        .inject(Method::POST, CREATE_RECORD, 1, Fault::DropAfterReceive);
     for job in kept.take() {
         service.publish_target(&job).await.unwrap();
     }
@@ -203,15 +265,28 @@ async fn a_worker_that_dies_after_the_network_took_the_post_is_not_repeated() {
     assert_eq!(post["status"], "published", "{post}");
     assert_eq!(w.mastodon.count_statuses_with_text("died after posting"), 1);
     assert_eq!(w.bluesky.count_records_with_text("died after posting"), 1);
-    assert_eq!(target(&post, &w.m)["remote_id"], w.mastodon.statuses()[0].id.as_str());
+    assert_eq!(
+        target(&post, &w.m)["remote_id"],
+        w.mastodon.statuses()[0].id.as_str()
+    );
 }
 
 #[tokio::test]
 async fn a_timeout_after_the_network_received_the_request_does_not_duplicate() {
     let w = world().await;
     let id = w.desk.scheduled("slow answer", &[&w.m, &w.b], AT).await;
-    w.mastodon.faults().inject(Method::POST, STATUSES, 1, Fault::AnswerLate(std::time::Duration::from_secs(3)));
-    w.bluesky.server.faults.inject(Method::POST, CREATE_RECORD, 1, Fault::AnswerLate(std::time::Duration::from_secs(3)));
+    w.mastodon.faults().inject(
+        Method::POST,
+        STATUSES,
+        1,
+        Fault::AnswerLate(std::time::Duration::from_secs(3)),
+    );
+    w.bluesky.server.faults.inject(
+        Method::POST,
+        CREATE_RECORD,
+        1,
+        Fault::AnswerLate(std::time::Duration::from_secs(3)),
+    );
     w.desk.set_time(AT);
     let post = w.desk.tick_and_settle(&id).await;
     assert_eq!(target(&post, &w.m)["state"], "unknown", "{post}");
@@ -233,24 +308,45 @@ async fn rate_limits_wait_for_the_networks_reset_and_5xx_back_off() {
         1,
         Fault::status_with_headers(
             429,
-            &[("X-RateLimit-Limit", "300"), ("X-RateLimit-Remaining", "0"), ("X-RateLimit-Reset", reset)],
+            &[
+                ("X-RateLimit-Limit", "300"),
+                ("X-RateLimit-Remaining", "0"),
+                ("X-RateLimit-Reset", reset),
+            ],
             r#"{"error":"Too many requests"}"#,
         ),
     );
-    w.bluesky.server.faults.inject(Method::POST, CREATE_RECORD, 1, Fault::status(502, r#"{"error":"InternalServerError"}"#));
+    w.bluesky.server.faults.inject(
+        Method::POST,
+        CREATE_RECORD,
+        1,
+        Fault::status(502, r#"{"error":"InternalServerError"}"#),
+    );
     w.desk.set_time(AT);
     let post = w.desk.tick_and_settle(&id).await;
     let m = target(&post, &w.m);
-    assert_eq!((m["state"].as_str(), m["retry_at"].as_str()), (Some("pending"), Some(reset)), "{m}");
+    assert_eq!(
+        (m["state"].as_str(), m["retry_at"].as_str()),
+        (Some("pending"), Some(reset)),
+        "{m}"
+    );
     assert_eq!(m["last_error"]["kind"], "rate_limited");
     let b = target(&post, &w.b);
-    assert_eq!((b["state"].as_str(), b["retry_at"].as_str()), (Some("pending"), Some("2027-01-15T11:01:00Z")), "{b}");
+    assert_eq!(
+        (b["state"].as_str(), b["retry_at"].as_str()),
+        (Some("pending"), Some("2027-01-15T11:01:00Z")),
+        "{b}"
+    );
     assert_eq!(post["status"], "publishing");
 
     w.desk.advance(SignedDuration::from_mins(1));
     let post = w.desk.tick_and_settle(&id).await;
     assert_eq!(target(&post, &w.b)["state"], "published");
-    assert_eq!(target(&post, &w.m)["state"], "pending", "still waiting for Mastodon's reset");
+    assert_eq!(
+        target(&post, &w.m)["state"],
+        "pending",
+        "still waiting for Mastodon's reset"
+    );
     w.desk.set_time(reset);
     let post = w.desk.tick_and_settle(&id).await;
     assert_eq!(post["status"], "published", "{post}");
@@ -272,15 +368,43 @@ async fn revoked_credentials_fail_the_target_and_ask_for_a_reconnect() {
     let post = w.desk.tick_and_settle(&id).await;
     assert_eq!(post["status"], "partially_published", "{post}");
     let m = target(&post, &w.m);
-    assert_eq!((m["state"].as_str(), m["failure"]["kind"].as_str()), (Some("failed"), Some("auth_expired")), "{m}");
-    assert!(m["failure"]["message"].as_str().unwrap().contains("access token"), "{m}");
+    assert_eq!(
+        (m["state"].as_str(), m["failure"]["kind"].as_str()),
+        (Some("failed"), Some("auth_expired")),
+        "{m}"
+    );
+    assert!(
+        m["failure"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("access token"),
+        "{m}"
+    );
     let channel = w.desk.manager().get(&format!("/v1/channels/{}", w.m)).await;
     assert_eq!(channel.body["status"], "needs_reconnect");
     let events = w.desk.events();
-    assert!(events.iter().any(|e| e.kind == events::CHANNEL_NEEDS_RECONNECT && e.data["channel_id"] == w.m.as_str()), "{events:?}");
-    assert!(events.iter().any(|e| e.kind == events::POST_PARTIALLY_PUBLISHED), "{events:?}");
+    assert!(
+        events
+            .iter()
+            .any(|e| e.kind == events::CHANNEL_NEEDS_RECONNECT
+                && e.data["channel_id"] == w.m.as_str()),
+        "{events:?}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e.kind == events::POST_PARTIALLY_PUBLISHED),
+        "{events:?}"
+    );
     // Reconnecting makes the channel active again.
-    let r = w.desk.manager().put(&format!("/v1/channels/{}/credentials", w.m), w.mastodon.credentials()).await;
+    let r = w
+        .desk
+        .manager()
+        .put(
+            &format!("/v1/channels/{}/credentials", w.m),
+            w.mastodon.credentials(),
+        )
+        .await;
     assert_eq!(r.body["status"], "active");
 }
 
@@ -291,13 +415,30 @@ async fn a_post_the_publisher_reaches_too_late_is_missed_not_published() {
     w.desk.set_time("2027-01-15T11:20:00Z");
     let post = w.desk.tick_and_settle(&id).await;
     assert_eq!(post["status"], "missed", "{post}");
-    assert!(target(&post, &w.m)["failure"]["message"].as_str().unwrap().contains("past the brand's 15-minute window"));
+    assert!(
+        target(&post, &w.m)["failure"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("past the brand's 15-minute window")
+    );
     assert_eq!(w.mastodon.statuses().len(), 0);
-    assert!(w.desk.events().iter().any(|e| e.kind == events::POST_MISSED));
+    assert!(
+        w.desk
+            .events()
+            .iter()
+            .any(|e| e.kind == events::POST_MISSED)
+    );
 
     // A brand that publishes late gets it out late instead.
-    w.desk.app.client("acme", "owner").patch("/v1/brand", json!({"publish_late": true}), None).await;
-    let id = w.desk.scheduled("late but wanted", &[&w.m], "2027-01-15T12:00:00Z").await;
+    w.desk
+        .app
+        .client("acme", "owner")
+        .patch("/v1/brand", json!({"publish_late": true}), None)
+        .await;
+    let id = w
+        .desk
+        .scheduled("late but wanted", &[&w.m], "2027-01-15T12:00:00Z")
+        .await;
     w.desk.set_time("2027-01-15T13:00:00Z");
     assert_eq!(w.desk.tick_and_settle(&id).await["status"], "published");
 }
@@ -307,7 +448,12 @@ async fn preflight_refuses_to_schedule_what_a_network_would_reject() {
     let w = world().await;
     let m = w.desk.manager();
     let long = "a".repeat(301);
-    let r = m.post("/v1/posts", json!({"text": long, "channels": [w.m, w.b], "publish_at": AT})).await;
+    let r = m
+        .post(
+            "/v1/posts",
+            json!({"text": long, "channels": [w.m, w.b], "publish_at": AT}),
+        )
+        .await;
     let id = r.body["id"].as_str().unwrap().to_owned();
     let check = m.action(&format!("/v1/posts/{id}/preflight"), None).await;
     assert_eq!(check.body["ok"], false, "{}", check.body);
@@ -315,15 +461,27 @@ async fn preflight_refuses_to_schedule_what_a_network_would_reject() {
     let problem = r.problem(422);
     assert_eq!(problem["errors"].as_array().unwrap().len(), 1, "{problem}");
     assert_eq!(problem["errors"][0]["field"], format!("targets.{}", w.b));
-    assert!(problem["errors"][0]["message"].as_str().unwrap().contains("300"), "{problem}");
-    assert_eq!(w.desk.post(&id).await["status"], "draft", "nothing was scheduled");
+    assert!(
+        problem["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("300"),
+        "{problem}"
+    );
+    assert_eq!(
+        w.desk.post(&id).await["status"],
+        "draft",
+        "nothing was scheduled"
+    );
 }
 
 #[tokio::test]
 async fn publish_now_goes_out_without_waiting_for_a_time() {
     let w = world().await;
     let m = w.desk.manager();
-    let r = m.post("/v1/posts", json!({"text": "right now", "channels": [w.m]})).await;
+    let r = m
+        .post("/v1/posts", json!({"text": "right now", "channels": [w.m]}))
+        .await;
     let id = r.body["id"].as_str().unwrap().to_owned();
     let r = m.action(&format!("/v1/posts/{id}/publish-now"), None).await;
     assert_eq!(r.status.as_u16(), 200, "{}", r.body);
@@ -337,12 +495,18 @@ async fn queue_takes_the_next_free_slot_across_the_dst_change() {
     let w = world().await;
     let m = w.desk.manager();
     // Sunday 02:30 does not exist in Rome on 2027-03-28; Saturday 09:00 is taken by the first post.
-    m.patch(&format!("/v1/channels/{}", w.m), json!({"queue": [{"day": "sat", "time": "09:00"}, {"day": "sun", "time": "02:30"}]}), None)
-        .await;
+    m.patch(
+        &format!("/v1/channels/{}", w.m),
+        json!({"queue": [{"day": "sat", "time": "09:00"}, {"day": "sun", "time": "02:30"}]}),
+        None,
+    )
+    .await;
     w.desk.set_time("2027-03-26T12:00:00Z");
     let mut at = Vec::new();
     for text in ["first", "second", "third"] {
-        let r = m.post("/v1/posts", json!({"text": text, "channels": [w.m]})).await;
+        let r = m
+            .post("/v1/posts", json!({"text": text, "channels": [w.m]}))
+            .await;
         let id = r.body["id"].as_str().unwrap().to_owned();
         let r = m.action(&format!("/v1/posts/{id}/queue"), None).await;
         assert_eq!(r.status.as_u16(), 200, "{}", r.body);

@@ -28,25 +28,49 @@ fn every_function_crate_is_deployed_with_a_trigger_and_its_environment() {
         assert_eq!(f.build_method, "rust-cargolambda", "{}", f.logical_id);
         assert_eq!(f.runtime, "provided.al2023", "{}", f.logical_id);
         assert_eq!(f.architectures, ["arm64"], "{}", f.logical_id);
-        assert!(!f.triggers.is_empty(), "{} has no trigger (Events)", f.logical_id);
-        assert!(f.environment.iter().any(|v| v == "TABLE_NAME"), "{} lacks TABLE_NAME", f.logical_id);
+        assert!(
+            !f.triggers.is_empty(),
+            "{} has no trigger (Events)",
+            f.logical_id
+        );
+        assert!(
+            f.environment.iter().any(|v| v == "TABLE_NAME"),
+            "{} lacks TABLE_NAME",
+            f.logical_id
+        );
     }
     // And nothing is deployed that is not built from this repository.
     for f in &deployed {
-        assert!(function_crates().contains(&f.binary), "{} deploys {}, which is not a crate under functions/", f.logical_id, f.binary);
+        assert!(
+            function_crates().contains(&f.binary),
+            "{} deploys {}, which is not a crate under functions/",
+            f.logical_id,
+            f.binary
+        );
     }
 }
 
 #[test]
 fn the_template_table_is_the_one_the_key_design_needs() {
     let spec = table_spec();
-    assert_eq!((spec.hash_key.as_str(), spec.range_key.as_str()), (table::PK, table::SK));
+    assert_eq!(
+        (spec.hash_key.as_str(), spec.range_key.as_str()),
+        (table::PK, table::SK)
+    );
     assert_eq!(spec.ttl_attribute.as_deref(), Some(table::TTL));
     assert_eq!(spec.indexes.len(), Index::ALL.len(), "{:?}", spec.indexes);
     for index in Index::ALL {
         let (name, pk, sk) = table::index(index);
-        let declared = spec.indexes.iter().find(|i| i.0 == name).unwrap_or_else(|| panic!("index {name} is missing from template.yaml"));
-        assert_eq!((declared.1.as_str(), declared.2.as_str()), (pk, sk), "{name}");
+        let declared = spec
+            .indexes
+            .iter()
+            .find(|i| i.0 == name)
+            .unwrap_or_else(|| panic!("index {name} is missing from template.yaml"));
+        assert_eq!(
+            (declared.1.as_str(), declared.2.as_str()),
+            (pk, sk),
+            "{name}"
+        );
         // The store decodes whole items from index queries.
         assert_eq!(declared.3, "ALL", "{name} must project ALL attributes");
     }

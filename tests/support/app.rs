@@ -31,17 +31,33 @@ impl TestApp {
     }
 
     /// Boots with the local runtime's options adjusted (network endpoints, polling, caps).
-    pub async fn spawn_full(settings: ApiSettings, adjust: impl FnOnce(LocalOptions) -> LocalOptions) -> Self {
+    pub async fn spawn_full(
+        settings: ApiSettings,
+        adjust: impl FnOnce(LocalOptions) -> LocalOptions,
+    ) -> Self {
         let dir = tempfile::tempdir().expect("a temp dir");
         let clock = Arc::new(ManualClock::new(NOW.parse().unwrap()));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a free port");
         let base = format!("http://{}", listener.local_addr().unwrap());
         // Presigned bucket URLs point at this server's /local-bucket routes, as in the local runner.
-        let options = adjust(LocalOptions { clock: clock.clone(), public_base: Some(base.clone()), ..LocalOptions::default() });
-        let runtime = Arc::new(LocalRuntime::open_with(dir.path(), options).expect("the runtime opens"));
+        let options = adjust(LocalOptions {
+            clock: clock.clone(),
+            public_base: Some(base.clone()),
+            ..LocalOptions::default()
+        });
+        let runtime =
+            Arc::new(LocalRuntime::open_with(dir.path(), options).expect("the runtime opens"));
         let app = runtime.router(runtime.app_state(), &settings);
         tokio::spawn(async move { axum::serve(listener, app).await });
-        Self { base, clock, runtime, http: reqwest::Client::new(), _dir: dir }
+        Self {
+            base,
+            clock,
+            runtime,
+            http: reqwest::Client::new(),
+            _dir: dir,
+        }
     }
 
     pub fn token(&self, brand: &str, role: &str) -> String {

@@ -25,17 +25,29 @@ impl Desk {
     /// A desk whose non-self-hosted networks live at `endpoints`, with a brand "acme" that needs
     /// no approval.
     pub async fn start(endpoints: NetworkEndpoints) -> Self {
-        let app = TestApp::spawn_full(ApiSettings::default(), |options| palinsesto::local::LocalOptions {
-            endpoints,
-            polling: Polling { interval: Duration::from_millis(5), max_wait: Duration::from_secs(5) },
-            http: reqwest::Client::builder().timeout(Duration::from_millis(1500)).build().unwrap(),
-            ..options
+        let app = TestApp::spawn_full(ApiSettings::default(), |options| {
+            palinsesto::local::LocalOptions {
+                endpoints,
+                polling: Polling {
+                    interval: Duration::from_millis(5),
+                    max_wait: Duration::from_secs(5),
+                },
+                http: reqwest::Client::builder()
+                    .timeout(Duration::from_millis(1500))
+                    .build()
+                    .unwrap(),
+                ..options
+            }
         })
         .await;
         app.brand("acme", "Europe/Rome", false).await;
         let publisher = app.runtime.start_publisher();
         let events = app.runtime.bus.subscribe();
-        Self { app, publisher, events }
+        Self {
+            app,
+            publisher,
+            events,
+        }
     }
 
     pub fn manager(&self) -> Client {
@@ -50,7 +62,9 @@ impl Desk {
             .await;
         assert_eq!(r.status.as_u16(), 201, "{}", r.body);
         let id = r.body["id"].as_str().unwrap().to_owned();
-        let r = m.put(&format!("/v1/channels/{id}/credentials"), credentials).await;
+        let r = m
+            .put(&format!("/v1/channels/{id}/credentials"), credentials)
+            .await;
         assert_eq!(r.status.as_u16(), 200, "{}", r.body);
         id
     }
@@ -58,7 +72,12 @@ impl Desk {
     /// Creates and schedules a post to `channels` at `publish_at`; returns its id.
     pub async fn scheduled(&self, text: &str, channels: &[&str], publish_at: &str) -> String {
         let m = self.manager();
-        let r = m.post("/v1/posts", json!({"text": text, "channels": channels, "publish_at": publish_at})).await;
+        let r = m
+            .post(
+                "/v1/posts",
+                json!({"text": text, "channels": channels, "publish_at": publish_at}),
+            )
+            .await;
         assert_eq!(r.status.as_u16(), 201, "{}", r.body);
         let id = r.body["id"].as_str().unwrap().to_owned();
         let r = m.action(&format!("/v1/posts/{id}/schedule"), None).await;
@@ -89,13 +108,27 @@ impl Desk {
         let brand = BrandId::parse("acme").unwrap();
         let id = PostId::parse(post).unwrap();
         for _ in 0..1000 {
-            let p = self.app.runtime.store().get_post(&brand, &id).await.unwrap().unwrap();
-            if !p.targets.iter().any(|t| matches!(t.state, palinsesto::domain::TargetState::Publishing { .. })) {
+            let p = self
+                .app
+                .runtime
+                .store()
+                .get_post(&brand, &id)
+                .await
+                .unwrap()
+                .unwrap();
+            if !p
+                .targets
+                .iter()
+                .any(|t| matches!(t.state, palinsesto::domain::TargetState::Publishing { .. }))
+            {
                 return self.post(post).await;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        panic!("post {post} still has targets being published after 10 s: {}", self.post(post).await);
+        panic!(
+            "post {post} still has targets being published after 10 s: {}",
+            self.post(post).await
+        );
     }
 
     pub async fn post(&self, id: &str) -> Value {
@@ -116,5 +149,10 @@ impl Desk {
 
 /// The state of the post's target on `channel`.
 pub fn target<'a>(post: &'a Value, channel: &str) -> &'a Value {
-    post["targets"].as_array().unwrap().iter().find(|t| t["channel_id"] == channel).expect("a target on that channel")
+    post["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["channel_id"] == channel)
+        .expect("a target on that channel")
 }

@@ -75,7 +75,11 @@ pub async fn create_table(client: &Client, name: &str) -> Result<(), Box<dyn Err
                 .index_name(index_name)
                 .key_schema(key_element(pk, KeyType::Hash)?)
                 .key_schema(key_element(sk, KeyType::Range)?)
-                .projection(Projection::builder().projection_type(ProjectionType::from(projection.as_str())).build())
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::from(projection.as_str()))
+                        .build(),
+                )
                 .build()?,
         );
     }
@@ -94,7 +98,12 @@ pub async fn create_table(client: &Client, name: &str) -> Result<(), Box<dyn Err
         client
             .update_time_to_live()
             .table_name(name)
-            .time_to_live_specification(TimeToLiveSpecification::builder().attribute_name(ttl).enabled(true).build()?)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name(ttl)
+                    .enabled(true)
+                    .build()?,
+            )
             .send()
             .await?;
     }

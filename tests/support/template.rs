@@ -13,7 +13,9 @@ pub fn path() -> PathBuf {
 /// plain values, which is all these checks need.
 pub fn load() -> Yaml {
     let text = std::fs::read_to_string(path()).expect("template.yaml is readable");
-    YamlLoader::load_from_str(&text).expect("template.yaml is valid YAML").remove(0)
+    YamlLoader::load_from_str(&text)
+        .expect("template.yaml is valid YAML")
+        .remove(0)
 }
 
 pub fn resources(template: &Yaml) -> Vec<(String, &Yaml)> {
@@ -32,7 +34,11 @@ pub fn table(template: &Yaml) -> &Yaml {
         .filter(|(_, r)| r["Type"].as_str() == Some("AWS::DynamoDB::Table"))
         .map(|(_, r)| &r["Properties"])
         .collect();
-    assert_eq!(tables.len(), 1, "the template must declare exactly one DynamoDB table");
+    assert_eq!(
+        tables.len(),
+        1,
+        "the template must declare exactly one DynamoDB table"
+    );
     tables[0]
 }
 
@@ -65,7 +71,12 @@ pub fn table_spec() -> TableSpec {
         .as_vec()
         .into_iter()
         .flatten()
-        .map(|a| (a["AttributeName"].as_str().unwrap_or_default().to_owned(), a["AttributeType"].as_str().unwrap_or_default().to_owned()))
+        .map(|a| {
+            (
+                a["AttributeName"].as_str().unwrap_or_default().to_owned(),
+                a["AttributeType"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
         .collect();
     let indexes = table["GlobalSecondaryIndexes"]
         .as_vec()
@@ -76,7 +87,10 @@ pub fn table_spec() -> TableSpec {
                 i["IndexName"].as_str().unwrap_or_default().to_owned(),
                 key_of(&i["KeySchema"], "HASH"),
                 key_of(&i["KeySchema"], "RANGE"),
-                i["Projection"]["ProjectionType"].as_str().unwrap_or_default().to_owned(),
+                i["Projection"]["ProjectionType"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
             )
         })
         .collect();
@@ -86,7 +100,8 @@ pub fn table_spec() -> TableSpec {
         hash_key: key_of(&table["KeySchema"], "HASH"),
         range_key: key_of(&table["KeySchema"], "RANGE"),
         indexes,
-        ttl_attribute: (ttl["Enabled"].as_bool() == Some(true)).then(|| ttl["AttributeName"].as_str().unwrap_or_default().to_owned()),
+        ttl_attribute: (ttl["Enabled"].as_bool() == Some(true))
+            .then(|| ttl["AttributeName"].as_str().unwrap_or_default().to_owned()),
     }
 }
 
@@ -109,7 +124,11 @@ pub fn functions() -> Vec<FunctionSpec> {
     let globals = &template["Globals"]["Function"];
     let global_env: Vec<String> = globals["Environment"]["Variables"]
         .as_hash()
-        .map(|h| h.keys().filter_map(|k| k.as_str().map(str::to_owned)).collect())
+        .map(|h| {
+            h.keys()
+                .filter_map(|k| k.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default();
     resources(&template)
         .into_iter()
@@ -120,19 +139,39 @@ pub fn functions() -> Vec<FunctionSpec> {
             if let Some(vars) = p["Environment"]["Variables"].as_hash() {
                 environment.extend(vars.keys().filter_map(|k| k.as_str().map(str::to_owned)));
             }
-            let pick = |key: &str| p[key].as_str().or_else(|| globals[key].as_str()).unwrap_or_default().to_owned();
+            let pick = |key: &str| {
+                p[key]
+                    .as_str()
+                    .or_else(|| globals[key].as_str())
+                    .unwrap_or_default()
+                    .to_owned()
+            };
             let architectures = p["Architectures"]
                 .as_vec()
                 .or_else(|| globals["Architectures"].as_vec())
-                .map(|v| v.iter().filter_map(|a| a.as_str().map(str::to_owned)).collect())
+                .map(|v| {
+                    v.iter()
+                        .filter_map(|a| a.as_str().map(str::to_owned))
+                        .collect()
+                })
                 .unwrap_or_default();
             FunctionSpec {
                 logical_id: id,
-                binary: r["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap_or_default().to_owned(),
-                build_method: r["Metadata"]["BuildMethod"].as_str().unwrap_or_default().to_owned(),
+                binary: r["Metadata"]["BuildProperties"]["Binary"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                build_method: r["Metadata"]["BuildMethod"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
                 triggers: p["Events"]
                     .as_hash()
-                    .map(|h| h.values().filter_map(|e| e["Type"].as_str().map(str::to_owned)).collect())
+                    .map(|h| {
+                        h.values()
+                            .filter_map(|e| e["Type"].as_str().map(str::to_owned))
+                            .collect()
+                    })
                     .unwrap_or_default(),
                 environment,
                 runtime: pick("Runtime"),
