@@ -8,6 +8,7 @@ use jiff::SignedDuration;
 use palinsesto::blobs::Bucket;
 use palinsesto::events::{ASSET_READY, ASSET_REJECTED, DomainEvent};
 use palinsesto::intake::Limits;
+use palinsesto::intake::fixtures;
 use palinsesto::services::IntakeService;
 use palinsesto::services::intake::IntakeOutcome;
 use palinsesto_system_tests::app::{Reply, TestApp};
@@ -50,44 +51,6 @@ fn png(width: u32, height: u32, seed: u64) -> Vec<u8> {
         .expect("PNG data");
     writer.finish().expect("a PNG");
     out
-}
-
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in bytes {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
-fn png_chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
-    let mut chunk = (data.len() as u32).to_be_bytes().to_vec();
-    let mut body = kind.to_vec();
-    body.extend_from_slice(data);
-    chunk.extend_from_slice(&body);
-    chunk.extend_from_slice(&crc32(&body).to_be_bytes());
-    chunk
-}
-
-/// A tiny PNG whose header claims `width` x `height` pixels.
-fn png_declaring(width: u32, height: u32) -> Vec<u8> {
-    let mut ihdr = width.to_be_bytes().to_vec();
-    ihdr.extend_from_slice(&height.to_be_bytes());
-    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
-    [
-        b"\x89PNG\r\n\x1a\n".to_vec(),
-        png_chunk(b"IHDR", &ihdr),
-        png_chunk(b"IDAT", &[0x78, 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]),
-        png_chunk(b"IEND", &[]),
-    ]
-    .concat()
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -457,6 +420,89 @@ async fn files_dropped_into_the_folder_are_taken_in_once_their_size_settles() {
 }
 
 #[tokio::test]
+async fn a_photo_and_a_video_dropped_into_the_folder_become_ready_assets_with_their_metadata() {
+    // given a photo taken sideways (EXIF orientation 6) and an mp4 whose index comes last
+    let mut library = Library::open().await;
+    let photo = fixtures::jpeg(640, 480, Some(6), false);
+    let video = fixtures::mp4(true, 200_000);
+    library.drop_file("incoming/acme/shoot/terrace.jpg", &photo);
+    library.drop_file("incoming/acme/shoot/reel 01.mp4", &video);
+
+    // when the folder is scanned until both settle
+    library.intake.scan_incoming().await.unwrap();
+    let taken = library.intake.scan_incoming().await.unwrap();
+    assert_eq!(taken.len(), 2, "{taken:?}");
+
+    // then both are ready, with what their bytes say
+    let r = library.list("").await;
+    let items = r.body["items"].as_array().unwrap();
+    let by_name = |name: &str| {
+        items
+            .iter()
+            .find(|a| a["filename"] == name)
+            .unwrap_or_else(|| panic!("{name} in {items:?}"))
+    };
+    let p = by_name("terrace.jpg");
+    assert_eq!(
+        (
+            p["status"].as_str(),
+            p["type"].as_str(),
+            p["content_type"].as_str()
+        ),
+        (Some("ready"), Some("image"), Some("image/jpeg"))
+    );
+    assert_eq!(
+        (
+            p["width"].as_u64(),
+            p["height"].as_u64(),
+            p["orientation"].as_u64()
+        ),
+        (Some(480), Some(640), Some(6)),
+        "shown upright"
+    );
+    assert_eq!(p["sha256"], sha256_hex(&photo));
+    assert_eq!(p["size"], photo.len() as u64);
+    let v = by_name("reel 01.mp4");
+    assert_eq!(
+        (
+            v["status"].as_str(),
+            v["type"].as_str(),
+            v["content_type"].as_str()
+        ),
+        (Some("ready"), Some("video"), Some("video/mp4"))
+    );
+    assert_eq!(
+        (
+            v["width"].as_u64(),
+            v["height"].as_u64(),
+            v["duration_ms"].as_u64()
+        ),
+        (Some(1920), Some(1080), Some(10_000))
+    );
+    assert_eq!(
+        (v["container"].as_str(), v["video_codec"].as_str()),
+        (Some("mp4"), Some("avc1"))
+    );
+    assert_eq!(v["sha256"], sha256_hex(&video));
+    // and their files are in the library, where the links point
+    for asset in [p, v] {
+        let id = asset["id"].as_str().unwrap();
+        let r = library.get(id).await;
+        let url = r.body["download_url"].as_str().expect("a download link");
+        let body = reqwest::get(url).await.unwrap().bytes().await.unwrap();
+        assert_eq!(sha256_hex(&body), asset["sha256"].as_str().unwrap());
+    }
+    assert_eq!(
+        library
+            .drain_events()
+            .iter()
+            .filter(|e| e.kind == "asset.ready")
+            .count(),
+        2
+    );
+}
+
+#[tokio::test]
 async fn a_file_for_no_known_brand_is_set_aside_not_lost() {
     // given files under a brand without a profile, and loose in incoming/
     let library = Library::open().await;
@@ -652,7 +698,7 @@ async fn each_bad_file_is_rejected_with_its_reason_and_kept_in_quarantine() {
         ),
         (
             "bomb.png",
-            png_declaring(100_000, 100_000),
+            fixtures::png_declaring(100_000, 100_000),
             "decompression_bomb",
             "the image declares 100,000 x 100,000 pixels (10 gigapixels); the limit is 100 megapixels",
         ),

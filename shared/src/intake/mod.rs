@@ -17,6 +17,8 @@ mod thumbnail;
 mod video_mp4;
 mod video_webm;
 
+#[cfg(any(test, feature = "test-fixtures"))]
+pub mod fixtures;
 #[cfg(test)]
 mod tests;
 
