@@ -83,6 +83,13 @@ fn main() -> ExitCode {
     if let Some(at) = args.iter().position(|a| a == CHILD_FLAG) {
         return run_child(&args[at + 1..]);
     }
+    // `cargo bench` passes `--bench`. Under `cargo test --all-targets` this binary would write
+    // gigabytes of inputs; the paths it measures are covered there by the intake unit and memory
+    // tests, so it only says how to run it.
+    if !args.iter().any(|a| a == "--bench") {
+        println!("intake benchmark: run it with `cargo bench -p palinsesto --bench intake`");
+        return ExitCode::SUCCESS;
+    }
     match run() {
         Ok(code) => code,
         Err(e) => {
@@ -130,38 +137,47 @@ fn run() -> Result<ExitCode, String> {
     );
     fs::create_dir_all(&work.0).map_err(|e| format!("{}: {e}", work.0.display()))?;
 
+    // One input on disk at a time (with, during intake, its copy in the library): about 2.2 GB.
     let mut inputs = Vec::new();
-    for (media, label) in [
-        (VIDEO_MEDIA, "MP4 1 GiB"),
-        (SMALL_VIDEO_MEDIA, "MP4 128 MiB"),
-    ] {
-        let path = work.0.join(format!("video-{}.mp4", media >> 20));
-        timed(&format!("writing a {label} video, moov at the end"), || {
-            write_mp4(&path, media)
-        })?;
-        inputs.push(Input {
-            label: format!("{label} (avc1, moov at end)"),
-            path,
-            filename: "video.mp4",
-        });
-    }
-    let path = work.0.join("photo.jpg");
-    timed(
-        &format!(
-            "encoding a {IMAGE_WIDTH} x {IMAGE_HEIGHT} JPEG of noise at quality {IMAGE_QUALITY} \
-             (takes a while)"
-        ),
-        || write_jpeg(&path),
-    )?;
-    let jpeg_mb = file_len(&path)? as f64 / 1e6;
-    inputs.push(Input {
-        label: format!("JPEG {IMAGE_WIDTH} x {IMAGE_HEIGHT} noise, {jpeg_mb:.0} MB"),
-        path,
-        filename: "photo.jpg",
-    });
-
     let mut rows = Vec::new();
-    for (i, input) in inputs.iter().enumerate() {
+    for (i, media) in [Some(VIDEO_MEDIA), Some(SMALL_VIDEO_MEDIA), None]
+        .into_iter()
+        .enumerate()
+    {
+        let input = match media {
+            Some(media) => {
+                let path = work.0.join(format!("video-{}.mp4", media >> 20));
+                let size = if media >= 1 << 30 {
+                    format!("{} GiB", media >> 30)
+                } else {
+                    format!("{} MiB", media >> 20)
+                };
+                timed(&format!("writing a {size} MP4, moov at the end"), || {
+                    write_mp4(&path, media)
+                })?;
+                Input {
+                    label: format!("MP4 {size} (avc1, moov at end)"),
+                    path,
+                    filename: "video.mp4",
+                }
+            }
+            None => {
+                let path = work.0.join("photo.jpg");
+                timed(
+                    &format!(
+                        "encoding a {IMAGE_WIDTH} x {IMAGE_HEIGHT} JPEG of noise at quality \
+                         {IMAGE_QUALITY} (takes a while)"
+                    ),
+                    || write_jpeg(&path),
+                )?;
+                let mb = file_len(&path)? as f64 / 1e6;
+                Input {
+                    label: format!("JPEG {IMAGE_WIDTH} x {IMAGE_HEIGHT} noise, {mb:.0} MB"),
+                    path,
+                    filename: "photo.jpg",
+                }
+            }
+        };
         for step in Step::ALL {
             eprintln!(
                 "measuring {} on {} ({RUNS} runs) ...",
@@ -176,7 +192,7 @@ fn run() -> Result<ExitCode, String> {
                 peak_mb: 0.0,
             };
             for _ in 0..RUNS {
-                let (seconds, bytes, peak_kb) = measure(step, input)?;
+                let (seconds, bytes, peak_kb) = measure(step, &input)?;
                 row.seconds = row.seconds.min(seconds);
                 row.bytes = bytes;
                 // VmHWM is in KiB
@@ -184,6 +200,8 @@ fn run() -> Result<ExitCode, String> {
             }
             rows.push(row);
         }
+        fs::remove_file(&input.path).map_err(|e| format!("{}: {e}", input.path.display()))?;
+        inputs.push(input);
     }
 
     println!("| file | step | seconds | MB/s | x SHA-256 | peak RSS MB |");
