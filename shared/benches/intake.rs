@@ -8,9 +8,9 @@
 //!
 //! `cargo bench -p palinsesto --bench intake`
 //!
-//! The inputs (about 1.2 GB, plus a 1 GB library copy while the video is taken in) are written
-//! under the system temp folder and removed at the end. They are read from the page cache, so the
-//! figures are CPU and memory costs, not the disk's.
+//! The inputs are written under the system temp folder one at a time and removed after their
+//! measurements (about 2.2 GB of disk at most, with the library copy the intake makes). They are
+//! read from the page cache, so the figures are CPU and memory costs, not the disk's.
 
 use std::fs::{self, File};
 use std::io::{BufWriter, Read, Write};
