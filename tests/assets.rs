@@ -20,39 +20,6 @@ use tokio::sync::broadcast;
 // ---- files, made here ----
 
 /// Deterministic noise (xorshift), so files are the same on every run and do not compress.
-fn noise(len: usize, mut seed: u64) -> Vec<u8> {
-    (0..len)
-        .map(|_| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed >> 24) as u8
-        })
-        .collect()
-}
-
-fn jpeg(width: u16, height: u16, seed: u64) -> Vec<u8> {
-    let mut out = Vec::new();
-    let pixels = noise(usize::from(width) * usize::from(height) * 3, seed);
-    jpeg_encoder::Encoder::new(&mut out, 90)
-        .encode(&pixels, width, height, jpeg_encoder::ColorType::Rgb)
-        .expect("a JPEG");
-    out
-}
-
-fn png(width: u32, height: u32, seed: u64) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut encoder = png::Encoder::new(&mut out, width, height);
-    encoder.set_color(png::ColorType::Rgb);
-    encoder.set_depth(png::BitDepth::Eight);
-    let mut writer = encoder.write_header().expect("a PNG header");
-    writer
-        .write_image_data(&noise((width * height * 3) as usize, seed))
-        .expect("PNG data");
-    writer.finish().expect("a PNG");
-    out
-}
-
 fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()
@@ -174,7 +141,7 @@ fn ready(outcome: IntakeOutcome) -> palinsesto::domain::Asset {
 async fn an_uploaded_photo_becomes_a_ready_asset_with_its_metadata_and_thumbnail() {
     // given a photo uploaded through the presigned URL
     let mut library = Library::open().await;
-    let photo = jpeg(640, 480, 1);
+    let photo = fixtures::noise_jpeg(640, 480, 1);
     let (id, key) = library
         .upload("Autumn menu.jpg", "image/jpeg", &photo)
         .await;
@@ -282,7 +249,7 @@ async fn uploads_are_asked_for_with_a_sane_name_type_and_size() {
 async fn a_tampered_or_expired_upload_url_is_refused() {
     // given an upload URL for a 1,000-byte JPEG
     let library = Library::open().await;
-    let photo = jpeg(32, 32, 2);
+    let photo = fixtures::noise_jpeg(32, 32, 2);
     let r = library.reserve("a.jpg", "image/jpeg", photo.len()).await;
     let url = r.body["url"].as_str().unwrap().to_owned();
     let id = r.body["asset_id"].as_str().unwrap().to_owned();
@@ -374,8 +341,8 @@ async fn a_tampered_or_expired_upload_url_is_refused() {
 async fn files_dropped_into_the_folder_are_taken_in_once_their_size_settles() {
     // given two files dropped by hand, one with spaces and unicode in its path
     let mut library = Library::open().await;
-    let latte = png(40, 30, 3);
-    let plain = jpeg(50, 20, 4);
+    let latte = fixtures::noise_png(40, 30, 3);
+    let plain = fixtures::noise_jpeg(50, 20, 4);
     library.drop_file("incoming/acme/Menu d'autunno/Caffè latte ☕.png", &latte);
     library.drop_file("incoming/acme/plain.jpg", &plain);
 
@@ -506,8 +473,8 @@ async fn a_photo_and_a_video_dropped_into_the_folder_become_ready_assets_with_th
 async fn a_file_for_no_known_brand_is_set_aside_not_lost() {
     // given files under a brand without a profile, and loose in incoming/
     let library = Library::open().await;
-    library.drop_file("incoming/ghost/a.jpg", &jpeg(8, 8, 5));
-    library.drop_file("incoming/loose.jpg", &jpeg(8, 8, 6));
+    library.drop_file("incoming/ghost/a.jpg", &fixtures::noise_jpeg(8, 8, 5));
+    library.drop_file("incoming/loose.jpg", &fixtures::noise_jpeg(8, 8, 6));
 
     // when they are taken in
     let ghost = library.ingest("incoming/ghost/a.jpg").await;
@@ -537,7 +504,7 @@ async fn a_file_for_no_known_brand_is_set_aside_not_lost() {
 async fn the_same_event_twice_or_a_retry_after_a_crash_makes_one_asset() {
     // given an uploaded photo
     let mut library = Library::open().await;
-    let photo = jpeg(64, 64, 7);
+    let photo = fixtures::noise_jpeg(64, 64, 7);
     let (id, key) = library.upload("a.jpg", "image/jpeg", &photo).await;
     // and a first attempt that crashed after writing the library files but before recording
     library.drop_file(&format!("library/acme/{id}.jpg"), b"half a copy");
@@ -600,7 +567,7 @@ async fn the_same_event_twice_or_a_retry_after_a_crash_makes_one_asset() {
 async fn a_dropped_file_retried_keeps_its_asset_id() {
     // given a dropped file taken in
     let library = Library::open().await;
-    let photo = jpeg(16, 16, 8);
+    let photo = fixtures::noise_jpeg(16, 16, 8);
     library.drop_file("incoming/acme/x.jpg", &photo);
     let first = ready(library.ingest("incoming/acme/x.jpg").await);
     // when the same file arrives again under the same key (a redelivery after a lost answer)
@@ -623,7 +590,7 @@ async fn a_dropped_file_retried_keeps_its_asset_id() {
 async fn a_duplicate_upload_is_deduplicated_with_a_clear_answer() {
     // given a photo in the library
     let mut library = Library::open().await;
-    let photo = jpeg(48, 48, 9);
+    let photo = fixtures::noise_jpeg(48, 48, 9);
     let (original, key) = library.upload("first.jpg", "image/jpeg", &photo).await;
     ready(library.ingest(&key).await);
     library.drain_events();
@@ -673,10 +640,10 @@ async fn a_duplicate_upload_is_deduplicated_with_a_clear_answer() {
 async fn each_bad_file_is_rejected_with_its_reason_and_kept_in_quarantine() {
     // given the bad corpus dropped into the folder
     let mut library = Library::open().await;
-    let good_png = png(120, 120, 10);
-    let good_jpeg = jpeg(120, 120, 11);
+    let good_png = fixtures::noise_png(120, 120, 10);
+    let good_jpeg = fixtures::noise_jpeg(120, 120, 11);
     let mut pdf = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n".to_vec();
-    pdf.extend(noise(2_000, 12));
+    pdf.extend(fixtures::noise(2_000, 12));
     let corpus: Vec<(&str, Vec<u8>, &str, &str)> = vec![
         (
             "empty.jpg",
@@ -704,7 +671,7 @@ async fn each_bad_file_is_rejected_with_its_reason_and_kept_in_quarantine() {
         ),
         (
             "noise.jpg",
-            noise(4_096, 13),
+            fixtures::noise(4_096, 13),
             "unknown_type",
             "noise.jpg is not a photo or video",
         ),
@@ -779,7 +746,7 @@ async fn a_file_over_the_size_limit_is_rejected_before_it_is_read() {
         max_bytes: 10_000,
         ..Limits::default()
     });
-    let photo = jpeg(200, 200, 14);
+    let photo = fixtures::noise_jpeg(200, 200, 14);
     assert!(photo.len() > 10_000);
     library.drop_file("incoming/acme/big.jpg", &photo);
 
@@ -812,7 +779,7 @@ async fn assets_are_listed_newest_first_filtered_and_paged() {
         let (name, bytes) = if i == 4 {
             ("broken.png".to_owned(), b"not a png".to_vec())
         } else {
-            (format!("p{i}.jpg"), jpeg(16, 16, 20 + i))
+            (format!("p{i}.jpg"), fixtures::noise_jpeg(16, 16, 20 + i))
         };
         let key = format!("incoming/acme/{name}");
         library.drop_file(&key, &bytes);
@@ -902,7 +869,7 @@ async fn assets_are_listed_newest_first_filtered_and_paged() {
 async fn titles_tags_and_alt_text_are_edited_with_if_match() {
     // given a ready photo
     let library = Library::open().await;
-    library.drop_file("incoming/acme/a.jpg", &jpeg(32, 32, 30));
+    library.drop_file("incoming/acme/a.jpg", &fixtures::noise_jpeg(32, 32, 30));
     let id = ready(library.ingest("incoming/acme/a.jpg").await)
         .id
         .to_string();
@@ -964,7 +931,7 @@ async fn titles_tags_and_alt_text_are_edited_with_if_match() {
 async fn deleting_an_asset_removes_its_files_and_frees_its_checksum() {
     // given a ready photo
     let library = Library::open().await;
-    let photo = jpeg(32, 32, 31);
+    let photo = fixtures::noise_jpeg(32, 32, 31);
     library.drop_file("incoming/acme/a.jpg", &photo);
     let id = ready(library.ingest("incoming/acme/a.jpg").await)
         .id
@@ -999,7 +966,7 @@ async fn another_brands_assets_do_not_exist() {
     // given an asset of acme, and a rival brand
     let library = Library::open().await;
     library.app.brand("rival", "Europe/Rome", false).await;
-    library.drop_file("incoming/acme/a.jpg", &jpeg(16, 16, 40));
+    library.drop_file("incoming/acme/a.jpg", &fixtures::noise_jpeg(16, 16, 40));
     let id = ready(library.ingest("incoming/acme/a.jpg").await)
         .id
         .to_string();
@@ -1022,7 +989,7 @@ async fn another_brands_assets_do_not_exist() {
 async fn each_network_says_whether_it_can_take_the_asset_and_why_not() {
     // given a JPEG of about 1.2 MB
     let library = Library::open().await;
-    let photo = jpeg(900, 900, 50);
+    let photo = fixtures::noise_jpeg(900, 900, 50);
     assert!(
         (1_000_000..5_000_000).contains(&photo.len()),
         "{} bytes",

@@ -14,6 +14,7 @@ use palinsesto::domain::{
 };
 use palinsesto::events::{ASSET_READY, ASSET_REJECTED};
 use palinsesto::intake::Limits;
+use palinsesto::intake::fixtures;
 use palinsesto::networks::Connectors;
 use palinsesto::services::intake::IntakeOutcome;
 use palinsesto::services::intake_events::{RecordResult, S3Intake};
@@ -27,42 +28,9 @@ use sha2::{Digest, Sha256};
 // ---- files, made here ----
 
 /// Deterministic noise (xorshift), so files are the same on every run and do not compress.
-fn noise(len: usize, mut seed: u64) -> Vec<u8> {
-    (0..len)
-        .map(|_| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed >> 24) as u8
-        })
-        .collect()
-}
-
-fn jpeg(width: u16, height: u16, seed: u64) -> Vec<u8> {
-    let mut out = Vec::new();
-    let pixels = noise(usize::from(width) * usize::from(height) * 3, seed);
-    jpeg_encoder::Encoder::new(&mut out, 90)
-        .encode(&pixels, width, height, jpeg_encoder::ColorType::Rgb)
-        .expect("a JPEG");
-    out
-}
-
-fn png(width: u32, height: u32, seed: u64) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut encoder = png::Encoder::new(&mut out, width, height);
-    encoder.set_color(png::ColorType::Rgb);
-    encoder.set_depth(png::BitDepth::Eight);
-    let mut writer = encoder.write_header().expect("a PNG header");
-    writer
-        .write_image_data(&noise((width * height * 3) as usize, seed))
-        .expect("PNG data");
-    writer.finish().expect("a PNG");
-    out
-}
-
 fn pdf() -> Vec<u8> {
     let mut pdf = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n".to_vec();
-    pdf.extend(noise(2_000, 12));
+    pdf.extend(fixtures::noise(2_000, 12));
     pdf
 }
 
@@ -273,7 +241,7 @@ fn editor() -> Actor {
 #[tokio::test]
 async fn a_presigned_upload_becomes_a_ready_asset_moved_to_the_library() {
     let library = Library::open().await;
-    let photo = jpeg(640, 480, 1);
+    let photo = fixtures::noise_jpeg(640, 480, 1);
 
     // POST /v1/assets/uploads, as the route calls it.
     let grant = library
@@ -373,7 +341,7 @@ async fn a_presigned_upload_becomes_a_ready_asset_moved_to_the_library() {
 #[tokio::test]
 async fn a_file_dropped_with_a_space_and_unicode_in_its_name_is_taken_in() {
     let library = Library::open().await;
-    let picture = png(300, 200, 2);
+    let picture = fixtures::noise_png(300, 200, 2);
     let key = "incoming/acme/Foto del caffè 1.png";
     library.drop_file(key, &picture).await;
 
@@ -403,7 +371,7 @@ async fn a_file_dropped_with_a_space_and_unicode_in_its_name_is_taken_in() {
 #[tokio::test]
 async fn the_same_event_delivered_twice_makes_one_asset() {
     let library = Library::open().await;
-    let photo = jpeg(320, 240, 3);
+    let photo = fixtures::noise_jpeg(320, 240, 3);
     let key = "incoming/acme/summer/beach day.jpg";
     library.drop_file(key, &photo).await;
     let event = library.created(key, photo.len());
@@ -419,7 +387,7 @@ async fn the_same_event_delivered_twice_makes_one_asset() {
 
     // Two deliveries at once of another file: still one asset (both may report it and send
     // its event: at least once).
-    let other = jpeg(320, 240, 4);
+    let other = fixtures::noise_jpeg(320, 240, 4);
     let key = "incoming/acme/summer/pier.jpg";
     library.drop_file(key, &other).await;
     let event = library.created(key, other.len());
@@ -496,7 +464,7 @@ async fn a_pdf_named_jpg_is_rejected_and_kept_in_quarantine() {
 #[tokio::test]
 async fn other_prefixes_other_events_and_other_buckets_are_ignored() {
     let library = Library::open().await;
-    let photo = jpeg(64, 64, 5);
+    let photo = fixtures::noise_jpeg(64, 64, 5);
     library.drop_file("reports/acme/week 3.jpg", &photo).await;
     library
         .drop_file("incoming/acme/still here.jpg", &photo)
@@ -561,8 +529,8 @@ async fn other_prefixes_other_events_and_other_buckets_are_ignored() {
 #[tokio::test]
 async fn a_failing_record_fails_the_event_without_losing_the_others() {
     let library = Library::open().await;
-    let first = jpeg(100, 100, 6);
-    let second = png(50, 40, 7);
+    let first = fixtures::noise_jpeg(100, 100, 6);
+    let second = fixtures::noise_png(50, 40, 7);
     library.drop_file("incoming/acme/one.jpg", &first).await;
     library.drop_file("incoming/acme/two.png", &second).await;
 

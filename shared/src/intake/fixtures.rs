@@ -392,3 +392,27 @@ pub fn cut(mut bytes: Vec<u8>) -> Vec<u8> {
     bytes.truncate(bytes.len() / 2);
     bytes
 }
+
+/// A JPEG of noise; different seeds give different files (and checksums).
+pub fn noise_jpeg(width: u16, height: u16, seed: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    let pixels = noise(usize::from(width) * usize::from(height) * 3, seed);
+    jpeg_encoder::Encoder::new(&mut out, 90)
+        .encode(&pixels, width, height, jpeg_encoder::ColorType::Rgb)
+        .expect("a JPEG");
+    out
+}
+
+/// A PNG of noise; different seeds give different files (and checksums).
+pub fn noise_png(width: u32, height: u32, seed: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, width, height);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().expect("a PNG header");
+    writer
+        .write_image_data(&noise((width * height * 3) as usize, seed))
+        .expect("PNG data");
+    writer.finish().expect("a PNG");
+    out
+}
