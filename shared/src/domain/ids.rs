@@ -112,6 +112,16 @@ ulid_id!(
     AssetId,
     "asset"
 );
+ulid_id!(
+    /// A KPI target's id.
+    KpiId,
+    "KPI"
+);
+ulid_id!(
+    /// A watched competitor account's id.
+    CompetitorId,
+    "competitor"
+);
 
 #[cfg(test)]
 mod tests {

@@ -5,12 +5,16 @@ pub mod access;
 pub mod asset;
 pub mod brand;
 pub mod channel;
+pub mod competitor;
 pub mod error;
 pub mod ids;
+pub mod kpi;
+pub mod metrics;
 pub mod post;
 pub mod preflight;
 pub mod publishing;
 pub mod queue;
+pub mod report;
 pub mod secret;
 pub mod time;
 
@@ -21,7 +25,10 @@ pub use asset::{
 pub use brand::{Brand, BrandProfile};
 pub use channel::{Channel, ChannelStatus, Credentials, Network};
 pub use error::{DomainError, FieldError, Validation};
-pub use ids::{AssetId, BrandId, ChannelId, PostId};
+pub use competitor::{Competitor, CompetitorFields};
+pub use ids::{AssetId, BrandId, ChannelId, CompetitorId, KpiId, PostId};
+pub use kpi::{Kpi, KpiMetric, PeriodKind};
+pub use metrics::{Counters, MetricsReading, PublicPost, PublicProfile};
 pub use post::{
     Failure, Post, PostDraft, PostInput, PostStatus, Target, TargetState, Variant, Workflow,
 };

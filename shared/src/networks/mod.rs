@@ -9,6 +9,7 @@ pub mod linkedin;
 pub mod mastodon;
 pub mod meta;
 pub mod oauth;
+pub mod public;
 pub mod telegram;
 pub mod threads;
 pub mod x;
@@ -22,7 +23,7 @@ use bytes::Bytes;
 use jiff::Timestamp;
 
 use crate::domain::preflight::Rules;
-use crate::domain::{Asset, Channel, Credentials, Network, Secret};
+use crate::domain::{Asset, Channel, Credentials, MetricsReading, Network, Secret};
 
 /// The brand's account on a network: its channel (settings such as the instance URL) and the
 /// credentials to act as it.
@@ -201,6 +202,32 @@ pub trait Connector: Send + Sync {
         ctx: &PublishContext<'_>,
         post: &Outgoing,
     ) -> Result<ReadBack, PublishError>;
+
+    /// The lifetime counters of one of the account's published posts (`remote_id` as
+    /// [`Published::remote_id`]). A figure the network does not report is `None`, never 0.
+    async fn post_metrics(
+        &self,
+        _account: &Account<'_>,
+        _remote_id: &str,
+    ) -> Result<MetricsReading, PublishError> {
+        // TEMPORARY-DEFAULT: removed once every connector reads its metrics.
+        Err(PublishError::Misconfigured(format!(
+            "metrics are not read from {} yet",
+            self.network().as_str()
+        )))
+    }
+
+    /// The account's own counters (followers, subscribers).
+    async fn account_metrics(
+        &self,
+        _account: &Account<'_>,
+    ) -> Result<MetricsReading, PublishError> {
+        // TEMPORARY-DEFAULT: removed once every connector reads its metrics.
+        Err(PublishError::Misconfigured(format!(
+            "metrics are not read from {} yet",
+            self.network().as_str()
+        )))
+    }
 }
 
 /// One connector per network.

@@ -1,0 +1,227 @@
+//! A report: what happened on each channel over one week or fortnight of the brand's local days,
+//! against the previous period and the KPI targets, with competitors beside the brand. These are
+//! the figures only; `crate::reports` renders them as JSON, CSV and HTML.
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+
+use super::{KpiMetric, Network, PeriodKind, TimeZoneName};
+
+/// One report period: whole local days `first_day..=last_day`, and the UTC instants where it
+/// begins and ends (`[start, end)`). Across a DST change a week lasts 167 or 169 hours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Period {
+    pub kind: PeriodKind,
+    #[schema(value_type = String, format = Date)]
+    pub first_day: Date,
+    #[schema(value_type = String, format = Date)]
+    pub last_day: Date,
+    #[schema(value_type = String, format = DateTime)]
+    pub start: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub end: Timestamp,
+}
+
+impl Period {
+    /// The period of `kind` whose last local day is `ending`.
+    pub fn ending(kind: PeriodKind, ending: Date, zone: &TimeZoneName) -> Result<Self, String> {
+        let first_day = ending
+            .checked_sub(jiff::Span::new().days(kind.days() - 1))
+            .map_err(|e| e.to_string())?;
+        let (start, end) = zone.day_bounds(first_day, ending)?;
+        Ok(Self {
+            kind,
+            first_day,
+            last_day: ending,
+            start,
+            end,
+        })
+    }
+
+    /// The period of the same kind just before this one.
+    pub fn previous(&self, zone: &TimeZoneName) -> Result<Self, String> {
+        let ending = self.first_day.yesterday().map_err(|e| e.to_string())?;
+        Self::ending(self.kind, ending, zone)
+    }
+
+    /// The local days of the period, in order.
+    pub fn days(&self) -> Vec<Date> {
+        let mut days = Vec::new();
+        let mut day = self.first_day;
+        while day <= self.last_day {
+            days.push(day);
+            match day.tomorrow() {
+                Ok(next) => day = next,
+                Err(_) => break,
+            }
+        }
+        days
+    }
+}
+
+/// What a figure's engagement rate is a share of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RateBasis {
+    /// Engagement ÷ views (impressions).
+    Views,
+    /// Engagement ÷ followers at the end of the period, where the network counts no views.
+    Followers,
+}
+
+/// The figures of one channel (or all channels together) over one period. `None`: not available
+/// (the network does not report it, or there were no snapshots to compute it from).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Figures {
+    pub posts_published: u64,
+    pub views: Option<u64>,
+    pub reach: Option<u64>,
+    pub likes: Option<u64>,
+    pub reposts: Option<u64>,
+    pub replies: Option<u64>,
+    pub quotes: Option<u64>,
+    pub clicks: Option<u64>,
+    pub saves: Option<u64>,
+    /// Likes + reposts + replies + quotes + saves.
+    pub engagement: Option<u64>,
+    /// Percent.
+    pub engagement_rate: Option<f64>,
+    pub engagement_rate_basis: Option<RateBasis>,
+    pub followers_start: Option<u64>,
+    pub followers_end: Option<u64>,
+    pub follower_growth: Option<i64>,
+}
+
+/// A figure against the previous period.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Delta {
+    /// Current minus previous (percentage points for a rate).
+    pub absolute: Option<f64>,
+    /// The change as a percentage of the previous value (absent when the previous was 0).
+    pub percent: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Change {
+    pub posts_published: Delta,
+    pub views: Delta,
+    pub engagement: Delta,
+    pub engagement_rate: Delta,
+    pub follower_growth: Delta,
+}
+
+/// One row of the report: a channel, or the total of all channels (`channel_id: None`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ChannelFigures {
+    pub channel_id: Option<String>,
+    pub name: String,
+    pub network: Option<Network>,
+    pub current: Figures,
+    pub previous: Figures,
+    pub change: Change,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum KpiOutcome {
+    Met,
+    Missed,
+    /// The figure could not be computed (the network does not report it, or no snapshots).
+    NotAvailable,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct KpiStatus {
+    pub kpi_id: String,
+    pub metric: KpiMetric,
+    /// `None`: all channels together.
+    pub channel_id: Option<String>,
+    /// The channel's name, or "All channels".
+    pub scope: String,
+    pub target: f64,
+    pub actual: Option<f64>,
+    pub outcome: KpiOutcome,
+    /// Actual minus target (positive: above target).
+    pub difference: Option<f64>,
+    /// The difference as a percentage of the target (absent when the target is 0).
+    pub difference_percent: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TopPost {
+    pub post_id: String,
+    pub channel_id: String,
+    pub channel_name: String,
+    pub network: Network,
+    /// The start of the post's text.
+    pub excerpt: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub published_at: Timestamp,
+    pub url: Option<String>,
+    /// Engagement gained within the period.
+    pub engagement: Option<u64>,
+    pub views: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CompetitorFigures {
+    pub competitor_id: String,
+    pub name: String,
+    pub handle: String,
+    pub network: Network,
+    pub followers_end: Option<u64>,
+    pub follower_growth: Option<i64>,
+    /// Public posts (not replies or reposts) created in the period.
+    pub posts_published: Option<u64>,
+    /// Engagement on those posts as last read.
+    pub engagement: Option<u64>,
+    pub engagement_per_post: Option<f64>,
+}
+
+/// One local day of the period, for the charts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Day {
+    #[schema(value_type = String, format = Date)]
+    pub date: Date,
+    pub posts_published: u64,
+    /// Engagement gained that day, over all channels.
+    pub engagement: Option<u64>,
+    pub views: Option<u64>,
+}
+
+/// Followers of one channel at the end of each day of the period (aligned with `Report::days`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct FollowerSeries {
+    pub channel_id: String,
+    pub name: String,
+    pub network: Network,
+    pub followers: Vec<Option<u64>>,
+}
+
+/// How a figure is computed, in plain words, printed with the report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Definition {
+    pub figure: String,
+    pub how: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Report {
+    pub brand_id: String,
+    pub brand_name: String,
+    pub time_zone: String,
+    pub period: Period,
+    pub previous_period: Period,
+    #[schema(value_type = String, format = DateTime)]
+    pub generated_at: Timestamp,
+    /// All channels together.
+    pub total: ChannelFigures,
+    pub channels: Vec<ChannelFigures>,
+    pub kpis: Vec<KpiStatus>,
+    pub top_posts: Vec<TopPost>,
+    pub competitors: Vec<CompetitorFigures>,
+    pub days: Vec<Day>,
+    pub followers: Vec<FollowerSeries>,
+    pub definitions: Vec<Definition>,
+}
