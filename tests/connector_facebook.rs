@@ -1,5 +1,5 @@
 //! The Facebook connector against its loopback fake: every kind of post, every documented refusal,
-//! and lost answers read back.
+//! lost answers read back, post and page metrics.
 
 use std::time::Duration;
 
@@ -9,7 +9,7 @@ use palinsesto::networks::facebook::FacebookConnector;
 use palinsesto::networks::{Connector, PublishError, ReadBack};
 use palinsesto_system_tests::accounts::{TestAccount, impatient_http, outgoing};
 use palinsesto_system_tests::fakes::Fault;
-use palinsesto_system_tests::fakes::facebook::{FakeFacebook, graph};
+use palinsesto_system_tests::fakes::facebook::{FakeFacebook, FbPostStats, graph};
 
 async fn given_a_page() -> (FakeFacebook, TestAccount) {
     let fake = FakeFacebook::start().await;
@@ -382,4 +382,262 @@ async fn the_read_back_pages_through_a_busy_page() {
         panic!("the post is on the second page and should be found: {answer:?}");
     };
     assert_eq!(found.remote_id, target.remote_id);
+}
+
+// Metrics
+
+async fn a_published_post(fake: &FakeFacebook, account: &TestAccount) -> String {
+    connector(fake)
+        .publish(&account.context(), &outgoing("Counting"))
+        .await
+        .unwrap()
+        .remote_id
+}
+
+#[tokio::test]
+async fn post_metrics_combine_engagement_and_insights_and_follow_the_post() {
+    // Given a page post with reactions, comments, shares and insights
+    let (fake, account) = given_a_page().await;
+    let id = a_published_post(&fake, &account).await;
+    fake.set_post_stats(
+        &id,
+        FbPostStats {
+            reactions: 12,
+            comments: 4,
+            shares: 3,
+            impressions: 800,
+            clicks: 25,
+        },
+    );
+    let c = connector(&fake);
+
+    // When read twice, the post gaining reactions and impressions in between
+    let first = c.post_metrics(&account.account(), &id).await.unwrap();
+    fake.set_post_stats(
+        &id,
+        FbPostStats {
+            reactions: 20,
+            comments: 4,
+            shares: 5,
+            impressions: 1_400,
+            clicks: 31,
+        },
+    );
+    let second = c.post_metrics(&account.account(), &id).await.unwrap();
+
+    // Then
+    let counters = &first.counters;
+    assert_eq!(counters.likes, Some(12), "all reactions count as likes");
+    assert_eq!(counters.replies, Some(4));
+    assert_eq!(counters.reposts, Some(3));
+    assert_eq!(counters.views, Some(800));
+    assert_eq!(counters.clicks, Some(25));
+    assert_eq!(
+        (
+            second.counters.likes,
+            second.counters.reposts,
+            second.counters.views
+        ),
+        (Some(20), Some(5), Some(1_400))
+    );
+    // And what Facebook does not report is not available, never 0
+    assert_eq!(counters.quotes, None);
+    assert_eq!(counters.reach, None);
+    assert_eq!(counters.saves, None);
+    assert_eq!(counters.followers, None);
+    // And both answers are kept as Facebook sent them
+    assert_eq!(first.raw["post"]["shares"]["count"], 3);
+    assert_eq!(first.raw["insights"]["data"][0]["name"], "post_impressions");
+}
+
+#[tokio::test]
+async fn a_post_nobody_has_shared_has_zero_shares() {
+    // Given a post Graph answers for without a `shares` field (it leaves it out at zero)
+    let (fake, account) = given_a_page().await;
+    let id = a_published_post(&fake, &account).await;
+    fake.set_post_stats(
+        &id,
+        FbPostStats {
+            reactions: 2,
+            ..FbPostStats::default()
+        },
+    );
+
+    // When
+    let reading = connector(&fake)
+        .post_metrics(&account.account(), &id)
+        .await
+        .unwrap();
+
+    // Then
+    assert!(reading.raw["post"].get("shares").is_none());
+    assert_eq!(reading.counters.reposts, Some(0));
+    assert_eq!(reading.counters.likes, Some(2));
+}
+
+#[tokio::test]
+async fn empty_insights_leave_views_and_clicks_not_available() {
+    // Given a small page: Graph answers its insights with an empty data set
+    let (fake, account) = given_a_page().await;
+    let id = a_published_post(&fake, &account).await;
+    fake.set_post_stats(
+        &id,
+        FbPostStats {
+            reactions: 7,
+            comments: 1,
+            impressions: 300,
+            clicks: 9,
+            ..FbPostStats::default()
+        },
+    );
+    fake.set_insights_ready(false);
+
+    // When
+    let reading = connector(&fake)
+        .post_metrics(&account.account(), &id)
+        .await
+        .unwrap();
+
+    // Then the engagement is there, and the insights are not available rather than 0
+    assert_eq!(reading.counters.views, None);
+    assert_eq!(reading.counters.clicks, None);
+    assert_eq!(reading.counters.likes, Some(7));
+    assert_eq!(reading.counters.replies, Some(1));
+}
+
+#[tokio::test]
+async fn a_retired_insights_metric_costs_only_the_insights() {
+    // Given Graph no longer knowing post_impressions (Meta retires and renames metrics)
+    let (fake, account) = given_a_page().await;
+    let id = a_published_post(&fake, &account).await;
+    fake.set_post_stats(
+        &id,
+        FbPostStats {
+            reactions: 5,
+            comments: 2,
+            shares: 1,
+            impressions: 300,
+            clicks: 9,
+        },
+    );
+    fake.retire_metric("post_impressions");
+
+    // When
+    let reading = connector(&fake)
+        .post_metrics(&account.account(), &id)
+        .await
+        .unwrap();
+
+    // Then
+    let counters = &reading.counters;
+    assert_eq!((counters.views, counters.clicks), (None, None));
+    assert_eq!(
+        (counters.likes, counters.replies, counters.reposts),
+        (Some(5), Some(2), Some(1))
+    );
+    let why = reading.raw["insights"]["error"].as_str().unwrap();
+    assert!(why.contains("post_impressions"), "{why}");
+}
+
+#[tokio::test]
+async fn a_video_post_reads_its_reactions_and_comments_only() {
+    // Given a video post, known by its video's id
+    let (fake, account) = given_a_page().await;
+    let mut post = outgoing("Watch this");
+    post.media = vec![
+        account
+            .media
+            .add(MediaKind::Video, "video/mp4", vec![0, 0, 0, 24], None),
+    ];
+    let video_id = connector(&fake)
+        .publish(&account.context(), &post)
+        .await
+        .unwrap()
+        .remote_id;
+    fake.set_post_stats(
+        &video_id,
+        FbPostStats {
+            reactions: 30,
+            comments: 8,
+            shares: 6,
+            impressions: 2_000,
+            clicks: 40,
+        },
+    );
+
+    // When
+    let reading = connector(&fake)
+        .post_metrics(&account.account(), &video_id)
+        .await
+        .unwrap();
+
+    // Then the video's engagement is read; what the video node does not report is not available
+    let counters = &reading.counters;
+    assert_eq!((counters.likes, counters.replies), (Some(30), Some(8)));
+    assert_eq!(
+        (counters.reposts, counters.views, counters.clicks),
+        (None, None, None)
+    );
+}
+
+#[tokio::test]
+async fn page_followers_are_followers_count_never_the_page_likes() {
+    let (fake, account) = given_a_page().await;
+    let c = connector(&fake);
+
+    fake.set_page_counts(Some(5_400), Some(5_100));
+    let reported = c.account_metrics(&account.account()).await.unwrap();
+    fake.set_page_counts(Some(5_460), Some(5_120));
+    let later = c.account_metrics(&account.account()).await.unwrap();
+    fake.set_page_counts(None, Some(5_100));
+    let unreported = c.account_metrics(&account.account()).await.unwrap();
+
+    assert_eq!(reported.counters.followers, Some(5_400));
+    assert_eq!(reported.raw["fan_count"], 5_100, "kept in raw");
+    assert_eq!(later.counters.followers, Some(5_460));
+    assert_eq!(
+        unreported.counters.followers, None,
+        "fan_count does not stand in for followers"
+    );
+}
+
+#[tokio::test]
+async fn a_rate_limited_metrics_read_says_when_access_comes_back() {
+    let (fake, account) = given_a_page().await;
+    let id = a_published_post(&fake, &account).await;
+    fake.server.faults.inject(
+        Method::GET,
+        &fake.object_path(&id),
+        1,
+        graph::business_rate_limited(32, &fake.page_id, 15),
+    );
+    let before = jiff::Timestamp::now();
+
+    let err = connector(&fake)
+        .post_metrics(&account.account(), &id)
+        .await
+        .unwrap_err();
+
+    let PublishError::RateLimited { retry_at, .. } = &err else {
+        panic!("expected a rate limit, got {err:?}");
+    };
+    let wait = retry_at
+        .expect("the usage header gives the time")
+        .duration_since(before)
+        .as_secs();
+    assert!((15 * 60..15 * 60 + 30).contains(&wait), "{wait} s");
+}
+
+#[tokio::test]
+async fn an_expired_token_on_a_metrics_read_asks_for_a_reconnect() {
+    let (fake, account) = given_a_page().await;
+    let id = a_published_post(&fake, &account).await;
+    fake.expire_token();
+    let c = connector(&fake);
+
+    let post = c.post_metrics(&account.account(), &id).await.unwrap_err();
+    let page = c.account_metrics(&account.account()).await.unwrap_err();
+
+    assert!(matches!(post, PublishError::AuthExpired(_)), "{post:?}");
+    assert!(matches!(page, PublishError::AuthExpired(_)), "{page:?}");
 }

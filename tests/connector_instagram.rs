@@ -1,5 +1,6 @@
 //! The Instagram connector against its loopback fake: photos, reels and carousels through media
-//! containers, refusals, the misleading rate limit on publish, lost answers, token refresh.
+//! containers, refusals, the misleading rate limit on publish, lost answers, token refresh, media
+//! and account metrics.
 
 use std::time::Duration;
 
@@ -428,4 +429,165 @@ async fn an_empty_refreshed_token_is_never_stored() {
     assert_eq!(fake.refreshes().len(), 1);
     assert!(account.sink.updates().is_empty());
     assert_eq!(fake.posts().len(), 1, "published with the current token");
+}
+
+// Metrics
+
+/// A published photo's media id.
+async fn a_published_photo(fake: &FakeInstagram, account: &TestAccount) -> String {
+    connector(fake)
+        .publish(&account.context(), &photo_post(account, "Counting"))
+        .await
+        .unwrap()
+        .remote_id
+}
+
+#[tokio::test]
+async fn media_insights_become_counters_and_follow_the_post_as_it_grows() {
+    // Given a photo with insights
+    let (fake, account) = given_an_account().await;
+    let id = a_published_photo(&fake, &account).await;
+    fake.set_post_stats(
+        &id,
+        &[
+            ("views", 900),
+            ("reach", 610),
+            ("likes", 48),
+            ("comments", 6),
+            ("shares", 4),
+            ("saved", 11),
+            ("total_interactions", 69),
+        ],
+    );
+    let c = connector(&fake);
+
+    // When read twice, with more likes and saves in between
+    let first = c.post_metrics(&account.account(), &id).await.unwrap();
+    fake.set_post_stats(&id, &[("likes", 52), ("saved", 13), ("views", 1_020)]);
+    let second = c.post_metrics(&account.account(), &id).await.unwrap();
+
+    // Then
+    let counters = &first.counters;
+    assert_eq!(counters.views, Some(900));
+    assert_eq!(counters.reach, Some(610));
+    assert_eq!(counters.likes, Some(48));
+    assert_eq!(counters.replies, Some(6), "comments are replies");
+    assert_eq!(counters.reposts, Some(4), "shares are reposts");
+    assert_eq!(counters.saves, Some(11));
+    assert_eq!(second.counters.likes, Some(52));
+    assert_eq!(second.counters.saves, Some(13));
+    assert_eq!(second.counters.views, Some(1_020));
+    assert_eq!(second.counters.replies, Some(6));
+    // And what Instagram does not count is not available, never 0
+    assert_eq!(counters.quotes, None);
+    assert_eq!(counters.clicks, None);
+    assert_eq!(counters.followers, None);
+    assert_eq!(first.raw["data"].as_array().map(Vec::len), Some(7));
+}
+
+#[tokio::test]
+async fn an_empty_insights_set_is_not_available_rather_than_zero() {
+    // Given Instagram's answer before insights are ready (up to 48 h): an empty data set
+    let (fake, account) = given_an_account().await;
+    let id = a_published_photo(&fake, &account).await;
+    fake.set_insights_ready(false);
+
+    // When
+    let reading = connector(&fake)
+        .post_metrics(&account.account(), &id)
+        .await
+        .unwrap();
+
+    // Then
+    assert!(reading.counters.is_empty(), "{:?}", reading.counters);
+    assert_eq!(reading.counters.engagement(), None);
+}
+
+#[tokio::test]
+async fn followers_are_read_from_the_account_and_absent_when_unreported() {
+    let (fake, account) = given_an_account().await;
+    a_published_photo(&fake, &account).await;
+    let c = connector(&fake);
+
+    fake.set_followers(Some(5_310));
+    let reported = c.account_metrics(&account.account()).await.unwrap();
+    fake.set_followers(Some(5_355));
+    let later = c.account_metrics(&account.account()).await.unwrap();
+    fake.set_followers(None);
+    let unreported = c.account_metrics(&account.account()).await.unwrap();
+
+    assert_eq!(reported.counters.followers, Some(5_310));
+    assert_eq!(reported.raw["media_count"], 1, "the answer is kept");
+    assert_eq!(later.counters.followers, Some(5_355));
+    assert_eq!(unreported.counters.followers, None);
+}
+
+#[tokio::test]
+async fn a_rate_limited_insights_read_says_when_access_comes_back() {
+    let (fake, account) = given_an_account().await;
+    let id = a_published_photo(&fake, &account).await;
+    fake.server.faults.inject(
+        axum::http::Method::GET,
+        &fake.node_path(&id, "insights"),
+        1,
+        graph::app_rate_limited(10),
+    );
+    let before = jiff::Timestamp::now();
+
+    let err = connector(&fake)
+        .post_metrics(&account.account(), &id)
+        .await
+        .unwrap_err();
+
+    let PublishError::RateLimited { retry_at, .. } = &err else {
+        panic!("expected a rate limit, got {err:?}");
+    };
+    let wait = retry_at
+        .expect("the usage header gives the time")
+        .duration_since(before);
+    assert!((600..630).contains(&wait.as_secs()), "{wait:?}");
+}
+
+#[tokio::test]
+async fn an_expired_token_on_a_metrics_read_asks_for_a_reconnect() {
+    let (fake, account) = given_an_account().await;
+    let id = a_published_photo(&fake, &account).await;
+    fake.expire_token();
+    let c = connector(&fake);
+
+    let post = c.post_metrics(&account.account(), &id).await.unwrap_err();
+    let followers = c.account_metrics(&account.account()).await.unwrap_err();
+
+    assert!(matches!(post, PublishError::AuthExpired(_)), "{post:?}");
+    assert!(
+        matches!(followers, PublishError::AuthExpired(_)),
+        "{followers:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_metrics_read_keeps_a_week_old_token_alive() {
+    // Given an account whose token was last refreshed eight days ago
+    let fake = FakeInstagram::start().await;
+    let eight_days_ago = jiff::Timestamp::now().as_second() - 8 * 86_400;
+    let account = TestAccount::new(
+        Network::Instagram,
+        fake.settings(),
+        fake.credentials(Some(eight_days_ago)),
+    )
+    .await;
+    fake.set_followers(Some(10));
+
+    // When only its followers are read
+    let reading = connector(&fake)
+        .account_metrics(&account.account())
+        .await
+        .unwrap();
+
+    // Then the token was refreshed and stored on the way
+    assert_eq!(reading.counters.followers, Some(10));
+    assert_eq!(fake.refreshes(), vec!["ig_refresh_token".to_owned()]);
+    let saved = account.sink.updates();
+    assert_eq!(saved.len(), 1);
+    assert!(saved[0].iter().any(|(k, _)| k == "access_token"));
 }

@@ -1,5 +1,5 @@
 //! The Threads connector against its loopback fake: text, image, video and carousel posts, reply
-//! chains, refusals, lost answers read back, token refresh.
+//! chains, refusals, lost answers read back, token refresh, post and account metrics.
 
 use std::time::Duration;
 
@@ -305,4 +305,157 @@ async fn an_empty_refreshed_token_is_never_stored() {
 
     assert!(account.sink.updates().is_empty());
     assert_eq!(fake.posts().len(), 1);
+}
+
+// Metrics
+
+/// A published text post's id, with these lifetime insights on the fake.
+async fn a_post_with_stats(
+    fake: &FakeThreads,
+    account: &TestAccount,
+    stats: &[(&str, u64)],
+) -> String {
+    let published = connector(fake)
+        .publish(&account.context(), &outgoing("Counting"))
+        .await
+        .unwrap();
+    fake.set_post_stats(&published.remote_id, stats);
+    published.remote_id
+}
+
+#[tokio::test]
+async fn post_metrics_are_read_from_insights_and_follow_the_post_as_it_grows() {
+    // Given a post with some insights
+    let (fake, account) = given_an_account().await;
+    let id = a_post_with_stats(
+        &fake,
+        &account,
+        &[
+            ("views", 120),
+            ("likes", 9),
+            ("replies", 3),
+            ("reposts", 2),
+            ("quotes", 1),
+            ("shares", 5),
+        ],
+    )
+    .await;
+    let c = connector(&fake);
+
+    // When read twice, the post gaining likes and views in between
+    let first = c.post_metrics(&account.account(), &id).await.unwrap();
+    fake.set_post_stats(&id, &[("views", 300), ("likes", 15)]);
+    let second = c.post_metrics(&account.account(), &id).await.unwrap();
+
+    // Then each reading has the figures of its moment
+    let counters = &first.counters;
+    assert_eq!(counters.views, Some(120));
+    assert_eq!(counters.likes, Some(9));
+    assert_eq!(counters.replies, Some(3));
+    assert_eq!(counters.quotes, Some(1));
+    assert_eq!(
+        counters.reposts,
+        Some(2),
+        "reposts only: the 5 shares are a different act"
+    );
+    assert_eq!(
+        (second.counters.views, second.counters.likes),
+        (Some(300), Some(15))
+    );
+    assert_eq!(second.counters.replies, Some(3));
+    // And what Threads does not count is not available, never 0
+    assert_eq!(counters.reach, None);
+    assert_eq!(counters.clicks, None);
+    assert_eq!(counters.saves, None);
+    assert_eq!(counters.followers, None);
+    // And Threads' own answer is kept, shares included
+    let shares = first.raw["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "shares")
+        .expect("shares kept in raw");
+    assert_eq!(shares["values"][0]["value"], 5);
+}
+
+#[tokio::test]
+async fn insights_not_ready_yet_are_not_available_rather_than_zero() {
+    // Given Threads answering an empty data set
+    let (fake, account) = given_an_account().await;
+    let id = a_post_with_stats(&fake, &account, &[("likes", 4)]).await;
+    fake.set_insights_ready(false);
+
+    // When
+    let reading = connector(&fake)
+        .post_metrics(&account.account(), &id)
+        .await
+        .unwrap();
+
+    // Then
+    assert!(reading.counters.is_empty(), "{:?}", reading.counters);
+    assert_eq!(reading.raw, serde_json::json!({ "data": [] }));
+}
+
+#[tokio::test]
+async fn followers_come_from_the_user_insights_and_are_absent_when_unreported() {
+    let (fake, account) = given_an_account().await;
+    let c = connector(&fake);
+
+    fake.set_followers(Some(1_234));
+    let reported = c.account_metrics(&account.account()).await.unwrap();
+    fake.set_followers(Some(1_240));
+    let later = c.account_metrics(&account.account()).await.unwrap();
+    fake.set_followers(None);
+    let unreported = c.account_metrics(&account.account()).await.unwrap();
+
+    assert_eq!(reported.counters.followers, Some(1_234));
+    assert_eq!(later.counters.followers, Some(1_240));
+    assert_eq!(
+        reported.counters.likes, None,
+        "an account reading is about followers only"
+    );
+    assert_eq!(unreported.counters.followers, None);
+}
+
+#[tokio::test]
+async fn a_rate_limited_metrics_read_says_when_access_comes_back() {
+    let (fake, account) = given_an_account().await;
+    let id = a_post_with_stats(&fake, &account, &[("likes", 1)]).await;
+    fake.server.faults.inject(
+        axum::http::Method::GET,
+        &fake.node_path(&id, "insights"),
+        1,
+        graph::business_rate_limited(17, &fake.user_id, 5),
+    );
+    let before = jiff::Timestamp::now();
+
+    let err = connector(&fake)
+        .post_metrics(&account.account(), &id)
+        .await
+        .unwrap_err();
+
+    let PublishError::RateLimited { retry_at, .. } = &err else {
+        panic!("expected a rate limit, got {err:?}");
+    };
+    let wait = retry_at
+        .expect("the usage header gives the time")
+        .duration_since(before);
+    assert!((300..330).contains(&wait.as_secs()), "{wait:?}");
+}
+
+#[tokio::test]
+async fn an_expired_token_on_a_metrics_read_asks_for_a_reconnect() {
+    let (fake, account) = given_an_account().await;
+    let id = a_post_with_stats(&fake, &account, &[("likes", 1)]).await;
+    fake.expire_token();
+    let c = connector(&fake);
+
+    let post = c.post_metrics(&account.account(), &id).await.unwrap_err();
+    let followers = c.account_metrics(&account.account()).await.unwrap_err();
+
+    assert!(matches!(post, PublishError::AuthExpired(_)), "{post:?}");
+    assert!(
+        matches!(followers, PublishError::AuthExpired(_)),
+        "{followers:?}"
+    );
 }

@@ -1,9 +1,21 @@
 //! `template.yaml` against the code: every function crate is deployed with a trigger and its
 //! environment, and the table the code's key design needs is the one the template creates.
+//! Then what an operator relies on: every function logs with a retention, is watched by alarms
+//! that can reach a person, parks failed asynchronous invocations in a watched queue, and holds
+//! only the rights it needs (credentials readable by the publisher and metrics only, reports
+//! written under `reports/` only, publish jobs put by the publisher only).
 
+use std::collections::BTreeSet;
+
+use palinsesto::domain::BrandId;
+use palinsesto::events::EVENT_SOURCE;
+use palinsesto::fanout::PUBLISH_TARGET_DETAIL_TYPE;
 use palinsesto::store::Index;
-use palinsesto::store::keys::table;
-use palinsesto_system_tests::template::{functions, table_spec};
+use palinsesto::store::keys::{self, table};
+use palinsesto_system_tests::template::{
+    FunctionSpec, Statement, alarms, condition_mentions, functions, glob_match, log_retention_days,
+    output_values, parameters, resource_types, subscriptions, table_spec,
+};
 
 fn function_crates() -> Vec<String> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../functions");
@@ -76,5 +88,357 @@ fn the_template_table_is_the_one_the_key_design_needs() {
     }
     for (attribute, kind) in &spec.attributes {
         assert_eq!(kind, "S", "{attribute}: every key attribute is a string");
+    }
+}
+
+fn resource_type(logical_id: &str) -> Option<String> {
+    resource_types()
+        .into_iter()
+        .find(|(id, _)| id == logical_id)
+        .map(|(_, kind)| kind)
+}
+
+fn deployed(binary: &str) -> FunctionSpec {
+    functions()
+        .into_iter()
+        .find(|f| f.binary == binary)
+        .unwrap_or_else(|| panic!("template.yaml deploys no function with Binary: {binary}"))
+}
+
+/// Lambda invokes these triggers' events asynchronously: failures are retried by Lambda and then
+/// dropped unless the function has an on-failure destination.
+const ASYNC_TRIGGERS: &[&str] = &[
+    "Schedule",
+    "ScheduleV2",
+    "EventBridgeRule",
+    "CloudWatchEvent",
+    "S3",
+    "SNS",
+];
+/// The caller waits for these and sees the failure itself.
+const SYNC_TRIGGERS: &[&str] = &["HttpApi", "Api"];
+
+#[test]
+fn every_function_logs_to_its_own_group_with_a_retention() {
+    let mut groups = BTreeSet::new();
+    for f in functions() {
+        let group = f
+            .log_group
+            .clone()
+            .unwrap_or_else(|| panic!("{} has no LoggingConfig.LogGroup", f.logical_id));
+        let days = log_retention_days(&group).unwrap_or_else(|| {
+            panic!(
+                "{}'s log group {group} is not a log group with RetentionInDays (a number or a parameter with a default)",
+                f.logical_id
+            )
+        });
+        assert!(days > 0, "{group}: retention {days}");
+        assert!(
+            groups.insert(group.clone()),
+            "{group} is shared by two functions"
+        );
+    }
+}
+
+#[test]
+fn every_asynchronously_invoked_function_parks_failures_in_a_watched_queue() {
+    let alarms = alarms();
+    for f in functions() {
+        for trigger in &f.triggers {
+            assert!(
+                ASYNC_TRIGGERS.contains(&trigger.as_str())
+                    || SYNC_TRIGGERS.contains(&trigger.as_str()),
+                "{}: classify the trigger type {trigger} as synchronous or asynchronous in this test",
+                f.logical_id
+            );
+        }
+        if !f
+            .triggers
+            .iter()
+            .any(|t| ASYNC_TRIGGERS.contains(&t.as_str()))
+        {
+            // Only synchronous callers (the HTTP API): they get the failure, and the Errors
+            // alarm below tells the operator.
+            continue;
+        }
+        assert!(
+            f.max_retry_attempts.is_some(),
+            "{}: set EventInvokeConfig.MaximumRetryAttempts deliberately",
+            f.logical_id
+        );
+        let destination = f.on_failure.clone().unwrap_or_else(|| {
+            panic!(
+                "{} is invoked asynchronously ({:?}) but has no EventInvokeConfig.DestinationConfig.OnFailure",
+                f.logical_id, f.triggers
+            )
+        });
+        assert_eq!(destination.kind, "SQS", "{}", f.logical_id);
+        let queue = destination
+            .target
+            .strip_suffix(".Arn")
+            .unwrap_or_else(|| {
+                panic!(
+                    "{}: the on-failure destination must be !GetAtt <queue>.Arn, not {}",
+                    f.logical_id, destination.target
+                )
+            })
+            .to_owned();
+        assert_eq!(
+            resource_type(&queue).as_deref(),
+            Some("AWS::SQS::Queue"),
+            "{}: {queue} is not a queue of the template",
+            f.logical_id
+        );
+        assert!(
+            alarms.iter().any(|a| a.namespace == "AWS/SQS"
+                && a.metric == "ApproximateNumberOfMessagesVisible"
+                && a.dimension("QueueName") == Some(&format!("{queue}.QueueName"))
+                && a.fires_on_any()),
+            "no alarm goes off when {queue} (failures of {}) has a message",
+            f.logical_id
+        );
+    }
+}
+
+#[test]
+fn every_function_has_errors_and_throttles_alarms_that_reach_a_person() {
+    let alarms = alarms();
+    for f in functions() {
+        for metric in ["Errors", "Throttles"] {
+            assert!(
+                alarms.iter().any(|a| a.namespace == "AWS/Lambda"
+                    && a.metric == metric
+                    && a.dimension("FunctionName") == Some(f.logical_id.as_str())
+                    && a.fires_on_any()),
+                "{} has no alarm on its {metric}",
+                f.logical_id
+            );
+        }
+    }
+    // The API answers its own failures as 5xx without failing the invocation.
+    assert!(
+        alarms.iter().any(|a| a.namespace == "AWS/ApiGateway"
+            && a.metric == "5xx"
+            && a.dimension("ApiId") == Some("HttpApi")
+            && a.fires_on_any()),
+        "no alarm on the HTTP API's 5xx answers"
+    );
+
+    // Every alarm notifies the one topic; its e-mail subscription exists only when an address
+    // was given.
+    let topics: BTreeSet<String> = alarms
+        .iter()
+        .flat_map(|a| {
+            assert!(
+                !a.alarm_actions.is_empty(),
+                "{} notifies nobody",
+                a.logical_id
+            );
+            a.alarm_actions.clone()
+        })
+        .collect();
+    assert_eq!(topics.len(), 1, "alarms notify {topics:?}");
+    let topic = topics.into_iter().next().unwrap();
+    assert_eq!(
+        resource_type(&topic).as_deref(),
+        Some("AWS::SNS::Topic"),
+        "{topic}"
+    );
+    assert!(
+        parameters()
+            .iter()
+            .any(|(name, default)| name == "AlarmEmail" && default.as_deref() == Some("")),
+        "the AlarmEmail parameter must exist and default to empty (no subscription)"
+    );
+    let subscriptions = subscriptions();
+    let email = subscriptions
+        .iter()
+        .find(|(t, protocol, _, _)| *t == topic && protocol == "email")
+        .expect("an e-mail subscription to the alarm topic");
+    assert_eq!(email.2, "AlarmEmail");
+    let condition = email
+        .3
+        .as_deref()
+        .expect("the e-mail subscription must have a Condition (none without an address)");
+    assert!(
+        condition_mentions(condition)
+            .iter()
+            .any(|m| m == "AlarmEmail"),
+        "the condition {condition} must test AlarmEmail"
+    );
+}
+
+#[test]
+fn the_ticks_run_on_their_schedules() {
+    for (binary, schedule) in [
+        ("publisher", "rate(1 minute)"),
+        ("metrics", "rate(15 minutes)"),
+        ("reports", "rate(1 hour)"),
+    ] {
+        let f = deployed(binary);
+        assert_eq!(f.schedules, [schedule], "{}", f.logical_id);
+    }
+    let reports = deployed("reports");
+    for variable in ["TABLE_NAME", "BUCKET_NAME", "EVENT_BUS_NAME"] {
+        assert!(
+            reports.environment.iter().any(|v| v == variable),
+            "reports lacks {variable}"
+        );
+    }
+}
+
+fn is_table(resource: &str) -> bool {
+    matches!(resource, "Table.Arn" | "${Table.Arn}" | "*")
+}
+
+/// Whether a Deny statement keeps `action` off the credentials partition `credentials_pk`.
+fn denies_on_credentials(s: &Statement, action: &str, credentials_pk: &str) -> bool {
+    if s.allow || !s.covers_action(action) || !s.resources.iter().any(|r| is_table(r)) {
+        return false;
+    }
+    if s.conditions.is_empty() {
+        return true;
+    }
+    // A Scan or a PartiQL statement has no leading key for the condition to see.
+    let keyed = !matches!(action, "dynamodb:Scan" | "dynamodb:PartiQLSelect");
+    let patterns = s.condition("ForAnyValue:StringLike", "dynamodb:LeadingKeys");
+    keyed && s.conditions.len() == 1 && patterns.iter().any(|p| glob_match(p, credentials_pk))
+}
+
+/// Whether a function's role can read a credentials item.
+fn reads_credentials(f: &FunctionSpec) -> bool {
+    let credentials_pk = keys::credentials_pk(&BrandId::parse("acme").unwrap());
+    [
+        "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:Query",
+        "dynamodb:Scan",
+        "dynamodb:PartiQLSelect",
+    ]
+    .into_iter()
+    .any(|action| {
+        let allowed = f
+            .statements
+            .iter()
+            .any(|s| s.allow && s.covers_action(action) && s.resources.iter().any(|r| is_table(r)));
+        let denied = f
+            .statements
+            .iter()
+            .any(|s| denies_on_credentials(s, action, &credentials_pk));
+        allowed && !denied
+    })
+}
+
+#[test]
+fn only_the_publisher_and_metrics_can_read_channel_credentials() {
+    let brand = BrandId::parse("acme").unwrap();
+    let mut readers = BTreeSet::new();
+    for f in functions() {
+        assert!(
+            f.opaque_policies.is_empty(),
+            "{}: policies must be inline statements so this test can read them: {:?}",
+            f.logical_id,
+            f.opaque_policies
+        );
+        // A deny on credentials must not also deny the brand's own items.
+        for s in f.statements.iter().filter(|s| !s.allow) {
+            for pattern in s.condition("ForAnyValue:StringLike", "dynamodb:LeadingKeys") {
+                for pk in [keys::brand_pk(&brand), keys::posts_by_time_pk(&brand)] {
+                    assert!(
+                        !glob_match(pattern, &pk),
+                        "{} {}: {pattern} also denies {pk}",
+                        f.logical_id,
+                        s.sid
+                    );
+                }
+            }
+        }
+        if reads_credentials(&f) {
+            readers.insert(f.binary.clone());
+        }
+    }
+    assert_eq!(
+        readers,
+        BTreeSet::from(["metrics".to_owned(), "publisher".to_owned()])
+    );
+}
+
+#[test]
+fn the_reports_function_touches_only_reports_in_the_bucket() {
+    let reports = deployed("reports");
+    let s3: Vec<&Statement> = reports
+        .statements
+        .iter()
+        .filter(|s| s.allow && s.actions.iter().any(|a| a.starts_with("s3:")))
+        .collect();
+    assert!(
+        s3.iter().any(|s| s.covers_action("s3:PutObject")),
+        "reports cannot write its files"
+    );
+    for s in s3 {
+        for resource in &s.resources {
+            assert!(
+                resource.ends_with("/reports/*"),
+                "reports statement {} reaches {resource}",
+                s.sid
+            );
+        }
+    }
+}
+
+#[test]
+fn only_the_publisher_can_put_publish_jobs() {
+    for f in functions() {
+        for s in f
+            .statements
+            .iter()
+            .filter(|s| s.allow && s.covers_action("events:PutEvents"))
+        {
+            assert_eq!(
+                s.condition("StringEquals", "events:source"),
+                [EVENT_SOURCE],
+                "{} {}: PutEvents must be limited to source {EVENT_SOURCE}",
+                f.logical_id,
+                s.sid
+            );
+            if f.binary == "publisher" {
+                continue;
+            }
+            let types = s.condition("StringLike", "events:detail-type");
+            assert!(
+                !types.is_empty()
+                    && types
+                        .iter()
+                        .all(|t| !glob_match(t, PUBLISH_TARGET_DETAIL_TYPE)),
+                "{} {}: only the publisher may put {PUBLISH_TARGET_DETAIL_TYPE} jobs (limit events:detail-type)",
+                f.logical_id,
+                s.sid
+            );
+        }
+    }
+}
+
+#[test]
+fn the_outputs_name_what_an_operator_needs() {
+    let outputs = output_values();
+    let shown = |value: &str| outputs.iter().any(|(_, v)| v == value);
+    for resource in ["Table", "MediaBucket", "EventBus"] {
+        assert!(shown(resource), "no output shows {resource}");
+    }
+    assert!(
+        outputs
+            .iter()
+            .any(|(_, v)| v.contains("${HttpApi}.execute-api")),
+        "no output shows the API's URL"
+    );
+    for f in functions() {
+        if let Some(d) = f.on_failure {
+            let queue = d.target.trim_end_matches(".Arn");
+            assert!(
+                shown(queue),
+                "no output shows the URL of {queue} ({}'s failures)",
+                f.logical_id
+            );
+        }
     }
 }

@@ -113,10 +113,142 @@ pub struct FunctionSpec {
     pub build_method: String,
     /// The trigger types of its Events (HttpApi, Schedule, EventBridgeRule, S3, ...).
     pub triggers: Vec<String>,
+    /// The expressions of its Schedule events (`rate(1 minute)`, `cron(...)`).
+    pub schedules: Vec<String>,
     /// Its environment variables, with the template's Globals.
     pub environment: Vec<String>,
     pub runtime: String,
     pub architectures: Vec<String>,
+    /// The logical id its `LoggingConfig.LogGroup` refers to.
+    pub log_group: Option<String>,
+    /// `EventInvokeConfig.MaximumRetryAttempts`, when set.
+    pub max_retry_attempts: Option<i64>,
+    /// `EventInvokeConfig.DestinationConfig.OnFailure`.
+    pub on_failure: Option<Destination>,
+    /// The statements of its inline policy documents.
+    pub statements: Vec<Statement>,
+    /// Policies that are not inline documents (managed policy names, SAM policy templates):
+    /// their rights cannot be read from the template.
+    pub opaque_policies: Vec<String>,
+}
+
+/// Where a function's failed asynchronous invocations go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Destination {
+    /// SQS, SNS, Lambda, EventBridge, S3Bucket.
+    pub kind: String,
+    /// As written: `Queue.Arn` for `!GetAtt Queue.Arn`.
+    pub target: String,
+}
+
+/// One IAM policy statement. Intrinsic functions read as their plain text: `!GetAtt Table.Arn`
+/// is `Table.Arn`, `!Sub "${Table.Arn}/index/due"` is `${Table.Arn}/index/due`, and a
+/// `!Sub [template, vars]` is its template.
+#[derive(Debug, Clone)]
+pub struct Statement {
+    pub sid: String,
+    pub allow: bool,
+    pub actions: Vec<String>,
+    pub resources: Vec<String>,
+    /// (operator, key, values), e.g. ("ForAnyValue:StringLike", "dynamodb:LeadingKeys", ["B#*#CRED"]).
+    pub conditions: Vec<(String, String, Vec<String>)>,
+}
+
+impl Statement {
+    /// Whether the statement names `action` (IAM wildcards, case-insensitive).
+    pub fn covers_action(&self, action: &str) -> bool {
+        self.actions
+            .iter()
+            .any(|a| glob_match(&a.to_ascii_lowercase(), &action.to_ascii_lowercase()))
+    }
+
+    /// The values of condition `key` under `operator`.
+    pub fn condition(&self, operator: &str, key: &str) -> Vec<&str> {
+        self.conditions
+            .iter()
+            .filter(|(op, k, _)| op == operator && k == key)
+            .flat_map(|(_, _, values)| values.iter().map(String::as_str))
+            .collect()
+    }
+}
+
+/// IAM's pattern match: `*` is any run of characters, `?` any one character.
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut pi, mut ti) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if let Some((sp, st)) = star {
+            pi = sp + 1;
+            ti = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
+/// Whether a list is the argument of `!Sub [template, {variables}]`.
+fn is_sub_with_variables(items: &[Yaml]) -> bool {
+    matches!(items, [Yaml::String(_), Yaml::Hash(_)])
+}
+
+/// The text of a value as written: a string, or the template of a `!Sub [template, vars]`.
+fn text_of(value: &Yaml) -> Option<String> {
+    match value {
+        Yaml::String(s) => Some(s.clone()),
+        Yaml::Integer(i) => Some(i.to_string()),
+        Yaml::Array(items) if is_sub_with_variables(items) => items[0].as_str().map(str::to_owned),
+        _ => None,
+    }
+}
+
+/// A string or a list of strings, as IAM allows for actions, resources and condition values.
+fn texts_of(value: &Yaml) -> Vec<String> {
+    match value {
+        Yaml::Array(items) if !is_sub_with_variables(items) => {
+            items.iter().filter_map(text_of).collect()
+        }
+        other => text_of(other).into_iter().collect(),
+    }
+}
+
+fn statements_of(policies: &Yaml) -> (Vec<Statement>, Vec<String>) {
+    let mut statements = Vec::new();
+    let mut opaque = Vec::new();
+    for policy in policies.as_vec().into_iter().flatten() {
+        let Some(list) = policy["Statement"].as_vec() else {
+            opaque.push(format!("{policy:?}"));
+            continue;
+        };
+        for s in list {
+            let mut conditions = Vec::new();
+            for (op, keys) in s["Condition"].as_hash().into_iter().flatten() {
+                for (key, values) in keys.as_hash().into_iter().flatten() {
+                    conditions.push((
+                        op.as_str().unwrap_or_default().to_owned(),
+                        key.as_str().unwrap_or_default().to_owned(),
+                        texts_of(values),
+                    ));
+                }
+            }
+            statements.push(Statement {
+                sid: s["Sid"].as_str().unwrap_or_default().to_owned(),
+                allow: s["Effect"].as_str() == Some("Allow"),
+                actions: texts_of(&s["Action"]),
+                resources: texts_of(&s["Resource"]),
+                conditions,
+            });
+        }
+    }
+    (statements, opaque)
 }
 
 pub fn functions() -> Vec<FunctionSpec> {
@@ -155,6 +287,13 @@ pub fn functions() -> Vec<FunctionSpec> {
                         .collect()
                 })
                 .unwrap_or_default();
+            let events: Vec<&Yaml> = p["Events"]
+                .as_hash()
+                .map(|h| h.values().collect())
+                .unwrap_or_default();
+            let invoke = &p["EventInvokeConfig"];
+            let on_failure = &invoke["DestinationConfig"]["OnFailure"];
+            let (statements, opaque_policies) = statements_of(&p["Policies"]);
             FunctionSpec {
                 logical_id: id,
                 binary: r["Metadata"]["BuildProperties"]["Binary"]
@@ -165,18 +304,189 @@ pub fn functions() -> Vec<FunctionSpec> {
                     .as_str()
                     .unwrap_or_default()
                     .to_owned(),
-                triggers: p["Events"]
-                    .as_hash()
-                    .map(|h| {
-                        h.values()
-                            .filter_map(|e| e["Type"].as_str().map(str::to_owned))
-                            .collect()
-                    })
-                    .unwrap_or_default(),
+                triggers: events
+                    .iter()
+                    .filter_map(|e| e["Type"].as_str().map(str::to_owned))
+                    .collect(),
+                schedules: events
+                    .iter()
+                    .filter(|e| e["Type"].as_str() == Some("Schedule"))
+                    .filter_map(|e| e["Properties"]["Schedule"].as_str().map(str::to_owned))
+                    .collect(),
                 environment,
                 runtime: pick("Runtime"),
                 architectures,
+                log_group: p["LoggingConfig"]["LogGroup"].as_str().map(str::to_owned),
+                max_retry_attempts: invoke["MaximumRetryAttempts"].as_i64(),
+                on_failure: on_failure["Type"].as_str().map(|kind| Destination {
+                    kind: kind.to_owned(),
+                    target: text_of(&on_failure["Destination"]).unwrap_or_default(),
+                }),
+                statements,
+                opaque_policies,
             }
+        })
+        .collect()
+}
+
+/// The logical id and type of every resource.
+pub fn resource_types() -> Vec<(String, String)> {
+    let template = load();
+    resources(&template)
+        .into_iter()
+        .map(|(id, r)| (id, r["Type"].as_str().unwrap_or_default().to_owned()))
+        .collect()
+}
+
+/// A log group's retention in days: a number, or a parameter's default.
+pub fn log_retention_days(log_group: &str) -> Option<i64> {
+    let template = load();
+    let group = &template["Resources"][log_group];
+    if group["Type"].as_str() != Some("AWS::Logs::LogGroup") {
+        return None;
+    }
+    let retention = &group["Properties"]["RetentionInDays"];
+    retention.as_i64().or_else(|| {
+        let parameter = &template["Parameters"][retention.as_str()?];
+        parameter["Default"]
+            .as_i64()
+            .or_else(|| parameter["Default"].as_str()?.parse().ok())
+    })
+}
+
+/// A CloudWatch alarm of the template.
+#[derive(Debug, Clone)]
+pub struct AlarmSpec {
+    pub logical_id: String,
+    pub namespace: String,
+    pub metric: String,
+    /// (name, value as written: `PublisherFunction` for `!Ref PublisherFunction`).
+    pub dimensions: Vec<(String, String)>,
+    pub threshold: f64,
+    pub comparison: String,
+    pub alarm_actions: Vec<String>,
+}
+
+impl AlarmSpec {
+    pub fn dimension(&self, name: &str) -> Option<&str> {
+        self.dimensions
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Whether the alarm goes off as soon as the metric is above zero (at least one error, one
+    /// message, ...).
+    pub fn fires_on_any(&self) -> bool {
+        match self.comparison.as_str() {
+            "GreaterThanThreshold" => self.threshold < 1.0,
+            "GreaterThanOrEqualToThreshold" => self.threshold <= 1.0 && self.threshold > 0.0,
+            _ => false,
+        }
+    }
+}
+
+pub fn alarms() -> Vec<AlarmSpec> {
+    let template = load();
+    resources(&template)
+        .into_iter()
+        .filter(|(_, r)| r["Type"].as_str() == Some("AWS::CloudWatch::Alarm"))
+        .map(|(id, r)| {
+            let p = &r["Properties"];
+            AlarmSpec {
+                logical_id: id,
+                namespace: p["Namespace"].as_str().unwrap_or_default().to_owned(),
+                metric: p["MetricName"].as_str().unwrap_or_default().to_owned(),
+                dimensions: p["Dimensions"]
+                    .as_vec()
+                    .into_iter()
+                    .flatten()
+                    .map(|d| {
+                        (
+                            d["Name"].as_str().unwrap_or_default().to_owned(),
+                            text_of(&d["Value"]).unwrap_or_default(),
+                        )
+                    })
+                    .collect(),
+                threshold: p["Threshold"]
+                    .as_f64()
+                    .or_else(|| p["Threshold"].as_i64().map(|i| i as f64))
+                    .unwrap_or(f64::NAN),
+                comparison: p["ComparisonOperator"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                alarm_actions: texts_of(&p["AlarmActions"]),
+            }
+        })
+        .collect()
+}
+
+/// An SNS subscription: (topic as written, protocol, endpoint as written, condition name).
+pub fn subscriptions() -> Vec<(String, String, String, Option<String>)> {
+    let template = load();
+    resources(&template)
+        .into_iter()
+        .filter(|(_, r)| r["Type"].as_str() == Some("AWS::SNS::Subscription"))
+        .map(|(_, r)| {
+            let p = &r["Properties"];
+            (
+                text_of(&p["TopicArn"]).unwrap_or_default(),
+                p["Protocol"].as_str().unwrap_or_default().to_owned(),
+                text_of(&p["Endpoint"]).unwrap_or_default(),
+                r["Condition"].as_str().map(str::to_owned),
+            )
+        })
+        .collect()
+}
+
+/// A condition's definition, flattened to the texts it mentions (parameter names, literals).
+pub fn condition_mentions(name: &str) -> Vec<String> {
+    fn walk(value: &Yaml, out: &mut Vec<String>) {
+        match value {
+            Yaml::String(s) => out.push(s.clone()),
+            Yaml::Array(items) => items.iter().for_each(|i| walk(i, out)),
+            Yaml::Hash(h) => h.iter().for_each(|(k, v)| {
+                walk(k, out);
+                walk(v, out);
+            }),
+            _ => {}
+        }
+    }
+    let template = load();
+    let mut out = Vec::new();
+    walk(&template["Conditions"][name], &mut out);
+    out
+}
+
+/// The template's parameter names with their defaults (as text; empty for "" or none).
+pub fn parameters() -> Vec<(String, Option<String>)> {
+    let template = load();
+    template["Parameters"]
+        .as_hash()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| {
+            (
+                k.as_str().unwrap_or_default().to_owned(),
+                text_of(&v["Default"]),
+            )
+        })
+        .collect()
+}
+
+/// Every output's value as written (`HttpApi` for `!Ref HttpApi`, the template of a `!Sub`).
+pub fn output_values() -> Vec<(String, String)> {
+    let template = load();
+    template["Outputs"]
+        .as_hash()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| {
+            (
+                k.as_str().unwrap_or_default().to_owned(),
+                text_of(&v["Value"]).unwrap_or_default(),
+            )
         })
         .collect()
 }

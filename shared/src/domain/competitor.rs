@@ -147,7 +147,7 @@ mod tests {
     #[test]
     fn networks_without_a_public_api_are_refused_in_plain_words() {
         let e = CompetitorFields::parse(Network::X, "rival", None, None).unwrap_err();
-        assert!(e.to_string().contains("public API"), "{e}");
+        assert!(format!("{e:?}").contains("public API"), "{e:?}");
         assert!(CompetitorFields::parse(Network::Mastodon, "rival", None, None).is_err());
     }
 }

@@ -224,3 +224,193 @@ mod tests {
         assert_eq!(Counters::default().engagement(), None);
     }
 }
+
+/// What a snapshot is of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Subject {
+    /// One published target: a post on one channel.
+    Post {
+        post_id: super::PostId,
+        channel_id: super::ChannelId,
+    },
+    /// One of the brand's channels (its account's followers).
+    Channel { channel_id: super::ChannelId },
+    /// A watched competitor's public account.
+    Competitor {
+        competitor_id: super::CompetitorId,
+    },
+}
+
+impl Subject {
+    /// A stable key, unique within a brand: `P#{post}#{channel}`, `A#{channel}`, `C#{competitor}`.
+    pub fn key(&self) -> String {
+        match self {
+            Self::Post {
+                post_id,
+                channel_id,
+            } => format!("P#{post_id}#{channel_id}"),
+            Self::Channel { channel_id } => format!("A#{channel_id}"),
+            Self::Competitor { competitor_id } => format!("C#{competitor_id}"),
+        }
+    }
+}
+
+/// One immutable reading of a subject's counters, kept for [`SNAPSHOT_RETENTION`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub subject: Subject,
+    pub network: super::Network,
+    pub taken_at: Timestamp,
+    /// Posts: when the post went out (reports use it to tell a young post from an old one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published_at: Option<Timestamp>,
+    pub counters: Counters,
+    /// Competitors: the account's total posts and its recent public posts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub posts_count: Option<u64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recent_posts: Vec<PublicPost>,
+    #[serde(default)]
+    pub raw: serde_json::Value,
+}
+
+/// The follow-up state of one subject: when its next snapshot is due and what the last one read.
+/// There is one per published target, per channel and per competitor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tracker {
+    pub subject: Subject,
+    pub network: super::Network,
+    /// Posts: the id the network gave the post.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published_at: Option<Timestamp>,
+    pub next_at: Timestamp,
+    /// The counters of the last snapshot, to tell whether they are still changing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last: Option<Counters>,
+    /// Consecutive snapshots equal to the one before.
+    #[serde(default)]
+    pub unchanged: u32,
+    /// Consecutive failed readings, and the last failure in plain words.
+    #[serde(default)]
+    pub failures: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    #[serde(default)]
+    pub version: u64,
+}
+
+/// After this many consecutive failed readings of a post, it is no longer followed (it was
+/// deleted on the network, or the channel was disconnected for good).
+pub const MAX_FAILURES: u32 = 8;
+
+impl Tracker {
+    pub fn for_post(
+        post_id: super::PostId,
+        channel_id: super::ChannelId,
+        network: super::Network,
+        remote_id: String,
+        published_at: Timestamp,
+    ) -> Self {
+        Self {
+            subject: Subject::Post {
+                post_id,
+                channel_id,
+            },
+            network,
+            remote_id: Some(remote_id),
+            published_at: Some(published_at),
+            next_at: first_post_snapshot(published_at),
+            last: None,
+            unchanged: 0,
+            failures: 0,
+            last_error: None,
+            version: 0,
+        }
+    }
+
+    /// A channel or competitor account, first read at `first_at`.
+    pub fn for_account(subject: Subject, network: super::Network, first_at: Timestamp) -> Self {
+        Self {
+            subject,
+            network,
+            remote_id: None,
+            published_at: None,
+            next_at: first_at,
+            last: None,
+            unchanged: 0,
+            failures: 0,
+            last_error: None,
+            version: 0,
+        }
+    }
+
+    /// Records a snapshot taken at `taken_at`: returns the snapshot, and the tracker's next state
+    /// (`None`: the subject is no longer followed).
+    pub fn record(
+        &self,
+        taken_at: Timestamp,
+        reading: MetricsReading,
+        profile: Option<PublicProfile>,
+    ) -> (Snapshot, Option<Tracker>) {
+        let unchanged = match &self.last {
+            Some(last) if *last == reading.counters => self.unchanged + 1,
+            _ => 0,
+        };
+        let next_at = match (self.subject, self.published_at) {
+            (Subject::Post { .. }, Some(published_at)) => {
+                next_post_snapshot(published_at, taken_at, unchanged)
+            }
+            _ => taken_at.checked_add(ACCOUNT_INTERVAL).ok(),
+        };
+        let (posts_count, recent_posts) = profile
+            .map(|p| (p.posts_count, p.recent_posts))
+            .unwrap_or_default();
+        let snapshot = Snapshot {
+            subject: self.subject,
+            network: self.network,
+            taken_at,
+            published_at: self.published_at,
+            counters: reading.counters.clone(),
+            posts_count,
+            recent_posts,
+            raw: reading.raw,
+        };
+        let next = next_at.map(|next_at| Tracker {
+            next_at,
+            last: Some(reading.counters),
+            unchanged,
+            failures: 0,
+            last_error: None,
+            ..self.clone()
+        });
+        (snapshot, next)
+    }
+
+    /// Records a failed reading: tries again at `retry_at` (a rate limit's reset) or after the
+    /// subject's usual interval; a post that keeps failing is given up (`None`).
+    pub fn failed(&self, now: Timestamp, error: String, retry_at: Option<Timestamp>) -> Option<Tracker> {
+        let failures = self.failures + 1;
+        if matches!(self.subject, Subject::Post { .. }) && failures >= MAX_FAILURES {
+            return None;
+        }
+        let interval = match (self.subject, self.published_at) {
+            (Subject::Post { .. }, Some(p)) => {
+                post_interval(now.duration_since(p)).unwrap_or(MAX_SNAPSHOT_GAP)
+            }
+            _ => ACCOUNT_INTERVAL,
+        };
+        let next_at = retry_at
+            .filter(|r| *r > now)
+            .or_else(|| now.checked_add(interval).ok())
+            .unwrap_or(now);
+        Some(Tracker {
+            next_at,
+            failures,
+            last_error: Some(error),
+            ..self.clone()
+        })
+    }
+}

@@ -225,3 +225,121 @@ pub struct Report {
     pub followers: Vec<FollowerSeries>,
     pub definitions: Vec<Definition>,
 }
+
+/// When a brand's next report is written: Monday 08:00 in the brand's zone, every week or every
+/// other week. Each run reports the period that ended the day before.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportSchedule {
+    pub period: PeriodKind,
+    pub next_at: Timestamp,
+    #[serde(default)]
+    pub version: u64,
+}
+
+/// The local hour reports are written at.
+pub const REPORT_HOUR: i8 = 8;
+
+impl ReportSchedule {
+    /// The first run after `now`: the next Monday 08:00 local.
+    pub fn starting(period: PeriodKind, zone: &TimeZoneName, now: Timestamp) -> Self {
+        Self {
+            period,
+            next_at: next_monday_morning(zone, now),
+            version: 0,
+        }
+    }
+
+    /// The period a run at `next_at` reports: the one whose last local day is the day before.
+    pub fn due_period(&self, zone: &TimeZoneName) -> Result<Period, String> {
+        let ending = zone
+            .local_date(self.next_at)
+            .yesterday()
+            .map_err(|e| e.to_string())?;
+        Period::ending(self.period, ending, zone)
+    }
+
+    /// The run after this one (one or two weeks later at 08:00 local), never before `now`.
+    pub fn advanced(&self, zone: &TimeZoneName, now: Timestamp) -> Self {
+        let mut next = self.next_at;
+        loop {
+            let date = zone.local_date(next);
+            let following = date
+                .checked_add(jiff::Span::new().days(self.period.days()))
+                .ok()
+                .and_then(|d| d.at(REPORT_HOUR, 0, 0, 0).to_zoned(zone.zone()).ok())
+                .map(|z| z.timestamp());
+            match following {
+                Some(t) if t > next => next = t,
+                _ => break,
+            }
+            if next > now {
+                break;
+            }
+        }
+        Self {
+            next_at: next,
+            ..self.clone()
+        }
+    }
+}
+
+fn next_monday_morning(zone: &TimeZoneName, now: Timestamp) -> Timestamp {
+    let mut date = zone.local_date(now);
+    for _ in 0..8 {
+        if date.weekday() == jiff::civil::Weekday::Monday
+            && let Ok(at) = date.at(REPORT_HOUR, 0, 0, 0).to_zoned(zone.zone())
+            && at.timestamp() > now
+        {
+            return at.timestamp();
+        }
+        match date.tomorrow() {
+            Ok(next) => date = next,
+            Err(_) => break,
+        }
+    }
+    now
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rome() -> TimeZoneName {
+        TimeZoneName::parse("Europe/Rome").unwrap()
+    }
+
+    #[test]
+    fn a_week_across_the_spring_change_lasts_167_hours() {
+        let p = Period::ending(PeriodKind::Week, jiff::civil::date(2027, 3, 28), &rome()).unwrap();
+        assert_eq!(p.first_day, jiff::civil::date(2027, 3, 22));
+        assert_eq!(p.end.duration_since(p.start).as_hours(), 167);
+        assert_eq!(p.start.to_string(), "2027-03-21T23:00:00Z");
+        let prev = p.previous(&rome()).unwrap();
+        assert_eq!(prev.end, p.start);
+        assert_eq!(prev.end.duration_since(prev.start).as_hours(), 168);
+    }
+
+    #[test]
+    fn reports_run_on_monday_mornings_local_and_cover_the_week_before() {
+        // Thursday 2027-03-25 in Rome.
+        let now: Timestamp = "2027-03-25T10:00:00Z".parse().unwrap();
+        let s = ReportSchedule::starting(PeriodKind::Week, &rome(), now);
+        // Monday 2027-03-29 08:00 CEST (after the change) = 06:00Z.
+        assert_eq!(s.next_at.to_string(), "2027-03-29T06:00:00Z");
+        let p = s.due_period(&rome()).unwrap();
+        assert_eq!(p.last_day, jiff::civil::date(2027, 3, 28));
+        let next = s.advanced(&rome(), s.next_at);
+        assert_eq!(next.next_at.to_string(), "2027-04-05T06:00:00Z");
+        let fortnightly = ReportSchedule {
+            period: PeriodKind::Fortnight,
+            ..s.clone()
+        };
+        assert_eq!(
+            fortnightly.advanced(&rome(), s.next_at).next_at.to_string(),
+            "2027-04-12T06:00:00Z"
+        );
+        // A schedule that fell far behind skips to the next run after now, not one per missed week.
+        let late = s.advanced(&rome(), "2027-05-01T00:00:00Z".parse().unwrap());
+        assert_eq!(late.next_at.to_string(), "2027-05-03T06:00:00Z");
+    }
+}

@@ -17,7 +17,7 @@ use super::{
     Account, Connector, Outgoing, PublishContext, PublishError, Published, ReadBack, call_failed,
     create_failed, reset_at_unix, retry_after,
 };
-use crate::domain::{Asset, MediaKind, Network, Secret};
+use crate::domain::{Asset, Counters, MediaKind, MetricsReading, Network, Secret};
 
 const NETWORK: &str = "Bluesky";
 const DEFAULT_SERVICE: &str = "https://bsky.social";
@@ -585,6 +585,96 @@ impl Connector for BlueskyConnector {
         }
         Ok(ReadBack::Found(published))
     }
+
+    /// `remote_id` is the post's at-uri. The account's PDS passes `app.bsky.*` reads on to its
+    /// AppView, so the session that publishes also reads.
+    async fn post_metrics(
+        &self,
+        account: &Account<'_>,
+        remote_id: &str,
+    ) -> Result<MetricsReading, PublishError> {
+        if !remote_id.starts_with("at://") {
+            return Err(PublishError::InvalidContent(format!(
+                "{remote_id:?} is not the address of a Bluesky post (at://...)"
+            )));
+        }
+        let call = Call {
+            method: Method::GET,
+            nsid: "app.bsky.feed.getPosts",
+            query: vec![("uris", remote_id.to_owned())],
+            payload: Payload::Empty,
+            creates: false,
+        };
+        let (answer, _) = self.call(account, &call).await?;
+        if !answer.ok() {
+            return Err(refusal(&answer, Step::Read));
+        }
+        #[derive(Deserialize)]
+        struct Posts {
+            posts: Vec<Value>,
+        }
+        // getPosts leaves out, without an error, posts that were deleted or that the account
+        // cannot see (blocked, taken down); one URI was asked for, so any answer is that post.
+        let post = answer
+            .parse::<Posts>()?
+            .posts
+            .into_iter()
+            .next()
+            .ok_or_else(|| {
+                PublishError::InvalidContent(format!(
+                    "the Bluesky post {remote_id} was deleted or is not visible (Bluesky did not return it); its figures cannot be read any more"
+                ))
+            })?;
+        Ok(MetricsReading {
+            counters: post_counters(&post),
+            raw: post,
+        })
+    }
+
+    async fn account_metrics(&self, account: &Account<'_>) -> Result<MetricsReading, PublishError> {
+        let did = self.session(account).await?.did;
+        let call = Call {
+            method: Method::GET,
+            nsid: "app.bsky.actor.getProfile",
+            query: vec![("actor", did)],
+            payload: Payload::Empty,
+            creates: false,
+        };
+        let (answer, _) = self.call(account, &call).await?;
+        if !answer.ok() {
+            return Err(refusal(&answer, Step::Read));
+        }
+        let profile: Value = answer.parse()?;
+        Ok(MetricsReading {
+            counters: profile_counters(&profile),
+            raw: profile,
+        })
+    }
+}
+
+/// A post view's figures. Bluesky counts no views, reach or clicks; `bookmarkCount` is newer
+/// than the others, so an AppView without it leaves saves not available.
+pub(super) fn post_counters(post: &Value) -> Counters {
+    Counters {
+        likes: count(post, "likeCount"),
+        reposts: count(post, "repostCount"),
+        replies: count(post, "replyCount"),
+        quotes: count(post, "quoteCount"),
+        saves: count(post, "bookmarkCount"),
+        ..Counters::default()
+    }
+}
+
+pub(super) fn profile_counters(profile: &Value) -> Counters {
+    Counters {
+        followers: count(profile, "followersCount"),
+        ..Counters::default()
+    }
+}
+
+/// A counter as sent; missing or not a count is "not available", never 0.
+fn count(object: &Value, key: &str) -> Option<u64> {
+    object.get(key)?.as_u64()
 }
 
 fn unposted_follow_ups(from: usize, total: usize, why: &str) -> String {
@@ -957,16 +1047,21 @@ struct Answer {
 
 /// XRPC's error body, `{error, message?}`.
 #[derive(Debug, Default, Deserialize)]
-struct XrpcError {
+pub(super) struct XrpcError {
     #[serde(default)]
-    error: String,
+    pub(super) error: String,
     #[serde(default)]
     message: String,
 }
 
 impl XrpcError {
+    /// The error body of an XRPC answer; empty when it has none.
+    pub(super) fn of(body: &[u8]) -> Self {
+        serde_json::from_slice(body).unwrap_or_default()
+    }
+
     /// What Bluesky said, for quoting.
-    fn said(&self) -> String {
+    pub(super) fn said(&self) -> String {
         match (self.error.is_empty(), self.message.is_empty()) {
             (_, false) => self.message.clone(),
             (false, true) => self.error.clone(),
@@ -981,7 +1076,7 @@ impl Answer {
     }
 
     fn error(&self) -> XrpcError {
-        serde_json::from_slice(&self.body).unwrap_or_default()
+        XrpcError::of(&self.body)
     }
 
     /// Bluesky refused the access token itself (expired, revoked, not valid): a new session may
@@ -1014,8 +1109,7 @@ enum Step {
 }
 
 fn rate_limited(answer: &Answer, what: &str) -> PublishError {
-    let retry_at = reset_at_unix(answer.headers.get("ratelimit-reset"))
-        .or_else(|| retry_after(answer.headers.get("retry-after"), Timestamp::now()));
+    let retry_at = rate_limit_reset(&answer.headers);
     let when = match retry_at {
         Some(at) => format!("; it can try again after {at}"),
         None => String::new(),
@@ -1026,12 +1120,21 @@ fn rate_limited(answer: &Answer, what: &str) -> PublishError {
     }
 }
 
+/// When Bluesky's limit resets: `ratelimit-reset` (unix seconds), else `Retry-After`.
+pub(super) fn rate_limit_reset(headers: &HeaderMap) -> Option<Timestamp> {
+    reset_at_unix(headers.get("ratelimit-reset"))
+        .or_else(|| retry_after(headers.get("retry-after"), Timestamp::now()))
+}
+
 /// A refusal (non-2xx answer) in plain words, typed for the publisher.
 fn refusal(answer: &Answer, step: Step) -> PublishError {
     let status = answer.status.as_u16();
     let error = answer.error();
     let said = error.said();
     match (status, error.error.as_str()) {
+        (429, _) | (_, "RateLimitExceeded") if step == Step::Read => {
+            rate_limited(answer, "Bluesky limits how often an account may read")
+        }
         (429, _) | (_, "RateLimitExceeded") => {
             rate_limited(answer, "Bluesky limits how often an account may write")
         }

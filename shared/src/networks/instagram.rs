@@ -1,5 +1,6 @@
 //! Instagram (professional accounts): photo, reel and carousel posts through media containers, a
-//! first comment, token refresh, and the read-back through the account's recent media.
+//! first comment, token refresh, the read-back through the account's recent media, and media and
+//! account metrics.
 
 use std::time::Duration;
 
@@ -7,10 +8,24 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 
 use super::meta::{self, Container, Containers, Graph, Params, RecentPosts};
-use super::{Connector, Outgoing, Polling, PublishContext, PublishError, Published, ReadBack};
-use crate::domain::{Asset, MediaKind, Network};
+use super::{
+    Account, Connector, Outgoing, Polling, PublishContext, PublishError, Published, ReadBack,
+};
+use crate::domain::{Asset, Counters, MediaKind, MetricsReading, Network};
 
 const NETWORK: &str = "Instagram";
+
+/// Media insights, lifetime totals that may lag up to 48 h. `total_interactions` is kept in `raw`
+/// only: it sums the others.
+const MEDIA_INSIGHTS: [&str; 7] = [
+    "views",
+    "reach",
+    "likes",
+    "comments",
+    "shares",
+    "saved",
+    "total_interactions",
+];
 
 pub struct InstagramConnector {
     containers: Containers,
@@ -160,5 +175,52 @@ impl Connector for InstagramConnector {
             permalink_field: Some("permalink"),
         };
         meta::find_by_text(self.graph(), token, recent, post, |_| None).await
+    }
+
+    /// Instagram has no reposts: `shares` (sends to chats and stories) is the nearest and counts as
+    /// reposts. It reports no quotes or link clicks.
+    async fn post_metrics(
+        &self,
+        account: &Account<'_>,
+        remote_id: &str,
+    ) -> Result<MetricsReading, PublishError> {
+        // Daily metric reads keep the token of an account that rarely posts from expiring.
+        let token =
+            meta::fresh_token(self.graph(), account, "ig_refresh_token", Timestamp::now()).await?;
+        let insights =
+            meta::insights(self.graph(), &token, remote_id, "insights", &MEDIA_INSIGHTS).await?;
+        Ok(MetricsReading {
+            counters: Counters {
+                likes: insights.get("likes"),
+                reposts: insights.get("shares"),
+                replies: insights.get("comments"),
+                views: insights.get("views"),
+                reach: insights.get("reach"),
+                saves: insights.get("saved"),
+                ..Counters::default()
+            },
+            raw: insights.raw,
+        })
+    }
+
+    async fn account_metrics(&self, account: &Account<'_>) -> Result<MetricsReading, PublishError> {
+        let user = account.setting("ig_user_id")?;
+        let token =
+            meta::fresh_token(self.graph(), account, "ig_refresh_token", Timestamp::now()).await?;
+        let profile = self
+            .graph()
+            .get(
+                &[user],
+                &token,
+                &[("fields", "followers_count,media_count".to_owned())],
+            )
+            .await?;
+        Ok(MetricsReading {
+            counters: Counters {
+                followers: meta::count_at(&profile, "/followers_count"),
+                ..Counters::default()
+            },
+            raw: profile,
+        })
     }
 }

@@ -1,5 +1,6 @@
 //! LinkedIn (versioned REST Posts API): posts for a member or an organization page, images and
-//! videos through their upload flows, follow-ups as comments, and a read-back by author.
+//! videos through their upload flows, follow-ups as comments, a read-back by author, and post and
+//! page statistics.
 
 use std::time::{Duration, Instant};
 
@@ -8,14 +9,14 @@ use jiff::{SignedDuration, Timestamp};
 use reqwest::{RequestBuilder, Response, StatusCode};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde_json::json;
+use serde_json::{Value, json};
 use unicode_normalization::UnicodeNormalization;
 
 use super::{
     Account, Connector, MediaFiles, Outgoing, PublishContext, PublishError, Published, ReadBack,
     call_failed, create_failed, oauth, snippet,
 };
-use crate::domain::{Asset, MediaKind, Network};
+use crate::domain::{Asset, Counters, MediaKind, MetricsReading, Network};
 
 const NETWORK: &str = "LinkedIn";
 
@@ -26,6 +27,12 @@ mod endpoint {
     pub const VIDEOS_INITIALIZE: &str = "/rest/videos?action=initializeUpload";
     pub const VIDEOS_FINALIZE: &str = "/rest/videos?action=finalizeUpload";
     pub const ACCESS_TOKEN: &str = "/oauth/v2/accessToken";
+    pub const SHARE_STATISTICS: &str = "/rest/organizationalEntityShareStatistics";
+    pub const MEMBER_POST_ANALYTICS: &str = "/rest/memberCreatorPostAnalytics";
+
+    pub fn network_size(urn: &str) -> String {
+        format!("/rest/networkSizes/{}", urlencoding::encode(urn))
+    }
 
     /// Rest.li 2.0 wants URNs in a path percent-encoded.
     pub fn video(urn: &str) -> String {
@@ -289,6 +296,171 @@ impl LinkedinConnector {
     }
 }
 
+/// Who posts: statistics come from different APIs for a page and for a member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AuthorKind {
+    Organization,
+    Member,
+}
+
+impl AuthorKind {
+    fn of<'a>(account: &'a Account<'_>) -> Result<(Self, &'a str), PublishError> {
+        let author = account.setting("author")?;
+        if author.starts_with("urn:li:organization:") {
+            Ok((Self::Organization, author))
+        } else if author.starts_with("urn:li:person:") {
+            Ok((Self::Member, author))
+        } else {
+            Err(PublishError::Misconfigured(format!(
+                "the channel's settings.author ({author}) is neither an organization nor a person URN"
+            )))
+        }
+    }
+}
+
+/// The two kinds of post URN a create answers with. Each statistics API names them its own way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PostKind {
+    Share,
+    UgcPost,
+}
+
+impl PostKind {
+    fn of(urn: &str) -> Result<Self, PublishError> {
+        if urn.starts_with("urn:li:share:") {
+            Ok(Self::Share)
+        } else if urn.starts_with("urn:li:ugcPost:") {
+            Ok(Self::UgcPost)
+        } else {
+            Err(PublishError::InvalidContent(format!(
+                "LinkedIn keeps statistics for share and ugcPost URNs; {urn} is neither"
+            )))
+        }
+    }
+
+    /// The list parameter of `organizationalEntityShareStatistics`, and the field naming the post
+    /// in each of its elements.
+    fn organization_list(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Share => ("shares", "share"),
+            Self::UgcPost => ("ugcPosts", "ugcPost"),
+        }
+    }
+
+    /// The union member of `memberCreatorPostAnalytics`' `entity`.
+    fn member_entity(self) -> &'static str {
+        match self {
+            Self::Share => "share",
+            Self::UgcPost => "ugc",
+        }
+    }
+}
+
+/// What `memberCreatorPostAnalytics` counts, one query each: views, reach, reposts, likes,
+/// replies, in the order `member_post_metrics` reads them.
+const MEMBER_QUERIES: [&str; 5] = [
+    "IMPRESSION",
+    "MEMBERS_REACHED",
+    "RESHARE",
+    "REACTION",
+    "COMMENT",
+];
+
+impl LinkedinConnector {
+    /// Lifetime statistics of one organization post (`totalShareStatistics`; LinkedIn keeps them
+    /// for posts of the last 12 months). No element for the post means not available yet.
+    async fn organization_post_metrics(
+        &self,
+        session: &mut Session<'_>,
+        organization: &str,
+        urn: &str,
+    ) -> Result<MetricsReading, PublishError> {
+        let (list, field) = PostKind::of(urn)?.organization_list();
+        // Rest.li 2.0 wants the URNs inside `List(...)` percent-encoded but the List syntax itself
+        // left as is, which a query serializer would escape; so this query is written by hand.
+        let url = format!(
+            "{}?q=organizationalEntity&organizationalEntity={}&{list}=List({})",
+            self.url(endpoint::SHARE_STATISTICS),
+            urlencoding::encode(organization),
+            urlencoding::encode(urn),
+        );
+        let response = session
+            .send(Step::Metrics, |http| {
+                http.get(&url).header("X-RestLi-Method", "FINDER")
+            })
+            .await?;
+        let raw: Value = parse(response, Step::Metrics).await?;
+        let elements = raw["elements"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+        let stats = elements
+            .iter()
+            .find(|e| e[field] == urn)
+            .or(elements.first())
+            .map(|e| &e["totalShareStatistics"]);
+        let count = |name: &str| stats.and_then(|s| s.get(name)).and_then(Value::as_u64);
+        Ok(MetricsReading {
+            counters: Counters {
+                likes: count("likeCount"),
+                reposts: count("shareCount"),
+                replies: count("commentCount"),
+                views: count("impressionCount"),
+                reach: count("uniqueImpressionsCount"),
+                clicks: count("clickCount"),
+                ..Counters::default()
+            },
+            raw,
+        })
+    }
+
+    /// Lifetime statistics of one of the member's own posts: one query per figure. The API counts
+    /// no clicks, quotes or saves in the version this connector speaks, so those stay not available.
+    async fn member_post_metrics(
+        &self,
+        session: &mut Session<'_>,
+        urn: &str,
+    ) -> Result<MetricsReading, PublishError> {
+        let entity = format!(
+            "({}:{})",
+            PostKind::of(urn)?.member_entity(),
+            urlencoding::encode(urn)
+        );
+        let mut raw = serde_json::Map::new();
+        let mut counts = [None; MEMBER_QUERIES.len()];
+        for (query, count) in MEMBER_QUERIES.iter().zip(counts.iter_mut()) {
+            let url = format!(
+                "{}?q=entity&entity={entity}&queryType={query}&aggregation=TOTAL",
+                self.url(endpoint::MEMBER_POST_ANALYTICS)
+            );
+            let response = session
+                .send(Step::Metrics, |http| {
+                    http.get(&url).header("X-RestLi-Method", "FINDER")
+                })
+                .await?;
+            let answer: Value = parse(response, Step::Metrics).await?;
+            *count = total_count(&answer);
+            raw.insert((*query).to_owned(), answer);
+        }
+        let [views, reach, reposts, likes, replies] = counts;
+        Ok(MetricsReading {
+            counters: Counters {
+                likes,
+                reposts,
+                replies,
+                views,
+                reach,
+                ..Counters::default()
+            },
+            raw: Value::Object(raw),
+        })
+    }
+}
+
+/// The `count` of a `memberCreatorPostAnalytics` answer: one element with TOTAL aggregation (added
+/// up should LinkedIn split it); none while the post has no statistics yet.
+fn total_count(answer: &Value) -> Option<u64> {
+    let elements = answer["elements"].as_array().filter(|e| !e.is_empty())?;
+    elements.iter().map(|e| e["count"].as_u64()).sum()
+}
+
 fn with_alt(id: String, asset: &Asset) -> serde_json::Value {
     match asset.alt_text.as_deref().filter(|a| !a.trim().is_empty()) {
         Some(alt) => json!({ "id": id, "altText": alt }),
@@ -451,6 +623,52 @@ impl Connector for LinkedinConnector {
             READ_BACK_PAGE * READ_BACK_PAGES
         )))
     }
+
+    async fn post_metrics(
+        &self,
+        account: &Account<'_>,
+        remote_id: &str,
+    ) -> Result<MetricsReading, PublishError> {
+        let (kind, author) = AuthorKind::of(account)?;
+        let mut session = Session::open(self, account).await?;
+        match kind {
+            AuthorKind::Organization => {
+                self.organization_post_metrics(&mut session, author, remote_id)
+                    .await
+            }
+            AuthorKind::Member => self.member_post_metrics(&mut session, remote_id).await,
+        }
+    }
+
+    /// A page's followers (`networkSizes`, `firstDegreeSize`). A member's follower count is not
+    /// in the APIs this connector is granted, so it is not available, with a note saying why.
+    async fn account_metrics(&self, account: &Account<'_>) -> Result<MetricsReading, PublishError> {
+        let (kind, author) = AuthorKind::of(account)?;
+        if kind == AuthorKind::Member {
+            return Ok(MetricsReading {
+                counters: Counters::default(),
+                raw: json!({
+                    "note": "LinkedIn reports followers for organization pages only; a member's followers are not available",
+                }),
+            });
+        }
+        let mut session = Session::open(self, account).await?;
+        let url = self.url(&endpoint::network_size(author));
+        let response = session
+            .send(Step::Metrics, |http| {
+                http.get(&url)
+                    .query(&[("edgeType", "COMPANY_FOLLOWED_BY_MEMBER")])
+            })
+            .await?;
+        let raw: Value = parse(response, Step::Metrics).await?;
+        Ok(MetricsReading {
+            counters: Counters {
+                followers: raw["firstDegreeSize"].as_u64(),
+                ..Counters::default()
+            },
+            raw,
+        })
+    }
 }
 
 /// Whether a post's commentary, as LinkedIn returns it, is the text we sent (escaped, or as
@@ -482,13 +700,15 @@ enum Step {
     Create,
     Media,
     Read,
+    /// Statistics, which need their own permissions.
+    Metrics,
 }
 
 impl Step {
     fn transport(self, e: &reqwest::Error) -> PublishError {
         match self {
             Step::Create => create_failed(NETWORK, e),
-            Step::Media | Step::Read => call_failed(NETWORK, e),
+            Step::Media | Step::Read | Step::Metrics => call_failed(NETWORK, e),
         }
     }
 }
@@ -614,6 +834,9 @@ async fn failure(response: Response, step: Step, version: &str) -> PublishError 
         401 => PublishError::AuthExpired(format!(
             "LinkedIn refused the channel's access token ({message}); its tokens last 60 days: connect the channel again"
         )),
+        403 if step == Step::Metrics => PublishError::AuthExpired(format!(
+            "LinkedIn did not allow reading statistics ({message}); a page's statistics need the rw_organization_admin permission and an ADMINISTRATOR role on the page, a member's need r_member_postAnalytics: connect the channel again"
+        )),
         403 => PublishError::AuthExpired(format!(
             "LinkedIn did not allow this ({message}); the connected member needs the w_member_social permission (or w_organization_social and an admin role on the page): connect the channel again"
         )),
@@ -642,6 +865,9 @@ async fn failure(response: Response, step: Step, version: &str) -> PublishError 
         500..=599 => {
             PublishError::Transient(format!("LinkedIn had a problem ({status}): {message}"))
         }
+        400..=499 if step == Step::Metrics => PublishError::InvalidContent(format!(
+            "LinkedIn refused the statistics request: {message}"
+        )),
         400..=499 if step == Step::Media => {
             PublishError::InvalidMedia(format!("LinkedIn refused the media: {message}"))
         }

@@ -19,7 +19,7 @@ use super::{
     create_failed, reset_at_unix, retry_after,
 };
 use crate::domain::preflight::{InstanceLimits, Rules};
-use crate::domain::{Asset, MediaKind, Network, Secret};
+use crate::domain::{Asset, Counters, MediaKind, MetricsReading, Network, Secret};
 
 const NETWORK: &str = "Mastodon";
 /// Instance limits change rarely; reading them once per post would spend the account's
@@ -226,6 +226,83 @@ impl Connector for MastodonConnector {
         found.notes = missing_replies(&recent, &root.id, &post.thread);
         Ok(ReadBack::Found(found))
     }
+
+    async fn post_metrics(
+        &self,
+        account: &Account<'_>,
+        remote_id: &str,
+    ) -> Result<MetricsReading, PublishError> {
+        let base = instance_url(account)?;
+        let token = account.credential("access_token")?;
+        let request = self
+            .http
+            .get(format!(
+                "{base}/api/v1/statuses/{}",
+                urlencoding::encode(remote_id)
+            ))
+            .bearer_auth(token.expose());
+        let (status, headers, body) = self.exchange(Call::Read, request).await?;
+        // Mastodon's own 404 is JSON ("Record not found"); an HTML 404 means the instance URL
+        // does not lead to a Mastodon server, which `refused` words.
+        let mastodon_error = serde_json::from_str::<Value>(&body)
+            .is_ok_and(|v| v.get("error").is_some());
+        if status == StatusCode::NOT_FOUND
+            && mastodon_error
+            && let Some(said) = network_message(&body)
+        {
+            return Err(PublishError::InvalidContent(format!(
+                "the Mastodon post {remote_id} was deleted or is no longer visible to this account ({said}); its figures cannot be read any more"
+            )));
+        }
+        if !status.is_success() {
+            return Err(refused(Call::Read, status, &headers, &body));
+        }
+        let status: Value = decode(Call::Read, &body)?;
+        Ok(MetricsReading {
+            counters: status_counters(&status),
+            raw: status,
+        })
+    }
+
+    async fn account_metrics(&self, account: &Account<'_>) -> Result<MetricsReading, PublishError> {
+        let base = instance_url(account)?;
+        let token = account.credential("access_token")?;
+        let me: Value = self
+            .read(
+                token,
+                self.http
+                    .get(format!("{base}/api/v1/accounts/verify_credentials")),
+            )
+            .await?;
+        Ok(MetricsReading {
+            counters: account_counters(&me),
+            raw: me,
+        })
+    }
+}
+
+/// A status's figures. Mastodon counts no views, reach, clicks or saves; `quotes_count` exists
+/// only on servers from version 4.5, so on older ones quotes are not available either.
+pub(super) fn status_counters(status: &Value) -> Counters {
+    Counters {
+        likes: count(status, "favourites_count"),
+        reposts: count(status, "reblogs_count"),
+        replies: count(status, "replies_count"),
+        quotes: count(status, "quotes_count"),
+        ..Counters::default()
+    }
+}
+
+pub(super) fn account_counters(account: &Value) -> Counters {
+    Counters {
+        followers: count(account, "followers_count"),
+        ..Counters::default()
+    }
+}
+
+/// A counter as sent; missing or not a count is "not available", never 0.
+fn count(object: &Value, key: &str) -> Option<u64> {
+    object.get(key)?.as_u64()
 }
 
 impl MastodonConnector {
@@ -492,6 +569,9 @@ fn refused(call: Call, status: StatusCode, headers: &HeaderMap, body: &str) -> P
         401 => PublishError::AuthExpired(format!(
             "Mastodon refused the access token: {said}; reconnect the channel"
         )),
+        403 if call == Call::Read => PublishError::AuthExpired(format!(
+            "Mastodon refused to let this account read: {said}; reconnect the channel with the read permission"
+        )),
         403 => PublishError::AuthExpired(format!(
             "Mastodon refused this action: {said}; reconnect the channel with the write:statuses and write:media permissions"
         )),
@@ -544,7 +624,7 @@ fn is_about_media(message: &str) -> bool {
 }
 
 /// `{"error": "...", "error_description"?: "..."}`, or a short plain-text body; never an HTML page.
-fn network_message(body: &str) -> Option<String> {
+pub(super) fn network_message(body: &str) -> Option<String> {
     #[derive(Deserialize)]
     struct ErrorBody {
         error: String,
@@ -562,7 +642,7 @@ fn network_message(body: &str) -> Option<String> {
 
 /// `X-RateLimit-Reset` is an ISO 8601 timestamp on Mastodon; some servers send unix seconds, and
 /// proxies may add `Retry-After`.
-fn rate_limit_reset(headers: &HeaderMap) -> Option<Timestamp> {
+pub(super) fn rate_limit_reset(headers: &HeaderMap) -> Option<Timestamp> {
     let reset = headers.get("x-ratelimit-reset");
     reset
         .and_then(|v| v.to_str().ok())

@@ -11,9 +11,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{
-    Account, Connector, Outgoing, PublishContext, PublishError, Published, ReadBack, create_failed,
+    Account, Connector, Outgoing, PublishContext, PublishError, Published, ReadBack, call_failed,
+    create_failed,
 };
-use crate::domain::{Asset, MediaKind, Network, Secret};
+use crate::domain::{Asset, Counters, MediaKind, MetricsReading, Network, Secret};
 
 const NETWORK: &str = "Telegram";
 pub const DEFAULT_API_BASE: &str = "https://api.telegram.org";
@@ -62,10 +63,19 @@ enum Payload {
     Form(Form, u64),
 }
 
-/// What a refusal is about, for choosing between invalid media and invalid content.
-struct Sending<'a> {
+/// What a call is about, for wording its refusal (invalid media or invalid content) and for
+/// whether a lost answer leaves its outcome unknown (only sending creates something).
+struct About<'a> {
     chat: &'a str,
-    with_media: bool,
+    subject: Subject,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Subject {
+    Message,
+    Media,
+    /// Reading the channel's subscriber count: creates nothing.
+    Subscribers,
 }
 
 #[async_trait]
@@ -122,6 +132,46 @@ impl Connector for TelegramConnector {
                 .unwrap_or(post.first_attempt_at)
         )))
     }
+
+    /// Bots are not told how often a channel post was viewed (Telegram shows views only to its
+    /// apps and to MTProto clients), so there is nothing to ask: no call is made.
+    async fn post_metrics(
+        &self,
+        _account: &Account<'_>,
+        _remote_id: &str,
+    ) -> Result<MetricsReading, PublishError> {
+        Ok(MetricsReading {
+            counters: Counters::default(),
+            raw: json!({
+                "note": "Telegram's Bot API does not tell bots how many times a channel post was viewed, forwarded or reacted to; only the channel's subscriber count can be read"
+            }),
+        })
+    }
+
+    async fn account_metrics(&self, account: &Account<'_>) -> Result<MetricsReading, PublishError> {
+        let token = account.credential("bot_token")?;
+        let chat = chat_id(account)?;
+        let about = About {
+            chat: &chat,
+            subject: Subject::Subscribers,
+        };
+        let body = json!({"chat_id": chat_value(&chat)});
+        let result = self
+            .call(token, "getChatMemberCount", Payload::Json(body), &about)
+            .await?;
+        let members = result.as_u64().ok_or_else(|| {
+            PublishError::Transient(format!(
+                "Telegram answered the subscriber count of {chat} with something other than a number"
+            ))
+        })?;
+        Ok(MetricsReading {
+            counters: Counters {
+                followers: Some(members),
+                ..Counters::default()
+            },
+            raw: json!({ "getChatMemberCount": members }),
+        })
+    }
 }
 
 impl TelegramConnector {
@@ -131,12 +181,12 @@ impl TelegramConnector {
         chat: &str,
         body: Value,
     ) -> Result<i64, PublishError> {
-        let sending = Sending {
+        let about = About {
             chat,
-            with_media: false,
+            subject: Subject::Message,
         };
         let result = self
-            .call(token, "sendMessage", Payload::Json(body), &sending)
+            .call(token, "sendMessage", Payload::Json(body), &about)
             .await?;
         message_id(result)
     }
@@ -173,12 +223,12 @@ impl TelegramConnector {
                     .text("height", h.to_string());
             }
         }
-        let sending = Sending {
+        let about = About {
             chat,
-            with_media: true,
+            subject: Subject::Media,
         };
         let result = self
-            .call(token, method, Payload::Form(form, asset.size), &sending)
+            .call(token, method, Payload::Form(form, asset.size), &about)
             .await?;
         message_id(result)
     }
@@ -221,16 +271,16 @@ impl TelegramConnector {
             form = form.part(name, file_part(ctx, asset).await?);
         }
         form = form.text("media", Value::Array(items).to_string());
-        let sending = Sending {
+        let about = About {
             chat,
-            with_media: true,
+            subject: Subject::Media,
         };
         let result = self
             .call(
                 token,
                 "sendMediaGroup",
                 Payload::Form(form, assets.iter().map(|a| a.size).sum()),
-                &sending,
+                &about,
             )
             .await?;
         let messages: Vec<Message> = serde_json::from_value(result).map_err(|_| unreadable())?;
@@ -286,7 +336,7 @@ impl TelegramConnector {
         token: &Secret,
         method: &str,
         payload: Payload,
-        sending: &Sending<'_>,
+        about: &About<'_>,
     ) -> Result<Value, PublishError> {
         let url = format!("{}/bot{}/{method}", self.api_base, token.expose());
         let request = match payload {
@@ -299,7 +349,7 @@ impl TelegramConnector {
                 }
             }
         };
-        self.exchange(request, sending)
+        self.exchange(request, about)
             .await
             .map_err(|e| redacted(e, token.expose()))
     }
@@ -307,39 +357,48 @@ impl TelegramConnector {
     async fn exchange(
         &self,
         request: RequestBuilder,
-        sending: &Sending<'_>,
+        about: &About<'_>,
     ) -> Result<Value, PublishError> {
+        let reads = about.subject == Subject::Subscribers;
         // `without_url`: reqwest's errors carry the URL, and the URL carries the token.
-        let response = request
-            .send()
-            .await
-            .map_err(|e| create_failed(NETWORK, &e.without_url()))?;
+        let transport = |e: reqwest::Error| {
+            if reads {
+                call_failed(NETWORK, &e.without_url())
+            } else {
+                create_failed(NETWORK, &e.without_url())
+            }
+        };
+        let garbled = || {
+            if reads {
+                PublishError::Transient("Telegram's answer could not be read".into())
+            } else {
+                unreadable()
+            }
+        };
+        let response = request.send().await.map_err(transport)?;
         let status = response.status();
-        let body = response
-            .text()
-            .await
-            .map_err(|e| create_failed(NETWORK, &e.without_url()))?;
+        let body = response.text().await.map_err(transport)?;
         match serde_json::from_str::<Envelope>(&body) {
             Ok(Envelope {
                 ok: true,
                 result: Some(result),
                 ..
             }) => Ok(result),
-            Ok(Envelope { ok: true, .. }) => Err(unreadable()),
+            Ok(Envelope { ok: true, .. }) => Err(garbled()),
             Ok(envelope) => Err(refused(
                 envelope.error_code.unwrap_or(status.as_u16()),
                 envelope
                     .description
                     .unwrap_or_else(|| format!("HTTP {status}")),
                 envelope.parameters.unwrap_or_default(),
-                sending,
+                about,
             )),
-            Err(_) if status.is_success() => Err(unreadable()),
+            Err(_) if status.is_success() => Err(garbled()),
             Err(_) => Err(refused(
                 status.as_u16(),
                 reason(status),
                 ResponseParameters::default(),
-                sending,
+                about,
             )),
         }
     }
@@ -374,13 +433,15 @@ fn refused(
     code: u16,
     description: String,
     parameters: ResponseParameters,
-    sending: &Sending<'_>,
+    about: &About<'_>,
 ) -> PublishError {
-    let chat = sending.chat;
+    let chat = about.chat;
+    let reads = about.subject == Subject::Subscribers;
     let lower = description.to_lowercase();
     let not_allowed = || {
+        let act = if reads { "read" } else { "post in" };
         PublishError::AuthExpired(format!(
-            "Telegram does not let the bot post in {chat} ({description}): add the bot to the channel as an administrator allowed to post messages, then try again"
+            "Telegram does not let the bot {act} {chat} ({description}): add the bot to the channel as an administrator allowed to post messages, then try again"
         ))
     };
     match code {
@@ -418,7 +479,10 @@ fn refused(
         400 if lower.contains("chat not found") => PublishError::Misconfigured(format!(
             "Telegram cannot find the chat {chat} ({description}): check the channel's settings.chat_id and that the bot was added to the channel"
         )),
-        400 if sending.with_media && is_about_media(&lower) => {
+        400 if reads => PublishError::Misconfigured(format!(
+            "Telegram refused to count the subscribers of {chat} ({description}): check the channel's settings.chat_id"
+        )),
+        400 if about.subject == Subject::Media && is_about_media(&lower) => {
             PublishError::InvalidMedia(format!("Telegram refused the media: {description}"))
         }
         400 => PublishError::InvalidContent(format!("Telegram refused the message: {description}")),
@@ -426,11 +490,14 @@ fn refused(
             "the file is larger than Telegram accepts from bots ({description})"
         )),
         // A gateway that gave up waiting may have passed the message on: not a plain retry.
-        504 => PublishError::UnknownOutcome(format!(
+        504 if !reads => PublishError::UnknownOutcome(format!(
             "Telegram's gateway timed out ({description}); the message may or may not have been sent"
         )),
         500.. => PublishError::Transient(format!(
             "Telegram had a server error ({description}); it will be tried again"
+        )),
+        _ if reads => PublishError::Transient(format!(
+            "Telegram answered error {code} when asked for the subscriber count: {description}"
         )),
         _ => PublishError::InvalidContent(format!(
             "Telegram refused the message (error {code}): {description}"

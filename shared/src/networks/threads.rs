@@ -1,5 +1,6 @@
 //! Threads: text, image, video and carousel posts through containers, follow-ups as a chain of
-//! replies, token refresh, and the read-back through the account's recent threads.
+//! replies, token refresh, the read-back through the account's recent threads, and post and
+//! account metrics.
 
 use std::time::Duration;
 
@@ -7,10 +8,15 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 
 use super::meta::{self, Container, Containers, Graph, Params, RecentPosts};
-use super::{Connector, Outgoing, Polling, PublishContext, PublishError, Published, ReadBack};
-use crate::domain::{Asset, MediaKind, Network, Secret};
+use super::{
+    Account, Connector, Outgoing, Polling, PublishContext, PublishError, Published, ReadBack,
+};
+use crate::domain::{Asset, Counters, MediaKind, MetricsReading, Network, Secret};
 
 const NETWORK: &str = "Threads";
+
+/// Media insights (lifetime totals; nested replies' figures are not included).
+const POST_INSIGHTS: [&str; 6] = ["views", "likes", "replies", "reposts", "quotes", "shares"];
 
 pub struct ThreadsConnector {
     containers: Containers,
@@ -182,5 +188,52 @@ impl Connector for ThreadsConnector {
             permalink_field: Some("permalink"),
         };
         meta::find_by_text(self.graph(), token, recent, post, |_| None).await
+    }
+
+    /// `reposts` alone counts as reposts: it is the public reshare other networks count there.
+    /// `shares` (sends outside Threads) is a different act and stays in `raw`, not added in, so a
+    /// Threads repost figure compares with a Bluesky or Mastodon one.
+    async fn post_metrics(
+        &self,
+        account: &Account<'_>,
+        remote_id: &str,
+    ) -> Result<MetricsReading, PublishError> {
+        // Daily metric reads keep the token of an account that rarely posts from expiring.
+        let token =
+            meta::fresh_token(self.graph(), account, "th_refresh_token", Timestamp::now()).await?;
+        let insights =
+            meta::insights(self.graph(), &token, remote_id, "insights", &POST_INSIGHTS).await?;
+        Ok(MetricsReading {
+            counters: Counters {
+                likes: insights.get("likes"),
+                reposts: insights.get("reposts"),
+                replies: insights.get("replies"),
+                quotes: insights.get("quotes"),
+                views: insights.get("views"),
+                ..Counters::default()
+            },
+            raw: insights.raw,
+        })
+    }
+
+    async fn account_metrics(&self, account: &Account<'_>) -> Result<MetricsReading, PublishError> {
+        let user = account.setting("threads_user_id")?;
+        let token =
+            meta::fresh_token(self.graph(), account, "th_refresh_token", Timestamp::now()).await?;
+        let insights = meta::insights(
+            self.graph(),
+            &token,
+            user,
+            "threads_insights",
+            &["followers_count"],
+        )
+        .await?;
+        Ok(MetricsReading {
+            counters: Counters {
+                followers: insights.get("followers_count"),
+                ..Counters::default()
+            },
+            raw: insights.raw,
+        })
     }
 }

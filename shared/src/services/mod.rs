@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod channels;
 pub mod intake;
 pub mod intake_events;
+pub mod metrics;
 pub mod posts;
 pub mod preflight;
 pub mod publishing;
@@ -23,6 +24,7 @@ pub use brands::BrandService;
 pub use calendar::CalendarService;
 pub use channels::ChannelService;
 pub use intake::IntakeService;
+pub use metrics::MetricsService;
 pub use posts::PostService;
 
 /// How many times an update without a caller-supplied version is retried when a concurrent

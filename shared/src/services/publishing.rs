@@ -13,6 +13,7 @@ use tokio::task::JoinSet;
 
 use super::preflight::Preflight;
 use super::{Ports, ServiceError};
+use crate::domain::metrics::Tracker;
 use crate::domain::post::Failure;
 use crate::domain::publishing::{Claim, Outcome, PublishPolicy};
 use crate::domain::{Brand, BrandId, ChannelId, ChannelStatus, Post, PostId, Secret, TargetState};
@@ -22,7 +23,7 @@ use crate::networks::{
     Account, CredentialsSink, MediaFiles, Outgoing, PublishContext, PublishError, ReadBack,
 };
 use crate::store::keys::DUE_SHARDS;
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, Write};
 
 /// Due posts read per query of one shard.
 const DUE_PAGE: usize = 100;
@@ -471,9 +472,10 @@ impl PublishingService {
                     "this attempt no longer holds the target",
                 ));
             }
+            let also = self.follow_if_published(job, &post, &outcome).await?;
             match self
                 .store()
-                .put_post(&job.brand, &post, Some(post.version))
+                .put_post_with(&job.brand, &post, post.version, also)
                 .await
             {
                 Ok(saved) => {
@@ -494,6 +496,41 @@ impl PublishingService {
             }
         }
         Err(ServiceError::Stale("post"))
+    }
+
+    /// When this outcome publishes the target, the write that starts following its metrics.
+    async fn follow_if_published(
+        &self,
+        job: &PublishJob,
+        post: &Post,
+        outcome: &Outcome,
+    ) -> Result<Vec<Write>, ServiceError> {
+        if !matches!(outcome, Outcome::Published { .. }) {
+            return Ok(Vec::new());
+        }
+        let target = post
+            .targets
+            .iter()
+            .find(|t| t.channel_id == job.channel_id.to_string());
+        let Some(TargetState::Published {
+            remote_id,
+            published_at,
+            ..
+        }) = target.map(|t| &t.state)
+        else {
+            return Ok(Vec::new());
+        };
+        let Some(channel) = self.store().get_channel(&job.brand, &job.channel_id).await? else {
+            return Ok(Vec::new());
+        };
+        let tracker = Tracker::for_post(
+            job.post_id,
+            job.channel_id,
+            channel.network,
+            remote_id.clone(),
+            *published_at,
+        );
+        Ok(vec![self.store().tracker_write(&job.brand, &tracker)?])
     }
 
     /// Marks the channel as needing a reconnect and tells the brand, once.
@@ -569,10 +606,11 @@ fn state_name(state: &TargetState) -> &'static str {
 }
 
 /// Saves credentials a connector refreshed (new access tokens, sessions) back to the store.
-struct StoreCredentials {
-    store: Store,
-    brand: BrandId,
-    channel: ChannelId,
+/// Saves a connector's refreshed credentials to the store (publishing and metrics alike).
+pub(crate) struct StoreCredentials {
+    pub(crate) store: Store,
+    pub(crate) brand: BrandId,
+    pub(crate) channel: ChannelId,
 }
 
 #[async_trait]

@@ -18,6 +18,21 @@
 //! both become assets. Upload slots and dropped-file items give an incoming object the same asset
 //! id on every retry of its intake; they expire (TTL) after [`INTAKE_TICKET_DAYS`].
 //!
+//! Metrics (see `store::metrics`):
+//!
+//! | item               | pk                          | sk                   | index entries                      |
+//! |--------------------|-----------------------------|----------------------|------------------------------------|
+//! | KPI target         | `B#{brand}`                 | `K#{id}`             |                                    |
+//! | competitor         | `B#{brand}`                 | `CO#{id}`            |                                    |
+//! | metrics tracker    | `B#{brand}`                 | `MT#{subject}`       | due: `MDUE#{shard}` / `{next}#{brand}#{subject}` |
+//! | report schedule    | `B#{brand}`                 | `RS`                 | due: `RDUE#0` / `{next}#{brand}`   |
+//! | channel snapshot   | `B#{brand}#M#{channel}`     | `{taken}#{subject}`  | by_time: `B#{brand}#MP#{post}#{channel}` or `B#{brand}#MA#{channel}` / `{taken}` |
+//! | competitor snapshot| `B#{brand}#M#C#{competitor}`| `{taken}#{subject}`  |                                    |
+//!
+//! A channel's partition holds the snapshots of its account and of all its posts in time order,
+//! so a report reads one key range per channel; a post's time series is one query of the
+//! by-time index (overloaded: it also orders posts by publish time). Snapshots expire by TTL.
+//!
 //! Scheduled posts that need the publisher are also in the sparse `due` index (gsi2pk / gsi2sk):
 //! `DUE#{shard}` / `{next due}#{brand}#{id}`, spread over [`DUE_SHARDS`] partitions so the
 //! schedule tick reads a few small partitions instead of one hot one, and never scans.
@@ -36,6 +51,10 @@ pub const UPLOAD_PREFIX: &str = "UP#";
 pub const DROP_PREFIX: &str = "IN#";
 pub const INTAKE_TICKET_DAYS: i64 = 7;
 pub const DUE_SHARDS: u32 = 4;
+pub const KPI_PREFIX: &str = "K#";
+pub const COMPETITOR_PREFIX: &str = "CO#";
+pub const TRACKER_PREFIX: &str = "MT#";
+pub const REPORT_SCHEDULE_SK: &str = "RS";
 
 /// The physical table layout: attribute names and indexes, shared by the DynamoDB adapter and
 /// the deployment template check.
@@ -107,6 +126,70 @@ pub fn due_sk(at: Timestamp, brand: &BrandId, post: &PostId) -> String {
 /// The inclusive key range of due entries at or before `now`.
 pub fn due_until(now: Timestamp) -> (String, String) {
     (String::new(), format!("{}~", time_key(now)))
+}
+
+/// The due-index shard of any key: stable and spread evenly.
+pub fn shard_of(key: &str) -> u32 {
+    key.bytes()
+        .rev()
+        .take(12)
+        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)))
+        % DUE_SHARDS
+}
+
+pub fn kpi_sk(id: &crate::domain::KpiId) -> String {
+    format!("{KPI_PREFIX}{id}")
+}
+
+pub fn competitor_sk(id: &crate::domain::CompetitorId) -> String {
+    format!("{COMPETITOR_PREFIX}{id}")
+}
+
+pub fn tracker_sk(subject_key: &str) -> String {
+    format!("{TRACKER_PREFIX}{subject_key}")
+}
+
+pub fn metrics_due_pk(shard: u32) -> String {
+    format!("MDUE#{shard}")
+}
+
+pub fn metrics_due_sk(at: Timestamp, brand: &BrandId, subject_key: &str) -> String {
+    format!("{}#{brand}#{subject_key}", time_key(at))
+}
+
+pub const REPORTS_DUE_PK: &str = "RDUE#0";
+
+pub fn reports_due_sk(at: Timestamp, brand: &BrandId) -> String {
+    format!("{}#{brand}", time_key(at))
+}
+
+/// The partition of a channel's snapshots (its account's and its posts').
+pub fn channel_snapshots_pk(brand: &BrandId, channel: &ChannelId) -> String {
+    format!("B#{brand}#M#{channel}")
+}
+
+pub fn competitor_snapshots_pk(brand: &BrandId, id: &crate::domain::CompetitorId) -> String {
+    format!("B#{brand}#M#C#{id}")
+}
+
+pub fn snapshot_sk(taken: Timestamp, subject_key: &str) -> String {
+    format!("{}#{subject_key}", time_key(taken))
+}
+
+/// The by-time index partition of one target's snapshots (its items all sit in the channel's
+/// partition, so a paged query of it can resume).
+pub fn post_snapshots_pk(brand: &BrandId, post: &PostId, channel: &ChannelId) -> String {
+    format!("B#{brand}#MP#{post}#{channel}")
+}
+
+/// The by-time index partition of a channel's account snapshots.
+pub fn account_snapshots_pk(brand: &BrandId, channel: &ChannelId) -> String {
+    format!("B#{brand}#MA#{channel}")
+}
+
+/// The inclusive key range of time-keyed sort keys in `[from, to]` (both ends included).
+pub fn time_range_inclusive(from: Timestamp, to: Timestamp) -> (String, String) {
+    (time_key(from), format!("{}~", time_key(to)))
 }
 
 pub fn credentials_pk(brand: &BrandId) -> String {

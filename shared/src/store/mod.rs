@@ -6,12 +6,14 @@
 
 pub mod cursor;
 pub mod keys;
+mod metrics;
 mod repository;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 pub use cursor::Cursor;
+pub use metrics::MAX_COMPETITORS_PER_BRAND;
 pub use repository::{
     AssetFilter, AssetPage, ListError, MAX_CHANNELS_PER_BRAND, PostFilter, PostPage, Store,
 };

@@ -12,6 +12,7 @@ use super::{
     Condition, Cursor, Index, IndexKey, Item, ItemStore, KeyRange, Query, StartAfter, StoreError,
     Write,
 };
+use crate::domain::metrics::{Subject, Tracker};
 use crate::domain::{
     Asset, AssetId, AssetStatus, Brand, BrandId, Channel, ChannelId, Credentials, IntakeTicket,
     MediaKind, Post, PostId, PostStatus,
@@ -155,6 +156,8 @@ impl Store {
         page.items.into_iter().map(decode_channel).collect()
     }
 
+    /// Creates the channel (`expected: None`), starting to follow its account's metrics in the
+    /// same write, or replaces the version the caller read.
     pub async fn put_channel(
         &self,
         brand: &BrandId,
@@ -168,7 +171,29 @@ impl Store {
             vec![],
             channel,
         )?;
-        self.put(channel, item, expected).await
+        if expected.is_some() {
+            return self.put(channel, item, expected).await;
+        }
+        let tracker = Tracker::for_account(
+            Subject::Channel {
+                channel_id: channel.id,
+            },
+            channel.network,
+            channel.created_at,
+        );
+        let version = item.version;
+        self.items
+            .write(vec![
+                Write::Put {
+                    item,
+                    condition: Condition::Absent,
+                },
+                self.tracker_write(brand, &tracker)?,
+            ])
+            .await?;
+        let mut saved = channel.clone();
+        saved.version = version;
+        Ok(saved)
     }
 
     /// Deletes the channel and its credentials together.
@@ -190,6 +215,7 @@ impl Store {
                     sk: keys::channel_sk(id),
                     condition: Condition::Any,
                 },
+                self.untrack_write(brand, &Subject::Channel { channel_id: *id }),
             ])
             .await
     }
@@ -577,6 +603,27 @@ impl Store {
         .await
     }
 
+    /// Replaces the version of the post the caller read and, in the same atomic write, `also`
+    /// (for example: start following a target that was just published).
+    pub async fn put_post_with(
+        &self,
+        brand: &BrandId,
+        post: &Post,
+        expected: u64,
+        also: Vec<Write>,
+    ) -> Result<Post, StoreError> {
+        let version = expected + 1;
+        let mut writes = vec![Write::Put {
+            item: post_item(brand, post, version)?,
+            condition: Condition::Version(expected),
+        }];
+        writes.extend(also);
+        self.items.write(writes).await?;
+        let mut saved = post.clone();
+        saved.version = version;
+        Ok(saved)
+    }
+
     pub async fn delete_post(
         &self,
         brand: &BrandId,
@@ -709,7 +756,7 @@ impl Store {
     }
 
     /// Writes `value` as `item` and returns it with the version it now has.
-    async fn put<T: Clone + Versioned>(
+    pub(super) async fn put<T: Clone + Versioned>(
         &self,
         value: &T,
         item: Item,
@@ -729,7 +776,7 @@ impl Store {
     }
 }
 
-trait Versioned {
+pub(super) trait Versioned {
     fn set_version(&mut self, version: u64);
 }
 
@@ -742,9 +789,9 @@ macro_rules! versioned {
         }
     )*};
 }
-versioned!(Asset, Brand, Channel, Post);
+versioned!(Asset, Brand, Channel, Post, crate::domain::Kpi);
 
-fn next_version(expected: Option<u64>) -> u64 {
+pub(super) fn next_version(expected: Option<u64>) -> u64 {
     expected.map_or(1, |v| v + 1)
 }
 
@@ -784,7 +831,7 @@ fn start_after(item: &Item, index: Option<Index>) -> StartAfter {
     }
 }
 
-fn encode<T: Serialize>(
+pub(super) fn encode<T: Serialize>(
     pk: String,
     sk: String,
     version: u64,
@@ -806,7 +853,7 @@ fn encode<T: Serialize>(
     })
 }
 
-fn decode<T: DeserializeOwned>(
+pub(super) fn decode<T: DeserializeOwned>(
     item: Item,
     set_version: impl Fn(&mut T, u64),
 ) -> Result<T, StoreError> {

@@ -3,6 +3,10 @@
 //!
 //! Stricter than the real PDS in one place, on purpose: facet byte ranges are checked against the
 //! text (the real one accepts any range and the app silently drops bad facets).
+//!
+//! It also stands in for the AppView behind the PDS: `getPosts` and `getProfile` with counters a
+//! test can change (the PDS proxies them with the session's token), and, without any token,
+//! `getProfile` and `getAuthorFeed` for seeded public actors (competitors).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -13,6 +17,7 @@ use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 
 use super::FakeServer;
@@ -27,6 +32,42 @@ const MAX_GRAPHEMES: usize = 300;
 const MAX_TEXT_BYTES: usize = 3000;
 const MAX_IMAGE_BYTES: usize = 1_000_000;
 const MAX_VIDEO_BYTES: usize = 100_000_000;
+
+/// A post's counters, as the AppView reports them. `bookmarks: None` leaves `bookmarkCount` out,
+/// as AppViews from before bookmarks did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PostCounts {
+    pub likes: u64,
+    pub reposts: u64,
+    pub replies: u64,
+    pub quotes: u64,
+    pub bookmarks: Option<u64>,
+}
+
+/// A public actor seeded on the AppView: its DID and its posts' at-uris, oldest first.
+#[derive(Debug, Clone)]
+pub struct SeededActor {
+    pub did: String,
+    pub post_uris: Vec<String>,
+}
+
+/// Someone else's account, readable by anyone.
+struct PublicActor {
+    did: String,
+    handle: String,
+    followers: u64,
+    feed: Vec<FeedEntry>,
+}
+
+struct FeedEntry {
+    uri: String,
+    text: String,
+    created_at: Timestamp,
+    /// The post it replies to (a reply is left out of `posts_no_replies`).
+    reply_to: Option<String>,
+    /// A repost of someone else's post: the feed item carries a `reason`.
+    repost: bool,
+}
 
 /// One record in the fake repository.
 #[derive(Debug, Clone)]
@@ -58,6 +99,10 @@ struct Account {
     records: Vec<StoredRecord>,
     /// Other accounts' handles -> DIDs, for resolveHandle.
     handles: HashMap<String, String>,
+    followers: u64,
+    /// Post at-uri -> counters; a post not here has every counter at 0.
+    counts: HashMap<String, PostCounts>,
+    actors: Vec<PublicActor>,
 }
 
 type Shared = Arc<Mutex<Account>>;
@@ -87,6 +132,9 @@ impl FakeBluesky {
                 "/xrpc/com.atproto.identity.resolveHandle",
                 get(resolve_handle),
             )
+            .route("/xrpc/app.bsky.feed.getPosts", get(get_posts))
+            .route("/xrpc/app.bsky.actor.getProfile", get(get_profile))
+            .route("/xrpc/app.bsky.feed.getAuthorFeed", get(get_author_feed))
             .layer(DefaultBodyLimit::max(MAX_VIDEO_BYTES + 1_000_000))
             .with_state(state.clone());
         let server = FakeServer::start(router).await;
@@ -147,6 +195,120 @@ impl FakeBluesky {
     /// Every refresh JWT issued so far is refused, as after a long absence or a revocation.
     pub fn revoke_refresh_tokens(&self) {
         self.state.lock().unwrap().refresh.clear();
+    }
+
+    /// Sets a post's counters (the brand's or a seeded actor's), by its at-uri.
+    pub fn set_post_counts(&self, uri: &str, counts: PostCounts) {
+        self.state
+            .lock()
+            .unwrap()
+            .counts
+            .insert(uri.to_owned(), counts);
+    }
+
+    /// Sets only a post's likes, keeping its other counters.
+    pub fn set_likes(&self, uri: &str, likes: u64) {
+        self.state
+            .lock()
+            .unwrap()
+            .counts
+            .entry(uri.to_owned())
+            .or_default()
+            .likes = likes;
+    }
+
+    /// The post is deleted: `getPosts` leaves it out, as Bluesky does.
+    pub fn delete_post(&self, uri: &str) {
+        self.state.lock().unwrap().records.retain(|r| r.uri != uri);
+    }
+
+    /// The account's followers, as `getProfile` reports them (default 0).
+    pub fn set_followers(&self, followers: u64) {
+        self.state.lock().unwrap().followers = followers;
+    }
+
+    /// Someone else's public account `handle` with `followers` followers and one post per
+    /// text, an hour apart, the last one now. Anyone can read its profile and author feed.
+    pub fn seed_public_actor(&self, handle: &str, followers: u64, texts: &[&str]) -> SeededActor {
+        let mut account = self.state.lock().unwrap();
+        let did = format!("did:plc:{}", &fake_cid("", handle.as_bytes())[..24]);
+        let now = Timestamp::now();
+        let feed: Vec<FeedEntry> = texts
+            .iter()
+            .enumerate()
+            .map(|(i, text)| {
+                let hours_ago = (texts.len() - 1 - i) as i64;
+                let created_at = now
+                    .checked_sub(SignedDuration::from_hours(hours_ago))
+                    .unwrap();
+                FeedEntry {
+                    uri: format!("at://{did}/{POST}/3lpub{:08}", i),
+                    text: (*text).to_owned(),
+                    created_at,
+                    reply_to: None,
+                    repost: false,
+                }
+            })
+            .collect();
+        let post_uris = feed.iter().map(|p| p.uri.clone()).collect();
+        account.handles.insert(handle.to_owned(), did.clone());
+        account.actors.push(PublicActor {
+            did: did.clone(),
+            handle: handle.to_owned(),
+            followers,
+            feed,
+        });
+        SeededActor { did, post_uris }
+    }
+
+    pub fn set_public_followers(&self, handle: &str, followers: u64) {
+        let mut account = self.state.lock().unwrap();
+        if let Some(actor) = account.actors.iter_mut().find(|a| a.handle == handle) {
+            actor.followers = followers;
+        }
+    }
+
+    /// A seeded actor's reply to its own latest post, made now; returns its at-uri.
+    pub fn add_public_reply(&self, handle: &str, text: &str) -> String {
+        self.add_feed_entry(handle, text, true, false)
+    }
+
+    /// A seeded actor's repost of someone else's post, made now; returns that post's at-uri.
+    pub fn add_public_repost(&self, handle: &str) -> String {
+        self.add_feed_entry(handle, "someone else's post", false, true)
+    }
+
+    fn add_feed_entry(&self, handle: &str, text: &str, reply: bool, repost: bool) -> String {
+        let mut account = self.state.lock().unwrap();
+        let actor = account
+            .actors
+            .iter_mut()
+            .find(|a| a.handle == handle)
+            .expect("a seeded public actor");
+        let n = actor.feed.len();
+        let uri = if repost {
+            format!("at://did:plc:someoneelse2222222222222/{POST}/3lother{n:07}")
+        } else {
+            format!("at://{}/{POST}/3lpub{n:08}", actor.did)
+        };
+        let reply_to = if reply {
+            actor
+                .feed
+                .iter()
+                .rev()
+                .find(|p| !p.repost)
+                .map(|p| p.uri.clone())
+        } else {
+            None
+        };
+        actor.feed.push(FeedEntry {
+            uri: uri.clone(),
+            text: text.to_owned(),
+            created_at: Timestamp::now(),
+            reply_to,
+            repost,
+        });
+        uri
     }
 
     /// Another account, so that mentions of `handle` resolve.
@@ -532,6 +694,174 @@ async fn get_record(
             &format!("Could not locate record: {uri}"),
         )),
     }
+}
+
+impl Account {
+    fn own_profile(&self) -> Value {
+        json!({
+            "did": DID,
+            "handle": IDENTIFIER,
+            "displayName": "Brand",
+            "followersCount": self.followers,
+            "followsCount": 5,
+            "postsCount": self.records.len(),
+            "indexedAt": "2024-01-01T00:00:00.000Z",
+        })
+    }
+
+    fn actor_profile(actor: &PublicActor) -> Value {
+        json!({
+            "did": actor.did,
+            "handle": actor.handle,
+            "displayName": actor.handle,
+            "followersCount": actor.followers,
+            "followsCount": 9,
+            "postsCount": actor.feed.iter().filter(|p| !p.repost).count(),
+            "indexedAt": "2024-01-01T00:00:00.000Z",
+        })
+    }
+
+    /// A post view as the AppView shows it: the record, its author and its counters.
+    fn post_view(&self, uri: &str, cid: &str, author: Value, record: &Value) -> Value {
+        let counts = self.counts.get(uri).copied().unwrap_or_default();
+        let mut view = json!({
+            "uri": uri,
+            "cid": cid,
+            "author": author,
+            "record": record,
+            "replyCount": counts.replies,
+            "repostCount": counts.reposts,
+            "likeCount": counts.likes,
+            "quoteCount": counts.quotes,
+            "indexedAt": record["createdAt"],
+            "labels": [],
+        });
+        if let Some(bookmarks) = counts.bookmarks {
+            view["bookmarkCount"] = json!(bookmarks);
+        }
+        view
+    }
+
+    fn feed_view(&self, actor: &PublicActor, entry: &FeedEntry) -> Value {
+        let mut record = json!({
+            "$type": POST,
+            "text": entry.text,
+            "createdAt": entry.created_at.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+        });
+        if let Some(parent) = &entry.reply_to {
+            let cid = fake_cid("bafyrei", parent.as_bytes());
+            record["reply"] =
+                json!({"root": {"uri": parent, "cid": cid}, "parent": {"uri": parent, "cid": cid}});
+        }
+        let author = if entry.repost {
+            json!({"did": "did:plc:someoneelse2222222222222", "handle": "someone.else.test"})
+        } else {
+            json!({"did": actor.did, "handle": actor.handle})
+        };
+        let cid = fake_cid("bafyrei", entry.uri.as_bytes());
+        self.post_view(&entry.uri, &cid, author, &record)
+    }
+}
+
+/// `app.bsky.feed.getPosts`, proxied by the PDS with the session's token: the views of the
+/// posts that exist, in the order asked; deleted or unknown ones are silently left out.
+async fn get_posts(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Query(query): Query<Vec<(String, String)>>,
+) -> Answer {
+    let account = state.lock().unwrap();
+    authorize(&account, &headers)?;
+    let uris: Vec<&str> = query
+        .iter()
+        .filter(|(k, _)| k == "uris")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    if uris.is_empty() || uris.len() > 25 {
+        return Err(invalid("uris must have between 1 and 25 items"));
+    }
+    let mut posts = Vec::new();
+    for uri in uris {
+        if let Some(r) = account.records.iter().find(|r| r.uri == uri) {
+            let author = json!({"did": DID, "handle": IDENTIFIER});
+            posts.push(account.post_view(&r.uri, &r.cid, author, &r.value));
+        }
+        for actor in &account.actors {
+            if let Some(entry) = actor.feed.iter().find(|p| p.uri == uri && !p.repost) {
+                posts.push(account.feed_view(actor, entry));
+            }
+        }
+    }
+    Ok(axum::Json(json!({ "posts": posts })))
+}
+
+/// `app.bsky.actor.getProfile`: the account's own profile (with a valid token, as the PDS
+/// proxies it), or a seeded actor's, which anyone may read.
+async fn get_profile(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Answer {
+    let account = state.lock().unwrap();
+    if headers.contains_key("authorization") {
+        authorize(&account, &headers)?;
+    }
+    let actor = query.get("actor").map(String::as_str).unwrap_or_default();
+    if actor == DID || actor == IDENTIFIER {
+        return Ok(axum::Json(account.own_profile()));
+    }
+    match account
+        .actors
+        .iter()
+        .find(|a| a.did == actor || a.handle == actor)
+    {
+        Some(a) => Ok(axum::Json(Account::actor_profile(a))),
+        None => Err(invalid("Profile not found")),
+    }
+}
+
+/// `app.bsky.feed.getAuthorFeed` for a seeded actor, newest first, without a token. Reposts
+/// come with a `reason`; `filter=posts_no_replies` leaves replies out.
+async fn get_author_feed(
+    State(state): State<Shared>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Answer {
+    let account = state.lock().unwrap();
+    let actor = query.get("actor").map(String::as_str).unwrap_or_default();
+    let Some(a) = account
+        .actors
+        .iter()
+        .find(|a| a.did == actor || a.handle == actor)
+    else {
+        return Err(invalid("Profile not found"));
+    };
+    let limit = query
+        .get("limit")
+        .and_then(|l| l.parse::<usize>().ok())
+        .unwrap_or(50);
+    if !(1..=100).contains(&limit) {
+        return Err(invalid("limit must be between 1 and 100"));
+    }
+    let no_replies = query.get("filter").map(String::as_str) == Some("posts_no_replies");
+    let feed: Vec<Value> = a
+        .feed
+        .iter()
+        .rev()
+        .filter(|p| !(no_replies && p.reply_to.is_some()))
+        .take(limit)
+        .map(|p| {
+            let mut item = json!({ "post": account.feed_view(a, p) });
+            if p.repost {
+                item["reason"] = json!({
+                    "$type": "app.bsky.feed.defs#reasonRepost",
+                    "by": {"did": a.did, "handle": a.handle},
+                    "indexedAt": p.created_at.to_string(),
+                });
+            }
+            item
+        })
+        .collect();
+    Ok(axum::Json(json!({ "feed": feed })))
 }
 
 async fn resolve_handle(

@@ -1,6 +1,8 @@
 //! A fake Facebook Graph API for one page (feed, photos by URL, videos by URL, comments, the page's
-//! posts), plus [`graph`]: the Graph request and error shapes the Instagram and Threads fakes share.
+//! posts, post engagement and insights, the page's follower count), plus [`graph`]: the Graph
+//! request and error shapes the Instagram and Threads fakes share.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -308,6 +310,19 @@ pub struct FbPost {
     pub video: Option<String>,
 }
 
+/// A post's lifetime figures: engagement on the post object, impressions and clicks in its insights.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FbPostStats {
+    pub reactions: u64,
+    pub comments: u64,
+    pub shares: u64,
+    pub impressions: u64,
+    pub clicks: u64,
+}
+
+/// The post insights metrics the fake knows (Graph answers code 100 for any other).
+const POST_INSIGHTS: [&str; 2] = ["post_impressions", "post_clicks"];
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct FbPhoto {
     pub id: String,
@@ -334,6 +349,13 @@ struct Page {
     comments: Vec<FbComment>,
     fetched: Vec<String>,
     refuse_comments: bool,
+    stats: HashMap<String, FbPostStats>,
+    /// While false, insights answer an empty `data`, as for a small page or a too recent post.
+    insights_ready: bool,
+    /// Metrics Graph no longer knows (retired): asking for one is refused with code 100.
+    retired_metrics: Vec<String>,
+    followers_count: Option<u64>,
+    fan_count: Option<u64>,
     next_id: u64,
 }
 
@@ -395,9 +417,15 @@ impl FakeFacebook {
             comments: Vec::new(),
             fetched: Vec::new(),
             refuse_comments: false,
+            stats: HashMap::new(),
+            insights_ready: true,
+            retired_metrics: Vec::new(),
+            followers_count: None,
+            fan_count: None,
             next_id: 0,
         }));
         let router = Router::new()
+            .route(&format!("/{VERSION}/{{node}}"), get(read_node))
             .route(
                 &format!("/{VERSION}/{{node}}/{{edge}}"),
                 get(read_edge).post(create_on_edge),
@@ -462,6 +490,37 @@ impl FakeFacebook {
     /// Comments are refused (a permission error), so the post stands alone.
     pub fn refuse_comments(&self) {
         self.page.lock().unwrap().refuse_comments = true;
+    }
+
+    /// The path of any object (a post, a video, the page), for injecting faults on reads of it.
+    pub fn object_path(&self, id: &str) -> String {
+        format!("/{VERSION}/{id}")
+    }
+
+    /// The post's (or video's) figures from now on; a post without any has all zeros.
+    pub fn set_post_stats(&self, id: &str, stats: FbPostStats) {
+        self.page.lock().unwrap().stats.insert(id.to_owned(), stats);
+    }
+
+    /// While `false`, every insights read answers `{"data": []}`.
+    pub fn set_insights_ready(&self, ready: bool) {
+        self.page.lock().unwrap().insights_ready = ready;
+    }
+
+    /// Asking for this insights metric is refused with code 100, as Graph does for retired ones.
+    pub fn retire_metric(&self, metric: &str) {
+        self.page
+            .lock()
+            .unwrap()
+            .retired_metrics
+            .push(metric.to_owned());
+    }
+
+    /// The page's `followers_count` and `fan_count`; `None` leaves the field out of the answer.
+    pub fn set_page_counts(&self, followers_count: Option<u64>, fan_count: Option<u64>) {
+        let mut page = self.page.lock().unwrap();
+        page.followers_count = followers_count;
+        page.fan_count = fan_count;
     }
 
     /// Fixes the fake's clock, for tests that run the system on a manual clock.
@@ -629,6 +688,9 @@ async fn read_edge(
     if let Err(refused) = page.auth.check(&headers, &params) {
         return refused.into_response();
     }
+    if edge == "insights" {
+        return insights(&page, &node, &params);
+    }
     if node != page.page_id {
         return graph::no_such_object(&node);
     }
@@ -650,4 +712,149 @@ async fn read_edge(
         .collect();
     let url = format!("{}/{node}/{edge}", page.base);
     graph::ok(graph::page(items, &params, &url))
+}
+
+impl Page {
+    /// A page post by id, or a video by the id `/videos` answered with.
+    fn object(&self, id: &str) -> Option<&FbPost> {
+        self.posts
+            .iter()
+            .find(|p| p.id == id || p.video.as_deref() == Some(id))
+    }
+}
+
+/// A field as Graph reads it: `reactions.limit(0).summary(total_count)` is the `reactions` edge.
+fn field_name(field: &str) -> &str {
+    field.split(['.', '{']).next().unwrap_or(field)
+}
+
+/// The page's fields, or a post's (or video's) engagement: `reactions` and `comments` summaries,
+/// and on a post `shares`, left out while nobody has shared it (as Graph does).
+async fn read_node(
+    State(page): State<Shared>,
+    Path(node): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let params = Params::parse(query.as_deref(), &headers, &[]);
+    let page = page.lock().unwrap();
+    if let Err(refused) = page.auth.check(&headers, &params) {
+        return refused.into_response();
+    }
+    let fields = params.fields();
+    if node == page.page_id {
+        let mut out = json!({ "id": page.page_id });
+        for field in &fields {
+            let value = match field.as_str() {
+                "followers_count" => page.followers_count,
+                "fan_count" => page.fan_count,
+                "name" => {
+                    out["name"] = json!("Test page");
+                    continue;
+                }
+                other => {
+                    return graph::error(
+                        400,
+                        100,
+                        None,
+                        &format!(
+                            "(#100) Tried accessing nonexisting field ({other}) on node type (Page)"
+                        ),
+                    );
+                }
+            };
+            if let Some(value) = value {
+                out[field.as_str()] = json!(value);
+            }
+        }
+        return graph::ok(out);
+    }
+    let Some(post) = page.object(&node) else {
+        return graph::no_such_object(&node);
+    };
+    let is_video = post.video.as_deref() == Some(node.as_str());
+    let stats = page.stats.get(&node).copied().unwrap_or_default();
+    let mut out = json!({ "id": node });
+    for field in &fields {
+        match field_name(field) {
+            "reactions" => {
+                out["reactions"] = json!({
+                    "data": [],
+                    "summary": { "total_count": stats.reactions, "viewer_reaction": "NONE" },
+                });
+            }
+            "comments" => {
+                out["comments"] = json!({
+                    "data": [],
+                    "summary": { "order": "ranked", "total_count": stats.comments, "can_comment": true },
+                });
+            }
+            "shares" if !is_video => {
+                if stats.shares > 0 {
+                    out["shares"] = json!({ "count": stats.shares });
+                }
+            }
+            "message" if !is_video => out["message"] = json!(post.message),
+            "created_time" => out["created_time"] = json!(graph::time(post.created_time)),
+            other => {
+                let kind = if is_video { "Video" } else { "Post" };
+                return graph::error(
+                    400,
+                    100,
+                    None,
+                    &format!(
+                        "(#100) Tried accessing nonexisting field ({other}) on node type ({kind})"
+                    ),
+                );
+            }
+        }
+    }
+    graph::ok(out)
+}
+
+/// `GET /{post-id}/insights?metric=post_impressions,post_clicks`: lifetime values, or an empty
+/// `data` while insights are not ready.
+fn insights(page: &Page, node: &str, params: &Params) -> Response {
+    if !page.posts.iter().any(|p| p.id == node) {
+        return graph::no_such_object(node);
+    }
+    let metrics: Vec<&str> = params
+        .get("metric")
+        .map(|m| m.split(',').map(str::trim).collect())
+        .unwrap_or_default();
+    if let Some(bad) = metrics
+        .iter()
+        .find(|m| !POST_INSIGHTS.contains(m) || page.retired_metrics.iter().any(|r| r == *m))
+    {
+        return graph::error(
+            400,
+            100,
+            None,
+            &format!("(#100) The value must be a valid insights metric ({bad})"),
+        );
+    }
+    let stats = page.stats.get(node).copied().unwrap_or_default();
+    let data: Vec<Value> = if page.insights_ready {
+        metrics
+            .iter()
+            .map(|m| {
+                let value = if *m == "post_impressions" {
+                    stats.impressions
+                } else {
+                    stats.clicks
+                };
+                json!({
+                    "name": m,
+                    "period": "lifetime",
+                    "values": [{ "value": value }],
+                    "title": format!("Lifetime {m}"),
+                    "description": format!("Lifetime: {m}"),
+                    "id": format!("{node}/insights/{m}/lifetime"),
+                })
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    graph::ok(json!({ "data": data }))
 }

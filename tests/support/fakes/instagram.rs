@@ -1,6 +1,7 @@
 //! A fake Instagram Graph API for one professional account (media containers fetched by URL,
-//! media_publish, comments, token refresh), plus [`containers`]: the container engine it shares
-//! with the Threads fake, since Threads publishes the same two-step way.
+//! media_publish, comments, token refresh, media insights, the account's follower count), plus
+//! [`containers`]: the container and insights engine it shares with the Threads fake, since Threads
+//! publishes (and counts) the same way.
 
 use std::ops::Deref;
 
@@ -12,8 +13,10 @@ use super::{FakeServer, Fault};
 use containers::{Engine, Flavor, Kind};
 
 /// Containers: created from a media URL (fetched at once, as Meta does), IN_PROGRESS for a number
-/// of polls, then FINISHED (or ERROR with the reason when the fetch failed), then published.
+/// of polls, then FINISHED (or ERROR with the reason when the fetch failed), then published; and
+/// the published media's insights.
 pub mod containers {
+    use std::collections::HashMap;
     use std::sync::{Arc, Mutex};
 
     use axum::Router;
@@ -49,6 +52,11 @@ pub mod containers {
         pub permalink_prefix: &'static str,
         /// Reads a create call's parameters as the network documents them.
         pub kind: fn(&Params) -> Result<(Kind, &'static str), Refusal>,
+        /// The media insights metrics the network documents; asking for another is refused (100).
+        pub media_metrics: &'static [&'static str],
+        /// Where the account's followers are read: an insights edge (Threads' `threads_insights`),
+        /// or `None` for a `followers_count` field on the account (Instagram).
+        pub user_insights_edge: Option<&'static str>,
     }
 
     #[derive(Debug, Clone, PartialEq)]
@@ -107,6 +115,12 @@ pub mod containers {
         pub fetched: Vec<String>,
         /// The grant types of every token refresh.
         pub refreshes: Vec<String>,
+        /// Lifetime insights of each published media, by metric (a metric not set is 0).
+        pub insights: HashMap<String, HashMap<String, u64>>,
+        /// While false, media insights answer an empty `data`, as Meta does until they are ready.
+        pub insights_ready: bool,
+        /// The account's followers; `None`: not reported (field left out, or empty insights).
+        pub followers: Option<u64>,
         next_id: u64,
     }
 
@@ -148,6 +162,7 @@ pub mod containers {
                     auth: Auth::new(token),
                     user_id: user_id.to_owned(),
                     polls_before_finished: 1,
+                    insights_ready: true,
                     ..Store::default()
                 })),
             }
@@ -230,6 +245,34 @@ pub mod containers {
 
         pub fn set_now(&self, now: Timestamp) {
             self.store().now = Some(now);
+        }
+
+        /// The path of a node (or one of its edges, when `edge` is not empty), for injecting faults.
+        pub fn node_path(&self, node: &str, edge: &str) -> String {
+            match edge {
+                "" => format!("/{}/{node}", self.flavor.version),
+                edge => format!("/{}/{node}/{edge}", self.flavor.version),
+            }
+        }
+
+        /// Sets these lifetime insights of a published media (by metric name, e.g. `("likes", 4)`);
+        /// metrics not named keep their value (0 if never set).
+        pub fn set_post_stats(&self, media_id: &str, stats: &[(&str, u64)]) {
+            let mut store = self.store();
+            let insights = store.insights.entry(media_id.to_owned()).or_default();
+            for (metric, value) in stats {
+                insights.insert((*metric).to_owned(), *value);
+            }
+        }
+
+        /// While `false`, media insights answer `{"data": []}` (not yet available).
+        pub fn set_insights_ready(&self, ready: bool) {
+            self.store().insights_ready = ready;
+        }
+
+        /// The account's follower count; `None` leaves it unreported.
+        pub fn set_followers(&self, followers: Option<u64>) {
+            self.store().followers = followers;
         }
     }
 
@@ -462,10 +505,104 @@ pub mod containers {
             }
             return graph::ok(graph::select(&full, &fields));
         }
+        if node == store.user_id {
+            return graph::ok(graph::select(&account_json(flavor, &store), &fields));
+        }
         match store.media.iter().find(|m| m.id == node) {
             Some(m) => graph::ok(graph::select(&media_json(flavor, m), &fields)),
             None => graph::no_such_object(&node),
         }
+    }
+
+    /// The account's own fields; Instagram's carry `followers_count` (left out when unreported).
+    fn account_json(flavor: &Flavor, store: &Store) -> Value {
+        let mut account = json!({
+            "id": store.user_id,
+            "username": "test",
+            "media_count": store.media.iter().filter(|m| m.reply_to.is_none()).count(),
+        });
+        if let (None, Some(followers)) = (flavor.user_insights_edge, store.followers) {
+            account["followers_count"] = json!(followers);
+        }
+        account
+    }
+
+    fn requested_metrics(params: &Params) -> Vec<String> {
+        params
+            .get("metric")
+            .map(|m| m.split(',').map(|s| s.trim().to_owned()).collect())
+            .unwrap_or_default()
+    }
+
+    fn unsupported_metric(metric: &str, supported: &[&str]) -> Response {
+        graph::error(
+            400,
+            100,
+            None,
+            &format!(
+                "(#100) metric {metric} must be one of the following values: {}",
+                supported.join(", ")
+            ),
+        )
+    }
+
+    /// `GET /{media-id}/insights?metric=..`: one lifetime value per metric asked for, or an empty
+    /// `data` while insights are not ready.
+    fn media_insights(flavor: &Flavor, store: &Store, node: &str, params: &Params) -> Response {
+        if !store.media.iter().any(|m| m.id == node) {
+            return graph::no_such_object(node);
+        }
+        let metrics = requested_metrics(params);
+        if metrics.is_empty() {
+            return graph::error(400, 100, None, "(#100) The parameter metric is required");
+        }
+        if let Some(bad) = metrics
+            .iter()
+            .find(|m| !flavor.media_metrics.contains(&m.as_str()))
+        {
+            return unsupported_metric(bad, flavor.media_metrics);
+        }
+        if !store.insights_ready {
+            return graph::ok(json!({ "data": [] }));
+        }
+        let set = store.insights.get(node);
+        let data: Vec<Value> = metrics
+            .iter()
+            .map(|m| {
+                let value = set.and_then(|s| s.get(m)).copied().unwrap_or(0);
+                json!({
+                    "name": m,
+                    "period": "lifetime",
+                    "values": [{ "value": value }],
+                    "title": m,
+                    "description": format!("The lifetime {m} of the media."),
+                    "id": format!("{node}/insights/{m}/lifetime"),
+                })
+            })
+            .collect();
+        graph::ok(json!({ "data": data }))
+    }
+
+    /// Threads' `GET /{user-id}/threads_insights?metric=followers_count`: a `total_value`, or an
+    /// empty `data` when the count is not reported.
+    fn user_insights(store: &Store, params: &Params) -> Response {
+        const SUPPORTED: [&str; 1] = ["followers_count"];
+        let metrics = requested_metrics(params);
+        if let Some(bad) = metrics.iter().find(|m| !SUPPORTED.contains(&m.as_str())) {
+            return unsupported_metric(bad, &SUPPORTED);
+        }
+        let data: Vec<Value> = match store.followers {
+            Some(followers) if !metrics.is_empty() => vec![json!({
+                "name": "followers_count",
+                "period": "day",
+                "title": "followers_count",
+                "description": "The number of followers of the profile.",
+                "total_value": { "value": followers },
+                "id": format!("{}/insights/followers_count/day", store.user_id),
+            })],
+            _ => Vec::new(),
+        };
+        graph::ok(json!({ "data": data }))
     }
 
     fn media_json(flavor: &Flavor, m: &Media) -> Value {
@@ -491,8 +628,14 @@ pub mod containers {
         if let Err(refused) = store.auth.check(&headers, &params) {
             return refused.into_response();
         }
+        if edge == "insights" {
+            return media_insights(flavor, &store, &node, &params);
+        }
         if node != store.user_id {
             return graph::no_such_object(&node);
+        }
+        if flavor.user_insights_edge == Some(edge.as_str()) {
+            return user_insights(&store, &params);
         }
         if edge != flavor.create_edge {
             return graph::unknown_path();
@@ -551,6 +694,19 @@ static INSTAGRAM: Flavor = Flavor {
     max_children: 10,
     permalink_prefix: "https://www.instagram.com/p/",
     kind: instagram_kind,
+    media_metrics: &[
+        "views",
+        "reach",
+        "likes",
+        "comments",
+        "shares",
+        "saved",
+        "total_interactions",
+        "follows",
+        "profile_visits",
+        "profile_activity",
+    ],
+    user_insights_edge: None,
 };
 
 /// Instagram's container parameters: `image_url` (a photo, or a carousel item), `video_url` with

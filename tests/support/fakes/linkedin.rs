@@ -1,6 +1,7 @@
 //! A fake LinkedIn REST API built from the documented shapes: versioned Rest.li 2.0 calls, posts
 //! whose URN comes back in `x-restli-id`, image and video upload flows (upload URLs point back
-//! here), duplicate detection, comments, posts by author, and OAuth refresh for partner apps.
+//! here), duplicate detection, comments, posts by author, OAuth refresh for partner apps, and the
+//! statistics: organization share statistics, member post analytics and a page's follower count.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -22,6 +23,8 @@ pub const REFRESH_TOKEN: &str = "li-refresh-1";
 pub const CLIENT_ID: &str = "palinsesto-li-client";
 pub const CLIENT_SECRET: &str = "palinsesto-li-secret";
 pub const AUTHOR: &str = "urn:li:organization:5515715";
+/// The member (person) whose token the fake accepts, for posts made as a person.
+pub const MEMBER: &str = "urn:li:person:Zx8Wq4Lm2P";
 /// The versions this fake serves, as LinkedIn serves the last twelve months.
 const ACTIVE_VERSIONS: &[&str] = &["202510", "202511", "202512", "202601"];
 /// LinkedIn's documented part size for multipart video uploads.
@@ -62,6 +65,18 @@ pub fn shown_little_text(commentary: &str) -> String {
         }
     }
     shown
+}
+
+/// A post's lifetime statistics as LinkedIn counts them (organization `totalShareStatistics`;
+/// member analytics answer the same figures by query type).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FakePostStats {
+    pub likes: u64,
+    pub comments: u64,
+    pub shares: u64,
+    pub impressions: u64,
+    pub unique_impressions: u64,
+    pub clicks: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,6 +131,10 @@ struct LinkedinState {
     pending_polls: HashMap<String, usize>,
     status_polls: usize,
     comments: Vec<FakeComment>,
+    stats: HashMap<String, FakePostStats>,
+    /// While false, statistics answers carry no elements, as for a post LinkedIn has not counted yet.
+    statistics_ready: bool,
+    followers: u64,
 }
 
 type Shared = Arc<Mutex<LinkedinState>>;
@@ -150,6 +169,9 @@ impl FakeLinkedin {
             pending_polls: HashMap::new(),
             status_polls: 0,
             comments: Vec::new(),
+            stats: HashMap::new(),
+            statistics_ready: true,
+            followers: 0,
         }));
         let rest = Router::new()
             .route("/rest/posts", post(create_post).get(posts_by_author))
@@ -157,6 +179,12 @@ impl FakeLinkedin {
             .route("/rest/videos", post(videos_action))
             .route("/rest/videos/{urn}", get(video_status))
             .route("/rest/socialActions/{urn}/comments", post(create_comment))
+            .route(
+                "/rest/organizationalEntityShareStatistics",
+                get(share_statistics),
+            )
+            .route("/rest/memberCreatorPostAnalytics", get(member_analytics))
+            .route("/rest/networkSizes/{urn}", get(network_size))
             .layer(middleware::from_fn_with_state(state.clone(), rest_rules));
         let router = Router::new()
             .merge(rest)
@@ -176,6 +204,11 @@ impl FakeLinkedin {
     /// The channel settings of the organization page this fake posts as.
     pub fn settings(&self) -> Value {
         json!({ "author": AUTHOR })
+    }
+
+    /// The channel settings of a member posting as themselves.
+    pub fn member_settings(&self) -> Value {
+        json!({ "author": MEMBER })
     }
 
     /// An ordinary app's credentials: an access token only.
@@ -268,6 +301,26 @@ impl FakeLinkedin {
 
     pub fn comments(&self) -> Vec<FakeComment> {
         lock(&self.state).comments.clone()
+    }
+
+    /// The post's lifetime statistics from now on (a post without any has all zeros).
+    pub fn set_post_stats(&self, urn: &str, stats: FakePostStats) {
+        lock(&self.state).stats.insert(urn.to_owned(), stats);
+    }
+
+    /// While `false`, statistics answers are empty, as for a post LinkedIn has not counted yet.
+    pub fn set_statistics_ready(&self, ready: bool) {
+        lock(&self.state).statistics_ready = ready;
+    }
+
+    /// The organization page's follower count.
+    pub fn set_followers(&self, followers: u64) {
+        lock(&self.state).followers = followers;
+    }
+
+    /// The path of a statistics endpoint, for injecting faults.
+    pub fn statistics_path(&self) -> &'static str {
+        "/rest/organizationalEntityShareStatistics"
     }
 }
 
@@ -845,4 +898,213 @@ async fn access_token(State(state): State<Shared>, RawForm(form): RawForm) -> Re
         answer["refresh_token_expires_in"] = json!(31_536_000);
     }
     (StatusCode::OK, axum::Json(answer)).into_response()
+}
+
+fn access_denied(message: &str) -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        axum::Json(json!({
+            "status": 403,
+            "serviceErrorCode": 100,
+            "code": "ACCESS_DENIED",
+            "message": message,
+        })),
+    )
+        .into_response()
+}
+
+/// The URNs of a Rest.li `List(a,b)` (already percent-decoded by the query parser).
+fn restli_list(value: &str) -> Option<Vec<String>> {
+    let inner = value.strip_prefix("List(")?.strip_suffix(')')?;
+    Some(
+        inner
+            .split(',')
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    )
+}
+
+/// `GET /rest/organizationalEntityShareStatistics?q=organizationalEntity&organizationalEntity=..
+/// &shares=List(..)` (or `ugcPosts=List(..)`): lifetime statistics of the organization's posts.
+async fn share_statistics(
+    State(state): State<Shared>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if query.get("q").map(String::as_str) != Some("organizationalEntity") {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "The finder q=organizationalEntity is required",
+        );
+    }
+    let Some(organization) = query.get("organizationalEntity") else {
+        return error(StatusCode::BAD_REQUEST, "organizationalEntity is required");
+    };
+    if organization != AUTHOR {
+        return access_denied(&format!(
+            "Not enough permissions to access: organizationalEntityShareStatistics for {organization}"
+        ));
+    }
+    let (field, urns) = match (query.get("shares"), query.get("ugcPosts")) {
+        (Some(list), None) => ("share", restli_list(list)),
+        (None, Some(list)) => ("ugcPost", restli_list(list)),
+        _ => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "Exactly one of shares or ugcPosts is supported in this fake",
+            );
+        }
+    };
+    let Some(urns) = urns else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "Invalid Rest.li list syntax: expected List(urn,...)",
+        );
+    };
+    let prefix = format!("urn:li:{field}:");
+    if let Some(wrong) = urns.iter().find(|u| !u.starts_with(&prefix)) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            &format!("{wrong} is not a {field} URN"),
+        );
+    }
+    let s = lock(&state);
+    let elements: Vec<Value> = if s.statistics_ready {
+        urns.iter()
+            .filter(|urn| s.posts.iter().any(|p| &p.urn == *urn && p.author == AUTHOR))
+            .map(|urn| {
+                let st = s.stats.get(urn).copied().unwrap_or_default();
+                let engagement = if st.impressions == 0 {
+                    0.0
+                } else {
+                    (st.likes + st.comments + st.shares + st.clicks) as f64 / st.impressions as f64
+                };
+                json!({
+                    "organizationalEntity": organization,
+                    field: urn,
+                    "totalShareStatistics": {
+                        "uniqueImpressionsCount": st.unique_impressions,
+                        "shareCount": st.shares,
+                        "engagement": engagement,
+                        "clickCount": st.clicks,
+                        "likeCount": st.likes,
+                        "impressionCount": st.impressions,
+                        "commentCount": st.comments,
+                    },
+                })
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    axum::Json(json!({
+        "paging": {"start": 0, "count": 10, "links": []},
+        "elements": elements,
+    }))
+    .into_response()
+}
+
+/// `GET /rest/memberCreatorPostAnalytics?q=entity&entity=(share:..)&queryType=..&aggregation=TOTAL`:
+/// one figure of one of the member's own posts.
+async fn member_analytics(
+    State(state): State<Shared>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if query.get("q").map(String::as_str) != Some("entity") {
+        return error(StatusCode::BAD_REQUEST, "The finder q=entity is required");
+    }
+    let entity = query.get("entity").map(String::as_str).unwrap_or_default();
+    let Some((kind, urn)) = entity
+        .strip_prefix('(')
+        .and_then(|e| e.strip_suffix(')'))
+        .and_then(|e| e.split_once(':'))
+    else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "entity must be (share:urn) or (ugc:urn)",
+        );
+    };
+    let expected = match kind {
+        "share" => "urn:li:share:",
+        "ugc" => "urn:li:ugcPost:",
+        _ => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                &format!("Unknown entity type {kind}"),
+            );
+        }
+    };
+    if !urn.starts_with(expected) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            &format!("{urn} is not a {kind} URN"),
+        );
+    }
+    let query_type = query
+        .get("queryType")
+        .map(String::as_str)
+        .unwrap_or_default();
+    if query.get("aggregation").map(String::as_str) != Some("TOTAL") {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "This fake serves aggregation=TOTAL only",
+        );
+    }
+    let s = lock(&state);
+    let Some(post) = s.posts.iter().find(|p| p.urn == urn) else {
+        return error(StatusCode::NOT_FOUND, &format!("Unknown post {urn}"));
+    };
+    if post.author != MEMBER {
+        return access_denied("Analytics are available only for the member's own posts");
+    }
+    let st = s.stats.get(urn).copied().unwrap_or_default();
+    let count = match query_type {
+        "IMPRESSION" => st.impressions,
+        "MEMBERS_REACHED" => st.unique_impressions,
+        "RESHARE" => st.shares,
+        "REACTION" => st.likes,
+        "COMMENT" => st.comments,
+        other => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                &format!("Unsupported queryType {other}"),
+            );
+        }
+    };
+    let elements = if s.statistics_ready {
+        vec![json!({
+            "count": count,
+            "metricType": query_type,
+            "targetEntity": { kind: urn },
+        })]
+    } else {
+        Vec::new()
+    };
+    axum::Json(json!({
+        "paging": {"start": 0, "count": 10, "links": []},
+        "elements": elements,
+    }))
+    .into_response()
+}
+
+/// `GET /rest/networkSizes/{organization urn}?edgeType=COMPANY_FOLLOWED_BY_MEMBER`.
+async fn network_size(
+    State(state): State<Shared>,
+    Path(urn): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if query.get("edgeType").map(String::as_str) != Some("COMPANY_FOLLOWED_BY_MEMBER") {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "edgeType must be COMPANY_FOLLOWED_BY_MEMBER",
+        );
+    }
+    if urn != AUTHOR {
+        return error(
+            StatusCode::NOT_FOUND,
+            &format!("Unknown organization {urn}"),
+        );
+    }
+    axum::Json(json!({ "firstDegreeSize": lock(&state).followers })).into_response()
 }

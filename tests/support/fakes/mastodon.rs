@@ -1,6 +1,8 @@
 //! A fake Mastodon server: statuses with a real `Idempotency-Key` (same key, same status), media
 //! that is processed asynchronously (202, then 206 while processing, then 200), the instance's
 //! configuration, the account's statuses, and Mastodon's rate-limit headers on every answer.
+//! Statuses carry counters a test can change; public accounts of other people (competitors) can
+//! be seeded and are read without a token, as `accounts/lookup` and account statuses are.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -99,6 +101,40 @@ impl FakeMedia {
     }
 }
 
+/// A status's counters, as Mastodon reports them. `quotes` is `None` on servers before 4.5,
+/// which send no `quotes_count` at all.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StatusCounts {
+    pub favourites: u64,
+    pub reblogs: u64,
+    pub replies: u64,
+    pub quotes: Option<u64>,
+}
+
+/// A public account seeded on the server: its id and its statuses' ids, oldest first.
+#[derive(Debug, Clone)]
+pub struct SeededAccount {
+    pub id: String,
+    pub status_ids: Vec<String>,
+}
+
+/// Someone else's account on this server, readable by anyone.
+struct PublicAccount {
+    id: String,
+    username: String,
+    followers: u64,
+    statuses: Vec<PublicStatus>,
+}
+
+struct PublicStatus {
+    id: String,
+    text: String,
+    created_at: Timestamp,
+    in_reply_to_id: Option<String>,
+    /// A boost of someone else's status rather than a status of their own.
+    reblog: bool,
+}
+
 struct RateWindow {
     limit: u32,
     remaining: u32,
@@ -121,6 +157,10 @@ struct Mastodon {
     /// The `POST /api/v1/statuses` requests (1-based) whose answer is lost after the status is made.
     lose_answers: Vec<usize>,
     rate: RateWindow,
+    followers: u64,
+    /// Status id -> counters; a status not here has all counters at 0.
+    counts: HashMap<String, StatusCounts>,
+    public_accounts: Vec<PublicAccount>,
 }
 
 type Shared = Arc<Mutex<Mastodon>>;
@@ -153,16 +193,21 @@ impl FakeMastodon {
                 remaining: 300,
                 reset: window_end(),
             },
+            followers: 12,
+            counts: HashMap::new(),
+            public_accounts: Vec::new(),
         }));
         let router = Router::new()
             .route("/api/v2/instance", get(instance))
             .route("/api/v2/media", post(upload_media))
             .route("/api/v1/media/{id}", get(media_status))
             .route("/api/v1/statuses", post(create_status))
+            .route("/api/v1/statuses/{id}", get(show_status))
             .route(
                 "/api/v1/accounts/verify_credentials",
                 get(verify_credentials),
             )
+            .route("/api/v1/accounts/lookup", get(lookup_account))
             .route("/api/v1/accounts/{id}/statuses", get(account_statuses))
             .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
             .with_state(state.clone());
@@ -245,6 +290,119 @@ impl FakeMastodon {
         self.state.lock().unwrap().rate.reset
     }
 
+    /// Sets a status's counters (the brand's or a seeded public account's): favourites rise as
+    /// people like it. `quotes_count` stays as it was (absent unless set with
+    /// [`FakeMastodon::set_status_quotes`]).
+    pub fn set_status_counts(&self, id: &str, favourites: u64, reblogs: u64, replies: u64) {
+        let mut m = self.state.lock().unwrap();
+        let counts = m.counts.entry(id.to_owned()).or_default();
+        counts.favourites = favourites;
+        counts.reblogs = reblogs;
+        counts.replies = replies;
+    }
+
+    /// `Some(n)`: the status reports `quotes_count: n`, as servers from 4.5 do; `None`: the field
+    /// is absent, as on older servers (the default).
+    pub fn set_status_quotes(&self, id: &str, quotes: Option<u64>) {
+        self.state
+            .lock()
+            .unwrap()
+            .counts
+            .entry(id.to_owned())
+            .or_default()
+            .quotes = quotes;
+    }
+
+    /// The status is deleted: reading it answers Mastodon's 404 "Record not found".
+    pub fn delete_status(&self, id: &str) {
+        self.state.lock().unwrap().statuses.retain(|s| s.id != id);
+    }
+
+    /// The account's followers, as `verify_credentials` reports them (default 12).
+    pub fn set_followers(&self, followers: u64) {
+        self.state.lock().unwrap().followers = followers;
+    }
+
+    /// Someone else's public account `username` on this server with `followers` followers and
+    /// one status per text, made an hour apart, the last one now. Anyone can look it up and read
+    /// its statuses without a token.
+    pub fn seed_public_account(
+        &self,
+        username: &str,
+        followers: u64,
+        texts: &[&str],
+    ) -> SeededAccount {
+        let mut m = self.state.lock().unwrap();
+        let id = m.new_id();
+        let now = Timestamp::now();
+        let mut statuses = Vec::new();
+        for (i, text) in texts.iter().enumerate() {
+            let hours_ago = (texts.len() - 1 - i) as i64;
+            statuses.push(PublicStatus {
+                id: m.new_id(),
+                text: (*text).to_owned(),
+                created_at: now
+                    .checked_sub(SignedDuration::from_hours(hours_ago))
+                    .unwrap(),
+                in_reply_to_id: None,
+                reblog: false,
+            });
+        }
+        let status_ids = statuses.iter().map(|s| s.id.clone()).collect();
+        m.public_accounts.push(PublicAccount {
+            id: id.clone(),
+            username: username.to_owned(),
+            followers,
+            statuses,
+        });
+        SeededAccount { id, status_ids }
+    }
+
+    pub fn set_public_followers(&self, username: &str, followers: u64) {
+        let mut m = self.state.lock().unwrap();
+        if let Some(a) = m
+            .public_accounts
+            .iter_mut()
+            .find(|a| a.username == username)
+        {
+            a.followers = followers;
+        }
+    }
+
+    /// A public account's reply to its own latest status (a thread), made now. Mastodon's
+    /// `exclude_replies` keeps such replies to oneself.
+    pub fn add_public_reply(&self, username: &str, text: &str) -> String {
+        self.add_public_status(username, text, true, false)
+    }
+
+    /// A public account's boost of someone else's status, made now.
+    pub fn add_public_reblog(&self, username: &str) -> String {
+        self.add_public_status(username, "", false, true)
+    }
+
+    fn add_public_status(&self, username: &str, text: &str, reply: bool, reblog: bool) -> String {
+        let mut m = self.state.lock().unwrap();
+        let id = m.new_id();
+        let account = m
+            .public_accounts
+            .iter_mut()
+            .find(|a| a.username == username)
+            .expect("a seeded public account");
+        let in_reply_to_id = if reply {
+            account.statuses.last().map(|s| s.id.clone())
+        } else {
+            None
+        };
+        account.statuses.push(PublicStatus {
+            id: id.clone(),
+            text: text.to_owned(),
+            created_at: Timestamp::now(),
+            in_reply_to_id,
+            reblog,
+        });
+        id
+    }
+
     /// A status the account made some other way (by hand, earlier), for read-back tests.
     pub fn seed_status(&self, text: &str, created_at: Timestamp) -> String {
         let mut m = self.state.lock().unwrap();
@@ -275,7 +433,7 @@ impl Mastodon {
             .filter_map(|id| self.media.iter().find(|m| &m.id == id))
             .map(|m| self.media_json(m))
             .collect();
-        json!({
+        let mut status = json!({
             "id": s.id,
             "created_at": mastodon_time(s.created_at),
             "in_reply_to_id": s.in_reply_to_id,
@@ -286,16 +444,76 @@ impl Mastodon {
             "language": "en",
             "uri": format!("{}/users/{USERNAME}/statuses/{}", self.base, s.id),
             "url": format!("{}/@{USERNAME}/{}", self.base, s.id),
-            "replies_count": 0,
-            "reblogs_count": 0,
-            "favourites_count": 0,
             "content": render_html(&s.text),
             "reblog": null,
             "account": self.account_json(),
             "media_attachments": media,
             "mentions": [],
             "tags": [],
+        });
+        self.add_counts(&mut status, &s.id);
+        status
+    }
+
+    fn add_counts(&self, status: &mut Value, id: &str) {
+        let counts = self.counts.get(id).copied().unwrap_or_default();
+        status["replies_count"] = json!(counts.replies);
+        status["reblogs_count"] = json!(counts.reblogs);
+        status["favourites_count"] = json!(counts.favourites);
+        if let Some(quotes) = counts.quotes {
+            status["quotes_count"] = json!(quotes);
+        }
+    }
+
+    fn public_account_json(&self, a: &PublicAccount) -> Value {
+        json!({
+            "id": a.id,
+            "username": a.username,
+            "acct": a.username,
+            "display_name": a.username,
+            "locked": false,
+            "bot": false,
+            "url": format!("{}/@{}", self.base, a.username),
+            "followers_count": a.followers,
+            "following_count": 3,
+            "statuses_count": a.statuses.len(),
         })
+    }
+
+    fn public_status_json(&self, a: &PublicAccount, s: &PublicStatus) -> Value {
+        let url = format!("{}/@{}/{}", self.base, a.username, s.id);
+        let reblog = s.reblog.then(|| {
+            json!({
+                "id": format!("{}0", s.id),
+                "created_at": mastodon_time(s.created_at),
+                "content": "<p>someone else's status</p>",
+                "account": {"id": "1", "username": "someone", "acct": "someone@elsewhere.example"},
+            })
+        });
+        let mut status = json!({
+            "id": s.id,
+            "created_at": mastodon_time(s.created_at),
+            "in_reply_to_id": s.in_reply_to_id,
+            "in_reply_to_account_id": s.in_reply_to_id.as_ref().map(|_| a.id.clone()),
+            "sensitive": false,
+            "spoiler_text": "",
+            "visibility": "public",
+            "language": "en",
+            "uri": format!("{}/users/{}/statuses/{}", self.base, a.username, s.id),
+            "url": if s.reblog { Value::Null } else { json!(url) },
+            "content": render_html(&s.text),
+            "reblog": reblog,
+            "account": self.public_account_json(a),
+            "media_attachments": [],
+            "mentions": [],
+            "tags": [],
+        });
+        self.add_counts(&mut status, &s.id);
+        status
+    }
+
+    fn public_account(&self, id: &str) -> Option<&PublicAccount> {
+        self.public_accounts.iter().find(|a| a.id == id)
     }
 
     fn media_json(&self, m: &FakeMedia) -> Value {
@@ -325,7 +543,8 @@ impl Mastodon {
             "acct": USERNAME,
             "display_name": "Palinsesto test",
             "url": format!("{}/@{USERNAME}", self.base),
-            "followers_count": 12,
+            "followers_count": self.followers,
+            "following_count": 7,
             "statuses_count": self.statuses.len(),
         })
     }
@@ -671,12 +890,94 @@ async fn verify_credentials(State(state): State<Shared>, headers: HeaderMap) -> 
     Json(state.lock().unwrap().account_json()).into_response()
 }
 
+/// `GET /api/v1/statuses/:id`: the status with its counters; 404 once it is deleted.
+async fn show_status(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Some(refused) = unauthorized(&headers) {
+        return refused;
+    }
+    let m = state.lock().unwrap();
+    if let Some(status) = m.statuses.iter().find(|s| s.id == id) {
+        return Json(m.status_json(status)).into_response();
+    }
+    for account in &m.public_accounts {
+        if let Some(status) = account.statuses.iter().find(|s| s.id == id) {
+            return Json(m.public_status_json(account, status)).into_response();
+        }
+    }
+    error(StatusCode::NOT_FOUND, "Record not found")
+}
+
+/// `GET /api/v1/accounts/lookup?acct=`: public, no token needed.
+async fn lookup_account(
+    State(state): State<Shared>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let Some(acct) = query.get("acct") else {
+        return error(StatusCode::BAD_REQUEST, "Missing acct");
+    };
+    // This server's own accounts may be named with or without its domain.
+    let username = acct.trim_start_matches('@').split('@').next().unwrap_or("");
+    let m = state.lock().unwrap();
+    if username == USERNAME {
+        return Json(m.account_json()).into_response();
+    }
+    match m.public_accounts.iter().find(|a| a.username == username) {
+        Some(account) => Json(m.public_account_json(account)).into_response(),
+        None => error(StatusCode::NOT_FOUND, "Record not found"),
+    }
+}
+
+/// A seeded public account's statuses, newest first, as anyone may read them: `exclude_reblogs`
+/// drops boosts, `exclude_replies` drops replies to others but, as Mastodon does, keeps replies
+/// to oneself.
+fn public_statuses(
+    m: &Mastodon,
+    account: &PublicAccount,
+    query: &HashMap<String, String>,
+) -> Response {
+    let flag = |name: &str| query.get(name).is_some_and(|v| v == "true" || v == "1");
+    let limit = query
+        .get("limit")
+        .and_then(|l| l.parse::<usize>().ok())
+        .unwrap_or(20)
+        .clamp(1, 40);
+    let own: Vec<&str> = account.statuses.iter().map(|s| s.id.as_str()).collect();
+    let mut page: Vec<&PublicStatus> = account
+        .statuses
+        .iter()
+        .filter(|s| !(flag("exclude_reblogs") && s.reblog))
+        .filter(|s| {
+            !flag("exclude_replies")
+                || s.in_reply_to_id
+                    .as_deref()
+                    .is_none_or(|parent| own.contains(&parent))
+        })
+        .collect();
+    page.sort_by_key(|s| std::cmp::Reverse(s.id.parse::<u64>().unwrap_or(0)));
+    let page: Vec<Value> = page
+        .into_iter()
+        .take(limit)
+        .map(|s| m.public_status_json(account, s))
+        .collect();
+    Json(page).into_response()
+}
+
 async fn account_statuses(
     State(state): State<Shared>,
     headers: HeaderMap,
     Path(id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
+    {
+        let m = state.lock().unwrap();
+        if let Some(account) = m.public_account(&id) {
+            return public_statuses(&m, account, &query);
+        }
+    }
     if let Some(refused) = unauthorized(&headers) {
         return refused;
     }

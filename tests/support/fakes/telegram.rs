@@ -1,6 +1,7 @@
 //! A fake Telegram Bot API: `/bot<token>/<method>` for sendMessage, sendPhoto, sendVideo,
 //! sendAnimation and sendMediaGroup (JSON or multipart), channels the bot may or may not post in,
 //! and the Bot API's `{"ok": false, "error_code", "description", "parameters"}` refusals.
+//! `getChatMemberCount` reports each channel's subscribers, which a test can change.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -45,6 +46,7 @@ struct Chat {
     username: Option<String>,
     title: String,
     access: BotAccess,
+    members: u64,
 }
 
 /// A message as the fake stored it.
@@ -87,12 +89,14 @@ impl FakeTelegram {
                     username: Some(PUBLIC_CHANNEL.trim_start_matches('@').to_owned()),
                     title: "Palinsesto test".into(),
                     access: BotAccess::Admin,
+                    members: 250,
                 },
                 Chat {
                     id: PRIVATE_CHANNEL.parse().unwrap(),
                     username: None,
                     title: "Palinsesto private".into(),
                     access: BotAccess::Admin,
+                    members: 40,
                 },
             ],
             messages: Vec::new(),
@@ -157,6 +161,15 @@ impl FakeTelegram {
         let mut t = self.state.lock().unwrap();
         if let Some(i) = t.find_chat(chat) {
             t.chats[i].access = access;
+        }
+    }
+
+    /// The channel's subscriber count, as `getChatMemberCount` reports it (the public channel
+    /// starts with 250, the private one with 40).
+    pub fn set_subscribers(&self, chat: &str, members: u64) {
+        let mut t = self.state.lock().unwrap();
+        if let Some(i) = t.find_chat(chat) {
+            t.chats[i].members = members;
         }
     }
 
@@ -323,6 +336,9 @@ async fn dispatch(
     if method == "getMe" {
         return ok(json!({"id": 7_000_000_001_i64, "is_bot": true, "username": "palinsesto_bot"}));
     }
+    if method == "getChatMemberCount" {
+        return member_count(&t, &fields);
+    }
     if ![
         "sendMessage",
         "sendPhoto",
@@ -409,6 +425,22 @@ async fn dispatch(
         ok(Value::Array(sent))
     } else {
         ok(sent.pop().unwrap_or(Value::Null))
+    }
+}
+
+/// A channel's subscribers: any member bot may ask, a removed one is refused.
+fn member_count(t: &Telegram, fields: &Fields) -> Response {
+    let Some(chat_id) = fields.text("chat_id") else {
+        return refusal(400, "Bad Request: chat_id is empty").into_response();
+    };
+    let Some(chat) = t.find_chat(&chat_id) else {
+        return refusal(400, "Bad Request: chat not found").into_response();
+    };
+    match t.chats[chat].access {
+        BotAccess::Removed => {
+            refusal(403, "Forbidden: bot is not a member of the channel chat").into_response()
+        }
+        BotAccess::Admin | BotAccess::Member => ok(json!(t.chats[chat].members)),
     }
 }
 

@@ -1,5 +1,6 @@
 //! A fake Threads API for one account: containers (TEXT, IMAGE, VIDEO, CAROUSEL, replies with
-//! `reply_to_id`) on the container engine shared with the Instagram fake, threads_publish, refresh.
+//! `reply_to_id`) on the container engine shared with the Instagram fake, threads_publish, refresh,
+//! media insights and the account's followers (`threads_insights`).
 
 use std::ops::Deref;
 
@@ -21,6 +22,8 @@ static THREADS: Flavor = Flavor {
     max_children: 20,
     permalink_prefix: "https://www.threads.net/@test/post/",
     kind: threads_kind,
+    media_metrics: &["views", "likes", "replies", "reposts", "quotes", "shares"],
+    user_insights_edge: Some("threads_insights"),
 };
 
 /// Threads' container parameters: `media_type` is required; TEXT needs `text`, IMAGE `image_url`,

@@ -1,6 +1,9 @@
 //! A fake X API v2 built from the documented shapes: OAuth 2.0 bearer tokens with refresh, the
 //! chunked media upload with processing, posts with duplicate detection and rate-limit headers,
-//! and the user timeline a read-back uses (showing URLs as t.co links, as X does).
+//! and the user timeline a read-back uses (showing URLs as t.co links, as X does). Post ids are
+//! snowflakes like X's (their top bits are the creation time). Post lookups report
+//! `public_metrics` a test can change, and `non_public_metrics` (link clicks) for posts under 30
+//! days old unless the fake is told to refuse them.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -24,6 +27,22 @@ pub const USER_ID: &str = "2244994945";
 /// X's documented per-user limit on post creation per 15-minute window.
 const POSTS_PER_WINDOW: u32 = 100;
 const OTHER_CALLS_PER_WINDOW: u32 = 900;
+
+/// A post's public metrics, as X names them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PublicMetrics {
+    pub like_count: u64,
+    pub retweet_count: u64,
+    pub reply_count: u64,
+    pub quote_count: u64,
+    pub impression_count: u64,
+    pub bookmark_count: u64,
+}
+
+/// X's epoch for post ids, in unix milliseconds.
+const X_EPOCH_MS: i64 = 1_288_834_974_657;
+/// Non-public metrics exist only for posts younger than this.
+const NON_PUBLIC_DAYS: i64 = 30;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FakeTweet {
@@ -75,6 +94,14 @@ struct XState {
     posts_remaining: u32,
     other_remaining: HashMap<String, u32>,
     window_reset: i64,
+    /// Makes each post id unique within a millisecond.
+    sequence: u64,
+    metrics: HashMap<String, PublicMetrics>,
+    link_clicks: HashMap<String, u64>,
+    refuse_non_public: bool,
+    tweet_lookups: usize,
+    non_public_requests: usize,
+    followers: u64,
 }
 
 type Shared = Arc<Mutex<XState>>;
@@ -113,12 +140,20 @@ impl FakeX {
             posts_remaining: POSTS_PER_WINDOW,
             other_remaining: HashMap::new(),
             window_reset: Timestamp::now().as_second() + 15 * 60,
+            sequence: 0,
+            metrics: HashMap::new(),
+            link_clicks: HashMap::new(),
+            refuse_non_public: false,
+            tweet_lookups: 0,
+            non_public_requests: 0,
+            followers: 0,
         }));
         let router = Router::new()
             .route("/2/oauth2/token", post(token))
             .route("/2/users/me", get(users_me))
             .route("/2/users/{id}/tweets", get(user_tweets))
             .route("/2/tweets", post(create_tweet))
+            .route("/2/tweets/{id}", get(lookup_tweet))
             .route("/2/media/upload/initialize", post(media_initialize))
             .route("/2/media/upload/{id}/append", post(media_append))
             .route("/2/media/upload/{id}/finalize", post(media_finalize))
@@ -233,10 +268,43 @@ impl FakeX {
             .collect()
     }
 
+    /// Sets a post's `public_metrics` (all 0 until set).
+    pub fn set_public_metrics(&self, id: &str, metrics: PublicMetrics) {
+        lock(&self.state).metrics.insert(id.to_owned(), metrics);
+    }
+
+    /// Sets a post's `non_public_metrics.url_link_clicks` (0 until set).
+    pub fn set_link_clicks(&self, id: &str, clicks: u64) {
+        lock(&self.state).link_clicks.insert(id.to_owned(), clicks);
+    }
+
+    /// Asking for `non_public_metrics` is refused with 403, as for an app or token that may not
+    /// read them.
+    pub fn refuse_non_public_metrics(&self) {
+        lock(&self.state).refuse_non_public = true;
+    }
+
+    /// The post is deleted: a lookup answers 200 with X's "Not Found Error" and no data.
+    pub fn delete_tweet(&self, id: &str) {
+        lock(&self.state).tweets.retain(|t| t.id != id);
+    }
+
+    /// The account's followers, in `public_metrics` of `/2/users/me` (default 0).
+    pub fn set_followers(&self, followers: u64) {
+        lock(&self.state).followers = followers;
+    }
+
+    /// `GET /2/tweets/:id` requests answered so far, and how many of them asked for
+    /// `non_public_metrics`.
+    pub fn tweet_lookups(&self) -> (usize, usize) {
+        let s = lock(&self.state);
+        (s.tweet_lookups, s.non_public_requests)
+    }
+
     /// Adds a post made elsewhere (by hand, another tool) to the account's timeline.
     pub fn add_tweet(&self, text: &str, created_at: Timestamp) -> String {
         let mut s = lock(&self.state);
-        let id = s.new_id();
+        let id = s.tweet_id(created_at);
         s.tweets.push(FakeTweet {
             id: id.clone(),
             text: text.to_owned(),
@@ -252,6 +320,13 @@ impl XState {
     fn new_id(&mut self) -> String {
         self.next_id += 1;
         self.next_id.to_string()
+    }
+
+    /// A snowflake id for a post made at `created_at`, as X makes them.
+    fn tweet_id(&mut self, created_at: Timestamp) -> String {
+        self.sequence += 1;
+        let ms = u64::try_from(created_at.as_millisecond() - X_EPOCH_MS).unwrap_or(0);
+        ((ms << 22) | (self.sequence & 0x3f_ffff)).to_string()
     }
 
     fn rate_headers(&self, limit: u32, remaining: u32) -> [(&'static str, String); 3] {
@@ -406,12 +481,111 @@ async fn token(
     (StatusCode::OK, axum::Json(answer)).into_response()
 }
 
-async fn users_me(State(state): State<Shared>, headers: HeaderMap) -> Response {
+/// The comma-separated `*.fields` values of a query.
+fn fields(query: &HashMap<String, String>, name: &str) -> Vec<String> {
+    query
+        .get(name)
+        .map(|f| f.split(',').map(|f| f.trim().to_owned()).collect())
+        .unwrap_or_default()
+}
+
+async fn users_me(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
     if let Some(refused) = unauthorized(&state, &headers) {
         return refused;
     }
-    lock(&state).users_me_calls += 1;
-    axum::Json(json!({"data": {"id": USER_ID, "name": "Acme", "username": "acme"}})).into_response()
+    let mut s = lock(&state);
+    s.users_me_calls += 1;
+    let mut user = json!({"id": USER_ID, "name": "Acme", "username": "acme"});
+    if fields(&query, "user.fields")
+        .iter()
+        .any(|f| f == "public_metrics")
+    {
+        user["public_metrics"] = json!({
+            "followers_count": s.followers,
+            "following_count": 17,
+            "tweet_count": s.tweets.len(),
+            "listed_count": 1,
+            "like_count": 3,
+        });
+    }
+    axum::Json(json!({ "data": user })).into_response()
+}
+
+/// `GET /2/tweets/:id` with `tweet.fields`. A post X cannot show answers 200 with a problem in
+/// `errors` and no `data`.
+async fn lookup_tweet(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(refused) = unauthorized(&state, &headers) {
+        return refused;
+    }
+    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return invalid_request(&format!(
+            "The `id` query parameter value [{id}] does not match ^[0-9]{{1,19}}$"
+        ));
+    }
+    let fields = fields(&query, "tweet.fields");
+    let wants = |f: &str| fields.iter().any(|x| x == f);
+    let mut s = lock(&state);
+    s.tweet_lookups += 1;
+    let Some(tweet) = s.tweets.iter().find(|t| t.id == id).cloned() else {
+        return axum::Json(json!({"errors": [{
+            "value": id,
+            "detail": format!("Could not find tweet with id: [{id}]."),
+            "title": "Not Found Error",
+            "resource_type": "tweet",
+            "parameter": "id",
+            "resource_id": id,
+            "type": "https://api.twitter.com/2/problems/resource-not-found",
+        }]}))
+        .into_response();
+    };
+    let mut data =
+        json!({"id": tweet.id, "text": shown_text(&tweet), "edit_history_tweet_ids": [tweet.id]});
+    if wants("created_at") {
+        data["created_at"] = json!(
+            tweet
+                .created_at
+                .strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
+                .to_string()
+        );
+    }
+    if wants("public_metrics") {
+        let m = s.metrics.get(&id).copied().unwrap_or_default();
+        data["public_metrics"] = json!({
+            "retweet_count": m.retweet_count,
+            "reply_count": m.reply_count,
+            "like_count": m.like_count,
+            "quote_count": m.quote_count,
+            "bookmark_count": m.bookmark_count,
+            "impression_count": m.impression_count,
+        });
+    }
+    if wants("non_public_metrics") {
+        s.non_public_requests += 1;
+        let age_days = Timestamp::now().duration_since(tweet.created_at).as_hours() / 24;
+        if s.refuse_non_public || age_days >= NON_PUBLIC_DAYS {
+            return problem(
+                StatusCode::FORBIDDEN,
+                "Forbidden",
+                "Sorry, you are not authorized to access non_public_metrics on this Tweet.",
+            );
+        }
+        let m = s.metrics.get(&id).copied().unwrap_or_default();
+        data["non_public_metrics"] = json!({
+            "impression_count": m.impression_count,
+            "url_link_clicks": s.link_clicks.get(&id).copied().unwrap_or(0),
+            "user_profile_clicks": 0,
+        });
+    }
+    axum::Json(json!({ "data": data })).into_response()
 }
 
 /// How X shows a post in timelines: URLs as t.co links, a t.co link for attached media, and
@@ -544,13 +718,14 @@ async fn create_tweet(State(state): State<Shared>, headers: HeaderMap, body: Byt
             "You are not allowed to create a Tweet with duplicate content.",
         );
     }
-    let id = s.new_id();
+    let now = Timestamp::now();
+    let id = s.tweet_id(now);
     s.tweets.push(FakeTweet {
         id: id.clone(),
         text: text.clone(),
         media_ids,
         in_reply_to,
-        created_at: Timestamp::now(),
+        created_at: now,
     });
     (
         StatusCode::CREATED,
