@@ -10,7 +10,9 @@ use palinsesto::networks::bluesky::BlueskyConnector;
 use palinsesto::networks::{Connector, PublishError, ReadBack};
 use palinsesto_system_tests::accounts::{TestAccount, impatient_http, outgoing};
 use palinsesto_system_tests::fakes::Fault;
-use palinsesto_system_tests::fakes::bluesky::{APP_PASSWORD, FakeBluesky, IDENTIFIER};
+use palinsesto_system_tests::fakes::bluesky::{
+    APP_PASSWORD, DID, FakeBluesky, IDENTIFIER, PostCounts,
+};
 use serde_json::{Value, json};
 
 const CREATE_RECORD: &str = "/xrpc/com.atproto.repo.createRecord";
@@ -673,4 +675,217 @@ async fn a_found_post_whose_thread_was_never_posted_says_so() {
     assert_eq!(published.notes.len(), 1, "{:?}", published.notes);
     assert!(published.notes[0].contains("follow-up 1 was not posted"));
     assert_eq!(fake.count_records_with_text("seguito"), 0);
+}
+
+// Metrics: a published post's counters through the account's PDS, and the account's followers.
+
+const GET_POSTS: &str = "/xrpc/app.bsky.feed.getPosts";
+
+#[tokio::test]
+async fn a_posts_counters_are_read_and_follow_the_post_as_it_changes() {
+    // given a published post that people liked, reposted, answered and quoted
+    let (fake, account) = given_a_bluesky_channel().await;
+    let bluesky = connector();
+    let uri = bluesky
+        .publish(&account.context(), &outgoing("Contate"))
+        .await
+        .unwrap()
+        .remote_id;
+    fake.set_post_counts(
+        &uri,
+        PostCounts {
+            likes: 7,
+            reposts: 2,
+            replies: 1,
+            quotes: 1,
+            bookmarks: None,
+        },
+    );
+
+    // when its metrics are read, then read again after more likes
+    let first = bluesky
+        .post_metrics(&account.account(), &uri)
+        .await
+        .unwrap();
+    fake.set_likes(&uri, 19);
+    let second = bluesky
+        .post_metrics(&account.account(), &uri)
+        .await
+        .unwrap();
+
+    // then each reading has its moment's counters
+    assert_eq!(first.counters.likes, Some(7));
+    assert_eq!(first.counters.reposts, Some(2));
+    assert_eq!(first.counters.replies, Some(1));
+    assert_eq!(first.counters.quotes, Some(1));
+    assert_eq!(second.counters.likes, Some(19));
+    // and Bluesky counts no views, and this AppView no bookmarks: not available, not zero
+    assert_eq!(second.counters.views, None);
+    assert_eq!(second.counters.clicks, None);
+    assert_eq!(second.counters.saves, None);
+    assert_eq!(second.raw["likeCount"], json!(19));
+    assert_eq!(second.raw["uri"], json!(uri));
+    // and the session that published was reused
+    assert_eq!(fake.session_creations(), 1);
+}
+
+#[tokio::test]
+async fn bookmarks_are_read_as_saves() {
+    let (fake, account) = given_a_bluesky_channel().await;
+    let bluesky = connector();
+    let uri = bluesky
+        .publish(&account.context(), &outgoing("Salvami"))
+        .await
+        .unwrap()
+        .remote_id;
+    fake.set_post_counts(
+        &uri,
+        PostCounts {
+            bookmarks: Some(4),
+            ..PostCounts::default()
+        },
+    );
+
+    let reading = bluesky
+        .post_metrics(&account.account(), &uri)
+        .await
+        .unwrap();
+
+    assert_eq!(reading.counters.saves, Some(4));
+    assert_eq!(reading.counters.likes, Some(0));
+}
+
+#[tokio::test]
+async fn the_accounts_followers_are_read_from_its_profile() {
+    let (fake, account) = given_a_bluesky_channel().await;
+    fake.set_followers(1200);
+    let bluesky = connector();
+
+    let first = bluesky.account_metrics(&account.account()).await.unwrap();
+    fake.set_followers(1234);
+    let second = bluesky.account_metrics(&account.account()).await.unwrap();
+
+    assert_eq!(first.counters.followers, Some(1200));
+    assert_eq!(second.counters.followers, Some(1234));
+    assert_eq!(second.counters.likes, None);
+    assert_eq!(second.raw["did"], json!(DID));
+}
+
+#[tokio::test]
+async fn a_deleted_post_is_a_clear_error() {
+    let (fake, account) = given_a_bluesky_channel().await;
+    let bluesky = connector();
+    let uri = bluesky
+        .publish(&account.context(), &outgoing("Effimero"))
+        .await
+        .unwrap()
+        .remote_id;
+    fake.delete_post(&uri);
+
+    let err = bluesky
+        .post_metrics(&account.account(), &uri)
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, PublishError::InvalidContent(_)), "{err:?}");
+    assert!(!err.retryable());
+    let message = err.to_string();
+    assert!(message.contains("deleted or is not visible"), "{message}");
+    assert!(message.contains(&uri), "{message}");
+}
+
+#[tokio::test]
+async fn a_rate_limited_metrics_read_gives_the_reset_time() {
+    let (fake, account) = given_a_bluesky_channel().await;
+    let bluesky = connector();
+    let uri = bluesky
+        .publish(&account.context(), &outgoing("Troppe letture"))
+        .await
+        .unwrap()
+        .remote_id;
+    fake.server.faults.inject(
+        Method::GET,
+        GET_POSTS,
+        1,
+        Fault::status_with_headers(
+            429,
+            &[
+                ("ratelimit-limit", "3000"),
+                ("ratelimit-remaining", "0"),
+                ("ratelimit-reset", "1900000300"),
+            ],
+            r#"{"error":"RateLimitExceeded","message":"Rate Limit Exceeded"}"#,
+        ),
+    );
+
+    let err = bluesky
+        .post_metrics(&account.account(), &uri)
+        .await
+        .unwrap_err();
+
+    let PublishError::RateLimited { retry_at, message } = &err else {
+        panic!("expected RateLimited, got {err:?}");
+    };
+    assert_eq!(
+        *retry_at,
+        Some(Timestamp::from_second(1_900_000_300).unwrap())
+    );
+    assert!(message.contains("read"), "{message}");
+}
+
+#[tokio::test]
+async fn an_expired_session_is_renewed_for_a_metrics_read() {
+    let (fake, account) = given_a_bluesky_channel().await;
+    let bluesky = connector();
+    let uri = bluesky
+        .publish(&account.context(), &outgoing("Ancora qui"))
+        .await
+        .unwrap()
+        .remote_id;
+    fake.set_likes(&uri, 2);
+    fake.expire_access_tokens();
+
+    let reading = bluesky
+        .post_metrics(&account.account(), &uri)
+        .await
+        .unwrap();
+
+    assert_eq!(reading.counters.likes, Some(2));
+    assert_eq!(fake.session_refreshes(), 1);
+    assert_eq!(fake.session_creations(), 1);
+}
+
+#[tokio::test]
+async fn a_session_bluesky_no_longer_accepts_is_auth_expired() {
+    // given a stored session Bluesky refuses and an app password that was revoked
+    let fake = FakeBluesky::start().await;
+    let account = TestAccount::new(
+        Network::Bluesky,
+        fake.settings(),
+        json!({
+            "identifier": IDENTIFIER,
+            "app_password": "revocata",
+            "access_jwt": "stale-access",
+            "refresh_jwt": "stale-refresh",
+            "did": DID,
+            "pds_url": fake.base(),
+        }),
+    )
+    .await;
+    let uri = format!("at://{DID}/app.bsky.feed.post/3labc2222222a");
+
+    let post = connector()
+        .post_metrics(&account.account(), &uri)
+        .await
+        .unwrap_err();
+    let own = connector()
+        .account_metrics(&account.account())
+        .await
+        .unwrap_err();
+
+    for err in [post, own] {
+        assert!(matches!(err, PublishError::AuthExpired(_)), "{err:?}");
+        assert!(!err.retryable());
+    }
+    assert_eq!(fake.session_creations(), 0);
 }

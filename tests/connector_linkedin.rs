@@ -1,5 +1,6 @@
 //! The LinkedIn connector against its loopback fake: little-text escaping, images and videos,
-//! first comments, token refresh for partner apps, error mapping and the read-back.
+//! first comments, token refresh for partner apps, error mapping, the read-back, and post and page
+//! statistics.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -10,7 +11,7 @@ use palinsesto::networks::linkedin::LinkedinConnector;
 use palinsesto::networks::{Connector, PublishError, ReadBack};
 use palinsesto_system_tests::accounts::{TestAccount, impatient_http, outgoing};
 use palinsesto_system_tests::fakes::Fault;
-use palinsesto_system_tests::fakes::linkedin::{self as fake, FakeLinkedin};
+use palinsesto_system_tests::fakes::linkedin::{self as fake, FakeLinkedin, FakePostStats};
 use serde_json::{Value, json};
 
 fn connector(li: &FakeLinkedin) -> LinkedinConnector {
@@ -546,4 +547,208 @@ async fn a_post_never_made_is_not_found() {
 
     // Then
     assert_eq!(read_back, ReadBack::NotFound);
+}
+
+// Statistics
+
+async fn a_published_post(li: &FakeLinkedin, account: &TestAccount) -> String {
+    connector(li)
+        .publish(&account.context(), &outgoing("Counting"))
+        .await
+        .unwrap()
+        .remote_id
+}
+
+fn stats(likes: u64, impressions: u64) -> FakePostStats {
+    FakePostStats {
+        likes,
+        comments: 3,
+        shares: 2,
+        impressions,
+        unique_impressions: impressions / 2,
+        clicks: 17,
+    }
+}
+
+#[tokio::test]
+async fn an_organization_post_s_statistics_become_counters_and_follow_the_post() {
+    // Given a page post with statistics
+    let li = FakeLinkedin::start().await;
+    let account = account(&li, li.credentials()).await;
+    let urn = a_published_post(&li, &account).await;
+    li.set_post_stats(&urn, stats(40, 1_000));
+    let c = connector(&li);
+
+    // When read twice, the post gaining likes and impressions in between
+    let first = c.post_metrics(&account.account(), &urn).await.unwrap();
+    li.set_post_stats(&urn, stats(55, 1_800));
+    let second = c.post_metrics(&account.account(), &urn).await.unwrap();
+
+    // Then
+    let counters = &first.counters;
+    assert_eq!(counters.likes, Some(40));
+    assert_eq!(counters.replies, Some(3), "comments are replies");
+    assert_eq!(counters.reposts, Some(2), "shares are reposts");
+    assert_eq!(counters.views, Some(1_000), "impressions are views");
+    assert_eq!(counters.reach, Some(500), "unique impressions are reach");
+    assert_eq!(counters.clicks, Some(17));
+    assert_eq!(
+        (second.counters.likes, second.counters.views),
+        (Some(55), Some(1_800))
+    );
+    // And what LinkedIn does not count is not available, never 0
+    assert_eq!(counters.quotes, None);
+    assert_eq!(counters.saves, None);
+    assert_eq!(counters.followers, None);
+    // And LinkedIn's own answer is kept
+    assert_eq!(first.raw["elements"][0]["share"], urn.as_str());
+    assert!(first.raw["elements"][0]["totalShareStatistics"]["engagement"].is_number());
+}
+
+#[tokio::test]
+async fn statistics_not_counted_yet_are_not_available_rather_than_zero() {
+    // Given LinkedIn answering no element for the post
+    let li = FakeLinkedin::start().await;
+    let account = account(&li, li.credentials()).await;
+    let urn = a_published_post(&li, &account).await;
+    li.set_statistics_ready(false);
+
+    // When
+    let reading = connector(&li)
+        .post_metrics(&account.account(), &urn)
+        .await
+        .unwrap();
+
+    // Then
+    assert!(reading.counters.is_empty(), "{:?}", reading.counters);
+}
+
+#[tokio::test]
+async fn a_member_s_post_is_read_from_member_analytics() {
+    // Given a member posting as themselves
+    let li = FakeLinkedin::start().await;
+    let account = TestAccount::new(Network::Linkedin, li.member_settings(), li.credentials()).await;
+    let urn = a_published_post(&li, &account).await;
+    li.set_post_stats(&urn, stats(9, 400));
+    let c = connector(&li);
+
+    // When read twice
+    let first = c.post_metrics(&account.account(), &urn).await.unwrap();
+    li.set_post_stats(&urn, stats(12, 650));
+    let second = c.post_metrics(&account.account(), &urn).await.unwrap();
+
+    // Then the member analytics figures are there, and clicks (not in that API) are not available
+    let counters = &first.counters;
+    assert_eq!(counters.likes, Some(9));
+    assert_eq!(counters.replies, Some(3));
+    assert_eq!(counters.reposts, Some(2));
+    assert_eq!(counters.views, Some(400));
+    assert_eq!(counters.reach, Some(200));
+    assert_eq!(counters.clicks, None);
+    assert_eq!(
+        (second.counters.likes, second.counters.views),
+        (Some(12), Some(650))
+    );
+    assert_eq!(first.raw["REACTION"]["elements"][0]["count"], 9);
+
+    // And before LinkedIn has counted the post, nothing is claimed
+    li.set_statistics_ready(false);
+    let empty = c.post_metrics(&account.account(), &urn).await.unwrap();
+    assert!(empty.counters.is_empty(), "{:?}", empty.counters);
+}
+
+#[tokio::test]
+async fn a_page_s_followers_are_its_network_size_and_a_member_s_are_not_available() {
+    // Given a page with followers, and a member
+    let li = FakeLinkedin::start().await;
+    li.set_followers(840);
+    let page = account(&li, li.credentials()).await;
+    let member = TestAccount::new(Network::Linkedin, li.member_settings(), li.credentials()).await;
+    let c = connector(&li);
+
+    // When
+    let first = c.account_metrics(&page.account()).await.unwrap();
+    li.set_followers(851);
+    let second = c.account_metrics(&page.account()).await.unwrap();
+    let of_member = c.account_metrics(&member.account()).await.unwrap();
+
+    // Then
+    assert_eq!(first.counters.followers, Some(840));
+    assert_eq!(second.counters.followers, Some(851));
+    assert_eq!(of_member.counters.followers, None, "not 0");
+    assert!(of_member.raw["note"].is_string());
+}
+
+#[tokio::test]
+async fn a_used_up_quota_on_statistics_is_rate_limited() {
+    // Given
+    let li = FakeLinkedin::start().await;
+    let account = account(&li, li.credentials()).await;
+    let urn = a_published_post(&li, &account).await;
+    li.server.faults.inject(
+        Method::GET,
+        li.statistics_path(),
+        1,
+        Fault::status(
+            429,
+            r#"{"message":"Resource level throttle APPLICATION DAY limit for calls to this resource is reached.","status":429}"#,
+        ),
+    );
+
+    // When
+    let err = connector(&li)
+        .post_metrics(&account.account(), &urn)
+        .await
+        .unwrap_err();
+
+    // Then
+    assert!(
+        matches!(&err, PublishError::RateLimited { retry_at: None, message } if message.contains("throttle")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_expired_token_on_a_statistics_read_is_auth_expired() {
+    // Given an ordinary app (no refresh) whose token has expired
+    let li = FakeLinkedin::start().await;
+    let account = account(&li, li.credentials()).await;
+    let urn = a_published_post(&li, &account).await;
+    li.expire_access_token();
+    let c = connector(&li);
+
+    // When
+    let post = c.post_metrics(&account.account(), &urn).await.unwrap_err();
+    let followers = c.account_metrics(&account.account()).await.unwrap_err();
+
+    // Then
+    assert!(matches!(post, PublishError::AuthExpired(_)), "{post:?}");
+    assert!(
+        matches!(followers, PublishError::AuthExpired(_)),
+        "{followers:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_statistics_permission_names_what_is_missing() {
+    // Given a page the token's member does not administer
+    let li = FakeLinkedin::start().await;
+    let account = TestAccount::new(
+        Network::Linkedin,
+        json!({ "author": "urn:li:organization:1" }),
+        li.credentials(),
+    )
+    .await;
+
+    // When
+    let err = connector(&li)
+        .post_metrics(&account.account(), "urn:li:share:1")
+        .await
+        .unwrap_err();
+
+    // Then
+    assert!(
+        matches!(&err, PublishError::AuthExpired(m) if m.contains("rw_organization_admin")),
+        "{err:?}"
+    );
 }

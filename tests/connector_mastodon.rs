@@ -575,3 +575,201 @@ async fn rules_come_from_the_instance_and_are_read_once() {
     assert_eq!(again, rules);
     assert_eq!(fake.instance_requests(), 1, "cached, not read per post");
 }
+
+// Metrics: counters of a published status and of the account.
+
+#[tokio::test]
+async fn a_posts_counters_are_read_and_follow_the_status_as_it_changes() {
+    // given a published status with some favourites, boosts and replies
+    let (fake, account) = given_an_account().await;
+    let mastodon = connector();
+    let published = mastodon
+        .publish(&account.context(), &outgoing("Misura me"))
+        .await
+        .unwrap();
+    fake.set_status_counts(&published.remote_id, 3, 1, 2);
+
+    // when its metrics are read, and read again after more people liked it
+    let first = mastodon
+        .post_metrics(&account.account(), &published.remote_id)
+        .await
+        .unwrap();
+    fake.set_status_counts(&published.remote_id, 10, 4, 2);
+    let second = mastodon
+        .post_metrics(&account.account(), &published.remote_id)
+        .await
+        .unwrap();
+
+    // then each reading has the counters of its moment
+    assert_eq!(first.counters.likes, Some(3));
+    assert_eq!(first.counters.reposts, Some(1));
+    assert_eq!(first.counters.replies, Some(2));
+    assert_eq!(second.counters.likes, Some(10));
+    assert_eq!(second.counters.reposts, Some(4));
+    assert_eq!(second.counters.replies, Some(2));
+    // and what Mastodon does not count is not available, not zero
+    for missing in [
+        second.counters.views,
+        second.counters.reach,
+        second.counters.clicks,
+        second.counters.saves,
+        second.counters.followers,
+    ] {
+        assert_eq!(missing, None, "{:?}", second.counters);
+    }
+    // and the status's own fields are kept as received
+    assert_eq!(second.raw["favourites_count"], json!(10));
+    assert_eq!(second.raw["id"], json!(published.remote_id));
+}
+
+#[tokio::test]
+async fn quotes_are_not_available_on_servers_that_do_not_count_them() {
+    let (fake, account) = given_an_account().await;
+    let mastodon = connector();
+    let id = mastodon
+        .publish(&account.context(), &outgoing("Citami"))
+        .await
+        .unwrap()
+        .remote_id;
+
+    // a server before 4.5 sends no quotes_count
+    let older = mastodon
+        .post_metrics(&account.account(), &id)
+        .await
+        .unwrap();
+    // a newer one does, even when nobody quoted the post yet
+    fake.set_status_quotes(&id, Some(0));
+    let newer = mastodon
+        .post_metrics(&account.account(), &id)
+        .await
+        .unwrap();
+    fake.set_status_quotes(&id, Some(5));
+    let quoted = mastodon
+        .post_metrics(&account.account(), &id)
+        .await
+        .unwrap();
+
+    assert_eq!(older.counters.quotes, None);
+    assert!(older.raw.get("quotes_count").is_none());
+    assert_eq!(newer.counters.quotes, Some(0));
+    assert_eq!(quoted.counters.quotes, Some(5));
+}
+
+#[tokio::test]
+async fn the_accounts_followers_are_read_from_its_credentials() {
+    let (fake, account) = given_an_account().await;
+    fake.set_followers(345);
+    let mastodon = connector();
+
+    let first = mastodon.account_metrics(&account.account()).await.unwrap();
+    fake.set_followers(360);
+    let second = mastodon.account_metrics(&account.account()).await.unwrap();
+
+    assert_eq!(first.counters.followers, Some(345));
+    assert_eq!(second.counters.followers, Some(360));
+    assert_eq!(second.counters.likes, None);
+    assert_eq!(second.raw["followers_count"], json!(360));
+}
+
+#[tokio::test]
+async fn a_deleted_status_says_so_instead_of_blaming_the_settings() {
+    let (fake, account) = given_an_account().await;
+    let mastodon = connector();
+    let id = mastodon
+        .publish(&account.context(), &outgoing("Presto cancellato"))
+        .await
+        .unwrap()
+        .remote_id;
+    fake.delete_status(&id);
+
+    let err = mastodon
+        .post_metrics(&account.account(), &id)
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, PublishError::InvalidContent(_)), "{err:?}");
+    assert!(!err.retryable());
+    let message = err.to_string();
+    assert!(message.contains("deleted"), "{message}");
+    assert!(message.contains(&id), "{message}");
+    assert!(!message.contains("instance_url"), "{message}");
+}
+
+#[tokio::test]
+async fn a_spent_rate_limit_on_a_metrics_read_waits_until_mastodons_reset() {
+    let (fake, account) = given_an_account().await;
+    let mastodon = connector();
+    let id = mastodon
+        .publish(&account.context(), &outgoing("Contami"))
+        .await
+        .unwrap()
+        .remote_id;
+    fake.exhaust_rate_limit();
+
+    let post = mastodon
+        .post_metrics(&account.account(), &id)
+        .await
+        .unwrap_err();
+    let own = mastodon
+        .account_metrics(&account.account())
+        .await
+        .unwrap_err();
+
+    for err in [post, own] {
+        let PublishError::RateLimited { retry_at, .. } = &err else {
+            panic!("expected RateLimited, got {err:?}");
+        };
+        let retry_at = retry_at.expect("the reset time from X-RateLimit-Reset");
+        let off = retry_at.duration_since(fake.rate_limit_reset()).abs();
+        assert!(off < SignedDuration::from_millis(1), "off by {off:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_revoked_token_on_a_metrics_read_is_auth_expired() {
+    let fake = FakeMastodon::start().await;
+    let account = TestAccount::new(
+        Network::Mastodon,
+        fake.settings(),
+        json!({"access_token": "revoked"}),
+    )
+    .await;
+    let id = fake.seed_status("Vecchio", Timestamp::now());
+
+    let post = connector()
+        .post_metrics(&account.account(), &id)
+        .await
+        .unwrap_err();
+    let own = connector()
+        .account_metrics(&account.account())
+        .await
+        .unwrap_err();
+
+    for err in [post, own] {
+        assert!(matches!(err, PublishError::AuthExpired(_)), "{err:?}");
+        assert!(
+            err.to_string().contains("The access token is invalid"),
+            "{err}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_server_error_on_a_metrics_read_is_transient() {
+    let (fake, account) = given_an_account().await;
+    let id = fake.seed_status("Qualcosa", Timestamp::now());
+    fake.faults().inject(
+        Method::GET,
+        "/api/v1/statuses/",
+        1,
+        Fault::status(503, r#"{"error":"Service Unavailable"}"#),
+    );
+
+    let err = connector()
+        .post_metrics(&account.account(), &id)
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, PublishError::Transient(_)), "{err:?}");
+    assert!(err.retryable());
+}

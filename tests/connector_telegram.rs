@@ -477,3 +477,159 @@ async fn the_read_back_cannot_tell_and_says_what_to_check() {
     assert!(!explanation.contains(TOKEN));
     assert_eq!(fake.requests("sendMessage"), 0, "a read-back never sends");
 }
+
+// Metrics: bots see no views; the channel's subscribers are read with getChatMemberCount.
+
+#[tokio::test]
+async fn a_posts_metrics_are_all_unavailable_and_cost_no_call() {
+    let (fake, account) = given_a_channel(PUBLIC_CHANNEL).await;
+    let published = connector(&fake)
+        .publish(&account.context(), &outgoing("Quante visite?"))
+        .await
+        .unwrap();
+    let calls_before = fake.faults().requests();
+
+    let reading = connector(&fake)
+        .post_metrics(&account.account(), &published.remote_id)
+        .await
+        .unwrap();
+
+    assert!(reading.counters.is_empty(), "{:?}", reading.counters);
+    assert_eq!(reading.counters.views, None);
+    let note = reading.raw["note"].as_str().expect("a note saying why");
+    assert!(note.contains("Bot API"), "{note}");
+    assert!(note.contains("viewed"), "{note}");
+    assert_eq!(
+        fake.faults().requests(),
+        calls_before,
+        "no call to Telegram"
+    );
+}
+
+#[tokio::test]
+async fn the_channels_subscribers_are_read_and_follow_the_channel() {
+    let (fake, account) = given_a_channel(PUBLIC_CHANNEL).await;
+    let telegram = connector(&fake);
+
+    let first = telegram.account_metrics(&account.account()).await.unwrap();
+    fake.set_subscribers(PUBLIC_CHANNEL, 275);
+    let second = telegram.account_metrics(&account.account()).await.unwrap();
+
+    assert_eq!(first.counters.followers, Some(250));
+    assert_eq!(second.counters.followers, Some(275));
+    assert_eq!(second.counters.likes, None);
+    assert_eq!(second.raw["getChatMemberCount"], json!(275));
+    assert_eq!(fake.requests("getChatMemberCount"), 2);
+}
+
+#[tokio::test]
+async fn a_private_channel_known_by_its_id_has_its_subscribers_read_too() {
+    let (fake, account) = given_a_channel(PRIVATE_CHANNEL).await;
+    fake.set_subscribers(PRIVATE_CHANNEL, 41);
+
+    let reading = connector(&fake)
+        .account_metrics(&account.account())
+        .await
+        .unwrap();
+
+    assert_eq!(reading.counters.followers, Some(41));
+}
+
+#[tokio::test]
+async fn flood_control_on_the_subscriber_count_is_rate_limited() {
+    let (fake, account) = given_a_channel(PUBLIC_CHANNEL).await;
+    fake.faults().inject(
+        Method::POST,
+        &FakeTelegram::path("getChatMemberCount"),
+        1,
+        Fault::status(
+            429,
+            r#"{"ok":false,"error_code":429,"description":"Too Many Requests: retry after 20","parameters":{"retry_after":20}}"#,
+        ),
+    );
+    let before = Timestamp::now();
+
+    let err = connector(&fake)
+        .account_metrics(&account.account())
+        .await
+        .unwrap_err();
+
+    let PublishError::RateLimited { retry_at, .. } = &err else {
+        panic!("expected RateLimited, got {err:?}");
+    };
+    let wait = retry_at.expect("retry_after").duration_since(before);
+    assert!(
+        wait >= SignedDuration::from_secs(20) && wait < SignedDuration::from_secs(25),
+        "{wait:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_bot_token_on_the_subscriber_count_is_auth_expired_and_never_shown() {
+    let fake = FakeTelegram::start().await;
+    let wrong = "7000000001:AAH-wrong-token-also-secret";
+    let account = TestAccount::new(
+        Network::Telegram,
+        FakeTelegram::settings(PUBLIC_CHANNEL),
+        json!({"bot_token": wrong}),
+    )
+    .await;
+
+    let err = connector(&fake)
+        .account_metrics(&account.account())
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, PublishError::AuthExpired(_)), "{err:?}");
+    assert!(!err.to_string().contains(wrong), "{err}");
+}
+
+#[tokio::test]
+async fn a_removed_bot_or_an_unknown_chat_cannot_count_subscribers() {
+    let (fake, account) = given_a_channel(PUBLIC_CHANNEL).await;
+    fake.set_bot_access(PUBLIC_CHANNEL, BotAccess::Removed);
+    let removed = connector(&fake)
+        .account_metrics(&account.account())
+        .await
+        .unwrap_err();
+
+    let (fake, account) = given_a_channel("@nobody_here").await;
+    let unknown = connector(&fake)
+        .account_metrics(&account.account())
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(removed, PublishError::AuthExpired(_)),
+        "{removed:?}"
+    );
+    assert!(
+        removed.to_string().contains("does not let the bot read"),
+        "{removed}"
+    );
+    assert!(
+        matches!(unknown, PublishError::Misconfigured(_)),
+        "{unknown:?}"
+    );
+    assert!(unknown.to_string().contains("chat not found"), "{unknown}");
+}
+
+#[tokio::test]
+async fn a_lost_answer_to_the_subscriber_count_is_transient_not_unknown() {
+    // A read creates nothing: a dropped connection is a plain retry, not a read-back.
+    let (fake, account) = given_a_channel(PUBLIC_CHANNEL).await;
+    fake.faults().inject(
+        Method::POST,
+        &FakeTelegram::path("getChatMemberCount"),
+        1,
+        Fault::DropAfterReceive,
+    );
+
+    let err = connector(&fake)
+        .account_metrics(&account.account())
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, PublishError::Transient(_)), "{err:?}");
+    assert_no_token(&err);
+}

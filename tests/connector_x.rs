@@ -579,3 +579,253 @@ async fn the_read_back_of_a_thread_says_its_replies_were_not_posted() {
         other => panic!("expected Found, got {other:?}"),
     }
 }
+
+// Metrics: public metrics of a post (link clicks while X still gives them) and the followers.
+
+fn metrics(likes: u64, impressions: u64) -> fake::PublicMetrics {
+    fake::PublicMetrics {
+        like_count: likes,
+        retweet_count: 2,
+        reply_count: 3,
+        quote_count: 1,
+        impression_count: impressions,
+        bookmark_count: 4,
+    }
+}
+
+#[tokio::test]
+async fn a_recent_posts_metrics_include_link_clicks_in_one_call_and_follow_the_post() {
+    // Given a post published today, with some engagement and link clicks
+    let x = FakeX::start().await;
+    let account = account(x.credentials()).await;
+    let connector = connector(&x);
+    let id = connector
+        .publish(&account.context(), &outgoing("Read my link"))
+        .await
+        .unwrap()
+        .remote_id;
+    x.set_public_metrics(&id, metrics(5, 300));
+    x.set_link_clicks(&id, 9);
+
+    // When it is read, then read again after it got more likes and views
+    let first = connector
+        .post_metrics(&account.account(), &id)
+        .await
+        .unwrap();
+    x.set_public_metrics(&id, metrics(8, 520));
+    let second = connector
+        .post_metrics(&account.account(), &id)
+        .await
+        .unwrap();
+
+    // Then
+    let c = &first.counters;
+    assert_eq!(
+        (c.likes, c.reposts, c.replies, c.quotes, c.views, c.saves),
+        (Some(5), Some(2), Some(3), Some(1), Some(300), Some(4))
+    );
+    assert_eq!(c.clicks, Some(9));
+    assert_eq!(second.counters.likes, Some(8));
+    assert_eq!(second.counters.views, Some(520));
+    // X reports no reach for posts: not available
+    assert_eq!(second.counters.reach, None);
+    assert_eq!(second.counters.followers, None);
+    assert_eq!(second.raw["public_metrics"]["like_count"], json!(8));
+    assert_eq!(
+        second.raw["non_public_metrics"]["url_link_clicks"],
+        json!(9)
+    );
+    assert_eq!(x.tweet_lookups(), (2, 2), "one lookup per reading");
+}
+
+#[tokio::test]
+async fn a_post_over_30_days_old_is_read_without_asking_for_link_clicks() {
+    // Given a post made 40 days ago
+    let x = FakeX::start().await;
+    let account = account(x.credentials()).await;
+    let old = Timestamp::now()
+        .checked_sub(jiff::SignedDuration::from_hours(40 * 24))
+        .unwrap();
+    let id = x.add_tweet("An old post", old);
+    x.set_public_metrics(&id, metrics(50, 9000));
+
+    // When
+    let reading = connector(&x)
+        .post_metrics(&account.account(), &id)
+        .await
+        .unwrap();
+
+    // Then its public figures are read, and link clicks are not available
+    assert_eq!(reading.counters.likes, Some(50));
+    assert_eq!(reading.counters.views, Some(9000));
+    assert_eq!(reading.counters.clicks, None);
+    assert_eq!(x.tweet_lookups(), (1, 0));
+}
+
+#[tokio::test]
+async fn refused_non_public_metrics_still_give_the_public_ones() {
+    // Given an app that may not read non-public metrics
+    let x = FakeX::start().await;
+    x.refuse_non_public_metrics();
+    let account = account(x.credentials()).await;
+    let connector = connector(&x);
+    let id = connector
+        .publish(&account.context(), &outgoing("Public only"))
+        .await
+        .unwrap()
+        .remote_id;
+    x.set_public_metrics(&id, metrics(6, 100));
+
+    // When
+    let reading = connector
+        .post_metrics(&account.account(), &id)
+        .await
+        .unwrap();
+
+    // Then
+    assert_eq!(reading.counters.likes, Some(6));
+    assert_eq!(reading.counters.views, Some(100));
+    assert_eq!(reading.counters.clicks, None);
+    assert!(reading.raw.get("non_public_metrics").is_none());
+    assert_eq!(x.tweet_lookups(), (2, 1));
+}
+
+#[tokio::test]
+async fn a_deleted_post_is_a_clear_error() {
+    // Given
+    let x = FakeX::start().await;
+    let account = account(x.credentials()).await;
+    let connector = connector(&x);
+    let id = connector
+        .publish(&account.context(), &outgoing("Gone soon"))
+        .await
+        .unwrap()
+        .remote_id;
+    x.delete_tweet(&id);
+
+    // When
+    let err = connector
+        .post_metrics(&account.account(), &id)
+        .await
+        .unwrap_err();
+
+    // Then
+    assert!(matches!(err, PublishError::InvalidContent(_)), "{err:?}");
+    assert!(!err.retryable());
+    let message = err.to_string();
+    assert!(message.contains("deleted or is not visible"), "{message}");
+    assert!(message.contains("Could not find tweet"), "{message}");
+    assert_eq!(x.tweet_lookups(), (1, 1), "X's answer is not asked twice");
+}
+
+#[tokio::test]
+async fn a_rate_limited_metrics_read_says_when_it_resets() {
+    // Given
+    let x = FakeX::start().await;
+    let account = account(x.credentials()).await;
+    let connector = connector(&x);
+    let id = connector
+        .publish(&account.context(), &outgoing("Count me later"))
+        .await
+        .unwrap()
+        .remote_id;
+    let reset = Timestamp::now().as_second() + 600;
+    x.server.faults.inject(
+        Method::GET,
+        "/2/tweets/",
+        1,
+        Fault::status_with_headers(
+            429,
+            &[
+                ("x-rate-limit-limit", "900"),
+                ("x-rate-limit-remaining", "0"),
+                ("x-rate-limit-reset", &reset.to_string()),
+            ],
+            r#"{"title":"Too Many Requests","detail":"Too Many Requests","type":"about:blank","status":429}"#,
+        ),
+    );
+
+    // When
+    let err = connector
+        .post_metrics(&account.account(), &id)
+        .await
+        .unwrap_err();
+
+    // Then
+    match err {
+        PublishError::RateLimited { retry_at, .. } => {
+            assert_eq!(retry_at, Some(Timestamp::from_second(reset).unwrap()))
+        }
+        other => panic!("expected RateLimited, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn an_expired_token_is_refreshed_for_a_metrics_read() {
+    // Given
+    let x = FakeX::start().await;
+    let id = x.add_tweet("Already there", Timestamp::now());
+    x.set_public_metrics(&id, metrics(2, 40));
+    x.expire_access_token();
+    let account = account(x.credentials()).await;
+
+    // When
+    let reading = connector(&x)
+        .post_metrics(&account.account(), &id)
+        .await
+        .unwrap();
+
+    // Then
+    assert_eq!(reading.counters.likes, Some(2));
+    assert_eq!(x.tokens_refreshed(), 1);
+    assert_eq!(account.sink.updates().len(), 1, "the new token is stored");
+}
+
+#[tokio::test]
+async fn a_refused_token_on_a_metrics_read_is_auth_expired() {
+    // Given
+    let x = FakeX::start().await;
+    let id = x.add_tweet("Hidden", Timestamp::now());
+    x.expire_access_token();
+    x.refuse_refresh();
+    let account = account(x.credentials()).await;
+
+    // When
+    let post = connector(&x)
+        .post_metrics(&account.account(), &id)
+        .await
+        .unwrap_err();
+    let own = connector(&x)
+        .account_metrics(&account.account())
+        .await
+        .unwrap_err();
+
+    // Then
+    for err in [post, own] {
+        assert!(matches!(err, PublishError::AuthExpired(_)), "{err:?}");
+        assert!(
+            err.to_string().contains("connect the channel again"),
+            "{err}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_accounts_followers_are_read_from_its_public_metrics() {
+    // Given
+    let x = FakeX::start().await;
+    x.set_followers(4321);
+    let account = account(x.credentials()).await;
+    let connector = connector(&x);
+
+    // When
+    let first = connector.account_metrics(&account.account()).await.unwrap();
+    x.set_followers(4400);
+    let second = connector.account_metrics(&account.account()).await.unwrap();
+
+    // Then
+    assert_eq!(first.counters.followers, Some(4321));
+    assert_eq!(second.counters.followers, Some(4400));
+    assert_eq!(second.counters.likes, None);
+    assert_eq!(second.raw["public_metrics"]["followers_count"], json!(4400));
+}

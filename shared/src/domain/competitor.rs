@@ -62,9 +62,10 @@ impl CompetitorFields {
                     "a Mastodon handle is user@server.example (or user, with server set)",
                 ),
             },
-            _ if handle.is_empty() || handle.contains(char::is_whitespace) => {
-                v.add("handle", "a Bluesky handle is like brand.bsky.social, or a did:")
-            }
+            _ if handle.is_empty() || handle.contains(char::is_whitespace) => v.add(
+                "handle",
+                "a Bluesky handle is like brand.bsky.social, or a did:",
+            ),
             _ => {}
         }
         if let Some(s) = server

@@ -185,10 +185,22 @@ mod tests {
     fn the_cadence_slows_with_age_and_stops_after_ninety_days() {
         let p = at("2027-01-01T00:00:00Z");
         let next = |taken: &str| next_post_snapshot(p, at(taken), 0);
-        assert_eq!(next("2027-01-01T05:00:00Z"), Some(at("2027-01-01T06:00:00Z")));
-        assert_eq!(next("2027-01-02T00:00:00Z"), Some(at("2027-01-02T06:00:00Z")));
-        assert_eq!(next("2027-01-08T00:00:00Z"), Some(at("2027-01-09T00:00:00Z")));
-        assert_eq!(next("2027-01-31T00:00:00Z"), Some(at("2027-02-07T00:00:00Z")));
+        assert_eq!(
+            next("2027-01-01T05:00:00Z"),
+            Some(at("2027-01-01T06:00:00Z"))
+        );
+        assert_eq!(
+            next("2027-01-02T00:00:00Z"),
+            Some(at("2027-01-02T06:00:00Z"))
+        );
+        assert_eq!(
+            next("2027-01-08T00:00:00Z"),
+            Some(at("2027-01-09T00:00:00Z"))
+        );
+        assert_eq!(
+            next("2027-01-31T00:00:00Z"),
+            Some(at("2027-02-07T00:00:00Z"))
+        );
         // Day 88: a week later would pass day 90.
         assert_eq!(next("2027-03-30T00:00:00Z"), None);
     }
@@ -237,9 +249,7 @@ pub enum Subject {
     /// One of the brand's channels (its account's followers).
     Channel { channel_id: super::ChannelId },
     /// A watched competitor's public account.
-    Competitor {
-        competitor_id: super::CompetitorId,
-    },
+    Competitor { competitor_id: super::CompetitorId },
 }
 
 impl Subject {
@@ -391,7 +401,12 @@ impl Tracker {
 
     /// Records a failed reading: tries again at `retry_at` (a rate limit's reset) or after the
     /// subject's usual interval; a post that keeps failing is given up (`None`).
-    pub fn failed(&self, now: Timestamp, error: String, retry_at: Option<Timestamp>) -> Option<Tracker> {
+    pub fn failed(
+        &self,
+        now: Timestamp,
+        error: String,
+        retry_at: Option<Timestamp>,
+    ) -> Option<Tracker> {
         let failures = self.failures + 1;
         if matches!(self.subject, Subject::Post { .. }) && failures >= MAX_FAILURES {
             return None;

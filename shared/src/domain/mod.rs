@@ -15,6 +15,7 @@ pub mod preflight;
 pub mod publishing;
 pub mod queue;
 pub mod report;
+pub mod report_build;
 pub mod secret;
 pub mod time;
 

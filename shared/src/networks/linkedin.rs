@@ -1018,6 +1018,33 @@ mod tests {
     }
 
     #[test]
+    fn each_statistics_api_names_a_post_its_own_way() {
+        let ugc = PostKind::of("urn:li:ugcPost:7").unwrap();
+        assert_eq!(ugc.organization_list(), ("ugcPosts", "ugcPost"));
+        assert_eq!(ugc.member_entity(), "ugc");
+        let share = PostKind::of("urn:li:share:7").unwrap();
+        assert_eq!(share.organization_list(), ("shares", "share"));
+        assert_eq!(share.member_entity(), "share");
+        let other = PostKind::of("urn:li:comment:(urn:li:share:7,1)").unwrap_err();
+        assert_eq!(other.kind(), "invalid_content");
+    }
+
+    #[test]
+    fn a_member_analytics_count_is_absent_until_linkedin_has_one() {
+        assert_eq!(total_count(&json!({"elements": []})), None);
+        assert_eq!(total_count(&json!({})), None);
+        assert_eq!(
+            total_count(&json!({"elements": [{"count": 0, "metricType": "REACTION"}]})),
+            Some(0),
+            "a counted zero is a zero"
+        );
+        assert_eq!(
+            total_count(&json!({"elements": [{"metricType": "REACTION"}]})),
+            None
+        );
+    }
+
+    #[test]
     fn duplicate_and_messages_are_read_from_the_error_body() {
         let e: ApiError = serde_json::from_str(
             r#"{"errorDetailType":"com.linkedin.common.error.BadRequest","message":"Content is a duplicate of urn:li:share:1","errorDetails":{"inputErrors":[{"description":"Duplicate post is detected","input":{},"code":"DUPLICATE_POST"}]},"status":422}"#,

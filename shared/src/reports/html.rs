@@ -53,9 +53,11 @@ th, td { padding: 8px 10px; border-bottom: 1px solid var(--line); text-align: le
 thead th { color: var(--muted); font-size: 11.5px; font-weight: 700; letter-spacing: .04em;
   text-transform: uppercase; vertical-align: bottom; border-bottom: 2px solid var(--ink); }
 .num { text-align: right; white-space: nowrap; }
-td small, td .change { display: block; font-size: 12px; }
-td small { color: var(--muted); }
-tr.total td { font-weight: 700; background: var(--soft); border-top: 2px solid var(--ink); }
+td small, th small, td .change { display: block; font-size: 12px; }
+td small, th small { color: var(--muted); font-weight: 400; }
+thead th.num { white-space: normal; }
+tbody th { overflow-wrap: anywhere; }
+tr.total > * { font-weight: 700; background: var(--soft); border-top: 2px solid var(--ink); }
 tr.group th { padding-top: 14px; background: var(--soft); font-size: 13px; }
 tr.brand td:first-child { font-weight: 700; }
 .tag { display: inline-block; margin-left: 6px; padding: 0 6px; border: 1px solid var(--accent);
@@ -116,9 +118,11 @@ pub(super) fn render(report: &Report) -> String {
     cover(&mut page, report);
     summary(&mut page, report);
     channels(&mut page, report);
-    followers_chart(&mut page, report);
     kpis(&mut page, report);
+    page.push_str("<section aria-labelledby=\"trends\"><h2 id=\"trends\">Over the period</h2>");
+    followers_chart(&mut page, report);
     engagement_chart(&mut page, report);
+    page.push_str("</section>\n");
     top_posts(&mut page, report);
     competitors(&mut page, report);
     definitions(&mut page, report);
@@ -336,10 +340,9 @@ fn followers_chart(page: &mut String, report: &Report) {
     );
     let _ = write!(
         page,
-        "<section aria-labelledby=\"followers\"><h2 id=\"followers\">Followers</h2>\
-         <figure>{chart}<figcaption>Each line starts from the channel's first follower count of \
+        "<figure>{chart}<figcaption>Each line starts from the channel's first follower count of \
          the period; a gap is a day without a count. The legend gives each channel's latest \
-         count.</figcaption></figure></section>\n"
+         count.</figcaption></figure>\n"
     );
 }
 
@@ -427,9 +430,8 @@ fn engagement_chart(page: &mut String, report: &Report) {
     );
     let _ = write!(
         page,
-        "<section aria-labelledby=\"daily\"><h2 id=\"daily\">Engagement per day</h2>\
-         <figure>{chart}<figcaption>Likes, reposts, replies, quotes and saves gained each day \
-         on all channels.</figcaption></figure></section>\n"
+        "<figure>{chart}<figcaption>Likes, reposts, replies, quotes and saves gained each day \
+         on all channels.</figcaption></figure>\n"
     );
 }
 

@@ -276,7 +276,7 @@ fn marker(out: &mut String, index: usize, x: f64, y: f64, colour: &str, tooltip:
 /// One line per series over `x_labels` (days); a missing value breaks its line.
 pub(super) fn lines(labels: &Labels, x_labels: &[String], series: &[Series]) -> String {
     let height = 340.0;
-    let (left, right, top, bottom) = (72.0, WIDTH - 210.0, 44.0, height - 58.0);
+    let (left, right, top, bottom) = (72.0, WIDTH - 260.0, 44.0, height - 58.0);
     let axis = Axis::new(
         series
             .iter()
@@ -372,7 +372,7 @@ pub(super) fn lines(labels: &Labels, x_labels: &[String], series: &[Series]) -> 
 
         // The legend, to the right of the plot.
         let y = top + 8.0 + index as f64 * 46.0;
-        let x = right + 28.0;
+        let x = right + 24.0;
         let _ = write!(
             out,
             "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{colour}\" \
@@ -394,7 +394,7 @@ pub(super) fn lines(labels: &Labels, x_labels: &[String], series: &[Series]) -> 
             y + 4.5,
             "start",
             " font-weight=\"600\"",
-            &shorten(&s.name, 20),
+            &shorten(&s.name, 24),
         );
         if !s.note.is_empty() {
             text(
@@ -403,7 +403,7 @@ pub(super) fn lines(labels: &Labels, x_labels: &[String], series: &[Series]) -> 
                 y + 22.0,
                 "start",
                 &format!(" fill=\"{MUTED}\" font-size=\"12\""),
-                &shorten(&s.note, 24),
+                &shorten(&s.note, 30),
             );
         }
     }

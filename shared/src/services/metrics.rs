@@ -16,9 +16,7 @@ use tokio::task::JoinSet;
 use super::publishing::StoreCredentials;
 use super::{Ports, ServiceError};
 use crate::domain::metrics::{Snapshot, Subject, Tracker};
-use crate::domain::{
-    Actor, BrandId, ChannelId, CompetitorId, Permission, PostId, TargetState,
-};
+use crate::domain::{Actor, BrandId, ChannelId, CompetitorId, Permission, PostId, TargetState};
 use crate::networks::public::PublicAccounts;
 use crate::networks::{Account, PublishError};
 use crate::store::StoreError;
@@ -87,7 +85,12 @@ impl MetricsService {
         let mut groups: BTreeMap<AccountKey, Vec<Tracker>> = BTreeMap::new();
         let mut report = MetricsTickReport::default();
         for shard in 0..DUE_SHARDS {
-            for (brand, tracker) in self.ports.store.due_trackers(shard, now, self.batch).await? {
+            for (brand, tracker) in self
+                .ports
+                .store
+                .due_trackers(shard, now, self.batch)
+                .await?
+            {
                 report.due += 1;
                 let key = match tracker.subject {
                     Subject::Post { channel_id, .. } | Subject::Channel { channel_id } => {
@@ -162,8 +165,14 @@ impl MetricsService {
                                 raw: profile.raw.clone(),
                             };
                             let (snapshot, next) = tracker.record(now, reading, Some(profile));
-                            self.save(&brand, &tracker, Some(&snapshot), next.as_ref(), &mut report)
-                                .await?;
+                            self.save(
+                                &brand,
+                                &tracker,
+                                Some(&snapshot),
+                                next.as_ref(),
+                                &mut report,
+                            )
+                            .await?;
                         }
                         Err(e) => self.failed(&brand, &tracker, now, &e, &mut report).await?,
                     }
@@ -207,8 +216,14 @@ impl MetricsService {
                         channel.name
                     )
                 };
-                self.failed(brand, &tracker, now, &PublishError::Misconfigured(why), &mut report)
-                    .await?;
+                self.failed(
+                    brand,
+                    &tracker,
+                    now,
+                    &PublishError::Misconfigured(why),
+                    &mut report,
+                )
+                .await?;
                 continue;
             };
             if let Some(e) = &refusal {

@@ -29,7 +29,9 @@ impl Store {
     }
 
     pub async fn put_tracker(&self, brand: &BrandId, tracker: &Tracker) -> Result<(), StoreError> {
-        self.items().write(vec![self.tracker_write(brand, tracker)?]).await
+        self.items()
+            .write(vec![self.tracker_write(brand, tracker)?])
+            .await
     }
 
     pub async fn get_tracker(
@@ -323,12 +325,7 @@ impl Store {
                     sk: keys::competitor_sk(id),
                     condition: Condition::Version(expected),
                 },
-                self.untrack_write(
-                    brand,
-                    &Subject::Competitor {
-                        competitor_id: *id,
-                    },
-                ),
+                self.untrack_write(brand, &Subject::Competitor { competitor_id: *id }),
             ])
             .await
     }
@@ -395,9 +392,15 @@ impl Store {
             .into_iter()
             .map(|item| {
                 let brand = keys::brand_of(&item.pk).ok_or_else(|| {
-                    StoreError::Corrupt(format!("a report schedule has the partition {:?}", item.pk))
+                    StoreError::Corrupt(format!(
+                        "a report schedule has the partition {:?}",
+                        item.pk
+                    ))
                 })?;
-                Ok((brand, decode(item, |s: &mut ReportSchedule, v| s.version = v)?))
+                Ok((
+                    brand,
+                    decode(item, |s: &mut ReportSchedule, v| s.version = v)?,
+                ))
             })
             .collect()
     }

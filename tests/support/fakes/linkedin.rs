@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, RawForm, Request, State};
+use axum::extract::{Path, Query, RawForm, RawQuery, Request, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -913,6 +913,18 @@ fn access_denied(message: &str) -> Response {
         .into_response()
 }
 
+/// Rest.li 2.0 reads `List(..)` and `(key:value)` only when their syntax characters arrive as they
+/// are and the URNs inside them percent-encoded: a query with these `parts` missing is refused.
+fn restli_syntax(raw: Option<&str>, parts: &[&str]) -> Option<Response> {
+    let raw = raw.unwrap_or_default();
+    parts.iter().find(|p| !raw.contains(*p)).map(|missing| {
+        error(
+            StatusCode::BAD_REQUEST,
+            &format!("Invalid Rest.li 2.0 query syntax (expected {missing:?} in {raw:?})"),
+        )
+    })
+}
+
 /// The URNs of a Rest.li `List(a,b)` (already percent-decoded by the query parser).
 fn restli_list(value: &str) -> Option<Vec<String>> {
     let inner = value.strip_prefix("List(")?.strip_suffix(')')?;
@@ -930,8 +942,12 @@ fn restli_list(value: &str) -> Option<Vec<String>> {
 /// &shares=List(..)` (or `ugcPosts=List(..)`): lifetime statistics of the organization's posts.
 async fn share_statistics(
     State(state): State<Shared>,
+    RawQuery(raw): RawQuery,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
+    if let Some(refused) = restli_syntax(raw.as_deref(), &["List(urn%3Ali%3A"]) {
+        return refused;
+    }
     if query.get("q").map(String::as_str) != Some("organizationalEntity") {
         return error(
             StatusCode::BAD_REQUEST,
@@ -1009,8 +1025,12 @@ async fn share_statistics(
 /// one figure of one of the member's own posts.
 async fn member_analytics(
     State(state): State<Shared>,
+    RawQuery(raw): RawQuery,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
+    if let Some(refused) = restli_syntax(raw.as_deref(), &["entity=(", ":urn%3Ali%3A"]) {
+        return refused;
+    }
     if query.get("q").map(String::as_str) != Some("entity") {
         return error(StatusCode::BAD_REQUEST, "The finder q=entity is required");
     }

@@ -535,6 +535,9 @@ async fn lookup_tweet(
     let wants = |f: &str| fields.iter().any(|x| x == f);
     let mut s = lock(&state);
     s.tweet_lookups += 1;
+    if wants("non_public_metrics") {
+        s.non_public_requests += 1;
+    }
     let Some(tweet) = s.tweets.iter().find(|t| t.id == id).cloned() else {
         return axum::Json(json!({"errors": [{
             "value": id,
@@ -569,7 +572,6 @@ async fn lookup_tweet(
         });
     }
     if wants("non_public_metrics") {
-        s.non_public_requests += 1;
         let age_days = Timestamp::now().duration_since(tweet.created_at).as_hours() / 24;
         if s.refuse_non_public || age_days >= NON_PUBLIC_DAYS {
             return problem(
