@@ -873,6 +873,15 @@ async fn the_openapi_document_covers_every_route() {
         ("get", "/v1/assets/{id}"),
         ("patch", "/v1/assets/{id}"),
         ("delete", "/v1/assets/{id}"),
+        ("get", "/v1/kpis"),
+        ("post", "/v1/kpis"),
+        ("get", "/v1/kpis/{id}"),
+        ("patch", "/v1/kpis/{id}"),
+        ("delete", "/v1/kpis/{id}"),
+        ("get", "/v1/competitors"),
+        ("post", "/v1/competitors"),
+        ("get", "/v1/competitors/{id}"),
+        ("delete", "/v1/competitors/{id}"),
     ];
     let paths = r.body["paths"].as_object().unwrap();
     let documented: Vec<(String, String)> = paths

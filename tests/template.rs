@@ -359,7 +359,9 @@ fn only_the_publisher_and_metrics_can_read_channel_credentials() {
     }
     assert_eq!(
         readers,
-        BTreeSet::from(["metrics".to_owned(), "publisher".to_owned()])
+        BTreeSet::from(["metrics".to_owned(), "publisher".to_owned()]),
+        "the functions whose role can read {} (only these call the networks)",
+        keys::credentials_pk(&brand)
     );
 }
 

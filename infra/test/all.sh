@@ -11,6 +11,29 @@ say() { echo "==> $*" >&2; }
 
 cd "$ROOT"
 
+# The report tests render the HTML report in headless Chromium; like the emulator tests, they fail
+# rather than skip without it, so install it here (once: the check makes this a no-op afterwards).
+CHROMIUM=/usr/bin/chromium
+if [[ ! -x "$CHROMIUM" ]]; then
+    say "installing Chromium for the report browser tests (Debian package chromium)"
+    if ((EUID == 0)); then
+        AS_ROOT=()
+    elif command -v sudo >/dev/null; then
+        AS_ROOT=(sudo)
+    else
+        say "FAILED: $CHROMIUM is missing and this user is not root and has no sudo: install the Debian package chromium"
+        exit 1
+    fi
+    if ! command -v apt-get >/dev/null \
+        || ! "${AS_ROOT[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q \
+        || ! "${AS_ROOT[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium \
+        || [[ ! -x "$CHROMIUM" ]]; then
+        say "FAILED: could not install Chromium with apt-get (see above), so the tests were not run"
+        exit 1
+    fi
+fi
+export PALINSESTO_CHROMIUM="$CHROMIUM"
+
 say "starting the DynamoDB emulator (moto)"
 # Tests that need the emulator must fail, not skip, when it is missing: so no emulator, no test run.
 if ! "$MOTO" start; then

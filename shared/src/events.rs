@@ -31,6 +31,7 @@ pub const POST_MISSED: &str = "post.missed";
 pub const CHANNEL_NEEDS_RECONNECT: &str = "channel.needs_reconnect";
 pub const ASSET_READY: &str = "asset.ready";
 pub const ASSET_REJECTED: &str = "asset.rejected";
+pub const REPORT_READY: &str = "report.ready";
 
 impl DomainEvent {
     fn new(kind: &str, brand: &BrandId, time: Timestamp, data: Value) -> Self {
@@ -117,6 +118,28 @@ impl DomainEvent {
             "networks": networks,
         });
         Self::new(ASSET_READY, brand, time, data)
+    }
+
+    /// A scheduled report was written to the bucket; `link` opens its HTML for a while.
+    pub fn report_ready(
+        brand: &BrandId,
+        report: &crate::domain::report::Report,
+        written: &crate::services::reports::WrittenReport,
+        time: Timestamp,
+    ) -> Self {
+        let data = json!({
+            "period": report.period.kind,
+            "first_day": report.period.first_day.to_string(),
+            "last_day": report.period.last_day.to_string(),
+            "keys": written.keys,
+            "link": written.link,
+            "link_expires_at": time
+                .checked_add(crate::services::reports::REPORT_LINK_VALIDITY)
+                .ok(),
+            "kpis_met": report.kpis.iter().filter(|k| k.outcome == crate::domain::report::KpiOutcome::Met).count(),
+            "kpis_missed": report.kpis.iter().filter(|k| k.outcome == crate::domain::report::KpiOutcome::Missed).count(),
+        });
+        Self::new(REPORT_READY, brand, time, data)
     }
 
     /// A file was refused; it is kept at `quarantine_key`.

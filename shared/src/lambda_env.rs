@@ -13,7 +13,8 @@ use crate::http::AppState;
 use crate::intake::Limits;
 use crate::services::intake_events::S3Intake;
 use crate::services::publishing::PublishingService;
-use crate::services::{IntakeService, Ports};
+use crate::networks::public::PublicReader;
+use crate::services::{IntakeService, MetricsService, Ports, ReportService};
 use crate::store::Store;
 
 /// Why a function could not start: a missing or malformed environment variable, named.
@@ -113,4 +114,29 @@ pub async fn intake_service() -> Result<S3Intake, StartupError> {
         Limits::default(),
     );
     Ok(S3Intake::new(service, bucket))
+}
+
+/// Everything the metrics function needs: the ports (the networks through the connectors) and
+/// the public-API reader for competitors (`BLUESKY_APPVIEW_BASE` optional).
+pub async fn metrics_service() -> Result<MetricsService, StartupError> {
+    let ports = ports().await?;
+    Ok(MetricsService::new(ports).with_public(Arc::new(PublicReader::from_env(
+        crate::networks::network_client(),
+    ))))
+}
+
+/// Everything the reports function needs: the ports, the bucket reports are written to
+/// (`BUCKET_NAME`) and the bus for report.ready (`EVENT_BUS_NAME`).
+pub async fn reports_service() -> Result<ReportService, StartupError> {
+    let table = required("TABLE_NAME")?;
+    let bus_name = required("EVENT_BUS_NAME")?;
+    let bucket = required("BUCKET_NAME")?;
+    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    Ok(ReportService::new(ports_on(&config, table)).with_output(
+        Arc::new(S3Bucket::new(s3::client(&config), bucket)),
+        Arc::new(EventBridgeBus::new(
+            aws_sdk_eventbridge::Client::new(&config),
+            bus_name,
+        )),
+    ))
 }

@@ -20,7 +20,10 @@ use crate::http::{ApiSettings, AppState};
 use crate::intake::Limits;
 use crate::networks::{Connectors, NetworkEndpoints, Polling, network_client, standard_connectors};
 use crate::services::publishing::PublishingService;
-use crate::services::{BrandService, IntakeService, Ports, ServiceError};
+use crate::networks::public::{BLUESKY_PUBLIC_APPVIEW, PublicReader};
+use crate::services::{
+    BrandService, IntakeService, MetricsService, Ports, ReportService, ServiceError,
+};
 use crate::store::Store;
 
 pub const ISSUER: &str = "palinsesto-local";
@@ -58,6 +61,8 @@ pub struct LocalOptions {
     /// Where the local runner serves the bucket (`/local-bucket/...`): to networks that fetch
     /// media by URL, and to uploaders through presigned URLs.
     pub public_base: Option<String>,
+    /// The public Bluesky AppView competitors are read from (`BLUESKY_APPVIEW_BASE`).
+    pub bluesky_appview: String,
 }
 
 impl Default for LocalOptions {
@@ -69,6 +74,10 @@ impl Default for LocalOptions {
             caps: Caps::default(),
             http: network_client(),
             public_base: None,
+            bluesky_appview: std::env::var("BLUESKY_APPVIEW_BASE")
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+                .unwrap_or_else(|| BLUESKY_PUBLIC_APPVIEW.to_owned()),
         }
     }
 }
@@ -82,6 +91,8 @@ pub struct LocalRuntime {
     pub bus: LocalBus,
     pub bucket: FolderBucket,
     caps: Caps,
+    http: reqwest::Client,
+    bluesky_appview: String,
 }
 
 /// The running local publisher: the service (for ticks) and its in-process queue.
@@ -129,10 +140,16 @@ impl LocalRuntime {
             embedded,
             secret,
             clock: options.clock,
-            connectors: standard_connectors(options.http, &options.endpoints, options.polling),
+            connectors: standard_connectors(
+                options.http.clone(),
+                &options.endpoints,
+                options.polling,
+            ),
             bus: LocalBus::default(),
             bucket,
             caps: options.caps,
+            http: options.http,
+            bluesky_appview: options.bluesky_appview,
         })
     }
 
@@ -221,9 +238,24 @@ impl LocalRuntime {
                 true,
                 (None, None),
                 None,
+                None,
             )
             .await?;
         Ok(true)
+    }
+
+    /// The metrics tick's service: the brand's channels through the connectors, competitors
+    /// through the public APIs.
+    pub fn metrics(&self) -> MetricsService {
+        MetricsService::new(self.ports()).with_public(Arc::new(
+            PublicReader::new(self.http.clone()).with_bluesky_appview(self.bluesky_appview.clone()),
+        ))
+    }
+
+    /// Reports written to the bucket folder (`{data}/bucket/reports/...`), announced on the bus.
+    pub fn reports(&self) -> ReportService {
+        ReportService::new(self.ports())
+            .with_output(Arc::new(self.bucket.clone()), Arc::new(self.bus.clone()))
     }
 
     /// Stops the store's writer after every queued write is durable.

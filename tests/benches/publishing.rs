@@ -277,7 +277,7 @@ async fn main() -> ExitCode {
         role: Role::Owner,
     };
     let (profile, _) = BrandService::new(runtime.ports())
-        .put(&owner, "Bench", "Europe/Rome", false, (None, None), None)
+        .put(&owner, "Bench", "Europe/Rome", false, (None, None), None, None)
         .await
         .expect("the brand is created");
 

@@ -42,6 +42,12 @@ enum Command {
         /// Seconds between publishing ticks (due posts are also taken at once after publish-now).
         #[arg(long, default_value_t = 30)]
         tick: u64,
+        /// Seconds between metrics ticks (snapshots of published posts, channels, competitors).
+        #[arg(long, default_value_t = 15 * 60)]
+        metrics_every: u64,
+        /// Seconds between checks for due reports (each brand's is due Monday 08:00 local).
+        #[arg(long, default_value_t = 10 * 60)]
+        reports_every: u64,
     },
     /// Print a token the local server accepts (alone on standard output).
     Token {
@@ -68,7 +74,9 @@ fn main() -> ExitCode {
             data,
             cors_origin,
             tick,
-        } => serve(addr, data, cors_origin, tick),
+            metrics_every,
+            reports_every,
+        } => serve(addr, data, cors_origin, [tick, metrics_every, reports_every]),
         Command::Token {
             brand,
             role,
@@ -115,10 +123,16 @@ async fn serve(
     addr: SocketAddr,
     data: PathBuf,
     cors_origins: Vec<String>,
-    tick: u64,
+    [tick, metrics_every, reports_every]: [u64; 3],
 ) -> Result<(), String> {
-    if tick == 0 {
-        return Err("--tick must be at least 1 second".into());
+    for (flag, seconds) in [
+        ("--tick", tick),
+        ("--metrics-every", metrics_every),
+        ("--reports-every", reports_every),
+    ] {
+        if seconds == 0 {
+            return Err(format!("{flag} must be at least 1 second"));
+        }
     }
     palinsesto::telemetry::init_local();
     let listener = tokio::net::TcpListener::bind(addr)
@@ -178,11 +192,27 @@ async fn serve(
         publish_soon,
         Duration::from_secs(tick),
     ));
+    let metrics = runtime.metrics();
+    let measuring = tokio::spawn(every("metrics tick", Duration::from_secs(metrics_every), move || {
+        let metrics = metrics.clone();
+        async move { metrics.tick().await.map(|_| ()) }
+    }));
+    let reports = runtime.reports();
+    let reporting = tokio::spawn(every("reports tick", Duration::from_secs(reports_every), move || {
+        let reports = reports.clone();
+        async move { reports.tick().await.map(|_| ()) }
+    }));
+    println!(
+        "Metrics are read every {metrics_every} s; reports are written to {} on Mondays at 08:00 brand time.",
+        runtime.bucket.root().join("reports").display()
+    );
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await;
-    ticking.abort();
-    let _ = ticking.await;
+    for task in [ticking, measuring, reporting] {
+        task.abort();
+        let _ = task.await;
+    }
     // A file half taken in is finished by the next start: intake is idempotent.
     intake.abort();
     let _ = intake.await;
@@ -204,6 +234,20 @@ async fn tick_loop(service: PublishingService, publish_soon: Arc<Notify>, every:
             () = tokio::time::sleep(every) => {},
             () = publish_soon.notified() => {},
         }
+    }
+}
+
+/// Runs `work` every `period` (the first run at once); a failure is logged and retried next time.
+async fn every<F, Fut>(name: &'static str, period: Duration, work: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<(), palinsesto::services::ServiceError>>,
+{
+    loop {
+        if let Err(e) = work().await {
+            tracing::error!(error = %e, "{name} failed; the next one retries");
+        }
+        tokio::time::sleep(period).await;
     }
 }
 

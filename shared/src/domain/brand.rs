@@ -19,6 +19,7 @@ pub struct BrandProfile {
     pub late_window_minutes: u32,
     /// Publish late posts anyway instead of marking them missed.
     pub publish_late: bool,
+    pub report_period: super::PeriodKind,
 }
 
 pub const DEFAULT_LATE_WINDOW_MINUTES: u32 = 15;
@@ -40,6 +41,7 @@ impl BrandProfile {
             approval_required,
             late_window_minutes: DEFAULT_LATE_WINDOW_MINUTES,
             publish_late: false,
+            report_period: super::PeriodKind::Week,
         })
     }
 
@@ -89,6 +91,9 @@ pub struct Brand {
     pub late_window_minutes: u32,
     #[serde(default)]
     pub publish_late: bool,
+    /// How often the report is written: every week or every other week (Monday 08:00 local).
+    #[serde(default)]
+    pub report_period: super::PeriodKind,
     pub version: u64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -107,6 +112,7 @@ impl Brand {
             approval_required: profile.approval_required,
             late_window_minutes: profile.late_window_minutes,
             publish_late: profile.publish_late,
+            report_period: profile.report_period,
             version: 0,
             created_at: now,
             updated_at: now,
@@ -119,6 +125,7 @@ impl Brand {
         self.approval_required = profile.approval_required;
         self.late_window_minutes = profile.late_window_minutes;
         self.publish_late = profile.publish_late;
+        self.report_period = profile.report_period;
         self.updated_at = now;
     }
 
@@ -137,6 +144,7 @@ impl Brand {
             approval_required: self.approval_required,
             late_window_minutes: self.late_window_minutes,
             publish_late: self.publish_late,
+            report_period: self.report_period,
         }
     }
 }

@@ -26,10 +26,11 @@ pub use problem::Problem;
 use crate::auth::Verifier;
 use crate::blobs::Bucket;
 use crate::services::{
-    AssetService, BrandService, CalendarService, ChannelService, Ports, PostService,
+    AssetService, BrandService, CalendarService, ChannelService, CompetitorService, KpiService,
+    MetricsService, Ports, PostService, ReportService,
 };
 use routes::meta::OpenApiJson;
-use routes::{assets, brand, calendar, channels, meta, posts};
+use routes::{assets, brand, calendar, channels, competitors, kpis, meta, posts, reports};
 
 /// Everything a route needs, built once per process.
 #[derive(Clone)]
@@ -39,6 +40,10 @@ pub struct AppState {
     pub posts: PostService,
     pub calendar: CalendarService,
     pub assets: AssetService,
+    pub metrics: MetricsService,
+    pub reports: ReportService,
+    pub kpis: KpiService,
+    pub competitors: CompetitorService,
     pub verifier: Arc<Verifier>,
     /// Woken after publish-now, so a local publisher need not wait for its next tick.
     pub publish_soon: Arc<tokio::sync::Notify>,
@@ -51,6 +56,10 @@ impl AppState {
             channels: ChannelService::new(ports.clone()),
             posts: PostService::new(ports.clone()),
             assets: AssetService::without_bucket(ports.clone()),
+            metrics: MetricsService::new(ports.clone()),
+            reports: ReportService::new(ports.clone()),
+            kpis: KpiService::new(ports.clone()),
+            competitors: CompetitorService::new(ports.clone()),
             calendar: CalendarService::new(ports),
             verifier,
             publish_soon: Arc::new(tokio::sync::Notify::new()),
@@ -108,7 +117,7 @@ impl ApiSettings {
     info(title = "Palinsesto API", description = "The back end of a brand's social media desk: channels, posts, approval, scheduling, the editorial calendar and the media library. Errors are RFC 9457 problem+json."),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
-    tags((name = "brand"), (name = "channels"), (name = "posts"), (name = "workflow"), (name = "calendar"), (name = "assets"), (name = "meta"))
+    tags((name = "brand"), (name = "channels"), (name = "posts"), (name = "workflow"), (name = "calendar"), (name = "assets"), (name = "reports"), (name = "kpis"), (name = "competitors"), (name = "meta"))
 )]
 struct ApiDoc;
 
@@ -163,12 +172,24 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(posts::queue_post))
         .routes(routes!(posts::preflight_post))
         .routes(routes!(calendar::get_calendar))
+        .routes(routes!(reports::get_report))
+        .routes(routes!(reports::get_metrics))
         .routes(routes!(assets::create_upload))
         .routes(routes!(assets::list_assets))
         .routes(routes!(
             assets::get_asset,
             assets::patch_asset,
             assets::delete_asset
+        ))
+        .routes(routes!(kpis::list_kpis, kpis::create_kpi))
+        .routes(routes!(kpis::get_kpi, kpis::patch_kpi, kpis::delete_kpi))
+        .routes(routes!(
+            competitors::list_competitors,
+            competitors::create_competitor
+        ))
+        .routes(routes!(
+            competitors::get_competitor,
+            competitors::delete_competitor
         ))
 }
 

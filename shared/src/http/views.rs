@@ -9,7 +9,9 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use crate::domain::queue::QueueSlot;
-use crate::domain::{Brand, Channel, ChannelStatus, Network, Post, PostStatus, Target, Variant};
+use crate::domain::{
+    Brand, Channel, ChannelStatus, Network, PeriodKind, Post, PostStatus, Target, Variant,
+};
 use crate::services::calendar::Calendar;
 use crate::services::preflight::TargetCheck;
 
@@ -27,6 +29,8 @@ pub struct PutBrand {
     pub late_window_minutes: Option<u32>,
     /// Publish late posts anyway instead of marking them missed (default false).
     pub publish_late: Option<bool>,
+    /// How often the report is written to the bucket, Monday 08:00 local (default week).
+    pub report_period: Option<PeriodKind>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -37,6 +41,7 @@ pub struct PatchBrand {
     pub approval_required: Option<bool>,
     pub late_window_minutes: Option<u32>,
     pub publish_late: Option<bool>,
+    pub report_period: Option<PeriodKind>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -47,6 +52,7 @@ pub struct BrandView {
     pub approval_required: bool,
     pub late_window_minutes: u32,
     pub publish_late: bool,
+    pub report_period: PeriodKind,
     pub version: u64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -61,6 +67,7 @@ impl From<&Brand> for BrandView {
             approval_required: b.approval_required,
             late_window_minutes: b.late_window_minutes,
             publish_late: b.publish_late,
+            report_period: b.report_period,
             version: b.version,
             created_at: b.created_at,
             updated_at: b.updated_at,

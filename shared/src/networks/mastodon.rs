@@ -244,8 +244,8 @@ impl Connector for MastodonConnector {
         let (status, headers, body) = self.exchange(Call::Read, request).await?;
         // Mastodon's own 404 is JSON ("Record not found"); an HTML 404 means the instance URL
         // does not lead to a Mastodon server, which `refused` words.
-        let mastodon_error = serde_json::from_str::<Value>(&body)
-            .is_ok_and(|v| v.get("error").is_some());
+        let mastodon_error =
+            serde_json::from_str::<Value>(&body).is_ok_and(|v| v.get("error").is_some());
         if status == StatusCode::NOT_FOUND
             && mastodon_error
             && let Some(said) = network_message(&body)

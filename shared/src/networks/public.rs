@@ -327,6 +327,6 @@ fn mastodon_post(status: &Value) -> Option<PublicPost> {
 }
 
 fn newest_first(mut posts: Vec<PublicPost>) -> Vec<PublicPost> {
-    posts.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    posts.sort_by_key(|p| std::cmp::Reverse(p.created_at));
     posts
 }

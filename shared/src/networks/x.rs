@@ -481,9 +481,8 @@ impl Connector for XConnector {
         remote_id: &str,
     ) -> Result<MetricsReading, PublishError> {
         let mut session = Session::open(self, account).await?;
-        let recent = posted_at(remote_id).is_some_and(|at| {
-            Timestamp::now().duration_since(at) < NON_PUBLIC_WINDOW
-        });
+        let recent = posted_at(remote_id)
+            .is_some_and(|at| Timestamp::now().duration_since(at) < NON_PUBLIC_WINDOW);
         let mut lookup = None;
         if recent {
             match self

@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use super::svg::{self, Labels, Series};
 use super::{
-    ENGAGEMENT_PER_POST_NOTE, MEASURES, Measure, Medium, NOT_AVAILABLE, NOT_AVAILABLE_NOTE,
+    ENGAGEMENT_PER_POST_NOTE, Key, MEASURES, Measure, Medium, NOT_AVAILABLE, NOT_AVAILABLE_NOTE,
     day_text, engagement_per_post, escape, local_time, network_label, number, period_text, zone,
 };
 use crate::domain::KpiMetric;
@@ -47,7 +47,8 @@ h2 { margin: 36px 0 14px; padding-bottom: 6px; font-size: 19px; border-bottom: 1
 .change.up { color: var(--up); }
 .change.down { color: var(--down); }
 .change.flat { color: var(--muted); }
-.na { color: var(--muted); font-style: italic; font-weight: 400; }
+.na, .days { color: var(--muted); font-style: italic; font-weight: 400; }
+.nowrap { white-space: nowrap; }
 table { width: 100%; border-collapse: collapse; font-size: 14px; font-variant-numeric: tabular-nums; }
 th, td { padding: 8px 10px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top; }
 thead th { color: var(--muted); font-size: 11.5px; font-weight: 700; letter-spacing: .04em;
@@ -78,7 +79,7 @@ dl.definitions dd { margin: 0; }
 footer { margin-top: 32px; padding-top: 12px; border-top: 1px solid var(--line); color: var(--muted);
   font-size: 12.5px; }
 footer p { margin: 0 0 4px; }
-@media (max-width: 860px) {
+@media screen and (max-width: 860px) {
   main { margin: 0; padding: 20px; }
   header.cover { display: block; }
   .meta { text-align: left; margin-top: 10px; }
@@ -94,8 +95,10 @@ footer p { margin: 0 0 4px; }
   .lead { break-after: avoid; page-break-after: avoid; }
   .card { padding: 8pt 9pt; }
   .card .value { font-size: 17pt; }
+  .lead, figcaption, footer { font-size: 8.5pt; }
   table { font-size: 8.5pt; }
-  th, td { padding: 4pt 5pt; }
+  tbody th { min-width: 12em; }
+  th, td { padding: 4pt 4pt; }
   thead { display: table-header-group; }
   tr, .card, figure, dl.definitions > div, .cards { break-inside: avoid; page-break-inside: avoid; }
   section.new-page { break-before: page; page-break-before: always; }
@@ -119,7 +122,10 @@ pub(super) fn render(report: &Report) -> String {
     summary(&mut page, report);
     channels(&mut page, report);
     kpis(&mut page, report);
-    page.push_str("<section aria-labelledby=\"trends\"><h2 id=\"trends\">Over the period</h2>");
+    page.push_str(
+        "<section class=\"new-page\" aria-labelledby=\"trends\">\
+         <h2 id=\"trends\">Over the period</h2>",
+    );
     followers_chart(&mut page, report);
     engagement_chart(&mut page, report);
     page.push_str("</section>\n");
@@ -139,7 +145,7 @@ fn figure(value: Option<f64>, decimals: usize, unit: &str) -> String {
             number(value, decimals, false, Medium::Page),
             escape(unit)
         ),
-        None => format!("<span class=\"na\">{NOT_AVAILABLE}</span>"),
+        None => format!("<span class=\"na\" title=\"not available\">{NOT_AVAILABLE}</span>"),
     }
 }
 
@@ -184,17 +190,17 @@ fn cover(page: &mut String, report: &Report) {
         crate::domain::PeriodKind::Fortnight => "Fortnightly",
     };
     let (_, zone_name) = zone(report);
-    let _ = write!(
+    let _ = writeln!(
         page,
         "<header class=\"cover\"><div>\
          <p class=\"eyebrow\">{kind} social media report</p>\
          <h1>{}</h1>\
-         <p class=\"period\">{} <span class=\"na\">({} to {})</span></p>\
+         <p class=\"period\">{} <span class=\"days\">({} to {})</span></p>\
          </div><div class=\"meta\">\
          <p>Compared with {}</p>\
          <p>Days and times in {}</p>\
          <p>Prepared {}</p>\
-         </div></header>\n",
+         </div></header>",
         escape(&report.brand_name),
         escape(&period_text(&report.period)),
         escape(&day_text(report.period.first_day, "%A")),
@@ -239,7 +245,9 @@ fn channels(page: &mut String, report: &Report) {
          <p class=\"lead\">Each figure with its change on the previous period.</p>\
          <div class=\"table-wrap\"><table><thead><tr><th scope=\"col\">Channel</th>",
     );
-    for measure in &MEASURES {
+    // Followers at the start go under those at the end, which saves a column at A4.
+    let measures = || MEASURES.iter().filter(|m| m.key != Key::FollowersStart);
+    for measure in measures() {
         let _ = write!(
             page,
             "<th scope=\"col\" class=\"num\">{}</th>",
@@ -260,17 +268,21 @@ fn channels(page: &mut String, report: &Report) {
             escape(&channel.name),
             escape(network)
         );
-        for measure in &MEASURES {
+        for measure in measures() {
             let _ = write!(
                 page,
                 "<td class=\"num\">{}",
                 measure_value(measure, channel)
             );
-            if measure.is_rate {
+            if measure.key == Key::EngagementRate {
                 let basis = rate_basis(channel.current.engagement_rate_basis);
                 if !basis.is_empty() {
                     let _ = write!(page, "<small>{basis}</small>");
                 }
+            }
+            if measure.key == Key::FollowersEnd {
+                let start = channel.current.followers_start.map(|s| s as f64);
+                let _ = write!(page, "<small>from {}</small>", figure(start, 0, ""));
             }
             if let Some(delta) = measure.change {
                 page.push_str(&change(measure, delta(&channel.change)));
@@ -338,11 +350,11 @@ fn followers_chart(page: &mut String, report: &Report) {
         &day_labels(report),
         &series,
     );
-    let _ = write!(
+    let _ = writeln!(
         page,
         "<figure>{chart}<figcaption>Each line starts from the channel's first follower count of \
          the period; a gap is a day without a count. The legend gives each channel's latest \
-         count.</figcaption></figure>\n"
+         count.</figcaption></figure>"
     );
 }
 
@@ -428,10 +440,10 @@ fn engagement_chart(page: &mut String, report: &Report) {
         &day_labels(report),
         &values,
     );
-    let _ = write!(
+    let _ = writeln!(
         page,
         "<figure>{chart}<figcaption>Likes, reposts, replies, quotes and saves gained each day \
-         on all channels.</figcaption></figure>\n"
+         on all channels.</figcaption></figure>"
     );
 }
 
@@ -487,7 +499,7 @@ fn top_posts(page: &mut String, report: &Report) {
         let _ = write!(
             page,
             "<tr><td class=\"num\">{}</td><td><p class=\"excerpt\">{}</p>{}</td>\
-             <td>{}<small>{}</small></td><td>{}</td><td class=\"num\">{}</td>\
+             <td>{}<small>{}</small></td><td class=\"nowrap\">{}</td><td class=\"num\">{}</td>\
              <td class=\"num\">{}</td></tr>",
             rank + 1,
             escape(&post.excerpt),
@@ -532,12 +544,11 @@ fn competitors(page: &mut String, report: &Report) {
         } else {
             ("", "")
         };
-        let _ = write!(
-            page,
-            "<tr{class}><td>{}{tag}<small>{}</small></td>",
-            escape(name),
-            escape(detail)
-        );
+        let _ = write!(page, "<tr{class}><td>{}{tag}", escape(name));
+        if !detail.is_empty() {
+            let _ = write!(page, "<small>{}</small>", escape(detail));
+        }
+        page.push_str("</td>");
         for cell in cells {
             let _ = write!(page, "<td class=\"num\">{cell}</td>");
         }
@@ -561,7 +572,7 @@ fn competitors(page: &mut String, report: &Report) {
                 figure(Some(f.posts_published as f64), 0, ""),
                 figure(engagement_per_post(f), 1, ""),
             ];
-            row(page, &channel.name, "Your channel", cells, true);
+            row(page, &channel.name, "", cells, true);
         }
         for competitor in report.competitors.iter().filter(|c| c.network == network) {
             let cells = [
@@ -574,9 +585,9 @@ fn competitors(page: &mut String, report: &Report) {
         }
         page.push_str("</tbody>");
     }
-    let _ = write!(
+    let _ = writeln!(
         page,
-        "</table></div><p class=\"lead\" style=\"margin-top:8px\">{}</p></section>\n",
+        "</table></div><p class=\"lead\" style=\"margin-top:8px\">{}</p></section>",
         escape(ENGAGEMENT_PER_POST_NOTE)
     );
 }
@@ -601,21 +612,20 @@ fn definitions(page: &mut String, report: &Report) {
             escape(&definition.how)
         );
     }
-    let _ = write!(
+    let _ = writeln!(
         page,
         "<div style=\"display:contents\"><dt>Engagement per post</dt><dd>{}</dd></div>\
-         <div style=\"display:contents\"><dt>n/a</dt><dd>{}</dd></div></dl></section>\n",
+         </dl></section>",
         escape(ENGAGEMENT_PER_POST_NOTE),
-        escape(NOT_AVAILABLE_NOTE)
     );
 }
 
 fn footer(page: &mut String, report: &Report) {
-    let _ = write!(
+    let _ = writeln!(
         page,
-        "<footer><p><strong>{}</strong>: {}</p><p>{}, {}. Prepared {}.</p></footer>\n",
+        "<footer><p id=\"note-na\"><strong>{}</strong> \u{2014} {}</p><p>{}, {}. Prepared {}.</p></footer>",
         NOT_AVAILABLE,
-        escape(NOT_AVAILABLE_NOTE.trim_start_matches("n/a: ")),
+        escape(NOT_AVAILABLE_NOTE),
         escape(&report.brand_name),
         escape(&period_text(&report.period)),
         escape(&local_time(
@@ -657,11 +667,13 @@ mod tests {
         let mut report = sample_report();
         report.total.current.views = None;
         let page = render(&report);
-        assert!(page.contains("<span class=\"na\">n/a</span>"));
+        assert!(page.contains("<span class=\"na\" title=\"not available\">n/a</span>"));
         assert!(page.contains("It is not the same as 0."));
         assert!(!page.contains("NaN"));
         let views_card = page.split("<h3>Views</h3>").nth(1).unwrap();
-        assert!(views_card.starts_with("<p class=\"value\"><span class=\"na\">n/a</span>"));
+        assert!(views_card.starts_with(
+            "<p class=\"value\"><span class=\"na\" title=\"not available\">n/a</span>"
+        ));
     }
 
     #[test]

@@ -214,8 +214,8 @@ pub fn file_name(report: &Report, format: Format) -> String {
 pub(crate) const NOT_AVAILABLE: &str = "n/a";
 
 /// What "n/a" means, printed wherever it may appear.
-pub(crate) const NOT_AVAILABLE_NOTE: &str = "n/a: not available. The network does not report \
-    this figure, or there were no snapshots to compute it from. It is not the same as 0.";
+pub(crate) const NOT_AVAILABLE_NOTE: &str = "Not available: the network does not report this \
+    figure, or there were no snapshots to compute it from. It is not the same as 0.";
 
 /// How the brand's engagement per post, which this module works out, is computed.
 pub(crate) const ENGAGEMENT_PER_POST_NOTE: &str = "For the brand's channels: engagement in the \
@@ -282,9 +282,22 @@ pub(crate) fn escape(text: &str) -> String {
     out
 }
 
+/// Which figure of a channel row a [`Measure`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Key {
+    PostsPublished,
+    Views,
+    Engagement,
+    EngagementRate,
+    FollowersStart,
+    FollowersEnd,
+    FollowerGrowth,
+}
+
 /// The figures a channel row shows, each with its label, decimals and where its change is.
 #[derive(Clone, Copy)]
 pub(crate) struct Measure {
+    pub key: Key,
     pub label: &'static str,
     pub short_label: &'static str,
     pub decimals: usize,
@@ -314,6 +327,7 @@ fn count(value: Option<u64>) -> Option<f64> {
 
 pub(crate) const MEASURES: [Measure; 7] = [
     Measure {
+        key: Key::PostsPublished,
         label: "Posts published",
         short_label: "Posts",
         decimals: 0,
@@ -322,6 +336,7 @@ pub(crate) const MEASURES: [Measure; 7] = [
         change: Some(|c| c.posts_published),
     },
     Measure {
+        key: Key::Views,
         label: "Views",
         short_label: "Views",
         decimals: 0,
@@ -330,6 +345,7 @@ pub(crate) const MEASURES: [Measure; 7] = [
         change: Some(|c| c.views),
     },
     Measure {
+        key: Key::Engagement,
         label: "Engagement",
         short_label: "Engagement",
         decimals: 0,
@@ -338,6 +354,7 @@ pub(crate) const MEASURES: [Measure; 7] = [
         change: Some(|c| c.engagement),
     },
     Measure {
+        key: Key::EngagementRate,
         label: "Engagement rate (%)",
         short_label: "Eng. rate",
         decimals: 2,
@@ -346,6 +363,7 @@ pub(crate) const MEASURES: [Measure; 7] = [
         change: Some(|c| c.engagement_rate),
     },
     Measure {
+        key: Key::FollowersStart,
         label: "Followers at start",
         short_label: "Followers at start",
         decimals: 0,
@@ -354,14 +372,16 @@ pub(crate) const MEASURES: [Measure; 7] = [
         change: None,
     },
     Measure {
+        key: Key::FollowersEnd,
         label: "Followers at end",
-        short_label: "Followers at end",
+        short_label: "Followers",
         decimals: 0,
         is_rate: false,
         value: |f| count(f.followers_end),
         change: None,
     },
     Measure {
+        key: Key::FollowerGrowth,
         label: "Follower growth",
         short_label: "Growth",
         decimals: 0,
@@ -541,5 +561,14 @@ mod tests {
             file_name(&report, Format::Csv),
             "caff-nord-s-d-report-2027-03-01-to-2027-03-07.csv"
         );
+    }
+}
+#[cfg(test)]
+mod dump_tmp {
+    #[test]
+    fn dump() {
+        let r = super::sample::sample_report();
+        std::fs::write("/tmp/preview/report.csv", super::render(&r, super::Format::Csv)).unwrap();
+        std::fs::write("/tmp/preview/report.json", super::render(&r, super::Format::Json)).unwrap();
     }
 }

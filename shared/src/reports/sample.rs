@@ -301,7 +301,7 @@ pub fn sample_report() -> Report {
             post(
                 "p1",
                 INSTAGRAM,
-                "Spring blend is here: notes of cherry, cocoa & a hint of orange \u{1f34a}",
+                "Spring blend is here: notes of cherry, cocoa & a hint of orange. Caff\u{e8} della primavera!",
                 "2027-03-01T08:30:00Z",
                 Some("https://www.instagram.com/p/spring-blend/"),
                 812,

@@ -139,7 +139,7 @@ fn open(out: &mut String, labels: &Labels, height: f64, description: &str) {
         out,
         "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" viewBox=\"0 0 {} {}\" \
          width=\"100%\" role=\"img\" aria-labelledby=\"{id}-title {id}-desc\" \
-         font-family=\"{FONT}\" font-size=\"13\" fill=\"{INK}\">\
+         font-family=\"{FONT}\" font-size=\"14\" fill=\"{INK}\">\
          <title id=\"{id}-title\">{}</title><desc id=\"{id}-desc\">{}</desc>",
         at(WIDTH),
         at(height),
@@ -148,7 +148,7 @@ fn open(out: &mut String, labels: &Labels, height: f64, description: &str) {
     );
     let _ = write!(
         out,
-        "<text x=\"0\" y=\"18\" font-size=\"15\" font-weight=\"600\">{}</text>",
+        "<text x=\"0\" y=\"18\" font-size=\"16\" font-weight=\"600\">{}</text>",
         escape(labels.title)
     );
 }
@@ -197,7 +197,7 @@ fn value_grid(out: &mut String, axis: &Axis, left: f64, right: f64, top: f64, bo
             left - 8.0,
             y + 4.0,
             "end",
-            &format!(" fill=\"{MUTED}\" font-size=\"12\""),
+            &format!(" fill=\"{MUTED}\" font-size=\"13\""),
             &axis.label(tick),
         );
     }
@@ -209,7 +209,7 @@ fn axis_titles(out: &mut String, labels: &Labels, plot: (f64, f64, f64, f64), he
     let _ = write!(
         out,
         "<text transform=\"translate(14 {}) rotate(-90)\" text-anchor=\"middle\" \
-         fill=\"{MUTED}\" font-size=\"12\">{}</text>",
+         fill=\"{MUTED}\" font-size=\"13\">{}</text>",
         at(middle),
         escape(labels.y_axis)
     );
@@ -218,7 +218,7 @@ fn axis_titles(out: &mut String, labels: &Labels, plot: (f64, f64, f64, f64), he
         (left + right) / 2.0,
         height - 6.0,
         "middle",
-        &format!(" fill=\"{MUTED}\" font-size=\"12\""),
+        &format!(" fill=\"{MUTED}\" font-size=\"13\""),
         labels.x_axis,
     );
 }
@@ -276,7 +276,7 @@ fn marker(out: &mut String, index: usize, x: f64, y: f64, colour: &str, tooltip:
 /// One line per series over `x_labels` (days); a missing value breaks its line.
 pub(super) fn lines(labels: &Labels, x_labels: &[String], series: &[Series]) -> String {
     let height = 340.0;
-    let (left, right, top, bottom) = (72.0, WIDTH - 260.0, 44.0, height - 58.0);
+    let (left, right, top, bottom) = (72.0, WIDTH - 280.0, 44.0, height - 58.0);
     let axis = Axis::new(
         series
             .iter()
@@ -318,7 +318,7 @@ pub(super) fn lines(labels: &Labels, x_labels: &[String], series: &[Series]) -> 
             x_of(i),
             bottom + 20.0,
             "middle",
-            &format!(" fill=\"{MUTED}\" font-size=\"12\""),
+            &format!(" fill=\"{MUTED}\" font-size=\"13\""),
             label,
         );
     }
@@ -402,7 +402,7 @@ pub(super) fn lines(labels: &Labels, x_labels: &[String], series: &[Series]) -> 
                 x + 40.0,
                 y + 22.0,
                 "start",
-                &format!(" fill=\"{MUTED}\" font-size=\"12\""),
+                &format!(" fill=\"{MUTED}\" font-size=\"13\""),
                 &shorten(&s.note, 30),
             );
         }
@@ -445,7 +445,7 @@ pub(super) fn columns(labels: &Labels, x_labels: &[String], values: &[Option<f64
             middle,
             bottom + 20.0,
             "middle",
-            &format!(" fill=\"{MUTED}\" font-size=\"12\""),
+            &format!(" fill=\"{MUTED}\" font-size=\"13\""),
             label,
         );
         let value = values.get(i).copied().flatten().filter(|v| v.is_finite());
@@ -479,7 +479,7 @@ pub(super) fn columns(labels: &Labels, x_labels: &[String], values: &[Option<f64
             middle,
             y.min(zero) - 6.0,
             "middle",
-            " font-size=\"12\" font-weight=\"600\"",
+            " font-size=\"13\" font-weight=\"600\"",
             &number(Some(value), 0, false, Medium::Page),
         );
     }
@@ -523,7 +523,7 @@ pub(super) fn bars(labels: &Labels, bar_labels: &[String], values: &[Option<f64>
             x,
             bottom + 18.0,
             "middle",
-            &format!(" fill=\"{MUTED}\" font-size=\"12\""),
+            &format!(" fill=\"{MUTED}\" font-size=\"13\""),
             &axis.label(tick),
         );
     }
@@ -532,7 +532,7 @@ pub(super) fn bars(labels: &Labels, bar_labels: &[String], values: &[Option<f64>
         (left + right) / 2.0,
         height - 6.0,
         "middle",
-        &format!(" fill=\"{MUTED}\" font-size=\"12\""),
+        &format!(" fill=\"{MUTED}\" font-size=\"13\""),
         labels.x_axis,
     );
     if !any {

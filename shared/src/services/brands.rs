@@ -1,6 +1,6 @@
 //! The brand profile: created once by an owner, then read by everyone and changed by owners.
 
-use crate::domain::{Actor, Brand, BrandProfile, Permission};
+use crate::domain::{Actor, Brand, BrandProfile, PeriodKind, Permission};
 
 use super::{Ports, ServiceError, check_version, with_retries};
 
@@ -12,6 +12,7 @@ pub struct BrandChanges {
     pub approval_required: Option<bool>,
     pub late_window_minutes: Option<u32>,
     pub publish_late: Option<bool>,
+    pub report_period: Option<PeriodKind>,
 }
 
 #[derive(Clone)]
@@ -41,12 +42,14 @@ impl BrandService {
         time_zone: &str,
         approval_required: bool,
         publishing: (Option<u32>, Option<bool>),
+        report_period: Option<PeriodKind>,
         expected: Option<u64>,
     ) -> Result<(Brand, bool), ServiceError> {
         actor.require(Permission::ManageBrand)?;
-        let profile = BrandProfile::parse(name, time_zone, approval_required)?
+        let mut profile = BrandProfile::parse(name, time_zone, approval_required)?
             .with_publishing(publishing.0, publishing.1)?;
-        with_retries(expected, "brand profile", || async {
+        profile.report_period = report_period.unwrap_or_default();
+        let saved = with_retries(expected, "brand profile", || async {
             let now = self.ports.clock.now();
             match self.ports.store.get_brand(&actor.brand).await? {
                 None => {
@@ -67,7 +70,9 @@ impl BrandService {
                 }
             }
         })
-        .await
+        .await?;
+        super::reports::ensure_schedule(&self.ports, &saved.0).await?;
+        Ok(saved)
     }
 
     pub async fn patch(
@@ -77,7 +82,7 @@ impl BrandService {
         expected: Option<u64>,
     ) -> Result<Brand, ServiceError> {
         actor.require(Permission::ManageBrand)?;
-        with_retries(expected, "brand profile", || async {
+        let saved = with_retries(expected, "brand profile", || async {
             let mut brand = self
                 .ports
                 .store
@@ -104,10 +109,14 @@ impl BrandService {
                 ),
                 Some(changes.publish_late.unwrap_or(current.publish_late)),
             )?;
+            let mut profile = profile;
+            profile.report_period = changes.report_period.unwrap_or(current.report_period);
             let version = brand.version;
             brand.update(profile, self.ports.clock.now());
             Ok(self.ports.store.put_brand(&brand, Some(version)).await?)
         })
-        .await
+        .await?;
+        super::reports::ensure_schedule(&self.ports, &saved).await?;
+        Ok(saved)
     }
 }

@@ -61,17 +61,23 @@ enum AccountKey {
 #[derive(Clone)]
 pub struct MetricsService {
     ports: Ports,
-    public: Arc<dyn PublicAccounts>,
+    /// Reads competitors' public accounts (ticks only; the API just reads the store).
+    public: Option<Arc<dyn PublicAccounts>>,
     batch: usize,
 }
 
 impl MetricsService {
-    pub fn new(ports: Ports, public: Arc<dyn PublicAccounts>) -> Self {
+    pub fn new(ports: Ports) -> Self {
         Self {
             ports,
-            public,
+            public: None,
             batch: DEFAULT_BATCH,
         }
+    }
+
+    pub fn with_public(mut self, public: Arc<dyn PublicAccounts>) -> Self {
+        self.public = Some(public);
+        self
     }
 
     pub fn with_batch(mut self, batch: usize) -> Self {
@@ -158,7 +164,13 @@ impl MetricsService {
                         continue;
                     };
                     let now = self.ports.clock.now();
-                    match self.public.profile(&competitor).await {
+                    let profile = match &self.public {
+                        Some(public) => public.profile(&competitor).await,
+                        None => Err(PublishError::Misconfigured(
+                            "competitors are not read here (no public API reader)".into(),
+                        )),
+                    };
+                    match profile {
                         Ok(profile) => {
                             let reading = crate::domain::MetricsReading {
                                 counters: profile.counters.clone(),

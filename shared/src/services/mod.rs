@@ -5,13 +5,17 @@ pub mod assets;
 pub mod brands;
 pub mod calendar;
 pub mod channels;
+pub mod competitors;
 pub mod intake;
 pub mod intake_events;
+pub mod kpis;
 pub mod metrics;
 pub mod posts;
 pub mod preflight;
 pub mod publishing;
 pub mod publishing_events;
+pub mod reports;
+pub mod schedule_events;
 
 use std::sync::Arc;
 
@@ -23,9 +27,12 @@ pub use assets::AssetService;
 pub use brands::BrandService;
 pub use calendar::CalendarService;
 pub use channels::ChannelService;
+pub use competitors::CompetitorService;
 pub use intake::IntakeService;
+pub use kpis::KpiService;
 pub use metrics::MetricsService;
 pub use posts::PostService;
+pub use reports::ReportService;
 
 /// How many times an update without a caller-supplied version is retried when a concurrent
 /// writer got there first. With a caller-supplied version a conflict is the caller's to resolve.

@@ -39,12 +39,12 @@ impl PublisherWork for PublishingService {
 
 /// The fields of an EventBridge event the routing needs (the rest is ignored).
 #[derive(Debug, Deserialize)]
-struct EventBridgeEvent {
-    source: String,
+pub(crate) struct EventBridgeEvent {
+    pub(crate) source: String,
     #[serde(rename = "detail-type")]
-    detail_type: String,
+    pub(crate) detail_type: String,
     #[serde(default)]
-    detail: Value,
+    pub(crate) detail: Value,
 }
 
 /// What an invocation did: the function's answer, and its log line.
@@ -152,7 +152,7 @@ pub async fn handle_publisher_event(
 
 /// A short description of a payload that is not an event: the decoding error and its top-level
 /// keys (never its values, which may be large or private).
-fn describe(payload: &Value, error: &serde_json::Error) -> String {
+pub(crate) fn describe(payload: &Value, error: &serde_json::Error) -> String {
     match payload.as_object() {
         Some(map) => format!(
             "{error}; its keys are [{}]",

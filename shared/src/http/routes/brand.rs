@@ -38,6 +38,7 @@ pub async fn put_brand(
             &body.time_zone,
             body.approval_required,
             (body.late_window_minutes, body.publish_late),
+            body.report_period,
             expected,
         )
         .await?;
@@ -68,6 +69,7 @@ pub async fn patch_brand(
         approval_required: body.approval_required,
         late_window_minutes: body.late_window_minutes,
         publish_late: body.publish_late,
+        report_period: body.report_period,
     };
     let brand = s.brands.patch(&actor, changes, expected).await?;
     Ok(etag::tagged(brand.version, Json(BrandView::from(&brand))))

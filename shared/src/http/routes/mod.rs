@@ -4,8 +4,11 @@ pub mod assets;
 pub mod brand;
 pub mod calendar;
 pub mod channels;
+pub mod competitors;
+pub mod kpis;
 pub mod meta;
 pub mod posts;
+pub mod reports;
 
 use axum::response::Response;
 

@@ -1,0 +1,20 @@
+//! The metrics function on Lambda: builds the clients once, then runs the metrics tick for each
+//! schedule event (every 15 minutes).
+
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use palinsesto::lambda_env::{metrics_service, startup_error};
+use palinsesto::services::schedule_events::handle_metrics_event;
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    palinsesto::telemetry::init_lambda();
+    let service = metrics_service().await.map_err(startup_error)?;
+    let service = &service;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        handle_metrics_event(service, event.payload)
+            .await
+            .map_err(Error::from)
+    }))
+    .await
+}

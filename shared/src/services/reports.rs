@@ -1,0 +1,289 @@
+//! Reports: built on demand for the API, and written every week or fortnight (Monday 08:00 in
+//! the brand's zone) to the bucket as `reports/{brand}/{period end}/report.{json,csv,html}`, with
+//! a `report.ready` event carrying a short-lived link.
+//!
+//! A report reads: the brand, its channels, KPIs and competitors (one query each), each channel's
+//! snapshot partition over the window (one range query per channel), each competitor's (one per
+//! competitor), and the posts published in both periods (one query of the by-time index). No scan.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use jiff::civil::Date;
+use jiff::{SignedDuration, Timestamp};
+
+use super::{Ports, ServiceError};
+use crate::blobs::Bucket;
+use crate::domain::report::{Period, Report, ReportSchedule};
+use crate::domain::report_build::{ReportInput, build_report, excerpt, window};
+use crate::domain::{Actor, Brand, BrandId, PeriodKind, Permission, PostId};
+use crate::events::{DomainEvent, EventBus};
+use crate::reports::{Format, render};
+
+/// The most posts one report reads (both periods; beyond it the counts would be cut short).
+pub const MAX_POSTS_PER_REPORT: usize = 5_000;
+/// How long the link in `report.ready` works. In AWS a presigned link also stops working when
+/// the function's role credentials that signed it expire, which can be sooner.
+pub const REPORT_LINK_VALIDITY: SignedDuration = SignedDuration::from_hours(6);
+/// Posts can go out this long after their planned time (retries, the late window): the posts
+/// read for a period start this much earlier, then are filtered by when they really went out.
+const PUBLISH_SLACK: SignedDuration = SignedDuration::from_hours(48);
+/// Reports written per tick.
+const SCHEDULES_PER_TICK: usize = 100;
+
+/// How much a report read, for the benchmark and the log.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ReadStats {
+    pub queries: usize,
+    pub snapshots: usize,
+    pub posts: usize,
+}
+
+/// What one reports tick did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ReportsTickReport {
+    pub written: usize,
+    pub failed: usize,
+}
+
+/// Where a written report is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WrittenReport {
+    pub keys: Vec<String>,
+    pub link: String,
+}
+
+#[derive(Clone)]
+pub struct ReportService {
+    ports: Ports,
+    /// Where scheduled reports are written and announced (the reports function, the local
+    /// runner); the API only builds reports.
+    output: Option<(Arc<dyn Bucket>, Arc<dyn EventBus>)>,
+}
+
+impl ReportService {
+    pub fn new(ports: Ports) -> Self {
+        Self {
+            ports,
+            output: None,
+        }
+    }
+
+    pub fn with_output(mut self, bucket: Arc<dyn Bucket>, events: Arc<dyn EventBus>) -> Self {
+        self.output = Some((bucket, events));
+        self
+    }
+
+    /// The report of the `kind` period ending on the local day `ending` (default: the last
+    /// complete period, ending yesterday).
+    pub async fn report(
+        &self,
+        actor: &Actor,
+        kind: PeriodKind,
+        ending: Option<Date>,
+    ) -> Result<Report, ServiceError> {
+        actor.require(Permission::Read)?;
+        let brand = self.ports.brand(actor).await?;
+        let now = self.ports.clock.now();
+        let today = brand.time_zone.local_date(now);
+        let ending = match ending {
+            Some(d) => d,
+            None => today
+                .yesterday()
+                .map_err(|e| ServiceError::BadRequest(e.to_string()))?,
+        };
+        if ending > today {
+            return Err(ServiceError::BadRequest(format!(
+                "`ending` {ending} is in the future (today is {today} in {})",
+                brand.time_zone.as_str()
+            )));
+        }
+        let period = Period::ending(kind, ending, &brand.time_zone)
+            .map_err(|e| ServiceError::BadRequest(format!("`ending`: {e}")))?;
+        Ok(self.build(&brand, period).await?.0)
+    }
+
+    /// Builds the report of `period` and says how much it read.
+    pub async fn build(
+        &self,
+        brand: &Brand,
+        period: Period,
+    ) -> Result<(Report, ReadStats), ServiceError> {
+        let store = &self.ports.store;
+        let zone = &brand.time_zone;
+        let previous = period
+            .previous(zone)
+            .map_err(|e| ServiceError::BadRequest(e.to_string()))?;
+        let (from, to) = window(&previous, &period);
+        let mut stats = ReadStats::default();
+
+        let channels = store.list_channels(&brand.id).await?;
+        let kpis = store.list_kpis(&brand.id).await?;
+        let competitors = store.list_competitors(&brand.id).await?;
+        stats.queries += 3;
+
+        let mut snapshots = HashMap::new();
+        for channel in &channels {
+            let s = store
+                .channel_snapshots(&brand.id, &channel.id, from, to)
+                .await?;
+            stats.queries += 1;
+            stats.snapshots += s.len();
+            snapshots.insert(channel.id, s);
+        }
+        let mut competitor_snapshots = HashMap::new();
+        for competitor in &competitors {
+            let s = store
+                .competitor_snapshots(&brand.id, &competitor.id, from, to)
+                .await?;
+            stats.queries += 1;
+            stats.snapshots += s.len();
+            competitor_snapshots.insert(competitor.id, s);
+        }
+        let posts_from = previous
+            .start
+            .checked_sub(PUBLISH_SLACK)
+            .unwrap_or(previous.start);
+        let (posts, _more) = store
+            .posts_between(&brand.id, posts_from, period.end, MAX_POSTS_PER_REPORT)
+            .await?;
+        stats.queries += 1;
+        stats.posts = posts.len();
+
+        let mut report = build_report(&ReportInput {
+            brand,
+            period,
+            previous,
+            generated_at: self.ports.clock.now(),
+            channels: &channels,
+            snapshots: &snapshots,
+            posts: &posts,
+            kpis: &kpis,
+            competitors: &competitors,
+            competitor_snapshots: &competitor_snapshots,
+        });
+        // Top posts published before the posts read: their text, one read each (at most five).
+        for top in report.top_posts.iter_mut().filter(|t| t.excerpt.is_empty()) {
+            if let Ok(id) = PostId::parse(&top.post_id)
+                && let Some(post) = store.get_post(&brand.id, &id).await?
+            {
+                stats.queries += 1;
+                top.excerpt = excerpt(&post.text);
+            }
+        }
+        Ok((report, stats))
+    }
+
+    /// Writes the report in every format and returns the keys and a short-lived link to the HTML.
+    pub async fn write(&self, report: &Report) -> Result<WrittenReport, ServiceError> {
+        let (bucket, _) = self.output.as_ref().ok_or_else(|| {
+            ServiceError::BadRequest("reports cannot be written: no bucket is configured".into())
+        })?;
+        let mut keys = Vec::new();
+        for format in [Format::Json, Format::Csv, Format::Html] {
+            let key = report_key(&report.brand_id, report.period.last_day, format);
+            bucket
+                .put(
+                    &key,
+                    bytes::Bytes::from(render(report, format)),
+                    format.content_type(),
+                )
+                .await?;
+            keys.push(key);
+        }
+        let html = report_key(&report.brand_id, report.period.last_day, Format::Html);
+        let link = bucket.presign_get(&html, REPORT_LINK_VALIDITY).await?;
+        Ok(WrittenReport { keys, link })
+    }
+
+    /// The schedule's tick: writes every report that is due and moves each schedule on.
+    pub async fn tick(&self) -> Result<ReportsTickReport, ServiceError> {
+        let now = self.ports.clock.now();
+        let mut result = ReportsTickReport::default();
+        for (brand_id, schedule) in self
+            .ports
+            .store
+            .due_report_schedules(now, SCHEDULES_PER_TICK)
+            .await?
+        {
+            match self.run_schedule(&brand_id, &schedule, now).await {
+                Ok(()) => result.written += 1,
+                Err(e) => {
+                    result.failed += 1;
+                    tracing::error!(brand = %brand_id, error = %e, "the report could not be written");
+                }
+            }
+        }
+        if result.written + result.failed > 0 {
+            tracing::info!(written = result.written, failed = result.failed, "reports tick");
+        }
+        Ok(result)
+    }
+
+    async fn run_schedule(
+        &self,
+        brand_id: &BrandId,
+        schedule: &ReportSchedule,
+        now: Timestamp,
+    ) -> Result<(), ServiceError> {
+        let Some(brand) = self.ports.store.get_brand(brand_id).await? else {
+            return Ok(());
+        };
+        let zone = &brand.time_zone;
+        let period = schedule
+            .due_period(zone)
+            .map_err(|e| ServiceError::BadRequest(e.to_string()))?;
+        let (report, stats) = self.build(&brand, period).await?;
+        let written = self.write(&report).await?;
+        // Written first, then the schedule moves on: a crash in between rewrites the same keys.
+        match self
+            .ports
+            .store
+            .put_report_schedule(brand_id, &schedule.advanced(zone, now), Some(schedule.version))
+            .await
+        {
+            Ok(()) => {}
+            // Another tick wrote it too and moved the schedule: it sends the event.
+            Err(crate::store::StoreError::Conflict { .. }) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        }
+        tracing::info!(
+            brand = %brand_id,
+            period_end = %report.period.last_day,
+            queries = stats.queries,
+            snapshots = stats.snapshots,
+            "report written"
+        );
+        let event = DomainEvent::report_ready(brand_id, &report, &written, now);
+        if let Some((_, events)) = &self.output
+            && let Err(e) = events.emit(vec![event]).await
+        {
+            tracing::error!(error = %e, "report.ready could not be sent");
+        }
+        Ok(())
+    }
+}
+
+/// Starts the brand's report schedule, or restarts it when its period or zone changed.
+pub(crate) async fn ensure_schedule(ports: &Ports, brand: &Brand) -> Result<(), ServiceError> {
+    let store = &ports.store;
+    let wanted = ReportSchedule::starting(brand.report_period, &brand.time_zone, ports.clock.now());
+    match store.get_report_schedule(&brand.id).await? {
+        Some(current)
+            if current.period == brand.report_period
+                && brand.time_zone.local(current.next_at).hour()
+                    == crate::domain::report::REPORT_HOUR => {}
+        Some(current) => {
+            store
+                .put_report_schedule(&brand.id, &wanted, Some(current.version))
+                .await?
+        }
+        None => store.put_report_schedule(&brand.id, &wanted, None).await?,
+    }
+    Ok(())
+}
+
+/// `reports/{brand}/{period end}/report.{ext}`.
+pub fn report_key(brand: &str, period_end: Date, format: Format) -> String {
+    format!("reports/{brand}/{period_end}/report.{}", format.extension())
+}

@@ -1,0 +1,98 @@
+//! What the metrics and reports functions are invoked with: their EventBridge schedule's event,
+//! and nothing else.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::metrics::{MetricsService, MetricsTickReport};
+use super::publishing_events::{EventBridgeEvent, SCHEDULED_EVENT, describe};
+use super::reports::{ReportService, ReportsTickReport};
+use super::ServiceError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScheduleError {
+    #[error("the {function} function was invoked with something that is not an EventBridge event ({detail})")]
+    NotAnEvent {
+        function: &'static str,
+        detail: String,
+    },
+    #[error(
+        "the {function} function handles its schedule's events only, not source {event_source:?} detail-type {detail_type:?}"
+    )]
+    Unrecognised {
+        function: &'static str,
+        event_source: String,
+        detail_type: String,
+    },
+    /// The store failed: the invocation is retried by Lambda, which is harmless (a snapshot or
+    /// report already recorded is not recorded again).
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
+fn expect_schedule(function: &'static str, event: &Value) -> Result<(), ScheduleError> {
+    let parsed = EventBridgeEvent::deserialize(event).map_err(|e| ScheduleError::NotAnEvent {
+        function,
+        detail: describe(event, &e),
+    })?;
+    match (parsed.source.as_str(), parsed.detail_type.as_str()) {
+        ("aws.events" | "aws.scheduler", SCHEDULED_EVENT) => Ok(()),
+        _ => Err(ScheduleError::Unrecognised {
+            function,
+            event_source: parsed.source,
+            detail_type: parsed.detail_type,
+        }),
+    }
+}
+
+/// The metrics function's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct MetricsOutcome {
+    pub due: usize,
+    pub snapshots: usize,
+    pub failed: usize,
+    pub stopped: usize,
+}
+
+impl From<MetricsTickReport> for MetricsOutcome {
+    fn from(r: MetricsTickReport) -> Self {
+        Self {
+            due: r.due,
+            snapshots: r.snapshots,
+            failed: r.failed,
+            stopped: r.stopped,
+        }
+    }
+}
+
+pub async fn handle_metrics_event(
+    service: &MetricsService,
+    event: Value,
+) -> Result<MetricsOutcome, ScheduleError> {
+    expect_schedule("metrics", &event)?;
+    Ok(service.tick().await?.into())
+}
+
+/// The reports function's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ReportsOutcome {
+    pub written: usize,
+    pub failed: usize,
+}
+
+impl From<ReportsTickReport> for ReportsOutcome {
+    fn from(r: ReportsTickReport) -> Self {
+        Self {
+            written: r.written,
+            failed: r.failed,
+        }
+    }
+}
+
+pub async fn handle_reports_event(
+    service: &ReportService,
+    event: Value,
+) -> Result<ReportsOutcome, ScheduleError> {
+    expect_schedule("reports", &event)?;
+    Ok(service.tick().await?.into())
+}
