@@ -868,6 +868,8 @@ async fn the_openapi_document_covers_every_route() {
         ("post", "/v1/posts/{id}/queue"),
         ("post", "/v1/posts/{id}/preflight"),
         ("get", "/v1/calendar"),
+        ("get", "/v1/reports"),
+        ("get", "/v1/metrics"),
         ("post", "/v1/assets/uploads"),
         ("get", "/v1/assets"),
         ("get", "/v1/assets/{id}"),

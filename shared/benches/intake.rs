@@ -583,7 +583,15 @@ fn intake_file(path: &Path, filename: &str) -> Result<(f64, u64), String> {
             role: Role::Owner,
         };
         BrandService::new(local.ports())
-            .put(&owner, "Bench", "Europe/Rome", false, (None, None), None, None)
+            .put(
+                &owner,
+                palinsesto::services::brands::NewProfile {
+                    name: "Bench",
+                    time_zone: "Europe/Rome",
+                    ..Default::default()
+                },
+                None,
+            )
             .await
             .map_err(|e| e.to_string())?;
         let key = format!("incoming/{BRAND}/{filename}");

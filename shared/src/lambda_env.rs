@@ -11,9 +11,9 @@ use crate::blobs::BucketMedia;
 use crate::clock::SystemClock;
 use crate::http::AppState;
 use crate::intake::Limits;
+use crate::networks::public::PublicReader;
 use crate::services::intake_events::S3Intake;
 use crate::services::publishing::PublishingService;
-use crate::networks::public::PublicReader;
 use crate::services::{IntakeService, MetricsService, Ports, ReportService};
 use crate::store::Store;
 
@@ -120,9 +120,11 @@ pub async fn intake_service() -> Result<S3Intake, StartupError> {
 /// the public-API reader for competitors (`BLUESKY_APPVIEW_BASE` optional).
 pub async fn metrics_service() -> Result<MetricsService, StartupError> {
     let ports = ports().await?;
-    Ok(MetricsService::new(ports).with_public(Arc::new(PublicReader::from_env(
-        crate::networks::network_client(),
-    ))))
+    Ok(
+        MetricsService::new(ports).with_public(Arc::new(PublicReader::from_env(
+            crate::networks::network_client(),
+        ))),
+    )
 }
 
 /// Everything the reports function needs: the ports, the bucket reports are written to

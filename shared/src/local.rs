@@ -18,9 +18,10 @@ use crate::clock::{Clock, SystemClock};
 use crate::domain::{Actor, BrandId, Role, Secret};
 use crate::http::{ApiSettings, AppState};
 use crate::intake::Limits;
-use crate::networks::{Connectors, NetworkEndpoints, Polling, network_client, standard_connectors};
-use crate::services::publishing::PublishingService;
 use crate::networks::public::{BLUESKY_PUBLIC_APPVIEW, PublicReader};
+use crate::networks::{Connectors, NetworkEndpoints, Polling, network_client, standard_connectors};
+use crate::services::brands::NewProfile;
+use crate::services::publishing::PublishingService;
 use crate::services::{
     BrandService, IntakeService, MetricsService, Ports, ReportService, ServiceError,
 };
@@ -233,11 +234,12 @@ impl LocalRuntime {
         BrandService::new(self.ports())
             .put(
                 &owner,
-                "Demo Brand",
-                "Europe/Rome",
-                true,
-                (None, None),
-                None,
+                NewProfile {
+                    name: "Demo Brand",
+                    time_zone: "Europe/Rome",
+                    approval_required: true,
+                    ..NewProfile::default()
+                },
                 None,
             )
             .await?;

@@ -277,7 +277,15 @@ async fn main() -> ExitCode {
         role: Role::Owner,
     };
     let (profile, _) = BrandService::new(runtime.ports())
-        .put(&owner, "Bench", "Europe/Rome", false, (None, None), None, None)
+        .put(
+            &owner,
+            palinsesto::services::brands::NewProfile {
+                name: "Bench",
+                time_zone: "Europe/Rome",
+                ..Default::default()
+            },
+            None,
+        )
         .await
         .expect("the brand is created");
 

@@ -125,6 +125,14 @@ impl Reply {
             .to_owned()
     }
 
+    /// A body that is not JSON (CSV, HTML), as text.
+    pub fn text(&self) -> String {
+        match &self.body {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        }
+    }
+
     pub fn content_type(&self) -> &str {
         self.headers
             .get("content-type")

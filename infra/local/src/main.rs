@@ -76,7 +76,12 @@ fn main() -> ExitCode {
             tick,
             metrics_every,
             reports_every,
-        } => serve(addr, data, cors_origin, [tick, metrics_every, reports_every]),
+        } => serve(
+            addr,
+            data,
+            cors_origin,
+            [tick, metrics_every, reports_every],
+        ),
         Command::Token {
             brand,
             role,
@@ -193,15 +198,23 @@ async fn serve(
         Duration::from_secs(tick),
     ));
     let metrics = runtime.metrics();
-    let measuring = tokio::spawn(every("metrics tick", Duration::from_secs(metrics_every), move || {
-        let metrics = metrics.clone();
-        async move { metrics.tick().await.map(|_| ()) }
-    }));
+    let measuring = tokio::spawn(every(
+        "metrics tick",
+        Duration::from_secs(metrics_every),
+        move || {
+            let metrics = metrics.clone();
+            async move { metrics.tick().await.map(|_| ()) }
+        },
+    ));
     let reports = runtime.reports();
-    let reporting = tokio::spawn(every("reports tick", Duration::from_secs(reports_every), move || {
-        let reports = reports.clone();
-        async move { reports.tick().await.map(|_| ()) }
-    }));
+    let reporting = tokio::spawn(every(
+        "reports tick",
+        Duration::from_secs(reports_every),
+        move || {
+            let reports = reports.clone();
+            async move { reports.tick().await.map(|_| ()) }
+        },
+    ));
     println!(
         "Metrics are read every {metrics_every} s; reports are written to {} on Mondays at 08:00 brand time.",
         runtime.bucket.root().join("reports").display()

@@ -25,8 +25,8 @@ pub use asset::{
 };
 pub use brand::{Brand, BrandProfile};
 pub use channel::{Channel, ChannelStatus, Credentials, Network};
-pub use error::{DomainError, FieldError, Validation};
 pub use competitor::{Competitor, CompetitorFields};
+pub use error::{DomainError, FieldError, Validation};
 pub use ids::{AssetId, BrandId, ChannelId, CompetitorId, KpiId, PostId};
 pub use kpi::{Kpi, KpiMetric, PeriodKind};
 pub use metrics::{Counters, MetricsReading, PublicPost, PublicProfile};

@@ -248,7 +248,7 @@ impl<'a> Reading<'a> {
         let said = said.unwrap_or_else(|| format!("HTTP {code}"));
         match code {
             _ if not_found => PublishError::Misconfigured(format!(
-                "no such public account {who} on {service} ({said}): check the competitor's handle and server"
+                "no such public account {who} on {service}: {said}; check the competitor's handle and server"
             )),
             _ if gone => PublishError::Misconfigured(format!(
                 "the account {who} on {service} cannot be read: it is suspended, deactivated or blocks readers ({said})"

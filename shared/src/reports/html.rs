@@ -138,11 +138,11 @@ pub(super) fn render(report: &Report) -> String {
 }
 
 /// A figure as page HTML: "n/a" set apart so it is never read as a number.
-fn figure(value: Option<f64>, decimals: usize, unit: &str) -> String {
+fn figure(value: Option<f64>, decimals: usize, signed: bool, unit: &str) -> String {
     match value.filter(|v| v.is_finite()) {
         Some(_) => format!(
             "{}{}",
-            number(value, decimals, false, Medium::Page),
+            number(value, decimals, signed, Medium::Page),
             escape(unit)
         ),
         None => format!("<span class=\"na\" title=\"not available\">{NOT_AVAILABLE}</span>"),
@@ -151,7 +151,12 @@ fn figure(value: Option<f64>, decimals: usize, unit: &str) -> String {
 
 fn measure_value(measure: &Measure, channel: &ChannelFigures) -> String {
     let unit = if measure.is_rate { "%" } else { "" };
-    figure((measure.value)(&channel.current), measure.decimals, unit)
+    figure(
+        (measure.value)(&channel.current),
+        measure.decimals,
+        measure.signed,
+        unit,
+    )
 }
 
 /// A change with an arrow, a sign and a colour: the sign alone is enough in greyscale.
@@ -233,7 +238,12 @@ fn summary(page: &mut String, report: &Report) {
             escape(label),
             measure_value(measure, total),
             change(measure, delta),
-            figure((measure.value)(&total.previous), measure.decimals, unit),
+            figure(
+                (measure.value)(&total.previous),
+                measure.decimals,
+                measure.signed,
+                unit
+            ),
         );
     }
     page.push_str("</div></section>\n");
@@ -282,7 +292,7 @@ fn channels(page: &mut String, report: &Report) {
             }
             if measure.key == Key::FollowersEnd {
                 let start = channel.current.followers_start.map(|s| s as f64);
-                let _ = write!(page, "<small>from {}</small>", figure(start, 0, ""));
+                let _ = write!(page, "<small>from {}</small>", figure(start, 0, false, ""));
             }
             if let Some(delta) = measure.change {
                 page.push_str(&change(measure, delta(&channel.change)));
@@ -364,18 +374,7 @@ fn kpi_figure(kpi: &KpiStatus, value: Option<f64>, signed: bool) -> String {
     } else {
         (0, "")
     };
-    if signed {
-        match value.filter(|v| v.is_finite()) {
-            Some(_) => format!(
-                "{}{}",
-                number(value, decimals, true, Medium::Page),
-                escape(unit)
-            ),
-            None => figure(None, 0, ""),
-        }
-    } else {
-        figure(value, decimals, unit)
-    }
+    figure(value, decimals, signed, unit)
 }
 
 fn kpis(page: &mut String, report: &Report) {
@@ -507,8 +506,8 @@ fn top_posts(page: &mut String, report: &Report) {
             escape(&post.channel_name),
             escape(network_label(post.network)),
             escape(&local_time(report, post.published_at, "%a %-d %b, %H:%M")),
-            figure(post.engagement.map(|e| e as f64), 0, ""),
-            figure(post.views.map(|v| v as f64), 0, ""),
+            figure(post.engagement.map(|e| e as f64), 0, false, ""),
+            figure(post.views.map(|v| v as f64), 0, false, ""),
         );
     }
     page.push_str("</tbody></table></div></section>\n");
@@ -567,19 +566,19 @@ fn competitors(page: &mut String, report: &Report) {
         {
             let f = &channel.current;
             let cells = [
-                figure(f.followers_end.map(|v| v as f64), 0, ""),
-                signed_figure(f.follower_growth),
-                figure(Some(f.posts_published as f64), 0, ""),
-                figure(engagement_per_post(f), 1, ""),
+                figure(f.followers_end.map(|v| v as f64), 0, false, ""),
+                figure(f.follower_growth.map(|g| g as f64), 0, true, ""),
+                figure(Some(f.posts_published as f64), 0, false, ""),
+                figure(engagement_per_post(f), 1, false, ""),
             ];
             row(page, &channel.name, "", cells, true);
         }
         for competitor in report.competitors.iter().filter(|c| c.network == network) {
             let cells = [
-                figure(competitor.followers_end.map(|v| v as f64), 0, ""),
-                signed_figure(competitor.follower_growth),
-                figure(competitor.posts_published.map(|v| v as f64), 0, ""),
-                figure(competitor.engagement_per_post, 1, ""),
+                figure(competitor.followers_end.map(|v| v as f64), 0, false, ""),
+                figure(competitor.follower_growth.map(|g| g as f64), 0, true, ""),
+                figure(competitor.posts_published.map(|v| v as f64), 0, false, ""),
+                figure(competitor.engagement_per_post, 1, false, ""),
             ];
             row(page, &competitor.name, &competitor.handle, cells, false);
         }
@@ -590,13 +589,6 @@ fn competitors(page: &mut String, report: &Report) {
         "</table></div><p class=\"lead\" style=\"margin-top:8px\">{}</p></section>",
         escape(ENGAGEMENT_PER_POST_NOTE)
     );
-}
-
-fn signed_figure(value: Option<i64>) -> String {
-    match value {
-        Some(v) => number(Some(v as f64), 0, true, Medium::Page),
-        None => figure(None, 0, ""),
-    }
 }
 
 fn definitions(page: &mut String, report: &Report) {

@@ -303,6 +303,8 @@ pub(crate) struct Measure {
     pub decimals: usize,
     /// A percentage (its change is shown in percentage points).
     pub is_rate: bool,
+    /// A gain or a loss, shown with its sign.
+    pub signed: bool,
     pub value: fn(&Figures) -> Option<f64>,
     /// `None`: the report gives no change for it (followers at the start or end of a period).
     pub change: Option<fn(&Change) -> Delta>,
@@ -332,6 +334,7 @@ pub(crate) const MEASURES: [Measure; 7] = [
         short_label: "Posts",
         decimals: 0,
         is_rate: false,
+        signed: false,
         value: |f| Some(f.posts_published as f64),
         change: Some(|c| c.posts_published),
     },
@@ -341,6 +344,7 @@ pub(crate) const MEASURES: [Measure; 7] = [
         short_label: "Views",
         decimals: 0,
         is_rate: false,
+        signed: false,
         value: |f| count(f.views),
         change: Some(|c| c.views),
     },
@@ -350,6 +354,7 @@ pub(crate) const MEASURES: [Measure; 7] = [
         short_label: "Engagement",
         decimals: 0,
         is_rate: false,
+        signed: false,
         value: |f| count(f.engagement),
         change: Some(|c| c.engagement),
     },
@@ -359,6 +364,7 @@ pub(crate) const MEASURES: [Measure; 7] = [
         short_label: "Eng. rate",
         decimals: 2,
         is_rate: true,
+        signed: false,
         value: |f| f.engagement_rate,
         change: Some(|c| c.engagement_rate),
     },
@@ -368,6 +374,7 @@ pub(crate) const MEASURES: [Measure; 7] = [
         short_label: "Followers at start",
         decimals: 0,
         is_rate: false,
+        signed: false,
         value: |f| count(f.followers_start),
         change: None,
     },
@@ -377,6 +384,7 @@ pub(crate) const MEASURES: [Measure; 7] = [
         short_label: "Followers",
         decimals: 0,
         is_rate: false,
+        signed: false,
         value: |f| count(f.followers_end),
         change: None,
     },
@@ -386,6 +394,7 @@ pub(crate) const MEASURES: [Measure; 7] = [
         short_label: "Growth",
         decimals: 0,
         is_rate: false,
+        signed: true,
         value: |f| f.follower_growth.map(|g| g as f64),
         change: Some(|c| c.follower_growth),
     },
@@ -561,14 +570,5 @@ mod tests {
             file_name(&report, Format::Csv),
             "caff-nord-s-d-report-2027-03-01-to-2027-03-07.csv"
         );
-    }
-}
-#[cfg(test)]
-mod dump_tmp {
-    #[test]
-    fn dump() {
-        let r = super::sample::sample_report();
-        std::fs::write("/tmp/preview/report.csv", super::render(&r, super::Format::Csv)).unwrap();
-        std::fs::write("/tmp/preview/report.json", super::render(&r, super::Format::Json)).unwrap();
     }
 }

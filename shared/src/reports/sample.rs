@@ -63,7 +63,6 @@ fn channel(
 }
 
 /// Figures of a network that counts no views, so the engagement rate is of followers.
-#[allow(clippy::too_many_arguments)]
 fn without_views(
     posts: u64,
     likes: u64,
@@ -133,7 +132,6 @@ fn kpi(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn post(
     id: &str,
     (channel_id, channel_name, network): (&str, &str, Network),

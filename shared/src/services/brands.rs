@@ -15,6 +15,17 @@ pub struct BrandChanges {
     pub report_period: Option<PeriodKind>,
 }
 
+/// A whole profile as the caller gave it; `None` takes the default.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NewProfile<'a> {
+    pub name: &'a str,
+    pub time_zone: &'a str,
+    pub approval_required: bool,
+    pub late_window_minutes: Option<u32>,
+    pub publish_late: Option<bool>,
+    pub report_period: Option<PeriodKind>,
+}
+
 #[derive(Clone)]
 pub struct BrandService {
     ports: Ports,
@@ -38,17 +49,13 @@ impl BrandService {
     pub async fn put(
         &self,
         actor: &Actor,
-        name: &str,
-        time_zone: &str,
-        approval_required: bool,
-        publishing: (Option<u32>, Option<bool>),
-        report_period: Option<PeriodKind>,
+        new: NewProfile<'_>,
         expected: Option<u64>,
     ) -> Result<(Brand, bool), ServiceError> {
         actor.require(Permission::ManageBrand)?;
-        let mut profile = BrandProfile::parse(name, time_zone, approval_required)?
-            .with_publishing(publishing.0, publishing.1)?;
-        profile.report_period = report_period.unwrap_or_default();
+        let mut profile = BrandProfile::parse(new.name, new.time_zone, new.approval_required)?
+            .with_publishing(new.late_window_minutes, new.publish_late)?;
+        profile.report_period = new.report_period.unwrap_or_default();
         let saved = with_retries(expected, "brand profile", || async {
             let now = self.ports.clock.now();
             match self.ports.store.get_brand(&actor.brand).await? {

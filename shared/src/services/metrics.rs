@@ -380,7 +380,7 @@ impl MetricsService {
                             .await?,
                     );
                 }
-                all.sort_by(|a, b| a.taken_at.cmp(&b.taken_at));
+                all.sort_by_key(|s| s.taken_at);
                 Ok(all)
             }
         }

@@ -520,7 +520,11 @@ impl PublishingService {
         else {
             return Ok(Vec::new());
         };
-        let Some(channel) = self.store().get_channel(&job.brand, &job.channel_id).await? else {
+        let Some(channel) = self
+            .store()
+            .get_channel(&job.brand, &job.channel_id)
+            .await?
+        else {
             return Ok(Vec::new());
         };
         let tracker = Tracker::for_post(

@@ -215,7 +215,11 @@ impl ReportService {
             }
         }
         if result.written + result.failed > 0 {
-            tracing::info!(written = result.written, failed = result.failed, "reports tick");
+            tracing::info!(
+                written = result.written,
+                failed = result.failed,
+                "reports tick"
+            );
         }
         Ok(result)
     }
@@ -239,7 +243,11 @@ impl ReportService {
         match self
             .ports
             .store
-            .put_report_schedule(brand_id, &schedule.advanced(zone, now), Some(schedule.version))
+            .put_report_schedule(
+                brand_id,
+                &schedule.advanced(zone, now),
+                Some(schedule.version),
+            )
             .await
         {
             Ok(()) => {}

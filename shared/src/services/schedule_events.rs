@@ -4,14 +4,16 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::ServiceError;
 use super::metrics::{MetricsService, MetricsTickReport};
 use super::publishing_events::{EventBridgeEvent, SCHEDULED_EVENT, describe};
 use super::reports::{ReportService, ReportsTickReport};
-use super::ServiceError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ScheduleError {
-    #[error("the {function} function was invoked with something that is not an EventBridge event ({detail})")]
+    #[error(
+        "the {function} function was invoked with something that is not an EventBridge event ({detail})"
+    )]
     NotAnEvent {
         function: &'static str,
         detail: String,

@@ -8,7 +8,7 @@ use super::ApiResult;
 use crate::http::extract::{Caller, IfMatch, JsonBody};
 use crate::http::views::{BrandView, PatchBrand, PutBrand};
 use crate::http::{AppState, Problem, etag};
-use crate::services::brands::BrandChanges;
+use crate::services::brands::{BrandChanges, NewProfile};
 
 #[utoipa::path(get, path = "/v1/brand", tag = "brand",
     responses((status = 200, description = "The brand profile", body = BrandView),
@@ -34,11 +34,14 @@ pub async fn put_brand(
         .brands
         .put(
             &actor,
-            &body.name,
-            &body.time_zone,
-            body.approval_required,
-            (body.late_window_minutes, body.publish_late),
-            body.report_period,
+            NewProfile {
+                name: &body.name,
+                time_zone: &body.time_zone,
+                approval_required: body.approval_required,
+                late_window_minutes: body.late_window_minutes,
+                publish_late: body.publish_late,
+                report_period: body.report_period,
+            },
             expected,
         )
         .await?;

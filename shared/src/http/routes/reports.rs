@@ -53,14 +53,17 @@ pub async fn get_report(
         .map(parse_date)
         .transpose()
         .map_err(|e| Problem::malformed_field("ending".into(), e))?;
-    let accept = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok());
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     let format = Format::negotiate(q.format.as_deref(), accept).map_err(|e| {
         if q.format.is_some() {
             Problem::malformed_field("format".into(), e)
         } else {
-            Problem::new(StatusCode::NOT_ACCEPTABLE, "not-acceptable", "Not acceptable", e)
+            Problem::new(
+                StatusCode::NOT_ACCEPTABLE,
+                "not-acceptable",
+                "Not acceptable",
+                e,
+            )
         }
     })?;
     let report = s.reports.report(&actor, kind, ending).await?;
@@ -74,7 +77,8 @@ pub async fn get_report(
     )
         .into_response();
     if format == Format::Csv
-        && let Ok(value) = format!("attachment; filename=\"{}\"", file_name(&report, format)).parse()
+        && let Ok(value) =
+            format!("attachment; filename=\"{}\"", file_name(&report, format)).parse()
     {
         response
             .headers_mut()
@@ -129,7 +133,11 @@ impl From<&Snapshot> for SnapshotView {
             Subject::Post {
                 post_id,
                 channel_id,
-            } => ("post", Some(post_id.to_string()), Some(channel_id.to_string())),
+            } => (
+                "post",
+                Some(post_id.to_string()),
+                Some(channel_id.to_string()),
+            ),
             Subject::Channel { channel_id } => ("channel", None, Some(channel_id.to_string())),
             Subject::Competitor { .. } => ("competitor", None, None),
         };
@@ -176,9 +184,7 @@ pub async fn get_metrics(
         None => jiff::Timestamp::now(),
     };
     let from = match q.from.as_deref() {
-        Some(raw) => {
-            parse_instant(raw).map_err(|e| Problem::malformed_field("from".into(), e))?
-        }
+        Some(raw) => parse_instant(raw).map_err(|e| Problem::malformed_field("from".into(), e))?,
         None => to
             .checked_sub(jiff::SignedDuration::from_hours(30 * 24))
             .unwrap_or(to),

@@ -1,0 +1,354 @@
+//! Metrics and reports on the local runner with a manual clock and a loopback Mastodon server:
+//! the age-banded snapshot cadence, rate limits, the week's report in JSON, CSV and HTML showing
+//! a post's likes rising, the KPI status and a competitor row, and the scheduled report written
+//! to the bucket with its report.ready event.
+
+use jiff::{SignedDuration, Timestamp};
+use palinsesto::domain::metrics::Subject;
+use palinsesto::domain::{BrandId, ChannelId, PostId};
+use palinsesto::networks::NetworkEndpoints;
+use palinsesto::services::metrics::MetricsTickReport;
+use palinsesto_system_tests::desk::{Desk, target};
+use palinsesto_system_tests::fakes::mastodon::FakeMastodon;
+use serde_json::{Value, json};
+
+/// A Wednesday in Rome (CET, UTC+1).
+const PUBLISHED: &str = "2027-03-10T09:00:00Z";
+
+struct World {
+    desk: Desk,
+    mastodon: FakeMastodon,
+    channel: String,
+    post: String,
+    remote_id: String,
+}
+
+async fn published_post() -> World {
+    let desk = Desk::start(NetworkEndpoints::default()).await;
+    desk.set_time("2027-03-10T08:00:00Z");
+    let mastodon = FakeMastodon::start().await;
+    mastodon.set_followers(100);
+    let channel = desk
+        .channel("mastodon", mastodon.settings(), mastodon.credentials())
+        .await;
+    let post = desk
+        .scheduled("Spring menu 🌸 #coffee", &[&channel], PUBLISHED)
+        .await;
+    desk.set_time(PUBLISHED);
+    let settled = desk.tick_and_settle(&post).await;
+    let t = target(&settled, &channel);
+    assert_eq!(t["state"], "published", "{t}");
+    let remote_id = t["remote_id"].as_str().unwrap().to_owned();
+    World {
+        desk,
+        mastodon,
+        channel,
+        post,
+        remote_id,
+    }
+}
+
+impl World {
+    async fn tick(&self) -> MetricsTickReport {
+        self.desk
+            .app
+            .runtime
+            .metrics()
+            .tick()
+            .await
+            .expect("the metrics tick runs")
+    }
+
+    fn at(&self, t: &str) {
+        self.desk.set_time(t);
+    }
+
+    async fn next_post_snapshot(&self) -> Option<Timestamp> {
+        let subject = Subject::Post {
+            post_id: PostId::parse(&self.post).unwrap(),
+            channel_id: ChannelId::parse(&self.channel).unwrap(),
+        };
+        self.desk
+            .app
+            .runtime
+            .store()
+            .get_tracker(&BrandId::parse("acme").unwrap(), &subject)
+            .await
+            .unwrap()
+            .map(|t| t.next_at)
+    }
+
+    async fn series(&self) -> Vec<Value> {
+        let r = self
+            .desk
+            .manager()
+            .get(&format!(
+                "/v1/metrics?post={}&from=2027-03-01T00:00:00Z&to=2027-07-01T00:00:00Z",
+                self.post
+            ))
+            .await;
+        assert_eq!(r.status.as_u16(), 200, "{}", r.body);
+        r.body["items"].as_array().unwrap().clone()
+    }
+}
+
+#[tokio::test]
+async fn snapshots_follow_the_age_bands_and_stop_after_ninety_days() {
+    let w = published_post().await;
+    // The channel's account is read at the first tick; the post only an hour after publishing.
+    let first = w.tick().await;
+    assert_eq!(first.snapshots, 1, "{first:?}");
+    assert_eq!(
+        w.next_post_snapshot().await.unwrap().to_string(),
+        "2027-03-10T10:00:00Z"
+    );
+
+    w.at("2027-03-10T09:59:59Z");
+    assert_eq!(w.tick().await.snapshots, 0, "nothing is due yet");
+    w.at("2027-03-10T10:00:00Z");
+    w.mastodon.set_status_counts(&w.remote_id, 1, 0, 0);
+    assert_eq!(w.tick().await.snapshots, 1);
+    assert_eq!(
+        w.tick().await.snapshots,
+        0,
+        "a second tick takes nothing twice"
+    );
+    // Hourly in the first day.
+    assert_eq!(
+        w.next_post_snapshot().await.unwrap().to_string(),
+        "2027-03-10T11:00:00Z"
+    );
+
+    // A quiet post is read less often: unchanged once -> 2 h, twice -> 4 h.
+    w.at("2027-03-10T11:00:00Z");
+    w.tick().await;
+    assert_eq!(
+        w.next_post_snapshot().await.unwrap().to_string(),
+        "2027-03-10T13:00:00Z"
+    );
+    w.at("2027-03-10T13:00:00Z");
+    w.tick().await;
+    assert_eq!(
+        w.next_post_snapshot().await.unwrap().to_string(),
+        "2027-03-10T17:00:00Z"
+    );
+    // A change brings it back to the band's pace.
+    w.at("2027-03-10T17:00:00Z");
+    w.mastodon.set_status_counts(&w.remote_id, 4, 1, 0);
+    w.tick().await;
+    assert_eq!(
+        w.next_post_snapshot().await.unwrap().to_string(),
+        "2027-03-10T18:00:00Z"
+    );
+
+    // Day 2: every 6 hours. Day 8: daily. Day 31: weekly.
+    for (now, next) in [
+        ("2027-03-11T10:00:00Z", "2027-03-11T16:00:00Z"),
+        ("2027-03-18T10:00:00Z", "2027-03-19T10:00:00Z"),
+        ("2027-04-10T10:00:00Z", "2027-04-17T10:00:00Z"),
+    ] {
+        w.at(now);
+        let n = w.mastodon.statuses().len() as u64;
+        // Keep it changing so the base interval shows.
+        w.mastodon
+            .set_status_counts(&w.remote_id, 10 + n + now.len() as u64, 1, 0);
+        w.mastodon.set_status_counts(
+            &w.remote_id,
+            now[8..10].parse::<u64>().unwrap() * 3 + 20,
+            1,
+            0,
+        );
+        w.tick().await;
+        assert_eq!(
+            w.next_post_snapshot().await.unwrap().to_string(),
+            next,
+            "after a snapshot at {now}"
+        );
+    }
+
+    // Past day 90 nothing more is taken and the post is no longer followed.
+    w.at("2027-06-09T10:00:00Z");
+    let last = w.tick().await;
+    assert!(last.stopped >= 1, "{last:?}");
+    assert_eq!(w.next_post_snapshot().await, None);
+    w.at("2027-06-20T10:00:00Z");
+    let before = w.series().await.len();
+    w.tick().await;
+    assert_eq!(w.series().await.len(), before);
+
+    // The series is the history: immutable snapshots, oldest first, likes as Mastodon counted
+    // them and views "not available" (null), never 0.
+    let series = w.series().await;
+    let likes: Vec<u64> = series
+        .iter()
+        .map(|s| s["counters"]["likes"].as_u64().unwrap())
+        .collect();
+    assert_eq!(&likes[..3], &[1, 1, 1]);
+    assert!(likes.windows(2).all(|p| p[0] <= p[1]), "{likes:?}");
+    assert!(series.iter().all(|s| s["counters"]["views"].is_null()));
+    assert!(series.iter().all(|s| s["subject"] == "post"));
+}
+
+#[tokio::test]
+async fn a_rate_limited_account_waits_for_the_reset_without_calling_again() {
+    let w = published_post().await;
+    w.tick().await;
+    w.at("2027-03-10T10:00:00Z");
+    w.mastodon.exhaust_rate_limit();
+    let reset = w.mastodon.rate_limit_reset();
+    let requests = w.mastodon.faults().requests();
+    let report = w.tick().await;
+    assert_eq!((report.snapshots, report.failed), (0, 1), "{report:?}");
+    assert_eq!(w.mastodon.faults().requests(), requests + 1);
+    assert_eq!(w.next_post_snapshot().await, Some(reset));
+    // Before the reset nothing is asked.
+    assert_eq!(w.tick().await.due, 0);
+    assert_eq!(w.mastodon.faults().requests(), requests + 1);
+}
+
+#[tokio::test]
+async fn the_weeks_report_shows_the_rise_the_kpi_status_and_a_competitor() {
+    let mut w = published_post().await;
+    let m = w.desk.manager();
+    // The strategist's target: 3 interactions a week on all channels; and one on impressions,
+    // which Mastodon does not count.
+    let r = m
+        .post(
+            "/v1/kpis",
+            json!({"metric": "engagement", "target": 3, "period": "week"}),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 201, "{}", r.body);
+    let r = m
+        .post(
+            "/v1/kpis",
+            json!({"metric": "impressions", "channel_id": w.channel, "target": 1000, "period": "week"}),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 201, "{}", r.body);
+    w.mastodon
+        .seed_public_account("rival", 250, &["Our spring menu"]);
+    let r = m
+        .post(
+            "/v1/competitors",
+            json!({"network": "mastodon", "handle": "rival@rival.example", "name": "Rival Café", "server": w.mastodon.base()}),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 201, "{}", r.body);
+
+    // Two snapshots an hour apart: 1 like, then 5 likes and a reply.
+    w.at("2027-03-10T10:00:00Z");
+    w.mastodon.set_status_counts(&w.remote_id, 1, 0, 0);
+    w.tick().await;
+    w.at("2027-03-10T11:00:00Z");
+    w.mastodon.set_status_counts(&w.remote_id, 5, 0, 1);
+    w.mastodon.set_public_followers("rival", 260);
+    let report = w.tick().await;
+    assert_eq!(report.failed, 0, "{report:?}");
+    let series = w.series().await;
+    let likes: Vec<u64> = series
+        .iter()
+        .map(|s| s["counters"]["likes"].as_u64().unwrap())
+        .collect();
+    assert_eq!(likes, vec![1, 5], "the likes rise between two snapshots");
+
+    // The week Monday 8 - Sunday 14 March, asked for on the Monday after.
+    w.at("2027-03-15T07:30:00Z");
+    let r = m.get("/v1/reports?period=week&ending=2027-03-14").await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.body);
+    let json = &r.body;
+    assert_eq!(json["period"]["first_day"], "2027-03-08");
+    let channel = &json["channels"][0]["current"];
+    assert_eq!(channel["posts_published"], 1);
+    assert_eq!(channel["likes"], 5, "{channel}");
+    assert_eq!(channel["replies"], 1);
+    assert_eq!(channel["engagement"], 6);
+    assert!(channel["views"].is_null(), "Mastodon counts no views");
+    assert_eq!(channel["followers_end"], 100);
+    assert_eq!(json["total"]["change"]["engagement"]["absolute"], 6.0);
+    let kpis = json["kpis"].as_array().unwrap();
+    assert_eq!(kpis[0]["metric"], "engagement");
+    assert_eq!(kpis[0]["outcome"], "met");
+    assert_eq!(kpis[0]["difference"], 3.0);
+    assert_eq!(kpis[1]["outcome"], "not_available");
+    let rival = &json["competitors"][0];
+    assert_eq!(rival["name"], "Rival Café");
+    assert_eq!(rival["followers_end"], 260);
+    assert_eq!(json["top_posts"][0]["excerpt"], "Spring menu 🌸 #coffee");
+
+    let csv = m
+        .send(
+            m.request(reqwest::Method::GET, "/v1/reports?ending=2027-03-14")
+                .header("accept", "text/csv"),
+        )
+        .await;
+    assert_eq!(csv.status.as_u16(), 200);
+    assert!(csv.content_type().starts_with("text/csv"));
+    let text = csv.text();
+    assert!(text.contains("Rival Café"), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.contains("Mastodon") || l.contains("mastodon"))
+    );
+
+    let html = m.get("/v1/reports?ending=2027-03-14&format=html").await;
+    assert!(html.content_type().starts_with("text/html"));
+    let page = html.text();
+    assert!(page.contains("<svg"), "charts are inline SVG");
+    assert!(page.contains("Rival Café") && page.contains("Spring menu"));
+
+    // Bad input: a clear problem.
+    let bad = m.get("/v1/reports?period=month").await;
+    assert_eq!(bad.status.as_u16(), 400);
+    assert_eq!(bad.error_fields(), vec!["period"]);
+    let future = m.get("/v1/reports?ending=2027-04-30").await;
+    assert_eq!(future.status.as_u16(), 400, "{}", future.body);
+
+    // The scheduled run on Monday 08:00 in Rome writes the three files and says so.
+    w.at("2027-03-15T07:00:00Z");
+    let written = w.desk.app.runtime.reports().tick().await.unwrap();
+    assert_eq!(written.written, 1);
+    let folder = w
+        .desk
+        .app
+        .runtime
+        .bucket
+        .root()
+        .join("reports/acme/2027-03-14");
+    for ext in ["json", "csv", "html"] {
+        let path = folder.join(format!("report.{ext}"));
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(bytes.len() > 200, "{} is too small", path.display());
+    }
+    let stored: Value =
+        serde_json::from_slice(&std::fs::read(folder.join("report.json")).unwrap()).unwrap();
+    assert_eq!(stored["channels"][0]["current"]["likes"], 5);
+    let events = w.desk.events();
+    let ready = events
+        .iter()
+        .find(|e| e.kind == "report.ready")
+        .expect("report.ready is emitted");
+    assert_eq!(ready.data["last_day"], "2027-03-14");
+    assert!(
+        ready.data["link"]
+            .as_str()
+            .is_some_and(|l| l.contains("reports/acme/2027-03-14/report.html")),
+        "{}",
+        ready.data
+    );
+    // The next run is a week later; running again now writes nothing.
+    assert_eq!(
+        w.desk.app.runtime.reports().tick().await.unwrap().written,
+        0
+    );
+    w.at(&"2027-03-22T07:00:00Z"
+        .parse::<Timestamp>()
+        .unwrap()
+        .checked_sub(SignedDuration::from_secs(1))
+        .unwrap()
+        .to_string());
+    assert_eq!(
+        w.desk.app.runtime.reports().tick().await.unwrap().written,
+        0
+    );
+}
