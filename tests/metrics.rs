@@ -24,17 +24,29 @@ struct World {
 }
 
 async fn published_post() -> World {
+    published_post_at(PUBLISHED.parse().unwrap()).await
+}
+
+async fn published_post_at(published: Timestamp) -> World {
     let desk = Desk::start(NetworkEndpoints::default()).await;
-    desk.set_time("2027-03-10T08:00:00Z");
+    desk.app.clock.set(
+        published
+            .checked_sub(SignedDuration::from_hours(1))
+            .unwrap(),
+    );
     let mastodon = FakeMastodon::start().await;
     mastodon.set_followers(100);
     let channel = desk
         .channel("mastodon", mastodon.settings(), mastodon.credentials())
         .await;
     let post = desk
-        .scheduled("Spring menu 🌸 #coffee", &[&channel], PUBLISHED)
+        .scheduled(
+            "Spring menu 🌸 #coffee",
+            &[&channel],
+            &published.to_string(),
+        )
         .await;
-    desk.set_time(PUBLISHED);
+    desk.app.clock.set(published);
     let settled = desk.tick_and_settle(&post).await;
     let t = target(&settled, &channel);
     assert_eq!(t["state"], "published", "{t}");
@@ -142,22 +154,18 @@ async fn snapshots_follow_the_age_bands_and_stop_after_ninety_days() {
     );
 
     // Day 2: every 6 hours. Day 8: daily. Day 31: weekly.
-    for (now, next) in [
+    for (i, (now, next)) in [
         ("2027-03-11T10:00:00Z", "2027-03-11T16:00:00Z"),
         ("2027-03-18T10:00:00Z", "2027-03-19T10:00:00Z"),
         ("2027-04-10T10:00:00Z", "2027-04-17T10:00:00Z"),
-    ] {
+    ]
+    .into_iter()
+    .enumerate()
+    {
         w.at(now);
-        let n = w.mastodon.statuses().len() as u64;
-        // Keep it changing so the base interval shows.
+        // Still changing, so the band's own pace shows.
         w.mastodon
-            .set_status_counts(&w.remote_id, 10 + n + now.len() as u64, 1, 0);
-        w.mastodon.set_status_counts(
-            &w.remote_id,
-            now[8..10].parse::<u64>().unwrap() * 3 + 20,
-            1,
-            0,
-        );
+            .set_status_counts(&w.remote_id, 10 * (i as u64 + 1), 1, 0);
         w.tick().await;
         assert_eq!(
             w.next_post_snapshot().await.unwrap().to_string(),
@@ -191,16 +199,23 @@ async fn snapshots_follow_the_age_bands_and_stop_after_ninety_days() {
 
 #[tokio::test]
 async fn a_rate_limited_account_waits_for_the_reset_without_calling_again() {
-    let w = published_post().await;
+    // The fake's rate-limit window is in real time: the post went out two hours ago.
+    let now = jiff::Timestamp::from_second(Timestamp::now().as_second()).unwrap();
+    let w = published_post_at(now.checked_sub(SignedDuration::from_hours(2)).unwrap()).await;
     w.tick().await;
-    w.at("2027-03-10T10:00:00Z");
+    w.desk.app.clock.set(now);
     w.mastodon.exhaust_rate_limit();
     let reset = w.mastodon.rate_limit_reset();
+    assert!(reset > now);
     let requests = w.mastodon.faults().requests();
     let report = w.tick().await;
     assert_eq!((report.snapshots, report.failed), (0, 1), "{report:?}");
     assert_eq!(w.mastodon.faults().requests(), requests + 1);
-    assert_eq!(w.next_post_snapshot().await, Some(reset));
+    let next = w.next_post_snapshot().await.unwrap();
+    assert!(
+        next.duration_since(reset).abs() < SignedDuration::from_secs(1),
+        "the next reading waits for the reset ({next} vs {reset})"
+    );
     // Before the reset nothing is asked.
     assert_eq!(w.tick().await.due, 0);
     assert_eq!(w.mastodon.faults().requests(), requests + 1);
@@ -242,7 +257,6 @@ async fn the_weeks_report_shows_the_rise_the_kpi_status_and_a_competitor() {
     w.tick().await;
     w.at("2027-03-10T11:00:00Z");
     w.mastodon.set_status_counts(&w.remote_id, 5, 0, 1);
-    w.mastodon.set_public_followers("rival", 260);
     let report = w.tick().await;
     assert_eq!(report.failed, 0, "{report:?}");
     let series = w.series().await;
@@ -273,7 +287,8 @@ async fn the_weeks_report_shows_the_rise_the_kpi_status_and_a_competitor() {
     assert_eq!(kpis[1]["outcome"], "not_available");
     let rival = &json["competitors"][0];
     assert_eq!(rival["name"], "Rival Café");
-    assert_eq!(rival["followers_end"], 260);
+    assert_eq!(rival["followers_end"], 250);
+    assert_eq!(rival["network"], "mastodon");
     assert_eq!(json["top_posts"][0]["excerpt"], "Spring menu 🌸 #coffee");
 
     let csv = m

@@ -258,27 +258,39 @@ impl ReportSchedule {
         Period::ending(self.period, ending, zone)
     }
 
-    /// The run after this one (one or two weeks later at 08:00 local), never before `now`.
-    pub fn advanced(&self, zone: &TimeZoneName, now: Timestamp) -> Self {
-        let mut next = self.next_at;
+    /// The latest run on this schedule at or before `now`: a schedule that fell behind (the
+    /// function was down for weeks) reports the last complete period, not the oldest missed one.
+    pub fn caught_up(&self, zone: &TimeZoneName, now: Timestamp) -> Self {
+        let mut current = self.clone();
         loop {
-            let date = zone.local_date(next);
-            let following = date
-                .checked_add(jiff::Span::new().days(self.period.days()))
-                .ok()
-                .and_then(|d| d.at(REPORT_HOUR, 0, 0, 0).to_zoned(zone.zone()).ok())
-                .map(|z| z.timestamp());
-            match following {
-                Some(t) if t > next => next = t,
-                _ => break,
-            }
-            if next > now {
-                break;
+            let next = current.step(zone);
+            match next {
+                Some(t) if t <= now && t > current.next_at => current.next_at = t,
+                _ => return current,
             }
         }
-        Self {
-            next_at: next,
-            ..self.clone()
+    }
+
+    /// The run one period after this one, at 08:00 local.
+    fn step(&self, zone: &TimeZoneName) -> Option<Timestamp> {
+        zone.local_date(self.next_at)
+            .checked_add(jiff::Span::new().days(self.period.days()))
+            .ok()
+            .and_then(|d| d.at(REPORT_HOUR, 0, 0, 0).to_zoned(zone.zone()).ok())
+            .map(|z| z.timestamp())
+    }
+
+    /// The run after this one (one or two weeks later at 08:00 local), never before `now`.
+    pub fn advanced(&self, zone: &TimeZoneName, now: Timestamp) -> Self {
+        let mut current = self.clone();
+        loop {
+            match current.step(zone) {
+                Some(t) if t > current.next_at => current.next_at = t,
+                _ => return current,
+            }
+            if current.next_at > now {
+                return current;
+            }
         }
     }
 }
@@ -341,5 +353,12 @@ mod tests {
         // A schedule that fell far behind skips to the next run after now, not one per missed week.
         let late = s.advanced(&rome(), "2027-05-01T00:00:00Z".parse().unwrap());
         assert_eq!(late.next_at.to_string(), "2027-05-03T06:00:00Z");
+        // ... and when it runs that late, it reports the last complete week.
+        let caught_up = s.caught_up(&rome(), "2027-05-01T00:00:00Z".parse().unwrap());
+        assert_eq!(caught_up.next_at.to_string(), "2027-04-26T06:00:00Z");
+        assert_eq!(
+            caught_up.due_period(&rome()).unwrap().last_day,
+            jiff::civil::date(2027, 4, 25)
+        );
     }
 }

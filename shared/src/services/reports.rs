@@ -234,7 +234,8 @@ impl ReportService {
             return Ok(());
         };
         let zone = &brand.time_zone;
-        let period = schedule
+        let run = schedule.caught_up(zone, now);
+        let period = run
             .due_period(zone)
             .map_err(|e| ServiceError::BadRequest(e.to_string()))?;
         let (report, stats) = self.build(&brand, period).await?;
