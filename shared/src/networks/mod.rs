@@ -207,27 +207,12 @@ pub trait Connector: Send + Sync {
     /// [`Published::remote_id`]). A figure the network does not report is `None`, never 0.
     async fn post_metrics(
         &self,
-        _account: &Account<'_>,
-        _remote_id: &str,
-    ) -> Result<MetricsReading, PublishError> {
-        // TEMPORARY-DEFAULT: removed once every connector reads its metrics.
-        Err(PublishError::Misconfigured(format!(
-            "metrics are not read from {} yet",
-            self.network().as_str()
-        )))
-    }
+        account: &Account<'_>,
+        remote_id: &str,
+    ) -> Result<MetricsReading, PublishError>;
 
     /// The account's own counters (followers, subscribers).
-    async fn account_metrics(
-        &self,
-        _account: &Account<'_>,
-    ) -> Result<MetricsReading, PublishError> {
-        // TEMPORARY-DEFAULT: removed once every connector reads its metrics.
-        Err(PublishError::Misconfigured(format!(
-            "metrics are not read from {} yet",
-            self.network().as_str()
-        )))
-    }
+    async fn account_metrics(&self, account: &Account<'_>) -> Result<MetricsReading, PublishError>;
 }
 
 /// One connector per network.

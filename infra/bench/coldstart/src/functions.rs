@@ -35,7 +35,10 @@ pub const ALL: &[Function] = &[
             BUCKET,
             ("JWT_ISSUER", "https://id.example.com/"),
             ("JWT_AUDIENCE", "palinsesto"),
-            ("JWT_JWKS_URL", "https://id.example.com/.well-known/jwks.json"),
+            (
+                "JWT_JWKS_URL",
+                "https://id.example.com/.well-known/jwks.json",
+            ),
             ("CORS_ALLOWED_ORIGINS", "https://desk.example.com"),
         ],
         event_name: "API Gateway v2 GET /healthz",
