@@ -117,6 +117,28 @@ impl Store {
         self.items().write(writes).await
     }
 
+    /// Appends snapshots taken elsewhere (an import of history, a benchmark's year of data), in
+    /// atomic batches; a snapshot already stored makes its batch fail with a conflict.
+    pub async fn append_snapshots(
+        &self,
+        brand: &BrandId,
+        snapshots: &[Snapshot],
+    ) -> Result<(), StoreError> {
+        for batch in snapshots.chunks(super::MAX_WRITES_PER_CALL) {
+            let writes = batch
+                .iter()
+                .map(|s| {
+                    Ok(Write::Put {
+                        item: snapshot_item(brand, s)?,
+                        condition: Condition::Absent,
+                    })
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            self.items().write(writes).await?;
+        }
+        Ok(())
+    }
+
     /// Every snapshot in a channel's partition (its account's and its posts') taken in
     /// `[from, to]`, in time order.
     pub async fn channel_snapshots(
