@@ -406,6 +406,13 @@ async fn the_same_event_delivered_twice_makes_one_asset() {
     let assets = library.library().await;
     assert_eq!(assets.len(), 2, "{assets:?}");
     assert!(library.keys("incoming/").await.is_empty());
+    // The losing delivery must not remove the winner's files as if they were a duplicate's.
+    let stored = library.keys("library/").await;
+    assert!(
+        stored.contains(&ready[0].object_key),
+        "{} is missing from {stored:?}",
+        ready[0].object_key
+    );
     for event in library.events(1).await {
         assert_eq!(event["detail"]["data"]["asset_id"], ready[0].id.to_string());
     }

@@ -377,6 +377,12 @@ impl IntakeService {
             .asset_with_checksum(brand, &inspection.sha256)
             .await?
         {
+            if of == id {
+                // A concurrent attempt at this same object recorded it just now: its files are
+                // this asset's, so they must not be removed as a duplicate's would be.
+                let existing = self.existing(brand, &id).await?;
+                return self.finish(brand, key, existing).await;
+            }
             return self
                 .duplicate(
                     brand,
