@@ -183,6 +183,11 @@ async fn serve(
         "Photos and videos dropped into {} become assets within seconds.",
         drop_folder.display()
     );
+    println!(
+        "Metrics are read every {metrics_every} s; reports are written to {} on Mondays at 08:00 brand time.",
+        runtime.bucket.root().join("reports").display()
+    );
+    // The last line: a caller waiting for it may stop reading the output after it.
     println!("Press Ctrl-C to stop.");
     let state = runtime.app_state();
     let publish_soon = state.publish_soon.clone();
@@ -215,10 +220,6 @@ async fn serve(
             async move { reports.tick().await.map(|_| ()) }
         },
     ));
-    println!(
-        "Metrics are read every {metrics_every} s; reports are written to {} on Mondays at 08:00 brand time.",
-        runtime.bucket.root().join("reports").display()
-    );
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await;
