@@ -26,6 +26,8 @@ use crate::store::keys::DUE_SHARDS;
 pub const DEFAULT_BATCH: usize = 250;
 /// Accounts read at the same time.
 const CONCURRENT_ACCOUNTS: usize = 8;
+/// The time series a request gets when it names no range: the last 30 days.
+pub const DEFAULT_SERIES_DAYS: i64 = 30;
 /// The longest time series one request may ask for.
 pub const MAX_SERIES_DAYS: i64 = 400;
 
@@ -336,10 +338,15 @@ impl MetricsService {
         &self,
         actor: &Actor,
         of: SeriesOf,
-        from: Timestamp,
-        to: Timestamp,
-    ) -> Result<Vec<Snapshot>, ServiceError> {
+        from: Option<Timestamp>,
+        to: Option<Timestamp>,
+    ) -> Result<(Timestamp, Timestamp, Vec<Snapshot>), ServiceError> {
         actor.require(Permission::Read)?;
+        let to = to.unwrap_or_else(|| self.ports.clock.now());
+        let from = from.unwrap_or_else(|| {
+            to.checked_sub(jiff::SignedDuration::from_hours(DEFAULT_SERIES_DAYS * 24))
+                .unwrap_or(to)
+        });
         if to < from {
             return Err(ServiceError::BadRequest(
                 "`to` must not be before `from`".into(),
@@ -357,7 +364,11 @@ impl MetricsService {
                 if store.get_channel(brand, &channel).await?.is_none() {
                     return Err(ServiceError::NotFound("channel"));
                 }
-                Ok(store.account_snapshots(brand, &channel, from, to).await?)
+                Ok((
+                    from,
+                    to,
+                    store.account_snapshots(brand, &channel, from, to).await?,
+                ))
             }
             SeriesOf::Post(post_id, only) => {
                 let post = store
@@ -381,7 +392,7 @@ impl MetricsService {
                     );
                 }
                 all.sort_by_key(|s| s.taken_at);
-                Ok(all)
+                Ok((from, to, all))
             }
         }
     }

@@ -179,17 +179,16 @@ pub async fn get_metrics(
             ));
         }
     };
-    let to = match q.to.as_deref() {
-        Some(raw) => parse_instant(raw).map_err(|e| Problem::malformed_field("to".into(), e))?,
-        None => jiff::Timestamp::now(),
+    let instant = |raw: Option<&str>, field: &str| {
+        raw.map(parse_instant)
+            .transpose()
+            .map_err(|e| Problem::malformed_field(field.into(), e))
     };
-    let from = match q.from.as_deref() {
-        Some(raw) => parse_instant(raw).map_err(|e| Problem::malformed_field("from".into(), e))?,
-        None => to
-            .checked_sub(jiff::SignedDuration::from_hours(30 * 24))
-            .unwrap_or(to),
-    };
-    let snapshots = s.metrics.series(&actor, of, from, to).await?;
+    let (from, to) = (
+        instant(q.from.as_deref(), "from")?,
+        instant(q.to.as_deref(), "to")?,
+    );
+    let (from, to, snapshots) = s.metrics.series(&actor, of, from, to).await?;
     Ok(Json(MetricsSeriesView {
         from,
         to,
