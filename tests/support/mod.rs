@@ -7,4 +7,5 @@ pub mod desk;
 pub mod dynamodb;
 pub mod embedded;
 pub mod fakes;
+pub mod lambda;
 pub mod template;
