@@ -63,26 +63,10 @@ impl Store {
         now: Timestamp,
         limit: usize,
     ) -> Result<Vec<(BrandId, Tracker)>, StoreError> {
-        let (lo, hi) = keys::due_until(now);
-        let page = self
-            .items()
-            .query(&Query {
-                pk: String::new(),
-                index: Some((Index::Due, keys::metrics_due_pk(shard))),
-                range: KeyRange::Between(lo, hi),
-                after: None,
-                limit,
-                descending: false,
-            })
-            .await?;
-        page.items
+        self.due_entries(keys::metrics_due_pk(shard), now, limit)
+            .await?
             .into_iter()
-            .map(|item| {
-                let brand = keys::brand_of(&item.pk).ok_or_else(|| {
-                    StoreError::Corrupt(format!("a tracker has the partition {:?}", item.pk))
-                })?;
-                Ok((brand, decode(item, |t: &mut Tracker, v| t.version = v)?))
-            })
+            .map(|(brand, item)| Ok((brand, decode(item, |t: &mut Tracker, v| t.version = v)?)))
             .collect()
     }
 
@@ -398,27 +382,10 @@ impl Store {
         now: Timestamp,
         limit: usize,
     ) -> Result<Vec<(BrandId, ReportSchedule)>, StoreError> {
-        let (lo, hi) = keys::due_until(now);
-        let page = self
-            .items()
-            .query(&Query {
-                pk: String::new(),
-                index: Some((Index::Due, keys::REPORTS_DUE_PK.into())),
-                range: KeyRange::Between(lo, hi),
-                after: None,
-                limit,
-                descending: false,
-            })
-            .await?;
-        page.items
+        self.due_entries(keys::REPORTS_DUE_PK.into(), now, limit)
+            .await?
             .into_iter()
-            .map(|item| {
-                let brand = keys::brand_of(&item.pk).ok_or_else(|| {
-                    StoreError::Corrupt(format!(
-                        "a report schedule has the partition {:?}",
-                        item.pk
-                    ))
-                })?;
+            .map(|(brand, item)| {
                 Ok((
                     brand,
                     decode(item, |s: &mut ReportSchedule, v| s.version = v)?,

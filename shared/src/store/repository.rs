@@ -538,12 +538,27 @@ impl Store {
         now: Timestamp,
         limit: usize,
     ) -> Result<Vec<(BrandId, Post)>, StoreError> {
+        self.due_entries(keys::due_pk(shard), now, limit)
+            .await?
+            .into_iter()
+            .map(|(brand, item)| Ok((brand, decode_post(item)?)))
+            .collect()
+    }
+
+    /// Up to `limit` entries of one partition of the `due` index whose time is at or before
+    /// `now`, in time order, each with the brand it belongs to.
+    pub(super) async fn due_entries(
+        &self,
+        index_pk: String,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<(BrandId, Item)>, StoreError> {
         let (lo, hi) = keys::due_until(now);
         let page = self
             .items
             .query(&Query {
                 pk: String::new(),
-                index: Some((Index::Due, keys::due_pk(shard))),
+                index: Some((Index::Due, index_pk)),
                 range: KeyRange::Between(lo, hi),
                 after: None,
                 limit,
@@ -556,7 +571,7 @@ impl Store {
                 let brand = keys::brand_of(&item.pk).ok_or_else(|| {
                     StoreError::Corrupt(format!("a due entry has the partition {:?}", item.pk))
                 })?;
-                Ok((brand, decode_post(item)?))
+                Ok((brand, item))
             })
             .collect()
     }
