@@ -652,7 +652,7 @@ mod tests {
             counters: c,
             posts_count: None,
             recent_posts: vec![],
-            raw: json!({}),
+            raw: Default::default(),
         }
     }
 

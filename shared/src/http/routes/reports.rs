@@ -148,7 +148,7 @@ impl From<&Snapshot> for SnapshotView {
             network: s.network.as_str().into(),
             taken_at: s.taken_at,
             counters: s.counters.clone(),
-            raw: s.raw.clone(),
+            raw: s.raw.to_value(),
         }
     }
 }
