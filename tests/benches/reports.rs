@@ -1109,7 +1109,9 @@ fn plan(calls: &[Call]) -> Result<Vec<PlanRow>, String> {
                 } else {
                     rcu(*bytes, true).max(requests as f64)
                 };
-                let same = rows.last_mut().filter(|r| {
+                // Pages of one query continue it, even when the report's concurrent reads of
+                // other partitions came in between.
+                let same = rows.iter_mut().find(|r| {
                     r.request == "Query"
                         && r.index == *index
                         && r.partition == *partition
