@@ -31,14 +31,13 @@ fn required(name: &str) -> Result<String, StartupError> {
         .map_err(|_| StartupError(format!("the environment variable {name} is not set")))
 }
 
-/// The store and the clock, from `TABLE_NAME` and the standard AWS SDK environment.
-pub async fn ports() -> Result<Ports, StartupError> {
-    let table = required("TABLE_NAME")?;
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    Ok(ports_on(&config, table))
+/// The store, the clock and the networks, on `TABLE_NAME` and the standard AWS SDK environment.
+fn ports_on(config: &aws_config::SdkConfig, table: String) -> Ports {
+    ports_with(config, table, crate::networks::network_client())
 }
 
-fn ports_on(config: &aws_config::SdkConfig, table: String) -> Ports {
+/// The ports, with `http` as the networks' one client.
+fn ports_with(config: &aws_config::SdkConfig, table: String, http: reqwest::Client) -> Ports {
     let store = Store::new(Arc::new(DynamoStore::new(
         aws_sdk_dynamodb::Client::new(config),
         table,
@@ -47,7 +46,7 @@ fn ports_on(config: &aws_config::SdkConfig, table: String) -> Ports {
         store,
         clock: Arc::new(SystemClock),
         connectors: crate::networks::standard_connectors(
-            crate::networks::network_client(),
+            http,
             &crate::networks::NetworkEndpoints::from_env(),
             crate::networks::Polling::default(),
         ),
@@ -119,11 +118,13 @@ pub async fn intake_service() -> Result<S3Intake, StartupError> {
 /// Everything the metrics function needs: the ports (the networks through the connectors) and
 /// the public-API reader for competitors (`BLUESKY_APPVIEW_BASE` optional).
 pub async fn metrics_service() -> Result<MetricsService, StartupError> {
-    let ports = ports().await?;
+    let table = required("TABLE_NAME")?;
+    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    // One client for the brand's networks and the competitors' public APIs.
+    let http = crate::networks::network_client();
     Ok(
-        MetricsService::new(ports).with_public(Arc::new(PublicReader::from_env(
-            crate::networks::network_client(),
-        ))),
+        MetricsService::new(ports_with(&config, table, http.clone()))
+            .with_public(Arc::new(PublicReader::from_env(http))),
     )
 }
 

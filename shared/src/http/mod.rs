@@ -199,9 +199,7 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
 
 pub fn router(state: AppState, settings: &ApiSettings) -> Router {
     let (router, doc) = api().split_for_parts();
-    let doc = OpenApiJson(Arc::new(
-        doc.to_pretty_json().unwrap_or_else(|_| "{}".into()),
-    ));
+    let doc = OpenApiJson::new(doc);
     let mut router = router
         .fallback(|| async {
             Problem::not_found("there is no such endpoint; see /v1/openapi.json")

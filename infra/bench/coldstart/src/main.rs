@@ -18,10 +18,12 @@ use tokio::sync::mpsc;
 use functions::Function;
 use runtime_api::{Invocation, Report, RuntimeApi};
 
-const USAGE: &str = "usage: coldstart [--runs N] [--dir DIR] [--logs DIR] [BINARY ...]
+const USAGE: &str =
+    "usage: coldstart [--runs N] [--dir DIR] [--logs DIR] [--env K=V ...] [BINARY ...]
   --runs N    measured starts per binary after one warm-up start (default 20)
   --dir DIR   where the release binaries are (default: this binary's folder)
   --logs DIR  append each binary's output to DIR/<binary>.log (default: discarded)
+  --env K=V   one more environment variable for every binary, to compare set-ups
   BINARY      hello, api, publisher, asset-intake, metrics, reports (default: all)";
 
 /// A function that has not asked for an event by then is reported as failing to start.
@@ -33,6 +35,7 @@ struct Options {
     runs: usize,
     dir: PathBuf,
     logs: Option<PathBuf>,
+    extra_env: Vec<(String, String)>,
     only: Vec<String>,
 }
 
@@ -42,6 +45,7 @@ fn options() -> Result<Options, String> {
         runs: 20,
         dir: exe.parent().map(Path::to_path_buf).unwrap_or_default(),
         logs: None,
+        extra_env: Vec::new(),
         only: Vec::new(),
     };
     let mut args = std::env::args().skip(1);
@@ -57,6 +61,11 @@ fn options() -> Result<Options, String> {
             }
             "--dir" => options.dir = value()?.into(),
             "--logs" => options.logs = Some(value()?.into()),
+            "--env" => {
+                let pair = value()?;
+                let (k, v) = pair.split_once('=').ok_or("--env needs KEY=VALUE")?;
+                options.extra_env.push((k.to_owned(), v.to_owned()));
+            }
             "-h" | "--help" => return Err(String::new()),
             name if functions::ALL.iter().any(|f| f.name == name) => {
                 options.only.push(name.to_owned())
@@ -143,6 +152,9 @@ async fn run(options: Options) -> Result<(), String> {
     eprintln!(
         "==> Runtime API on {api_addr}; AWS endpoint and HTTP(S) proxy: the sink on {sink_addr}"
     );
+    for (k, v) in &options.extra_env {
+        eprintln!("==> also set for every binary: {k}={v}");
+    }
 
     if let Some(logs) = &options.logs {
         std::fs::create_dir_all(logs).map_err(|e| format!("{}: {e}", logs.display()))?;
@@ -153,7 +165,10 @@ async fn run(options: Options) -> Result<(), String> {
         .map(|function| Target {
             function,
             path: options.dir.join(function.name),
-            env: environment(function, &api_addr.to_string(), &sink_addr.to_string()),
+            env: environment(function, &api_addr.to_string(), &sink_addr.to_string())
+                .into_iter()
+                .chain(options.extra_env.iter().cloned())
+                .collect(),
             log: options
                 .logs
                 .as_ref()
