@@ -6,7 +6,12 @@ use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    // As the functions log (JSON lines, no timestamp), so the baseline does the same set-up.
+    tracing_subscriber::fmt()
+        .json()
+        .without_time()
+        .with_ansi(false)
+        .init();
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| async move {
         Ok::<_, Error>(event.payload)
     }))
