@@ -472,7 +472,7 @@ impl PublishingService {
                     "this attempt no longer holds the target",
                 ));
             }
-            let also = self.follow_if_published(job, &post, &outcome).await?;
+            let also = self.follow_if_published(job, &post, &outcome)?;
             match self
                 .store()
                 .put_post_with(&job.brand, &post, post.version, also)
@@ -499,7 +499,7 @@ impl PublishingService {
     }
 
     /// When this outcome publishes the target, the write that starts following its metrics.
-    async fn follow_if_published(
+    fn follow_if_published(
         &self,
         job: &PublishJob,
         post: &Post,
@@ -520,17 +520,10 @@ impl PublishingService {
         else {
             return Ok(Vec::new());
         };
-        let Some(channel) = self
-            .store()
-            .get_channel(&job.brand, &job.channel_id)
-            .await?
-        else {
-            return Ok(Vec::new());
-        };
         let tracker = Tracker::for_post(
             job.post_id,
             job.channel_id,
-            channel.network,
+            job.network,
             remote_id.clone(),
             *published_at,
         );
