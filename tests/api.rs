@@ -5,18 +5,6 @@ use palinsesto_system_tests::app::TestApp;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-async fn channel(app: &TestApp, brand: &str) -> String {
-    let r = app
-        .client(brand, "manager")
-        .post(
-            "/v1/channels",
-            json!({"network": "mastodon", "name": "Main", "handle": "@acme", "settings": {"instance_url": "https://mastodon.example"}}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    r.body["id"].as_str().unwrap().to_owned()
-}
-
 async fn draft(app: &TestApp, brand: &str, body: Value) -> Value {
     let r = app.client(brand, "editor").post("/v1/posts", body).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
@@ -69,7 +57,7 @@ async fn requests_without_a_valid_token_are_refused_with_a_reason() {
 async fn each_role_may_do_only_its_part() {
     let app = TestApp::spawn().await;
     app.brand("acme", "Europe/Rome", true).await;
-    let ch = channel(&app, "acme").await;
+    let ch = app.channel("acme").await;
 
     // Viewers read only.
     let viewer = app.client("acme", "viewer");
@@ -194,7 +182,7 @@ async fn channel_credentials_are_write_only() {
     let app = TestApp::spawn().await;
     app.brand("acme", "Europe/Rome", false).await;
     let manager = app.client("acme", "manager");
-    let id = channel(&app, "acme").await;
+    let id = app.channel("acme").await;
 
     let r = manager
         .put(
@@ -263,7 +251,7 @@ async fn channels_are_validated_per_network_updated_and_deleted() {
         "settings.instance_url"
     );
 
-    let id = channel(&app, "acme").await;
+    let id = app.channel("acme").await;
     let r = manager
         .patch(
             &format!("/v1/channels/{id}"),
@@ -306,7 +294,7 @@ async fn channels_are_validated_per_network_updated_and_deleted() {
 async fn a_post_goes_from_draft_through_review_to_the_schedule() {
     let app = TestApp::spawn().await;
     app.brand("acme", "Europe/Rome", true).await;
-    let ch = channel(&app, "acme").await;
+    let ch = app.channel("acme").await;
     let post = draft(
         &app,
         "acme",
@@ -446,7 +434,7 @@ async fn a_post_goes_from_draft_through_review_to_the_schedule() {
 async fn without_required_approval_a_manager_schedules_a_draft_directly() {
     let app = TestApp::spawn().await;
     app.brand("acme", "Europe/Rome", false).await;
-    let ch = channel(&app, "acme").await;
+    let ch = app.channel("acme").await;
     let post = draft(
         &app,
         "acme",
@@ -521,7 +509,7 @@ async fn another_brands_resources_do_not_exist() {
     app.brand("rival", "Europe/Rome", false).await;
     let post = draft(&app, "acme", json!({"text": "secret plan"})).await;
     let id = post["id"].as_str().unwrap();
-    let ch = channel(&app, "acme").await;
+    let ch = app.channel("acme").await;
     let rival = app.client("rival", "owner");
     rival.get(&format!("/v1/posts/{id}")).await.problem(404);
     rival
@@ -679,7 +667,7 @@ async fn cors_lets_the_configured_frontend_in() {
 async fn posts_page_through_with_cursors_and_filters() {
     let app = TestApp::spawn().await;
     app.brand("acme", "Europe/Rome", false).await;
-    let ch = channel(&app, "acme").await;
+    let ch = app.channel("acme").await;
     let mut ids = Vec::new();
     for i in 0..7 {
         let label = if i % 2 == 0 { "even" } else { "odd" };

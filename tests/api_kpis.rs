@@ -8,18 +8,6 @@ use serde_json::{Value, json};
 /// A well-formed id that names nothing.
 const NOBODY: &str = "01J00000000000000000000000";
 
-async fn channel(app: &TestApp, brand: &str) -> String {
-    let r = app
-        .client(brand, "manager")
-        .post(
-            "/v1/channels",
-            json!({"network": "mastodon", "name": "Main", "handle": "@acme", "settings": {"instance_url": "https://mastodon.example"}}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    r.body["id"].as_str().unwrap().to_owned()
-}
-
 async fn kpi(app: &TestApp, brand: &str, body: Value) -> Value {
     let r = app.client(brand, "manager").post("/v1/kpis", body).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
@@ -41,7 +29,7 @@ async fn competitor(app: &TestApp, brand: &str, body: Value) -> Value {
 async fn kpi_targets_are_set_read_changed_and_deleted_with_etags() {
     let app = TestApp::spawn().await;
     app.brand("acme", "Europe/Rome", false).await;
-    let ch = channel(&app, "acme").await;
+    let ch = app.channel("acme").await;
     let manager = app.client("acme", "manager");
 
     let r = manager
@@ -145,7 +133,7 @@ async fn kpi_input_errors_name_the_field() {
     let app = TestApp::spawn().await;
     app.brand("acme", "Europe/Rome", false).await;
     app.brand("rival", "Europe/Rome", false).await;
-    let rivals_channel = channel(&app, "rival").await;
+    let rivals_channel = app.channel("rival").await;
     let manager = app.client("acme", "manager");
 
     let r = manager

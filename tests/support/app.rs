@@ -98,6 +98,19 @@ impl TestApp {
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     }
+
+    /// Creates a Mastodon channel for the brand as its manager; returns its id.
+    pub async fn channel(&self, brand: &str) -> String {
+        let r = self
+            .client(brand, "manager")
+            .post(
+                "/v1/channels",
+                json!({"network": "mastodon", "name": "Main", "handle": "@acme", "settings": {"instance_url": "https://mastodon.example"}}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        r.body["id"].as_str().unwrap().to_owned()
+    }
 }
 
 #[derive(Clone)]
