@@ -60,6 +60,23 @@ impl Counters {
         }
     }
 
+    /// Sets the counter called `name`; a name not in [`COUNTER_NAMES`] changes nothing.
+    pub fn set(&mut self, name: &str, value: Option<u64>) {
+        let slot = match name {
+            "likes" => &mut self.likes,
+            "reposts" => &mut self.reposts,
+            "replies" => &mut self.replies,
+            "quotes" => &mut self.quotes,
+            "views" => &mut self.views,
+            "reach" => &mut self.reach,
+            "clicks" => &mut self.clicks,
+            "saves" => &mut self.saves,
+            "followers" => &mut self.followers,
+            _ => return,
+        };
+        *slot = value;
+    }
+
     /// Interactions: likes, reposts, replies, quotes and saves that the network reports, or not
     /// available when it reports none of them. Clicks and views are not engagement here.
     pub fn engagement(&self) -> Option<u64> {

@@ -111,24 +111,9 @@ fn difference(from: Option<&Counters>, to: Option<&Counters>) -> Counters {
         let value = to
             .get(name)
             .map(|t| t.saturating_sub(from.and_then(|f| f.get(name)).unwrap_or(0)));
-        set(&mut d, name, value);
+        d.set(name, value);
     }
     d
-}
-
-fn set(c: &mut Counters, name: &str, value: Option<u64>) {
-    let slot = match name {
-        "likes" => &mut c.likes,
-        "reposts" => &mut c.reposts,
-        "replies" => &mut c.replies,
-        "quotes" => &mut c.quotes,
-        "views" => &mut c.views,
-        "reach" => &mut c.reach,
-        "clicks" => &mut c.clicks,
-        "saves" => &mut c.saves,
-        _ => &mut c.followers,
-    };
-    *slot = value;
 }
 
 /// Adds counters, each available when either side has it.
@@ -138,7 +123,7 @@ fn add(total: &mut Counters, more: &Counters) {
             (None, None) => None,
             (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
         };
-        set(total, name, sum);
+        total.set(name, sum);
     }
 }
 
@@ -211,7 +196,7 @@ impl<'a> ChannelData<'a> {
     fn gained(&self, from: Timestamp, to: Timestamp, window_start: Timestamp) -> Counters {
         let mut total = Counters::default();
         for name in &self.reported {
-            set(&mut total, name, Some(0));
+            total.set(name, Some(0));
         }
         for series in self.posts.values() {
             let d = difference(series.at(from, window_start), series.at(to, window_start));
