@@ -78,7 +78,8 @@ impl Counters {
     }
 
     /// Interactions: likes, reposts, replies, quotes and saves that the network reports, or not
-    /// available when it reports none of them. Clicks and views are not engagement here.
+    /// available when it reports none of them. Clicks and views are not engagement here. The
+    /// counters come from the network, so the sum stops at `u64::MAX` rather than overflow.
     pub fn engagement(&self) -> Option<u64> {
         [
             self.likes,
@@ -89,7 +90,7 @@ impl Counters {
         ]
         .into_iter()
         .flatten()
-        .reduce(|a, b| a + b)
+        .reduce(u64::saturating_add)
     }
 
     /// True when no figure at all is available.
@@ -251,6 +252,66 @@ mod tests {
         };
         assert_eq!(c.engagement(), Some(5));
         assert_eq!(Counters::default().engagement(), None);
+    }
+
+    #[test]
+    fn a_trackers_own_counts_stop_at_their_maximum() {
+        let taken = at("2027-01-01T00:00:00Z");
+        let subject = Subject::Channel {
+            channel_id: crate::domain::ChannelId::new(),
+        };
+        let counters = Counters {
+            followers: Some(u64::MAX),
+            ..Counters::default()
+        };
+        let tracker = Tracker {
+            last: Some(counters.clone()),
+            unchanged: u32::MAX,
+            failures: u32::MAX,
+            ..Tracker::for_account(subject, crate::domain::Network::Mastodon, taken)
+        };
+        let reading = MetricsReading {
+            counters,
+            raw: serde_json::Value::Null,
+        };
+        let (_, next) = tracker.record(taken, reading, None);
+        assert_eq!(next.unwrap().unchanged, u32::MAX);
+        let failed = tracker.failed(taken, "timed out".into(), None).unwrap();
+        assert_eq!(failed.failures, u32::MAX);
+    }
+
+    mod saturation {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        /// A network's counter: at or near the top of `u64`, anywhere, or not reported.
+        fn counter() -> impl Strategy<Value = Option<u64>> {
+            proptest::option::of(prop_oneof![
+                Just(u64::MAX),
+                (u64::MAX - 1_000_000)..=u64::MAX,
+                any::<u64>(),
+            ])
+        }
+
+        proptest! {
+            #[test]
+            fn engagement_saturates_instead_of_wrapping(
+                values in proptest::array::uniform9(counter()),
+            ) {
+                let mut c = Counters::default();
+                for (name, value) in COUNTER_NAMES.into_iter().zip(values) {
+                    c.set(name, value);
+                }
+                let interactions = [c.likes, c.reposts, c.replies, c.quotes, c.saves];
+                let sum: u128 = interactions.iter().flatten().map(|&v| u128::from(v)).sum();
+                let expected = interactions
+                    .iter()
+                    .any(Option::is_some)
+                    .then(|| u64::try_from(sum).unwrap_or(u64::MAX));
+                prop_assert_eq!(c.engagement(), expected);
+            }
+        }
     }
 }
 
@@ -416,7 +477,7 @@ impl Tracker {
         profile: Option<PublicProfile>,
     ) -> (Snapshot, Option<Tracker>) {
         let unchanged = match &self.last {
-            Some(last) if *last == reading.counters => self.unchanged + 1,
+            Some(last) if *last == reading.counters => self.unchanged.saturating_add(1),
             _ => 0,
         };
         let next_at = match (self.subject, self.published_at) {
@@ -457,7 +518,7 @@ impl Tracker {
         error: String,
         retry_at: Option<Timestamp>,
     ) -> Option<Tracker> {
-        let failures = self.failures + 1;
+        let failures = self.failures.saturating_add(1);
         if matches!(self.subject, Subject::Post { .. }) && failures >= MAX_FAILURES {
             return None;
         }

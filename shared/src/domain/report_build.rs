@@ -7,6 +7,9 @@
 //! period of the snapshot that first showed it); an older post with no snapshot before the instant
 //! counts from its first snapshot in the window (nothing is attributed to the gap). Over
 //! consecutive periods the differences add up to the lifetime totals: nothing counted twice.
+//!
+//! The counters are whatever the networks answered, so no arithmetic on them may overflow: sums
+//! stop at `u64::MAX` and follower growth at `i64`'s bounds.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -119,23 +122,25 @@ fn difference(from: Option<&Counters>, to: Option<&Counters>) -> Counters {
 /// Adds counters, each available when either side has it.
 fn add(total: &mut Counters, more: &Counters) {
     for name in COUNTER_NAMES {
-        let sum = match (total.get(name), more.get(name)) {
-            (None, None) => None,
-            (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
-        };
-        total.set(name, sum);
+        total.set(name, opt_add(total.get(name), more.get(name)));
     }
 }
 
+/// The sum, available when either side is; it stops at `u64::MAX`.
 fn opt_add(a: Option<u64>, b: Option<u64>) -> Option<u64> {
     match (a, b) {
         (None, None) => None,
-        (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
+        (a, b) => Some(a.unwrap_or(0).saturating_add(b.unwrap_or(0))),
     }
 }
 
+/// `end - start`, kept within `i64` (two `u64`s can be further apart than an `i64` holds).
 fn growth(start: Option<u64>, end: Option<u64>) -> Option<i64> {
-    Some(end? as i64 - start? as i64)
+    Some(clamp_i64(i128::from(end?) - i128::from(start?)))
+}
+
+fn clamp_i64(value: i128) -> i64 {
+    i64::try_from(value).unwrap_or(if value < 0 { i64::MIN } else { i64::MAX })
 }
 
 /// A channel's snapshots, split by subject.
@@ -278,7 +283,7 @@ fn round2(x: f64) -> f64 {
 fn total(rows: &[&Figures]) -> Figures {
     let mut t = Figures::default();
     for f in rows {
-        t.posts_published += f.posts_published;
+        t.posts_published = t.posts_published.saturating_add(f.posts_published);
         t.views = opt_add(t.views, f.views);
         t.reach = opt_add(t.reach, f.reach);
         t.likes = opt_add(t.likes, f.likes);
@@ -292,7 +297,7 @@ fn total(rows: &[&Figures]) -> Figures {
         t.followers_end = opt_add(t.followers_end, f.followers_end);
         t.follower_growth = match (t.follower_growth, f.follower_growth) {
             (None, None) => None,
-            (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
+            (a, b) => Some(a.unwrap_or(0).saturating_add(b.unwrap_or(0))),
         };
     }
     // Per view only when every channel with engagement counts views; otherwise views would
@@ -405,7 +410,7 @@ fn competitor_figures(
         in_period
             .iter()
             .filter_map(|p| p.counters.engagement())
-            .sum::<u64>()
+            .fold(0, u64::saturating_add)
     });
     CompetitorFigures {
         competitor_id: competitor.id.to_string(),
@@ -544,12 +549,13 @@ pub fn build_report(input: &ReportInput<'_>) -> Report {
         };
         let mut engagement = None;
         let mut views = None;
-        let mut posts_published = 0;
+        let mut posts_published: u64 = 0;
         for (d, series) in data.iter().zip(followers.iter_mut()) {
             let gained = d.gained(from, to, window_start);
             engagement = opt_add(engagement, gained.engagement());
             views = opt_add(views, gained.views);
-            posts_published += published_in(input.posts, &d.channel.id, from, to);
+            posts_published =
+                posts_published.saturating_add(published_in(input.posts, &d.channel.id, from, to));
             series.followers.push(d.followers_at(to));
         }
         days.push(Day {
@@ -1004,5 +1010,235 @@ mod tests {
             (r.posts_published, r.engagement, r.engagement_per_post),
             (Some(2), Some(10), Some(5.0))
         );
+    }
+
+    mod saturation {
+        //! Counters come from the networks' answers: whatever they say, the report's arithmetic
+        //! must neither panic nor wrap. Sums stop at `u64::MAX`, differences at `i64`'s bounds.
+
+        use proptest::prelude::*;
+
+        use super::*;
+
+        /// Counters at or near the top of `u64`, and some anywhere.
+        fn counter() -> impl Strategy<Value = u64> {
+            prop_oneof![
+                Just(u64::MAX),
+                (u64::MAX - 1_000_000)..=u64::MAX,
+                (u64::MAX / 2 - 1_000)..=(u64::MAX / 2 + 1_000),
+                any::<u64>(),
+            ]
+        }
+
+        /// likes, reposts, replies, quotes, views, saves.
+        fn post_counters() -> impl Strategy<Value = [u64; 6]> {
+            proptest::array::uniform6(counter())
+        }
+
+        fn capped(sum: u128) -> u64 {
+            u64::try_from(sum).unwrap_or(u64::MAX)
+        }
+
+        fn clamped(difference: i128) -> i64 {
+            i64::try_from(difference).unwrap_or(if difference < 0 { i64::MIN } else { i64::MAX })
+        }
+
+        fn x_counters(c: [u64; 6]) -> Counters {
+            Counters {
+                likes: Some(c[0]),
+                reposts: Some(c[1]),
+                replies: Some(c[2]),
+                quotes: Some(c[3]),
+                views: Some(c[4]),
+                saves: Some(c[5]),
+                ..Counters::default()
+            }
+        }
+
+        fn engagement_of(c: &[u64; 6]) -> u128 {
+            [c[0], c[1], c[2], c[3], c[5]]
+                .into_iter()
+                .map(u128::from)
+                .sum()
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(128))]
+
+            #[test]
+            fn huge_counters_saturate_instead_of_wrapping(
+                posts in proptest::collection::vec(
+                    proptest::collection::vec(post_counters(), 1..=3),
+                    2..=2,
+                ),
+                accounts in proptest::collection::vec((counter(), counter()), 2..=2),
+                rival_posts in proptest::collection::vec(
+                    (counter(), counter(), counter(), counter()),
+                    1..=3,
+                ),
+                rival_followers in (counter(), counter()),
+            ) {
+                check(&posts, &accounts, &rival_posts, rival_followers)?;
+            }
+        }
+
+        /// Two X channels whose posts have the counters `posts` and whose followers go from
+        /// `accounts.0` to `accounts.1`, and a competitor with `rival_posts` (likes, reposts,
+        /// replies, quotes): every figure is the exact sum or difference, capped.
+        fn check(
+            posts: &[Vec<[u64; 6]>],
+            accounts: &[(u64, u64)],
+            rival_posts: &[(u64, u64, u64, u64)],
+            rival_followers: (u64, u64),
+        ) -> Result<(), TestCaseError> {
+            let brand = Brand::create(
+                crate::domain::BrandId::parse("acme").unwrap(),
+                BrandProfile::parse("Acme", "Europe/Rome", false).unwrap(),
+                at("2027-01-01T00:00:00Z"),
+            );
+            let zone = &brand.time_zone;
+            let period =
+                Period::ending(PeriodKind::Week, jiff::civil::date(2027, 3, 28), zone).unwrap();
+            let previous = period.previous(zone).unwrap();
+            let channels: Vec<Channel> = (0..2)
+                .map(|i| channel(Network::X, &format!("X {i}"), json!({})))
+                .collect();
+            // Every post goes out on Wednesday and is read once on Thursday: each channel
+            // gains exactly its posts' counters, all on one day.
+            let published = "2027-03-24T09:00:00Z";
+            let mut all_posts = Vec::new();
+            let mut snapshots = HashMap::new();
+            for ((ch, counters), (start, end)) in channels.iter().zip(posts).zip(accounts) {
+                let mut list = vec![
+                    followers(ch, "2027-03-21T12:00:00Z", *start),
+                    followers(ch, "2027-03-26T12:00:00Z", *end),
+                ];
+                for (i, c) in counters.iter().enumerate() {
+                    let post = published_post(&format!("post-{i}"), ch, published);
+                    list.push(post_snap(
+                        &post,
+                        ch,
+                        published,
+                        "2027-03-25T12:00:00Z",
+                        x_counters(*c),
+                    ));
+                    all_posts.push(post);
+                }
+                snapshots.insert(ch.id, list);
+            }
+
+            let rival = Competitor::new(
+                CompetitorFields::parse(Network::Bluesky, "rival.bsky.social", None, None).unwrap(),
+                at("2027-01-01T00:00:00Z"),
+            );
+            let subject = Subject::Competitor {
+                competitor_id: rival.id,
+            };
+            let rival_snapshot = |taken: &str, followers: u64, recent: Vec<PublicPost>| Snapshot {
+                counters: Counters {
+                    followers: Some(followers),
+                    ..Counters::default()
+                },
+                recent_posts: recent,
+                ..snap(subject, Network::Bluesky, taken, Counters::default())
+            };
+            let recent = rival_posts
+                .iter()
+                .enumerate()
+                .map(|(i, (l, r, re, q))| PublicPost {
+                    id: format!("p{i}"),
+                    created_at: at("2027-03-23T08:00:00Z"),
+                    url: None,
+                    counters: counters(*l, *r, *re, *q),
+                })
+                .collect();
+            let mut competitor_snapshots = HashMap::new();
+            competitor_snapshots.insert(
+                rival.id,
+                vec![
+                    rival_snapshot("2027-03-21T20:00:00Z", rival_followers.0, vec![]),
+                    rival_snapshot("2027-03-28T20:00:00Z", rival_followers.1, recent),
+                ],
+            );
+
+            let report = build_report(&ReportInput {
+                brand: &brand,
+                period,
+                previous,
+                generated_at: at("2027-03-29T06:00:00Z"),
+                channels: &channels,
+                snapshots: &snapshots,
+                posts: &all_posts,
+                kpis: &[],
+                competitors: std::slice::from_ref(&rival),
+                competitor_snapshots: &competitor_snapshots,
+            });
+
+            // Each channel: its posts' counters summed, capped at u64::MAX.
+            let mut all_engagement = 0u128;
+            let mut all_views = 0u128;
+            let mut all_followers = 0u128;
+            let mut all_growth = 0i128;
+            for (row, (counters, (start, end))) in
+                report.channels.iter().zip(posts.iter().zip(accounts))
+            {
+                let sum = |i: usize| capped(counters.iter().map(|c| u128::from(c[i])).sum());
+                let f = &row.current;
+                prop_assert_eq!(f.likes, Some(sum(0)));
+                prop_assert_eq!(f.reposts, Some(sum(1)));
+                prop_assert_eq!(f.replies, Some(sum(2)));
+                prop_assert_eq!(f.quotes, Some(sum(3)));
+                prop_assert_eq!(f.views, Some(sum(4)));
+                prop_assert_eq!(f.saves, Some(sum(5)));
+                let engagement: u128 = counters.iter().map(engagement_of).sum();
+                prop_assert_eq!(f.engagement, Some(capped(engagement)));
+                let growth = clamped(i128::from(*end) - i128::from(*start));
+                prop_assert_eq!(f.follower_growth, Some(growth));
+                prop_assert!(f.engagement_rate.is_none_or(f64::is_finite));
+                all_engagement += engagement;
+                all_views += counters.iter().map(|c| u128::from(c[4])).sum::<u128>();
+                all_followers += u128::from(*end);
+                all_growth += i128::from(growth);
+            }
+
+            // All channels: the same sums, capped; never a small number from a wrap.
+            let t = &report.total.current;
+            prop_assert_eq!(t.engagement, Some(capped(all_engagement)));
+            prop_assert_eq!(t.views, Some(capped(all_views)));
+            prop_assert_eq!(t.followers_end, Some(capped(all_followers)));
+            prop_assert_eq!(t.follower_growth, Some(clamped(all_growth)));
+            prop_assert!(t.engagement_rate.is_none_or(f64::is_finite));
+            if all_engagement > u128::from(u64::MAX) {
+                prop_assert_eq!(t.engagement, Some(u64::MAX));
+            }
+
+            // The days: everything was gained on Thursday.
+            let thursday = &report.days[3];
+            prop_assert_eq!(thursday.engagement, Some(capped(all_engagement)));
+            prop_assert_eq!(thursday.views, Some(capped(all_views)));
+
+            // The competitor: its posts' engagement summed, capped.
+            let r = &report.competitors[0];
+            let rival_engagement = rival_posts
+                .iter()
+                .map(|(l, r, re, q)| {
+                    u128::from(capped([*l, *r, *re, *q].into_iter().map(u128::from).sum()))
+                })
+                .sum();
+            prop_assert_eq!(r.engagement, Some(capped(rival_engagement)));
+            prop_assert_eq!(
+                r.follower_growth,
+                Some(clamped(
+                    i128::from(rival_followers.1) - i128::from(rival_followers.0)
+                ))
+            );
+            prop_assert!(r.engagement_per_post.is_some_and(f64::is_finite));
+
+            // And the report renders in every format.
+            for format in crate::reports::Format::ALL {
+                prop_assert!(!crate::reports::render(&report, format).is_empty());
+            }
+            Ok(())
+        }
     }
 }
