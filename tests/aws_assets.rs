@@ -152,6 +152,7 @@ impl Library {
             store: store.clone(),
             clock: Arc::new(SystemClock),
             connectors: Connectors::new([]),
+            outbound: palinsesto::domain::OutboundPolicy::PUBLIC_ONLY,
         };
         let service = IntakeService::new(
             ports.clone(),

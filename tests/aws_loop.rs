@@ -292,16 +292,22 @@ async fn deploy() -> Deployment {
         store: Store::new(fresh_store().await),
         clock: clock.clone(),
         connectors: standard_connectors(
-            reqwest::Client::builder()
-                .timeout(Duration::from_secs(5))
-                .build()
-                .unwrap(),
+            palinsesto::outbound::OutboundClient::with(
+                palinsesto::domain::OutboundPolicy::PRIVATE_ALLOWED,
+                palinsesto::outbound::Timeouts {
+                    total: Duration::from_secs(5),
+                    ..Default::default()
+                },
+                Arc::new(palinsesto::outbound::SystemLookup),
+            )
+            .unwrap(),
             &NetworkEndpoints::default(),
             Polling {
                 interval: Duration::from_millis(5),
                 max_wait: Duration::from_secs(5),
             },
         ),
+        outbound: palinsesto::domain::OutboundPolicy::PRIVATE_ALLOWED,
     };
     let media = S3Bucket::new(s3.clone(), &bucket);
     let bus = Arc::new(EventBridgeBus::new(events, &bus));

@@ -301,16 +301,22 @@ async fn publisher_loop() -> Loop {
         store: store.clone(),
         clock: clock.clone(),
         connectors: palinsesto::networks::standard_connectors(
-            reqwest::Client::builder()
-                .timeout(Duration::from_secs(5))
-                .build()
-                .unwrap(),
+            palinsesto::outbound::OutboundClient::with(
+                palinsesto::domain::OutboundPolicy::PRIVATE_ALLOWED,
+                palinsesto::outbound::Timeouts {
+                    total: Duration::from_secs(5),
+                    ..Default::default()
+                },
+                Arc::new(palinsesto::outbound::SystemLookup),
+            )
+            .unwrap(),
             &NetworkEndpoints::default(),
             Polling {
                 interval: Duration::from_millis(5),
                 max_wait: Duration::from_secs(5),
             },
         ),
+        outbound: palinsesto::domain::OutboundPolicy::PRIVATE_ALLOWED,
     };
     let bus = Arc::new(EventBridgeBus::new(
         aws_sdk_eventbridge::Client::new(&config),
@@ -348,6 +354,7 @@ impl Loop {
             "@acme",
             settings,
             ChannelStatus::Active,
+            palinsesto::domain::OutboundPolicy::PRIVATE_ALLOWED,
         )
         .unwrap();
         let channel = self

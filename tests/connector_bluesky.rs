@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use palinsesto::domain::{MediaKind, Network};
 use palinsesto::networks::bluesky::BlueskyConnector;
 use palinsesto::networks::{Connector, PublishError, ReadBack};
-use palinsesto_system_tests::accounts::{TestAccount, impatient_http, outgoing};
+use palinsesto_system_tests::accounts::{TestAccount, impatient_http, outbound, outgoing};
 use palinsesto_system_tests::fakes::Fault;
 use palinsesto_system_tests::fakes::bluesky::{
     APP_PASSWORD, DID, FakeBluesky, IDENTIFIER, PostCounts,
@@ -25,7 +25,7 @@ async fn given_a_bluesky_channel() -> (FakeBluesky, TestAccount) {
 }
 
 fn connector() -> BlueskyConnector {
-    BlueskyConnector::new(reqwest::Client::new())
+    BlueskyConnector::new(outbound())
 }
 
 fn rkey_of(uri: &str) -> &str {
@@ -869,6 +869,7 @@ async fn a_session_bluesky_no_longer_accepts_is_auth_expired() {
             "refresh_jwt": "stale-refresh",
             "did": DID,
             "pds_url": fake.base(),
+            "session_service": session_service(&fake),
         }),
     )
     .await;
@@ -888,4 +889,54 @@ async fn a_session_bluesky_no_longer_accepts_is_auth_expired() {
         assert!(!err.retryable());
     }
     assert_eq!(fake.session_creations(), 0);
+}
+
+/// How a stored session records the service that made it.
+fn session_service(fake: &FakeBluesky) -> String {
+    palinsesto::domain::Endpoint::of(fake.base())
+        .unwrap()
+        .as_str()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_stored_session_is_used_only_for_the_service_that_made_it_and_a_pds_we_connect_to() {
+    let fake = FakeBluesky::start().await;
+    for (made_by, pds_url) in [
+        // Made by another service (the channel's service URL changed since).
+        ("https://bsky.social:443".to_owned(), fake.base().to_owned()),
+        // Names a PDS inside the cloud's metadata range.
+        (session_service(&fake), "http://169.254.169.254".to_owned()),
+        // Written before sessions recorded their service.
+        (String::new(), fake.base().to_owned()),
+    ] {
+        let mut credentials = json!({
+            "identifier": IDENTIFIER,
+            "app_password": fake.credentials()["app_password"],
+            "access_jwt": "planted-access",
+            "refresh_jwt": "planted-refresh",
+            "did": DID,
+            "pds_url": pds_url,
+        });
+        if !made_by.is_empty() {
+            credentials["session_service"] = json!(made_by);
+        }
+        let account = TestAccount::new(Network::Bluesky, fake.settings(), credentials).await;
+        let before = fake.session_creations();
+
+        connector()
+            .account_metrics(&account.account())
+            .await
+            .unwrap();
+
+        // It logged in afresh instead of sending the planted session anywhere.
+        assert_eq!(fake.session_creations(), before + 1, "{pds_url}");
+        let saved = account.sink.updates().concat();
+        assert!(
+            saved
+                .iter()
+                .any(|(k, v)| k == "session_service" && *v == session_service(&fake)),
+            "{saved:?}"
+        );
+    }
 }

@@ -7,7 +7,7 @@ use axum::http::Method;
 use palinsesto::domain::{MediaKind, Network};
 use palinsesto::networks::facebook::FacebookConnector;
 use palinsesto::networks::{Connector, PublishError, ReadBack};
-use palinsesto_system_tests::accounts::{TestAccount, impatient_http, outgoing};
+use palinsesto_system_tests::accounts::{TestAccount, impatient_http, outbound, outgoing};
 use palinsesto_system_tests::fakes::Fault;
 use palinsesto_system_tests::fakes::facebook::{FakeFacebook, FbPostStats, graph};
 
@@ -18,7 +18,7 @@ async fn given_a_page() -> (FakeFacebook, TestAccount) {
 }
 
 fn connector(fake: &FakeFacebook) -> FacebookConnector {
-    FacebookConnector::new(reqwest::Client::new(), fake.base())
+    FacebookConnector::new(outbound(), fake.base())
 }
 
 fn jpeg(account: &TestAccount, alt: Option<&str>) -> palinsesto::domain::Asset {

@@ -7,7 +7,8 @@ use std::time::Duration;
 use palinsesto::domain::{Asset, AssetId, MediaKind, Network};
 use palinsesto::networks::instagram::InstagramConnector;
 use palinsesto::networks::{Connector, PublishError, ReadBack};
-use palinsesto_system_tests::accounts::{TestAccount, impatient_http, outgoing};
+use palinsesto::outbound::OutboundClient;
+use palinsesto_system_tests::accounts::{TestAccount, impatient_http, outbound, outgoing};
 use palinsesto_system_tests::fakes::Fault;
 use palinsesto_system_tests::fakes::facebook::graph;
 use palinsesto_system_tests::fakes::instagram::FakeInstagram;
@@ -28,13 +29,13 @@ async fn given_an_account() -> (FakeInstagram, TestAccount) {
     (fake, account)
 }
 
-fn connector_with(fake: &FakeInstagram, http: reqwest::Client) -> InstagramConnector {
+fn connector_with(fake: &FakeInstagram, http: OutboundClient) -> InstagramConnector {
     InstagramConnector::new(http, fake.base())
         .with_polling(Duration::from_millis(10), Duration::from_secs(5))
 }
 
 fn connector(fake: &FakeInstagram) -> InstagramConnector {
-    connector_with(fake, reqwest::Client::new())
+    connector_with(fake, outbound())
 }
 
 fn jpeg(account: &TestAccount, alt: Option<&str>) -> Asset {
@@ -181,7 +182,7 @@ async fn media_instagram_cannot_fetch_fails_the_container_with_its_reason() {
 async fn media_still_processing_at_the_deadline_is_transient() {
     let (fake, account) = given_an_account().await;
     fake.set_processing_polls(1_000);
-    let c = InstagramConnector::new(reqwest::Client::new(), fake.base())
+    let c = InstagramConnector::new(outbound(), fake.base())
         .with_polling(Duration::from_millis(10), Duration::from_millis(100));
 
     let err = c

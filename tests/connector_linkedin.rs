@@ -9,16 +9,17 @@ use axum::http::Method;
 use palinsesto::domain::{MediaKind, Network};
 use palinsesto::networks::linkedin::LinkedinConnector;
 use palinsesto::networks::{Connector, PublishError, ReadBack};
-use palinsesto_system_tests::accounts::{TestAccount, impatient_http, outgoing};
+use palinsesto::outbound::OutboundClient;
+use palinsesto_system_tests::accounts::{TestAccount, impatient_http, outbound, outgoing};
 use palinsesto_system_tests::fakes::Fault;
 use palinsesto_system_tests::fakes::linkedin::{self as fake, FakeLinkedin, FakePostStats};
 use serde_json::{Value, json};
 
 fn connector(li: &FakeLinkedin) -> LinkedinConnector {
-    connector_with(reqwest::Client::new(), li)
+    connector_with(outbound(), li)
 }
 
-fn connector_with(http: reqwest::Client, li: &FakeLinkedin) -> LinkedinConnector {
+fn connector_with(http: OutboundClient, li: &FakeLinkedin) -> LinkedinConnector {
     LinkedinConnector::new(http, li.base())
         .with_oauth_base(li.base())
         .with_polling(Duration::from_millis(5), Duration::from_secs(5))
@@ -255,7 +256,7 @@ async fn a_failed_comment_is_a_note_and_the_post_still_counts() {
 async fn the_fake_refuses_calls_without_linkedin_s_headers() {
     // Given
     let li = FakeLinkedin::start().await;
-    let http = reqwest::Client::new();
+    let http = outbound();
     let url = format!("{}/rest/posts", li.base());
 
     // When

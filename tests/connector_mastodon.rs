@@ -9,7 +9,8 @@ use palinsesto::domain::preflight::TextCounting;
 use palinsesto::domain::{MediaKind, Network};
 use palinsesto::networks::mastodon::MastodonConnector;
 use palinsesto::networks::{Connector, Outgoing, PublishError, ReadBack};
-use palinsesto_system_tests::accounts::{TestAccount, impatient_http, outgoing};
+use palinsesto::outbound::OutboundClient;
+use palinsesto_system_tests::accounts::{TestAccount, impatient_http, outbound, outgoing};
 use palinsesto_system_tests::fakes::Fault;
 use palinsesto_system_tests::fakes::mastodon::{FakeMastodon, InstanceConfig};
 use serde_json::json;
@@ -27,10 +28,10 @@ async fn given_an_instance(config: InstanceConfig) -> (FakeMastodon, TestAccount
 }
 
 fn connector() -> MastodonConnector {
-    connector_with(reqwest::Client::new())
+    connector_with(outbound())
 }
 
-fn connector_with(http: reqwest::Client) -> MastodonConnector {
+fn connector_with(http: OutboundClient) -> MastodonConnector {
     MastodonConnector::new(http).with_polling(Duration::from_millis(10), Duration::from_secs(5))
 }
 
@@ -138,7 +139,7 @@ async fn a_video_still_processing_after_the_longest_wait_is_transient_and_posts_
         media: vec![video],
         ..outgoing("Troppo lungo")
     };
-    let impatient = MastodonConnector::new(reqwest::Client::new())
+    let impatient = MastodonConnector::new(outbound())
         .with_polling(Duration::from_millis(10), Duration::from_millis(100));
 
     let err = impatient

@@ -7,6 +7,7 @@ use jiff::Timestamp;
 use palinsesto::domain::{Competitor, CompetitorFields, Network};
 use palinsesto::networks::PublishError;
 use palinsesto::networks::public::{PublicAccounts, PublicReader};
+use palinsesto_system_tests::accounts::outbound;
 use palinsesto_system_tests::fakes::Fault;
 use palinsesto_system_tests::fakes::bluesky::{FakeBluesky, PostCounts};
 use palinsesto_system_tests::fakes::mastodon::FakeMastodon;
@@ -19,12 +20,12 @@ fn competitor(network: Network, handle: &str, server: Option<&str>) -> Competito
 
 /// A reader whose default AppView is the fake Bluesky.
 fn reader_for(bluesky: &FakeBluesky) -> PublicReader {
-    PublicReader::new(reqwest::Client::new()).with_bluesky_appview(bluesky.base())
+    PublicReader::new(outbound()).with_bluesky_appview(bluesky.base())
 }
 
 /// A reader whose default AppView is nowhere: competitors must name their own server.
 fn reader() -> PublicReader {
-    PublicReader::new(reqwest::Client::new()).with_bluesky_appview("http://127.0.0.1:9")
+    PublicReader::new(outbound()).with_bluesky_appview("http://127.0.0.1:9")
 }
 
 // Mastodon

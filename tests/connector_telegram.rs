@@ -8,7 +8,7 @@ use jiff::{SignedDuration, Timestamp};
 use palinsesto::domain::{MediaKind, Network};
 use palinsesto::networks::telegram::TelegramConnector;
 use palinsesto::networks::{Connector, Outgoing, PublishError, ReadBack};
-use palinsesto_system_tests::accounts::{TestAccount, impatient_http, outgoing};
+use palinsesto_system_tests::accounts::{TestAccount, impatient_http, outbound, outgoing};
 use palinsesto_system_tests::fakes::Fault;
 use palinsesto_system_tests::fakes::telegram::{
     BotAccess, FakeTelegram, PRIVATE_CHANNEL, PUBLIC_CHANNEL, PUBLIC_CHANNEL_ID, TOKEN,
@@ -27,7 +27,7 @@ async fn given_a_channel(chat: &str) -> (FakeTelegram, TestAccount) {
 }
 
 fn connector(fake: &FakeTelegram) -> TelegramConnector {
-    TelegramConnector::new(reqwest::Client::new(), fake.base())
+    TelegramConnector::new(outbound(), fake.base())
 }
 
 fn photo(account: &TestAccount, alt: Option<&str>) -> palinsesto::domain::Asset {
@@ -447,7 +447,7 @@ async fn an_unreachable_api_is_transient_and_hides_the_token() {
         format!("http://{}", listener.local_addr().unwrap())
     };
 
-    let err = TelegramConnector::new(reqwest::Client::new(), closed)
+    let err = TelegramConnector::new(outbound(), closed)
         .publish(&account.context(), &outgoing("Nessuno?"))
         .await
         .unwrap_err();

@@ -6,7 +6,8 @@ use std::time::Duration;
 use palinsesto::domain::{Asset, AssetId, MediaKind, Network};
 use palinsesto::networks::threads::ThreadsConnector;
 use palinsesto::networks::{Connector, Outgoing, PublishError, ReadBack};
-use palinsesto_system_tests::accounts::{TestAccount, impatient_http, outgoing};
+use palinsesto::outbound::OutboundClient;
+use palinsesto_system_tests::accounts::{TestAccount, impatient_http, outbound, outgoing};
 use palinsesto_system_tests::fakes::Fault;
 use palinsesto_system_tests::fakes::facebook::graph;
 use palinsesto_system_tests::fakes::threads::FakeThreads;
@@ -23,13 +24,13 @@ async fn given_an_account() -> (FakeThreads, TestAccount) {
     (fake, account)
 }
 
-fn connector_with(fake: &FakeThreads, http: reqwest::Client) -> ThreadsConnector {
+fn connector_with(fake: &FakeThreads, http: OutboundClient) -> ThreadsConnector {
     ThreadsConnector::new(http, fake.base())
         .with_polling(Duration::from_millis(10), Duration::from_secs(5))
 }
 
 fn connector(fake: &FakeThreads) -> ThreadsConnector {
-    connector_with(fake, reqwest::Client::new())
+    connector_with(fake, outbound())
 }
 
 fn png(account: &TestAccount) -> Asset {

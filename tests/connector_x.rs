@@ -8,16 +8,17 @@ use jiff::Timestamp;
 use palinsesto::domain::{MediaKind, Network};
 use palinsesto::networks::x::XConnector;
 use palinsesto::networks::{Connector, PublishError, ReadBack};
-use palinsesto_system_tests::accounts::{TestAccount, impatient_http, outgoing};
+use palinsesto::outbound::OutboundClient;
+use palinsesto_system_tests::accounts::{TestAccount, impatient_http, outbound, outgoing};
 use palinsesto_system_tests::fakes::Fault;
 use palinsesto_system_tests::fakes::x::{self as fake, FakeX};
 use serde_json::{Value, json};
 
 fn connector(x: &FakeX) -> XConnector {
-    connector_with(reqwest::Client::new(), x)
+    connector_with(outbound(), x)
 }
 
-fn connector_with(http: reqwest::Client, x: &FakeX) -> XConnector {
+fn connector_with(http: OutboundClient, x: &FakeX) -> XConnector {
     XConnector::new(http, x.base()).with_polling(Duration::from_millis(5), Duration::from_secs(5))
 }
 

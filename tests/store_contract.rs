@@ -582,6 +582,7 @@ fn channel(name: &str) -> Channel {
         "@acme",
         json!({ "chat_id": "@acme" }).as_object().unwrap().clone(),
         ChannelStatus::Active,
+        palinsesto::domain::OutboundPolicy::PUBLIC_ONLY,
     )
     .unwrap();
     Channel::create(Network::Telegram, fields, now())

@@ -489,10 +489,16 @@ impl JwksCache {
     }
 
     async fn fetch(&self) -> Result<Vec<Arc<JwksKey>>, String> {
+        /// A key set is a few kilobytes; a provider's answer larger than this is not one.
+        const JWKS_ANSWER_LIMIT: usize = 256 * 1024;
         #[derive(Deserialize)]
         struct KeySet {
             keys: Vec<Value>,
         }
+        // The identity provider's URL is the deployment's own setting, never a tenant's, and may
+        // be on a private network (a self-hosted provider): not the guarded client. Its answer is
+        // still read with a size cap.
+        #[allow(clippy::disallowed_methods)]
         let response = self
             .http
             .get(&self.url)
@@ -507,7 +513,14 @@ impl JwksCache {
                 self.url
             ));
         }
-        let set: KeySet = response.json().await.map_err(|err| self.describe(&err))?;
+        let body = crate::outbound::read_body(response, JWKS_ANSWER_LIMIT)
+            .await
+            .map_err(|err| match err {
+                crate::outbound::CallError::Http(e) => self.describe(&e),
+                other => format!("the key set at {} could not be read: {other}", self.url),
+            })?;
+        let set: KeySet = serde_json::from_slice(&body)
+            .map_err(|_| format!("the answer from {} is not a JWK set", self.url))?;
         // Parsed one by one: a single key of a type this crate does not model must not make
         // the whole set unusable.
         let keys: Vec<Arc<JwksKey>> = set

@@ -9,9 +9,11 @@ use crate::adapters::s3::{self, S3Bucket};
 use crate::auth::{AuthConfig, Verifier};
 use crate::blobs::BucketMedia;
 use crate::clock::SystemClock;
+use crate::domain::OutboundPolicy;
 use crate::http::AppState;
 use crate::intake::Limits;
 use crate::networks::public::PublicReader;
+use crate::outbound::OutboundClient;
 use crate::services::intake_events::S3Intake;
 use crate::services::publishing::PublishingService;
 use crate::services::{IntakeService, MetricsService, Ports, ReportService};
@@ -31,13 +33,19 @@ fn required(name: &str) -> Result<String, StartupError> {
         .map_err(|_| StartupError(format!("the environment variable {name} is not set")))
 }
 
+/// The guarded client for every network and competitor call; private networks only with
+/// `PALINSESTO_ALLOW_PRIVATE_NETWORKS=1`. A client that cannot be built stops the function.
+fn outbound_client() -> Result<OutboundClient, StartupError> {
+    OutboundClient::new(OutboundPolicy::from_env()).map_err(|e| StartupError(e.to_string()))
+}
+
 /// The store, the clock and the networks, on `TABLE_NAME` and the standard AWS SDK environment.
-fn ports_on(config: &aws_config::SdkConfig, table: String) -> Ports {
-    ports_with(config, table, crate::networks::network_client())
+fn ports_on(config: &aws_config::SdkConfig, table: String) -> Result<Ports, StartupError> {
+    Ok(ports_with(config, table, outbound_client()?))
 }
 
 /// The ports, with `http` as the networks' one client.
-fn ports_with(config: &aws_config::SdkConfig, table: String, http: reqwest::Client) -> Ports {
+fn ports_with(config: &aws_config::SdkConfig, table: String, http: OutboundClient) -> Ports {
     let store = Store::new(Arc::new(DynamoStore::new(
         aws_sdk_dynamodb::Client::new(config),
         table,
@@ -45,6 +53,7 @@ fn ports_with(config: &aws_config::SdkConfig, table: String, http: reqwest::Clie
     Ports {
         store,
         clock: Arc::new(SystemClock),
+        outbound: http.policy(),
         connectors: crate::networks::standard_connectors(
             http,
             &crate::networks::NetworkEndpoints::from_env(),
@@ -71,7 +80,7 @@ pub async fn publishing_service() -> Result<PublishingService, StartupError> {
         bucket,
     ))));
     Ok(PublishingService::new(
-        ports_on(&config, table),
+        ports_on(&config, table)?,
         media,
         bus.clone(),
         bus,
@@ -90,7 +99,7 @@ pub async fn api_state() -> Result<AppState, StartupError> {
         .map_err(|e| StartupError(format!("the HTTP client could not be built: {e}")))?;
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     Ok(AppState::new(
-        ports_on(&config, table),
+        ports_on(&config, table)?,
         Arc::new(Verifier::new(auth, http)),
     )
     .with_bucket(Arc::new(S3Bucket::new(s3::client(&config), bucket))))
@@ -104,7 +113,7 @@ pub async fn intake_service() -> Result<S3Intake, StartupError> {
     let bucket = required("BUCKET_NAME")?;
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let service = IntakeService::new(
-        ports_on(&config, table),
+        ports_on(&config, table)?,
         Arc::new(S3Bucket::new(s3::client(&config), bucket.clone())),
         Arc::new(EventBridgeBus::new(
             aws_sdk_eventbridge::Client::new(&config),
@@ -121,7 +130,7 @@ pub async fn metrics_service() -> Result<MetricsService, StartupError> {
     let table = required("TABLE_NAME")?;
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     // One client for the brand's networks and the competitors' public APIs.
-    let http = crate::networks::network_client();
+    let http = outbound_client()?;
     Ok(
         MetricsService::new(ports_with(&config, table, http.clone()))
             .with_public(Arc::new(PublicReader::from_env(http))),
@@ -135,7 +144,7 @@ pub async fn reports_service() -> Result<ReportService, StartupError> {
     let bus_name = required("EVENT_BUS_NAME")?;
     let bucket = required("BUCKET_NAME")?;
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    Ok(ReportService::new(ports_on(&config, table)).with_output(
+    Ok(ReportService::new(ports_on(&config, table)?).with_output(
         Arc::new(S3Bucket::new(s3::client(&config), bucket)),
         Arc::new(EventBridgeBus::new(
             aws_sdk_eventbridge::Client::new(&config),

@@ -15,6 +15,7 @@ pub mod lambda_env;
 #[cfg(feature = "local")]
 pub mod local;
 pub mod networks;
+pub mod outbound;
 pub mod reports;
 pub mod services;
 pub mod store;

@@ -15,11 +15,13 @@ use crate::adapters::local_queue::{Caps, LocalQueue, local_queue};
 use crate::auth::{AuthConfig, KeySource, Verifier, mint_hs256};
 use crate::blobs::BucketMedia;
 use crate::clock::{Clock, SystemClock};
+use crate::domain::OutboundPolicy;
 use crate::domain::{Actor, BrandId, Role, Secret};
 use crate::http::{ApiSettings, AppState};
 use crate::intake::Limits;
 use crate::networks::public::{BLUESKY_PUBLIC_APPVIEW, PublicReader};
-use crate::networks::{Connectors, NetworkEndpoints, Polling, network_client, standard_connectors};
+use crate::networks::{Connectors, NetworkEndpoints, Polling, standard_connectors};
+use crate::outbound::{OutboundClient, SystemLookup, Timeouts};
 use crate::services::brands::NewProfile;
 use crate::services::publishing::PublishingService;
 use crate::services::{
@@ -42,6 +44,8 @@ pub enum LocalError {
     },
     #[error("the embedded store could not be opened: {0}")]
     Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Outbound(#[from] crate::outbound::BuildError),
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LocalError + '_ {
@@ -58,7 +62,11 @@ pub struct LocalOptions {
     pub endpoints: NetworkEndpoints,
     pub polling: Polling,
     pub caps: Caps,
-    pub http: reqwest::Client,
+    /// Whether channels and competitors may point at private networks (`serve
+    /// --allow-private-networks`, `PALINSESTO_ALLOW_PRIVATE_NETWORKS=1`).
+    pub outbound: OutboundPolicy,
+    /// How long a call to a network may take.
+    pub timeouts: Timeouts,
     /// Where the local runner serves the bucket (`/local-bucket/...`): to networks that fetch
     /// media by URL, and to uploaders through presigned URLs.
     pub public_base: Option<String>,
@@ -73,7 +81,8 @@ impl Default for LocalOptions {
             endpoints: NetworkEndpoints::from_env(),
             polling: Polling::default(),
             caps: Caps::default(),
-            http: network_client(),
+            outbound: OutboundPolicy::from_env(),
+            timeouts: Timeouts::default(),
             public_base: None,
             bluesky_appview: std::env::var("BLUESKY_APPVIEW_BASE")
                 .ok()
@@ -92,7 +101,7 @@ pub struct LocalRuntime {
     pub bus: LocalBus,
     pub bucket: FolderBucket,
     caps: Caps,
-    http: reqwest::Client,
+    http: OutboundClient,
     bluesky_appview: String,
 }
 
@@ -136,20 +145,18 @@ impl LocalRuntime {
         let bucket_root = data.join("bucket");
         let bucket = FolderBucket::new(bucket_root.clone(), options.public_base, secret.clone());
         fs::create_dir_all(&bucket_root).map_err(io(&bucket_root))?;
+        let http =
+            OutboundClient::with(options.outbound, options.timeouts, Arc::new(SystemLookup))?;
         Ok(Self {
             data: data.to_owned(),
             embedded,
             secret,
             clock: options.clock,
-            connectors: standard_connectors(
-                options.http.clone(),
-                &options.endpoints,
-                options.polling,
-            ),
+            connectors: standard_connectors(http.clone(), &options.endpoints, options.polling),
             bus: LocalBus::default(),
             bucket,
             caps: options.caps,
-            http: options.http,
+            http,
             bluesky_appview: options.bluesky_appview,
         })
     }
@@ -186,6 +193,7 @@ impl LocalRuntime {
             store: self.store(),
             clock: self.clock.clone(),
             connectors: self.connectors.clone(),
+            outbound: self.http.policy(),
         }
     }
 

@@ -266,6 +266,7 @@ async fn main() -> ExitCode {
                 ..NetworkEndpoints::default()
             },
             caps,
+            outbound: palinsesto::domain::OutboundPolicy::PRIVATE_ALLOWED,
             ..LocalOptions::default()
         },
     )
@@ -403,6 +404,7 @@ async fn main() -> ExitCode {
             store: Store::new(counting.clone()),
             clock: clock.clone(),
             connectors: runtime.connectors.clone(),
+            outbound: palinsesto::domain::OutboundPolicy::PRIVATE_ALLOWED,
         },
         runtime.media(),
         settled.clone(),

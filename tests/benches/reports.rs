@@ -1672,6 +1672,7 @@ async fn measure(dir: &std::path::Path) -> ExitCode {
         store: Store::new(recording.clone()),
         clock: clock.clone(),
         connectors: runtime.connectors.clone(),
+        outbound: palinsesto::domain::OutboundPolicy::PUBLIC_ONLY,
     });
     let reader = Actor {
         subject: "bench".into(),

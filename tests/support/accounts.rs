@@ -13,6 +13,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use bytes::Bytes;
+use palinsesto::domain::OutboundPolicy;
 use palinsesto::domain::channel::ChannelFields;
 use palinsesto::domain::{
     Asset, AssetId, AssetStatus, Channel, ChannelStatus, Credentials, MediaKind, Network, Secret,
@@ -20,6 +21,7 @@ use palinsesto::domain::{
 use palinsesto::networks::{
     Account, CredentialsSink, MediaFiles, Outgoing, PublishContext, PublishError,
 };
+use palinsesto::outbound::{OutboundClient, SystemLookup, Timeouts};
 use serde_json::Value;
 
 /// A channel on `network` with these settings (a JSON object).
@@ -33,17 +35,37 @@ pub fn channel(network: Network, settings: Value) -> Channel {
             .expect("settings are an object")
             .clone(),
         ChannelStatus::Active,
+        OutboundPolicy::PRIVATE_ALLOWED,
     )
     .expect("valid channel settings");
     Channel::create(network, fields, jiff::Timestamp::now())
 }
 
+/// Credentials as the store holds them: what a person gave (checked against the network's
+/// table) and what Palinsesto wrote itself (a session, renewal times).
 pub fn credentials(network: Network, values: Value) -> Credentials {
-    Credentials::parse(
-        network,
-        values.as_object().expect("credentials are an object"),
-    )
-    .expect("valid credentials")
+    let values = values.as_object().expect("credentials are an object");
+    let keys = network.credential_keys();
+    let given: serde_json::Map<String, Value> = values
+        .iter()
+        .filter(|(k, _)| !keys.server.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let mut stored = Credentials::parse(network, &given)
+        .expect("valid credentials")
+        .expose_all();
+    for (key, value) in values
+        .iter()
+        .filter(|(k, _)| keys.server.contains(&k.as_str()))
+    {
+        stored.insert(key.clone(), value.as_str().expect("a string").to_owned());
+    }
+    Credentials::from_stored(stored)
+}
+
+/// The guarded client as the tests use it: private networks allowed (the fakes are on loopback).
+pub fn outbound() -> OutboundClient {
+    OutboundClient::new(OutboundPolicy::PRIVATE_ALLOWED).expect("the client builds")
 }
 
 /// Records every credentials update a connector makes, applying the same rule as the real one:
@@ -176,9 +198,13 @@ pub struct TestAccount {
 
 impl TestAccount {
     pub async fn new(network: Network, settings: Value, credentials_json: Value) -> Self {
+        let channel = channel(network, settings);
+        let credentials = credentials(network, credentials_json)
+            .bind_to(&channel)
+            .expect("the channel has a server");
         Self {
-            channel: channel(network, settings),
-            credentials: credentials(network, credentials_json),
+            channel,
+            credentials,
             sink: RecordingSink::default(),
             media: MemoryMedia::start().await,
         }
@@ -186,21 +212,14 @@ impl TestAccount {
 
     pub fn context(&self) -> PublishContext<'_> {
         PublishContext {
-            account: Account {
-                channel: &self.channel,
-                credentials: &self.credentials,
-                credentials_sink: &self.sink,
-            },
+            account: self.account(),
             media: &self.media,
         }
     }
 
     pub fn account(&self) -> Account<'_> {
-        Account {
-            channel: &self.channel,
-            credentials: &self.credentials,
-            credentials_sink: &self.sink,
-        }
+        Account::new(&self.channel, &self.credentials, &self.sink)
+            .expect("the credentials were given for this channel's server")
     }
 }
 
@@ -216,9 +235,18 @@ pub fn outgoing(text: &str) -> Outgoing {
 }
 
 /// A client with a short timeout, so `AnswerLate` faults turn into unknown outcomes quickly.
-pub fn impatient_http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(std::time::Duration::from_millis(1500))
-        .build()
-        .unwrap()
+pub fn impatient_http() -> OutboundClient {
+    OutboundClient::with(
+        OutboundPolicy::PRIVATE_ALLOWED,
+        impatient_timeouts(),
+        Arc::new(SystemLookup),
+    )
+    .expect("the client builds")
+}
+
+pub fn impatient_timeouts() -> Timeouts {
+    Timeouts {
+        total: std::time::Duration::from_millis(1500),
+        ..Timeouts::default()
+    }
 }

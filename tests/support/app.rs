@@ -42,9 +42,11 @@ impl TestApp {
             .expect("a free port");
         let base = format!("http://{}", listener.local_addr().unwrap());
         // Presigned bucket URLs point at this server's /local-bucket routes, as in the local runner.
+        // The fake networks listen on loopback.
         let options = adjust(LocalOptions {
             clock: clock.clone(),
             public_base: Some(base.clone()),
+            outbound: palinsesto::domain::OutboundPolicy::PRIVATE_ALLOWED,
             ..LocalOptions::default()
         });
         let runtime =

@@ -32,10 +32,7 @@ impl Desk {
                     interval: Duration::from_millis(5),
                     max_wait: Duration::from_secs(5),
                 },
-                http: reqwest::Client::builder()
-                    .timeout(Duration::from_millis(1500))
-                    .build()
-                    .unwrap(),
+                timeouts: crate::accounts::impatient_timeouts(),
                 ..options
             }
         })

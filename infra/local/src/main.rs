@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use palinsesto::domain::OutboundPolicy;
 use palinsesto::domain::{BrandId, Role};
 use palinsesto::http::ApiSettings;
 use palinsesto::intake::Limits;
@@ -48,6 +49,10 @@ enum Command {
         /// Seconds between checks for due reports (each brand's is due Monday 08:00 local).
         #[arg(long, default_value_t = 10 * 60)]
         reports_every: u64,
+        /// Let channels and competitors point at loopback and private addresses (plain http
+        /// too): for fake networks on this machine. Also PALINSESTO_ALLOW_PRIVATE_NETWORKS=1.
+        #[arg(long)]
+        allow_private_networks: bool,
     },
     /// Print a token the local server accepts (alone on standard output).
     Token {
@@ -76,11 +81,13 @@ fn main() -> ExitCode {
             tick,
             metrics_every,
             reports_every,
+            allow_private_networks,
         } => serve(
             addr,
             data,
             cors_origin,
             [tick, metrics_every, reports_every],
+            allow_private_networks,
         ),
         Command::Token {
             brand,
@@ -129,6 +136,7 @@ async fn serve(
     data: PathBuf,
     cors_origins: Vec<String>,
     [tick, metrics_every, reports_every]: [u64; 3],
+    allow_private_networks: bool,
 ) -> Result<(), String> {
     for (flag, seconds) in [
         ("--tick", tick),
@@ -153,10 +161,14 @@ async fn serve(
             format!("http://{a}")
         })
         .map_err(|e| format!("cannot read the listening address: {e}"))?;
-    let options = LocalOptions {
+    let mut options = LocalOptions {
         public_base: Some(public_base),
         ..LocalOptions::default()
     };
+    if allow_private_networks {
+        options.outbound = OutboundPolicy::PRIVATE_ALLOWED;
+    }
+    let options_allow_private = options.outbound.allow_private_networks;
     let runtime = LocalRuntime::open_with(&data, options).map_err(|e| e.to_string())?;
     let created = runtime
         .ensure_demo_brand()
@@ -171,6 +183,11 @@ async fn serve(
         println!("Created the demo brand \"{DEMO_BRAND}\" (Europe/Rome, approval required).");
     }
     println!("Palinsesto is listening on http://{addr} (data in {data_arg}).");
+    if options_allow_private {
+        println!(
+            "Private networks are allowed: channels and competitors may point at loopback and private addresses."
+        );
+    }
     println!("Get a token and make a first call from another terminal:");
     println!(
         "  TOKEN=$(cargo run -q --bin palinsesto -- token --brand {DEMO_BRAND} --role owner --data {data_arg})"

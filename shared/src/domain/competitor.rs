@@ -4,6 +4,7 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use super::endpoint::OutboundPolicy;
 use super::{CompetitorId, DomainError, Network, Validation};
 
 /// The networks whose public accounts can be read without credentials.
@@ -69,7 +70,7 @@ impl CompetitorFields {
             _ => {}
         }
         if let Some(s) = server
-            && !(s.starts_with("https://") || s.starts_with("http://"))
+            && url::Url::parse(s).is_err()
         {
             v.add("server", "must be a URL starting with https://");
         }
@@ -94,6 +95,24 @@ impl CompetitorFields {
             name,
             server: server.map(|s| s.trim_end_matches('/').to_owned()),
         })
+    }
+}
+
+impl CompetitorFields {
+    /// The outbound form check of the server the competitor is read from (the `server` field,
+    /// or the domain of a Mastodon handle): https, no user info, no refused address.
+    pub fn check_server(&self, policy: OutboundPolicy) -> Result<(), DomainError> {
+        let (field, url) = match (&self.server, self.handle.split_once('@')) {
+            (Some(server), _) => ("server", server.clone()),
+            (None, Some((_, domain))) if self.network == Network::Mastodon => {
+                ("handle", format!("https://{domain}"))
+            }
+            _ => return Ok(()),
+        };
+        policy
+            .check_url(&url)
+            .map(|_| ())
+            .map_err(|why| DomainError::invalid(field, why))
     }
 }
 

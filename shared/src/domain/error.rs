@@ -72,3 +72,33 @@ impl DomainError {
         Self::Invalid(vec![FieldError::new(field, message)])
     }
 }
+
+/// The longest reason text kept on a target or a metrics tracker. Networks' error texts are
+/// theirs to write: a long one must not bloat every item (and every API answer) that shows it.
+pub const MAX_REASON_CHARS: usize = 1000;
+
+/// `text` cut to [`MAX_REASON_CHARS`] characters, with an ellipsis where it was cut.
+pub fn cap_reason(text: String) -> String {
+    match text.char_indices().nth(MAX_REASON_CHARS) {
+        None => text,
+        Some((cut, _)) => {
+            let mut capped = text[..cut].to_owned();
+            capped.push('…');
+            capped
+        }
+    }
+}
+
+#[cfg(test)]
+mod reason_tests {
+    use super::*;
+
+    #[test]
+    fn long_reasons_are_cut_at_a_character_boundary() {
+        assert_eq!(cap_reason("short".into()), "short");
+        let long = "è".repeat(5000);
+        let capped = cap_reason(long);
+        assert_eq!(capped.chars().count(), MAX_REASON_CHARS + 1);
+        assert!(capped.ends_with('…'));
+    }
+}

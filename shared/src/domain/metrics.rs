@@ -535,7 +535,7 @@ impl Tracker {
         Some(Tracker {
             next_at,
             failures,
-            last_error: Some(error),
+            last_error: Some(super::error::cap_reason(error)),
             ..self.clone()
         })
     }

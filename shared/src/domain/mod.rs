@@ -6,6 +6,7 @@ pub mod asset;
 pub mod brand;
 pub mod channel;
 pub mod competitor;
+pub mod endpoint;
 pub mod error;
 pub mod ids;
 pub mod kpi;
@@ -24,8 +25,9 @@ pub use asset::{
     Asset, AssetDetails, AssetRejection, AssetStatus, IntakeTicket, MediaKind, NetworkFit,
 };
 pub use brand::{Brand, BrandProfile};
-pub use channel::{Channel, ChannelStatus, Credentials, Network};
+pub use channel::{Channel, ChannelStatus, Credentials, Network, ReconnectReason};
 pub use competitor::{Competitor, CompetitorFields};
+pub use endpoint::{Endpoint, OutboundPolicy};
 pub use error::{DomainError, FieldError, Validation};
 pub use ids::{AssetId, BrandId, ChannelId, CompetitorId, KpiId, PostId};
 pub use kpi::{Kpi, KpiMetric, PeriodKind};

@@ -64,6 +64,34 @@ pub enum Outcome {
     },
 }
 
+impl Outcome {
+    /// The outcome with every text a network may have written cut to the stored length.
+    fn capped(self) -> Self {
+        use super::error::cap_reason;
+        match self {
+            Self::Published {
+                remote_id,
+                url,
+                notes,
+            } => Self::Published {
+                remote_id,
+                url,
+                notes: notes.into_iter().map(cap_reason).collect(),
+            },
+            Self::Failed { failure, retry_at } => Self::Failed {
+                failure: Failure {
+                    message: cap_reason(failure.message),
+                    ..failure
+                },
+                retry_at,
+            },
+            Self::Unknown { message } => Self::Unknown {
+                message: cap_reason(message),
+            },
+        }
+    }
+}
+
 /// The attempt no longer holds the claim (a duplicate delivery, or its lease ran out and another
 /// attempt took over): it must not record anything.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -188,7 +216,7 @@ impl Post {
             } if held == attempt_id => *attempts,
             _ => return Err(StaleAttempt),
         };
-        target.state = match outcome {
+        target.state = match outcome.capped() {
             Outcome::Published {
                 remote_id,
                 url,

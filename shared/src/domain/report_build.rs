@@ -689,6 +689,7 @@ mod tests {
             "@brand",
             settings.as_object().unwrap().clone(),
             ChannelStatus::Active,
+            crate::domain::OutboundPolicy::PUBLIC_ONLY,
         )
         .unwrap();
         Channel::create(network, fields, at("2027-01-01T00:00:00Z"))

@@ -10,7 +10,8 @@ use utoipa::ToSchema;
 
 use crate::domain::queue::QueueSlot;
 use crate::domain::{
-    Brand, Channel, ChannelStatus, Network, PeriodKind, Post, PostStatus, Target, Variant,
+    Brand, Channel, ChannelStatus, Network, PeriodKind, Post, PostStatus, ReconnectReason, Target,
+    Variant,
 };
 use crate::services::calendar::Calendar;
 use crate::services::preflight::TargetCheck;
@@ -119,6 +120,11 @@ pub struct ChannelView {
     pub queue: Vec<QueueSlot>,
     /// Whether credentials are stored. The credentials themselves are never returned.
     pub connected: bool,
+    /// Why the channel is `needs_reconnect`: `auth_expired` (the network refused the
+    /// credentials), `endpoint_changed` (its server URL changed, so its credentials were
+    /// deleted) or `endpoint_refused` (its server URL is one Palinsesto does not connect to).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reconnect_reason: Option<ReconnectReason>,
     pub credentials_updated_at: Option<Timestamp>,
     pub version: u64,
     pub created_at: Timestamp,
@@ -136,6 +142,7 @@ impl From<&Channel> for ChannelView {
             status: c.status,
             queue: c.queue.clone(),
             connected: c.credentials_updated_at.is_some(),
+            reconnect_reason: c.reconnect_reason,
             credentials_updated_at: c.credentials_updated_at,
             version: c.version,
             created_at: c.created_at,

@@ -17,17 +17,20 @@ use super::{
     Account, Connector, Outgoing, PublishContext, PublishError, Published, ReadBack, call_failed,
     create_failed, reset_at_unix, retry_after,
 };
-use crate::domain::{Asset, Counters, MediaKind, MetricsReading, Network, Secret};
+use crate::domain::channel::BLUESKY_DEFAULT_SERVICE;
+use crate::domain::{
+    Asset, Counters, Endpoint, MediaKind, MetricsReading, Network, OutboundPolicy, Secret,
+};
+use crate::outbound::{CallError, JSON_ANSWER_LIMIT, OutboundClient, read_body};
 
 const NETWORK: &str = "Bluesky";
-const DEFAULT_SERVICE: &str = "https://bsky.social";
 const POST_COLLECTION: &str = "app.bsky.feed.post";
 const MAX_IMAGES: usize = 4;
 const MAX_IMAGE_BYTES: u64 = 1_000_000;
 const MAX_TAG_GRAPHEMES: usize = 64;
 
 pub struct BlueskyConnector {
-    http: reqwest::Client,
+    http: OutboundClient,
     /// One slot per channel and login. The async lock makes concurrent publishes of one channel
     /// share a single login or refresh instead of racing (refreshing rotates the refresh JWT).
     sessions: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Session>>>>>,
@@ -50,7 +53,7 @@ struct PostRef {
 }
 
 impl BlueskyConnector {
-    pub fn new(http: reqwest::Client) -> Self {
+    pub fn new(http: OutboundClient) -> Self {
         Self {
             http,
             sessions: Mutex::new(HashMap::new()),
@@ -59,7 +62,7 @@ impl BlueskyConnector {
 
     fn slot(&self, account: &Account<'_>) -> Arc<tokio::sync::Mutex<Option<Session>>> {
         let identifier = account
-            .credentials
+            .credentials()
             .get("identifier")
             .map(|s| s.expose().to_owned())
             .unwrap_or_default();
@@ -85,7 +88,7 @@ impl BlueskyConnector {
         if let Some(session) = current.as_ref() {
             return Ok(session.clone());
         }
-        let session = match stored_session(account) {
+        let session = match stored_session(account, self.http.policy()) {
             Some(session) => session,
             None => self.create_session(account).await?,
         };
@@ -106,7 +109,7 @@ impl BlueskyConnector {
         }
         // Another process may have rotated the refresh JWT and stored the new one: try both.
         let mut refresh_jwts = vec![stale.refresh_jwt.clone()];
-        if let Some(stored) = account.credentials.get("refresh_jwt")
+        if let Some(stored) = account.credentials().get("refresh_jwt")
             && *stored != stale.refresh_jwt
         {
             refresh_jwts.push(stored.clone());
@@ -155,7 +158,7 @@ impl BlueskyConnector {
                 _ => refusal(&answer, Step::SignIn),
             });
         }
-        let session = parse_session(&answer, &service_url(account))?;
+        let session = parse_session(&answer, &service_url(account), self.http.policy())?;
         store_session(account, &session, true).await;
         Ok(session)
     }
@@ -178,7 +181,7 @@ impl BlueskyConnector {
             .await?;
         match answer.status.as_u16() {
             200..=299 => {
-                let session = parse_session(&answer, &service_url(account))?;
+                let session = parse_session(&answer, &service_url(account), self.http.policy())?;
                 store_session(account, &session, false).await;
                 Ok(Some(session))
             }
@@ -214,7 +217,7 @@ impl BlueskyConnector {
         call: &Call,
         bearer: Option<&Secret>,
     ) -> Result<Answer, PublishError> {
-        let transport = |e: &reqwest::Error| {
+        let transport = |e: &CallError| {
             if call.creates {
                 create_failed(NETWORK, e)
             } else {
@@ -239,10 +242,12 @@ impl BlueskyConnector {
                 .header(CONTENT_TYPE, content_type.as_str())
                 .body(bytes.clone()),
         };
-        let response = request.send().await.map_err(|e| transport(&e))?;
+        let response = self.http.send(request).await.map_err(|e| transport(&e))?;
         let status = response.status();
         let headers = response.headers().clone();
-        let body = response.bytes().await.map_err(|e| transport(&e))?;
+        let body = read_body(response, JSON_ANSWER_LIMIT)
+            .await
+            .map_err(|e| transport(&e))?;
         Ok(Answer {
             status,
             headers,
@@ -692,7 +697,7 @@ fn service_url(account: &Account<'_>) -> String {
         .get("service_url")
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty())
-        .unwrap_or(DEFAULT_SERVICE)
+        .unwrap_or(BLUESKY_DEFAULT_SERVICE)
         .trim_end_matches('/')
         .to_owned()
 }
@@ -720,9 +725,20 @@ fn post_url(did: &str, rkey: &str) -> String {
     format!("https://bsky.app/profile/{did}/post/{rkey}")
 }
 
-/// A session an earlier process stored with the channel's credentials.
-fn stored_session(account: &Account<'_>) -> Option<Session> {
-    let get = |key: &str| account.credentials.get(key).filter(|s| !s.is_empty());
+/// A session an earlier process stored with the channel's credentials, if it was made by the
+/// channel's current service and names a PDS we connect to; otherwise the caller logs in again.
+fn stored_session(account: &Account<'_>, policy: OutboundPolicy) -> Option<Session> {
+    let get = |key: &str| account.credentials().get(key).filter(|s| !s.is_empty());
+    let made_by = get(SESSION_SERVICE).map(|s| Endpoint::from_stored(s.expose()));
+    if made_by.is_none() || made_by != Endpoint::of(&service_url(account)).ok() {
+        return None;
+    }
+    if let Some(pds) = get("pds_url")
+        && let Err(why) = policy.check_url(pds.expose())
+    {
+        tracing::warn!(channel = %account.channel.id, reason = %why, "the stored Bluesky session names a refused PDS; logging in again");
+        return None;
+    }
     Some(Session {
         access_jwt: get("access_jwt")?.clone(),
         refresh_jwt: get("refresh_jwt")
@@ -737,7 +753,11 @@ fn stored_session(account: &Account<'_>) -> Option<Session> {
 
 /// Saves the session with the channel so the next process reuses it instead of logging in.
 async fn store_session(account: &Account<'_>, session: &Session, with_pds: bool) {
+    let made_by = Endpoint::of(&service_url(account))
+        .map(|e| e.as_str().to_owned())
+        .unwrap_or_default();
     let mut changes = vec![
+        (SESSION_SERVICE.to_owned(), Secret::new(made_by)),
         ("access_jwt".to_owned(), session.access_jwt.clone()),
         ("refresh_jwt".to_owned(), session.refresh_jwt.clone()),
         ("did".to_owned(), Secret::new(session.did.clone())),
@@ -752,7 +772,14 @@ async fn store_session(account: &Account<'_>, session: &Session, with_pds: bool)
     }
 }
 
-fn parse_session(answer: &Answer, service: &str) -> Result<Session, PublishError> {
+/// The credential key recording which service (its endpoint) made the stored session.
+const SESSION_SERVICE: &str = "session_service";
+
+fn parse_session(
+    answer: &Answer,
+    service: &str,
+    policy: OutboundPolicy,
+) -> Result<Session, PublishError> {
     #[derive(Deserialize)]
     #[serde(rename_all = "camelCase")]
     struct Created {
@@ -764,14 +791,22 @@ fn parse_session(answer: &Answer, service: &str) -> Result<Session, PublishError
         did_doc: Option<Value>,
     }
     let created: Created = answer.parse()?;
+    let pds = created
+        .did_doc
+        .as_ref()
+        .and_then(pds_endpoint)
+        .unwrap_or_else(|| service.to_owned());
+    // The DID document is the account owner's to write: its PDS gets the access JWT only if it
+    // is a server we connect to at all.
+    policy.check_url(&pds).map_err(|why| {
+        PublishError::Misconfigured(format!(
+            "the account's DID document names a PDS Palinsesto does not connect to: {why}"
+        ))
+    })?;
     Ok(Session {
         access_jwt: Secret::new(created.access_jwt),
         refresh_jwt: Secret::new(created.refresh_jwt),
-        pds: created
-            .did_doc
-            .as_ref()
-            .and_then(pds_endpoint)
-            .unwrap_or_else(|| service.to_owned()),
+        pds,
         did: created.did,
     })
 }

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use super::meta::{self, Call, Graph, GraphFailure, Params, RecentPosts};
 use super::{Account, Connector, Outgoing, PublishContext, PublishError, Published, ReadBack};
 use crate::domain::{Asset, Counters, MediaKind, MetricsReading, Network, Secret};
+use crate::outbound::OutboundClient;
 
 const NETWORK: &str = "Facebook";
 
@@ -15,7 +16,7 @@ pub struct FacebookConnector {
 }
 
 impl FacebookConnector {
-    pub fn new(http: reqwest::Client, graph_base: impl Into<String>) -> Self {
+    pub fn new(http: OutboundClient, graph_base: impl Into<String>) -> Self {
         Self {
             graph: Graph::new(http, graph_base, NETWORK),
         }

@@ -12,6 +12,7 @@ use super::{
     Account, Connector, Outgoing, Polling, PublishContext, PublishError, Published, ReadBack,
 };
 use crate::domain::{Asset, Counters, MediaKind, MetricsReading, Network};
+use crate::outbound::OutboundClient;
 
 const NETWORK: &str = "Instagram";
 
@@ -32,7 +33,7 @@ pub struct InstagramConnector {
 }
 
 impl InstagramConnector {
-    pub fn new(http: reqwest::Client, graph_base: impl Into<String>) -> Self {
+    pub fn new(http: OutboundClient, graph_base: impl Into<String>) -> Self {
         Self {
             containers: Containers {
                 graph: Graph::new(http, graph_base, NETWORK),

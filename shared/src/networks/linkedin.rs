@@ -17,6 +17,7 @@ use super::{
     call_failed, create_failed, oauth, snippet,
 };
 use crate::domain::{Asset, Counters, MediaKind, MetricsReading, Network};
+use crate::outbound::{CallError, JSON_ANSWER_LIMIT, OutboundClient, read_body, read_error_text};
 
 const NETWORK: &str = "LinkedIn";
 
@@ -54,7 +55,7 @@ const READ_BACK_PAGE: usize = 20;
 const READ_BACK_PAGES: usize = 5;
 
 pub struct LinkedinConnector {
-    http: reqwest::Client,
+    http: OutboundClient,
     api_base: String,
     oauth_base: String,
     linkedin_version: String,
@@ -64,7 +65,7 @@ pub struct LinkedinConnector {
 
 impl LinkedinConnector {
     /// `api_base` is `https://api.linkedin.com` in production.
-    pub fn new(http: reqwest::Client, api_base: impl Into<String>) -> Self {
+    pub fn new(http: OutboundClient, api_base: impl Into<String>) -> Self {
         Self {
             http,
             api_base: api_base.into().trim_end_matches('/').to_owned(),
@@ -705,7 +706,7 @@ enum Step {
 }
 
 impl Step {
-    fn transport(self, e: &reqwest::Error) -> PublishError {
+    fn transport(self, e: &CallError) -> PublishError {
         match self {
             Step::Create => create_failed(NETWORK, e),
             Step::Media | Step::Read | Step::Metrics => call_failed(NETWORK, e),
@@ -737,7 +738,7 @@ impl<'a> Session<'a> {
             notes: Vec::new(),
         };
         let expired = account
-            .credentials
+            .credentials()
             .get("access_token_expires_at")
             .and_then(|s| s.expose().trim().parse::<i64>().ok())
             .and_then(|secs| Timestamp::from_second(secs).ok())
@@ -757,7 +758,7 @@ impl<'a> Session<'a> {
             .iter()
             .all(|k| {
                 self.account
-                    .credentials
+                    .credentials()
                     .get(k)
                     .is_some_and(|s| !s.is_empty())
             })
@@ -771,11 +772,14 @@ impl<'a> Session<'a> {
         build: impl Fn(&reqwest::Client) -> RequestBuilder,
     ) -> Result<Response, PublishError> {
         loop {
-            let response = build(&self.linkedin.http)
+            let request = build(&self.linkedin.http)
                 .bearer_auth(&self.token)
                 .header("Linkedin-Version", &self.linkedin.linkedin_version)
-                .header("X-Restli-Protocol-Version", "2.0.0")
-                .send()
+                .header("X-Restli-Protocol-Version", "2.0.0");
+            let response = self
+                .linkedin
+                .http
+                .send(request)
                 .await
                 .map_err(|e| step.transport(&e))?;
             let status = response.status();
@@ -809,13 +813,22 @@ impl<'a> Session<'a> {
                 ("client_id", client_id.expose()),
                 ("client_secret", client_secret.expose()),
             ]);
-        self.token = oauth::renew(NETWORK, request, self.account, &mut self.notes).await?;
+        self.token = oauth::renew(
+            NETWORK,
+            &self.linkedin.http,
+            request,
+            self.account,
+            &mut self.notes,
+        )
+        .await?;
         Ok(())
     }
 }
 
 async fn parse<T: DeserializeOwned>(response: Response, step: Step) -> Result<T, PublishError> {
-    let body = response.bytes().await.map_err(|e| step.transport(&e))?;
+    let body = read_body(response, JSON_ANSWER_LIMIT)
+        .await
+        .map_err(|e| step.transport(&e))?;
     serde_json::from_slice(&body).map_err(|e| {
         PublishError::Transient(format!(
             "LinkedIn gave an answer that could not be read: {e}"
@@ -826,7 +839,7 @@ async fn parse<T: DeserializeOwned>(response: Response, step: Step) -> Result<T,
 /// Maps a LinkedIn error answer to a publish error in plain words.
 async fn failure(response: Response, step: Step, version: &str) -> PublishError {
     let status = response.status();
-    let body = response.text().await.unwrap_or_default();
+    let body = read_error_text(response).await;
     let error = serde_json::from_str::<ApiError>(&body).unwrap_or_default();
     let message = error.describe().unwrap_or_else(|| snippet(&body, status));
     let code = error.code.as_deref().unwrap_or_default();

@@ -20,6 +20,7 @@ use super::{
 };
 use crate::domain::preflight::{InstanceLimits, Rules};
 use crate::domain::{Asset, Counters, MediaKind, MetricsReading, Network, Secret};
+use crate::outbound::{CallError, JSON_ANSWER_LIMIT, OutboundClient, read_text};
 
 const NETWORK: &str = "Mastodon";
 /// Instance limits change rarely; reading them once per post would spend the account's
@@ -31,7 +32,7 @@ const PAGE: usize = 40;
 const MAX_PAGES: usize = 5;
 
 pub struct MastodonConnector {
-    http: reqwest::Client,
+    http: OutboundClient,
     poll_interval: Duration,
     max_wait: Duration,
     /// Rules per instance URL, with when they were read. Stale entries stay as a fallback for
@@ -40,7 +41,7 @@ pub struct MastodonConnector {
 }
 
 impl MastodonConnector {
-    pub fn new(http: reqwest::Client) -> Self {
+    pub fn new(http: OutboundClient) -> Self {
         Self {
             http,
             poll_interval: Duration::from_secs(2),
@@ -144,7 +145,7 @@ impl Connector for MastodonConnector {
             return Ok(rules.clone());
         }
         match self
-            .fetch_rules(&base, account.credentials.get("access_token"))
+            .fetch_rules(&base, account.credentials().get("access_token"))
             .await
         {
             Ok(rules) => {
@@ -528,14 +529,16 @@ impl MastodonConnector {
         call: Call,
         request: RequestBuilder,
     ) -> Result<(StatusCode, HeaderMap, String), PublishError> {
-        let transport = |e: reqwest::Error| match call {
+        let transport = |e: CallError| match call {
             Call::Status => create_failed(NETWORK, &e),
             _ => call_failed(NETWORK, &e),
         };
-        let response = request.send().await.map_err(transport)?;
+        let response = self.http.send(request).await.map_err(transport)?;
         let status = response.status();
         let headers = response.headers().clone();
-        let body = response.text().await.map_err(transport)?;
+        let body = read_text(response, JSON_ANSWER_LIMIT)
+            .await
+            .map_err(transport)?;
         Ok((status, headers, body))
     }
 }

@@ -10,6 +10,7 @@ use super::{
     Account, Outgoing, Polling, PublishError, Published, ReadBack, call_failed, create_failed,
 };
 use crate::domain::Secret;
+use crate::outbound::{CallError, JSON_ANSWER_LIMIT, OutboundClient, read_text};
 
 /// What a call does, which decides how a lost answer and a refusal are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,13 +81,13 @@ pub type Params = Vec<(&'static str, String)>;
 /// name for messages.
 #[derive(Clone)]
 pub struct Graph {
-    http: reqwest::Client,
+    http: OutboundClient,
     base: String,
     network: &'static str,
 }
 
 impl Graph {
-    pub fn new(http: reqwest::Client, base: impl Into<String>, network: &'static str) -> Self {
+    pub fn new(http: OutboundClient, base: impl Into<String>, network: &'static str) -> Self {
         Self {
             http,
             base: base.into().trim_end_matches('/').to_owned(),
@@ -145,17 +146,19 @@ impl Graph {
         call: Call,
         request: reqwest::RequestBuilder,
     ) -> Result<Value, GraphFailure> {
-        let transport = |e: reqwest::Error| {
+        let transport = |e: CallError| {
             GraphFailure::from(if call.visible {
                 create_failed(self.network, &e)
             } else {
                 call_failed(self.network, &e)
             })
         };
-        let response = request.send().await.map_err(transport)?;
+        let response = self.http.send(request).await.map_err(transport)?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let body = response.text().await.map_err(transport)?;
+        let body = read_text(response, JSON_ANSWER_LIMIT)
+            .await
+            .map_err(transport)?;
         if !(200..300).contains(&status) {
             return Err(refusal(
                 self.network,
@@ -619,7 +622,7 @@ pub async fn fresh_token(
     const REFRESHED_AT: &str = "access_token_refreshed_at";
     let token = account.credential("access_token")?.clone();
     let refreshed_at = account
-        .credentials
+        .credentials()
         .get(REFRESHED_AT)
         .and_then(|s| s.expose().trim().parse::<i64>().ok())
         .and_then(|secs| Timestamp::from_second(secs).ok());

@@ -24,14 +24,37 @@ use jiff::Timestamp;
 
 use crate::domain::preflight::Rules;
 use crate::domain::{Asset, Channel, Credentials, MetricsReading, Network, Secret};
+use crate::outbound::{CallError, OutboundClient, Refusal};
 
 /// The brand's account on a network: its channel (settings such as the instance URL) and the
-/// credentials to act as it.
+/// credentials to act as it. Made only by [`Account::new`], which refuses credentials given for
+/// another server than the channel's current one.
 pub struct Account<'a> {
     pub channel: &'a Channel,
-    pub credentials: &'a Credentials,
+    credentials: &'a Credentials,
     /// Where refreshed credentials (new access tokens, sessions) are saved.
     pub credentials_sink: &'a dyn CredentialsSink,
+}
+
+impl<'a> Account<'a> {
+    pub fn new(
+        channel: &'a Channel,
+        credentials: &'a Credentials,
+        credentials_sink: &'a dyn CredentialsSink,
+    ) -> Result<Self, PublishError> {
+        credentials
+            .check_binding(channel)
+            .map_err(PublishError::EndpointChanged)?;
+        Ok(Self {
+            channel,
+            credentials,
+            credentials_sink,
+        })
+    }
+
+    pub fn credentials(&self) -> &'a Credentials {
+        self.credentials
+    }
 }
 
 impl Account<'_> {
@@ -148,6 +171,10 @@ pub enum PublishError {
     /// The channel's settings are wrong or incomplete for this network.
     #[error("{0}")]
     Misconfigured(String),
+    /// The credentials were given for another server than the channel's current one: they are
+    /// not sent, and the channel must be connected again.
+    #[error("{0}")]
+    EndpointChanged(String),
     /// Failed before anything could have been created (connection refused, 5xx): safe to retry.
     #[error("{0}")]
     Transient(String),
@@ -166,6 +193,7 @@ impl PublishError {
             Self::InvalidMedia(_) => "invalid_media",
             Self::InvalidContent(_) => "invalid_content",
             Self::Misconfigured(_) => "misconfigured",
+            Self::EndpointChanged(_) => "endpoint_changed",
             Self::Transient(_) => "transient",
             Self::UnknownOutcome(_) => "unknown_outcome",
         }
@@ -235,7 +263,16 @@ impl Connectors {
 
 /// Transport failures of a call that CREATES something visible (a post, a reply): a request that
 /// may have been sent but got no answer is an unknown outcome, never a plain retry.
-pub fn create_failed(network: &str, e: &reqwest::Error) -> PublishError {
+pub fn create_failed(network: &str, e: &CallError) -> PublishError {
+    let e = match e {
+        CallError::Refused(refusal) => return refused(network, refusal),
+        CallError::TooLarge { limit } => {
+            return PublishError::UnknownOutcome(format!(
+                "{network} answered with more than {limit} bytes, so the answer was not read; the post may or may not have been made, so it will be checked before any retry"
+            ));
+        }
+        CallError::Http(e) => e,
+    };
     if e.is_connect() {
         PublishError::Transient(format!("could not connect to {network}: {}", root_cause(e)))
     } else if e.is_builder() {
@@ -257,7 +294,16 @@ pub fn create_failed(network: &str, e: &reqwest::Error) -> PublishError {
 
 /// Transport failures of a call that creates nothing visible (reads, media uploads, status
 /// polls): safe to retry.
-pub fn call_failed(network: &str, e: &reqwest::Error) -> PublishError {
+pub fn call_failed(network: &str, e: &CallError) -> PublishError {
+    let e = match e {
+        CallError::Refused(refusal) => return refused(network, refusal),
+        CallError::TooLarge { limit } => {
+            return PublishError::Transient(format!(
+                "{network} answered with more than {limit} bytes, so the answer was not read"
+            ));
+        }
+        CallError::Http(e) => e,
+    };
     if e.is_builder() {
         PublishError::Misconfigured(format!(
             "the request to {network} could not be built: {}",
@@ -268,6 +314,14 @@ pub fn call_failed(network: &str, e: &reqwest::Error) -> PublishError {
     } else {
         PublishError::Transient(format!("the call to {network} failed: {}", root_cause(e)))
     }
+}
+
+/// Nothing was sent: the destination is off limits. Not retried: the channel's settings must
+/// change first.
+fn refused(network: &str, refusal: &Refusal) -> PublishError {
+    PublishError::Misconfigured(format!(
+        "Palinsesto did not connect to {network}: {refusal}"
+    ))
 }
 
 fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
@@ -357,9 +411,9 @@ impl Default for Polling {
     }
 }
 
-/// Every network's connector, sharing one HTTP client.
+/// Every network's connector, sharing one guarded HTTP client.
 pub fn standard_connectors(
-    http: reqwest::Client,
+    http: OutboundClient,
     endpoints: &NetworkEndpoints,
     polling: Polling,
 ) -> Connectors {
@@ -390,16 +444,6 @@ pub fn standard_connectors(
             endpoints.telegram.clone(),
         )),
     ])
-}
-
-/// The one HTTP client for the networks: rustls, bounded timeouts, connections reused.
-pub fn network_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .connect_timeout(std::time::Duration::from_secs(10))
-        .timeout(std::time::Duration::from_secs(60))
-        .user_agent(concat!("palinsesto/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .unwrap_or_default()
 }
 
 /// The start of an unexpected answer body, for error messages.

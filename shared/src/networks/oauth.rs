@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use super::{Account, PublishError, call_failed, reset_at_unix, snippet};
 use crate::domain::Secret;
+use crate::outbound::{JSON_ANSWER_LIMIT, OutboundClient, read_text};
 
 #[derive(Deserialize)]
 struct TokenAnswer {
@@ -26,15 +27,18 @@ struct OAuthError {
 /// (the fresh token works for this call); it becomes a note in `notes` instead.
 pub async fn renew(
     network: &str,
+    http: &OutboundClient,
     request: reqwest::RequestBuilder,
     account: &Account<'_>,
     notes: &mut Vec<String>,
 ) -> Result<String, PublishError> {
-    let response = request.send().await.map_err(|e| call_failed(network, &e))?;
+    let response = http
+        .send(request)
+        .await
+        .map_err(|e| call_failed(network, &e))?;
     let status = response.status();
     let reset = reset_at_unix(response.headers().get("x-rate-limit-reset"));
-    let body = response
-        .text()
+    let body = read_text(response, JSON_ANSWER_LIMIT)
         .await
         .map_err(|e| call_failed(network, &e))?;
     if !status.is_success() {

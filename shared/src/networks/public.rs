@@ -10,6 +10,7 @@ use serde_json::Value;
 use super::bluesky::{self, XrpcError};
 use super::{PublishError, call_failed, mastodon};
 use crate::domain::{Competitor, Network, PublicPost, PublicProfile};
+use crate::outbound::{JSON_ANSWER_LIMIT, OutboundClient, read_text};
 
 /// The default public Bluesky AppView (overridable by `BLUESKY_APPVIEW_BASE`).
 pub const BLUESKY_PUBLIC_APPVIEW: &str = "https://public.api.bsky.app";
@@ -28,13 +29,13 @@ pub trait PublicAccounts: Send + Sync {
 /// reads is what anyone can see.
 #[derive(Clone)]
 pub struct PublicReader {
-    http: reqwest::Client,
+    http: OutboundClient,
     bluesky_appview: String,
 }
 
 impl PublicReader {
     /// Reads Bluesky through [`BLUESKY_PUBLIC_APPVIEW`].
-    pub fn new(http: reqwest::Client) -> Self {
+    pub fn new(http: OutboundClient) -> Self {
         Self {
             http,
             bluesky_appview: BLUESKY_PUBLIC_APPVIEW.to_owned(),
@@ -48,7 +49,7 @@ impl PublicReader {
     }
 
     /// [`PublicReader::new`], with the AppView from `BLUESKY_APPVIEW_BASE` when it is set.
-    pub fn from_env(http: reqwest::Client) -> Self {
+    pub fn from_env(http: OutboundClient) -> Self {
         let reader = Self::new(http);
         match std::env::var("BLUESKY_APPVIEW_BASE") {
             Ok(base) if !base.trim().is_empty() => reader.with_bluesky_appview(base),
@@ -157,17 +158,15 @@ impl PublicReader {
         path: &str,
         query: &[(&str, &str)],
     ) -> Result<Value, PublishError> {
+        let request = self.http.get(format!("{}{path}", read.base)).query(query);
         let response = self
             .http
-            .get(format!("{}{path}", read.base))
-            .query(query)
-            .send()
+            .send(request)
             .await
             .map_err(|e| call_failed(&read.service, &e))?;
         let status = response.status();
         let headers = response.headers().clone();
-        let body = response
-            .text()
+        let body = read_text(response, JSON_ANSWER_LIMIT)
             .await
             .map_err(|e| call_failed(&read.service, &e))?;
         if !status.is_success() {

@@ -15,6 +15,7 @@ use super::{
     create_failed,
 };
 use crate::domain::{Asset, Counters, MediaKind, MetricsReading, Network, Secret};
+use crate::outbound::{CallError, JSON_ANSWER_LIMIT, OutboundClient, read_text};
 
 const NETWORK: &str = "Telegram";
 pub const DEFAULT_API_BASE: &str = "https://api.telegram.org";
@@ -22,13 +23,13 @@ pub const DEFAULT_API_BASE: &str = "https://api.telegram.org";
 const MAX_ALBUM: usize = 10;
 
 pub struct TelegramConnector {
-    http: reqwest::Client,
+    http: OutboundClient,
     api_base: String,
 }
 
 impl TelegramConnector {
     /// `api_base` is [`DEFAULT_API_BASE`] in production; tests point it at a fake.
-    pub fn new(http: reqwest::Client, api_base: impl Into<String>) -> Self {
+    pub fn new(http: OutboundClient, api_base: impl Into<String>) -> Self {
         Self {
             http,
             api_base: api_base.into().trim_end_matches('/').to_owned(),
@@ -361,7 +362,7 @@ impl TelegramConnector {
     ) -> Result<Value, PublishError> {
         let reads = about.subject == Subject::Subscribers;
         // `without_url`: reqwest's errors carry the URL, and the URL carries the token.
-        let transport = |e: reqwest::Error| {
+        let transport = |e: CallError| {
             if reads {
                 call_failed(NETWORK, &e.without_url())
             } else {
@@ -375,9 +376,11 @@ impl TelegramConnector {
                 unreadable()
             }
         };
-        let response = request.send().await.map_err(transport)?;
+        let response = self.http.send(request).await.map_err(transport)?;
         let status = response.status();
-        let body = response.text().await.map_err(transport)?;
+        let body = read_text(response, JSON_ANSWER_LIMIT)
+            .await
+            .map_err(transport)?;
         match serde_json::from_str::<Envelope>(&body) {
             Ok(Envelope {
                 ok: true,
@@ -533,6 +536,7 @@ fn redacted(e: PublishError, token: &str) -> PublishError {
         PublishError::InvalidMedia(m) => PublishError::InvalidMedia(scrub(m)),
         PublishError::InvalidContent(m) => PublishError::InvalidContent(scrub(m)),
         PublishError::Misconfigured(m) => PublishError::Misconfigured(scrub(m)),
+        PublishError::EndpointChanged(m) => PublishError::EndpointChanged(scrub(m)),
         PublishError::Transient(m) => PublishError::Transient(scrub(m)),
         PublishError::UnknownOutcome(m) => PublishError::UnknownOutcome(scrub(m)),
     }

@@ -12,6 +12,7 @@ use super::{
     Account, Connector, Outgoing, Polling, PublishContext, PublishError, Published, ReadBack,
 };
 use crate::domain::{Asset, Counters, MediaKind, MetricsReading, Network, Secret};
+use crate::outbound::OutboundClient;
 
 const NETWORK: &str = "Threads";
 
@@ -23,7 +24,7 @@ pub struct ThreadsConnector {
 }
 
 impl ThreadsConnector {
-    pub fn new(http: reqwest::Client, base: impl Into<String>) -> Self {
+    pub fn new(http: OutboundClient, base: impl Into<String>) -> Self {
         Self {
             containers: Containers {
                 graph: Graph::new(http, base, NETWORK),

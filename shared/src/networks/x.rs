@@ -20,6 +20,7 @@ use super::{
     call_failed, create_failed, oauth, reset_at_unix, snippet,
 };
 use crate::domain::{Asset, Counters, MediaKind, MetricsReading, Network};
+use crate::outbound::{CallError, JSON_ANSWER_LIMIT, OutboundClient, read_body, read_error_text};
 
 const NETWORK: &str = "X";
 
@@ -65,7 +66,7 @@ const NON_PUBLIC_WINDOW: SignedDuration = SignedDuration::from_hours(30 * 24);
 const X_EPOCH_MS: i64 = 1_288_834_974_657;
 
 pub struct XConnector {
-    http: reqwest::Client,
+    http: OutboundClient,
     api_base: String,
     /// How long one of X's `check_after_secs` lasts (1 s; tests shrink it).
     poll_second: Duration,
@@ -77,7 +78,7 @@ pub struct XConnector {
 
 impl XConnector {
     /// `api_base` is `https://api.x.com` in production.
-    pub fn new(http: reqwest::Client, api_base: impl Into<String>) -> Self {
+    pub fn new(http: OutboundClient, api_base: impl Into<String>) -> Self {
         Self {
             http,
             api_base: api_base.into().trim_end_matches('/').to_owned(),
@@ -562,7 +563,7 @@ enum Step {
 }
 
 impl Step {
-    fn transport(self, e: &reqwest::Error) -> PublishError {
+    fn transport(self, e: &CallError) -> PublishError {
         match self {
             Step::Create => create_failed(NETWORK, e),
             Step::Media | Step::Read => call_failed(NETWORK, e),
@@ -603,12 +604,12 @@ impl<'a> Session<'a> {
             notes: Vec::new(),
         };
         let expires_at = account
-            .credentials
+            .credentials()
             .get("access_token_expires_at")
             .and_then(|s| s.expose().trim().parse::<i64>().ok())
             .and_then(|secs| Timestamp::from_second(secs).ok());
         let has_refresh = account
-            .credentials
+            .credentials()
             .get("refresh_token")
             .is_some_and(|s| !s.is_empty());
         if let Some(expires_at) = expires_at
@@ -630,9 +631,11 @@ impl<'a> Session<'a> {
         build: impl Fn(&reqwest::Client) -> RequestBuilder,
     ) -> Result<Response, PublishError> {
         loop {
-            let response = build(&self.x.http)
-                .bearer_auth(&self.token)
-                .send()
+            let request = build(&self.x.http).bearer_auth(&self.token);
+            let response = self
+                .x
+                .http
+                .send(request)
                 .await
                 .map_err(|e| step.transport(&e))?;
             let status = response.status();
@@ -649,7 +652,7 @@ impl<'a> Session<'a> {
 
     async fn refresh(&mut self) -> Result<(), PublishError> {
         self.refreshed = true;
-        let credentials = self.account.credentials;
+        let credentials = self.account.credentials();
         let refresh_token = credentials
             .get("refresh_token")
             .filter(|s| !s.is_empty())
@@ -671,16 +674,22 @@ impl<'a> Session<'a> {
             // Confidential clients authenticate with HTTP basic auth.
             request = request.basic_auth(client_id.expose(), Some(secret.expose()));
         }
-        self.token = oauth::renew(NETWORK, request, self.account, &mut self.notes).await?;
+        self.token = oauth::renew(
+            NETWORK,
+            &self.x.http,
+            request,
+            self.account,
+            &mut self.notes,
+        )
+        .await?;
         Ok(())
     }
 }
 
 async fn parse<T: DeserializeOwned>(response: Response, step: Step) -> Result<T, PublishError> {
-    let body = response.bytes().await.map_err(|e| match step {
-        Step::Create => create_failed(NETWORK, &e),
-        _ => call_failed(NETWORK, &e),
-    })?;
+    let body = read_body(response, JSON_ANSWER_LIMIT)
+        .await
+        .map_err(|e| step.transport(&e))?;
     serde_json::from_slice(&body).map_err(|e| step.garbled(&e.to_string()))
 }
 
@@ -688,7 +697,7 @@ async fn parse<T: DeserializeOwned>(response: Response, step: Step) -> Result<T,
 async fn failure(response: Response, step: Step) -> PublishError {
     let status = response.status();
     let reset = reset_at_unix(response.headers().get("x-rate-limit-reset"));
-    let body = response.text().await.unwrap_or_default();
+    let body = read_error_text(response).await;
     let problem = serde_json::from_str::<Problem>(&body).unwrap_or_default();
     let detail = problem.describe().unwrap_or_else(|| snippet(&body, status));
     match status.as_u16() {

@@ -5,8 +5,10 @@ use serde_json::{Map, Value};
 use crate::domain::channel::ChannelFields;
 use crate::domain::queue::QueueSlot;
 use crate::domain::{
-    Actor, Channel, ChannelId, ChannelStatus, Credentials, Network, Permission, Validation,
+    Actor, BrandId, Channel, ChannelId, ChannelStatus, Credentials, Network, Permission,
+    ReconnectReason, Validation,
 };
+use crate::store::StoreError;
 
 use super::{Ports, ServiceError, check_version, with_retries};
 use crate::store::MAX_CHANNELS_PER_BRAND;
@@ -67,6 +69,7 @@ impl ChannelService {
             &new.handle,
             new.settings,
             status.expect("checked"),
+            self.ports.outbound,
         )?
         .with_queue(slot_pairs(&new.queue))?;
         if self.ports.store.list_channels(&actor.brand).await?.len() >= MAX_CHANNELS_PER_BRAND {
@@ -106,15 +109,22 @@ impl ChannelService {
                 changes.handle.as_deref().unwrap_or(&current.handle),
                 changes.settings.clone().unwrap_or(current.settings),
                 status.unwrap_or(current.status),
+                self.ports.outbound,
             )?
             .with_queue(slot_pairs(changes.queue.as_ref().unwrap_or(&current.queue)))?;
             let version = channel.version;
-            channel.update(fields, self.ports.clock.now());
-            Ok(self
-                .ports
-                .store
-                .put_channel(&actor.brand, &channel, Some(version))
-                .await?)
+            let store = &self.ports.store;
+            if channel.update(fields, self.ports.clock.now()) {
+                // Credentials are bound to the server they were given for: moving the channel
+                // to another server deletes them in the same write.
+                Ok(store
+                    .put_channel_without_credentials(&actor.brand, &channel, version)
+                    .await?)
+            } else {
+                Ok(store
+                    .put_channel(&actor.brand, &channel, Some(version))
+                    .await?)
+            }
         })
         .await
     }
@@ -150,7 +160,13 @@ impl ChannelService {
         with_retries(expected, "channel", || async {
             let mut channel = self.load(actor, id).await?;
             check_version(expected, channel.version, "channel")?;
-            let credentials = Credentials::parse(channel.network, &raw)?;
+            if let Some(why) = channel.endpoint_refusal(self.ports.outbound) {
+                return Err(crate::domain::DomainError::InvalidState(format!(
+                    "{why}; fix it with PATCH /v1/channels/{id} before connecting the channel"
+                ))
+                .into());
+            }
+            let credentials = Credentials::parse(channel.network, &raw)?.bind_to(&channel)?;
             let version = channel.version;
             channel.credentials_stored(self.ports.clock.now());
             Ok(self
@@ -169,6 +185,38 @@ impl ChannelService {
             .await?
             .ok_or(ServiceError::NotFound("channel"))
     }
+}
+
+/// Marks the channel as needing a reconnect for `reason`, unless it is not active (already
+/// waiting, disabled, or gone). Returns the saved channel when this call changed it, so that the
+/// caller can tell the brand.
+pub(crate) async fn mark_needs_reconnect(
+    ports: &Ports,
+    brand: &BrandId,
+    id: &ChannelId,
+    reason: ReconnectReason,
+) -> Result<Option<Channel>, ServiceError> {
+    const ATTEMPTS: usize = 5;
+    for _ in 0..ATTEMPTS {
+        let Some(mut channel) = ports.store.get_channel(brand, id).await? else {
+            return Ok(None);
+        };
+        if channel.status != ChannelStatus::Active {
+            return Ok(None);
+        }
+        let version = channel.version;
+        channel.needs_reconnect(reason, ports.clock.now());
+        match ports
+            .store
+            .put_channel(brand, &channel, Some(version))
+            .await
+        {
+            Ok(saved) => return Ok(Some(saved)),
+            Err(StoreError::Conflict { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(None)
 }
 
 fn slot_pairs(slots: &[QueueSlot]) -> Vec<(String, String)> {

@@ -100,6 +100,7 @@ impl CompetitorService {
             new.name.as_deref(),
             new.server.as_deref(),
         )?;
+        fields.check_server(self.ports.outbound)?;
         let now = self.ports.clock.now();
         let competitor = Competitor::new(fields, now);
         let watched = self.ports.store.list_competitors(&actor.brand).await?;

@@ -13,6 +13,7 @@ use jiff::Timestamp;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+use super::channels::mark_needs_reconnect;
 use super::publishing::StoreCredentials;
 use super::{Ports, ServiceError};
 use crate::domain::metrics::{Snapshot, Subject, Tracker};
@@ -216,9 +217,18 @@ impl MetricsService {
             store: store.clone(),
             brand: brand.clone(),
             channel: *channel_id,
+            network: channel.network,
         };
         // Once the account refuses us (rate limit, credentials), the rest wait without calling.
         let mut refusal: Option<PublishError> = None;
+        // Nothing is sent to a server we do not connect to, nor with credentials given for
+        // another server.
+        if let Some(credentials) = &credentials
+            && let Err((reason, why)) = channel.check_usable(credentials, self.ports.outbound)
+        {
+            mark_needs_reconnect(&self.ports, brand, channel_id, reason).await?;
+            refusal = Some(PublishError::EndpointChanged(why));
+        }
         for tracker in trackers {
             let now = self.ports.clock.now();
             let (Some(connector), Some(credentials)) = (&connector, &credentials) else {
@@ -244,10 +254,13 @@ impl MetricsService {
                 self.failed(brand, &tracker, now, e, &mut report).await?;
                 continue;
             }
-            let account = Account {
-                channel: &channel,
-                credentials,
-                credentials_sink: &sink,
+            let account = match Account::new(&channel, credentials, &sink) {
+                Ok(account) => account,
+                Err(e) => {
+                    self.failed(brand, &tracker, now, &e, &mut report).await?;
+                    refusal = Some(e);
+                    continue;
+                }
             };
             let reading = match (&tracker.subject, &tracker.remote_id) {
                 (Subject::Post { .. }, Some(remote_id)) => {

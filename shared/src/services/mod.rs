@@ -74,6 +74,8 @@ pub struct Ports {
     pub store: Store,
     pub clock: Arc<dyn Clock>,
     pub connectors: crate::networks::Connectors,
+    /// Whether URLs people save may point at private networks (tests, local fakes).
+    pub outbound: crate::domain::OutboundPolicy,
 }
 
 impl Ports {

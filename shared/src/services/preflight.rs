@@ -98,12 +98,8 @@ impl Preflight {
             return Rules::for_network(channel.network);
         };
         let none = Credentials::from_stored(Default::default());
-        let account = Account {
-            channel,
-            credentials: credentials.unwrap_or(&none),
-            credentials_sink: &NoCredentials,
-        };
-        match connector.rules(&account).await {
+        let account = Account::new(channel, credentials.unwrap_or(&none), &NoCredentials);
+        match async { connector.rules(&account?).await }.await {
             Ok(rules) => rules,
             Err(e) => {
                 tracing::warn!(network = channel.network.as_str(), error = %e, "network rules unavailable; using the documented defaults");

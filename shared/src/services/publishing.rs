@@ -11,12 +11,16 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use tokio::task::JoinSet;
 
+use super::channels::mark_needs_reconnect;
 use super::preflight::Preflight;
 use super::{Ports, ServiceError};
 use crate::domain::metrics::Tracker;
 use crate::domain::post::Failure;
 use crate::domain::publishing::{Claim, Outcome, PublishPolicy};
-use crate::domain::{Brand, BrandId, ChannelId, ChannelStatus, Post, PostId, Secret, TargetState};
+use crate::domain::{
+    Brand, BrandId, ChannelId, Credentials, Network, Post, PostId, ReconnectReason, Secret,
+    TargetState,
+};
 use crate::events::{DomainEvent, EventBus};
 use crate::fanout::{Dispatcher, PublishJob};
 use crate::networks::{
@@ -369,6 +373,13 @@ impl PublishingService {
                 ),
             ));
         };
+        // Before anything is sent: the server must be one we connect to, and the credentials
+        // must have been given for it.
+        if let Err((reason, why)) = channel.check_usable(&credentials, self.ports.outbound) {
+            self.needs_reconnect(&job.brand, &job.channel_id, reason, &why)
+                .await?;
+            return Ok(failed(reason.as_str(), false, &why));
+        }
         let content = self
             .preflight
             .content(&job.brand, post, &job.channel_id)
@@ -382,13 +393,14 @@ impl PublishingService {
             store: store.clone(),
             brand: job.brand.clone(),
             channel: job.channel_id,
+            network: channel.network,
+        };
+        let account = match Account::new(&channel, &credentials, &sink) {
+            Ok(account) => account,
+            Err(e) => return Ok(failed(e.kind(), e.retryable(), &e.to_string())),
         };
         let ctx = PublishContext {
-            account: Account {
-                channel: &channel,
-                credentials: &credentials,
-                credentials_sink: &sink,
-            },
+            account,
             media: self.media.as_ref(),
         };
         let outgoing = Outgoing {
@@ -428,8 +440,13 @@ impl PublishingService {
         }
         let result = connector.publish(&ctx, &outgoing).await;
         if let Err(PublishError::AuthExpired(reason)) = &result {
-            self.needs_reconnect(&job.brand, &job.channel_id, reason)
-                .await?;
+            self.needs_reconnect(
+                &job.brand,
+                &job.channel_id,
+                ReconnectReason::AuthExpired,
+                reason,
+            )
+            .await?;
         }
         Ok(match result {
             Ok(p) => Outcome::Published {
@@ -535,34 +552,15 @@ impl PublishingService {
         &self,
         brand: &BrandId,
         id: &ChannelId,
-        reason: &str,
+        reason: ReconnectReason,
+        message: &str,
     ) -> Result<(), ServiceError> {
-        for _ in 0..RECORD_RETRIES {
-            let Some(mut channel) = self.store().get_channel(brand, id).await? else {
-                return Ok(());
-            };
-            if channel.status != ChannelStatus::Active {
-                return Ok(());
-            }
-            let version = channel.version;
+        if let Some(saved) = mark_needs_reconnect(&self.ports, brand, id, reason).await? {
             let now = self.ports.clock.now();
-            channel.status = ChannelStatus::NeedsReconnect;
-            channel.updated_at = now;
-            match self
-                .store()
-                .put_channel(brand, &channel, Some(version))
-                .await
-            {
-                Ok(saved) => {
-                    self.emit(vec![DomainEvent::channel_needs_reconnect(
-                        brand, &saved, reason, now,
-                    )])
-                    .await;
-                    return Ok(());
-                }
-                Err(StoreError::Conflict { .. }) => continue,
-                Err(e) => return Err(e.into()),
-            }
+            self.emit(vec![DomainEvent::channel_needs_reconnect(
+                brand, &saved, message, now,
+            )])
+            .await;
         }
         Ok(())
     }
@@ -608,13 +606,23 @@ pub(crate) struct StoreCredentials {
     pub(crate) store: Store,
     pub(crate) brand: BrandId,
     pub(crate) channel: ChannelId,
+    /// Only keys of this network's credential table are saved.
+    pub(crate) network: Network,
 }
 
 #[async_trait]
 impl CredentialsSink for StoreCredentials {
     async fn update(&self, changes: Vec<(String, Secret)>) -> Result<(), PublishError> {
+        let network = self.network;
         let changes: Vec<(String, String)> = changes
             .into_iter()
+            .filter(|(key, _)| {
+                let savable = Credentials::may_save(network, key);
+                if !savable {
+                    tracing::error!(network = network.as_str(), key = %key, "a connector tried to save a credential key outside its network's table; ignored");
+                }
+                savable
+            })
             .filter(|(_, v)| !v.is_empty())
             .map(|(k, v)| (k, v.expose().to_owned()))
             .collect();

@@ -196,6 +196,39 @@ impl Store {
         Ok(saved)
     }
 
+    /// Saves the channel and deletes its credentials in one write (the channel moved to another
+    /// server, and its credentials were given for the old one).
+    pub async fn put_channel_without_credentials(
+        &self,
+        brand: &BrandId,
+        channel: &Channel,
+        expected: u64,
+    ) -> Result<Channel, StoreError> {
+        let item = encode(
+            keys::brand_pk(brand),
+            keys::channel_sk(&channel.id),
+            expected + 1,
+            vec![],
+            channel,
+        )?;
+        self.items
+            .write(vec![
+                Write::Put {
+                    item,
+                    condition: Condition::Version(expected),
+                },
+                Write::Delete {
+                    pk: keys::credentials_pk(brand),
+                    sk: keys::channel_sk(&channel.id),
+                    condition: Condition::Any,
+                },
+            ])
+            .await?;
+        let mut saved = channel.clone();
+        saved.version = expected + 1;
+        Ok(saved)
+    }
+
     /// Deletes the channel and its credentials together.
     pub async fn delete_channel(
         &self,
