@@ -630,6 +630,33 @@ async fn unknown_routes_and_methods_are_problems_too() {
 }
 
 #[tokio::test]
+async fn no_answer_may_be_sniffed_as_another_type() {
+    let app = TestApp::spawn().await;
+    let anon = app.anonymous();
+    let answers = [
+        anon.get("/healthz").await,
+        anon.get("/v1/openapi.json").await,
+        anon.get("/v1/nothing-here").await,
+        anon.get("/v1/brand").await,
+        anon.send(anon.request(Method::PUT, "/healthz")).await,
+        app.client("acme", "viewer").get("/v1/posts").await,
+    ];
+    for r in answers {
+        assert_eq!(
+            r.headers
+                .get("x-content-type-options")
+                .map(|v| v.to_str().unwrap()),
+            Some("nosniff"),
+            "{} {}",
+            r.status,
+            r.body
+        );
+        // Only pages a browser renders carry a content security policy; JSON needs none.
+        assert!(r.headers.get("content-security-policy").is_none());
+    }
+}
+
+#[tokio::test]
 async fn cors_lets_the_configured_frontend_in() {
     let app = TestApp::spawn_with(ApiSettings {
         cors_origins: vec!["https://desk.acme.example".into()],

@@ -311,6 +311,38 @@ async fn the_weeks_report_shows_the_rise_the_kpi_status_and_a_competitor() {
     let page = html.text();
     assert!(page.contains("<svg"), "charts are inline SVG");
     assert!(page.contains("Rival Café") && page.contains("Spring menu"));
+    // A page a browser renders says what it may load (nothing from elsewhere: its style is
+    // inline) and that it may not be framed, and no answer may be sniffed as another type.
+    let csp = html
+        .headers
+        .get("content-security-policy")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let directives: Vec<&str> = csp.split(';').map(str::trim).collect();
+    for directive in [
+        "default-src 'none'",
+        "style-src 'unsafe-inline'",
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+        "base-uri 'none'",
+    ] {
+        assert!(directives.contains(&directive), "{directive:?} in {csp:?}");
+    }
+    assert!(
+        !csp.contains("script-src") && !page.contains("<script"),
+        "the report runs no script: {csp:?}"
+    );
+    for answer in [&html, &csv, &r] {
+        assert_eq!(
+            answer
+                .headers
+                .get("x-content-type-options")
+                .map(|v| v.to_str().unwrap()),
+            Some("nosniff"),
+            "{}",
+            answer.content_type()
+        );
+    }
 
     // Bad input: a clear problem.
     let bad = m.get("/v1/reports?period=month").await;

@@ -1,6 +1,8 @@
 //! The HTML report in a real browser: headless Chromium renders the sample report to a screenshot
 //! and to a PDF, which are kept under `target/test-artifacts/` for a person to look at, and checked
-//! here for being a real page (colours, ink, the charts' bars) and more than one printed page.
+//! here for being a real page (colours, ink, the charts' bars) and more than one printed page. The
+//! screenshot is of the page served over HTTP with the API's security headers, so a Content
+//! Security Policy that blocked any of it would show.
 //!
 //! Chromium comes from `PALINSESTO_CHROMIUM`, else `/usr/bin/chromium`; `infra/test/all.sh`
 //! installs it. Without it the test fails: a report nobody has seen rendered is not tested.
@@ -46,18 +48,57 @@ fn artifacts() -> PathBuf {
     dir
 }
 
+/// The sample report as HTML, also kept in the artifacts.
+fn html() -> String {
+    let html = render(&sample_report(), Format::Html);
+    std::fs::write(artifacts().join("report.html"), &html).expect("keep the report page");
+    html
+}
+
 /// The sample report as an HTML file in `dir`, and its `file://` URL.
 fn page(dir: &Path) -> String {
-    let html = render(&sample_report(), Format::Html);
     let path = dir.join("report.html");
-    std::fs::write(&path, &html).expect("write the report page");
-    std::fs::write(artifacts().join("report.html"), &html).expect("keep the report page");
+    std::fs::write(&path, html()).expect("write the report page");
     format!("file://{}", path.display())
 }
 
+/// Serves the sample report on a loopback port with the headers the API sends with every HTML
+/// answer (its Content-Security-Policy), as `GET /v1/reports?format=html` does; returns its URL.
+fn served_page() -> String {
+    let html = html();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    listener
+        .set_nonblocking(true)
+        .expect("a non-blocking listener");
+    let url = format!("http://{}/report.html", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(async move {
+            let app = axum::Router::new()
+                .route(
+                    "/report.html",
+                    axum::routing::get(move || {
+                        let html = html.clone();
+                        async move { axum::response::Html(html) }
+                    }),
+                )
+                .layer(axum::middleware::map_response(
+                    palinsesto::http::security::security_headers,
+                ));
+            let listener = tokio::net::TcpListener::from_std(listener).expect("a tokio listener");
+            axum::serve(listener, app).await.expect("serve the page");
+        });
+    });
+    url
+}
+
 /// Runs Chromium headless with `output_flag` (the screenshot or PDF flag) on `url`; kills it and
-/// all its helper processes if it takes longer than [`TIMEOUT`].
-fn run_chromium(dir: &Path, output_flag: &str, url: &str) {
+/// all its helper processes if it takes longer than [`TIMEOUT`]. Returns its log, which has the
+/// page's console messages (a Content Security Policy violation among them).
+fn run_chromium(dir: &Path, output_flag: &str, url: &str) -> String {
     let profile = tempfile::tempdir_in(dir).expect("a fresh profile directory");
     let log_path = dir.join(format!(
         "chromium-{}.log",
@@ -79,6 +120,8 @@ fn run_chromium(dir: &Path, output_flag: &str, url: &str) {
             "--disable-sync",
             "--hide-scrollbars",
             "--no-pdf-header-footer",
+            "--enable-logging=stderr",
+            "--v=0",
         ])
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .arg(format!("--window-size={WIDTH},{HEIGHT}"))
@@ -109,22 +152,27 @@ fn run_chromium(dir: &Path, output_flag: &str, url: &str) {
         }
         std::thread::sleep(Duration::from_millis(100));
     };
+    let log = std::fs::read_to_string(&log_path).unwrap_or_default();
     assert!(
         status.success(),
-        "chromium failed ({status}); its output:\n{}",
-        std::fs::read_to_string(&log_path).unwrap_or_default()
+        "chromium failed ({status}); its output:\n{log}"
     );
+    log
 }
 
 #[test]
 fn the_report_renders_as_a_full_page_with_its_charts() {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let url = page(dir.path());
+    let url = served_page();
     let shot = dir.path().join("report.png");
-    run_chromium(
+    let log = run_chromium(
         dir.path(),
         &format!("--screenshot={}", shot.display()),
         &url,
+    );
+    assert!(
+        !log.contains("Content Security Policy"),
+        "the API's Content-Security-Policy blocks part of the report:\n{log}"
     );
     let bytes = std::fs::read(&shot).expect("chromium wrote no screenshot");
     std::fs::write(artifacts().join("report.png"), &bytes).expect("keep the screenshot");

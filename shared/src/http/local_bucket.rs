@@ -39,6 +39,9 @@ pub fn router(bucket: FolderBucket) -> Router {
             &format!("{ROUTE_PREFIX}/{{*key}}"),
             put(upload).get(download),
         )
+        .layer(axum::middleware::map_response(
+            super::security::security_headers,
+        ))
         .with_state(bucket)
 }
 

@@ -8,6 +8,7 @@ pub mod extract;
 pub mod local_bucket;
 pub mod problem;
 pub mod routes;
+pub mod security;
 pub mod views;
 
 use std::sync::Arc;
@@ -218,7 +219,9 @@ pub fn router(state: AppState, settings: &ApiSettings) -> Router {
     if let Some(cors) = cors(&settings.cors_origins) {
         router = router.layer(cors);
     }
-    router.layer(tower_http::trace::TraceLayer::new_for_http())
+    router
+        .layer(axum::middleware::map_response(security::security_headers))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
 }
 
 fn cors(origins: &[String]) -> Option<CorsLayer> {
