@@ -1,9 +1,12 @@
 //! Black-box tests of the HTTP API: the real router on a random port, on the embedded store.
 
+use std::sync::{Arc, Mutex};
+
 use palinsesto::http::ApiSettings;
 use palinsesto_system_tests::app::TestApp;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use tracing_subscriber::fmt::format::FmtSpan;
 
 async fn draft(app: &TestApp, brand: &str, body: Value) -> Value {
     let r = app.client(brand, "editor").post("/v1/posts", body).await;
@@ -686,6 +689,79 @@ async fn cors_lets_the_configured_frontend_in() {
         )
         .await;
     assert!(other.headers.get("access-control-allow-origin").is_none());
+}
+
+// ---- logs ----
+
+/// What a subscriber writes, kept in memory.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[tokio::test]
+async fn request_logs_name_the_route_never_the_uri_or_its_query() {
+    // Everything, at every level, with the request span's fields. The test runtime has one
+    // thread, so the server's tasks log to this subscriber too.
+    let logs = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(logs.clone())
+        .with_max_level(tracing::Level::TRACE)
+        .with_span_events(FmtSpan::NEW | FmtSpan::CLOSE)
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let app = TestApp::spawn().await;
+    app.brand("acme", "Europe/Rome", false).await;
+    // Tests on other threads register the same call sites; should one have raced this
+    // subscriber's registration and been cached as uninteresting, this asks again.
+    tracing::callsite::rebuild_interest_cache();
+    let id = "01J00000000000000000000000";
+    let r = app
+        .client("acme", "viewer")
+        .get(&format!("/v1/posts/{id}?token=s3cret-value"))
+        .await;
+    r.problem(404);
+    let unmatched = app
+        .anonymous()
+        .get("/v1/no-such-thing/s3cret-path?code=s3cret-code")
+        .await;
+    unmatched.problem(404);
+
+    let text = logs.text();
+    let raw_path = format!("/v1/posts/{id}");
+    for secret in ["s3cret-", "token=", "code=", raw_path.as_str()] {
+        assert!(!text.contains(secret), "{secret:?} was logged: {text}");
+    }
+    assert!(
+        text.contains("route=/v1/posts/{id}") && text.contains("method=GET"),
+        "the span names the matched route and the method: {text}"
+    );
+    assert!(text.contains("route=unmatched"), "{text}");
 }
 
 // ---- listing ----

@@ -14,7 +14,7 @@ pub mod views;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Extension};
+use axum::extract::{DefaultBodyLimit, Extension, MatchedPath};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use utoipa::OpenApi;
@@ -221,7 +221,18 @@ pub fn router(state: AppState, settings: &ApiSettings) -> Router {
     }
     router
         .layer(axum::middleware::map_response(security::security_headers))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(request_span))
+}
+
+/// The log span of one request: its method and the route it matched (`/v1/posts/{id}`), never
+/// the URI, whose path and query may carry secrets (OAuth codes, signed links' signatures).
+/// A request that matched no route is `unmatched`.
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str);
+    tracing::info_span!("request", method = %request.method(), route = %route)
 }
 
 fn cors(origins: &[String]) -> Option<CorsLayer> {
