@@ -100,7 +100,13 @@ impl World {
             ))
             .await;
         assert_eq!(r.status.as_u16(), 200, "{}", r.body);
-        r.body["items"].as_array().unwrap().clone()
+        let items = r.body["items"].as_array().unwrap().clone();
+        // The network's raw answer stays in the store: the API gives the normalised counters.
+        for item in &items {
+            assert!(item.get("raw").is_none(), "{item}");
+            assert!(item["counters"].is_object(), "{item}");
+        }
+        items
     }
 }
 

@@ -101,6 +101,8 @@ pub struct MetricsQuery {
     pub to: Option<String>,
 }
 
+/// One snapshot as the API shows it: the normalised counters only. The network's raw answer stays
+/// in the store (for debugging and for figures not normalised yet) and is never sent to clients.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SnapshotView {
     /// `post`, `channel` or `competitor`.
@@ -112,9 +114,6 @@ pub struct SnapshotView {
     pub taken_at: jiff::Timestamp,
     /// Lifetime totals at `taken_at`; `null`: the network does not report the figure.
     pub counters: Counters,
-    /// The network's own fields as it sent them.
-    #[schema(value_type = Object)]
-    pub raw: serde_json::Value,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -148,7 +147,6 @@ impl From<&Snapshot> for SnapshotView {
             network: s.network.as_str().into(),
             taken_at: s.taken_at,
             counters: s.counters.clone(),
-            raw: s.raw.to_value(),
         }
     }
 }
