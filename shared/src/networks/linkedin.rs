@@ -456,10 +456,13 @@ impl LinkedinConnector {
 }
 
 /// The `count` of a `memberCreatorPostAnalytics` answer: one element with TOTAL aggregation (added
-/// up should LinkedIn split it); none while the post has no statistics yet.
+/// up should LinkedIn split it, stopping at `u64::MAX` rather than overflowing); none while the
+/// post has no statistics yet.
 fn total_count(answer: &Value) -> Option<u64> {
     let elements = answer["elements"].as_array().filter(|e| !e.is_empty())?;
-    elements.iter().map(|e| e["count"].as_u64()).sum()
+    elements.iter().try_fold(0u64, |total, e| {
+        Some(total.saturating_add(e["count"].as_u64()?))
+    })
 }
 
 fn with_alt(id: String, asset: &Asset) -> serde_json::Value {
@@ -995,6 +998,19 @@ impl ApiError {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn split_counts_add_up_and_stop_at_the_maximum() {
+        let answer = serde_json::json!({"elements": [{"count": u64::MAX}, {"count": 5}]});
+        assert_eq!(total_count(&answer), Some(u64::MAX));
+        let answer = serde_json::json!({"elements": [{"count": 2}, {"count": 5}]});
+        assert_eq!(total_count(&answer), Some(7));
+        assert_eq!(total_count(&serde_json::json!({"elements": []})), None);
+        assert_eq!(
+            total_count(&serde_json::json!({"elements": [{"x": 1}]})),
+            None
+        );
+    }
     use super::*;
 
     #[test]
