@@ -5,6 +5,10 @@
 //! with a reason.
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use palinsesto::intake::Limits;
+use palinsesto::services::intake::IntakeOutcome;
 
 use async_trait::async_trait;
 use jiff::SignedDuration;
@@ -229,6 +233,90 @@ async fn a_worker_that_dies_before_publishing_is_taken_over_after_its_lease() {
     let post = w.desk.tick_and_settle(&id).await;
     assert_eq!(post["status"], "published", "{post}");
     assert_eq!(w.mastodon.count_statuses_with_text("worker died"), 1);
+}
+
+#[tokio::test]
+async fn workers_that_keep_dying_end_in_a_check_and_a_plain_failure_not_a_loop() {
+    let w = world().await;
+    let id = w.desk.scheduled("never recorded", &[&w.m], AT).await;
+    w.desk.set_time(AT);
+    let kept = KeptJobs::default();
+    let dying = service_keeping_jobs(&w.desk, &kept);
+    // Three workers in a row take the target and die before recording anything.
+    for _ in 0..3 {
+        assert_eq!(dying.tick().await.unwrap().jobs_dispatched, 1);
+        assert_eq!(kept.take().len(), 1);
+        w.desk.advance(SignedDuration::from_mins(5));
+    }
+    // The next attempt only looks for the post: it is not there, so the target fails.
+    let post = w.desk.tick_and_settle(&id).await;
+    let t = target(&post, &w.m);
+    assert_eq!(t["state"], "failed", "{t}");
+    assert_eq!(t["failure"]["kind"], "lost_lease", "{t}");
+    assert!(
+        t["failure"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not on the network"),
+        "{t}"
+    );
+    assert_eq!(w.mastodon.count_statuses_with_text("never recorded"), 0);
+    // Nothing is retaken afterwards.
+    w.desk.advance(SignedDuration::from_hours(3));
+    assert_eq!(w.desk.tick().await.jobs_dispatched, 0);
+}
+
+/// A small MP4 taken into acme's media library; its asset id.
+async fn video_asset(desk: &Desk) -> String {
+    let runtime = &desk.app.runtime;
+    let key = "incoming/acme/clip.mp4";
+    let path = runtime.bucket.root().join(key);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, palinsesto::intake::fixtures::mp4(false, 4096)).unwrap();
+    match runtime.intake(Limits::default()).ingest(key).await.unwrap() {
+        IntakeOutcome::Ready(asset) => asset.id.to_string(),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn an_attempt_that_outruns_its_time_limit_ends_as_unknown_and_is_checked() {
+    // A video Mastodon never finishes processing: the attempt must end inside its limit (in
+    // Lambda: before the function's timeout), not hang until its lease is lost.
+    let w = world().await;
+    let video = video_asset(&w.desk).await;
+    w.mastodon.set_processing_polls(usize::MAX);
+    let m = w.desk.manager();
+    let r = m
+        .post(
+            "/v1/posts",
+            json!({"text": "slow video", "channels": [w.m], "media": [video], "publish_at": AT}),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 201, "{}", r.body);
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    let r = m
+        .action(&format!("/v1/posts/{id}/schedule"), Some(&r.etag()))
+        .await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.body);
+    w.desk.set_time(AT);
+    let kept = KeptJobs::default();
+    let service =
+        service_keeping_jobs(&w.desk, &kept).with_attempt_limit(Duration::from_millis(300));
+    service.tick().await.unwrap();
+    let job = kept.take().remove(0);
+    let started = std::time::Instant::now();
+    let report = service.publish_target(&job).await.unwrap();
+    assert!(started.elapsed() < Duration::from_secs(5), "{report:?}");
+    let post = w.desk.post(&id).await;
+    let t = target(&post, &w.m);
+    assert_eq!(t["state"], "unknown", "{t}");
+    assert!(
+        t["message"].as_str().unwrap_or_default().contains("limit")
+            || t.to_string().contains("limit"),
+        "{t}"
+    );
+    assert_eq!(w.mastodon.count_statuses_with_text("slow video"), 0);
 }
 
 #[tokio::test]

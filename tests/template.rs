@@ -444,3 +444,25 @@ fn the_outputs_name_what_an_operator_needs() {
         }
     }
 }
+
+#[test]
+fn a_publish_attempt_ends_inside_the_publisher_s_timeout_and_its_lease() {
+    use palinsesto::domain::publishing::{ATTEMPT_TIME_LIMIT, PublishPolicy};
+    let publisher = deployed("publisher");
+    let timeout = publisher
+        .timeout_seconds
+        .expect("the publisher has a Timeout");
+    let limit = ATTEMPT_TIME_LIMIT.as_secs();
+    // Reading the post before and recording after the attempt take a few seconds at most.
+    assert!(
+        timeout >= limit + 20,
+        "the publisher's Timeout ({timeout} s) must leave room after an attempt's {limit} s limit"
+    );
+    // A claim outlives the function: Lambda's own retries and queue time (at most 60 s each,
+    // see EventInvokeConfig) come before the run.
+    let lease = PublishPolicy::default().lease.as_secs();
+    assert!(
+        lease >= timeout + 120,
+        "the 5-minute lease ({lease} s) must cover the function's Timeout ({timeout} s) and 120 s of retries and queueing"
+    );
+}

@@ -123,6 +123,8 @@ pub struct FunctionSpec {
     pub log_group: Option<String>,
     /// `EventInvokeConfig.MaximumRetryAttempts`, when set.
     pub max_retry_attempts: Option<i64>,
+    /// `Timeout` in seconds (its own, else the Globals'), when set.
+    pub timeout_seconds: Option<i64>,
     /// `EventInvokeConfig.DestinationConfig.OnFailure`.
     pub on_failure: Option<Destination>,
     /// The statements of its inline policy documents.
@@ -318,6 +320,9 @@ pub fn functions() -> Vec<FunctionSpec> {
                 architectures,
                 log_group: p["LoggingConfig"]["LogGroup"].as_str().map(str::to_owned),
                 max_retry_attempts: invoke["MaximumRetryAttempts"].as_i64(),
+                timeout_seconds: p["Timeout"]
+                    .as_i64()
+                    .or_else(|| globals["Timeout"].as_i64()),
                 on_failure: on_failure["Type"].as_str().map(|kind| Destination {
                     kind: kind.to_owned(),
                     target: text_of(&on_failure["Destination"]).unwrap_or_default(),

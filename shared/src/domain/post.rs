@@ -135,6 +135,14 @@ pub enum TargetState {
         lease_until: Timestamp,
         attempts: u32,
         verify_first: bool,
+        /// Attempts in a row whose lease ran out before they recorded anything (the worker
+        /// crashed or ran out of time).
+        #[serde(default, skip_serializing_if = "is_zero")]
+        lost_leases: u32,
+        /// After too many lost leases the attempt only looks on the network for the post and
+        /// never publishes: it ends the target either way.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        check_only: bool,
     },
     Published {
         remote_id: String,

@@ -17,6 +17,16 @@ pub const BACKOFF: [SignedDuration; 4] = [
     SignedDuration::from_hours(2),
 ];
 
+/// After this many attempts in a row lose their lease (the worker crashed or ran out of time
+/// before recording anything), the next attempt only reads back: it never publishes.
+pub const MAX_LOST_LEASES: u32 = 3;
+
+/// How long one attempt may talk to the network (read back, upload, publish, its thread). The
+/// publisher cancels an attempt that takes longer and records its outcome as unknown (read back
+/// before any retry), so an attempt always ends inside its lease and inside the function's own
+/// time limit (`template.yaml`'s publisher `Timeout`, checked against this in the template tests).
+pub const ATTEMPT_TIME_LIMIT: SignedDuration = SignedDuration::from_secs(140);
+
 /// How publishing treats time, per brand.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PublishPolicy {
@@ -44,6 +54,8 @@ pub struct Claim {
     pub channel_id: ChannelId,
     pub attempt_id: String,
     pub verify_first: bool,
+    /// Only read back; never publish (see [`MAX_LOST_LEASES`]).
+    pub check_only: bool,
 }
 
 /// What an attempt ended with.
@@ -92,6 +104,30 @@ impl Outcome {
     }
 }
 
+/// Why a target whose attempts kept losing their lease was given up, in plain words;
+/// `not_posted` when a final read-back found no post on the network.
+pub fn lost_lease_failure(lost: u32, not_posted: bool) -> Failure {
+    let stopped = format!(
+        "the publisher stopped {lost} times in a row while publishing this (it crashed or ran out of time)"
+    );
+    Failure {
+        kind: LOST_LEASE.into(),
+        retryable: false,
+        message: if not_posted {
+            format!(
+                "{stopped}; the post is not on the network and was not tried again: publish it again when ready"
+            )
+        } else {
+            format!(
+                "{stopped}, and whether the post was made could not be checked: look at the account, then publish it again if it is not there"
+            )
+        },
+    }
+}
+
+/// The failure kind of a target given up after its attempts kept losing their lease.
+pub const LOST_LEASE: &str = "lost_lease";
+
 /// The attempt no longer holds the claim (a duplicate delivery, or its lease ran out and another
 /// attempt took over): it must not record anything.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -135,7 +171,7 @@ impl Post {
         };
         let lease_until = now.checked_add(policy.lease).unwrap_or(now);
         for target in &mut self.targets {
-            let (attempts, verify_first) = match &target.state {
+            let (attempts, verify_first, lost_leases, check_only) = match &target.state {
                 TargetState::Pending {
                     attempts, retry_at, ..
                 } => {
@@ -162,17 +198,31 @@ impl Post {
                         };
                         continue;
                     }
-                    (*attempts, false)
+                    (*attempts, false, 0, false)
                 }
                 // The attempt holding the lease died or hung: it may have posted.
                 TargetState::Publishing {
                     lease_until,
                     attempts,
+                    lost_leases,
+                    check_only,
                     ..
-                } if *lease_until <= now => (*attempts, true),
+                } if *lease_until <= now => {
+                    let lost = lost_leases + 1;
+                    if *check_only {
+                        // Even the check did not come back: stop here, in plain words.
+                        target.state = TargetState::Failed {
+                            failure: lost_lease_failure(lost, false),
+                            attempts: *attempts,
+                        };
+                        continue;
+                    }
+                    let give_up = lost >= MAX_LOST_LEASES || *attempts > BACKOFF.len() as u32;
+                    (*attempts, true, lost, give_up)
+                }
                 TargetState::Unknown {
                     check_at, attempts, ..
-                } if *check_at <= now => (*attempts, true),
+                } if *check_at <= now => (*attempts, true, 0, false),
                 _ => continue,
             };
             let Ok(channel_id) = ChannelId::parse(&target.channel_id) else {
@@ -185,11 +235,14 @@ impl Post {
                 lease_until,
                 attempts: attempts + 1,
                 verify_first,
+                lost_leases,
+                check_only,
             };
             claims.push(Claim {
                 channel_id,
                 attempt_id: id,
                 verify_first,
+                check_only,
             });
         }
         claims
@@ -396,6 +449,58 @@ mod tests {
         assert_eq!(post.status(), PostStatus::Published);
         assert!(post.is_settled());
         assert_eq!(post.next_due(), None);
+    }
+
+    #[test]
+    fn lost_leases_end_in_a_check_then_a_plain_failure() {
+        let (mut post, _) = scheduled(1, "2027-02-01T09:00:00Z");
+        let policy = PublishPolicy::default();
+        let mut now = at("2027-02-01T09:00:00Z");
+        // Workers that take the target and die before recording anything.
+        let mut claims = Vec::new();
+        for _ in 0..MAX_LOST_LEASES {
+            claims.push(post.claim_due(now, &policy, ids()).remove(0));
+            now = now.checked_add(policy.lease).unwrap();
+        }
+        assert!(!claims[0].verify_first && !claims[0].check_only);
+        assert!(claims[1..].iter().all(|c| c.verify_first && !c.check_only));
+        // The next one only looks for the post.
+        let check = post.claim_due(now, &policy, ids()).remove(0);
+        assert!(check.verify_first && check.check_only, "{check:?}");
+        // And when even that one is lost, the target fails instead of being retaken forever.
+        now = now.checked_add(policy.lease).unwrap();
+        assert!(post.claim_due(now, &policy, ids()).is_empty());
+        let TargetState::Failed { failure, attempts } = &post.targets[0].state else {
+            panic!("{:?}", post.targets[0].state)
+        };
+        assert_eq!(failure.kind, LOST_LEASE);
+        assert!(!failure.retryable);
+        assert!(
+            failure.message.contains("stopped 4 times in a row"),
+            "{}",
+            failure.message
+        );
+        assert_eq!(*attempts, MAX_LOST_LEASES + 1);
+        assert!(post.is_settled());
+        assert_eq!(post.next_due(), None);
+    }
+
+    #[test]
+    fn a_lost_lease_between_recorded_failures_still_counts() {
+        let (mut post, ch) = scheduled(1, "2027-02-01T09:00:00Z");
+        let policy = PublishPolicy::default();
+        let mut now = at("2027-02-01T09:00:00Z");
+        // Every retry used up by transient failures, then one worker dies: no more publishing.
+        for _ in 0..=BACKOFF.len() - 1 {
+            let claim = post.claim_due(now, &policy, ids()).remove(0);
+            post.record(&ch[0], &claim.attempt_id, transient(), now)
+                .unwrap();
+            now = post.next_due().unwrap();
+        }
+        let _dies = post.claim_due(now, &policy, ids()).remove(0);
+        now = now.checked_add(policy.lease).unwrap();
+        let check = post.claim_due(now, &policy, ids()).remove(0);
+        assert!(check.check_only, "{check:?}");
     }
 
     #[test]

@@ -16,7 +16,9 @@ use super::preflight::Preflight;
 use super::{Ports, ServiceError};
 use crate::domain::metrics::Tracker;
 use crate::domain::post::Failure;
-use crate::domain::publishing::{Claim, Outcome, PublishPolicy};
+use crate::domain::publishing::{
+    ATTEMPT_TIME_LIMIT, Claim, Outcome, PublishPolicy, lost_lease_failure,
+};
 use crate::domain::{
     Brand, BrandId, ChannelId, Credentials, Network, Post, PostId, ReconnectReason, Secret,
     TargetState,
@@ -38,6 +40,8 @@ const RECORD_RETRIES: usize = 20;
 /// An attempt starts only with at least this much of its lease left: more than a publish can
 /// take (the network client's timeouts and media polling), less than the 5-minute lease.
 const MIN_LEASE_LEFT: jiff::SignedDuration = jiff::SignedDuration::from_secs(150);
+// An attempt that starts is cancelled before its lease could run out.
+const _: () = assert!(MIN_LEASE_LEFT.as_secs() > ATTEMPT_TIME_LIMIT.as_secs());
 
 /// What one tick did, for its log line.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -73,6 +77,8 @@ pub struct PublishingService {
     media: Arc<dyn MediaFiles>,
     events: Arc<dyn EventBus>,
     dispatcher: Arc<dyn Dispatcher>,
+    /// How long one attempt may talk to the network ([`ATTEMPT_TIME_LIMIT`]; tests shorten it).
+    attempt_limit: std::time::Duration,
 }
 
 impl PublishingService {
@@ -89,7 +95,14 @@ impl PublishingService {
             media,
             events,
             dispatcher,
+            attempt_limit: ATTEMPT_TIME_LIMIT.unsigned_abs(),
         }
+    }
+
+    /// The same service with another time limit per attempt (tests: seconds, not minutes).
+    pub fn with_attempt_limit(mut self, limit: std::time::Duration) -> Self {
+        self.attempt_limit = limit;
+        self
     }
 
     fn store(&self) -> &Store {
@@ -292,13 +305,19 @@ impl PublishingService {
                 "the post no longer goes to this channel",
             ));
         };
-        let (verify_first, lease_until) = match &target.state {
+        let (verify_first, lease_until, check_only) = match &target.state {
             TargetState::Publishing {
                 attempt_id,
                 verify_first,
                 lease_until,
+                lost_leases,
+                check_only,
                 ..
-            } if *attempt_id == job.attempt_id => (*verify_first, *lease_until),
+            } if *attempt_id == job.attempt_id => (
+                *verify_first,
+                *lease_until,
+                check_only.then_some(*lost_leases),
+            ),
             _ => {
                 return Ok(Attempted::Skipped(
                     "this attempt no longer holds the target",
@@ -319,9 +338,19 @@ impl PublishingService {
             ));
         }
         let first_attempt_at = target.first_attempt_at.unwrap_or(lease_until);
-        let outcome = self
-            .attempt(job, &post, verify_first, first_attempt_at)
-            .await?;
+        let limit = self.attempt_limit;
+        let attempt = self.attempt(job, &post, verify_first, check_only, first_attempt_at);
+        let outcome = match tokio::time::timeout(limit, attempt).await {
+            Ok(outcome) => outcome?,
+            // Cancelled wherever it was: a request may have reached the network, so the next
+            // attempt reads back first (and the unknown outcomes are counted, so this ends).
+            Err(_) => Outcome::Unknown {
+                message: format!(
+                    "publishing did not finish within the publisher's {} s limit (a large video's upload and processing can take longer)",
+                    limit.as_secs()
+                ),
+            },
+        };
         Ok(Attempted::Outcome(outcome))
     }
 
@@ -343,6 +372,7 @@ impl PublishingService {
         job: &PublishJob,
         post: &Post,
         verify_first: bool,
+        check_only: Option<u32>,
         first_attempt_at: jiff::Timestamp,
     ) -> Result<Outcome, ServiceError> {
         let store = self.store();
@@ -410,7 +440,7 @@ impl PublishingService {
             media: content.media,
             first_attempt_at,
         };
-        if verify_first {
+        if verify_first || check_only.is_some() {
             match connector.find_published(&ctx, &outgoing).await {
                 Ok(ReadBack::Found(p)) => {
                     return Ok(Outcome::Published {
@@ -419,7 +449,14 @@ impl PublishingService {
                         notes: p.notes,
                     });
                 }
-                Ok(ReadBack::NotFound) => {}
+                Ok(ReadBack::NotFound) => {
+                    if let Some(lost) = check_only {
+                        return Ok(Outcome::Failed {
+                            failure: lost_lease_failure(lost, true),
+                            retry_at: None,
+                        });
+                    }
+                }
                 Ok(ReadBack::CannotTell(why)) => {
                     return Ok(failed(
                         "unknown_outcome",
