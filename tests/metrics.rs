@@ -3,10 +3,14 @@
 //! a post's likes rising, the KPI status and a competitor row, and the scheduled report written
 //! to the bucket with its report.ready event.
 
+use std::sync::Arc;
+
 use jiff::{SignedDuration, Timestamp};
+use palinsesto::blobs::{BlobError, Bucket, ObjectInfo};
 use palinsesto::domain::metrics::Subject;
 use palinsesto::domain::{BrandId, ChannelId, PostId};
 use palinsesto::networks::NetworkEndpoints;
+use palinsesto::services::ReportService;
 use palinsesto::services::metrics::MetricsTickReport;
 use palinsesto_system_tests::desk::{Desk, target};
 use palinsesto_system_tests::fakes::mastodon::FakeMastodon;
@@ -404,4 +408,166 @@ async fn the_weeks_report_shows_the_rise_the_kpi_status_and_a_competitor() {
         w.desk.app.runtime.reports().tick().await.unwrap().written,
         0
     );
+}
+
+/// The bucket of the local runner, refusing to write one brand's reports.
+struct RefusingReportsOf {
+    inner: palinsesto::adapters::folder_bucket::FolderBucket,
+    brand: &'static str,
+}
+
+#[async_trait::async_trait]
+impl Bucket for RefusingReportsOf {
+    async fn head(&self, key: &str) -> Result<Option<ObjectInfo>, BlobError> {
+        self.inner.head(key).await
+    }
+    async fn read(
+        &self,
+        key: &str,
+        range: std::ops::Range<u64>,
+    ) -> Result<bytes::Bytes, BlobError> {
+        self.inner.read(key, range).await
+    }
+    async fn put(
+        &self,
+        key: &str,
+        bytes: bytes::Bytes,
+        content_type: &str,
+    ) -> Result<(), BlobError> {
+        if key.starts_with(&format!("reports/{}/", self.brand)) {
+            return Err(BlobError::Unavailable("the disk is full".into()));
+        }
+        self.inner.put(key, bytes, content_type).await
+    }
+    async fn copy(&self, from: &str, to: &str) -> Result<(), BlobError> {
+        self.inner.copy(from, to).await
+    }
+    async fn delete(&self, key: &str) -> Result<(), BlobError> {
+        self.inner.delete(key).await
+    }
+    async fn list(&self, prefix: &str, limit: usize) -> Result<Vec<String>, BlobError> {
+        self.inner.list(prefix, limit).await
+    }
+    async fn presign_put(
+        &self,
+        key: &str,
+        content_type: &str,
+        length: u64,
+        valid_for: SignedDuration,
+    ) -> Result<palinsesto::blobs::PresignedRequest, BlobError> {
+        self.inner
+            .presign_put(key, content_type, length, valid_for)
+            .await
+    }
+    async fn presign_get(&self, key: &str, valid_for: SignedDuration) -> Result<String, BlobError> {
+        self.inner.presign_get(key, valid_for).await
+    }
+}
+
+#[tokio::test]
+async fn a_brand_whose_report_fails_waits_behind_the_others_with_a_back_off() {
+    let w = published_post().await;
+    // A second brand, due at the same time, behind acme in the queue (brand ids break the tie).
+    w.desk.app.brand("beta", "Europe/Rome", false).await;
+    let runtime = &w.desk.app.runtime;
+    let service = ReportService::new(runtime.ports())
+        .with_output(
+            Arc::new(RefusingReportsOf {
+                inner: runtime.bucket.clone(),
+                brand: "acme",
+            }),
+            Arc::new(runtime.bus.clone()),
+        )
+        .with_per_tick(1);
+    w.at("2027-03-15T07:00:00Z");
+    let first = service.tick().await.unwrap();
+    assert_eq!((first.written, first.failed), (0, 1));
+    // acme's failure is recorded and waits: beta's report goes out on the next tick.
+    let second = service.tick().await.unwrap();
+    assert_eq!((second.written, second.failed), (1, 0));
+    assert!(
+        runtime
+            .bucket
+            .root()
+            .join("reports/beta/2027-03-14/report.html")
+            .exists()
+    );
+    let acme = runtime
+        .store()
+        .get_report_schedule(&BrandId::parse("acme").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(acme.failures, 1);
+    assert!(
+        acme.last_error
+            .as_deref()
+            .unwrap()
+            .contains("the disk is full"),
+        "{acme:?}"
+    );
+    assert_eq!(acme.retry_at.unwrap().to_string(), "2027-03-15T07:15:00Z");
+    // Nothing is due until then; then acme is tried again (the same week), and waits longer.
+    assert_eq!(service.tick().await.unwrap(), Default::default());
+    w.at("2027-03-15T07:15:00Z");
+    assert_eq!(service.tick().await.unwrap().failed, 1);
+    let acme = runtime
+        .store()
+        .get_report_schedule(&BrandId::parse("acme").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(acme.retry_at.unwrap().to_string(), "2027-03-15T07:45:00Z");
+    // When the bucket works again, the report of that week is written and the schedule clears.
+    w.at("2027-03-15T07:45:00Z");
+    assert_eq!(runtime.reports().tick().await.unwrap().written, 1);
+    assert!(
+        runtime
+            .bucket
+            .root()
+            .join("reports/acme/2027-03-14/report.html")
+            .exists()
+    );
+    let acme = runtime
+        .store()
+        .get_report_schedule(&BrandId::parse("acme").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((acme.failures, acme.retry_at), (0, None));
+}
+
+#[tokio::test]
+async fn a_report_reads_what_went_out_not_the_drafts() {
+    let w = published_post().await;
+    // Drafts planned in the same week: the calendar shows them, the report has no use for them.
+    let m = w.desk.manager();
+    for i in 0..30 {
+        let r = m
+            .post(
+                "/v1/posts",
+                json!({"text": format!("draft {i}"), "channels": [w.channel], "publish_at": "2027-03-12T10:00:00Z"}),
+            )
+            .await;
+        assert_eq!(r.status.as_u16(), 201, "{}", r.body);
+    }
+    let runtime = &w.desk.app.runtime;
+    let brand = runtime
+        .store()
+        .get_brand(&BrandId::parse("acme").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let period = palinsesto::domain::report::Period::ending(
+        palinsesto::domain::PeriodKind::Week,
+        jiff::civil::date(2027, 3, 14),
+        &brand.time_zone,
+    )
+    .unwrap();
+    let (report, stats) = runtime.reports().build(&brand, period).await.unwrap();
+    assert_eq!(
+        stats.posts, 1,
+        "only the published target is kept: {stats:?}"
+    );
+    assert_eq!(report.channels[0].current.posts_published, 1);
 }

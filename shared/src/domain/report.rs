@@ -234,6 +234,27 @@ pub struct ReportSchedule {
     pub next_at: Timestamp,
     #[serde(default)]
     pub version: u64,
+    /// After a failed run: when the same run is tried again. The due queue orders by it, so a
+    /// brand whose report keeps failing waits behind the others instead of blocking them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_at: Option<Timestamp>,
+    /// Runs that failed in a row, and why the last one did.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub failures: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// The wait before a failed report run is tried again: doubling from 15 minutes, at most a day.
+fn report_retry_wait(failures: u32) -> jiff::SignedDuration {
+    const FIRST_MINS: i64 = 15;
+    const MAX_MINS: i64 = 24 * 60;
+    let doublings = failures.saturating_sub(1).min(10);
+    jiff::SignedDuration::from_mins((FIRST_MINS << doublings).min(MAX_MINS))
 }
 
 /// The local hour reports are written at.
@@ -246,6 +267,28 @@ impl ReportSchedule {
             period,
             next_at: next_monday_morning(zone, now),
             version: 0,
+            retry_at: None,
+            failures: 0,
+            last_error: None,
+        }
+    }
+
+    /// When the schedule is next due: its retry after a failure, else its next run.
+    pub fn due_at(&self) -> Timestamp {
+        self.retry_at.unwrap_or(self.next_at)
+    }
+
+    /// The same run, tried again later after it failed with `error`.
+    pub fn failed(&self, now: Timestamp, error: String) -> Self {
+        let failures = self.failures.saturating_add(1);
+        Self {
+            retry_at: Some(
+                now.checked_add(report_retry_wait(failures))
+                    .unwrap_or(Timestamp::MAX),
+            ),
+            failures,
+            last_error: Some(super::error::cap_reason(error)),
+            ..self.clone()
         }
     }
 
@@ -282,7 +325,12 @@ impl ReportSchedule {
 
     /// The run after this one (one or two weeks later at 08:00 local), never before `now`.
     pub fn advanced(&self, zone: &TimeZoneName, now: Timestamp) -> Self {
-        let mut current = self.clone();
+        let mut current = Self {
+            retry_at: None,
+            failures: 0,
+            last_error: None,
+            ..self.clone()
+        };
         loop {
             match current.step(zone) {
                 Some(t) if t > current.next_at => current.next_at = t,
@@ -359,6 +407,33 @@ mod tests {
         assert_eq!(
             caught_up.due_period(&rome()).unwrap().last_day,
             jiff::civil::date(2027, 4, 25)
+        );
+    }
+
+    #[test]
+    fn a_failed_run_is_retried_later_with_a_growing_wait_then_cleared() {
+        let now: Timestamp = "2027-03-29T06:00:00Z".parse().unwrap();
+        let s = ReportSchedule::starting(
+            PeriodKind::Week,
+            &rome(),
+            "2027-03-25T00:00:00Z".parse().unwrap(),
+        );
+        assert_eq!(s.due_at(), s.next_at);
+        let once = s.failed(now, "the bucket is unavailable".into());
+        assert_eq!(once.due_at().duration_since(now).as_mins(), 15);
+        // The same run, so the same period.
+        assert_eq!(once.next_at, s.next_at);
+        assert_eq!(once.due_period(&rome()), s.due_period(&rome()));
+        let waits: Vec<i64> =
+            std::iter::successors(Some(once), |f| Some(f.failed(now, "again".into())))
+                .take(9)
+                .map(|f| f.due_at().duration_since(now).as_mins())
+                .collect();
+        assert_eq!(waits, [15, 30, 60, 120, 240, 480, 960, 1440, 1440]);
+        let done = s.failed(now, "x".repeat(5000)).advanced(&rome(), now);
+        assert_eq!(
+            (done.retry_at, done.failures, done.last_error),
+            (None, 0, None)
         );
     }
 }

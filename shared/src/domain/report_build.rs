@@ -30,9 +30,51 @@ pub const TOP_POSTS: usize = 5;
 /// Characters of a post's text shown in a report.
 pub const EXCERPT_CHARS: usize = 120;
 
+/// What a report needs of one target that went out: a few words, never the whole post (a
+/// brand's report reads only these, however many drafts and posts it has).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishedTarget {
+    pub post_id: PostId,
+    pub channel_id: ChannelId,
+    pub published_at: Timestamp,
+    pub url: Option<String>,
+    /// The post's text as a report shows it ([`excerpt`]).
+    pub excerpt: String,
+}
+
+impl PublishedTarget {
+    /// The targets of `post` that went out in `[from, to)`; none for a draft or a post that
+    /// has not gone out.
+    pub fn of(post: &Post, from: Timestamp, to: Timestamp) -> Vec<Self> {
+        post.targets
+            .iter()
+            .filter_map(|t| match &t.state {
+                TargetState::Published {
+                    published_at, url, ..
+                } if *published_at >= from && *published_at < to => Some(Self {
+                    post_id: post.id,
+                    channel_id: ChannelId::parse(&t.channel_id).ok()?,
+                    published_at: *published_at,
+                    url: url.clone(),
+                    excerpt: excerpt(&post.text),
+                }),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Every published target of `posts` (tests and benchmarks, which hold whole posts).
+    pub fn all(posts: &[Post]) -> Vec<Self> {
+        posts
+            .iter()
+            .flat_map(|p| Self::of(p, Timestamp::MIN, Timestamp::MAX))
+            .collect()
+    }
+}
+
 /// Everything a report is computed from. `snapshots` hold each channel's partition (account and
-/// posts) and each competitor's, taken in [`window`]; `posts` hold at least the posts published
-/// in both periods.
+/// posts) and each competitor's, taken in [`window`]; `published` holds at least the targets that
+/// went out in both periods.
 pub struct ReportInput<'a> {
     pub brand: &'a Brand,
     pub period: Period,
@@ -40,7 +82,7 @@ pub struct ReportInput<'a> {
     pub generated_at: Timestamp,
     pub channels: &'a [Channel],
     pub snapshots: &'a HashMap<ChannelId, Vec<Snapshot>>,
-    pub posts: &'a [Post],
+    pub published: &'a [PublishedTarget],
     pub kpis: &'a [Kpi],
     pub competitors: &'a [Competitor],
     pub competitor_snapshots: &'a HashMap<CompetitorId, Vec<Snapshot>>,
@@ -217,22 +259,21 @@ impl<'a> ChannelData<'a> {
     }
 }
 
-fn published_in(posts: &[Post], channel: &ChannelId, from: Timestamp, to: Timestamp) -> u64 {
-    let id = channel.to_string();
-    posts
+fn published_in(
+    published: &[PublishedTarget],
+    channel: &ChannelId,
+    from: Timestamp,
+    to: Timestamp,
+) -> u64 {
+    published
         .iter()
-        .flat_map(|p| &p.targets)
-        .filter(|t| t.channel_id == id)
-        .filter(|t| {
-            matches!(t.state, TargetState::Published { published_at, .. }
-                if published_at >= from && published_at < to)
-        })
+        .filter(|t| t.channel_id == *channel && t.published_at >= from && t.published_at < to)
         .count() as u64
 }
 
 fn figures(
     data: &ChannelData<'_>,
-    posts: &[Post],
+    published: &[PublishedTarget],
     period: &Period,
     window_start: Timestamp,
 ) -> Figures {
@@ -240,7 +281,7 @@ fn figures(
     let followers_start = data.followers_at(period.start);
     let followers_end = data.followers_at(period.end);
     let mut f = Figures {
-        posts_published: published_in(posts, &data.channel.id, period.start, period.end),
+        posts_published: published_in(published, &data.channel.id, period.start, period.end),
         views: gained.views,
         reach: gained.reach,
         likes: gained.likes,
@@ -428,7 +469,7 @@ fn competitor_figures(
     }
 }
 
-/// Builds the report. Top posts carry the excerpt of posts found in `input.posts`; the caller
+/// Builds the report. Top posts carry the excerpt of targets found in `input.published`; the caller
 /// fills in the others (older posts) with [`excerpt`].
 pub fn build_report(input: &ReportInput<'_>) -> Report {
     let (window_start, _) = window(&input.previous, &input.period);
@@ -443,8 +484,8 @@ pub fn build_report(input: &ReportInput<'_>) -> Report {
     let channels: Vec<ChannelFigures> = data
         .iter()
         .map(|d| {
-            let current = figures(d, input.posts, &input.period, window_start);
-            let previous = figures(d, input.posts, &input.previous, window_start);
+            let current = figures(d, input.published, &input.period, window_start);
+            let previous = figures(d, input.published, &input.previous, window_start);
             ChannelFigures {
                 channel_id: Some(d.channel.id.to_string()),
                 name: d.channel.name.clone(),
@@ -473,7 +514,11 @@ pub fn build_report(input: &ReportInput<'_>) -> Report {
         .map(|k| kpi_status(k, &channels, &total_row))
         .collect();
 
-    let posts_by_id: HashMap<PostId, &Post> = input.posts.iter().map(|p| (p.id, p)).collect();
+    let targets: HashMap<(PostId, ChannelId), &PublishedTarget> = input
+        .published
+        .iter()
+        .map(|t| ((t.post_id, t.channel_id), t))
+        .collect();
     let mut top: Vec<TopPost> = Vec::new();
     for d in &data {
         for (post_id, series) in &d.posts {
@@ -485,25 +530,15 @@ pub fn build_report(input: &ReportInput<'_>) -> Report {
             if engagement.unwrap_or(0) == 0 {
                 continue;
             }
-            let post = posts_by_id.get(post_id);
-            let target_state = post.and_then(|p| {
-                p.targets
-                    .iter()
-                    .find(|t| t.channel_id == d.channel.id.to_string())
-                    .map(|t| &t.state)
-            });
-            let url = match target_state {
-                Some(TargetState::Published { url, .. }) => url.clone(),
-                _ => None,
-            };
+            let published = targets.get(&(*post_id, d.channel.id));
             top.push(TopPost {
                 post_id: post_id.to_string(),
                 channel_id: d.channel.id.to_string(),
                 channel_name: d.channel.name.clone(),
                 network: d.channel.network,
-                excerpt: post.map(|p| excerpt(&p.text)).unwrap_or_default(),
+                excerpt: published.map(|t| t.excerpt.clone()).unwrap_or_default(),
                 published_at: series.published_at.unwrap_or(input.period.start),
-                url,
+                url: published.and_then(|t| t.url.clone()),
                 engagement,
                 views: gained.views,
             });
@@ -554,8 +589,12 @@ pub fn build_report(input: &ReportInput<'_>) -> Report {
             let gained = d.gained(from, to, window_start);
             engagement = opt_add(engagement, gained.engagement());
             views = opt_add(views, gained.views);
-            posts_published =
-                posts_published.saturating_add(published_in(input.posts, &d.channel.id, from, to));
+            posts_published = posts_published.saturating_add(published_in(
+                input.published,
+                &d.channel.id,
+                from,
+                to,
+            ));
             series.followers.push(d.followers_at(to));
         }
         days.push(Day {
@@ -894,7 +933,7 @@ mod tests {
             generated_at: now,
             channels: &channels,
             snapshots: &snapshots,
-            posts: &posts,
+            published: &PublishedTarget::all(&posts),
             kpis: &kpis,
             competitors: &competitors,
             competitor_snapshots: &competitor_snapshots,
@@ -1169,7 +1208,7 @@ mod tests {
                 generated_at: at("2027-03-29T06:00:00Z"),
                 channels: &channels,
                 snapshots: &snapshots,
-                posts: &all_posts,
+                published: &PublishedTarget::all(&all_posts),
                 kpis: &[],
                 competitors: std::slice::from_ref(&rival),
                 competitor_snapshots: &competitor_snapshots,

@@ -23,8 +23,6 @@ use crate::domain::{
 use crate::events::{DomainEvent, EventBus};
 use crate::reports::{Format, render};
 
-/// The most posts one report reads (both periods; beyond it the counts would be cut short).
-pub const MAX_POSTS_PER_REPORT: usize = 5_000;
 /// How long the link in `report.ready` works. In AWS a presigned link also stops working when
 /// the function's role credentials that signed it expire, which can be sooner.
 pub const REPORT_LINK_VALIDITY: SignedDuration = SignedDuration::from_hours(6);
@@ -32,7 +30,7 @@ pub const REPORT_LINK_VALIDITY: SignedDuration = SignedDuration::from_hours(6);
 /// read for a period start this much earlier, then are filtered by when they really went out.
 const PUBLISH_SLACK: SignedDuration = SignedDuration::from_hours(48);
 /// Reports written per tick.
-const SCHEDULES_PER_TICK: usize = 100;
+pub const SCHEDULES_PER_TICK: usize = 100;
 
 /// Whose snapshot partition a read is.
 enum Subject {
@@ -45,6 +43,7 @@ enum Subject {
 pub struct ReadStats {
     pub queries: usize,
     pub snapshots: usize,
+    /// Published targets of both periods kept (a few words each, never whole posts).
     pub posts: usize,
 }
 
@@ -68,6 +67,8 @@ pub struct ReportService {
     /// Where scheduled reports are written and announced (the reports function, the local
     /// runner); the API only builds reports.
     output: Option<(Arc<dyn Bucket>, Arc<dyn EventBus>)>,
+    /// Due schedules taken per tick ([`SCHEDULES_PER_TICK`]; tests take fewer).
+    per_tick: usize,
 }
 
 impl ReportService {
@@ -75,7 +76,14 @@ impl ReportService {
         Self {
             ports,
             output: None,
+            per_tick: SCHEDULES_PER_TICK,
         }
+    }
+
+    /// The same service taking at most `per_tick` due schedules per tick.
+    pub fn with_per_tick(mut self, per_tick: usize) -> Self {
+        self.per_tick = per_tick.max(1);
+        self
     }
 
     pub fn with_output(mut self, bucket: Arc<dyn Bucket>, events: Arc<dyn EventBus>) -> Self {
@@ -172,11 +180,15 @@ impl ReportService {
             .start
             .checked_sub(PUBLISH_SLACK)
             .unwrap_or(previous.start);
-        let (posts, _more) = store
-            .posts_between(&brand.id, posts_from, period.end, MAX_POSTS_PER_REPORT)
+        let published = store
+            .published_targets(
+                &brand.id,
+                (posts_from, period.end),
+                (posts_from, period.end),
+            )
             .await?;
         stats.queries += 1;
-        stats.posts = posts.len();
+        stats.posts = published.len();
 
         let mut report = build_report(&ReportInput {
             brand,
@@ -185,7 +197,7 @@ impl ReportService {
             generated_at: self.ports.clock.now(),
             channels: &channels,
             snapshots: &snapshots,
-            posts: &posts,
+            published: &published,
             kpis: &kpis,
             competitors: &competitors,
             competitor_snapshots: &competitor_snapshots,
@@ -231,14 +243,25 @@ impl ReportService {
         for (brand_id, schedule) in self
             .ports
             .store
-            .due_report_schedules(now, SCHEDULES_PER_TICK)
+            .due_report_schedules(now, self.per_tick)
             .await?
         {
             match self.run_schedule(&brand_id, &schedule, now).await {
                 Ok(()) => result.written += 1,
                 Err(e) => {
                     result.failed += 1;
-                    tracing::error!(brand = %brand_id, error = %e, "the report could not be written");
+                    let retry = schedule.failed(now, e.to_string());
+                    tracing::error!(brand = %brand_id, error = %e, failures = retry.failures, retry_at = ?retry.retry_at, "the report could not be written; it is tried again later");
+                    // Recorded with a back-off, so the brands behind it in the queue go first.
+                    match self
+                        .ports
+                        .store
+                        .put_report_schedule(&brand_id, &retry, Some(schedule.version))
+                        .await
+                    {
+                        Ok(()) | Err(crate::store::StoreError::Conflict { .. }) => {}
+                        Err(e) => return Err(e.into()),
+                    }
                 }
             }
         }

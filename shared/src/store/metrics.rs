@@ -365,7 +365,7 @@ impl Store {
                 Index::Due,
                 IndexKey {
                     pk: keys::REPORTS_DUE_PK.into(),
-                    sk: keys::reports_due_sk(schedule.next_at, brand),
+                    sk: keys::reports_due_sk(schedule.due_at(), brand),
                 },
             )],
             schedule,

@@ -13,6 +13,7 @@ use super::{
     Write,
 };
 use crate::domain::metrics::{Subject, Tracker};
+use crate::domain::report_build::PublishedTarget;
 use crate::domain::{
     Asset, AssetId, AssetStatus, Brand, BrandId, Channel, ChannelId, Credentials, IntakeTicket,
     MediaKind, Post, PostId, PostStatus,
@@ -763,6 +764,40 @@ impl Store {
             .collect(query, max, usize::MAX, decode_post, |_| true)
             .await?;
         Ok((posts, next.is_some()))
+    }
+
+    /// The targets that went out in `published` among the posts planned in `planned` (a report's
+    /// read). Posts are read a page at a time and only a few words of each published target are
+    /// kept, so memory stays bounded by what went out, however many posts and drafts the brand
+    /// has; there is no cap that would cut the counts short.
+    pub async fn published_targets(
+        &self,
+        brand: &BrandId,
+        planned: (Timestamp, Timestamp),
+        published: (Timestamp, Timestamp),
+    ) -> Result<Vec<PublishedTarget>, StoreError> {
+        const PAGE: usize = 100;
+        let (lo, hi) = keys::posts_by_time_range(planned.0, planned.1);
+        let mut query = Query {
+            pk: keys::brand_pk(brand),
+            index: Some((Index::PostsByTime, keys::posts_by_time_pk(brand))),
+            range: KeyRange::Between(lo, hi),
+            after: None,
+            limit: PAGE,
+            descending: false,
+        };
+        let mut targets = Vec::new();
+        loop {
+            let page = self.items.query(&query).await?;
+            for item in page.items {
+                let post = decode_post(item)?;
+                targets.extend(PublishedTarget::of(&post, published.0, published.1));
+            }
+            match page.next {
+                Some(next) => query.after = Some(next),
+                None => return Ok(targets),
+            }
+        }
     }
 
     /// Reads pages until `limit` items matched, the range ended, or `max_examined` items were read.
