@@ -75,15 +75,11 @@ async fn each_role_may_do_only_its_part() {
     let post = draft(&app, "acme", json!({"text": "hi", "channels": [ch]})).await;
     let id = post["id"].as_str().unwrap();
     let editor = app.client("acme", "editor");
-    assert_eq!(
-        editor
-            .action(&format!("/v1/posts/{id}/submit"), None)
-            .await
-            .status,
-        StatusCode::OK
-    );
+    let submitted = editor.action(&format!("/v1/posts/{id}/submit"), None).await;
+    assert_eq!(submitted.status, StatusCode::OK);
+    let read = submitted.etag();
     editor
-        .action(&format!("/v1/posts/{id}/approve"), None)
+        .action(&format!("/v1/posts/{id}/approve"), Some(&read))
         .await
         .problem(403);
     editor
@@ -98,7 +94,7 @@ async fn each_role_may_do_only_its_part() {
     let manager = app.client("acme", "manager");
     assert_eq!(
         manager
-            .action(&format!("/v1/posts/{id}/approve"), None)
+            .action(&format!("/v1/posts/{id}/approve"), Some(&read))
             .await
             .status,
         StatusCode::OK
@@ -321,7 +317,7 @@ async fn a_post_goes_from_draft_through_review_to_the_schedule() {
     let manager = app.client("acme", "manager");
     // Approval is required: a draft cannot be scheduled.
     let r = manager
-        .action(&format!("/v1/posts/{id}/schedule"), None)
+        .action(&format!("/v1/posts/{id}/schedule"), Some("\"1\""))
         .await;
     assert!(
         r.problem(409)["detail"]
@@ -349,20 +345,21 @@ async fn a_post_goes_from_draft_through_review_to_the_schedule() {
         (r.body["status"].as_str(), r.body["review_note"].as_str()),
         (Some("draft"), Some("Add a photo"))
     );
-    editor.action(&format!("/v1/posts/{id}/submit"), None).await;
-    assert_eq!(
-        manager
-            .action(&format!("/v1/posts/{id}/approve"), None)
-            .await
-            .body["status"],
-        "approved"
-    );
+    let resubmitted = editor.action(&format!("/v1/posts/{id}/submit"), None).await;
+    let approved = manager
+        .action(
+            &format!("/v1/posts/{id}/approve"),
+            Some(&resubmitted.etag()),
+        )
+        .await;
+    assert_eq!(approved.body["status"], "approved");
 
     // Scheduling in the past is refused with the field at fault; a future time is taken.
     let r = manager
         .send(
             manager
                 .request(Method::POST, &format!("/v1/posts/{id}/schedule"))
+                .header("if-match", approved.etag())
                 .json(&json!({"publish_at": "2026-01-01T00:00:00Z"})),
         )
         .await;
@@ -371,6 +368,7 @@ async fn a_post_goes_from_draft_through_review_to_the_schedule() {
         .send(
             manager
                 .request(Method::POST, &format!("/v1/posts/{id}/schedule"))
+                .header("if-match", approved.etag())
                 .json(&json!({"publish_at": "2027-02-02T09:00:00+01:00"})),
         )
         .await;
@@ -448,7 +446,7 @@ async fn without_required_approval_a_manager_schedules_a_draft_directly() {
         .client("acme", "manager")
         .action(
             &format!("/v1/posts/{}/schedule", post["id"].as_str().unwrap()),
-            None,
+            Some(&format!("\"{}\"", post["version"])),
         )
         .await;
     assert_eq!(r.body["status"], "scheduled");
@@ -505,6 +503,140 @@ async fn a_stale_if_match_is_refused_and_nothing_is_overwritten() {
     );
 }
 
+/// Reads the post as `client` and returns its ETag.
+async fn read_etag(client: &palinsesto_system_tests::app::Client, id: &str) -> String {
+    let r = client.get(&format!("/v1/posts/{id}")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    r.etag()
+}
+
+#[tokio::test]
+async fn approving_and_scheduling_need_the_etag_you_last_read() {
+    let app = TestApp::spawn().await;
+    app.brand("acme", "Europe/Rome", true).await;
+    let ch = app.channel("acme").await;
+    let post = draft(
+        &app,
+        "acme",
+        json!({"text": "hi", "channels": [ch], "publish_at": "2027-02-01T09:00:00Z"}),
+    )
+    .await;
+    let id = post["id"].as_str().unwrap();
+    let editor = app.client("acme", "editor");
+    let manager = app.client("acme", "manager");
+    editor.action(&format!("/v1/posts/{id}/submit"), None).await;
+    // Without If-Match (or with `*`, which names no version) each is a 428 saying what to send,
+    // and nothing changes.
+    for action in ["approve", "schedule", "queue", "publish-now"] {
+        for if_match in [None, Some("*")] {
+            let r = manager
+                .action(&format!("/v1/posts/{id}/{action}"), if_match)
+                .await;
+            let detail = r.problem(428)["detail"].as_str().unwrap();
+            assert!(
+                detail.contains("If-Match") && detail.contains("the ETag you last read"),
+                "{action}: {detail}"
+            );
+            assert_eq!(
+                r.body["type"],
+                "https://palinsesto.dev/problems/precondition-required"
+            );
+        }
+    }
+    let now = manager.get(&format!("/v1/posts/{id}")).await;
+    assert_eq!(
+        (now.body["status"].as_str(), now.etag()),
+        (Some("in_review"), "\"2\"".to_owned())
+    );
+    // With it, they run.
+    let approved = manager
+        .action(&format!("/v1/posts/{id}/approve"), Some(&now.etag()))
+        .await;
+    assert_eq!(approved.body["status"], "approved", "{}", approved.body);
+    let scheduled = manager
+        .action(&format!("/v1/posts/{id}/schedule"), Some(&approved.etag()))
+        .await;
+    assert_eq!(scheduled.body["status"], "scheduled", "{}", scheduled.body);
+}
+
+#[tokio::test]
+async fn an_approval_is_of_the_copy_the_reviewer_read() {
+    let app = TestApp::spawn().await;
+    app.brand("acme", "Europe/Rome", true).await;
+    let ch = app.channel("acme").await;
+    let post = draft(
+        &app,
+        "acme",
+        json!({"text": "Autumn menu", "channels": [ch]}),
+    )
+    .await;
+    let id = post["id"].as_str().unwrap();
+    let editor = app.client("acme", "editor");
+    let manager = app.client("acme", "manager");
+    editor.action(&format!("/v1/posts/{id}/submit"), None).await;
+
+    // The reviewer reads the post in review; meanwhile the editor changes its copy.
+    let read = read_etag(&manager, id).await;
+    let edited = editor
+        .patch(
+            &format!("/v1/posts/{id}"),
+            json!({"text": "Autumn menu, now with prices"}),
+            None,
+        )
+        .await;
+    assert_eq!(edited.status, StatusCode::OK, "{}", edited.body);
+    // The edit sends it back to draft, under a new version.
+    assert_eq!(edited.body["status"], "draft");
+    assert_ne!(edited.etag(), read);
+    // The approval sent with what the reviewer read fails, and changes nothing.
+    manager
+        .action(&format!("/v1/posts/{id}/approve"), Some(&read))
+        .await
+        .problem(412);
+    // Sent with the new version it is refused too: a draft is not in review.
+    let r = manager
+        .action(&format!("/v1/posts/{id}/approve"), Some(&edited.etag()))
+        .await;
+    assert!(
+        r.problem(409)["detail"]
+            .as_str()
+            .unwrap()
+            .contains("a post that is draft cannot be approved"),
+        "{}",
+        r.body
+    );
+    let now = manager.get(&format!("/v1/posts/{id}")).await;
+    assert_eq!(
+        (now.body["status"].as_str(), now.body["text"].as_str()),
+        (Some("draft"), Some("Autumn menu, now with prices"))
+    );
+
+    // Bookkeeping (labels) does not send it back, but the reviewer still approves only the
+    // version they read.
+    let resubmitted = editor
+        .action(&format!("/v1/posts/{id}/submit"), Some(&now.etag()))
+        .await;
+    assert_eq!(resubmitted.body["status"], "in_review");
+    let read = read_etag(&manager, id).await;
+    let labelled = editor
+        .patch(
+            &format!("/v1/posts/{id}"),
+            json!({"labels": ["menu"]}),
+            None,
+        )
+        .await;
+    assert_eq!(labelled.body["status"], "in_review", "{}", labelled.body);
+    manager
+        .action(&format!("/v1/posts/{id}/approve"), Some(&read))
+        .await
+        .problem(412);
+    let read = read_etag(&manager, id).await;
+    let approved = manager
+        .action(&format!("/v1/posts/{id}/approve"), Some(&read))
+        .await;
+    assert_eq!(approved.body["status"], "approved", "{}", approved.body);
+}
+
 #[tokio::test]
 async fn another_brands_resources_do_not_exist() {
     let app = TestApp::spawn().await;
@@ -523,10 +655,28 @@ async fn another_brands_resources_do_not_exist() {
         .delete(&format!("/v1/posts/{id}"), None)
         .await
         .problem(404);
-    rival
-        .action(&format!("/v1/posts/{id}/cancel"), None)
-        .await
-        .problem(404);
+    // Every workflow action, with the ETag acme's post really has: still no such post.
+    for action in [
+        "submit",
+        "approve",
+        "reject",
+        "schedule",
+        "unschedule",
+        "cancel",
+        "duplicate",
+        "publish-now",
+        "queue",
+        "preflight",
+    ] {
+        let r = rival
+            .action(&format!("/v1/posts/{id}/{action}"), Some("\"1\""))
+            .await;
+        assert_eq!(
+            r.problem(404)["detail"],
+            "there is no such post in this brand",
+            "{action}"
+        );
+    }
     rival.get(&format!("/v1/channels/{ch}")).await.problem(404);
     // Nor can a post of rival's target acme's channel.
     let r = app

@@ -162,10 +162,13 @@ impl ApiFunction {
             .await
     }
 
-    /// A POST without a body (a workflow action), as the desk sends it.
-    async fn post_action(&self, path: &str) -> ApiReply {
-        self.send("manager", HttpApiRequest::new("POST", path))
-            .await
+    /// A POST without a body (a workflow action), as the desk sends it: with the ETag last read.
+    async fn post_action(&self, path: &str, if_match: &str) -> ApiReply {
+        self.send(
+            "manager",
+            HttpApiRequest::new("POST", path).header("if-match", if_match),
+        )
+        .await
     }
 }
 
@@ -494,16 +497,18 @@ async fn a_week_on_aws_from_the_first_post_to_the_monday_report() {
     .expect(200);
 
     let text = "Spring menu 🌸 #coffee";
-    let post = api
+    let created = api
         .post(
             "/v1/posts",
             json!({"text": text, "channels": [channel], "publish_at": FIRST_POST_AT}),
         )
-        .await
-        .expect(201);
-    let post = post["id"].as_str().unwrap().to_owned();
+        .await;
+    let post = created.expect(201)["id"].as_str().unwrap().to_owned();
     let scheduled = api
-        .post_action(&format!("/v1/posts/{post}/schedule"))
+        .post_action(
+            &format!("/v1/posts/{post}/schedule"),
+            created.header("etag"),
+        )
         .await
         .expect(200);
     assert_eq!(scheduled["status"], "scheduled", "{scheduled}");
@@ -682,17 +687,19 @@ async fn a_week_on_aws_from_the_first_post_to_the_monday_report() {
     );
 
     // The photo goes out with a second post: the publisher reads it from the bucket.
-    let photo_post = api
+    let created = api
         .post(
             "/v1/posts",
             json!({"text": "Latte art, made this morning ☕", "channels": [channel], "media": [asset], "publish_at": PHOTO_POST_AT}),
         )
-        .await
-        .expect(201);
-    let photo_post = photo_post["id"].as_str().unwrap().to_owned();
-    api.post_action(&format!("/v1/posts/{photo_post}/schedule"))
-        .await
-        .expect(200);
+        .await;
+    let photo_post = created.expect(201)["id"].as_str().unwrap().to_owned();
+    api.post_action(
+        &format!("/v1/posts/{photo_post}/schedule"),
+        created.header("etag"),
+    )
+    .await
+    .expect(200);
     d.at(PHOTO_POST_AT);
     let tick = d.publisher_tick().await;
     assert!(

@@ -545,7 +545,9 @@ async fn preflight_refuses_to_schedule_what_a_network_would_reject() {
     let id = r.body["id"].as_str().unwrap().to_owned();
     let check = m.action(&format!("/v1/posts/{id}/preflight"), None).await;
     assert_eq!(check.body["ok"], false, "{}", check.body);
-    let r = m.action(&format!("/v1/posts/{id}/schedule"), None).await;
+    let r = m
+        .action(&format!("/v1/posts/{id}/schedule"), Some(&r.etag()))
+        .await;
     let problem = r.problem(422);
     assert_eq!(problem["errors"].as_array().unwrap().len(), 1, "{problem}");
     assert_eq!(problem["errors"][0]["field"], format!("targets.{}", w.b));
@@ -571,7 +573,9 @@ async fn publish_now_goes_out_without_waiting_for_a_time() {
         .post("/v1/posts", json!({"text": "right now", "channels": [w.m]}))
         .await;
     let id = r.body["id"].as_str().unwrap().to_owned();
-    let r = m.action(&format!("/v1/posts/{id}/publish-now"), None).await;
+    let r = m
+        .action(&format!("/v1/posts/{id}/publish-now"), Some(&r.etag()))
+        .await;
     assert_eq!(r.status.as_u16(), 200, "{}", r.body);
     assert_eq!(r.body["publish_at"], palinsesto_system_tests::app::NOW);
     assert_eq!(w.desk.tick_and_settle(&id).await["status"], "published");
@@ -596,7 +600,9 @@ async fn queue_takes_the_next_free_slot_across_the_dst_change() {
             .post("/v1/posts", json!({"text": text, "channels": [w.m]}))
             .await;
         let id = r.body["id"].as_str().unwrap().to_owned();
-        let r = m.action(&format!("/v1/posts/{id}/queue"), None).await;
+        let r = m
+            .action(&format!("/v1/posts/{id}/queue"), Some(&r.etag()))
+            .await;
         assert_eq!(r.status.as_u16(), 200, "{}", r.body);
         at.push(r.body["publish_at_local"].as_str().unwrap().to_owned());
     }

@@ -333,7 +333,9 @@ async fn moving_a_channel_to_another_server_deletes_its_credentials() {
         )
         .await;
     let post = r.body["id"].as_str().unwrap().to_owned();
-    let r = m.action(&format!("/v1/posts/{post}/schedule"), None).await;
+    let r = m
+        .action(&format!("/v1/posts/{post}/schedule"), Some(&r.etag()))
+        .await;
     r.problem(422);
     assert!(
         r.body["detail"]

@@ -77,7 +77,9 @@ impl Desk {
             .await;
         assert_eq!(r.status.as_u16(), 201, "{}", r.body);
         let id = r.body["id"].as_str().unwrap().to_owned();
-        let r = m.action(&format!("/v1/posts/{id}/schedule"), None).await;
+        let r = m
+            .action(&format!("/v1/posts/{id}/schedule"), Some(&r.etag()))
+            .await;
         assert_eq!(r.status.as_u16(), 200, "{}", r.body);
         id
     }

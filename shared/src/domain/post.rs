@@ -467,18 +467,36 @@ impl Post {
         self.updated_at = ctx.now;
     }
 
-    /// Replaces the content. Editing approved copy withdraws the approval when approval is required:
-    /// what was approved is no longer what would be published.
+    /// Whether `draft` would publish something else than this post: other copy, follow-ups,
+    /// media, channels or per-channel variants. Labels, the campaign and the publish time are
+    /// the desk's own bookkeeping and publish nothing.
+    pub fn publishes_differently(&self, draft: &PostDraft) -> bool {
+        self.text != draft.text
+            || self.thread != draft.thread
+            || self.media != draft.media
+            || self.channels() != draft.channels
+            || self.variants != draft.variants
+    }
+
+    /// Replaces the content. Changing what would be published sends a post in review back to
+    /// draft (the reviewer was reading other copy), and withdraws the approval of approved copy
+    /// when approval is required: what was approved is no longer what would be published.
     pub fn edit(
         &mut self,
         draft: PostDraft,
         time_zone: TimeZoneName,
         ctx: &Context<'_>,
     ) -> Result<(), DomainError> {
+        let changed = self.publishes_differently(&draft);
         match self.workflow {
-            Workflow::Draft | Workflow::InReview => {}
+            Workflow::Draft => {}
+            Workflow::InReview => {
+                if changed {
+                    self.workflow = Workflow::Draft;
+                }
+            }
             Workflow::Approved => {
-                if ctx.approval_required {
+                if changed && ctx.approval_required {
                     self.workflow = Workflow::Draft;
                 }
             }
@@ -770,8 +788,85 @@ mod tests {
         let mut post = Post::create(draft_to(&[]), rome(), &c);
         post.submit(&c).unwrap();
         post.approve(&c).unwrap();
-        post.edit(draft_to(&[]), rome(), &c).unwrap();
+        let mut other_copy = draft_to(&[]);
+        other_copy.text = "Hello, edited".into();
+        post.edit(other_copy, rome(), &c).unwrap();
         assert_eq!(post.status(), PostStatus::Draft);
+    }
+
+    #[test]
+    fn editing_copy_in_review_sends_it_back_to_draft() {
+        for approval_required in [true, false] {
+            let c = ctx(approval_required);
+            let channel = ChannelId::new();
+            let mut post = Post::create(draft_to(&[channel]), rome(), &c);
+            post.submit(&c).unwrap();
+            let mut other_copy = draft_to(&[channel]);
+            other_copy.text = "Hello, edited".into();
+            post.edit(other_copy, rome(), &c).unwrap();
+            assert_eq!(post.status(), PostStatus::Draft);
+            assert!(
+                post.approve(&c).is_err(),
+                "a draft is not approved, whatever its version"
+            );
+        }
+    }
+
+    #[test]
+    fn every_change_to_what_is_published_counts_as_an_edit_and_bookkeeping_does_not() {
+        let c = ctx(true);
+        let channel = ChannelId::new();
+        let base = || draft_to(&[channel]);
+        type Change = Box<dyn Fn(&mut PostDraft)>;
+        let changes: Vec<(&str, Change)> = vec![
+            ("text", Box::new(|d| d.text = "Other".into())),
+            ("thread", Box::new(|d| d.thread = vec!["and more".into()])),
+            ("media", Box::new(|d| d.media = vec![AssetId::new()])),
+            ("channels", Box::new(|d| d.channels.push(ChannelId::new()))),
+            (
+                "variants",
+                Box::new(move |d| {
+                    d.variants.insert(
+                        channel,
+                        Variant {
+                            text: Some("Only here".into()),
+                            ..Variant::default()
+                        },
+                    );
+                }),
+            ),
+        ];
+        for (what, change) in changes {
+            for approve in [false, true] {
+                let mut post = Post::create(base(), rome(), &c);
+                post.submit(&c).unwrap();
+                if approve {
+                    post.approve(&c).unwrap();
+                }
+                let mut edited = base();
+                change(&mut edited);
+                post.edit(edited, rome(), &c).unwrap();
+                assert_eq!(post.status(), PostStatus::Draft, "{what} changed");
+            }
+        }
+        for approve in [false, true] {
+            let mut post = Post::create(base(), rome(), &c);
+            post.submit(&c).unwrap();
+            if approve {
+                post.approve(&c).unwrap();
+            }
+            let before = post.status();
+            let mut edited = base();
+            edited.labels = vec!["menu".into()];
+            edited.campaign = Some("Autumn".into());
+            edited.publish_at = Some("2027-01-12T09:00:00Z".parse().unwrap());
+            post.edit(edited, rome(), &c).unwrap();
+            assert_eq!(
+                post.status(),
+                before,
+                "labels, campaign and time publish nothing"
+            );
+        }
     }
 
     #[test]

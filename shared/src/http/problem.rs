@@ -140,6 +140,12 @@ impl From<ServiceError> for Problem {
                 "Changed since you read it",
                 e.to_string(),
             ),
+            e @ ServiceError::VersionRequired(_) => Self::new(
+                StatusCode::PRECONDITION_REQUIRED,
+                "precondition-required",
+                "If-Match required",
+                e.to_string(),
+            ),
             ServiceError::AlreadyExists(detail) => {
                 Self::new(StatusCode::CONFLICT, "exists", "Already exists", detail)
             }

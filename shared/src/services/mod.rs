@@ -47,6 +47,13 @@ pub enum ServiceError {
     /// The caller's version (If-Match) is not the stored one.
     #[error("the {0} was changed since you read it: reload it and try again")]
     Stale(&'static str),
+    /// The action needs the caller's version (If-Match) and none was sent: it must apply only to
+    /// what the caller saw.
+    #[error(
+        "this action needs the version of the {0} you last read: send the ETag you last read \
+         as If-Match (for example If-Match: \"3\"), so it applies only to what you saw"
+    )]
+    VersionRequired(&'static str),
     #[error("{0}")]
     AlreadyExists(String),
     /// The brand has no profile yet, so nothing that needs its time zone or policy can run.

@@ -65,6 +65,15 @@ impl Action {
             | Action::Cancel => Permission::Schedule,
         }
     }
+
+    /// Whether the caller must say which version it read (If-Match): approving and scheduling
+    /// decide what gets published, so they apply only to the copy the caller saw.
+    pub fn needs_version(&self) -> bool {
+        matches!(
+            self,
+            Action::Approve | Action::Schedule { .. } | Action::PublishNow | Action::Queue
+        )
+    }
 }
 
 /// The raw listing parameters as the caller gave them.
@@ -137,6 +146,9 @@ impl PostService {
         expected: Option<u64>,
     ) -> Result<Post, ServiceError> {
         actor.require(action.permission())?;
+        if expected.is_none() && action.needs_version() {
+            return Err(ServiceError::VersionRequired("post"));
+        }
         let brand = self.ports.brand(actor).await?;
         let publish_at = match &action {
             Action::Schedule {

@@ -163,8 +163,10 @@ pub async fn submit_post(
 
 /// Approves a post in review (managers and owners).
 #[utoipa::path(post, path = "/v1/posts/{id}/approve", tag = "workflow",
-    params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "ETag last read; stale -> 412")),
+    params(("id" = String, Path), ("If-Match" = String, Header, description = "Required: the ETag of the post as you last read it; missing -> 428, stale -> 412")),
     responses((status = 200, description = "Approved", body = PostView),
+              (status = 412, description = "The post changed since you read it (stale If-Match): read it again", body = Problem, content_type = "application/problem+json"),
+              (status = 428, description = "If-Match is missing: send the ETag you last read", body = Problem, content_type = "application/problem+json"),
               (status = "4XX", description = "Problem", body = Problem, content_type = "application/problem+json")))]
 pub async fn approve_post(
     State(s): State<AppState>,
@@ -201,8 +203,10 @@ pub async fn reject_post(
 
 /// Puts the post on the schedule at `publish_at` (or its current publish time).
 #[utoipa::path(post, path = "/v1/posts/{id}/schedule", tag = "workflow", request_body(content = Option<ScheduleBody>),
-    params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "ETag last read; stale -> 412")),
+    params(("id" = String, Path), ("If-Match" = String, Header, description = "Required: the ETag of the post as you last read it; missing -> 428, stale -> 412")),
     responses((status = 200, description = "Scheduled", body = PostView),
+              (status = 412, description = "The post changed since you read it (stale If-Match): read it again", body = Problem, content_type = "application/problem+json"),
+              (status = 428, description = "If-Match is missing: send the ETag you last read", body = Problem, content_type = "application/problem+json"),
               (status = "4XX", description = "Problem", body = Problem, content_type = "application/problem+json")))]
 pub async fn schedule_post(
     State(s): State<AppState>,
@@ -265,8 +269,10 @@ pub async fn duplicate_post(
 
 /// Schedules the post for right now (managers and owners); the publisher takes it at once.
 #[utoipa::path(post, path = "/v1/posts/{id}/publish-now", tag = "workflow",
-    params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "ETag last read; stale -> 412")),
+    params(("id" = String, Path), ("If-Match" = String, Header, description = "Required: the ETag of the post as you last read it; missing -> 428, stale -> 412")),
     responses((status = 200, description = "Scheduled for now; per-target results appear in GET /v1/posts/{id}", body = PostView),
+              (status = 412, description = "The post changed since you read it (stale If-Match): read it again", body = Problem, content_type = "application/problem+json"),
+              (status = 428, description = "If-Match is missing: send the ETag you last read", body = Problem, content_type = "application/problem+json"),
               (status = "4XX", description = "Problem (422 lists each target's preflight problems)", body = Problem, content_type = "application/problem+json")))]
 pub async fn publish_now(
     State(s): State<AppState>,
@@ -281,8 +287,10 @@ pub async fn publish_now(
 
 /// Schedules the post at the next free queue slot of its channels.
 #[utoipa::path(post, path = "/v1/posts/{id}/queue", tag = "workflow",
-    params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "ETag last read; stale -> 412")),
+    params(("id" = String, Path), ("If-Match" = String, Header, description = "Required: the ETag of the post as you last read it; missing -> 428, stale -> 412")),
     responses((status = 200, description = "Scheduled at the next free slot", body = PostView),
+              (status = 412, description = "The post changed since you read it (stale If-Match): read it again", body = Problem, content_type = "application/problem+json"),
+              (status = 428, description = "If-Match is missing: send the ETag you last read", body = Problem, content_type = "application/problem+json"),
               (status = "4XX", description = "Problem", body = Problem, content_type = "application/problem+json")))]
 pub async fn queue_post(
     State(s): State<AppState>,
