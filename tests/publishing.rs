@@ -615,3 +615,60 @@ async fn queue_takes_the_next_free_slot_across_the_dst_change() {
         ]
     );
 }
+
+#[tokio::test]
+async fn a_publisher_and_a_metrics_worker_renew_an_x_token_once_between_them() {
+    // X refresh tokens are single use: when two workers renew at once, the second one's refresh
+    // token is already spent and X refuses it. The renewal lease makes the second wait, read the
+    // first one's new token, and use it.
+    let x = palinsesto_system_tests::fakes::x::FakeX::start().await;
+    let desk = Desk::start(NetworkEndpoints {
+        x: x.base().to_owned(),
+        ..NetworkEndpoints::default()
+    })
+    .await;
+    let mut credentials = x.credentials();
+    // The access token ran out: both workers renew it before their first call.
+    credentials["access_token_expires_at"] =
+        json!((jiff::Timestamp::now().as_second() - 10).to_string());
+    let channel = desk.channel("x", json!({}), credentials).await;
+    let id = desk.scheduled("renewed once", &[&channel], AT).await;
+    // The first renewal's answer comes late, so the other worker's renewal overlaps it.
+    x.server.faults.inject(
+        Method::POST,
+        "/2/oauth2/token",
+        1,
+        Fault::AnswerLate(Duration::from_millis(700)),
+    );
+    desk.set_time(AT);
+    let metrics = desk.app.runtime.metrics();
+    let (post, read) = tokio::join!(desk.tick_and_settle(&id), metrics.tick());
+
+    let t = target(&post, &channel);
+    assert_eq!(t["state"], "published", "{t}");
+    let read = read.unwrap();
+    assert_eq!((read.snapshots, read.failed), (1, 0), "{read:?}");
+    assert_eq!(
+        x.tokens_refreshed(),
+        1,
+        "one renewal between the two workers"
+    );
+    let r = desk.manager().get(&format!("/v1/channels/{channel}")).await;
+    assert_eq!(r.body["status"], "active", "{}", r.body);
+    // The stored credentials carry the renewed pair, so the next worker needs no renewal.
+    let stored = desk
+        .app
+        .runtime
+        .store()
+        .get_credentials(
+            &palinsesto::domain::BrandId::parse("acme").unwrap(),
+            &palinsesto::domain::ChannelId::parse(&channel).unwrap(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.get("refresh_token").map(|s| s.expose().to_owned()),
+        Some(x.refresh_token())
+    );
+}

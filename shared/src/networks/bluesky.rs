@@ -14,12 +14,13 @@ use serde_json::{Value, json};
 use unicode_segmentation::UnicodeSegmentation;
 
 use super::{
-    Account, Connector, Outgoing, PublishContext, PublishError, Published, ReadBack, call_failed,
-    create_failed, reset_at_unix, retry_after,
+    Account, Connector, Outgoing, PublishContext, PublishError, Published, ReadBack, Renewal,
+    call_failed, create_failed, reset_at_unix, retry_after,
 };
 use crate::domain::channel::BLUESKY_DEFAULT_SERVICE;
 use crate::domain::{
-    Asset, Counters, Endpoint, MediaKind, MetricsReading, Network, OutboundPolicy, Secret,
+    Asset, Counters, Credentials, Endpoint, MediaKind, MetricsReading, Network, OutboundPolicy,
+    Secret,
 };
 use crate::outbound::{CallError, JSON_ANSWER_LIMIT, OutboundClient, read_body};
 
@@ -88,9 +89,13 @@ impl BlueskyConnector {
         if let Some(session) = current.as_ref() {
             return Ok(session.clone());
         }
-        let session = match stored_session(account, self.http.policy()) {
+        let session = match stored_session(account.credentials(), account, self.http.policy()) {
             Some(session) => session,
-            None => self.create_session(account).await?,
+            None => {
+                let session = self.create_session(account).await?;
+                store_session(account, &session, true).await;
+                session
+            }
         };
         *current = Some(session.clone());
         Ok(session)
@@ -107,26 +112,60 @@ impl BlueskyConnector {
             // Another task renewed it while this one waited.
             return Ok(session.clone());
         }
-        // Another process may have rotated the refresh JWT and stored the new one: try both.
-        let mut refresh_jwts = vec![stale.refresh_jwt.clone()];
-        if let Some(stored) = account.credentials().get("refresh_jwt")
-            && *stored != stale.refresh_jwt
+        // One renewal at a time per channel across processes (refreshing rotates the refresh
+        // JWT), from the session as stored now.
+        let renewal = account.begin_renewal().await?;
+        let policy = self.http.policy();
+        if let Some(stored) = stored_session(&renewal.credentials, account, policy)
+            && stored.access_jwt != stale.access_jwt
         {
-            refresh_jwts.push(stored.clone());
+            // Another process renewed it and stored its session while this one waited.
+            account.finish_renewal(renewal, Vec::new()).await?;
+            *current = Some(stored.clone());
+            return Ok(stored);
         }
-        let mut renewed = None;
-        for refresh_jwt in refresh_jwts.iter().filter(|jwt| !jwt.is_empty()) {
-            if let Some(session) = self.refresh_session(account, refresh_jwt).await? {
-                renewed = Some(session);
-                break;
+        let renewed =
+            super::within_renewal_time(NETWORK, self.renewed_session(account, &renewal, stale))
+                .await;
+        let (session, with_pds) = match renewed {
+            Ok(renewed) => renewed,
+            Err(e) => {
+                account.finish_renewal(renewal, Vec::new()).await?;
+                return Err(e);
             }
-        }
-        let session = match renewed {
-            Some(session) => session,
-            None => self.create_session(account).await?,
         };
+        // A session that could not be saved still works in this process; the next one logs in.
+        if let Err(e) = account
+            .finish_renewal(renewal, session_changes(account, &session, with_pds))
+            .await
+        {
+            tracing::warn!(channel = %account.channel.id, error = %e, "could not save the Bluesky session");
+        }
         *current = Some(session.clone());
         Ok(session)
+    }
+
+    /// A new session: refreshed with the newest refresh JWT (the stored one, then this
+    /// process's), else a new login. `true` when it came from a login (its PDS is new too).
+    async fn renewed_session(
+        &self,
+        account: &Account<'_>,
+        renewal: &Renewal,
+        stale: &Session,
+    ) -> Result<(Session, bool), PublishError> {
+        let mut refresh_jwts = Vec::new();
+        if let Some(stored) = renewal.credentials.get("refresh_jwt") {
+            refresh_jwts.push(stored.clone());
+        }
+        if !refresh_jwts.contains(&stale.refresh_jwt) {
+            refresh_jwts.push(stale.refresh_jwt.clone());
+        }
+        for refresh_jwt in refresh_jwts.iter().filter(|jwt| !jwt.is_empty()) {
+            if let Some(session) = self.refresh_session(account, refresh_jwt).await? {
+                return Ok((session, false));
+            }
+        }
+        Ok((self.create_session(account).await?, true))
     }
 
     async fn create_session(&self, account: &Account<'_>) -> Result<Session, PublishError> {
@@ -158,9 +197,7 @@ impl BlueskyConnector {
                 _ => refusal(&answer, Step::SignIn),
             });
         }
-        let session = parse_session(&answer, &service_url(account), self.http.policy())?;
-        store_session(account, &session, true).await;
-        Ok(session)
+        parse_session(&answer, &service_url(account), self.http.policy())
     }
 
     /// `None` when Bluesky refuses this refresh JWT (expired or revoked): the caller logs in.
@@ -180,11 +217,11 @@ impl BlueskyConnector {
             .send(&service_url(account), &call, Some(refresh_jwt))
             .await?;
         match answer.status.as_u16() {
-            200..=299 => {
-                let session = parse_session(&answer, &service_url(account), self.http.policy())?;
-                store_session(account, &session, false).await;
-                Ok(Some(session))
-            }
+            200..=299 => Ok(Some(parse_session(
+                &answer,
+                &service_url(account),
+                self.http.policy(),
+            )?)),
             400 | 401 => Ok(None),
             _ => Err(refusal(&answer, Step::SignIn)),
         }
@@ -725,10 +762,14 @@ fn post_url(did: &str, rkey: &str) -> String {
     format!("https://bsky.app/profile/{did}/post/{rkey}")
 }
 
-/// A session an earlier process stored with the channel's credentials, if it was made by the
+/// A session an earlier process stored with the channel's `credentials`, if it was made by the
 /// channel's current service and names a PDS we connect to; otherwise the caller logs in again.
-fn stored_session(account: &Account<'_>, policy: OutboundPolicy) -> Option<Session> {
-    let get = |key: &str| account.credentials().get(key).filter(|s| !s.is_empty());
+fn stored_session(
+    credentials: &Credentials,
+    account: &Account<'_>,
+    policy: OutboundPolicy,
+) -> Option<Session> {
+    let get = |key: &str| credentials.get(key).filter(|s| !s.is_empty());
     let made_by = get(SESSION_SERVICE).map(|s| Endpoint::from_stored(s.expose()));
     if made_by.is_none() || made_by != Endpoint::of(&service_url(account)).ok() {
         return None;
@@ -753,6 +794,19 @@ fn stored_session(account: &Account<'_>, policy: OutboundPolicy) -> Option<Sessi
 
 /// Saves the session with the channel so the next process reuses it instead of logging in.
 async fn store_session(account: &Account<'_>, session: &Session, with_pds: bool) {
+    let changes = session_changes(account, session, with_pds);
+    // A session that could not be saved still works in this process; the next one logs in.
+    if let Err(e) = account.credentials_sink.update(changes).await {
+        tracing::warn!(channel = %account.channel.id, error = %e, "could not save the Bluesky session");
+    }
+}
+
+/// What a session leaves in the channel's credentials.
+fn session_changes(
+    account: &Account<'_>,
+    session: &Session,
+    with_pds: bool,
+) -> Vec<(String, Secret)> {
     let made_by = Endpoint::of(&service_url(account))
         .map(|e| e.as_str().to_owned())
         .unwrap_or_default();
@@ -766,10 +820,7 @@ async fn store_session(account: &Account<'_>, session: &Session, with_pds: bool)
         changes.push(("pds_url".to_owned(), Secret::new(session.pds.clone())));
     }
     changes.retain(|(_, value)| !value.is_empty());
-    // A session that could not be saved still works in this process; the next one logs in.
-    if let Err(e) = account.credentials_sink.update(changes).await {
-        tracing::warn!(channel = %account.channel.id, error = %e, "could not save the Bluesky session");
-    }
+    changes
 }
 
 /// The credential key recording which service (its endpoint) made the stored session.

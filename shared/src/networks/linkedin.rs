@@ -16,7 +16,7 @@ use super::{
     Account, Connector, MediaFiles, Outgoing, PublishContext, PublishError, Published, ReadBack,
     call_failed, create_failed, oauth, snippet,
 };
-use crate::domain::{Asset, Counters, MediaKind, MetricsReading, Network};
+use crate::domain::{Asset, Counters, Credentials, MediaKind, MetricsReading, Network};
 use crate::outbound::{CallError, JSON_ANSWER_LIMIT, OutboundClient, read_body, read_error_text};
 
 const NETWORK: &str = "LinkedIn";
@@ -799,28 +799,27 @@ impl<'a> Session<'a> {
 
     async fn refresh(&mut self) -> Result<(), PublishError> {
         self.refreshed = true;
-        let refresh_token = self.account.credential("refresh_token")?;
-        let client_id = self.account.credential("client_id")?;
-        let client_secret = self.account.credential("client_secret")?;
-        let request = self
-            .linkedin
-            .http
-            .post(format!(
-                "{}{}",
-                self.linkedin.oauth_base,
-                endpoint::ACCESS_TOKEN
-            ))
-            .form(&[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", refresh_token.expose()),
-                ("client_id", client_id.expose()),
-                ("client_secret", client_secret.expose()),
-            ]);
+        let (linkedin, account) = (self.linkedin, self.account);
+        let build = |credentials: &Credentials| {
+            let refresh_token = account.credential_in(credentials, "refresh_token")?;
+            let client_id = account.credential_in(credentials, "client_id")?;
+            let client_secret = account.credential_in(credentials, "client_secret")?;
+            Ok(linkedin
+                .http
+                .post(format!("{}{}", linkedin.oauth_base, endpoint::ACCESS_TOKEN))
+                .form(&[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", refresh_token.expose()),
+                    ("client_id", client_id.expose()),
+                    ("client_secret", client_secret.expose()),
+                ]))
+        };
         self.token = oauth::renew(
             NETWORK,
             &self.linkedin.http,
-            request,
             self.account,
+            &self.token,
+            build,
             &mut self.notes,
         )
         .await?;

@@ -4,8 +4,8 @@
 use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
 
-use super::{Account, PublishError, call_failed, reset_at_unix, snippet};
-use crate::domain::Secret;
+use super::{Account, PublishError, call_failed, reset_at_unix, snippet, within_renewal_time};
+use crate::domain::{Credentials, Secret};
 use crate::outbound::{JSON_ANSWER_LIMIT, OutboundClient, read_text};
 
 #[derive(Deserialize)]
@@ -22,16 +22,56 @@ struct OAuthError {
     error_description: Option<String>,
 }
 
-/// Sends the prepared renewal `request` to `network` and stores what it answers through the
-/// account's sink. Returns the new access token. A failure to save is not a failure to publish
-/// (the fresh token works for this call); it becomes a note in `notes` instead.
+/// Renews the access token under the channel's renewal lease. `in_use` is the token this
+/// worker holds: when the stored one differs, another worker renewed it meanwhile (its refresh
+/// token is spent) and that token is used instead of renewing again. Otherwise `request` builds
+/// the renewal from the credentials as stored now, and what the network answers is saved before
+/// the lease is released. Returns the access token to use. A failure to save is not a failure
+/// to publish (the fresh token works for this call); it becomes a note in `notes` instead.
 pub async fn renew(
     network: &str,
     http: &OutboundClient,
-    request: reqwest::RequestBuilder,
     account: &Account<'_>,
+    in_use: &str,
+    request: impl FnOnce(&Credentials) -> Result<reqwest::RequestBuilder, PublishError>,
     notes: &mut Vec<String>,
 ) -> Result<String, PublishError> {
+    let renewal = account.begin_renewal().await?;
+    if let Some(stored) = renewal
+        .credentials
+        .get("access_token")
+        .filter(|t| !t.is_empty() && t.expose() != in_use)
+    {
+        let stored = stored.expose().to_owned();
+        account.finish_renewal(renewal, Vec::new()).await?;
+        return Ok(stored);
+    }
+    let answer = match request(&renewal.credentials) {
+        Ok(request) => within_renewal_time(network, exchange(network, http, request)).await,
+        Err(e) => Err(e),
+    };
+    let (token, changes) = match answer {
+        Ok(answer) => answer,
+        Err(e) => {
+            account.finish_renewal(renewal, Vec::new()).await?;
+            return Err(e);
+        }
+    };
+    if let Err(e) = account.finish_renewal(renewal, changes).await {
+        tracing::warn!(network, error = %e, "renewed credentials could not be saved");
+        notes.push(format!(
+            "{network} renewed the channel's access, but the new credentials could not be saved ({e}); if later posts fail to authenticate, connect the channel again"
+        ));
+    }
+    Ok(token)
+}
+
+/// Sends a renewal and reads the new access token and what to save.
+async fn exchange(
+    network: &str,
+    http: &OutboundClient,
+    request: reqwest::RequestBuilder,
+) -> Result<(String, Vec<(String, Secret)>), PublishError> {
     let response = http
         .send(request)
         .await
@@ -87,11 +127,5 @@ pub async fn renew(
     if let Some(new_refresh) = answer.refresh_token.filter(|t| !t.is_empty()) {
         changes.push(("refresh_token".to_owned(), Secret::new(new_refresh)));
     }
-    if let Err(e) = account.credentials_sink.update(changes).await {
-        tracing::warn!(network, error = %e, "renewed credentials could not be saved");
-        notes.push(format!(
-            "{network} renewed the channel's access, but the new credentials could not be saved ({e}); if later posts fail to authenticate, connect the channel again"
-        ));
-    }
-    Ok(answer.access_token)
+    Ok((answer.access_token, changes))
 }

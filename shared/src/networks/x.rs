@@ -19,7 +19,7 @@ use super::{
     Account, Connector, MediaFiles, Outgoing, PublishContext, PublishError, Published, ReadBack,
     call_failed, create_failed, oauth, reset_at_unix, snippet,
 };
-use crate::domain::{Asset, Counters, MediaKind, MetricsReading, Network};
+use crate::domain::{Asset, Counters, Credentials, MediaKind, MetricsReading, Network};
 use crate::outbound::{CallError, JSON_ANSWER_LIMIT, OutboundClient, read_body, read_error_text};
 
 const NETWORK: &str = "X";
@@ -652,33 +652,36 @@ impl<'a> Session<'a> {
 
     async fn refresh(&mut self) -> Result<(), PublishError> {
         self.refreshed = true;
-        let credentials = self.account.credentials();
-        let refresh_token = credentials
-            .get("refresh_token")
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| {
-                PublishError::AuthExpired(
-                    "X refused the access token (they last 2 hours) and the channel has no refresh token to renew it: connect the channel again"
-                        .into(),
-                )
-            })?;
-        let client_id = self.account.credential("client_id")?;
-        let client_secret = credentials.get("client_secret").filter(|s| !s.is_empty());
-
-        let mut request = self.x.http.post(self.x.url(endpoint::TOKEN)).form(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh_token.expose()),
-            ("client_id", client_id.expose()),
-        ]);
-        if let Some(secret) = client_secret {
-            // Confidential clients authenticate with HTTP basic auth.
-            request = request.basic_auth(client_id.expose(), Some(secret.expose()));
-        }
+        let (x, account) = (self.x, self.account);
+        let build = |credentials: &Credentials| {
+            let refresh_token = credentials
+                .get("refresh_token")
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| {
+                    PublishError::AuthExpired(
+                        "X refused the access token (they last 2 hours) and the channel has no refresh token to renew it: connect the channel again"
+                            .into(),
+                    )
+                })?;
+            let client_id = account.credential_in(credentials, "client_id")?;
+            let client_secret = credentials.get("client_secret").filter(|s| !s.is_empty());
+            let mut request = x.http.post(x.url(endpoint::TOKEN)).form(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token.expose()),
+                ("client_id", client_id.expose()),
+            ]);
+            if let Some(secret) = client_secret {
+                // Confidential clients authenticate with HTTP basic auth.
+                request = request.basic_auth(client_id.expose(), Some(secret.expose()));
+            }
+            Ok(request)
+        };
         self.token = oauth::renew(
             NETWORK,
             &self.x.http,
-            request,
             self.account,
+            &self.token,
+            build,
             &mut self.notes,
         )
         .await?;

@@ -8,6 +8,7 @@
 //! | channel           | `B#{brand}`      | `CH#{id}`     |                                         |
 //! | post              | `B#{brand}`      | `P#{id}`      | `B#{brand}#P` / `{publish_at}#{id}`     |
 //! | credentials       | `B#{brand}#CRED` | `CH#{id}`     |                                         |
+//! | renewal lease     | `B#{brand}#CRED` | `RENEW#{channel}` | (TTL; one worker renews a channel at a time) |
 //! | asset             | `B#{brand}`      | `A#{id}`      |                                         |
 //! | asset checksum    | `B#{brand}`      | `SHA#{sha256}`|                                         |
 //! | upload slot       | `B#{brand}`      | `UP#{id}`     |                                         |
@@ -194,6 +195,12 @@ pub fn time_range_inclusive(from: Timestamp, to: Timestamp) -> (String, String) 
 
 pub fn credentials_pk(brand: &BrandId) -> String {
     format!("B#{brand}#CRED")
+}
+
+/// A channel's renewal lease: beside its credentials, in the partition only the functions that
+/// renew may touch (`store::credentials`).
+pub fn renewal_lease_sk(channel: &ChannelId) -> String {
+    format!("RENEW#{channel}")
 }
 
 pub fn channel_sk(channel: &ChannelId) -> String {

@@ -6,6 +6,7 @@
 
 pub mod cursor;
 pub mod keys;
+mod credentials;
 mod metrics;
 mod repository;
 

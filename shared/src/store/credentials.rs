@@ -1,0 +1,147 @@
+//! The credentials partition beyond plain reads and writes: the per-channel renewal lease (X
+//! refresh tokens are single use, Bluesky's rotate: two workers renewing at once would lock the
+//! channel out), and renewed values saved on condition of the version read under it.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use super::repository::encode;
+use super::{Condition, Store, StoreError, Write, keys};
+use crate::domain::{BrandId, ChannelId, Credentials};
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Lease {
+    holder: String,
+    until: Timestamp,
+}
+
+impl Store {
+    /// The channel's credentials as stored, with their version.
+    pub async fn credentials_with_version(
+        &self,
+        brand: &BrandId,
+        id: &ChannelId,
+    ) -> Result<Option<(Credentials, u64)>, StoreError> {
+        let item = self
+            .items()
+            .get(&keys::credentials_pk(brand), &keys::channel_sk(id))
+            .await?;
+        item.map(|i| {
+            let version = i.version;
+            serde_json::from_value::<BTreeMap<String, String>>(i.body)
+                .map(|values| (Credentials::from_stored(values), version))
+                .map_err(|e| StoreError::Corrupt(format!("credentials of channel {id}: {e}")))
+        })
+        .transpose()
+    }
+
+    /// Takes the channel's renewal lease for `holder` until `until`: `false` while another
+    /// holder's lease runs. One conditional write, so two workers never both get it.
+    pub async fn take_renewal_lease(
+        &self,
+        brand: &BrandId,
+        id: &ChannelId,
+        holder: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let (pk, sk) = (keys::credentials_pk(brand), keys::renewal_lease_sk(id));
+        let condition = match self.items().get(&pk, &sk).await? {
+            None => Condition::Absent,
+            Some(item) => {
+                let lease: Lease = serde_json::from_value(item.body)
+                    .map_err(|e| StoreError::Corrupt(format!("renewal lease of {id}: {e}")))?;
+                if lease.until > now && lease.holder != holder {
+                    return Ok(false);
+                }
+                Condition::Version(item.version)
+            }
+        };
+        let version = match condition {
+            Condition::Version(v) => v + 1,
+            _ => 1,
+        };
+        let lease = Lease {
+            holder: holder.to_owned(),
+            until,
+        };
+        let mut item = encode(pk, sk, version, vec![], &lease)?;
+        // Forgotten by DynamoDB a while after it ran out, even if its holder died.
+        item.expires_at = Some(until.as_second().saturating_add(3600));
+        match self
+            .items()
+            .write(vec![Write::Put { item, condition }])
+            .await
+        {
+            Ok(()) => Ok(true),
+            Err(StoreError::Conflict { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Releases the lease if `holder` still has it.
+    pub async fn release_renewal_lease(
+        &self,
+        brand: &BrandId,
+        id: &ChannelId,
+        holder: &str,
+    ) -> Result<(), StoreError> {
+        let (pk, sk) = (keys::credentials_pk(brand), keys::renewal_lease_sk(id));
+        let Some(item) = self.items().get(&pk, &sk).await? else {
+            return Ok(());
+        };
+        let lease: Lease = serde_json::from_value(item.body)
+            .map_err(|e| StoreError::Corrupt(format!("renewal lease of {id}: {e}")))?;
+        if lease.holder != holder {
+            return Ok(());
+        }
+        match self
+            .items()
+            .write(vec![Write::Delete {
+                pk,
+                sk,
+                condition: Condition::Version(item.version),
+            }])
+            .await
+        {
+            Ok(()) | Err(StoreError::Conflict { .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Merges renewed values into the credentials (empty values never overwrite), on condition
+    /// that they are still at `read_version`: a reconnect or another renewal since then wins.
+    pub async fn save_renewed_credentials(
+        &self,
+        brand: &BrandId,
+        id: &ChannelId,
+        changes: &[(String, String)],
+        read_version: u64,
+    ) -> Result<(), StoreError> {
+        let Some((credentials, version)) = self.credentials_with_version(brand, id).await? else {
+            return Err(StoreError::Conflict { index: 0 });
+        };
+        if version != read_version {
+            return Err(StoreError::Conflict { index: 0 });
+        }
+        let mut values = credentials.expose_all();
+        for (key, value) in changes.iter().filter(|(_, v)| !v.is_empty()) {
+            values.insert(key.clone(), value.clone());
+        }
+        let item = encode(
+            keys::credentials_pk(brand),
+            keys::channel_sk(id),
+            read_version + 1,
+            vec![],
+            &values,
+        )?;
+        self.items()
+            .write(vec![Write::Put {
+                item,
+                condition: Condition::Version(read_version),
+            }])
+            .await
+    }
+}
