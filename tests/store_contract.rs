@@ -5,12 +5,17 @@
 use std::sync::Arc;
 
 use jiff::Timestamp;
+use palinsesto::clock::ManualClock;
+use palinsesto::domain::AssetId;
 use palinsesto::domain::channel::ChannelFields;
 use palinsesto::domain::post::Context;
+use palinsesto::domain::rate_limit::{RateLimits, UploadAllowance, WriteBucket};
 use palinsesto::domain::{
     Brand, BrandId, BrandProfile, Channel, ChannelStatus, Credentials, Network, Post, PostDraft,
     PostInput, PostStatus, TimeZoneName,
 };
+use palinsesto::services::{RateLimiter, ServiceError};
+use palinsesto::store::keys;
 use palinsesto::store::{
     Condition, Index, IndexKey, Item, ItemStore, KeyRange, ListError, Page, PostFilter, Query,
     StartAfter, Store, StoreError, Write,
@@ -54,6 +59,9 @@ macro_rules! contract_suite {
                 post_listings_filter_by_status_label_channel_and_time,
                 posts_between_reads_the_time_index,
                 a_cursor_never_reaches_another_brands_posts,
+                rate_limit_items_change_only_from_the_version_read,
+                racing_writers_never_share_the_last_token,
+                upload_slots_are_taken_and_freed_without_losing_a_race,
             );
         }
     };
@@ -1045,4 +1053,180 @@ async fn a_cursor_never_reaches_another_brands_posts(items: Arc<dyn ItemStore>) 
         .list_posts(&b, &PostFilter::default(), Some("not-a-cursor"), 10)
         .await;
     assert!(matches!(refused, Err(ListError::BadCursor(_))));
+}
+
+// ---- rate limits ----
+
+fn rate_limits(burst: u32, per_minute: u32) -> RateLimits {
+    RateLimits {
+        write_burst: burst,
+        writes_per_minute: per_minute,
+        outstanding_uploads: 3,
+        upload_bytes_per_day: 1_000,
+    }
+}
+
+async fn rate_limit_items_change_only_from_the_version_read(items: Arc<dyn ItemStore>) {
+    let store = Store::new(items.clone());
+    let acme = brand_id("acme");
+    let limits = rate_limits(10, 60);
+    let at = now();
+    let full = WriteBucket::full(&limits, at);
+    let one_taken = full.take(&limits, at).unwrap();
+
+    // Created only where there is none, at version 1, with the TTL of a full bucket
+    assert_eq!(store.write_bucket(&acme).await.unwrap(), None);
+    store
+        .put_write_bucket(&acme, &one_taken, &limits, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.write_bucket(&acme).await.unwrap(),
+        Some((one_taken.clone(), 1))
+    );
+    let raw = items
+        .get(&keys::brand_pk(&acme), keys::WRITE_BUCKET_SK)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(raw.expires_at, Some(one_taken.forgettable_at(&limits)));
+    assert_eq!(raw.expires_at, Some(at.as_second() + 2));
+
+    // Two requests that read version 1 at the same instant compute the same bucket; only the
+    // first write lands (the second is a lost race, not a replay of the first)
+    let two_taken = one_taken.take(&limits, at).unwrap();
+    assert!(matches!(
+        store
+            .put_write_bucket(&acme, &one_taken, &limits, None)
+            .await,
+        Err(StoreError::Conflict { .. })
+    ));
+    store
+        .put_write_bucket(&acme, &two_taken, &limits, Some(1))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .put_write_bucket(&acme, &two_taken, &limits, Some(1))
+            .await,
+        Err(StoreError::Conflict { .. })
+    ));
+    assert_eq!(
+        store.write_bucket(&acme).await.unwrap(),
+        Some((two_taken, 2))
+    );
+
+    // The upload allowance: the same rules, its TTL after its day and its last slot
+    let until = at.checked_add(jiff::SignedDuration::from_mins(15)).unwrap();
+    let allowance = UploadAllowance::unused(at)
+        .take(&limits, at, AssetId::new(), 100, until)
+        .unwrap();
+    store
+        .put_upload_allowance(&acme, &allowance, None)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.put_upload_allowance(&acme, &allowance, None).await,
+        Err(StoreError::Conflict { .. })
+    ));
+    assert_eq!(
+        store.upload_allowance(&acme).await.unwrap(),
+        Some((allowance.clone(), 1))
+    );
+    let raw = items
+        .get(&keys::brand_pk(&acme), keys::UPLOAD_ALLOWANCE_SK)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(raw.expires_at, Some(allowance.forgettable_at()));
+
+    // And another brand has items of its own
+    assert_eq!(store.write_bucket(&brand_id("rival")).await.unwrap(), None);
+    assert_eq!(
+        store.upload_allowance(&brand_id("rival")).await.unwrap(),
+        None
+    );
+}
+
+async fn racing_writers_never_share_the_last_token(items: Arc<dyn ItemStore>) {
+    // Given a bucket of 4 and a clock that does not move (no refill during the race)
+    let store = Store::new(items);
+    let clock = Arc::new(ManualClock::new(now()));
+    let limiter = RateLimiter::new(store.clone(), clock.clone(), rate_limits(4, 60));
+    let (acme, rival) = (brand_id("acme"), brand_id("rival"));
+
+    // When 7 writes of acme race (each reads, then writes on the version it read)
+    let mut race = tokio::task::JoinSet::new();
+    for _ in 0..7 {
+        let (limiter, acme) = (limiter.clone(), acme.clone());
+        race.spawn(async move { limiter.take_write(&acme).await });
+    }
+    let outcomes = race.join_all().await;
+
+    // Then exactly 4 take a token and the others are told to wait
+    assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 4);
+    for refused in outcomes.iter().filter_map(|o| o.as_ref().err()) {
+        let ServiceError::RateLimited(refusal) = refused else {
+            panic!("{refused:?}");
+        };
+        assert_eq!(refusal.retry_after_secs, 1);
+    }
+    let (bucket, _) = store.write_bucket(&acme).await.unwrap().unwrap();
+    assert_eq!(bucket.milli_tokens, 0);
+    // And the other brand still has its whole bucket
+    for _ in 0..4 {
+        limiter.take_write(&rival).await.unwrap();
+    }
+    // And a second later acme has one token again
+    clock.advance(jiff::SignedDuration::from_secs(1));
+    limiter.take_write(&acme).await.unwrap();
+    assert!(limiter.take_write(&acme).await.is_err());
+}
+
+async fn upload_slots_are_taken_and_freed_without_losing_a_race(items: Arc<dyn ItemStore>) {
+    let store = Store::new(items);
+    let clock = Arc::new(ManualClock::new(now()));
+    let limiter = RateLimiter::new(store.clone(), clock.clone(), rate_limits(10, 60));
+    let acme = brand_id("acme");
+    let until = now()
+        .checked_add(jiff::SignedDuration::from_mins(15))
+        .unwrap();
+
+    // When 5 upload URLs race for 3 slots
+    let ids: Vec<AssetId> = (0..5).map(|_| AssetId::new()).collect();
+    let mut race = tokio::task::JoinSet::new();
+    for id in ids.clone() {
+        let (limiter, acme) = (limiter.clone(), acme.clone());
+        race.spawn(async move { (id, limiter.take_upload(&acme, id, 10, until).await) });
+    }
+    let outcomes = race.join_all().await;
+    let holders: Vec<AssetId> = outcomes
+        .iter()
+        .filter(|(_, o)| o.is_ok())
+        .map(|(id, _)| *id)
+        .collect();
+
+    // Then 3 hold a slot, and the allowance counts exactly their bytes
+    assert_eq!(holders.len(), 3);
+    let (allowance, _) = store.upload_allowance(&acme).await.unwrap().unwrap();
+    assert_eq!(allowance.bytes, 30);
+    let mut held: Vec<AssetId> = allowance.slots.iter().map(|s| s.asset_id).collect();
+    let mut expected = holders.clone();
+    held.sort();
+    expected.sort();
+    assert_eq!(held, expected);
+
+    // And freeing slots while others are taken loses neither
+    let newcomer = AssetId::new();
+    let (freed, taken) = tokio::join!(
+        limiter.release_upload(&acme, &holders[0]),
+        limiter.take_upload(&acme, newcomer, 10, until),
+    );
+    freed.unwrap();
+    // (taken only if the release landed first)
+    let (allowance, _) = store.upload_allowance(&acme).await.unwrap().unwrap();
+    let held: Vec<AssetId> = allowance.slots.iter().map(|s| s.asset_id).collect();
+    assert!(!held.contains(&holders[0]));
+    assert_eq!(held.contains(&newcomer), taken.is_ok());
+    assert_eq!(allowance.bytes, if taken.is_ok() { 40 } else { 30 });
 }

@@ -466,3 +466,26 @@ fn a_publish_attempt_ends_inside_the_publisher_s_timeout_and_its_lease() {
         "the 5-minute lease ({lease} s) must cover the function's Timeout ({timeout} s) and 120 s of retries and queueing"
     );
 }
+
+/// In AWS the HTTP API answers CORS itself: a browser may read `Retry-After` on a 429 only if
+/// the API exposes it, as the local router does.
+#[test]
+fn the_api_exposes_retry_after_to_browsers() {
+    let template = palinsesto_system_tests::template::load();
+    let exposed: Vec<String> = palinsesto_system_tests::template::resources(&template)
+        .into_iter()
+        .filter(|(_, r)| r["Type"].as_str() == Some("AWS::Serverless::HttpApi"))
+        .flat_map(|(_, r)| {
+            r["Properties"]["CorsConfiguration"]["ExposeHeaders"]
+                .as_vec()
+                .into_iter()
+                .flatten()
+                .filter_map(|h| h.as_str().map(str::to_ascii_lowercase))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(
+        exposed.iter().any(|h| h == "retry-after"),
+        "the HTTP API's CORS must expose retry-after: {exposed:?}"
+    );
+}

@@ -15,6 +15,7 @@ pub mod post;
 pub mod preflight;
 pub mod publishing;
 pub mod queue;
+pub mod rate_limit;
 pub mod report;
 pub mod report_build;
 pub mod secret;

@@ -14,10 +14,18 @@ use crate::domain::Actor;
 /// The verified caller, from `Authorization: Bearer <JWT>`.
 pub struct Caller(pub Actor);
 
+/// A caller a middleware already verified (the write rate limit), handed to the route in the
+/// request's extensions so the token is verified once. Only server code can put it there.
+#[derive(Clone)]
+pub(crate) struct Verified(pub(crate) Actor);
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
+        if let Some(Verified(actor)) = parts.extensions.get::<Verified>() {
+            return Ok(Caller(actor.clone()));
+        }
         let header = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
             Problem::unauthorized("send your token as Authorization: Bearer <token>")
         })?;

@@ -7,6 +7,7 @@ pub mod extract;
 #[cfg(feature = "local")]
 pub mod local_bucket;
 pub mod problem;
+pub mod rate_limit;
 pub mod routes;
 pub mod security;
 pub mod views;
@@ -26,9 +27,10 @@ pub use problem::Problem;
 
 use crate::auth::Verifier;
 use crate::blobs::Bucket;
+use crate::domain::rate_limit::RateLimits;
 use crate::services::{
     AssetService, BrandService, CalendarService, ChannelService, CompetitorService, KpiService,
-    MetricsService, Ports, PostService, ReportService,
+    MetricsService, Ports, PostService, RateLimiter, ReportService,
 };
 use routes::meta::OpenApiJson;
 use routes::{assets, brand, calendar, channels, competitors, kpis, meta, posts, reports};
@@ -48,10 +50,17 @@ pub struct AppState {
     pub verifier: Arc<Verifier>,
     /// Woken after publish-now, so a local publisher need not wait for its next tick.
     pub publish_soon: Arc<tokio::sync::Notify>,
+    /// The per-brand write limit (`rate_limit::limit_writes`); the router sets its limits.
+    pub rate_limiter: RateLimiter,
 }
 
 impl AppState {
     pub fn new(ports: Ports, verifier: Arc<Verifier>) -> Self {
+        let rate_limiter = RateLimiter::new(
+            ports.store.clone(),
+            ports.clock.clone(),
+            RateLimits::default(),
+        );
         Self {
             brands: BrandService::new(ports.clone()),
             channels: ChannelService::new(ports.clone()),
@@ -64,7 +73,15 @@ impl AppState {
             calendar: CalendarService::new(ports),
             verifier,
             publish_soon: Arc::new(tokio::sync::Notify::new()),
+            rate_limiter,
         }
+    }
+
+    /// The per-brand limits on writes and upload URLs (the router applies `ApiSettings`').
+    pub fn with_rate_limits(mut self, limits: RateLimits) -> Self {
+        self.assets = self.assets.with_rate_limits(limits);
+        self.rate_limiter = self.rate_limiter.with_limits(limits);
+        self
     }
 
     /// Serves the media library's files from `bucket` (without one, asset routes that need the
@@ -81,6 +98,8 @@ pub struct ApiSettings {
     /// Origins the brand's frontend is served from; empty means no CORS headers.
     pub cors_origins: Vec<String>,
     pub max_body_bytes: usize,
+    /// Per-brand limits on writes and upload URLs (defaults in `RateLimits::default`).
+    pub rate_limits: RateLimits,
 }
 
 impl Default for ApiSettings {
@@ -88,15 +107,30 @@ impl Default for ApiSettings {
         Self {
             cors_origins: Vec::new(),
             max_body_bytes: 256 * 1024,
+            rate_limits: RateLimits::default(),
         }
     }
 }
 
+/// The environment variables of the per-brand limits, each with its field.
+const RATE_LIMIT_VARIABLES: [&str; 4] = [
+    "RATE_LIMIT_WRITE_BURST",
+    "RATE_LIMIT_WRITES_PER_MINUTE",
+    "RATE_LIMIT_OUTSTANDING_UPLOADS",
+    "RATE_LIMIT_UPLOAD_BYTES_PER_DAY",
+];
+
 impl ApiSettings {
-    /// `CORS_ALLOWED_ORIGINS` (comma-separated, or `*`) and `MAX_BODY_BYTES`.
+    /// `CORS_ALLOWED_ORIGINS` (comma-separated, or `*`), `MAX_BODY_BYTES` and the per-brand
+    /// limits `RATE_LIMIT_WRITE_BURST`, `RATE_LIMIT_WRITES_PER_MINUTE`,
+    /// `RATE_LIMIT_OUTSTANDING_UPLOADS`, `RATE_LIMIT_UPLOAD_BYTES_PER_DAY`.
     pub fn from_env() -> Result<Self, String> {
+        Self::from_vars(|name| std::env::var(name).ok())
+    }
+
+    fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
         let mut settings = Self::default();
-        if let Ok(origins) = std::env::var("CORS_ALLOWED_ORIGINS") {
+        if let Some(origins) = var("CORS_ALLOWED_ORIGINS") {
             settings.cors_origins = origins
                 .split(',')
                 .map(str::trim)
@@ -104,11 +138,31 @@ impl ApiSettings {
                 .map(str::to_owned)
                 .collect();
         }
-        if let Ok(raw) = std::env::var("MAX_BODY_BYTES") {
+        if let Some(raw) = var("MAX_BODY_BYTES") {
             settings.max_body_bytes = raw
                 .parse()
                 .map_err(|_| format!("MAX_BODY_BYTES must be a number of bytes, got {raw:?}"))?;
         }
+        let limits = &mut settings.rate_limits;
+        for name in RATE_LIMIT_VARIABLES {
+            let Some(raw) = var(name).filter(|v| !v.trim().is_empty()) else {
+                continue;
+            };
+            let number: u64 = raw
+                .trim()
+                .parse()
+                .map_err(|_| format!("{name} must be a whole number, got {raw:?}"))?;
+            let small = || {
+                u32::try_from(number).map_err(|_| format!("{name} must be at most {}", u32::MAX))
+            };
+            match name {
+                "RATE_LIMIT_WRITE_BURST" => limits.write_burst = small()?,
+                "RATE_LIMIT_WRITES_PER_MINUTE" => limits.writes_per_minute = small()?,
+                "RATE_LIMIT_OUTSTANDING_UPLOADS" => limits.outstanding_uploads = small()?,
+                _ => limits.upload_bytes_per_day = number,
+            }
+        }
+        limits.check()?;
         Ok(settings)
     }
 }
@@ -195,13 +249,22 @@ pub fn api() -> OpenApiRouter<AppState> {
 }
 
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
-    api().into_openapi()
+    let mut doc = api().into_openapi();
+    rate_limit::document(&mut doc);
+    doc
 }
 
 pub fn router(state: AppState, settings: &ApiSettings) -> Router {
-    let (router, doc) = api().split_for_parts();
+    let (router, mut doc) = api().split_for_parts();
+    rate_limit::document(&mut doc);
     let doc = OpenApiJson::new(doc);
+    let state = state.with_rate_limits(settings.rate_limits);
     let mut router = router
+        // On the routes only: an unknown endpoint is a 404 that takes nothing.
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit::limit_writes,
+        ))
         .fallback(|| async {
             Problem::not_found("there is no such endpoint; see /v1/openapi.json")
         })
@@ -262,8 +325,56 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
             .expose_headers([
                 header::ETAG,
                 header::LOCATION,
+                header::RETRY_AFTER,
                 HeaderName::from_static("content-type"),
             ])
             .max_age(std::time::Duration::from_secs(600)),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from(vars: &[(&str, &str)]) -> Result<ApiSettings, String> {
+        ApiSettings::from_vars(|name| {
+            vars.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| (*v).to_owned())
+        })
+    }
+
+    #[test]
+    fn rate_limits_come_from_the_environment_or_their_defaults() {
+        assert_eq!(from(&[]).unwrap().rate_limits, RateLimits::default());
+        let set = from(&[
+            ("RATE_LIMIT_WRITE_BURST", "20"),
+            ("RATE_LIMIT_WRITES_PER_MINUTE", " 30 "),
+            ("RATE_LIMIT_OUTSTANDING_UPLOADS", ""),
+            ("RATE_LIMIT_UPLOAD_BYTES_PER_DAY", "10737418240"),
+        ])
+        .unwrap()
+        .rate_limits;
+        assert_eq!(
+            set,
+            RateLimits {
+                write_burst: 20,
+                writes_per_minute: 30,
+                outstanding_uploads: RateLimits::default().outstanding_uploads,
+                upload_bytes_per_day: 10 << 30,
+            }
+        );
+        for (name, value) in [
+            ("RATE_LIMIT_WRITE_BURST", "0"),
+            ("RATE_LIMIT_WRITES_PER_MINUTE", "many"),
+            ("RATE_LIMIT_OUTSTANDING_UPLOADS", "99999999999"),
+            ("RATE_LIMIT_UPLOAD_BYTES_PER_DAY", "-1"),
+        ] {
+            let refused = from(&[(name, value)]).unwrap_err();
+            assert!(
+                refused.contains(name) || refused.contains("at least 1"),
+                "{name}={value}: {refused}"
+            );
+        }
+    }
 }

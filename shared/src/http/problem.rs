@@ -24,6 +24,9 @@ pub struct Problem {
     /// One entry per invalid field, when the input was at fault.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// Seconds to wait before trying again, sent as the `Retry-After` header (429).
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
 }
 
 impl Problem {
@@ -34,6 +37,20 @@ impl Problem {
             status: status.as_u16(),
             detail: detail.into(),
             errors: Vec::new(),
+            retry_after: None,
+        }
+    }
+
+    /// 429: a per-brand rate limit; `detail` says which, and when it resets.
+    pub fn too_many_requests(detail: impl Into<String>, retry_after_secs: u64) -> Self {
+        Self {
+            retry_after: Some(retry_after_secs),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate-limited",
+                "Too many requests",
+                detail,
+            )
         }
     }
 
@@ -88,11 +105,15 @@ impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = self.status();
         let unauthorized = status == StatusCode::UNAUTHORIZED;
+        let retry_after = self.retry_after;
         let mut response = (status, Json(self)).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
         if unauthorized {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Some(secs) = retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }
@@ -156,6 +177,9 @@ impl From<ServiceError> for Problem {
                 e.to_string(),
             ),
             ServiceError::BadRequest(detail) => Self::bad_request(detail),
+            ServiceError::RateLimited(refusal) => {
+                Self::too_many_requests(refusal.detail, refusal.retry_after_secs)
+            }
             ServiceError::Store(e) => e.into(),
             ServiceError::Events(e) => {
                 tracing::error!(error = %e, "event bus error");

@@ -9,6 +9,7 @@ use jiff::SignedDuration;
 
 use crate::blobs::{BlobError, Bucket, ObjectInfo, PresignedRequest};
 use crate::domain::asset::{AssetEdit, parse_filename};
+use crate::domain::rate_limit::RateLimits;
 use crate::domain::time::parse_instant;
 use crate::domain::{
     Actor, Asset, AssetId, AssetStatus, DomainError, IntakeTicket, MediaKind, Permission,
@@ -18,7 +19,7 @@ use crate::intake::{Limits, kind_of};
 use crate::store::{AssetFilter, AssetPage, ListError};
 
 use super::intake::INCOMING;
-use super::{Ports, ServiceError, check_version, with_retries};
+use super::{Ports, RateLimiter, ServiceError, check_version, with_retries};
 
 pub const DEFAULT_PAGE_SIZE: usize = 50;
 pub const MAX_PAGE_SIZE: usize = 200;
@@ -75,6 +76,8 @@ pub struct AssetService {
     ports: Ports,
     bucket: Arc<dyn Bucket>,
     limits: Limits,
+    /// Upload URLs take a slot and their bytes from the brand's upload allowance.
+    rate_limits: RateLimits,
 }
 
 impl AssetService {
@@ -83,6 +86,14 @@ impl AssetService {
             ports,
             bucket,
             limits,
+            rate_limits: RateLimits::default(),
+        }
+    }
+
+    pub fn with_rate_limits(self, rate_limits: RateLimits) -> Self {
+        Self {
+            rate_limits,
+            ..self
         }
     }
 
@@ -98,6 +109,8 @@ impl AssetService {
 
     /// Reserves an asset id and returns a PUT the caller makes straight to the bucket, bound to
     /// the declared content type and size, under `incoming/{brand}/{asset_id}/{filename}`.
+    /// The URL takes a slot (freed when intake takes the file in, or when the URL expires) and
+    /// the declared size from the brand's upload allowance: over it, `RateLimited`.
     pub async fn reserve_upload(
         &self,
         actor: &Actor,
@@ -119,6 +132,14 @@ impl AssetService {
                     self.limits.max_bytes
                 ),
             );
+        } else if size > self.rate_limits.upload_bytes_per_day {
+            v.add(
+                "size",
+                format!(
+                    "the file is {size} bytes; this brand may upload {} bytes a day",
+                    self.rate_limits.upload_bytes_per_day
+                ),
+            );
         }
         v.finish()?;
         let (Some(filename), Some(content_type)) = (filename, content_type) else {
@@ -127,12 +148,21 @@ impl AssetService {
         // Intake needs the brand's profile; refuse now rather than set the file aside later.
         self.ports.brand(actor).await?;
         let asset_id = AssetId::new();
+        let now = self.ports.clock.now();
+        let until = now.checked_add(UPLOAD_URL_VALIDITY).unwrap_or(now);
+        RateLimiter::new(
+            self.ports.store.clone(),
+            self.ports.clock.clone(),
+            self.rate_limits,
+        )
+        .take_upload(&actor.brand, asset_id, size, until)
+        .await?;
         let key = format!("{INCOMING}{}/{asset_id}/{filename}", actor.brand);
         let ticket = IntakeTicket {
             asset_id,
             key: key.clone(),
             uploaded_by: Some(actor.subject.clone()),
-            created_at: self.ports.clock.now(),
+            created_at: now,
             duplicate_of: None,
         };
         self.ports

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use tokio::runtime::Handle;
 
 use crate::blobs::{BlobError, Bucket};
+use crate::domain::rate_limit::RateLimits;
 use crate::domain::{
     Asset, AssetDetails, AssetId, AssetRejection, AssetStatus, BrandId, IntakeTicket, MediaKind,
 };
@@ -16,7 +17,7 @@ use crate::events::{DomainEvent, EventBus};
 use crate::intake::{self, InspectError, Inspection, Limits, ObjectSource, Rejection};
 use crate::store::StoreError;
 
-use super::{Ports, ServiceError};
+use super::{Ports, RateLimiter, ServiceError};
 
 pub const INCOMING: &str = "incoming/";
 /// The most keys one scan of the drop folder looks at, and the most files it takes in.
@@ -141,7 +142,34 @@ impl IntakeService {
     /// same key at any point, including after a crash half-way: every step is keyed by the asset
     /// id the object's ticket fixes on first sight, and the incoming object is deleted last.
     /// An `Err` is worth retrying (the store or bucket failed); a refused file is an `Ok`.
+    /// Once the file is dealt with, the upload URL it came through frees its slot.
     pub async fn ingest(&self, key: &str) -> Result<IntakeOutcome, ServiceError> {
+        let outcome = self.take_in(key).await;
+        if outcome.is_ok()
+            && let Some(incoming) = IncomingKey::parse(key)
+            && let (Ok(brand), Some(slot)) = (BrandId::parse(incoming.brand), incoming.slot)
+        {
+            self.free_upload_slot(&brand, &slot).await;
+        }
+        outcome
+    }
+
+    /// The upload URL's file has been taken in: its slot no longer counts against the brand's
+    /// outstanding uploads (nothing to do for a key that holds none). A failure here costs the
+    /// brand the slot until the URL expires (at most 15 minutes), so it is logged rather than
+    /// failing an intake that succeeded.
+    async fn free_upload_slot(&self, brand: &BrandId, slot: &AssetId) {
+        let limiter = RateLimiter::new(
+            self.ports.store.clone(),
+            self.ports.clock.clone(),
+            RateLimits::default(),
+        );
+        if let Err(e) = limiter.release_upload(brand, slot).await {
+            tracing::warn!(%brand, asset = %slot, error = %e, "the upload slot could not be freed");
+        }
+    }
+
+    async fn take_in(&self, key: &str) -> Result<IntakeOutcome, ServiceError> {
         let Some(incoming) = IncomingKey::parse(key) else {
             return Ok(IntakeOutcome::Ignored(format!(
                 "{key} is not under {INCOMING}"

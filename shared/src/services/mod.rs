@@ -14,6 +14,7 @@ pub mod posts;
 pub mod preflight;
 pub mod publishing;
 pub mod publishing_events;
+pub mod rate_limits;
 pub mod reports;
 pub mod schedule_events;
 
@@ -32,6 +33,7 @@ pub use intake::IntakeService;
 pub use kpis::KpiService;
 pub use metrics::MetricsService;
 pub use posts::PostService;
+pub use rate_limits::RateLimiter;
 pub use reports::ReportService;
 
 /// How many times an update without a caller-supplied version is retried when a concurrent
@@ -67,6 +69,9 @@ pub enum ServiceError {
     Bucket(#[from] crate::blobs::BlobError),
     #[error(transparent)]
     Events(#[from] crate::events::EventError),
+    /// A per-brand rate limit: 429 with `Retry-After`.
+    #[error("{}", .0.detail)]
+    RateLimited(crate::domain::rate_limit::Refusal),
 }
 
 impl From<StoreError> for ServiceError {

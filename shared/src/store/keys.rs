@@ -13,11 +13,20 @@
 //! | asset checksum    | `B#{brand}`      | `SHA#{sha256}`|                                         |
 //! | upload slot       | `B#{brand}`      | `UP#{id}`     |                                         |
 //! | dropped file      | `B#{brand}`      | `IN#{sha256 of its key}` |                              |
+//! | write bucket      | `B#{brand}`      | `RL#writes`   |                                         |
+//! | upload allowance  | `B#{brand}`      | `RL#uploads`  |                                         |
 //!
 //! Assets are listed newest first by querying `A#` descending (ULIDs sort by time). A checksum
 //! item is written in the same atomic write as its asset, so two uploads of the same file cannot
 //! both become assets. Upload slots and dropped-file items give an incoming object the same asset
 //! id on every retry of its intake; they expire (TTL) after [`INTAKE_TICKET_DAYS`].
+//!
+//! The rate-limit items (`domain::rate_limit`) are one per brand and limit, each updated by a
+//! conditional write on its version. Their window lives in the item (the bucket's last refill,
+//! the allowance's UTC day and its slots, which outlive the day), so a request reads and writes
+//! exactly one item. Their TTL is the moment the item says nothing a missing one would not (a
+//! full bucket, a spent day with no slot left), so DynamoDB deleting them late or early is
+//! harmless.
 //!
 //! Metrics (see `store::metrics`):
 //!
@@ -56,6 +65,8 @@ pub const KPI_PREFIX: &str = "K#";
 pub const COMPETITOR_PREFIX: &str = "CO#";
 pub const TRACKER_PREFIX: &str = "MT#";
 pub const REPORT_SCHEDULE_SK: &str = "RS";
+pub const WRITE_BUCKET_SK: &str = "RL#writes";
+pub const UPLOAD_ALLOWANCE_SK: &str = "RL#uploads";
 
 /// The physical table layout: attribute names and indexes, shared by the DynamoDB adapter and
 /// the deployment template check.
