@@ -467,6 +467,63 @@ fn a_publish_attempt_ends_inside_the_publisher_s_timeout_and_its_lease() {
     );
 }
 
+/// A reservation cannot be deployed on an account whose concurrency limit leaves no room for it
+/// (Lambda keeps 100 unreserved; new accounts have a limit of 10). So the publisher reserves
+/// concurrency only when `PublisherReservedConcurrency` is given, and nothing else reserves any.
+#[test]
+fn the_publisher_reserves_concurrency_only_when_asked() {
+    let parameter = "PublisherReservedConcurrency";
+    let default = parameters()
+        .into_iter()
+        .find(|(name, _)| name == parameter)
+        .unwrap_or_else(|| panic!("template.yaml has no {parameter} parameter"))
+        .1;
+    assert!(
+        matches!(default.as_deref(), None | Some("") | Some("0")),
+        "{parameter} must default to unset, not {default:?}"
+    );
+    let template = palinsesto_system_tests::template::load();
+    for (logical_id, resource) in palinsesto_system_tests::template::resources(&template) {
+        let reserved = &resource["Properties"]["ReservedConcurrentExecutions"];
+        if reserved.is_badvalue() {
+            continue;
+        }
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"].as_str();
+        assert_eq!(
+            binary,
+            Some("publisher"),
+            "{logical_id} reserves concurrency; only the publisher may, and only when asked"
+        );
+        // !If [condition, !Ref parameter, !Ref AWS::NoValue]: short tags read as plain values.
+        let branches: Vec<&str> = reserved
+            .as_vec()
+            .unwrap_or_else(|| panic!("{logical_id}: ReservedConcurrentExecutions must be an !If"))
+            .iter()
+            .filter_map(|v| v.as_str())
+            .collect();
+        let [condition, given, otherwise] = branches[..] else {
+            panic!(
+                "{logical_id}: ReservedConcurrentExecutions must be !If [condition, !Ref {parameter}, !Ref AWS::NoValue], not {branches:?}"
+            );
+        };
+        assert_eq!(
+            (given, otherwise),
+            (parameter, "AWS::NoValue"),
+            "{logical_id}"
+        );
+        assert!(
+            condition_mentions(condition).iter().any(|m| m == parameter),
+            "the condition {condition} must test {parameter}"
+        );
+    }
+    let publisher = deployed("publisher").logical_id;
+    assert!(
+        !template["Resources"][publisher.as_str()]["Properties"]["ReservedConcurrentExecutions"]
+            .is_badvalue(),
+        "the publisher must be able to reserve concurrency ({parameter})"
+    );
+}
+
 /// In AWS the HTTP API answers CORS itself: a browser may read `Retry-After` on a 429 only if
 /// the API exposes it, as the local router does.
 #[test]
