@@ -62,6 +62,8 @@ macro_rules! contract_suite {
                 rate_limit_items_change_only_from_the_version_read,
                 racing_writers_never_share_the_last_token,
                 upload_slots_are_taken_and_freed_without_losing_a_race,
+                a_renewal_lease_has_one_holder_until_it_runs_out,
+                renewed_credentials_are_saved_only_on_the_version_read,
             );
         }
     };
@@ -1229,4 +1231,122 @@ async fn upload_slots_are_taken_and_freed_without_losing_a_race(items: Arc<dyn I
     assert!(!held.contains(&holders[0]));
     assert_eq!(held.contains(&newcomer), taken.is_ok());
     assert_eq!(allowance.bytes, if taken.is_ok() { 40 } else { 30 });
+}
+
+// ---- the renewal lease and renewed credentials ----
+
+async fn a_renewal_lease_has_one_holder_until_it_runs_out(items: Arc<dyn ItemStore>) {
+    let store = Store::new(items);
+    let (acme, ch) = (brand_id("acme"), palinsesto::domain::ChannelId::new());
+    let t0 = now();
+    let at = |secs: i64| {
+        t0.checked_add(jiff::SignedDuration::from_secs(secs))
+            .unwrap()
+    };
+    assert!(
+        store
+            .take_renewal_lease(&acme, &ch, "a", t0, at(30))
+            .await
+            .unwrap()
+    );
+    // Another worker waits while it runs; its holder may extend it.
+    assert!(
+        !store
+            .take_renewal_lease(&acme, &ch, "b", at(1), at(31))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .take_renewal_lease(&acme, &ch, "a", at(2), at(32))
+            .await
+            .unwrap()
+    );
+    // Other channels and brands have their own.
+    let other = palinsesto::domain::ChannelId::new();
+    assert!(
+        store
+            .take_renewal_lease(&acme, &other, "b", at(3), at(33))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .take_renewal_lease(&brand_id("other"), &ch, "b", at(3), at(33))
+            .await
+            .unwrap()
+    );
+    // A lease whose holder died runs out and is taken over.
+    assert!(
+        store
+            .take_renewal_lease(&acme, &ch, "b", at(33), at(63))
+            .await
+            .unwrap()
+    );
+    // Only the holder releases it.
+    store.release_renewal_lease(&acme, &ch, "a").await.unwrap();
+    assert!(
+        !store
+            .take_renewal_lease(&acme, &ch, "c", at(34), at(64))
+            .await
+            .unwrap()
+    );
+    store.release_renewal_lease(&acme, &ch, "b").await.unwrap();
+    assert!(
+        store
+            .take_renewal_lease(&acme, &ch, "c", at(35), at(65))
+            .await
+            .unwrap()
+    );
+    // Two workers racing for a free lease: exactly one gets it.
+    let free = palinsesto::domain::ChannelId::new();
+    let (x, y) = tokio::join!(
+        store.take_renewal_lease(&acme, &free, "x", t0, at(30)),
+        store.take_renewal_lease(&acme, &free, "y", t0, at(30)),
+    );
+    assert!(x.unwrap() ^ y.unwrap());
+}
+
+async fn renewed_credentials_are_saved_only_on_the_version_read(items: Arc<dyn ItemStore>) {
+    let store = Store::new(items);
+    let acme = brand_id("acme");
+    let saved = store
+        .put_channel(&acme, &channel("News"), None)
+        .await
+        .unwrap();
+    let credentials = Credentials::parse(
+        Network::Telegram,
+        json!({ "bot_token": "123:secret" }).as_object().unwrap(),
+    )
+    .unwrap();
+    let mut connected = saved.clone();
+    connected.credentials_stored(now());
+    store
+        .put_credentials(&acme, &connected, saved.version, &credentials)
+        .await
+        .unwrap();
+    let (_, read) = store
+        .credentials_with_version(&acme, &saved.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let renewed = [("bot_token".to_owned(), "123:renewed".to_owned())];
+    store
+        .save_renewed_credentials(&acme, &saved.id, &renewed, read)
+        .await
+        .unwrap();
+    let (now_stored, version) = store
+        .credentials_with_version(&acme, &saved.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(now_stored.get("bot_token").unwrap().expose(), "123:renewed");
+    assert_eq!(version, read + 1);
+    // A second renewal from the same read (its refresh token already spent) loses.
+    assert!(matches!(
+        store
+            .save_renewed_credentials(&acme, &saved.id, &renewed, read)
+            .await,
+        Err(StoreError::Conflict { .. })
+    ));
 }
