@@ -1011,3 +1011,504 @@ async fn each_network_says_whether_it_can_take_the_asset_and_why_not() {
     assert_eq!(networks["instagram"]["ok"], true, "{networks}");
     assert_eq!(networks.as_object().unwrap().len(), 8);
 }
+
+// ---- the local runner's bucket: keys, half-written uploads, the drop folder ----
+
+/// Every file under the folder of `key` (part files included), for checking what an upload left.
+fn files_beside(library: &Library, key: &str) -> Vec<String> {
+    let dir = library.bucket_file(key).parent().unwrap().to_owned();
+    std::fs::read_dir(&dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn the_bucket_signs_with_its_own_key_never_the_tokens_key() {
+    let library = Library::open().await;
+    let runtime = &library.app.runtime;
+    let photo = fixtures::noise_jpeg(16, 16, 40);
+    let reserved = library.reserve("a.jpg", "image/jpeg", photo.len()).await;
+    let key = format!(
+        "incoming/acme/{}/a.jpg",
+        reserved.body["asset_id"].as_str().unwrap()
+    );
+
+    // An upload URL signed with the key the API's tokens are signed with is refused.
+    let with_token_key = palinsesto::adapters::folder_bucket::FolderBucket::new(
+        runtime.bucket.root(),
+        Some(library.app.base.clone()),
+        runtime.secret.clone(),
+    )
+    .presign_put(
+        &key,
+        "image/jpeg",
+        photo.len() as u64,
+        SignedDuration::from_mins(5),
+    )
+    .await
+    .unwrap();
+    let forged = library
+        .put(
+            &json!({"headers": {"Content-Type": "image/jpeg"}}),
+            &with_token_key.url,
+            photo.clone(),
+        )
+        .await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert!(!library.exists(&key));
+
+    // And a token signed with the bucket's key is not a token.
+    let bucket_key = std::fs::read_to_string(runtime.data.join("bucket-signing-secret"))
+        .expect("the bucket's key is kept beside the data");
+    assert_ne!(bucket_key.trim(), runtime.secret.expose());
+    let token = palinsesto::auth::mint_hs256(
+        &palinsesto::domain::Secret::new(bucket_key.trim()),
+        palinsesto::local::ISSUER,
+        palinsesto::local::AUDIENCE,
+        "owner@acme",
+        &palinsesto::domain::BrandId::parse("acme").unwrap(),
+        palinsesto::domain::Role::Owner,
+        SignedDuration::from_hours(1),
+        jiff::Timestamp::now(),
+    );
+    let r = library
+        .http
+        .get(format!("{}/v1/brand", library.app.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+
+    // While the real URL and a real token work.
+    let url = reserved.body["url"].as_str().unwrap();
+    assert_eq!(
+        library.put(&reserved.body, url, photo).await.status(),
+        StatusCode::OK
+    );
+    assert!(library.exists(&key));
+    assert_eq!(library.list("").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_data_folder_from_before_keeps_its_tokens_and_gets_a_bucket_key() {
+    // A data folder as the runner made it when one key signed everything.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("signing-secret"), "an-existing-key\n").unwrap();
+    let runtime = palinsesto::local::LocalRuntime::open_with(
+        dir.path(),
+        palinsesto::local::LocalOptions {
+            public_base: Some("http://127.0.0.1:9".into()),
+            ..palinsesto::local::LocalOptions::default()
+        },
+    )
+    .unwrap();
+    // Tokens minted with the key it had still pass.
+    assert_eq!(runtime.secret.expose(), "an-existing-key");
+    let token = palinsesto::local::mint_token(
+        dir.path(),
+        &palinsesto::domain::BrandId::parse("demo").unwrap(),
+        palinsesto::domain::Role::Owner,
+        "someone",
+        SignedDuration::from_hours(1),
+    )
+    .unwrap();
+    assert!(runtime.verifier().verify(&token).await.is_ok());
+    // The bucket got a key of its own, kept for next time.
+    let bucket_key = std::fs::read_to_string(dir.path().join("bucket-signing-secret")).unwrap();
+    assert_eq!(bucket_key.trim().len(), 64, "{bucket_key:?}");
+    assert_ne!(bucket_key.trim(), "an-existing-key");
+    let url = runtime
+        .bucket
+        .presign_get("library/demo/x.jpg", SignedDuration::from_mins(5))
+        .await
+        .unwrap();
+    let signature = url.split("signature=").nth(1).unwrap();
+    let expires: i64 = url
+        .split("expires=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let grant = palinsesto::adapters::folder_bucket::Grant {
+        method: "GET",
+        key: "library/demo/x.jpg",
+        expires,
+        content_type: "",
+        length: None,
+    };
+    let now = jiff::Timestamp::now();
+    assert!(runtime.bucket.verify(&grant, signature, now));
+    let with_token_key = palinsesto::adapters::folder_bucket::FolderBucket::new(
+        "/nowhere",
+        None,
+        palinsesto::domain::Secret::new("an-existing-key"),
+    );
+    assert!(!with_token_key.verify(&grant, signature, now));
+    // And no temporary file was left beside them.
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("secret"))
+        .collect();
+    names.sort();
+    assert_eq!(names, ["bucket-signing-secret", "signing-secret"]);
+    runtime.shutdown();
+}
+
+#[tokio::test]
+async fn an_upload_cut_short_leaves_no_file_behind() {
+    use tokio::io::AsyncWriteExt;
+
+    let library = Library::open().await;
+    let photo = fixtures::noise_jpeg(256, 256, 41);
+    assert!(photo.len() > 20_000, "{}", photo.len());
+    let r = library.reserve("cut.jpg", "image/jpeg", photo.len()).await;
+    let url = r.body["url"].as_str().unwrap().to_owned();
+    let key = format!(
+        "incoming/acme/{}/cut.jpg",
+        r.body["asset_id"].as_str().unwrap()
+    );
+
+    // A client that declares the whole length, sends half, and goes away.
+    let target = reqwest::Url::parse(&url).unwrap();
+    let mut stream =
+        tokio::net::TcpStream::connect((target.host_str().unwrap(), target.port().unwrap()))
+            .await
+            .unwrap();
+    let head = format!(
+        "PUT {}?{} HTTP/1.1\r\nhost: {}\r\ncontent-type: image/jpeg\r\ncontent-length: {}\r\n\r\n",
+        target.path(),
+        target.query().unwrap(),
+        target.host_str().unwrap(),
+        photo.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&photo[..photo.len() / 2]).await.unwrap();
+    stream.flush().await.unwrap();
+    // Long enough for the server to have started writing the part file.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    drop(stream);
+
+    // A client whose body fails half-way (reqwest then drops the connection).
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = vec![
+        Ok(photo[..photo.len() / 3].to_vec()),
+        Err(std::io::Error::other("the disk went away")),
+    ];
+    let failing = library
+        .http
+        .put(&url)
+        .header("content-type", "image/jpeg")
+        .header("content-length", photo.len())
+        .body(reqwest::Body::wrap_stream(futures_stream(chunks)))
+        .send()
+        .await;
+    assert!(failing.is_err(), "{failing:?}");
+
+    // A request dropped while its body is still coming (the server stopping, a timeout): the
+    // handler never gets to clean up itself.
+    let target = reqwest::Url::parse(&url).unwrap();
+    let request =
+        axum::http::Request::put(format!("{}?{}", target.path(), target.query().unwrap()))
+            .header("content-type", "image/jpeg")
+            .header("content-length", photo.len())
+            .body(axum::body::Body::from_stream(StalledBody(Some(
+                photo[..photo.len() / 4].to_vec(),
+            ))))
+            .unwrap();
+    let router = library
+        .app
+        .runtime
+        .router(library.app.runtime.app_state(), &Default::default());
+    // (tower's ServiceExt, as lambda_http re-exports it)
+    let dropped = tokio::time::timeout(
+        std::time::Duration::from_millis(500),
+        lambda_http::tower::ServiceExt::oneshot(router, request),
+    )
+    .await;
+    assert!(
+        dropped.is_err(),
+        "the upload was still waiting for its body"
+    );
+
+    // Nothing is left in the bucket: no object, no part file.
+    let mut left = files_beside(&library, &key);
+    for _ in 0..50 {
+        if left.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        left = files_beside(&library, &key);
+    }
+    assert!(left.is_empty(), "left behind: {left:?}");
+
+    // And the link still works for a whole upload.
+    assert_eq!(
+        library.put(&r.body, &url, photo).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(files_beside(&library, &key), ["cut.jpg"]);
+}
+
+/// A body that sends one chunk, then never another.
+struct StalledBody(Option<Vec<u8>>);
+
+impl futures_core::Stream for StalledBody {
+    type Item = Result<Vec<u8>, std::io::Error>;
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        match self.0.take() {
+            Some(chunk) => std::task::Poll::Ready(Some(Ok(chunk))),
+            None => std::task::Poll::Pending,
+        }
+    }
+}
+
+/// A stream of body chunks, some of which may be errors.
+fn futures_stream(
+    chunks: Vec<Result<Vec<u8>, std::io::Error>>,
+) -> impl futures_core::Stream<Item = Result<Vec<u8>, std::io::Error>> + Send + 'static {
+    struct Chunks(std::vec::IntoIter<Result<Vec<u8>, std::io::Error>>);
+    impl futures_core::Stream for Chunks {
+        type Item = Result<Vec<u8>, std::io::Error>;
+        fn poll_next(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Self::Item>> {
+            std::task::Poll::Ready(self.0.next())
+        }
+    }
+    Chunks(chunks.into_iter())
+}
+
+/// Makes a named pipe at `path` (with mkfifo, as a person would).
+fn mkfifo(path: &std::path::Path) {
+    let status = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("mkfifo runs");
+    assert!(status.success());
+}
+
+#[tokio::test]
+async fn an_unreadable_entry_in_the_drop_folder_does_not_hold_up_the_others() {
+    // The tests run as root, and root reads a file whatever its mode, so a mode-000 file would
+    // prove nothing. These fail for root too: a named pipe (opening it for reading waits until
+    // something writes to it, forever), and a link to itself (every lookup fails with ELOOP).
+    let mut library = Library::open().await;
+    let photo = fixtures::noise_jpeg(24, 24, 42);
+    library.drop_file("incoming/acme/good.jpg", &photo);
+    mkfifo(&library.bucket_file("incoming/acme/pipe.jpg"));
+    std::os::unix::fs::symlink("loop.jpg", library.bucket_file("incoming/acme/loop.jpg")).unwrap();
+
+    // when the folder is scanned until the good file settles
+    let first = library.intake.scan_incoming().await.expect("the scan runs");
+    let second = library.intake.scan_incoming().await.expect("the scan runs");
+
+    // then the good file is taken in
+    let ready: Vec<_> = second
+        .iter()
+        .filter(|(_, o)| matches!(o, Ok(IntakeOutcome::Ready(_))))
+        .map(|(k, _)| k.as_str())
+        .collect();
+    assert_eq!(ready, ["incoming/acme/good.jpg"], "{second:?}");
+    assert_eq!(library.drain_events().len(), 1);
+    // and the others are reported once each, with the reason, and left where they are
+    let reported: Vec<(&str, String)> = first
+        .iter()
+        .filter_map(|(k, o)| match o {
+            Ok(IntakeOutcome::Ignored(why)) => Some((k.as_str(), why.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reported.len(), 2, "{first:?}");
+    assert!(
+        reported
+            .iter()
+            .any(|(k, why)| *k == "incoming/acme/pipe.jpg" && why.contains("not a regular file")),
+        "{reported:?}"
+    );
+    assert!(
+        reported
+            .iter()
+            .any(|(k, why)| *k == "incoming/acme/loop.jpg" && why.contains("symbolic link")),
+        "{reported:?}"
+    );
+    assert!(
+        !second
+            .iter()
+            .any(|(k, _)| k.ends_with("pipe.jpg") || k.ends_with("loop.jpg")),
+        "reported once, not on every scan: {second:?}"
+    );
+    assert!(library.intake.scan_incoming().await.unwrap().is_empty());
+    assert!(
+        std::fs::symlink_metadata(library.bucket_file("incoming/acme/pipe.jpg")).is_ok()
+            && std::fs::symlink_metadata(library.bucket_file("incoming/acme/loop.jpg")).is_ok()
+    );
+    assert_eq!(
+        library.list("").await.body["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn links_in_the_drop_folder_are_never_followed() {
+    // given, outside the bucket, a photo and a folder with another photo
+    let mut library = Library::open().await;
+    let outside = tempfile::tempdir().unwrap();
+    let secret_photo = fixtures::noise_jpeg(20, 20, 43);
+    std::fs::write(outside.path().join("private.jpg"), &secret_photo).unwrap();
+    std::fs::create_dir(outside.path().join("album")).unwrap();
+    std::fs::write(
+        outside.path().join("album/holiday.jpg"),
+        fixtures::noise_jpeg(20, 20, 44),
+    )
+    .unwrap();
+    // and links to them, and to /etc/passwd, dropped into the folder
+    let drop_dir = library.bucket_file("incoming/acme");
+    std::fs::create_dir_all(&drop_dir).unwrap();
+    let link = |target: &std::path::Path, name: &str| {
+        std::os::unix::fs::symlink(target, drop_dir.join(name)).unwrap()
+    };
+    link(std::path::Path::new("/etc/passwd"), "passwd");
+    link(&outside.path().join("private.jpg"), "private.jpg");
+    link(&outside.path().join("album"), "album");
+
+    // when the folder is scanned, again and again
+    let mut outcomes = Vec::new();
+    for _ in 0..3 {
+        outcomes.extend(library.intake.scan_incoming().await.expect("the scan runs"));
+    }
+
+    // then nothing is taken in, each file link is reported once as a link, the folder link is
+    // not walked into
+    assert_eq!(library.list("").await.body["items"], json!([]));
+    assert!(library.drain_events().is_empty());
+    let mut reported: Vec<&str> = outcomes
+        .iter()
+        .map(|(key, outcome)| {
+            assert!(
+                matches!(outcome, Ok(IntakeOutcome::Ignored(why)) if why.contains("symbolic link")),
+                "{key}: {outcome:?}"
+            );
+            key.as_str()
+        })
+        .collect();
+    reported.sort();
+    assert_eq!(
+        reported,
+        [
+            "incoming/acme/album",
+            "incoming/acme/passwd",
+            "incoming/acme/private.jpg"
+        ]
+    );
+    // and nothing was copied or moved: the links are where they were, the files behind them too
+    let quarantine = library
+        .app
+        .runtime
+        .bucket
+        .list("quarantine/", 10)
+        .await
+        .unwrap();
+    assert!(quarantine.is_empty(), "{quarantine:?}");
+    for name in ["passwd", "private.jpg", "album"] {
+        assert!(
+            std::fs::symlink_metadata(drop_dir.join(name))
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+    }
+    assert_eq!(
+        std::fs::read(outside.path().join("private.jpg")).unwrap(),
+        secret_photo
+    );
+
+    // A link put into the library is not served through a download URL either.
+    let library_dir = library.bucket_file("library/acme");
+    std::fs::create_dir_all(&library_dir).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", library_dir.join("leak.jpg")).unwrap();
+    let url = library
+        .app
+        .runtime
+        .bucket
+        .presign_get("library/acme/leak.jpg", SignedDuration::from_mins(5))
+        .await
+        .unwrap();
+    let r = library.http.get(&url).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(!r.text().await.unwrap().contains("root:"));
+    // nor read by the bucket's own reads
+    let bucket = &library.app.runtime.bucket;
+    assert!(bucket.read("library/acme/leak.jpg", 0..100).await.is_err());
+    assert!(
+        bucket
+            .copy("library/acme/leak.jpg", "library/acme/copy.jpg")
+            .await
+            .is_err()
+    );
+    assert!(!library.bucket_file("library/acme/copy.jpg").exists());
+    // nor written through: a key under a linked folder does not lead out of the bucket
+    let through = bucket
+        .put(
+            "incoming/acme/album/new.jpg",
+            bytes::Bytes::from_static(b"x"),
+            "image/jpeg",
+        )
+        .await;
+    assert!(through.is_err(), "{through:?}");
+    assert!(!outside.path().join("album/new.jpg").exists());
+    assert!(
+        bucket
+            .delete("incoming/acme/album/holiday.jpg")
+            .await
+            .is_err()
+    );
+    assert!(outside.path().join("album/holiday.jpg").exists());
+}
+
+#[tokio::test]
+async fn part_files_a_killed_run_left_are_removed_when_the_runner_starts() {
+    // given a bucket folder with part files left by a run that was killed mid-write
+    let dir = tempfile::tempdir().unwrap();
+    let bucket = dir.path().join("bucket");
+    std::fs::create_dir_all(bucket.join("incoming/demo/01J00000000000000000000000")).unwrap();
+    std::fs::create_dir_all(bucket.join("library/demo")).unwrap();
+    let stale = [
+        "incoming/demo/01J00000000000000000000000/a.jpg.part-01J00000000000000000000001",
+        "library/demo/b.jpg.part-01J00000000000000000000002",
+    ];
+    for key in stale {
+        std::fs::write(bucket.join(key), b"half").unwrap();
+    }
+    std::fs::write(bucket.join("library/demo/c.jpg"), b"whole").unwrap();
+
+    // when the runner opens it
+    let runtime =
+        palinsesto::local::LocalRuntime::open_with(dir.path(), Default::default()).unwrap();
+
+    // then the part files are gone and the rest is untouched
+    for key in stale {
+        assert!(!bucket.join(key).exists(), "{key}");
+    }
+    assert_eq!(
+        std::fs::read(bucket.join("library/demo/c.jpg")).unwrap(),
+        b"whole"
+    );
+    runtime.shutdown();
+}

@@ -1,5 +1,6 @@
 //! The local runtime: the whole system as one process on the embedded store, with a signing secret
-//! kept beside the data so `palinsesto token` mints tokens the running server accepts.
+//! kept beside the data so `palinsesto token` mints tokens the running server accepts, and another
+//! one for the bucket's presigned URLs (a key signs one kind of thing only).
 
 use std::fs;
 use std::io::Write as _;
@@ -33,7 +34,11 @@ pub const ISSUER: &str = "palinsesto-local";
 pub const AUDIENCE: &str = "palinsesto";
 pub const DEMO_BRAND: &str = "demo";
 const STORE_FILE: &str = "palinsesto.redb";
+/// The key of the API's tokens (HS256). Named as before there were two keys, so existing data
+/// folders keep their tokens.
 const SECRET_FILE: &str = "signing-secret";
+/// The key of the local bucket's presigned URLs (HMAC), made on first use.
+const BUCKET_SECRET_FILE: &str = "bucket-signing-secret";
 
 #[derive(Debug, thiserror::Error)]
 pub enum LocalError {
@@ -141,10 +146,20 @@ impl LocalRuntime {
     pub fn open_with(data: &Path, options: LocalOptions) -> Result<Self, LocalError> {
         fs::create_dir_all(data).map_err(io(data))?;
         let secret = signing_secret(data)?;
+        // Never the tokens' key: a token must not pass for a bucket signature, nor the reverse.
+        let bucket_secret = secret_file(data, BUCKET_SECRET_FILE)?;
         let embedded = Arc::new(EmbeddedStore::open(&data.join(STORE_FILE))?);
         let bucket_root = data.join("bucket");
-        let bucket = FolderBucket::new(bucket_root.clone(), options.public_base, secret.clone());
+        let bucket = FolderBucket::new(bucket_root.clone(), options.public_base, bucket_secret);
         fs::create_dir_all(&bucket_root).map_err(io(&bucket_root))?;
+        // The store's lock keeps a second process off this folder, so no write is under way.
+        let stale = bucket.remove_part_files();
+        if stale > 0 {
+            tracing::info!(
+                stale,
+                "removed the half-written files a stopped run left in the bucket"
+            );
+        }
         let http =
             OutboundClient::with(options.outbound, options.timeouts, Arc::new(SystemLookup))?;
         Ok(Self {
@@ -296,34 +311,56 @@ pub fn mint_token(
     ))
 }
 
-/// Reads the signing secret, creating a random one (readable by this user only) on first use.
+/// Reads the tokens' signing secret, creating it on first use.
 fn signing_secret(data: &Path) -> Result<Secret, LocalError> {
-    let path = data.join(SECRET_FILE);
-    match fs::read_to_string(&path) {
-        Ok(s) if !s.trim().is_empty() => return Ok(Secret::new(s.trim())),
-        Ok(_) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(io(&path)(e)),
+    secret_file(data, SECRET_FILE)
+}
+
+/// Reads the secret kept in `data/name`, creating a random one (readable by this user only) on
+/// first use.
+fn secret_file(data: &Path, name: &str) -> Result<Secret, LocalError> {
+    let path = data.join(name);
+    let read = |path: &Path| match fs::read_to_string(path) {
+        Ok(s) if !s.trim().is_empty() => Ok(Some(Secret::new(s.trim()))),
+        Ok(_) => Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io(path)(e)),
+    };
+    if let Some(secret) = read(&path)? {
+        return Ok(secret);
     }
     let hex: String = rand::random::<[u8; 32]>()
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    // Write then rename, so a crash never leaves a half-written secret behind.
-    let tmp = data.join(format!("{SECRET_FILE}.tmp"));
+    // Written whole under a name of its own first, so a crash never leaves half a secret behind
+    // and two processes starting at once never write into the same file.
+    let tmp = data.join(format!("{name}.tmp-{}", ulid::Ulid::new()));
     let mut options = fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(&tmp).map_err(io(&tmp))?;
-    file.write_all(hex.as_bytes())
-        .and_then(|_| file.sync_all())
-        .map_err(io(&tmp))?;
-    // Another process may have raced us; the first secret written wins.
-    if path.exists() {
+    let written = options.open(&tmp).and_then(|mut file| {
+        file.write_all(hex.as_bytes())?;
+        file.sync_all()
+    });
+    if let Err(e) = written {
         let _ = fs::remove_file(&tmp);
-        return signing_secret(data);
+        return Err(io(&tmp)(e));
     }
-    fs::rename(&tmp, &path).map_err(io(&path))?;
-    Ok(Secret::new(hex))
+    // A link is made only where there is no file yet: if another process got there first, its
+    // secret wins. An empty file (emptied by hand) is replaced.
+    let placed = match fs::hard_link(&tmp, &path) {
+        Ok(()) => Ok(Secret::new(hex)),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => match read(&path) {
+            Ok(Some(theirs)) => Ok(theirs),
+            Ok(None) => fs::rename(&tmp, &path)
+                .map(|()| Secret::new(hex))
+                .map_err(io(&path)),
+            Err(e) => Err(e),
+        },
+        Err(e) => Err(io(&path)(e)),
+    };
+    let _ = fs::remove_file(&tmp);
+    placed
 }

@@ -289,7 +289,10 @@ async fn intake_loop(intake: IntakeService, every: Duration) {
             Ok(results) => {
                 for (key, outcome) in results {
                     match outcome {
-                        Ok(o @ IntakeOutcome::Rejected(_)) => tracing::warn!(key, "{o}"),
+                        // Refused files, and entries never read (links, pipes): said once.
+                        Ok(o @ (IntakeOutcome::Rejected(_) | IntakeOutcome::Ignored(_))) => {
+                            tracing::warn!(key, "{o}")
+                        }
                         Ok(o) => tracing::info!(key, "{o}"),
                         Err(e) => {
                             tracing::warn!(key, error = %e, "intake failed; the next scan retries")

@@ -2,7 +2,7 @@
 //! honoured only as far as their signature allows. Mounted by the local runner, never in AWS.
 
 use std::io;
-use std::path::{Path as FsPath, PathBuf};
+use std::path::Path as FsPath;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -19,7 +19,8 @@ use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
 
 use super::Problem;
 use super::extract::QueryParams;
-use crate::adapters::folder_bucket::{FolderBucket, Grant, ROUTE_PREFIX};
+use crate::adapters::folder_bucket::{FolderBucket, Grant, PartFile, ROUTE_PREFIX};
+use crate::blobs::BlobError;
 use crate::services::intake::INCOMING;
 
 /// Bytes read from a file per frame of a download.
@@ -54,7 +55,8 @@ const NOT_SIGNED_FOR_THIS: &str = "this link does not allow this request: it has
 
 /// Stores the body under `key` if the URL was signed for exactly this key, content type and
 /// length. The body goes to a temporary file beside the target and is renamed into place only
-/// when complete, so intake never sees half a file.
+/// when complete, so intake never sees half a file; the temporary file is removed whenever the
+/// upload does not complete (a short or failed body, or the request dropped half-way).
 async fn upload(
     State(bucket): State<FolderBucket>,
     Path(key): Path<String>,
@@ -88,21 +90,20 @@ async fn upload(
     if !bucket.verify(&grant, &signed.signature, Timestamp::now()) {
         return Err(refused(NOT_SIGNED_FOR_THIS));
     }
-    let target = bucket
-        .path_of(&key)
-        .ok_or_else(|| Problem::bad_request(format!("{key:?} is not a valid object key")))?;
+    let target = bucket.path_within(&key).map_err(|e| match e {
+        BlobError::Invalid(why) => refused(&why),
+        other => storage_problem(io::Error::other(other.to_string())),
+    })?;
     let partial = Partial::create(&target).await.map_err(storage_problem)?;
-    let written = copy_body(body, &partial.path, length).await;
-    match written {
+    // On every early return `partial` is dropped, which removes the half-written file.
+    match copy_body(body, partial.path(), length).await {
         Ok(n) if n == length => {}
         Ok(n) => {
-            partial.discard().await;
             return Err(Problem::bad_request(format!(
                 "the body was {n} bytes; the upload link is for exactly {length}"
             )));
         }
         Err(e) => {
-            partial.discard().await;
             return Err(Problem::bad_request(format!(
                 "the upload could not be read: {e}"
             )));
@@ -128,15 +129,19 @@ async fn download(
     if !bucket.verify(&grant, &signed.signature, Timestamp::now()) {
         return Err(refused(NOT_SIGNED_FOR_THIS));
     }
-    let path = bucket
-        .path_of(&key)
-        .ok_or_else(|| Problem::bad_request(format!("{key:?} is not a valid object key")))?;
-    let file = match tokio::fs::File::open(&path).await {
-        Ok(file) => file,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            return Err(Problem::not_found("there is no such object"));
-        }
-        Err(e) => return Err(storage_problem(e)),
+    let opened = {
+        let bucket = bucket.clone();
+        let key = key.clone();
+        tokio::task::spawn_blocking(move || bucket.open_regular(&key))
+            .await
+            .map_err(|e| storage_problem(io::Error::other(e)))?
+    };
+    // Never through a link, never a pipe: only regular files are objects.
+    let file = match opened {
+        Ok(file) => tokio::fs::File::from_std(file),
+        Err(BlobError::NotFound(_)) => return Err(Problem::not_found("there is no such object")),
+        Err(BlobError::Invalid(why)) => return Err(refused(&why)),
+        Err(e) => return Err(storage_problem(io::Error::other(e.to_string()))),
     };
     let length = file.metadata().await.map_err(storage_problem)?.len();
     Ok((
@@ -203,36 +208,29 @@ async fn copy_body(body: Body, path: &FsPath, limit: u64) -> io::Result<u64> {
     Ok(written)
 }
 
-/// A file being uploaded, beside its target under a name the bucket never lists.
-struct Partial {
-    path: PathBuf,
-}
+/// A file being uploaded, beside its target under a name the bucket never lists. Removed when
+/// dropped without being committed: on every early return of the handler, and also when the
+/// request itself is dropped half-way (the server stopping, a timeout).
+struct Partial(PartFile);
 
 impl Partial {
     async fn create(target: &FsPath) -> io::Result<Self> {
-        let dir = target
-            .parent()
-            .ok_or_else(|| io::Error::other("an object key names a file in a folder"))?;
-        tokio::fs::create_dir_all(dir).await?;
-        let name = target
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let path = dir.join(format!("{name}.part-{}", ulid::Ulid::new()));
-        tokio::fs::File::create(&path).await?;
-        Ok(Self { path })
+        let target = target.to_owned();
+        tokio::task::spawn_blocking(move || PartFile::create(&target))
+            .await
+            .map_err(io::Error::other)?
+            .map(Self)
+    }
+
+    fn path(&self) -> &FsPath {
+        self.0.path()
     }
 
     async fn commit(self, target: &FsPath) -> io::Result<()> {
-        let outcome = tokio::fs::rename(&self.path, target).await;
-        if outcome.is_err() {
-            self.discard().await;
-        }
-        outcome
-    }
-
-    async fn discard(self) {
-        let _ = tokio::fs::remove_file(&self.path).await;
+        let target = target.to_owned();
+        tokio::task::spawn_blocking(move || self.0.commit(&target))
+            .await
+            .map_err(io::Error::other)?
     }
 }
 

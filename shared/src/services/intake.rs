@@ -1,7 +1,7 @@
 //! Asset intake: a file that arrives under `incoming/{brand}/` becomes a ready library asset or a
 //! rejected one (its bytes kept under `quarantine/`), exactly once however often it is delivered.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::io;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -120,6 +120,8 @@ pub struct IntakeService {
     /// Sizes the previous scan of the drop folder saw, so a file still being copied in is left
     /// until its size stops changing.
     seen: Arc<Mutex<HashMap<String, u64>>>,
+    /// Keys of the drop folder that could not be looked at, already reported once.
+    unreadable: Arc<Mutex<HashSet<String>>>,
 }
 
 impl IntakeService {
@@ -135,6 +137,7 @@ impl IntakeService {
             events,
             limits,
             seen: Arc::default(),
+            unreadable: Arc::default(),
         }
     }
 
@@ -242,17 +245,44 @@ impl IntakeService {
 
     /// Takes in what sits under `incoming/` (the local drop folder). A file is taken in on the
     /// second scan that sees it at the same size, so one still being copied in is left alone;
-    /// a scan lists at most a few hundred keys and takes in at most a few dozen files.
+    /// a scan lists at most a few hundred keys and takes in at most a few dozen files. An entry
+    /// that cannot be looked at (a symbolic link, a named pipe, a failing file) does not hold up
+    /// the others: it is reported once, as `Ignored` with the reason when it is not a file the
+    /// bucket will ever read, else as the error, and looked at again on every scan.
     pub async fn scan_incoming(
         &self,
     ) -> Result<Vec<(String, Result<IntakeOutcome, ServiceError>)>, ServiceError> {
         let keys = self.bucket.list(INCOMING, SCAN_LIST_LIMIT).await?;
         let mut sizes = HashMap::with_capacity(keys.len());
+        let mut results = Vec::new();
+        let mut unreadable = HashSet::new();
+        let reported = self
+            .unreadable
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
         for key in keys {
-            if let Some(info) = self.bucket.head(&key).await? {
-                sizes.insert(key, info.size);
+            match self.bucket.head(&key).await {
+                Ok(Some(info)) => {
+                    sizes.insert(key, info.size);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    if !reported.contains(&key) {
+                        let outcome = match e {
+                            BlobError::Invalid(why) => Ok(IntakeOutcome::Ignored(why)),
+                            other => Err(other.into()),
+                        };
+                        results.push((key.clone(), outcome));
+                    }
+                    unreadable.insert(key);
+                }
             }
         }
+        *self
+            .unreadable
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = unreadable;
         let previous = {
             let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
             std::mem::replace(&mut *seen, sizes.clone())
@@ -264,7 +294,6 @@ impl IntakeService {
             .collect();
         settled.sort();
         settled.truncate(SCAN_INGEST_LIMIT);
-        let mut results = Vec::with_capacity(settled.len());
         for key in settled {
             let outcome = self.ingest(&key).await;
             if outcome.is_ok() {
