@@ -301,15 +301,7 @@ async fn publisher_loop() -> Loop {
         store: store.clone(),
         clock: clock.clone(),
         connectors: palinsesto::networks::standard_connectors(
-            palinsesto::outbound::OutboundClient::with(
-                palinsesto::domain::OutboundPolicy::PRIVATE_ALLOWED,
-                palinsesto::outbound::Timeouts {
-                    total: Duration::from_secs(5),
-                    ..Default::default()
-                },
-                Arc::new(palinsesto::outbound::SystemLookup),
-            )
-            .unwrap(),
+            palinsesto_system_tests::accounts::outbound_within(Duration::from_secs(5)),
             &NetworkEndpoints::default(),
             Polling {
                 interval: Duration::from_millis(5),

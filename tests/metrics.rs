@@ -464,6 +464,17 @@ impl Bucket for RefusingReportsOf {
     }
 }
 
+async fn acme_schedule(
+    runtime: &palinsesto::local::LocalRuntime,
+) -> palinsesto::domain::report::ReportSchedule {
+    runtime
+        .store()
+        .get_report_schedule(&BrandId::parse("acme").unwrap())
+        .await
+        .unwrap()
+        .expect("acme has a report schedule")
+}
+
 #[tokio::test]
 async fn a_brand_whose_report_fails_waits_behind_the_others_with_a_back_off() {
     let w = published_post().await;
@@ -492,12 +503,7 @@ async fn a_brand_whose_report_fails_waits_behind_the_others_with_a_back_off() {
             .join("reports/beta/2027-03-14/report.html")
             .exists()
     );
-    let acme = runtime
-        .store()
-        .get_report_schedule(&BrandId::parse("acme").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let acme = acme_schedule(runtime).await;
     assert_eq!(acme.failures, 1);
     assert!(
         acme.last_error
@@ -511,12 +517,7 @@ async fn a_brand_whose_report_fails_waits_behind_the_others_with_a_back_off() {
     assert_eq!(service.tick().await.unwrap(), Default::default());
     w.at("2027-03-15T07:15:00Z");
     assert_eq!(service.tick().await.unwrap().failed, 1);
-    let acme = runtime
-        .store()
-        .get_report_schedule(&BrandId::parse("acme").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let acme = acme_schedule(runtime).await;
     assert_eq!(acme.retry_at.unwrap().to_string(), "2027-03-15T07:45:00Z");
     // When the bucket works again, the report of that week is written and the schedule clears.
     w.at("2027-03-15T07:45:00Z");
@@ -528,12 +529,7 @@ async fn a_brand_whose_report_fails_waits_behind_the_others_with_a_back_off() {
             .join("reports/acme/2027-03-14/report.html")
             .exists()
     );
-    let acme = runtime
-        .store()
-        .get_report_schedule(&BrandId::parse("acme").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let acme = acme_schedule(runtime).await;
     assert_eq!((acme.failures, acme.retry_at), (0, None));
 }
 

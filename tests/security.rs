@@ -360,28 +360,35 @@ fn channel_id(id: &str) -> ChannelId {
     ChannelId::parse(id).unwrap()
 }
 
+impl Moved {
+    /// Changes the channel's server straight in the store, as a concurrent edit (or a URL saved
+    /// before today's checks) would have left it, with its credentials still there.
+    async fn point_channel_at(&self, url: &str) {
+        let brand = BrandId::parse("acme").unwrap();
+        let store = self.desk.app.runtime.store();
+        let mut channel = store
+            .get_channel(&brand, &channel_id(&self.channel))
+            .await
+            .unwrap()
+            .unwrap();
+        channel.settings.insert("instance_url".into(), json!(url));
+        let version = channel.version;
+        store
+            .put_channel(&brand, &channel, Some(version))
+            .await
+            .unwrap();
+    }
+}
+
 #[tokio::test]
 async fn credentials_never_reach_a_server_they_were_not_given_for() {
     // The race the PATCH cannot close by itself: the channel's URL changes (here written
     // straight into the store, as a concurrent edit would land) while the credentials given for
     // the old server are still there.
     let mut w = connected_mastodon_channel().await;
-    let brand = BrandId::parse("acme").unwrap();
-    let store = w.desk.app.runtime.store();
     let id = w.desk.scheduled("Hello", &[&w.channel], AT).await;
-    let mut channel = store
-        .get_channel(&brand, &channel_id(&w.channel))
-        .await
-        .unwrap()
-        .unwrap();
-    channel
-        .settings
-        .insert("instance_url".into(), json!(w.elsewhere.base()));
-    let version = channel.version;
-    store
-        .put_channel(&brand, &channel, Some(version))
-        .await
-        .unwrap();
+    let elsewhere = w.elsewhere.base().to_owned();
+    w.point_channel_at(&elsewhere).await;
 
     w.desk.set_time(AT);
     let post = w.desk.tick_and_settle(&id).await;
@@ -422,23 +429,8 @@ async fn credentials_never_reach_a_server_they_were_not_given_for() {
 async fn a_stored_url_that_fails_the_form_check_puts_its_channel_in_needs_reconnect() {
     // A URL saved before the check existed: plain http to a server we cannot call.
     let mut w = connected_mastodon_channel().await;
-    let brand = BrandId::parse("acme").unwrap();
-    let store = w.desk.app.runtime.store();
     let id = w.desk.scheduled("Hello", &[&w.channel], AT).await;
-    let mut channel = store
-        .get_channel(&brand, &channel_id(&w.channel))
-        .await
-        .unwrap()
-        .unwrap();
-    channel.settings.insert(
-        "instance_url".into(),
-        json!("http://169.254.169.254/latest"),
-    );
-    let version = channel.version;
-    store
-        .put_channel(&brand, &channel, Some(version))
-        .await
-        .unwrap();
+    w.point_channel_at("http://169.254.169.254/latest").await;
 
     w.desk.set_time(AT);
     let post = w.desk.tick_and_settle(&id).await;

@@ -236,9 +236,17 @@ pub fn outgoing(text: &str) -> Outgoing {
 
 /// A client with a short timeout, so `AnswerLate` faults turn into unknown outcomes quickly.
 pub fn impatient_http() -> OutboundClient {
+    outbound_within(impatient_timeouts().total)
+}
+
+/// The guarded client with private networks allowed and `total` as each call's time limit.
+pub fn outbound_within(total: std::time::Duration) -> OutboundClient {
     OutboundClient::with(
         OutboundPolicy::PRIVATE_ALLOWED,
-        impatient_timeouts(),
+        Timeouts {
+            total,
+            ..Timeouts::default()
+        },
         Arc::new(SystemLookup),
     )
     .expect("the client builds")
