@@ -3,9 +3,10 @@
 //! `/v1/assets` API, on the booted local runtime.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use jiff::SignedDuration;
-use palinsesto::blobs::Bucket;
+use palinsesto::blobs::{BlobError, Bucket, ObjectInfo, PresignedRequest};
 use palinsesto::events::{ASSET_READY, ASSET_REJECTED, DomainEvent};
 use palinsesto::intake::Limits;
 use palinsesto::intake::fixtures;
@@ -766,6 +767,107 @@ async fn a_file_over_the_size_limit_is_rejected_before_it_is_read() {
     );
     assert!(library.exists(&format!("quarantine/acme/{}/big.jpg", asset.id)));
     assert_eq!(library.drain_events()[0].kind, ASSET_REJECTED);
+}
+
+/// The local bucket, except that reading an incoming file past its first chunk panics. Only a
+/// decoder reads there (the sniffing reads the first chunk), so this stands in for a decoder bug:
+/// the decoders themselves are kept free of the panics the intake corpus finds.
+struct PanicsWhileDecoded(palinsesto::adapters::folder_bucket::FolderBucket);
+
+#[async_trait::async_trait]
+impl Bucket for PanicsWhileDecoded {
+    async fn head(&self, key: &str) -> Result<Option<ObjectInfo>, BlobError> {
+        self.0.head(key).await
+    }
+    async fn read(
+        &self,
+        key: &str,
+        range: std::ops::Range<u64>,
+    ) -> Result<bytes::Bytes, BlobError> {
+        if key.starts_with("incoming/") && range.start > 0 {
+            panic!("a decoder bug (test double): {key} read at {}", range.start);
+        }
+        self.0.read(key, range).await
+    }
+    async fn put(
+        &self,
+        key: &str,
+        bytes: bytes::Bytes,
+        content_type: &str,
+    ) -> Result<(), BlobError> {
+        self.0.put(key, bytes, content_type).await
+    }
+    async fn copy(&self, from: &str, to: &str) -> Result<(), BlobError> {
+        self.0.copy(from, to).await
+    }
+    async fn delete(&self, key: &str) -> Result<(), BlobError> {
+        self.0.delete(key).await
+    }
+    async fn list(&self, prefix: &str, limit: usize) -> Result<Vec<String>, BlobError> {
+        self.0.list(prefix, limit).await
+    }
+    async fn presign_put(
+        &self,
+        key: &str,
+        content_type: &str,
+        length: u64,
+        valid_for: SignedDuration,
+    ) -> Result<PresignedRequest, BlobError> {
+        self.0
+            .presign_put(key, content_type, length, valid_for)
+            .await
+    }
+    async fn presign_get(&self, key: &str, valid_for: SignedDuration) -> Result<String, BlobError> {
+        self.0.presign_get(key, valid_for).await
+    }
+}
+
+#[tokio::test]
+async fn a_panic_while_decoding_rejects_that_file_and_intake_goes_on() {
+    // given intake on a bucket whose reads panic once a decoder reads, and a PNG of 2+ chunks
+    let mut library = Library::open().await;
+    let runtime = &library.app.runtime;
+    let chunk = 64 << 10;
+    let intake = IntakeService::new(
+        runtime.ports(),
+        Arc::new(PanicsWhileDecoded(runtime.bucket.clone())),
+        Arc::new(runtime.bus.clone()),
+        Limits {
+            read_chunk: chunk,
+            ..Limits::default()
+        },
+    );
+    let photo = fixtures::noise_png(300, 300, 15);
+    assert!(photo.len() > 2 * chunk);
+    library.drop_file("incoming/acme/bug.png", &photo);
+
+    // when it is taken in (the panic message printed above the result is expected)
+    let outcome = intake.ingest("incoming/acme/bug.png").await;
+
+    // then it is rejected as damaged, with the reason, and kept in quarantine: no crash, and no
+    // retry of a file that would panic again
+    let Ok(IntakeOutcome::Rejected(asset)) = outcome else {
+        panic!("expected a rejection, got {outcome:?}");
+    };
+    let rejection = asset.details.rejection.clone().unwrap();
+    assert_eq!(rejection.code, "corrupt");
+    assert_eq!(
+        rejection.reason,
+        "the PNG is damaged and cannot be read (the decoder failed on it)"
+    );
+    let r = library.get(&asset.id.to_string()).await;
+    assert_eq!(r.body["status"], "rejected", "{}", r.body);
+    assert!(library.exists(&format!("quarantine/acme/{}/bug.png", asset.id)));
+    assert!(!library.exists("incoming/acme/bug.png"));
+    let events = library.drain_events();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].kind, ASSET_REJECTED);
+
+    // and the same intake takes the next file in (one chunk: no decoder read panics)
+    let small = fixtures::noise_png(40, 40, 16);
+    assert!(small.len() < chunk);
+    library.drop_file("incoming/acme/fine.png", &small);
+    ready(intake.ingest("incoming/acme/fine.png").await.unwrap());
 }
 
 // ---- the API ----

@@ -176,7 +176,9 @@ pub fn inspect(
     };
     let (format, note) = sniff::judge(filename, sniffed)?;
 
-    // A decoder bug must cost this file, not the process (where the build unwinds on panic).
+    // A decoder bug must cost this file, not the process. That needs panics to unwind, as the
+    // release profile does (kept so by a test in tests.rs:
+    // the_release_build_unwinds_so_a_panic_while_decoding_is_caught_in_lambda_too).
     let found = catch_unwind(AssertUnwindSafe(|| match format {
         Format::Jpeg => image_jpeg::inspect(&mut reader, limits),
         Format::Png => image_png::inspect(&mut reader, limits),

@@ -448,6 +448,140 @@ fn every_bad_file_is_rejected_with_its_reason() {
     }
 }
 
+/// An object that reads fine for its first chunk (the sniffing) and panics on any later read,
+/// which only a decoder makes: a stand-in for a decoder bug, since the real decoders are kept
+/// free of the panics the corpus finds.
+struct PanicsWhileDecoded(Vec<u8>);
+
+impl ObjectSource for PanicsWhileDecoded {
+    fn len(&self) -> u64 {
+        self.0.len() as u64
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+        assert!(offset == 0, "a decoder bug (test double): read at {offset}");
+        self.0.as_slice().read_at(offset, buf)
+    }
+}
+
+#[test]
+fn a_panic_while_decoding_rejects_the_file_as_damaged_instead_of_ending_the_process() {
+    // given a PNG larger than one read chunk, whose decoding panics after the sniffing
+    let bytes = fixtures::noise_png(300, 300, 7);
+    let limits = Limits {
+        read_chunk: 64 << 10,
+        ..Limits::default()
+    };
+    assert!(bytes.len() > limits.read_chunk * 2);
+    // when it is inspected (the panic message above this test's result is expected)
+    let got = inspect(&PanicsWhileDecoded(bytes), "noise.png", &limits);
+    // then the panic was caught and the file refused with a reason, not passed on
+    match got {
+        Err(InspectError::Rejected(rejection)) => {
+            assert_eq!(rejection.code(), "corrupt");
+            assert_eq!(
+                rejection,
+                Rejection::corrupt("PNG", "the decoder failed on it")
+            );
+            assert!(!rejection.to_string().is_empty());
+        }
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+}
+
+/// The `panic` strategy a Cargo manifest or config sets for the release profile, from a line
+/// scan: `[profile.release]`'s `panic = "..."`, or a dotted `profile.release.panic`, or
+/// `-C panic=...` in rustflags (which applies to every profile). `None` when nothing sets it (Cargo's default, unwind).
+fn release_panic_strategy(toml: &str) -> Option<String> {
+    let mut table = String::new();
+    let mut found = None;
+    for line in toml.lines() {
+        let line = line.split('#').next().unwrap_or_default().trim();
+        if let Some(name) = line.strip_prefix('[') {
+            table = name.trim_end_matches(']').trim().to_owned();
+            continue;
+        }
+        // A rustflag: `"-C", "panic=abort"` or `"-C panic=abort"`, spaces taken out.
+        let compact: String = line.chars().filter(|c| !c.is_whitespace()).collect();
+        if let Some(at) = compact
+            .find("-Cpanic=")
+            .or_else(|| compact.find("\"panic="))
+        {
+            let flag = &compact[at..].split_once('=').unwrap_or_default().1;
+            found = Some(flag.chars().take_while(char::is_ascii_alphabetic).collect());
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        let key = format!("{table}.{}", key.trim())
+            .trim_start_matches('.')
+            .to_owned();
+        if key == "profile.release.panic" {
+            found = Some(value.trim().trim_matches('"').to_owned());
+        }
+    }
+    found
+}
+
+#[test]
+fn the_panic_setting_is_found_however_the_release_profile_sets_it() {
+    let abort = Some("abort".to_owned());
+    let cases = [
+        (
+            "[profile.release]\nlto = true\npanic = \"abort\"\n",
+            abort.clone(),
+        ),
+        (
+            "[profile.release]\npanic=\"abort\" # small\n",
+            abort.clone(),
+        ),
+        ("profile.release.panic = \"abort\"\n", abort.clone()),
+        (
+            "[build]\nrustflags = [\"-C\", \"panic=abort\"]\n",
+            abort.clone(),
+        ),
+        ("[build]\nrustflags = [\"-Cpanic=abort\"]\n", abort),
+        (
+            "[profile.release]\npanic = \"unwind\"\n",
+            Some("unwind".to_owned()),
+        ),
+        (
+            "[profile.dev]\npanic = \"abort\"\n[profile.release]\nlto = true\n",
+            None,
+        ),
+        (
+            "[profile.release]\n# panic = \"abort\"\nstrip = true\n",
+            None,
+        ),
+    ];
+    for (toml, expected) in cases {
+        assert_eq!(release_panic_strategy(toml), expected, "{toml}");
+    }
+}
+
+/// The guard in `inspect` is `catch_unwind`, which does nothing in a build that aborts on panic:
+/// there a decoder bug would kill the Lambda function (and every file in its batch) instead of
+/// rejecting one file. The functions are built with the workspace's release profile, so that
+/// profile must unwind. Checked from the files, so no release build is needed.
+#[test]
+fn the_release_build_unwinds_so_a_panic_while_decoding_is_caught_in_lambda_too() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    for file in ["Cargo.toml", ".cargo/config.toml", ".cargo/config"] {
+        let Ok(toml) = std::fs::read_to_string(root.join(file)) else {
+            assert_ne!(file, "Cargo.toml", "the workspace manifest is readable");
+            continue;
+        };
+        let strategy = release_panic_strategy(&toml);
+        assert_ne!(
+            strategy.as_deref(),
+            Some("abort"),
+            "{file} makes the release build abort on panic: the Lambda functions would crash \
+             on a decoder bug instead of rejecting the file (remove `panic = \"abort\"`)"
+        );
+    }
+}
+
 #[test]
 fn no_bad_file_finds_a_panic_path() {
     let mut corpus: Vec<(String, Vec<u8>)> = bad_corpus()
