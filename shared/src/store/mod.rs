@@ -4,9 +4,9 @@
 //! - [`Store`] is the port the services use, shaped by the use cases (brands, channels, posts) and
 //!   written once on top of any `ItemStore`, so both adapters share every key and every rule.
 
+mod credentials;
 pub mod cursor;
 pub mod keys;
-mod credentials;
 mod metrics;
 mod repository;
 
