@@ -176,8 +176,6 @@ impl OutboundClient {
             .redirect(redirect)
             .dns_resolver(Arc::new(GuardedResolver { policy, lookup }))
             .connector_layer(AddressGuardLayer { policy })
-            // The connector layer tells TLS from plain connections by this.
-            .tls_info(true)
             .connect_timeout(timeouts.connect)
             .timeout(timeouts.total)
             .user_agent(concat!("palinsesto/", env!("CARGO_PKG_VERSION")))
@@ -324,12 +322,8 @@ where
                     "{peer} is {why}, which Palinsesto never connects to"
                 ))) as BoxError);
             }
-            let encrypted = extras.get::<reqwest::tls::TlsInfo>().is_some();
-            if !encrypted && crate::domain::endpoint::classify(peer).is_public() {
-                return Err(Box::new(Refusal(format!(
-                    "plain http to the public address {peer} is refused: use https"
-                ))) as BoxError);
-            }
+            // The scheme (https, plain http only where private networks are allowed) is
+            // checked on the URL before sending and at every redirect hop.
             Ok(conn)
         })
     }

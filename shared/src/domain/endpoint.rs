@@ -106,12 +106,6 @@ pub enum AddressClass {
     Refused(&'static str),
 }
 
-impl AddressClass {
-    pub fn is_public(self) -> bool {
-        self == Self::Public
-    }
-}
-
 /// Classifies an address. Everything that is not plainly a public unicast host is refused,
 /// including every IPv6 form that embeds an IPv4 address (mapped, compatible, NAT64, 6to4,
 /// Teredo): the embedded address could be anything, and no network we call needs them.
