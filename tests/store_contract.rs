@@ -1325,14 +1325,14 @@ async fn renewed_credentials_are_saved_only_on_the_version_read(items: Arc<dyn I
         .put_credentials(&acme, &connected, saved.version, &credentials)
         .await
         .unwrap();
-    let (_, read) = store
+    let (read_credentials, read) = store
         .credentials_with_version(&acme, &saved.id)
         .await
         .unwrap()
         .unwrap();
     let renewed = [("bot_token".to_owned(), "123:renewed".to_owned())];
     store
-        .save_renewed_credentials(&acme, &saved.id, &renewed, read)
+        .save_renewed_credentials(&acme, &saved.id, &read_credentials, read, &renewed)
         .await
         .unwrap();
     let (now_stored, version) = store
@@ -1342,10 +1342,13 @@ async fn renewed_credentials_are_saved_only_on_the_version_read(items: Arc<dyn I
         .unwrap();
     assert_eq!(now_stored.get("bot_token").unwrap().expose(), "123:renewed");
     assert_eq!(version, read + 1);
-    // A second renewal from the same read (its refresh token already spent) loses.
+    // A second renewal from the same read (its refresh token already spent, so it got other
+    // values) loses. (Identical values would be a replay of the first write, which the item
+    // store answers as the success it was.)
+    let other = [("bot_token".to_owned(), "123:renewed-elsewhere".to_owned())];
     assert!(matches!(
         store
-            .save_renewed_credentials(&acme, &saved.id, &renewed, read)
+            .save_renewed_credentials(&acme, &saved.id, &read_credentials, read, &other)
             .await,
         Err(StoreError::Conflict { .. })
     ));

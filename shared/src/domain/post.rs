@@ -110,7 +110,7 @@ pub struct Failure {
     pub message: String,
 }
 
-fn is_zero(n: &u32) -> bool {
+pub(crate) fn is_zero(n: &u32) -> bool {
     *n == 0
 }
 

@@ -758,7 +758,13 @@ impl CredentialsSink for StoreCredentials {
             Ok(())
         } else {
             self.store
-                .save_renewed_credentials(&self.brand, &self.channel, &changes, lease.version)
+                .save_renewed_credentials(
+                    &self.brand,
+                    &self.channel,
+                    &renewal.credentials,
+                    lease.version,
+                    &changes,
+                )
                 .await
         };
         if let Err(e) = self

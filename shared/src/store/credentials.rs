@@ -111,22 +111,18 @@ impl Store {
         }
     }
 
-    /// Merges renewed values into the credentials (empty values never overwrite), on condition
-    /// that they are still at `read_version`: a reconnect or another renewal since then wins.
+    /// Merges renewed values into the credentials `read` at `read_version` (empty values never
+    /// overwrite), on condition that they are still at that version: a reconnect or another
+    /// renewal since then wins (`Conflict`). No read: what was read is what is merged.
     pub async fn save_renewed_credentials(
         &self,
         brand: &BrandId,
         id: &ChannelId,
-        changes: &[(String, String)],
+        read: &Credentials,
         read_version: u64,
+        changes: &[(String, String)],
     ) -> Result<(), StoreError> {
-        let Some((credentials, version)) = self.credentials_with_version(brand, id).await? else {
-            return Err(StoreError::Conflict { index: 0 });
-        };
-        if version != read_version {
-            return Err(StoreError::Conflict { index: 0 });
-        }
-        let mut values = credentials.expose_all();
+        let mut values = read.expose_all();
         for (key, value) in changes.iter().filter(|(_, v)| !v.is_empty()) {
             values.insert(key.clone(), value.clone());
         }
@@ -142,6 +138,21 @@ impl Store {
                 item,
                 condition: Condition::Version(read_version),
             }])
+            .await
+    }
+
+    /// Merges refreshed values into the credentials as stored now (outside a renewal: a first
+    /// session saved after a login). Fails with `Conflict` when they were replaced meanwhile.
+    pub async fn refresh_credentials(
+        &self,
+        brand: &BrandId,
+        id: &ChannelId,
+        changes: &[(String, String)],
+    ) -> Result<(), StoreError> {
+        let Some((read, version)) = self.credentials_with_version(brand, id).await? else {
+            return Err(StoreError::Conflict { index: 0 });
+        };
+        self.save_renewed_credentials(brand, id, &read, version, changes)
             .await
     }
 }

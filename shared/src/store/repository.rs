@@ -1,6 +1,5 @@
 //! The store port the services use, written once over any [`ItemStore`].
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use jiff::Timestamp;
@@ -295,32 +294,6 @@ impl Store {
         let mut saved = channel.clone();
         saved.version = expected + 1;
         Ok(saved)
-    }
-
-    /// Merges refreshed values into the stored credentials (empty values never overwrite).
-    /// Fails with a conflict when the credentials were replaced since `read_version`.
-    pub async fn refresh_credentials(
-        &self,
-        brand: &BrandId,
-        id: &ChannelId,
-        changes: &[(String, String)],
-    ) -> Result<(), StoreError> {
-        let (pk, sk) = (keys::credentials_pk(brand), keys::channel_sk(id));
-        let Some(item) = self.items.get(&pk, &sk).await? else {
-            return Err(StoreError::Conflict { index: 0 });
-        };
-        let mut values: BTreeMap<String, String> = serde_json::from_value(item.body)
-            .map_err(|e| StoreError::Corrupt(format!("credentials of channel {id}: {e}")))?;
-        for (key, value) in changes.iter().filter(|(_, v)| !v.is_empty()) {
-            values.insert(key.clone(), value.clone());
-        }
-        let updated = encode(pk, sk, item.version + 1, vec![], &values)?;
-        self.items
-            .write(vec![Write::Put {
-                item: updated,
-                condition: Condition::Version(item.version),
-            }])
-            .await
     }
 
     // ---- assets ----
@@ -709,16 +682,10 @@ impl Store {
         brand: &BrandId,
         id: &ChannelId,
     ) -> Result<Option<Credentials>, StoreError> {
-        let item = self
-            .items
-            .get(&keys::credentials_pk(brand), &keys::channel_sk(id))
-            .await?;
-        item.map(|i| {
-            serde_json::from_value::<BTreeMap<String, String>>(i.body)
-                .map(Credentials::from_stored)
-                .map_err(|e| StoreError::Corrupt(format!("credentials of channel {id}: {e}")))
-        })
-        .transpose()
+        Ok(self
+            .credentials_with_version(brand, id)
+            .await?
+            .map(|(credentials, _)| credentials))
     }
 
     // ---- posts ----
