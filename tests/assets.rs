@@ -6,13 +6,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use jiff::SignedDuration;
-use palinsesto::blobs::{BlobError, Bucket, ObjectInfo, PresignedRequest};
+use palinsesto::blobs::Bucket;
 use palinsesto::events::{ASSET_READY, ASSET_REJECTED, DomainEvent};
 use palinsesto::intake::Limits;
 use palinsesto::intake::fixtures;
 use palinsesto::services::IntakeService;
 use palinsesto::services::intake::IntakeOutcome;
 use palinsesto_system_tests::app::{Reply, TestApp};
+use palinsesto_system_tests::bucket::{Access, HookedBucket};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -772,54 +773,16 @@ async fn a_file_over_the_size_limit_is_rejected_before_it_is_read() {
 /// The local bucket, except that reading an incoming file past its first chunk panics. Only a
 /// decoder reads there (the sniffing reads the first chunk), so this stands in for a decoder bug:
 /// the decoders themselves are kept free of the panics the intake corpus finds.
-struct PanicsWhileDecoded(palinsesto::adapters::folder_bucket::FolderBucket);
-
-#[async_trait::async_trait]
-impl Bucket for PanicsWhileDecoded {
-    async fn head(&self, key: &str) -> Result<Option<ObjectInfo>, BlobError> {
-        self.0.head(key).await
-    }
-    async fn read(
-        &self,
-        key: &str,
-        range: std::ops::Range<u64>,
-    ) -> Result<bytes::Bytes, BlobError> {
-        if key.starts_with("incoming/") && range.start > 0 {
+fn panics_while_decoded(bucket: palinsesto::adapters::folder_bucket::FolderBucket) -> HookedBucket {
+    HookedBucket::new(bucket, |access| {
+        if let Access::Read(key, range) = access
+            && key.starts_with("incoming/")
+            && range.start > 0
+        {
             panic!("a decoder bug (test double): {key} read at {}", range.start);
         }
-        self.0.read(key, range).await
-    }
-    async fn put(
-        &self,
-        key: &str,
-        bytes: bytes::Bytes,
-        content_type: &str,
-    ) -> Result<(), BlobError> {
-        self.0.put(key, bytes, content_type).await
-    }
-    async fn copy(&self, from: &str, to: &str) -> Result<(), BlobError> {
-        self.0.copy(from, to).await
-    }
-    async fn delete(&self, key: &str) -> Result<(), BlobError> {
-        self.0.delete(key).await
-    }
-    async fn list(&self, prefix: &str, limit: usize) -> Result<Vec<String>, BlobError> {
-        self.0.list(prefix, limit).await
-    }
-    async fn presign_put(
-        &self,
-        key: &str,
-        content_type: &str,
-        length: u64,
-        valid_for: SignedDuration,
-    ) -> Result<PresignedRequest, BlobError> {
-        self.0
-            .presign_put(key, content_type, length, valid_for)
-            .await
-    }
-    async fn presign_get(&self, key: &str, valid_for: SignedDuration) -> Result<String, BlobError> {
-        self.0.presign_get(key, valid_for).await
-    }
+        Ok(())
+    })
 }
 
 #[tokio::test]
@@ -830,7 +793,7 @@ async fn a_panic_while_decoding_rejects_that_file_and_intake_goes_on() {
     let chunk = 64 << 10;
     let intake = IntakeService::new(
         runtime.ports(),
-        Arc::new(PanicsWhileDecoded(runtime.bucket.clone())),
+        Arc::new(panics_while_decoded(runtime.bucket.clone())),
         Arc::new(runtime.bus.clone()),
         Limits {
             read_chunk: chunk,

@@ -6,12 +6,13 @@
 use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
-use palinsesto::blobs::{BlobError, Bucket, ObjectInfo};
+use palinsesto::blobs::BlobError;
 use palinsesto::domain::metrics::Subject;
 use palinsesto::domain::{BrandId, ChannelId, PostId};
 use palinsesto::networks::NetworkEndpoints;
 use palinsesto::services::ReportService;
 use palinsesto::services::metrics::MetricsTickReport;
+use palinsesto_system_tests::bucket::{Access, HookedBucket};
 use palinsesto_system_tests::desk::{Desk, target};
 use palinsesto_system_tests::fakes::mastodon::FakeMastodon;
 use serde_json::{Value, json};
@@ -410,58 +411,17 @@ async fn the_weeks_report_shows_the_rise_the_kpi_status_and_a_competitor() {
     );
 }
 
-/// The bucket of the local runner, refusing to write one brand's reports.
-struct RefusingReportsOf {
-    inner: palinsesto::adapters::folder_bucket::FolderBucket,
+/// The bucket of the local runner, refusing to write `brand`'s reports.
+fn refusing_reports_of(
+    bucket: palinsesto::adapters::folder_bucket::FolderBucket,
     brand: &'static str,
-}
-
-#[async_trait::async_trait]
-impl Bucket for RefusingReportsOf {
-    async fn head(&self, key: &str) -> Result<Option<ObjectInfo>, BlobError> {
-        self.inner.head(key).await
-    }
-    async fn read(
-        &self,
-        key: &str,
-        range: std::ops::Range<u64>,
-    ) -> Result<bytes::Bytes, BlobError> {
-        self.inner.read(key, range).await
-    }
-    async fn put(
-        &self,
-        key: &str,
-        bytes: bytes::Bytes,
-        content_type: &str,
-    ) -> Result<(), BlobError> {
-        if key.starts_with(&format!("reports/{}/", self.brand)) {
-            return Err(BlobError::Unavailable("the disk is full".into()));
+) -> HookedBucket {
+    HookedBucket::new(bucket, move |access| match access {
+        Access::Put(key) if key.starts_with(&format!("reports/{brand}/")) => {
+            Err(BlobError::Unavailable("the disk is full".into()))
         }
-        self.inner.put(key, bytes, content_type).await
-    }
-    async fn copy(&self, from: &str, to: &str) -> Result<(), BlobError> {
-        self.inner.copy(from, to).await
-    }
-    async fn delete(&self, key: &str) -> Result<(), BlobError> {
-        self.inner.delete(key).await
-    }
-    async fn list(&self, prefix: &str, limit: usize) -> Result<Vec<String>, BlobError> {
-        self.inner.list(prefix, limit).await
-    }
-    async fn presign_put(
-        &self,
-        key: &str,
-        content_type: &str,
-        length: u64,
-        valid_for: SignedDuration,
-    ) -> Result<palinsesto::blobs::PresignedRequest, BlobError> {
-        self.inner
-            .presign_put(key, content_type, length, valid_for)
-            .await
-    }
-    async fn presign_get(&self, key: &str, valid_for: SignedDuration) -> Result<String, BlobError> {
-        self.inner.presign_get(key, valid_for).await
-    }
+        _ => Ok(()),
+    })
 }
 
 async fn acme_schedule(
@@ -483,10 +443,7 @@ async fn a_brand_whose_report_fails_waits_behind_the_others_with_a_back_off() {
     let runtime = &w.desk.app.runtime;
     let service = ReportService::new(runtime.ports())
         .with_output(
-            Arc::new(RefusingReportsOf {
-                inner: runtime.bucket.clone(),
-                brand: "acme",
-            }),
+            Arc::new(refusing_reports_of(runtime.bucket.clone(), "acme")),
             Arc::new(runtime.bus.clone()),
         )
         .with_per_tick(1);

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod app;
 pub mod aws;
+pub mod bucket;
 pub mod desk;
 pub mod dynamodb;
 pub mod embedded;
