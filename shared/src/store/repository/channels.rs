@@ -1,0 +1,193 @@
+//! The store's channels and the credentials each one publishes with.
+
+use super::{Store, decode, encode, next_version};
+use crate::domain::metrics::{Subject, Tracker};
+use crate::domain::{BrandId, Channel, ChannelId, Credentials};
+use crate::store::keys::{self, CHANNEL_PREFIX};
+use crate::store::{Condition, Item, KeyRange, Query, StoreError, Write};
+
+/// The most channels a brand can have; a listing of channels is one page.
+pub const MAX_CHANNELS_PER_BRAND: usize = 500;
+
+impl Store {
+    pub async fn get_channel(
+        &self,
+        brand: &BrandId,
+        id: &ChannelId,
+    ) -> Result<Option<Channel>, StoreError> {
+        let item = self
+            .items
+            .get(&keys::brand_pk(brand), &keys::channel_sk(id))
+            .await?;
+        item.map(decode_channel).transpose()
+    }
+
+    pub async fn list_channels(&self, brand: &BrandId) -> Result<Vec<Channel>, StoreError> {
+        let page = self
+            .items
+            .query(&Query {
+                index: None,
+                pk: keys::brand_pk(brand),
+                range: KeyRange::Prefix(CHANNEL_PREFIX.into()),
+                after: None,
+                limit: MAX_CHANNELS_PER_BRAND,
+                descending: false,
+            })
+            .await?;
+        page.items.into_iter().map(decode_channel).collect()
+    }
+
+    /// Creates the channel (`expected: None`), starting to follow its account's metrics in the
+    /// same write, or replaces the version the caller read.
+    pub async fn put_channel(
+        &self,
+        brand: &BrandId,
+        channel: &Channel,
+        expected: Option<u64>,
+    ) -> Result<Channel, StoreError> {
+        let item = encode(
+            keys::brand_pk(brand),
+            keys::channel_sk(&channel.id),
+            next_version(expected),
+            vec![],
+            channel,
+        )?;
+        if expected.is_some() {
+            return self.put(channel, item, expected).await;
+        }
+        let tracker = Tracker::for_account(
+            Subject::Channel {
+                channel_id: channel.id,
+            },
+            channel.network,
+            channel.created_at,
+        );
+        let version = item.version;
+        self.items
+            .write(vec![
+                Write::Put {
+                    item,
+                    condition: Condition::Absent,
+                },
+                self.tracker_write(brand, &tracker)?,
+            ])
+            .await?;
+        let mut saved = channel.clone();
+        saved.version = version;
+        Ok(saved)
+    }
+
+    /// Saves the channel and deletes its credentials in one write (the channel moved to another
+    /// server, and its credentials were given for the old one).
+    pub async fn put_channel_without_credentials(
+        &self,
+        brand: &BrandId,
+        channel: &Channel,
+        expected: u64,
+    ) -> Result<Channel, StoreError> {
+        let item = encode(
+            keys::brand_pk(brand),
+            keys::channel_sk(&channel.id),
+            expected + 1,
+            vec![],
+            channel,
+        )?;
+        self.items
+            .write(vec![
+                Write::Put {
+                    item,
+                    condition: Condition::Version(expected),
+                },
+                Write::Delete {
+                    pk: keys::credentials_pk(brand),
+                    sk: keys::channel_sk(&channel.id),
+                    condition: Condition::Any,
+                },
+            ])
+            .await?;
+        let mut saved = channel.clone();
+        saved.version = expected + 1;
+        Ok(saved)
+    }
+
+    /// Deletes the channel and its credentials together.
+    pub async fn delete_channel(
+        &self,
+        brand: &BrandId,
+        id: &ChannelId,
+        expected: u64,
+    ) -> Result<(), StoreError> {
+        self.items
+            .write(vec![
+                Write::Delete {
+                    pk: keys::brand_pk(brand),
+                    sk: keys::channel_sk(id),
+                    condition: Condition::Version(expected),
+                },
+                Write::Delete {
+                    pk: keys::credentials_pk(brand),
+                    sk: keys::channel_sk(id),
+                    condition: Condition::Any,
+                },
+                self.untrack_write(brand, &Subject::Channel { channel_id: *id }),
+            ])
+            .await
+    }
+
+    /// Stores credentials and the channel's record of when they changed, atomically.
+    pub async fn put_credentials(
+        &self,
+        brand: &BrandId,
+        channel: &Channel,
+        expected: u64,
+        credentials: &Credentials,
+    ) -> Result<Channel, StoreError> {
+        let channel_item = encode(
+            keys::brand_pk(brand),
+            keys::channel_sk(&channel.id),
+            expected + 1,
+            vec![],
+            channel,
+        )?;
+        // The API may write credentials but not read them (IAM), so it cannot know the stored
+        // version: a reconnect starts a fresh random one. A token refresh conditions on the
+        // version it read, so a refresh racing a reconnect fails instead of overwriting it.
+        let secret_item = encode(
+            keys::credentials_pk(brand),
+            keys::channel_sk(&channel.id),
+            rand::random::<u64>() >> 1,
+            vec![],
+            &credentials.expose_all(),
+        )?;
+        self.items
+            .write(vec![
+                Write::Put {
+                    item: channel_item,
+                    condition: Condition::Version(expected),
+                },
+                Write::Put {
+                    item: secret_item,
+                    condition: Condition::Any,
+                },
+            ])
+            .await?;
+        let mut saved = channel.clone();
+        saved.version = expected + 1;
+        Ok(saved)
+    }
+
+    pub async fn get_credentials(
+        &self,
+        brand: &BrandId,
+        id: &ChannelId,
+    ) -> Result<Option<Credentials>, StoreError> {
+        Ok(self
+            .credentials_with_version(brand, id)
+            .await?
+            .map(|(credentials, _)| credentials))
+    }
+}
+
+fn decode_channel(item: Item) -> Result<Channel, StoreError> {
+    decode(item, |c: &mut Channel, v| c.version = v)
+}
