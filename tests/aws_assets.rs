@@ -151,7 +151,7 @@ impl Library {
         let ports = Ports {
             store: store.clone(),
             clock: Arc::new(SystemClock),
-            connectors: Connectors::new([]),
+            connectors: Connectors::default(),
             outbound: palinsesto::domain::OutboundPolicy::PUBLIC_ONLY,
         };
         let service = IntakeService::new(

@@ -560,7 +560,7 @@ async fn an_unreadable_error_body_is_not_an_excuse_to_read_without_limit() {
         json!({"access_token": "t"}),
     )
     .await;
-    use palinsesto::networks::Connector;
+    use palinsesto::networks::Publish;
     let err = x
         .publish(
             &account.context(),

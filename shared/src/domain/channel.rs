@@ -62,6 +62,20 @@ impl Network {
         }
     }
 
+    /// The network as a manager names it.
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Self::Mastodon => "Mastodon",
+            Self::Bluesky => "Bluesky",
+            Self::Linkedin => "LinkedIn",
+            Self::X => "X",
+            Self::Facebook => "Facebook",
+            Self::Instagram => "Instagram",
+            Self::Threads => "Threads",
+            Self::Telegram => "Telegram",
+        }
+    }
+
     pub fn parse(raw: &str) -> Result<Self, String> {
         Self::ALL
             .into_iter()

@@ -6,6 +6,7 @@ pub mod asset;
 pub mod brand;
 pub mod channel;
 pub mod competitor;
+pub mod coverage;
 pub mod endpoint;
 pub mod error;
 pub mod ids;

@@ -14,8 +14,8 @@ use serde_json::{Value, json};
 use unicode_segmentation::UnicodeSegmentation;
 
 use super::{
-    Account, Connector, Outgoing, PublishContext, PublishError, Published, ReadBack, Renewal,
-    call_failed, create_failed, reset_at_unix, retry_after,
+    Account, Outgoing, Publish, PublishContext, PublishError, Published, ReadBack, ReadMetrics,
+    Renewal, call_failed, create_failed, reset_at_unix, retry_after,
 };
 use crate::domain::channel::BLUESKY_DEFAULT_SERVICE;
 use crate::domain::{
@@ -536,7 +536,7 @@ impl BlueskyConnector {
 }
 
 #[async_trait]
-impl Connector for BlueskyConnector {
+impl Publish for BlueskyConnector {
     fn network(&self) -> Network {
         Network::Bluesky
     }
@@ -627,7 +627,10 @@ impl Connector for BlueskyConnector {
         }
         Ok(ReadBack::Found(published))
     }
+}
 
+#[async_trait]
+impl ReadMetrics for BlueskyConnector {
     /// `remote_id` is the post's at-uri. The account's PDS passes `app.bsky.*` reads on to its
     /// AppView, so the session that publishes also reads.
     async fn post_metrics(

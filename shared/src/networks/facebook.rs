@@ -5,7 +5,9 @@ use async_trait::async_trait;
 use serde_json::{Value, json};
 
 use super::meta::{self, Call, Graph, GraphFailure, Params, RecentPosts};
-use super::{Account, Connector, Outgoing, PublishContext, PublishError, Published, ReadBack};
+use super::{
+    Account, Outgoing, Publish, PublishContext, PublishError, Published, ReadBack, ReadMetrics,
+};
 use crate::domain::{Asset, Counters, MediaKind, MetricsReading, Network, Secret};
 use crate::outbound::OutboundClient;
 
@@ -236,7 +238,7 @@ fn post_url(id: &str) -> Option<String> {
 }
 
 #[async_trait]
-impl Connector for FacebookConnector {
+impl Publish for FacebookConnector {
     fn network(&self) -> Network {
         Network::Facebook
     }
@@ -280,7 +282,10 @@ impl Connector for FacebookConnector {
         };
         meta::find_by_text(&self.graph, token, recent, post, post_url).await
     }
+}
 
+#[async_trait]
+impl ReadMetrics for FacebookConnector {
     async fn post_metrics(
         &self,
         account: &Account<'_>,

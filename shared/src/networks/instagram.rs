@@ -9,7 +9,8 @@ use jiff::Timestamp;
 
 use super::meta::{self, Container, Containers, Graph, Params, RecentPosts};
 use super::{
-    Account, Connector, Outgoing, Polling, PublishContext, PublishError, Published, ReadBack,
+    Account, Outgoing, Polling, Publish, PublishContext, PublishError, Published, ReadBack,
+    ReadMetrics,
 };
 use crate::domain::{Asset, Counters, MediaKind, MetricsReading, Network};
 use crate::outbound::OutboundClient;
@@ -119,7 +120,7 @@ async fn media_params(
 }
 
 #[async_trait]
-impl Connector for InstagramConnector {
+impl Publish for InstagramConnector {
     fn network(&self) -> Network {
         Network::Instagram
     }
@@ -177,7 +178,10 @@ impl Connector for InstagramConnector {
         };
         meta::find_by_text(self.graph(), token, recent, post, |_| None).await
     }
+}
 
+#[async_trait]
+impl ReadMetrics for InstagramConnector {
     /// Instagram has no reposts: `shares` (sends to chats and stories) is the nearest and counts as
     /// reposts. It reports no quotes or link clicks.
     async fn post_metrics(

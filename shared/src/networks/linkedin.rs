@@ -13,8 +13,8 @@ use serde_json::{Value, json};
 use unicode_normalization::UnicodeNormalization;
 
 use super::{
-    Account, Connector, MediaFiles, Outgoing, PublishContext, PublishError, Published, ReadBack,
-    call_failed, create_failed, oauth, snippet,
+    Account, MediaFiles, Outgoing, Publish, PublishContext, PublishError, Published, ReadBack,
+    ReadMetrics, call_failed, create_failed, oauth, snippet,
 };
 use crate::domain::{Asset, Counters, Credentials, MediaKind, MetricsReading, Network};
 use crate::outbound::{CallError, JSON_ANSWER_LIMIT, OutboundClient, read_body, read_error_text};
@@ -506,7 +506,7 @@ pub fn little_text(text: &str) -> String {
 }
 
 #[async_trait]
-impl Connector for LinkedinConnector {
+impl Publish for LinkedinConnector {
     fn network(&self) -> Network {
         Network::Linkedin
     }
@@ -627,7 +627,10 @@ impl Connector for LinkedinConnector {
             READ_BACK_PAGE * READ_BACK_PAGES
         )))
     }
+}
 
+#[async_trait]
+impl ReadMetrics for LinkedinConnector {
     async fn post_metrics(
         &self,
         account: &Account<'_>,

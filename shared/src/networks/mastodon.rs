@@ -15,8 +15,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::{
-    Account, Connector, Outgoing, PublishContext, PublishError, Published, ReadBack, call_failed,
-    create_failed, reset_at_unix, retry_after,
+    Account, Outgoing, Publish, PublishContext, PublishError, Published, ReadBack, ReadMetrics,
+    call_failed, create_failed, reset_at_unix, retry_after,
 };
 use crate::domain::preflight::{InstanceLimits, Rules};
 use crate::domain::{Asset, Counters, MediaKind, MetricsReading, Network, Secret};
@@ -126,7 +126,7 @@ struct MediaLimits {
 }
 
 #[async_trait]
-impl Connector for MastodonConnector {
+impl Publish for MastodonConnector {
     fn network(&self) -> Network {
         Network::Mastodon
     }
@@ -227,7 +227,10 @@ impl Connector for MastodonConnector {
         found.notes = missing_replies(&recent, &root.id, &post.thread);
         Ok(ReadBack::Found(found))
     }
+}
 
+#[async_trait]
+impl ReadMetrics for MastodonConnector {
     async fn post_metrics(
         &self,
         account: &Account<'_>,

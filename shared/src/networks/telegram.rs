@@ -11,8 +11,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{
-    Account, Connector, Outgoing, PublishContext, PublishError, Published, ReadBack, call_failed,
-    create_failed,
+    Account, Outgoing, Publish, PublishContext, PublishError, Published, ReadBack, ReadMetrics,
+    call_failed, create_failed,
 };
 use crate::domain::{Asset, Counters, MediaKind, MetricsReading, Network, Secret};
 use crate::outbound::{CallError, JSON_ANSWER_LIMIT, OutboundClient, read_text};
@@ -80,7 +80,7 @@ enum Subject {
 }
 
 #[async_trait]
-impl Connector for TelegramConnector {
+impl Publish for TelegramConnector {
     fn network(&self) -> Network {
         Network::Telegram
     }
@@ -133,7 +133,10 @@ impl Connector for TelegramConnector {
                 .unwrap_or(post.first_attempt_at)
         )))
     }
+}
 
+#[async_trait]
+impl ReadMetrics for TelegramConnector {
     /// Bots are not told how often a channel post was viewed (Telegram shows views only to its
     /// apps and to MTProto clients), so there is nothing to ask: no call is made.
     async fn post_metrics(

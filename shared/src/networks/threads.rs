@@ -9,7 +9,8 @@ use jiff::Timestamp;
 
 use super::meta::{self, Container, Containers, Graph, Params, RecentPosts};
 use super::{
-    Account, Connector, Outgoing, Polling, PublishContext, PublishError, Published, ReadBack,
+    Account, Outgoing, Polling, Publish, PublishContext, PublishError, Published, ReadBack,
+    ReadMetrics,
 };
 use crate::domain::{Asset, Counters, MediaKind, MetricsReading, Network, Secret};
 use crate::outbound::OutboundClient;
@@ -145,7 +146,7 @@ async fn media_params(ctx: &PublishContext<'_>, asset: &Asset) -> Result<Params,
 }
 
 #[async_trait]
-impl Connector for ThreadsConnector {
+impl Publish for ThreadsConnector {
     fn network(&self) -> Network {
         Network::Threads
     }
@@ -190,7 +191,10 @@ impl Connector for ThreadsConnector {
         };
         meta::find_by_text(self.graph(), token, recent, post, |_| None).await
     }
+}
 
+#[async_trait]
+impl ReadMetrics for ThreadsConnector {
     /// `reposts` alone counts as reposts: it is the public reshare other networks count there.
     /// `shares` (sends outside Threads) is a different act and stays in `raw`, not added in, so a
     /// Threads repost figure compares with a Bluesky or Mastodon one.

@@ -16,8 +16,8 @@ use serde_json::{Value, json};
 use unicode_normalization::UnicodeNormalization;
 
 use super::{
-    Account, Connector, MediaFiles, Outgoing, PublishContext, PublishError, Published, ReadBack,
-    call_failed, create_failed, oauth, reset_at_unix, snippet,
+    Account, MediaFiles, Outgoing, Publish, PublishContext, PublishError, Published, ReadBack,
+    ReadMetrics, call_failed, create_failed, oauth, reset_at_unix, snippet,
 };
 use crate::domain::{Asset, Counters, Credentials, MediaKind, MetricsReading, Network};
 use crate::outbound::{CallError, JSON_ANSWER_LIMIT, OutboundClient, read_body, read_error_text};
@@ -375,7 +375,7 @@ fn tweet_url(id: &str) -> String {
 }
 
 #[async_trait]
-impl Connector for XConnector {
+impl Publish for XConnector {
     fn network(&self) -> Network {
         Network::X
     }
@@ -472,7 +472,10 @@ impl Connector for XConnector {
             READ_BACK_PAGE as usize * READ_BACK_PAGES
         )))
     }
+}
 
+#[async_trait]
+impl ReadMetrics for XConnector {
     /// Public metrics always; link clicks too while X still gives them (the post's first 30
     /// days, its age read from its id), in the same call. A refusal of the non-public fields
     /// (an app or token not allowed them) falls back to the public ones alone.

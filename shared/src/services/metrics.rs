@@ -211,7 +211,7 @@ impl MetricsService {
             }
             return Ok(report);
         };
-        let connector = self.ports.connectors.get(channel.network).cloned();
+        let connector = self.ports.connectors.metrics_reader(channel.network).cloned();
         let credentials = store.get_credentials(brand, channel_id).await?;
         let sink = StoreCredentials {
             store: store.clone(),
@@ -231,9 +231,9 @@ impl MetricsService {
         }
         for tracker in trackers {
             let now = self.ports.clock.now();
-            let (Some(connector), Some(credentials)) = (&connector, &credentials) else {
-                let why = if connector.is_none() {
-                    format!("{} is not configured here", channel.network.as_str())
+            let (Ok(connector), Some(credentials)) = (&connector, &credentials) else {
+                let why = if let Err(unsupported) = &connector {
+                    unsupported.0.clone()
                 } else {
                     format!(
                         "the channel \"{}\" has no credentials: connect it to read its metrics",

@@ -94,7 +94,7 @@ impl Preflight {
     /// The rules for a channel: the connector's (which may read public network configuration),
     /// or the documented defaults when that cannot be read right now.
     pub async fn rules(&self, channel: &Channel, credentials: Option<&Credentials>) -> Rules {
-        let Some(connector) = self.connectors.get(channel.network) else {
+        let Ok(connector) = self.connectors.publisher(channel.network) else {
             return Rules::for_network(channel.network);
         };
         let none = Credentials::from_stored(Default::default());

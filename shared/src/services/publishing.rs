@@ -385,15 +385,9 @@ impl PublishingService {
                 "the channel was deleted before the post went out",
             ));
         };
-        let Some(connector) = self.ports.connectors.get(channel.network) else {
-            return Ok(failed(
-                "misconfigured",
-                false,
-                &format!(
-                    "publishing to {} is not configured here",
-                    channel.network.as_str()
-                ),
-            ));
+        let connector = match self.ports.connectors.publisher(channel.network) {
+            Ok(connector) => connector,
+            Err(unsupported) => return Ok(failed("misconfigured", false, &unsupported.0)),
         };
         let Some(credentials) = store.get_credentials(&job.brand, &job.channel_id).await? else {
             return Ok(failed(

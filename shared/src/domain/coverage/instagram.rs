@@ -1,0 +1,45 @@
+//! Instagram (Graph API content publishing): facts from networks.md, section "Instagram".
+
+use super::*;
+
+pub(super) fn coverage() -> Coverage {
+    Coverage {
+        network: Network::Instagram,
+        rules: Rules {
+            // Unconfirmed: caption length, hashtags, carousel size and aspect ratio.
+            max_text: 2_200,
+            max_hashtags: Some(30),
+            media_required: true,
+            max_images: 10,
+            max_videos: 10,
+            mix_media: true,
+            max_media: Some(10),
+            max_image_bytes: 8 * MB,
+            // Never reached: GIFs are refused by format (JPEG only).
+            max_gif_bytes: 0,
+            // Unconfirmed.
+            max_video_bytes: 300 * MB,
+            image_types: types(&["image/jpeg"]),
+            video_types: types(&["video/mp4", "video/quicktime"]),
+            image_aspect: Some(AspectRange {
+                tallest: (4, 5),
+                widest: (191, 100),
+            }),
+            thread: ThreadSupport::FirstComment,
+            ..base_rules(Network::Instagram)
+        },
+        post_metrics: &["likes", "reposts", "replies", "views", "reach", "saves"],
+        account_metrics: &["followers"],
+        engagement: &[],
+        constraints: vec![
+            publish(
+                "Professional accounts only; every post needs a photo or a video, which Meta fetches from a short-lived public URL.",
+            ),
+            publish(
+                "JPEG photos only, from 4:5 portrait to 1.91:1 landscape; caption 2,200 characters and 30 hashtags; carousels up to 10 (all unconfirmed).",
+            ),
+            publish("50 published posts per rolling 24 hours per account."),
+            metrics("Insights may lag up to 48 hours; until then a figure is missing, not zero."),
+        ],
+    }
+}

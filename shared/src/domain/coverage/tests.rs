@@ -1,0 +1,73 @@
+//! The table's own consistency: every network has an entry that agrees with its rules, names
+//! only counters that exist, and says why it lacks what it lacks.
+
+use super::*;
+use crate::domain::metrics::COUNTER_NAMES;
+
+#[test]
+fn every_network_has_an_entry_for_itself() {
+    let table = all();
+    assert_eq!(table.len(), Network::ALL.len());
+    for (entry, network) in table.iter().zip(Network::ALL) {
+        assert_eq!(entry.network, network);
+        assert_eq!(
+            entry.rules.network, network,
+            "{network:?}'s rules name another network"
+        );
+        assert!(
+            !entry.constraints.is_empty(),
+            "{network:?} states no constraint"
+        );
+    }
+}
+
+#[test]
+fn metrics_name_only_counters_that_exist() {
+    for entry in all() {
+        for name in entry.post_metrics.iter().chain(entry.account_metrics) {
+            assert!(
+                COUNTER_NAMES.contains(name),
+                "{:?} names an unknown counter {name}",
+                entry.network
+            );
+        }
+    }
+}
+
+#[test]
+fn every_network_publishes_and_reads_metrics_and_nothing_else_yet() {
+    for entry in all() {
+        assert_eq!(
+            entry.capabilities(),
+            vec![Capability::Publish, Capability::Metrics],
+            "{:?}",
+            entry.network
+        );
+    }
+}
+
+#[test]
+fn a_missing_capability_is_refused_in_plain_words() {
+    let telegram = of(Network::Telegram);
+    assert_eq!(telegram.lacks(Capability::Metrics), None);
+    assert_eq!(
+        telegram.lacks(Capability::Inbox).as_deref(),
+        Some("Palinsesto does not offer reading comments and messages (the inbox) on Telegram")
+    );
+}
+
+#[test]
+fn what_a_network_publishes_follows_its_rules() {
+    let instagram = of(Network::Instagram);
+    assert!(
+        !instagram.publishes_text(),
+        "Instagram needs a photo or a video"
+    );
+    assert!(instagram.publishes_images() && instagram.publishes_video());
+    let x = of(Network::X);
+    assert!(x.publishes_text() && x.publishes_images() && x.publishes_video());
+    assert_eq!(
+        of(Network::Linkedin).rules.thread,
+        ThreadSupport::FirstComment
+    );
+}

@@ -1,0 +1,33 @@
+//! X (API v2): facts from networks.md, section "X".
+
+use super::*;
+
+pub(super) fn coverage() -> Coverage {
+    Coverage {
+        network: Network::X,
+        rules: Rules {
+            counting: TextCounting::XWeighted,
+            max_text: 280,
+            max_image_bytes: 5 * MB,
+            max_gif_bytes: 15 * MB,
+            max_video_bytes: 512 * MB,
+            max_alt_text: Some(1_000),
+            max_video_seconds: Some(140),
+            ..base_rules(Network::X)
+        },
+        post_metrics: &[
+            "likes", "reposts", "replies", "quotes", "views", "clicks", "saves",
+        ],
+        account_metrics: &["followers"],
+        engagement: &[],
+        constraints: vec![
+            publish("X bills each post (2026: $0.015, $0.20 with a link)."),
+            publish(
+                "280 weighted characters: most Latin characters count 1, CJK characters and emoji 2, every link 23.",
+            ),
+            publish("At most 4 photos, or 1 GIF, or 1 video of 0.5 to 140 seconds."),
+            publish("Post creation: 100 per 15 minutes per user and 10,000 per day per app."),
+            metrics("Link clicks are given only for posts less than 30 days old."),
+        ],
+    }
+}

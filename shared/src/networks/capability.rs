@@ -1,0 +1,115 @@
+//! The capabilities a network may offer, each a small trait: a connector implements the ones its
+//! network's API allows, and callers ask the [`super::Connectors`] registry for the one they need.
+//! What each network offers is stated in the coverage table (`crate::domain::coverage`); a test
+//! keeps the registry and the table in step.
+
+use std::ops::Range;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use jiff::Timestamp;
+
+use super::{Account, PublishError};
+use crate::domain::preflight::Rules;
+use crate::domain::{Asset, MetricsReading, Network};
+
+/// Reads the bytes of the media library for uploads.
+#[async_trait]
+pub trait MediaFiles: Send + Sync {
+    /// Bytes `range` of the asset (the whole asset is `0..asset.size`); chunked uploads read parts.
+    async fn read(&self, asset: &Asset, range: Range<u64>) -> Result<Bytes, PublishError>;
+    /// A short-lived URL a network can fetch the asset from (Meta's media-by-URL publishing).
+    async fn fetch_url(&self, asset: &Asset) -> Result<String, PublishError>;
+}
+
+/// What one target publishes.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    /// Stable for the target across attempts (`{post id}-{channel id}`): Mastodon's idempotency
+    /// key, the basis of a Bluesky record key, the marker a read-back looks for.
+    pub key: String,
+    pub text: String,
+    /// Follow-ups: replies forming a thread where the network has threads, or a first comment.
+    pub thread: Vec<String>,
+    pub media: Vec<Asset>,
+    /// No earlier attempt of this target can have posted before this instant (read-back window).
+    pub first_attempt_at: Timestamp,
+}
+
+/// Everything a connector may use for one call.
+pub struct PublishContext<'a> {
+    pub account: Account<'a>,
+    pub media: &'a dyn MediaFiles,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Published {
+    pub remote_id: String,
+    pub url: Option<String>,
+    /// Things that went wrong after the post itself was made (a thread reply, a first comment),
+    /// in plain words. The post counts as published; these are shown with it.
+    pub notes: Vec<String>,
+}
+
+impl Published {
+    pub fn new(remote_id: impl Into<String>, url: Option<String>) -> Self {
+        Self {
+            remote_id: remote_id.into(),
+            url,
+            notes: Vec::new(),
+        }
+    }
+}
+
+/// The answer of a read-back after an unknown outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadBack {
+    /// The earlier attempt did post: this is it.
+    Found(Published),
+    /// The account has no such post: publishing now cannot duplicate it.
+    NotFound,
+    /// The network offers no way to tell (e.g. Telegram bots cannot read a channel's history).
+    CannotTell(String),
+}
+
+/// Publishing on the brand's account: posts with their media, threads or first comments, and the
+/// read-back that keeps a retry from posting twice.
+#[async_trait]
+pub trait Publish: Send + Sync {
+    fn network(&self) -> Network;
+
+    /// The rules preflight checks a post against. Most networks' are fixed; Mastodon reads its
+    /// instance's configuration.
+    async fn rules(&self, _account: &Account<'_>) -> Result<Rules, PublishError> {
+        Ok(Rules::for_network(self.network()))
+    }
+
+    /// Publishes the post (uploading its media the way the network requires), then its thread.
+    async fn publish(
+        &self,
+        ctx: &PublishContext<'_>,
+        post: &Outgoing,
+    ) -> Result<Published, PublishError>;
+
+    /// After an unknown outcome: finds the post an earlier attempt of `post` made, if any.
+    async fn find_published(
+        &self,
+        ctx: &PublishContext<'_>,
+        post: &Outgoing,
+    ) -> Result<ReadBack, PublishError>;
+}
+
+/// Reading the figures of the brand's account and of its published posts.
+#[async_trait]
+pub trait ReadMetrics: Send + Sync {
+    /// The lifetime counters of one of the account's published posts (`remote_id` as
+    /// [`Published::remote_id`]). A figure the network does not report is `None`, never 0.
+    async fn post_metrics(
+        &self,
+        account: &Account<'_>,
+        remote_id: &str,
+    ) -> Result<MetricsReading, PublishError>;
+
+    /// The account's own counters (followers, subscribers).
+    async fn account_metrics(&self, account: &Account<'_>) -> Result<MetricsReading, PublishError>;
+}

@@ -1,0 +1,255 @@
+//! The registry of what each network can do here: for every network, the connector behind each
+//! capability it offers. Callers ask for the capability they need; a network without it answers
+//! in the plain words of the coverage table.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::{
+    Publish, ReadMetrics, bluesky, facebook, instagram, linkedin, mastodon, telegram, threads, x,
+};
+use crate::domain::Network;
+use crate::domain::coverage::{self, Capability};
+use crate::outbound::OutboundClient;
+
+/// The connectors of one network, by capability.
+#[derive(Clone, Default)]
+pub struct NetworkConnectors {
+    pub publish: Option<Arc<dyn Publish>>,
+    pub metrics: Option<Arc<dyn ReadMetrics>>,
+}
+
+impl NetworkConnectors {
+    /// A connector offering both publishing and metrics, as every network's does today.
+    pub fn publishing_and_metrics<C: Publish + ReadMetrics + 'static>(connector: C) -> Self {
+        let connector = Arc::new(connector);
+        Self {
+            publish: Some(connector.clone()),
+            metrics: Some(connector),
+        }
+    }
+
+    /// The capabilities these connectors give, for checking against the coverage table.
+    pub fn capabilities(&self) -> Vec<Capability> {
+        let mut offered = Vec::new();
+        if self.publish.is_some() {
+            offered.push(Capability::Publish);
+        }
+        if self.metrics.is_some() {
+            offered.push(Capability::Metrics);
+        }
+        offered
+    }
+}
+
+/// A capability a network does not offer, or one not configured in this deployment, in plain words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Unsupported(pub String);
+
+/// Every network's connectors, by capability.
+#[derive(Clone, Default)]
+pub struct Connectors {
+    by_network: HashMap<Network, NetworkConnectors>,
+}
+
+impl Connectors {
+    pub fn new(networks: impl IntoIterator<Item = (Network, NetworkConnectors)>) -> Self {
+        Self {
+            by_network: networks.into_iter().collect(),
+        }
+    }
+
+    /// The connector that publishes to `network`.
+    pub fn publisher(&self, network: Network) -> Result<&Arc<dyn Publish>, Unsupported> {
+        self.by_network
+            .get(&network)
+            .and_then(|n| n.publish.as_ref())
+            .ok_or_else(|| unsupported(network, Capability::Publish))
+    }
+
+    /// The connector that reads `network`'s figures.
+    pub fn metrics_reader(&self, network: Network) -> Result<&Arc<dyn ReadMetrics>, Unsupported> {
+        self.by_network
+            .get(&network)
+            .and_then(|n| n.metrics.as_ref())
+            .ok_or_else(|| unsupported(network, Capability::Metrics))
+    }
+
+    /// What is registered for `network`.
+    pub fn of(&self, network: Network) -> Option<&NetworkConnectors> {
+        self.by_network.get(&network)
+    }
+}
+
+/// Why `capability` is not available on `network`: what the coverage table says the network
+/// lacks, or, for a capability the network has, that this deployment has no connector for it.
+fn unsupported(network: Network, capability: Capability) -> Unsupported {
+    Unsupported(match coverage::of(network).lacks(capability) {
+        Some(why) => why,
+        None => format!(
+            "{} is not configured here for {}",
+            network.display_name(),
+            capability.describe()
+        ),
+    })
+}
+
+/// The API base URL of every network whose address is not in the channel's settings (Mastodon's
+/// instance and Bluesky's PDS are). Tests and staging point these at loopback fakes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkEndpoints {
+    pub x: String,
+    pub linkedin: String,
+    pub facebook: String,
+    pub instagram: String,
+    pub threads: String,
+    pub telegram: String,
+}
+
+impl Default for NetworkEndpoints {
+    fn default() -> Self {
+        Self {
+            x: "https://api.x.com".into(),
+            linkedin: "https://api.linkedin.com".into(),
+            facebook: "https://graph.facebook.com/v21.0".into(),
+            instagram: "https://graph.instagram.com/v21.0".into(),
+            threads: "https://graph.threads.net/v1.0".into(),
+            telegram: "https://api.telegram.org".into(),
+        }
+    }
+}
+
+impl NetworkEndpoints {
+    /// The defaults, each overridable by `X_API_BASE`, `LINKEDIN_API_BASE`, `FACEBOOK_GRAPH_BASE`,
+    /// `INSTAGRAM_GRAPH_BASE`, `THREADS_API_BASE`, `TELEGRAM_API_BASE`.
+    pub fn from_env() -> Self {
+        let mut e = Self::default();
+        for (var, field) in [
+            ("X_API_BASE", &mut e.x),
+            ("LINKEDIN_API_BASE", &mut e.linkedin),
+            ("FACEBOOK_GRAPH_BASE", &mut e.facebook),
+            ("INSTAGRAM_GRAPH_BASE", &mut e.instagram),
+            ("THREADS_API_BASE", &mut e.threads),
+            ("TELEGRAM_API_BASE", &mut e.telegram),
+        ] {
+            if let Ok(value) = std::env::var(var)
+                && !value.trim().is_empty()
+            {
+                *field = value.trim().trim_end_matches('/').to_owned();
+            }
+        }
+        e
+    }
+}
+
+/// How connectors wait for networks that process media asynchronously.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Polling {
+    pub interval: std::time::Duration,
+    pub max_wait: std::time::Duration,
+}
+
+impl Default for Polling {
+    fn default() -> Self {
+        Self {
+            interval: std::time::Duration::from_secs(2),
+            max_wait: std::time::Duration::from_secs(120),
+        }
+    }
+}
+
+/// Every network's connectors, sharing one guarded HTTP client.
+pub fn standard_connectors(
+    http: OutboundClient,
+    endpoints: &NetworkEndpoints,
+    polling: Polling,
+) -> Connectors {
+    let (i, w) = (polling.interval, polling.max_wait);
+    Connectors::new([
+        (
+            Network::Mastodon,
+            NetworkConnectors::publishing_and_metrics(
+                mastodon::MastodonConnector::new(http.clone()).with_polling(i, w),
+            ),
+        ),
+        (
+            Network::Bluesky,
+            NetworkConnectors::publishing_and_metrics(bluesky::BlueskyConnector::new(http.clone())),
+        ),
+        (
+            Network::Linkedin,
+            NetworkConnectors::publishing_and_metrics(
+                linkedin::LinkedinConnector::new(http.clone(), endpoints.linkedin.clone())
+                    .with_polling(i, w),
+            ),
+        ),
+        (
+            Network::X,
+            NetworkConnectors::publishing_and_metrics(
+                x::XConnector::new(http.clone(), endpoints.x.clone()).with_polling(i, w),
+            ),
+        ),
+        (
+            Network::Facebook,
+            NetworkConnectors::publishing_and_metrics(facebook::FacebookConnector::new(
+                http.clone(),
+                endpoints.facebook.clone(),
+            )),
+        ),
+        (
+            Network::Instagram,
+            NetworkConnectors::publishing_and_metrics(
+                instagram::InstagramConnector::new(http.clone(), endpoints.instagram.clone())
+                    .with_polling(i, w),
+            ),
+        ),
+        (
+            Network::Threads,
+            NetworkConnectors::publishing_and_metrics(
+                threads::ThreadsConnector::new(http.clone(), endpoints.threads.clone())
+                    .with_polling(i, w),
+            ),
+        ),
+        (
+            Network::Telegram,
+            NetworkConnectors::publishing_and_metrics(telegram::TelegramConnector::new(
+                http,
+                endpoints.telegram.clone(),
+            )),
+        ),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::OutboundPolicy;
+
+    /// The registry serves exactly what the coverage table says each network offers, so the API
+    /// (`GET /v1/networks`), the docs and the behaviour cannot disagree.
+    #[test]
+    fn the_registry_offers_what_the_coverage_table_says() {
+        let http = OutboundClient::new(OutboundPolicy::PUBLIC_ONLY).expect("a client");
+        let connectors =
+            standard_connectors(http, &NetworkEndpoints::default(), Polling::default());
+        for network in Network::ALL {
+            let registered = connectors.of(network).map(|n| n.capabilities());
+            let table: Vec<Capability> = coverage::of(network)
+                .capabilities()
+                .into_iter()
+                .filter(|c| matches!(c, Capability::Publish | Capability::Metrics))
+                .collect();
+            assert_eq!(registered, Some(table), "{network:?}");
+        }
+    }
+
+    #[test]
+    fn a_capability_a_network_lacks_is_refused_from_the_table() {
+        let none = Connectors::default();
+        let Err(why) = none.publisher(Network::Mastodon) else {
+            panic!("nothing is registered");
+        };
+        assert_eq!(why.0, "Mastodon is not configured here for publishing");
+    }
+}
