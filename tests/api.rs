@@ -1125,6 +1125,7 @@ async fn the_openapi_document_covers_every_route() {
         ("post", "/v1/competitors"),
         ("get", "/v1/competitors/{id}"),
         ("delete", "/v1/competitors/{id}"),
+        ("get", "/v1/networks"),
     ];
     let paths = r.body["paths"].as_object().unwrap();
     let documented: Vec<(String, String)> = paths
@@ -1182,5 +1183,87 @@ fn the_committed_openapi_document_is_current() {
     assert!(
         committed == generated,
         "docs/openapi.json is out of date: run PALINSESTO_UPDATE_OPENAPI=1 cargo test -p palinsesto-system-tests --test api"
+    );
+}
+
+// ---- networks ----
+
+#[tokio::test]
+async fn the_coverage_table_is_served_to_every_role_and_is_the_same_for_every_brand() {
+    let app = TestApp::spawn().await;
+    app.anonymous().get("/v1/networks").await.problem(401);
+    let acme = app.client("acme", "viewer").get("/v1/networks").await;
+    assert_eq!(acme.status, StatusCode::OK, "{}", acme.body);
+    let rival = app.client("rival", "owner").get("/v1/networks").await;
+    assert_eq!(acme.body, rival.body, "nothing in the table depends on the brand");
+
+    let networks = acme.body["networks"].as_array().unwrap();
+    let names: Vec<&str> = networks
+        .iter()
+        .map(|n| n["network"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["mastodon", "bluesky", "linkedin", "x", "facebook", "instagram", "threads", "telegram"]
+    );
+    let get = |name: &str| networks.iter().find(|n| n["network"] == name).unwrap();
+    let bluesky = get("bluesky");
+    assert_eq!(bluesky["capabilities"], json!(["publish", "metrics"]));
+    assert_eq!(bluesky["limits"]["max_text"], 300);
+    assert_eq!(bluesky["limits"]["text_counted_as"], "graphemes");
+    assert_eq!(bluesky["limits"]["max_image_bytes"], 1_000_000);
+    assert_eq!(get("x")["limits"]["link_weight"], 23);
+    // Instagram needs media; LinkedIn posts follow-ups as the first comment.
+    assert_eq!(get("instagram")["publish"]["text"], false);
+    assert_eq!(get("instagram")["limits"]["image_aspect"], json!(["4:5", "191:100"]));
+    assert_eq!(get("linkedin")["publish"]["follow_ups"], "first_comment");
+    // Telegram's bots read no post figures, only subscribers, and the table says why.
+    let telegram = get("telegram");
+    assert_eq!(telegram["metrics"]["post"], json!([]));
+    assert_eq!(telegram["metrics"]["account"], json!(["followers"]));
+    assert!(
+        telegram["constraints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["about"] == "metrics" && c["text"].as_str().unwrap().contains("no view")),
+        "{telegram}"
+    );
+    // What is not built yet is listed as unavailable, in plain words.
+    let inbox = telegram["unavailable"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["capability"] == "inbox")
+        .unwrap();
+    assert_eq!(
+        inbox["why"],
+        "Palinsesto does not offer reading comments and messages (the inbox) on Telegram"
+    );
+    // Every constraint names its source and when it was recorded.
+    for network in networks {
+        for c in network["constraints"].as_array().unwrap() {
+            assert!(c["source"].as_str().is_some_and(|s| !s.is_empty()), "{c}");
+            assert!(c["recorded"].as_str().is_some_and(|s| s.len() == 10), "{c}");
+        }
+    }
+}
+
+#[test]
+fn docs_api_shows_the_coverage_table_the_code_serves() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/api.md");
+    let doc = std::fs::read_to_string(&path).unwrap();
+    let (start, end) = ("<!-- coverage:start -->\n", "<!-- coverage:end -->");
+    let from = doc.find(start).expect("docs/api.md has the coverage markers") + start.len();
+    let to = doc.find(end).expect("docs/api.md has the coverage markers");
+    let generated = palinsesto::http::routes::networks::markdown_table();
+    if std::env::var_os("PALINSESTO_UPDATE_OPENAPI").is_some() {
+        let updated = format!("{}{generated}{}", &doc[..from], &doc[to..]);
+        std::fs::write(&path, updated).unwrap();
+        return;
+    }
+    assert!(
+        doc[from..to] == generated,
+        "docs/api.md's coverage table is out of date: run PALINSESTO_UPDATE_OPENAPI=1 cargo test -p palinsesto-system-tests --test api"
     );
 }

@@ -32,8 +32,10 @@ use crate::services::{
     AssetService, BrandService, CalendarService, ChannelService, CompetitorService, KpiService,
     MetricsService, Ports, PostService, RateLimiter, ReportService,
 };
-use routes::meta::OpenApiJson;
-use routes::{assets, brand, calendar, channels, competitors, kpis, meta, posts, reports};
+use routes::health::OpenApiJson;
+use routes::{
+    assets, brand, calendar, channels, competitors, health, kpis, networks, posts, reports,
+};
 
 /// Everything a route needs, built once per process.
 #[derive(Clone)]
@@ -172,7 +174,7 @@ impl ApiSettings {
     info(title = "Palinsesto API", description = "The back end of a brand's social media desk: channels, posts, approval, scheduling, the editorial calendar and the media library. Errors are RFC 9457 problem+json."),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
-    tags((name = "brand"), (name = "channels"), (name = "posts"), (name = "workflow"), (name = "calendar"), (name = "assets"), (name = "reports"), (name = "kpis"), (name = "competitors"), (name = "meta"))
+    tags((name = "brand"), (name = "channels"), (name = "posts"), (name = "workflow"), (name = "calendar"), (name = "assets"), (name = "reports"), (name = "kpis"), (name = "competitors"), (name = "networks"), (name = "meta"))
 )]
 struct ApiDoc;
 
@@ -196,8 +198,9 @@ impl utoipa::Modify for BearerAuth {
 /// The routes and their OpenAPI document, registered together.
 pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes(routes!(meta::healthz))
-        .routes(routes!(meta::openapi_json))
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::openapi_json))
+        .routes(routes!(networks::list_networks))
         .routes(routes!(
             brand::get_brand,
             brand::put_brand,

@@ -101,7 +101,7 @@ pub struct InstanceLimits {
 }
 
 /// What X (t.co) and Mastodon's default count for any link, however long.
-pub(crate) const LINK_WEIGHT: usize = 23;
+pub const LINK_WEIGHT: usize = 23;
 
 impl Rules {
     /// The documented defaults of a network: its entry in the coverage table.

@@ -5,8 +5,9 @@ pub mod brand;
 pub mod calendar;
 pub mod channels;
 pub mod competitors;
+pub mod health;
 pub mod kpis;
-pub mod meta;
+pub mod networks;
 pub mod posts;
 pub mod reports;
 
