@@ -93,10 +93,8 @@ pub async fn api_state() -> Result<AppState, StartupError> {
     let auth = AuthConfig::from_env().map_err(|e| StartupError(e.to_string()))?;
     let table = required("TABLE_NAME")?;
     let bucket = required("BUCKET_NAME")?;
-    let http = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(10))
-        .build()
-        .map_err(|e| StartupError(format!("the HTTP client could not be built: {e}")))?;
+    let http = crate::outbound::plain_client(std::time::Duration::from_secs(10))
+        .map_err(|e| StartupError(e.to_string()))?;
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     Ok(AppState::new(
         ports_on(&config, table)?,

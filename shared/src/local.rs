@@ -220,7 +220,10 @@ impl LocalRuntime {
             brand_claim: "brand".into(),
             role_claim: "role".into(),
         };
-        Verifier::new(config, reqwest::Client::new())
+        // Never fetches (an HS256 key); fails only as `reqwest::Client::new()` would.
+        let http = crate::outbound::plain_client(std::time::Duration::from_secs(10))
+            .expect("the HTTP client builds: its TLS setup is fixed");
+        Verifier::new(config, http)
     }
 
     pub fn app_state(&self) -> AppState {

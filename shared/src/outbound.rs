@@ -10,6 +10,13 @@
 //! 2. the resolver drops refused addresses a name resolves to, so they are never dialled;
 //! 3. a connector layer reads the peer address of every new connection (IP literals bypass the
 //!    resolver) and drops the connection before a byte of the request is written.
+//!
+//! Every reqwest client Palinsesto builds gets its TLS from [`tls_config`]: rustls with the
+//! aws-lc-rs provider (the one the AWS SDK and jsonwebtoken use, so one crypto library is linked
+//! and reqwest's bundled ring is not) and the Mozilla root certificates compiled in
+//! (webpki-roots, as reqwest's `rustls-tls` feature had). reqwest is built without a provider of
+//! its own, so `reqwest::Client::new()` would panic outside the tests: build clients with
+//! [`OutboundClient`] for tenants' URLs and [`plain_client`] for the deployment's own.
 
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
@@ -23,6 +30,8 @@ use bytes::{Bytes, BytesMut};
 use hyper_util::client::legacy::connect::{Connection, HttpInfo};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::{RequestBuilder, Response};
+/// A DER certificate, for [`OutboundClient::with_extra_roots`] and [`tls_config`].
+pub use rustls::pki_types::CertificateDer;
 
 use crate::domain::OutboundPolicy;
 
@@ -147,10 +156,46 @@ impl Deref for OutboundClient {
     }
 }
 
-/// The client could not be built (no TLS roots, a bad setting): a startup error, never ignored.
+/// The client could not be built (a bad root certificate, a bad setting): a startup error,
+/// never ignored.
 #[derive(Debug, thiserror::Error)]
-#[error("the outbound HTTP client could not be built: {0}")]
-pub struct BuildError(#[from] reqwest::Error);
+pub enum BuildError {
+    #[error("the HTTP client could not be built: {0}")]
+    Http(#[from] reqwest::Error),
+    #[error("the HTTP client's TLS setup could not be built: {0}")]
+    Tls(#[from] rustls::Error),
+}
+
+/// The TLS setup of every client: the aws-lc-rs provider, TLS 1.3 and 1.2, the Mozilla roots
+/// (webpki-roots) plus `extra_roots`, HTTP/1.1 announced by ALPN (reqwest is built without
+/// HTTP/2). The same settings reqwest's `rustls-tls` feature made, on the other provider.
+pub fn tls_config(
+    extra_roots: &[CertificateDer<'static>],
+) -> Result<rustls::ClientConfig, BuildError> {
+    let mut roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    for root in extra_roots {
+        roots.add(root.clone())?;
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+/// A client for the deployment's own endpoints, never a tenant's URL (the JWT issuer's key set):
+/// the TLS of [`tls_config`], `total` as each call's time limit, and no address guard (the
+/// identity provider may be on a private network).
+pub fn plain_client(total: Duration) -> Result<reqwest::Client, BuildError> {
+    Ok(reqwest::Client::builder()
+        .use_preconfigured_tls(tls_config(&[])?)
+        .timeout(total)
+        .build()?)
+}
 
 impl OutboundClient {
     pub fn new(policy: OutboundPolicy) -> Result<Self, BuildError> {
@@ -162,6 +207,17 @@ impl OutboundClient {
         timeouts: Timeouts,
         lookup: Arc<dyn NameLookup>,
     ) -> Result<Self, BuildError> {
+        Self::with_extra_roots(policy, timeouts, lookup, &[])
+    }
+
+    /// [`OutboundClient::with`], trusting `extra_roots` besides the Mozilla roots: the tests'
+    /// own CA (tests/tls.rs). A deployment has no setting for it.
+    pub fn with_extra_roots(
+        policy: OutboundPolicy,
+        timeouts: Timeouts,
+        lookup: Arc<dyn NameLookup>,
+        extra_roots: &[CertificateDer<'static>],
+    ) -> Result<Self, BuildError> {
         let redirect = reqwest::redirect::Policy::custom(move |attempt| {
             if attempt.previous().len() >= MAX_REDIRECTS {
                 return attempt.error(Refusal(format!("more than {MAX_REDIRECTS} redirects")));
@@ -172,6 +228,7 @@ impl OutboundClient {
             }
         });
         let http = reqwest::Client::builder()
+            .use_preconfigured_tls(tls_config(extra_roots)?)
             .no_proxy()
             .redirect(redirect)
             .dns_resolver(Arc::new(GuardedResolver { policy, lookup }))
