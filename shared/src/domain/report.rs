@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
-use super::{KpiMetric, Network, PeriodKind, TimeZoneName};
+use super::{ChannelId, KpiMetric, Network, PeriodKind, TimeZoneName};
 
 /// One report period: whole local days `first_day..=last_day`, and the UTC instants where it
 /// begins and ends (`[start, end)`). Across a DST change a week lasts 167 or 169 hours.
@@ -114,7 +114,8 @@ pub struct Change {
 /// One row of the report: a channel, or the total of all channels (`channel_id: None`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ChannelFigures {
-    pub channel_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub channel_id: Option<ChannelId>,
     pub name: String,
     pub network: Option<Network>,
     pub current: Figures,
@@ -136,7 +137,8 @@ pub struct KpiStatus {
     pub kpi_id: String,
     pub metric: KpiMetric,
     /// `None`: all channels together.
-    pub channel_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub channel_id: Option<ChannelId>,
     /// The channel's name, or "All channels".
     pub scope: String,
     pub target: f64,
@@ -151,7 +153,8 @@ pub struct KpiStatus {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TopPost {
     pub post_id: String,
-    pub channel_id: String,
+    #[schema(value_type = String)]
+    pub channel_id: ChannelId,
     pub channel_name: String,
     pub network: Network,
     /// The start of the post's text.
@@ -193,7 +196,8 @@ pub struct Day {
 /// Followers of one channel at the end of each day of the period (aligned with `Report::days`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FollowerSeries {
-    pub channel_id: String,
+    #[schema(value_type = String)]
+    pub channel_id: ChannelId,
     pub name: String,
     pub network: Network,
     pub followers: Vec<Option<u64>>,

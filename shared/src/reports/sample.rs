@@ -9,10 +9,14 @@ use crate::domain::report::{
     Change, ChannelFigures, CompetitorFigures, Day, Definition, Delta, Figures, FollowerSeries,
     KpiOutcome, KpiStatus, Period, RateBasis, Report, TopPost,
 };
-use crate::domain::{KpiMetric, Network, PeriodKind};
+use crate::domain::{ChannelId, KpiMetric, Network, PeriodKind};
 
 fn at(instant: &str) -> Timestamp {
     instant.parse().expect("a valid instant in the sample")
+}
+
+fn channel_id(raw: &str) -> ChannelId {
+    ChannelId::parse(raw).expect("a valid channel id in the sample")
 }
 
 fn delta(current: Option<f64>, previous: Option<f64>) -> Delta {
@@ -53,7 +57,7 @@ fn channel(
     previous: Figures,
 ) -> ChannelFigures {
     ChannelFigures {
-        channel_id: id.map(str::to_owned),
+        channel_id: id.map(channel_id),
         name: name.to_owned(),
         network,
         change: change(&current, &previous),
@@ -116,7 +120,7 @@ fn kpi(
     KpiStatus {
         kpi_id: format!("kpi-{}", metric.as_str()),
         metric,
-        channel_id: channel.map(|(id, _)| id.to_owned()),
+        channel_id: channel.map(|(id, _)| channel_id(id)),
         scope: channel.map_or("All channels", |(_, name)| name).to_owned(),
         target,
         actual,
@@ -143,7 +147,7 @@ fn post(
 ) -> TopPost {
     TopPost {
         post_id: id.to_owned(),
-        channel_id: channel_id.to_owned(),
+        channel_id: self::channel_id(channel_id),
         channel_name: channel_name.to_owned(),
         network,
         excerpt: excerpt.to_owned(),
@@ -156,10 +160,21 @@ fn post(
 
 /// The week of Monday 1 to Sunday 7 March 2027 in Europe/Rome.
 pub fn sample_report() -> Report {
-    const MASTODON: (&str, &str, Network) =
-        ("ch-mastodon", "@acme@mastodon.social", Network::Mastodon);
-    const BLUESKY: (&str, &str, Network) = ("ch-bluesky", "@acme.coffee", Network::Bluesky);
-    const INSTAGRAM: (&str, &str, Network) = ("ch-instagram", "@acmecoffee", Network::Instagram);
+    const MASTODON: (&str, &str, Network) = (
+        "01JNKQ00000000000000000001",
+        "@acme@mastodon.social",
+        Network::Mastodon,
+    );
+    const BLUESKY: (&str, &str, Network) = (
+        "01JNKQ00000000000000000002",
+        "@acme.coffee",
+        Network::Bluesky,
+    );
+    const INSTAGRAM: (&str, &str, Network) = (
+        "01JNKQ00000000000000000003",
+        "@acmecoffee",
+        Network::Instagram,
+    );
 
     let mastodon = channel(
         Some(MASTODON.0),
@@ -246,7 +261,7 @@ pub fn sample_report() -> Report {
 
     let series =
         |(id, name, network): (&str, &str, Network), followers: [Option<u64>; 7]| FollowerSeries {
-            channel_id: id.to_owned(),
+            channel_id: channel_id(id),
             name: name.to_owned(),
             network,
             followers: followers.to_vec(),

@@ -393,10 +393,7 @@ fn actual(metric: KpiMetric, f: &Figures) -> Option<f64> {
 fn kpi_status(kpi: &Kpi, rows: &[ChannelFigures], total: &ChannelFigures) -> KpiStatus {
     let row = match &kpi.channel {
         None => Some(total),
-        Some(id) => {
-            let id = id.to_string();
-            rows.iter().find(|r| r.channel_id.as_deref() == Some(&id))
-        }
+        Some(id) => rows.iter().find(|r| r.channel_id.as_ref() == Some(id)),
     };
     let scope = match (&kpi.channel, row) {
         (None, _) => "All channels".to_owned(),
@@ -408,7 +405,7 @@ fn kpi_status(kpi: &Kpi, rows: &[ChannelFigures], total: &ChannelFigures) -> Kpi
     KpiStatus {
         kpi_id: kpi.id.to_string(),
         metric: kpi.metric,
-        channel_id: kpi.channel.map(|c| c.to_string()),
+        channel_id: kpi.channel,
         scope,
         target: kpi.target,
         actual,
@@ -487,7 +484,7 @@ pub fn build_report(input: &ReportInput<'_>) -> Report {
             let current = figures(d, input.published, &input.period, window_start);
             let previous = figures(d, input.published, &input.previous, window_start);
             ChannelFigures {
-                channel_id: Some(d.channel.id.to_string()),
+                channel_id: Some(d.channel.id),
                 name: d.channel.name.clone(),
                 network: Some(d.channel.network),
                 change: change(&current, &previous),
@@ -533,7 +530,7 @@ pub fn build_report(input: &ReportInput<'_>) -> Report {
             let published = targets.get(&(*post_id, d.channel.id));
             top.push(TopPost {
                 post_id: post_id.to_string(),
-                channel_id: d.channel.id.to_string(),
+                channel_id: d.channel.id,
                 channel_name: d.channel.name.clone(),
                 network: d.channel.network,
                 excerpt: published.map(|t| t.excerpt.clone()).unwrap_or_default(),
@@ -572,7 +569,7 @@ pub fn build_report(input: &ReportInput<'_>) -> Report {
     let mut followers: Vec<FollowerSeries> = data
         .iter()
         .map(|d| FollowerSeries {
-            channel_id: d.channel.id.to_string(),
+            channel_id: d.channel.id,
             name: d.channel.name.clone(),
             network: d.channel.network,
             followers: Vec::new(),
