@@ -5,23 +5,22 @@
 use std::sync::Arc;
 
 use aws_sdk_s3::primitives::ByteStream;
-use palinsesto::adapters::eventbridge::EventBridgeBus;
 use palinsesto::adapters::s3::{self, S3Bucket};
+use palinsesto::auth::{AuthConfig, KeySource, Verifier};
 use palinsesto::blobs::Bucket;
 use palinsesto::clock::SystemClock;
 use palinsesto::domain::{
     Actor, Asset, AssetStatus, Brand, BrandId, BrandProfile, MediaKind, Role,
 };
 use palinsesto::events::{ASSET_READY, ASSET_REJECTED};
-use palinsesto::intake::Limits;
 use palinsesto::intake::fixtures;
-use palinsesto::networks::Connectors;
+use palinsesto::lambda_env::{AwsDeployment, ResourceNames};
+use palinsesto::services::AssetService;
 use palinsesto::services::intake::IntakeOutcome;
 use palinsesto::services::intake_events::{RecordResult, S3Intake};
-use palinsesto::services::{AssetService, IntakeService, Ports};
 use palinsesto::store::{AssetFilter, Store};
 use palinsesto_system_tests::aws::{queue, receive, rule_to_queue, sdk_config, unique};
-use palinsesto_system_tests::dynamodb::fresh_store;
+use palinsesto_system_tests::dynamodb::fresh_table;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -141,28 +140,38 @@ impl Library {
         )
         .await;
 
-        let store = Store::new(fresh_store().await);
+        let deployment = AwsDeployment::on(
+            &config,
+            ResourceNames {
+                table: fresh_table().await,
+                bucket: Some(name.clone()),
+                bus: Some(bus_name),
+            },
+            Arc::new(SystemClock),
+            palinsesto_system_tests::accounts::loopback_networks(),
+        );
+        let store = deployment.wiring().ports().store;
         let brand = Brand::create(
             acme(),
             BrandProfile::parse("Acme Coffee", "Europe/Rome", false).unwrap(),
             jiff::Timestamp::now(),
         );
         store.put_brand(&brand, None).await.unwrap();
-        let ports = Ports {
-            store: store.clone(),
-            clock: Arc::new(SystemClock),
-            connectors: Connectors::default(),
-            outbound: palinsesto::domain::OutboundPolicy::PUBLIC_ONLY,
-        };
-        let service = IntakeService::new(
-            ports.clone(),
-            Arc::new(bucket.clone()),
-            Arc::new(EventBridgeBus::new(events, bus_name)),
-            Limits::default(),
+        let verifier = Verifier::new(
+            AuthConfig {
+                issuer: "https://id.palinsesto.test/".into(),
+                audience: "palinsesto-api".into(),
+                key: KeySource::Hs256(palinsesto::domain::Secret::new(
+                    "aws-assets-test-secret-of-at-least-32-bytes",
+                )),
+                brand_claim: AuthConfig::DEFAULT_BRAND_CLAIM.into(),
+                role_claim: AuthConfig::DEFAULT_ROLE_CLAIM.into(),
+            },
+            reqwest::Client::new(),
         );
         Self {
-            intake: S3Intake::new(service, &name),
-            assets: AssetService::new(ports, Arc::new(bucket.clone()), Limits::default()),
+            intake: deployment.intake_service().unwrap(),
+            assets: deployment.api_state(verifier).unwrap().assets,
             bucket,
             s3,
             store,

@@ -8,7 +8,6 @@
 //! Monday report written to the bucket and announced.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use aws_sdk_s3::types::{
     Event, FilterRule, FilterRuleName, NotificationConfiguration, NotificationConfigurationFilter,
@@ -18,16 +17,13 @@ use jiff::Timestamp;
 use lambda_http::request::LambdaRequest;
 use lambda_http::tower::{Service, ServiceExt};
 use lambda_http::{Adapter, Context, LambdaEvent};
-use palinsesto::adapters::eventbridge::EventBridgeBus;
-use palinsesto::adapters::s3::{self, S3Bucket};
+use palinsesto::adapters::s3;
 use palinsesto::auth::{AuthConfig, KeySource, Verifier, mint_hs256};
-use palinsesto::blobs::BucketMedia;
 use palinsesto::clock::ManualClock;
 use palinsesto::domain::{BrandId, Role, Secret};
-use palinsesto::http::{ApiSettings, AppState, router};
-use palinsesto::intake::Limits;
+use palinsesto::http::{ApiSettings, router};
 use palinsesto::intake::fixtures;
-use palinsesto::networks::{NetworkEndpoints, Polling, standard_connectors};
+use palinsesto::lambda_env::{AwsDeployment, ResourceNames};
 use palinsesto::services::intake::IntakeOutcome;
 use palinsesto::services::intake_events::{RecordResult, S3Intake, decode_key};
 use palinsesto::services::publishing::PublishingService;
@@ -35,10 +31,9 @@ use palinsesto::services::publishing_events::{PublisherOutcome, handle_publisher
 use palinsesto::services::schedule_events::{
     MetricsOutcome, ReportsOutcome, handle_metrics_event, handle_reports_event,
 };
-use palinsesto::services::{IntakeService, MetricsService, Ports, ReportService};
-use palinsesto::store::Store;
+use palinsesto::services::{MetricsService, ReportService};
 use palinsesto_system_tests::aws::{queue, receive, rule_to_queue, sdk_config, unique};
-use palinsesto_system_tests::dynamodb::fresh_store;
+use palinsesto_system_tests::dynamodb::fresh_table;
 use palinsesto_system_tests::fakes::mastodon::FakeMastodon;
 use palinsesto_system_tests::lambda::{HttpApiRequest, s3_object_created, scheduled_event};
 use palinsesto_system_tests::template;
@@ -289,23 +284,19 @@ async fn deploy() -> Deployment {
     }
     let [post_events, asset_events, report_events] = <[String; 3]>::try_from(brand_queues).unwrap();
 
-    // The table, made from the template.
+    // The deployment as every function builds it (`lambda_env`), on the emulator: the table
+    // made from the template, the bucket and the bus above.
     let clock = Arc::new(ManualClock::new(START.parse().unwrap()));
-    let ports = Ports {
-        store: Store::new(fresh_store().await),
-        clock: clock.clone(),
-        connectors: standard_connectors(
-            palinsesto_system_tests::accounts::outbound_within(Duration::from_secs(5)),
-            &NetworkEndpoints::default(),
-            Polling {
-                interval: Duration::from_millis(5),
-                max_wait: Duration::from_secs(5),
-            },
-        ),
-        outbound: palinsesto::domain::OutboundPolicy::PRIVATE_ALLOWED,
-    };
-    let media = S3Bucket::new(s3.clone(), &bucket);
-    let bus = Arc::new(EventBridgeBus::new(events, &bus));
+    let deployment = AwsDeployment::on(
+        &config,
+        ResourceNames {
+            table: fresh_table().await,
+            bucket: Some(bucket.clone()),
+            bus: Some(bus),
+        },
+        clock.clone(),
+        palinsesto_system_tests::accounts::loopback_networks(),
+    );
 
     // lambda_env::api_state, with an HS256 secret where the deployment has the provider's JWKS.
     let secret = Secret::new("aws-loop-test-secret-of-at-least-32-bytes");
@@ -316,36 +307,17 @@ async fn deploy() -> Deployment {
         brand_claim: AuthConfig::DEFAULT_BRAND_CLAIM.into(),
         role_claim: AuthConfig::DEFAULT_ROLE_CLAIM.into(),
     };
-    let state = AppState::new(
-        ports.clone(),
-        Arc::new(Verifier::new(auth, reqwest::Client::new())),
-    )
-    .with_bucket(Arc::new(media.clone()));
+    let state = deployment
+        .api_state(Verifier::new(auth, reqwest::Client::new()))
+        .unwrap();
     let api = ApiFunction {
         router: router(state, &ApiSettings::default()),
         secret,
     };
-    // lambda_env::publishing_service: one bus for the jobs and the domain events.
-    let publisher = PublishingService::new(
-        ports.clone(),
-        Arc::new(BucketMedia(Arc::new(media.clone()))),
-        bus.clone(),
-        bus.clone(),
-    );
-    // lambda_env::intake_service.
-    let intake = S3Intake::new(
-        IntakeService::new(
-            ports.clone(),
-            Arc::new(media.clone()),
-            bus.clone(),
-            Limits::default(),
-        ),
-        &bucket,
-    );
-    // lambda_env::metrics_service (no competitors here, so no public-API reader).
-    let metrics = MetricsService::new(ports.clone());
-    // lambda_env::reports_service.
-    let reports = ReportService::new(ports).with_output(Arc::new(media), bus);
+    let publisher = deployment.publishing_service().unwrap();
+    let intake = deployment.intake_service().unwrap();
+    let metrics = deployment.metrics_service();
+    let reports = deployment.reports_service().unwrap();
 
     Deployment {
         api,

@@ -5,7 +5,6 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::Duration;
 
 use aws_sdk_s3::primitives::ByteStream;
 use jiff::{SignedDuration, Timestamp};
@@ -21,13 +20,13 @@ use palinsesto::domain::{
 };
 use palinsesto::events::{self, DomainEvent, EventBus};
 use palinsesto::fanout::{Dispatcher, PublishJob};
-use palinsesto::networks::{MediaFiles, NetworkEndpoints, Polling, PublishError};
-use palinsesto::services::Ports;
+use palinsesto::lambda_env::{AwsDeployment, ResourceNames};
+use palinsesto::networks::{MediaFiles, PublishError};
 use palinsesto::services::publishing::PublishingService;
 use palinsesto::services::publishing_events::{PublisherOutcome, handle_publisher_event};
 use palinsesto::store::Store;
 use palinsesto_system_tests::aws::{RoutedBus, receive, sdk_config, unique};
-use palinsesto_system_tests::dynamodb::fresh_store;
+use palinsesto_system_tests::dynamodb::fresh_table;
 use palinsesto_system_tests::fakes::mastodon::FakeMastodon;
 use serde_json::{Value, json};
 
@@ -290,36 +289,25 @@ struct Loop {
     mastodon: FakeMastodon,
 }
 
-/// The publisher as `lambda_env::publishing_service` builds it, on the emulator: DynamoDB, one
+/// The publisher as `lambda_env::publishing_service` builds it (the same function), on the emulator: DynamoDB, one
 /// EventBridge bus for jobs and events, S3; Mastodon is a loopback fake.
 async fn publisher_loop() -> Loop {
     let config = sdk_config().await;
     let routed = RoutedBus::create(&config).await;
-    let store = Store::new(fresh_store().await);
     let clock = Arc::new(ManualClock::new("2027-01-15T10:00:00Z".parse().unwrap()));
-    let ports = Ports {
-        store: store.clone(),
-        clock: clock.clone(),
-        connectors: palinsesto::networks::standard_connectors(
-            palinsesto_system_tests::accounts::outbound_within(Duration::from_secs(5)),
-            &NetworkEndpoints::default(),
-            Polling {
-                interval: Duration::from_millis(5),
-                max_wait: Duration::from_secs(5),
-            },
-        ),
-        outbound: palinsesto::domain::OutboundPolicy::PRIVATE_ALLOWED,
-    };
-    let bus = Arc::new(EventBridgeBus::new(
-        aws_sdk_eventbridge::Client::new(&config),
-        &routed.name,
-    ));
-    let media = Arc::new(BucketMedia(Arc::new(S3Bucket::new(
-        s3::client(&config),
-        unique("unused"),
-    ))));
+    let deployment = AwsDeployment::on(
+        &config,
+        ResourceNames {
+            table: fresh_table().await,
+            bucket: Some(unique("unused")),
+            bus: Some(routed.name.clone()),
+        },
+        clock.clone(),
+        palinsesto_system_tests::accounts::loopback_networks(),
+    );
+    let store = deployment.wiring().ports().store;
     Loop {
-        service: PublishingService::new(ports, media, bus.clone(), bus),
+        service: deployment.publishing_service().unwrap(),
         store,
         clock,
         routed,

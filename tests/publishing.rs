@@ -172,9 +172,8 @@ impl KeptJobs {
 
 fn service_keeping_jobs(desk: &Desk, kept: &KeptJobs) -> PublishingService {
     let runtime = &desk.app.runtime;
-    PublishingService::new(
-        runtime.ports(),
-        runtime.media(),
+    runtime.wiring().publishing(
+        Arc::new(runtime.bucket.clone()),
         Arc::new(runtime.bus.clone()),
         Arc::new(kept.clone()),
     )

@@ -121,23 +121,16 @@ impl DomainEvent {
     }
 
     /// A scheduled report was written to the bucket; `link` opens its HTML for a while.
-    pub fn report_ready(
-        brand: &BrandId,
-        report: &crate::domain::report::Report,
-        written: &crate::services::reports::WrittenReport,
-        time: Timestamp,
-    ) -> Self {
+    pub fn report_ready(brand: &BrandId, ready: ReportReady, time: Timestamp) -> Self {
         let data = json!({
-            "period": report.period.kind,
-            "first_day": report.period.first_day.to_string(),
-            "last_day": report.period.last_day.to_string(),
-            "keys": written.keys,
-            "link": written.link,
-            "link_expires_at": time
-                .checked_add(crate::services::reports::REPORT_LINK_VALIDITY)
-                .ok(),
-            "kpis_met": report.kpis.iter().filter(|k| k.outcome == crate::domain::report::KpiOutcome::Met).count(),
-            "kpis_missed": report.kpis.iter().filter(|k| k.outcome == crate::domain::report::KpiOutcome::Missed).count(),
+            "period": ready.period,
+            "first_day": ready.first_day,
+            "last_day": ready.last_day,
+            "keys": ready.keys,
+            "link": ready.link,
+            "link_expires_at": ready.link_expires_at,
+            "kpis_met": ready.kpis_met,
+            "kpis_missed": ready.kpis_missed,
         });
         Self::new(REPORT_READY, brand, time, data)
     }
@@ -161,6 +154,19 @@ impl DomainEvent {
         });
         Self::new(ASSET_REJECTED, brand, time, data)
     }
+}
+
+/// What `report.ready` says about a report written to the bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportReady {
+    pub period: crate::domain::PeriodKind,
+    pub first_day: String,
+    pub last_day: String,
+    pub keys: Vec<String>,
+    pub link: String,
+    pub link_expires_at: Option<Timestamp>,
+    pub kpis_met: usize,
+    pub kpis_missed: usize,
 }
 
 #[derive(Debug, thiserror::Error)]

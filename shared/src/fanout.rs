@@ -1,6 +1,7 @@
 //! The fan-out port: the schedule tick turns each claimed target into one job, and something else
 //! runs the jobs (EventBridge events to the publisher function in AWS, an in-process queue with
-//! concurrency caps locally), so one slow network or account never holds the others back.
+//! concurrency caps locally), so one slow network or account never holds the others back. What
+//! runs a job is a [`JobRunner`], so a queue needs no knowledge of the service behind it.
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -29,4 +30,19 @@ pub struct DispatchError(pub String);
 #[async_trait]
 pub trait Dispatcher: Send + Sync {
     async fn dispatch(&self, jobs: Vec<PublishJob>) -> Result<(), DispatchError>;
+}
+
+/// Runs a publish job in two steps: the network part, which a queue runs inside its concurrency
+/// slots, then recording its outcome, which waits for the store rather than the network and so
+/// runs after the slots are given back.
+#[async_trait]
+pub trait JobRunner: Clone + Send + Sync + 'static {
+    /// What the network part produced, to be recorded.
+    type Attempt: Send + 'static;
+
+    async fn attempt(&self, job: &PublishJob) -> Self::Attempt;
+
+    /// Records the attempt. An error means nothing was recorded: the job's claim expires and
+    /// the job is taken again later.
+    async fn record(&self, job: &PublishJob, attempt: Self::Attempt) -> Result<(), String>;
 }

@@ -1,5 +1,7 @@
-//! Builds the production adapters from a Lambda function's environment, once per process.
-//! Every function's `main.rs` calls one of these and then hands a service to the runtime.
+//! The Lambda functions' adapters: DynamoDB, S3 and EventBridge, named by the function's
+//! environment, built once per process and handed to the composition root ([`crate::wiring`]).
+//! Every function's `main.rs` calls one of the `*_service` functions and hands the result to the
+//! runtime; the tests on the AWS emulator build [`AwsDeployment::on`] and call the same methods.
 
 use std::sync::Arc;
 
@@ -7,17 +9,16 @@ use crate::adapters::dynamodb::DynamoStore;
 use crate::adapters::eventbridge::EventBridgeBus;
 use crate::adapters::s3::{self, S3Bucket};
 use crate::auth::{AuthConfig, Verifier};
-use crate::blobs::BucketMedia;
-use crate::clock::SystemClock;
+use crate::clock::{Clock, SystemClock};
 use crate::domain::OutboundPolicy;
 use crate::http::AppState;
 use crate::intake::Limits;
-use crate::networks::public::PublicReader;
 use crate::outbound::OutboundClient;
 use crate::services::intake_events::S3Intake;
 use crate::services::publishing::PublishingService;
-use crate::services::{IntakeService, MetricsService, Ports, ReportService};
+use crate::services::{MetricsService, ReportService};
 use crate::store::Store;
+use crate::wiring::{NetworkAccess, Wiring};
 
 /// Why a function could not start: a missing or malformed environment variable, named.
 #[derive(Debug, thiserror::Error)]
@@ -28,125 +29,163 @@ pub fn startup_error(e: impl std::fmt::Display) -> Box<dyn std::error::Error + S
     Box::new(StartupError(e.to_string()))
 }
 
-fn required(name: &str) -> Result<String, StartupError> {
-    std::env::var(name)
-        .map_err(|_| StartupError(format!("the environment variable {name} is not set")))
+/// The names of a stack's resources a function uses: the table always, the bucket and the bus
+/// where its role allows them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceNames {
+    /// `TABLE_NAME`
+    pub table: String,
+    /// `BUCKET_NAME`
+    pub bucket: Option<String>,
+    /// `EVENT_BUS_NAME`: one bus carries both the publish jobs and the domain events.
+    pub bus: Option<String>,
 }
 
-/// The guarded client for every network and competitor call; private networks only with
-/// `PALINSESTO_ALLOW_PRIVATE_NETWORKS=1`. A client that cannot be built stops the function.
-fn outbound_client() -> Result<OutboundClient, StartupError> {
-    OutboundClient::new(OutboundPolicy::from_env()).map_err(|e| StartupError(e.to_string()))
-}
-
-/// The store, the clock and the networks, on `TABLE_NAME` and the standard AWS SDK environment.
-fn ports_on(config: &aws_config::SdkConfig, table: String) -> Result<Ports, StartupError> {
-    Ok(ports_with(config, table, outbound_client()?))
-}
-
-/// The ports, with `http` as the networks' one client.
-fn ports_with(config: &aws_config::SdkConfig, table: String, http: OutboundClient) -> Ports {
-    let store = Store::new(Arc::new(DynamoStore::new(
-        aws_sdk_dynamodb::Client::new(config),
-        table,
-    )));
-    Ports {
-        store,
-        clock: Arc::new(SystemClock),
-        outbound: http.policy(),
-        connectors: crate::networks::standard_connectors(
-            http,
-            &crate::networks::NetworkEndpoints::from_env(),
-            crate::networks::Polling::default(),
-        ),
+impl ResourceNames {
+    pub fn from_env() -> Result<Self, StartupError> {
+        let optional = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        Ok(Self {
+            table: optional("TABLE_NAME").ok_or_else(|| missing("TABLE_NAME"))?,
+            bucket: optional("BUCKET_NAME"),
+            bus: optional("EVENT_BUS_NAME"),
+        })
     }
 }
 
-/// Everything the publisher function needs: the ports, the bus for jobs and domain events
-/// (`EVENT_BUS_NAME`) and the media library's bucket (`BUCKET_NAME`). Network API bases come
-/// from `NetworkEndpoints::from_env`.
-pub async fn publishing_service() -> Result<PublishingService, StartupError> {
-    let table = required("TABLE_NAME")?;
-    let bus_name = required("EVENT_BUS_NAME")?;
-    let bucket = required("BUCKET_NAME")?;
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    // One bus carries both the publish jobs and the domain events.
-    let bus = Arc::new(EventBridgeBus::new(
-        aws_sdk_eventbridge::Client::new(&config),
-        bus_name,
-    ));
-    let media = Arc::new(BucketMedia(Arc::new(S3Bucket::new(
-        s3::client(&config),
-        bucket,
-    ))));
-    Ok(PublishingService::new(
-        ports_on(&config, table)?,
-        media,
-        bus.clone(),
-        bus,
-    ))
+fn missing(name: &str) -> StartupError {
+    StartupError(format!("the environment variable {name} is not set"))
 }
 
-/// Everything the API function needs: the ports, the token verifier (`JWT_*` variables) and the
-/// media library's bucket (`BUCKET_NAME`) for upload, download and thumbnail URLs.
+/// One function's view of the deployment: the wiring on DynamoDB, and the bucket and the bus
+/// named in its environment.
+pub struct AwsDeployment {
+    wiring: Wiring,
+    names: ResourceNames,
+    s3: aws_sdk_s3::Client,
+    eventbridge: aws_sdk_eventbridge::Client,
+}
+
+impl AwsDeployment {
+    /// From the function's environment: the resource names, the standard AWS SDK configuration,
+    /// the guarded client (private networks only with `PALINSESTO_ALLOW_PRIVATE_NETWORKS=1`) and
+    /// the networks' API bases.
+    pub async fn from_env() -> Result<Self, StartupError> {
+        let names = ResourceNames::from_env()?;
+        let http = OutboundClient::new(OutboundPolicy::from_env())
+            .map_err(|e| StartupError(e.to_string()))?;
+        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        Ok(Self::on(
+            &config,
+            names,
+            Arc::new(SystemClock),
+            NetworkAccess::from_env(http),
+        ))
+    }
+
+    /// On `config`'s endpoints (AWS, or the emulator in tests).
+    pub fn on(
+        config: &aws_config::SdkConfig,
+        names: ResourceNames,
+        clock: Arc<dyn Clock>,
+        networks: NetworkAccess,
+    ) -> Self {
+        let store = Store::new(Arc::new(DynamoStore::new(
+            aws_sdk_dynamodb::Client::new(config),
+            names.table.clone(),
+        )));
+        Self {
+            wiring: Wiring::new(store, clock, networks),
+            names,
+            s3: s3::client(config),
+            eventbridge: aws_sdk_eventbridge::Client::new(config),
+        }
+    }
+
+    pub fn wiring(&self) -> &Wiring {
+        &self.wiring
+    }
+
+    fn bucket(&self) -> Result<S3Bucket, StartupError> {
+        let name = self
+            .names
+            .bucket
+            .clone()
+            .ok_or_else(|| missing("BUCKET_NAME"))?;
+        Ok(S3Bucket::new(self.s3.clone(), name))
+    }
+
+    fn bus(&self) -> Result<Arc<EventBridgeBus>, StartupError> {
+        let name = self
+            .names
+            .bus
+            .clone()
+            .ok_or_else(|| missing("EVENT_BUS_NAME"))?;
+        Ok(Arc::new(EventBridgeBus::new(
+            self.eventbridge.clone(),
+            name,
+        )))
+    }
+
+    /// The publisher function: jobs and domain events on the bus, media from the bucket.
+    pub fn publishing_service(&self) -> Result<PublishingService, StartupError> {
+        let bus = self.bus()?;
+        Ok(self
+            .wiring
+            .publishing(Arc::new(self.bucket()?), bus.clone(), bus))
+    }
+
+    /// The API function: callers verified by `verifier`, the media library in the bucket.
+    pub fn api_state(&self, verifier: Verifier) -> Result<AppState, StartupError> {
+        Ok(self.wiring.api(verifier, Arc::new(self.bucket()?)))
+    }
+
+    /// The asset-intake function: notifications from the bucket, asset events on the bus.
+    pub fn intake_service(&self) -> Result<S3Intake, StartupError> {
+        let bucket = self.bucket()?;
+        let name = bucket.bucket().to_owned();
+        let service = self
+            .wiring
+            .intake(Arc::new(bucket), self.bus()?, Limits::default());
+        Ok(S3Intake::new(service, name))
+    }
+
+    /// The metrics function: the table and the networks only.
+    pub fn metrics_service(&self) -> MetricsService {
+        self.wiring.metrics()
+    }
+
+    /// The reports function: reports written to the bucket, report.ready on the bus.
+    pub fn reports_service(&self) -> Result<ReportService, StartupError> {
+        Ok(self.wiring.reports(Arc::new(self.bucket()?), self.bus()?))
+    }
+}
+
+/// The publisher function's service (`TABLE_NAME`, `EVENT_BUS_NAME`, `BUCKET_NAME`).
+pub async fn publishing_service() -> Result<PublishingService, StartupError> {
+    AwsDeployment::from_env().await?.publishing_service()
+}
+
+/// The API function's state (`TABLE_NAME`, `BUCKET_NAME`, the `JWT_*` variables).
 pub async fn api_state() -> Result<AppState, StartupError> {
     let auth = AuthConfig::from_env().map_err(|e| StartupError(e.to_string()))?;
-    let table = required("TABLE_NAME")?;
-    let bucket = required("BUCKET_NAME")?;
     let http = crate::outbound::plain_client(std::time::Duration::from_secs(10))
         .map_err(|e| StartupError(e.to_string()))?;
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    Ok(AppState::new(
-        ports_on(&config, table)?,
-        Arc::new(Verifier::new(auth, http)),
-    )
-    .with_bucket(Arc::new(S3Bucket::new(s3::client(&config), bucket))))
+    AwsDeployment::from_env()
+        .await?
+        .api_state(Verifier::new(auth, http))
 }
 
-/// Everything the asset-intake function needs: the ports, the bucket the notifications come from
-/// (`BUCKET_NAME`) and the bus for asset.ready / asset.rejected (`EVENT_BUS_NAME`).
+/// The asset-intake function's service (`TABLE_NAME`, `EVENT_BUS_NAME`, `BUCKET_NAME`).
 pub async fn intake_service() -> Result<S3Intake, StartupError> {
-    let table = required("TABLE_NAME")?;
-    let bus_name = required("EVENT_BUS_NAME")?;
-    let bucket = required("BUCKET_NAME")?;
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let service = IntakeService::new(
-        ports_on(&config, table)?,
-        Arc::new(S3Bucket::new(s3::client(&config), bucket.clone())),
-        Arc::new(EventBridgeBus::new(
-            aws_sdk_eventbridge::Client::new(&config),
-            bus_name,
-        )),
-        Limits::default(),
-    );
-    Ok(S3Intake::new(service, bucket))
+    AwsDeployment::from_env().await?.intake_service()
 }
 
-/// Everything the metrics function needs: the ports (the networks through the connectors) and
-/// the public-API reader for competitors (`BLUESKY_APPVIEW_BASE` optional).
+/// The metrics function's service (`TABLE_NAME`; `BLUESKY_APPVIEW_BASE` optional).
 pub async fn metrics_service() -> Result<MetricsService, StartupError> {
-    let table = required("TABLE_NAME")?;
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    // One client for the brand's networks and the competitors' public APIs.
-    let http = outbound_client()?;
-    Ok(
-        MetricsService::new(ports_with(&config, table, http.clone()))
-            .with_public(Arc::new(PublicReader::from_env(http))),
-    )
+    Ok(AwsDeployment::from_env().await?.metrics_service())
 }
 
-/// Everything the reports function needs: the ports, the bucket reports are written to
-/// (`BUCKET_NAME`) and the bus for report.ready (`EVENT_BUS_NAME`).
+/// The reports function's service (`TABLE_NAME`, `EVENT_BUS_NAME`, `BUCKET_NAME`).
 pub async fn reports_service() -> Result<ReportService, StartupError> {
-    let table = required("TABLE_NAME")?;
-    let bus_name = required("EVENT_BUS_NAME")?;
-    let bucket = required("BUCKET_NAME")?;
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    Ok(ReportService::new(ports_on(&config, table)?).with_output(
-        Arc::new(S3Bucket::new(s3::client(&config), bucket)),
-        Arc::new(EventBridgeBus::new(
-            aws_sdk_eventbridge::Client::new(&config),
-            bus_name,
-        )),
-    ))
+    AwsDeployment::from_env().await?.reports_service()
 }

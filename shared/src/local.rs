@@ -14,14 +14,12 @@ use crate::adapters::folder_bucket::FolderBucket;
 use crate::adapters::local_bus::LocalBus;
 use crate::adapters::local_queue::{Caps, LocalQueue, local_queue};
 use crate::auth::{AuthConfig, KeySource, Verifier, mint_hs256};
-use crate::blobs::BucketMedia;
 use crate::clock::{Clock, SystemClock};
 use crate::domain::OutboundPolicy;
 use crate::domain::{Actor, BrandId, Role, Secret};
 use crate::http::{ApiSettings, AppState};
 use crate::intake::Limits;
-use crate::networks::public::{BLUESKY_PUBLIC_APPVIEW, PublicReader};
-use crate::networks::{Connectors, NetworkEndpoints, Polling, standard_connectors};
+use crate::networks::{NetworkEndpoints, Polling};
 use crate::outbound::{OutboundClient, SystemLookup, Timeouts};
 use crate::services::brands::NewProfile;
 use crate::services::publishing::PublishingService;
@@ -29,6 +27,7 @@ use crate::services::{
     BrandService, IntakeService, MetricsService, Ports, ReportService, ServiceError,
 };
 use crate::store::Store;
+use crate::wiring::{NetworkAccess, Wiring, bluesky_appview_from_env};
 
 pub const ISSUER: &str = "palinsesto-local";
 pub const AUDIENCE: &str = "palinsesto";
@@ -89,10 +88,7 @@ impl Default for LocalOptions {
             outbound: OutboundPolicy::from_env(),
             timeouts: Timeouts::default(),
             public_base: None,
-            bluesky_appview: std::env::var("BLUESKY_APPVIEW_BASE")
-                .ok()
-                .filter(|v| !v.trim().is_empty())
-                .unwrap_or_else(|| BLUESKY_PUBLIC_APPVIEW.to_owned()),
+            bluesky_appview: bluesky_appview_from_env(),
         }
     }
 }
@@ -102,12 +98,10 @@ pub struct LocalRuntime {
     pub embedded: Arc<EmbeddedStore>,
     pub secret: Secret,
     pub clock: Arc<dyn Clock>,
-    pub connectors: Connectors,
     pub bus: LocalBus,
     pub bucket: FolderBucket,
     caps: Caps,
-    http: OutboundClient,
-    bluesky_appview: String,
+    wiring: Wiring,
 }
 
 /// The running local publisher: the service (for ticks) and its in-process queue.
@@ -162,32 +156,39 @@ impl LocalRuntime {
         }
         let http =
             OutboundClient::with(options.outbound, options.timeouts, Arc::new(SystemLookup))?;
+        let wiring = Wiring::new(
+            Store::new(embedded.clone()),
+            options.clock.clone(),
+            NetworkAccess {
+                http,
+                endpoints: options.endpoints,
+                polling: options.polling,
+                bluesky_appview: options.bluesky_appview,
+            },
+        );
         Ok(Self {
             data: data.to_owned(),
             embedded,
             secret,
             clock: options.clock,
-            connectors: standard_connectors(http.clone(), &options.endpoints, options.polling),
             bus: LocalBus::default(),
             bucket,
             caps: options.caps,
-            http,
-            bluesky_appview: options.bluesky_appview,
+            wiring,
         })
     }
 
-    /// The media library as the publisher reads it.
-    pub fn media(&self) -> Arc<dyn crate::networks::MediaFiles> {
-        Arc::new(BucketMedia(Arc::new(self.bucket.clone())))
+    /// The composition root on this runtime's store, clock and networks.
+    pub fn wiring(&self) -> &Wiring {
+        &self.wiring
     }
 
     /// Starts the publisher: its queue runs jobs in this process; call `service.tick()` to run
     /// the schedule tick.
     pub fn start_publisher(&self) -> LocalPublisher {
         let (queue, runner) = local_queue(self.caps);
-        let service = PublishingService::new(
-            self.ports(),
-            self.media(),
+        let service = self.wiring.publishing(
+            Arc::new(self.bucket.clone()),
             Arc::new(self.bus.clone()),
             Arc::new(queue.clone()),
         );
@@ -204,12 +205,7 @@ impl LocalRuntime {
     }
 
     pub fn ports(&self) -> Ports {
-        Ports {
-            store: self.store(),
-            clock: self.clock.clone(),
-            connectors: self.connectors.clone(),
-            outbound: self.http.policy(),
-        }
+        self.wiring.ports()
     }
 
     pub fn verifier(&self) -> Verifier {
@@ -227,8 +223,8 @@ impl LocalRuntime {
     }
 
     pub fn app_state(&self) -> AppState {
-        AppState::new(self.ports(), Arc::new(self.verifier()))
-            .with_bucket(Arc::new(self.bucket.clone()))
+        self.wiring
+            .api(self.verifier(), Arc::new(self.bucket.clone()))
     }
 
     /// The API and the bucket's own presigned-URL routes, as the local runner serves them.
@@ -239,8 +235,7 @@ impl LocalRuntime {
 
     /// Asset intake on the bucket folder, sending its events to the local bus.
     pub fn intake(&self, limits: Limits) -> IntakeService {
-        IntakeService::new(
-            self.ports(),
+        self.wiring.intake(
             Arc::new(self.bucket.clone()),
             Arc::new(self.bus.clone()),
             limits,
@@ -275,15 +270,13 @@ impl LocalRuntime {
     /// The metrics tick's service: the brand's channels through the connectors, competitors
     /// through the public APIs.
     pub fn metrics(&self) -> MetricsService {
-        MetricsService::new(self.ports()).with_public(Arc::new(
-            PublicReader::new(self.http.clone()).with_bluesky_appview(self.bluesky_appview.clone()),
-        ))
+        self.wiring.metrics()
     }
 
     /// Reports written to the bucket folder (`{data}/bucket/reports/...`), announced on the bus.
     pub fn reports(&self) -> ReportService {
-        ReportService::new(self.ports())
-            .with_output(Arc::new(self.bucket.clone()), Arc::new(self.bus.clone()))
+        self.wiring
+            .reports(Arc::new(self.bucket.clone()), Arc::new(self.bus.clone()))
     }
 
     /// Stops the store's writer after every queued write is durable.
@@ -366,4 +359,22 @@ fn secret_file(data: &Path, name: &str) -> Result<Secret, LocalError> {
     };
     let _ = fs::remove_file(&tmp);
     placed
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::LocalRuntime;
+
+    #[tokio::test]
+    async fn the_publisher_stops_although_its_runner_holds_a_sender() {
+        let dir = std::env::temp_dir().join(format!("palinsesto-queue-{}", ulid::Ulid::new()));
+        let runtime = LocalRuntime::open(&dir).expect("the runtime opens");
+        let publisher = runtime.start_publisher();
+        let stopped = tokio::time::timeout(Duration::from_secs(5), publisher.stop()).await;
+        runtime.shutdown();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(stopped.is_ok(), "stopping the publisher hung");
+    }
 }

@@ -26,8 +26,7 @@ use palinsesto::events::{self, DomainEvent, EventBus, EventError};
 use palinsesto::local::{LocalOptions, LocalRuntime};
 use palinsesto::networks::NetworkEndpoints;
 use palinsesto::services::channels::NewChannel;
-use palinsesto::services::publishing::PublishingService;
-use palinsesto::services::{BrandService, ChannelService, Ports};
+use palinsesto::services::{BrandService, ChannelService};
 use palinsesto::store::{Item, ItemStore, Page, Query, Store, StoreError, Write};
 use palinsesto_system_tests::fakes::FakeServer;
 use palinsesto_system_tests::fakes::bluesky::FakeBluesky;
@@ -399,17 +398,14 @@ async fn main() -> ExitCode {
     });
     let (queue, runner) = local_queue(caps);
     let closer = queue.clone();
-    let service = PublishingService::new(
-        Ports {
-            store: Store::new(counting.clone()),
-            clock: clock.clone(),
-            connectors: runtime.connectors.clone(),
-            outbound: palinsesto::domain::OutboundPolicy::PRIVATE_ALLOWED,
-        },
-        runtime.media(),
-        settled.clone(),
-        Arc::new(queue),
-    );
+    let service = runtime
+        .wiring()
+        .with_store(Store::new(counting.clone()))
+        .publishing(
+            Arc::new(runtime.bucket.clone()),
+            settled.clone(),
+            Arc::new(queue),
+        );
     let runner = tokio::spawn(runner.run(service.clone()));
     let commits_before = runtime.embedded.commits();
 

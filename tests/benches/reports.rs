@@ -36,7 +36,7 @@ use palinsesto::services::channels::NewChannel;
 use palinsesto::services::competitors::NewCompetitor;
 use palinsesto::services::kpis::NewKpi;
 use palinsesto::services::reports::{ReadStats, ReportService};
-use palinsesto::services::{BrandService, ChannelService, CompetitorService, KpiService, Ports};
+use palinsesto::services::{BrandService, ChannelService, CompetitorService, KpiService};
 use palinsesto::store::keys::{self, table};
 use palinsesto::store::{Index, Item, ItemStore, KeyRange, Page, Query, Store, StoreError, Write};
 use serde_json::{Map, Value, json};
@@ -1672,12 +1672,12 @@ async fn measure(dir: &std::path::Path) -> ExitCode {
         inner: runtime.embedded.clone(),
         calls: Mutex::default(),
     });
-    let recorded = ReportService::new(Ports {
-        store: Store::new(recording.clone()),
-        clock: clock.clone(),
-        connectors: runtime.connectors.clone(),
-        outbound: palinsesto::domain::OutboundPolicy::PUBLIC_ONLY,
-    });
+    let recorded = ReportService::new(
+        runtime
+            .wiring()
+            .with_store(Store::new(recording.clone()))
+            .ports(),
+    );
     let reader = Actor {
         subject: "bench".into(),
         brand: stored.brand.id.clone(),

@@ -252,6 +252,20 @@ pub fn outbound_within(total: std::time::Duration) -> OutboundClient {
     .expect("the client builds")
 }
 
+/// How the AWS-path tests reach the networks: loopback fakes through the guarded client (5 s a
+/// call, private networks allowed), the default API bases, and media polled every 5 ms.
+pub fn loopback_networks() -> palinsesto::wiring::NetworkAccess {
+    palinsesto::wiring::NetworkAccess {
+        http: outbound_within(std::time::Duration::from_secs(5)),
+        endpoints: palinsesto::networks::NetworkEndpoints::default(),
+        polling: palinsesto::networks::Polling {
+            interval: std::time::Duration::from_millis(5),
+            max_wait: std::time::Duration::from_secs(5),
+        },
+        bluesky_appview: palinsesto::networks::public::BLUESKY_PUBLIC_APPVIEW.into(),
+    }
+}
+
 pub fn impatient_timeouts() -> Timeouts {
     Timeouts {
         total: std::time::Duration::from_millis(1500),

@@ -18,15 +18,20 @@ pub const ENDPOINT_VARIABLE: &str = "PALINSESTO_TEST_AWS_ENDPOINT";
 
 /// A store on a new, empty table of its own.
 pub async fn fresh_store() -> Arc<dyn ItemStore> {
-    let client = client().await;
+    let name = fresh_table().await;
+    Arc::new(DynamoStore::new(client().await, name))
+}
+
+/// A new, empty table made as the template makes it; returns its name.
+pub async fn fresh_table() -> String {
     let name = format!(
         "palinsesto-test-{}",
         ulid::Ulid::new().to_string().to_lowercase()
     );
-    create_table(&client, &name)
+    create_table(&client().await, &name)
         .await
         .unwrap_or_else(|e| panic!("creating the test table {name}: {e}"));
-    Arc::new(DynamoStore::new(client, name))
+    name
 }
 
 /// A client for the emulator. One per test: a client's connections belong to the runtime of the

@@ -11,8 +11,7 @@ use tokio::sync::{Notify, Semaphore, mpsc};
 use tokio::task::JoinSet;
 
 use crate::domain::{ChannelId, Network};
-use crate::fanout::{DispatchError, Dispatcher, PublishJob};
-use crate::services::publishing::PublishingService;
+use crate::fanout::{DispatchError, Dispatcher, JobRunner, PublishJob};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Caps {
@@ -82,7 +81,7 @@ pub fn local_queue(caps: Caps) -> (LocalQueue, QueueRunner) {
 impl QueueRunner {
     /// Runs jobs until the queue is closed (or every sender is gone), then waits for the jobs
     /// queued and in flight.
-    pub async fn run(mut self, service: PublishingService) {
+    pub async fn run<R: JobRunner>(mut self, runner: R) {
         let networks: Arc<Mutex<HashMap<Network, Arc<Semaphore>>>> = Arc::default();
         let accounts: Arc<Mutex<HashMap<ChannelId, Arc<Semaphore>>>> = Arc::default();
         let mut running = JoinSet::new();
@@ -98,24 +97,19 @@ impl QueueRunner {
             let Some(job) = job else { break };
             let network = semaphore(&networks, job.network, self.caps.per_network);
             let account = semaphore(&accounts, job.channel_id, self.caps.per_account);
-            let service = service.clone();
+            let runner = runner.clone();
             running.spawn(async move {
                 let attempted = {
                     // The account first: a job waiting for its busy account must not hold a network slot.
                     let Ok(_account) = account.acquire_owned().await else { return };
                     let Ok(_network) = network.acquire_owned().await else { return };
-                    service.attempt_target(&job).await
+                    runner.attempt(&job).await
                 };
                 // The slots are free again: recording waits for a durable store write, not for
                 // the network, and holding them through it left the network idle (the publishing
                 // benchmark measured a slot busy ~15% longer per target).
-                let recorded = match attempted {
-                    Ok(attempted) => service.record_attempt(&job, attempted).await,
-                    Err(e) => Err(e),
-                };
-                match recorded {
-                    Ok(report) => tracing::debug!(post = %job.post_id, channel = %job.channel_id, ?report, "publish job done"),
-                    Err(e) => tracing::error!(post = %job.post_id, channel = %job.channel_id, error = %e, "publish job failed; its claim will expire and be retried"),
+                if let Err(e) = runner.record(&job, attempted).await {
+                    tracing::error!(post = %job.post_id, channel = %job.channel_id, error = %e, "publish job failed; its claim will expire and be retried");
                 }
             });
             // Reap finished jobs so the set does not grow with the queue's history.
@@ -136,22 +130,4 @@ fn semaphore<K: std::hash::Hash + Eq>(
     map.entry(key)
         .or_insert_with(|| Arc::new(Semaphore::new(permits.max(1))))
         .clone()
-}
-
-#[cfg(all(test, feature = "local"))]
-mod tests {
-    use std::time::Duration;
-
-    use crate::local::LocalRuntime;
-
-    #[tokio::test]
-    async fn the_publisher_stops_although_its_runner_holds_a_sender() {
-        let dir = std::env::temp_dir().join(format!("palinsesto-queue-{}", ulid::Ulid::new()));
-        let runtime = LocalRuntime::open(&dir).expect("the runtime opens");
-        let publisher = runtime.start_publisher();
-        let stopped = tokio::time::timeout(Duration::from_secs(5), publisher.stop()).await;
-        runtime.shutdown();
-        let _ = std::fs::remove_dir_all(&dir);
-        assert!(stopped.is_ok(), "stopping the publisher hung");
-    }
 }

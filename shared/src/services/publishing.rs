@@ -775,3 +775,23 @@ impl CredentialsSink for StoreCredentials {
         }
     }
 }
+
+/// The publishing service runs the jobs a queue hands it (the local runner's in-process queue).
+#[async_trait::async_trait]
+impl crate::fanout::JobRunner for PublishingService {
+    type Attempt = Result<Attempted, ServiceError>;
+
+    async fn attempt(&self, job: &PublishJob) -> Self::Attempt {
+        self.attempt_target(job).await
+    }
+
+    async fn record(&self, job: &PublishJob, attempt: Self::Attempt) -> Result<(), String> {
+        let report = match attempt {
+            Ok(attempted) => self.record_attempt(job, attempted).await,
+            Err(e) => Err(e),
+        }
+        .map_err(|e| e.to_string())?;
+        tracing::debug!(post = %job.post_id, channel = %job.channel_id, ?report, "publish job done");
+        Ok(())
+    }
+}

@@ -15,12 +15,12 @@ use tokio::task::JoinSet;
 
 use super::{Ports, ServiceError};
 use crate::blobs::Bucket;
-use crate::domain::report::{Period, Report, ReportSchedule};
+use crate::domain::report::{KpiOutcome, Period, Report, ReportSchedule};
 use crate::domain::report_build::{ReportInput, build_report, excerpt, window};
 use crate::domain::{
     Actor, Brand, BrandId, ChannelId, CompetitorId, PeriodKind, Permission, PostId,
 };
-use crate::events::{DomainEvent, EventBus};
+use crate::events::{DomainEvent, EventBus, ReportReady};
 use crate::reports::{Format, render};
 
 /// How long the link in `report.ready` works. In AWS a presigned link also stops working when
@@ -314,7 +314,18 @@ impl ReportService {
             snapshots = stats.snapshots,
             "report written"
         );
-        let event = DomainEvent::report_ready(brand_id, &report, &written, now);
+        let count = |outcome| report.kpis.iter().filter(|k| k.outcome == outcome).count();
+        let ready = ReportReady {
+            period: report.period.kind,
+            first_day: report.period.first_day.to_string(),
+            last_day: report.period.last_day.to_string(),
+            kpis_met: count(KpiOutcome::Met),
+            kpis_missed: count(KpiOutcome::Missed),
+            keys: written.keys,
+            link: written.link,
+            link_expires_at: now.checked_add(REPORT_LINK_VALIDITY).ok(),
+        };
+        let event = DomainEvent::report_ready(brand_id, ready, now);
         if let Some((_, events)) = &self.output
             && let Err(e) = events.emit(vec![event]).await
         {

@@ -1,0 +1,128 @@
+//! The composition root: the one place where the services are built from their adapters. The
+//! Lambda functions (`lambda_env`, on DynamoDB, S3 and EventBridge), the local runner (`local`, on
+//! the embedded store, a folder and in-process queues) and the tests on the AWS emulator all call
+//! it, so the wiring that runs in production is the wiring the tests run.
+
+use std::sync::Arc;
+
+use crate::auth::Verifier;
+use crate::blobs::{Bucket, BucketMedia};
+use crate::clock::Clock;
+use crate::events::EventBus;
+use crate::fanout::Dispatcher;
+use crate::http::AppState;
+use crate::intake::Limits;
+use crate::networks::public::{BLUESKY_PUBLIC_APPVIEW, PublicReader};
+use crate::networks::{NetworkEndpoints, Polling, standard_connectors};
+use crate::outbound::OutboundClient;
+use crate::services::publishing::PublishingService;
+use crate::services::{IntakeService, MetricsService, Ports, ReportService};
+use crate::store::Store;
+
+/// How the system reaches the networks: one guarded client, the API bases of the networks whose
+/// address is not in a channel's settings, how long to wait for media processing, and the public
+/// Bluesky AppView competitors are read from.
+#[derive(Clone)]
+pub struct NetworkAccess {
+    pub http: OutboundClient,
+    pub endpoints: NetworkEndpoints,
+    pub polling: Polling,
+    pub bluesky_appview: String,
+}
+
+impl NetworkAccess {
+    /// The production defaults with `http`, each base overridable from the environment
+    /// (`NetworkEndpoints::from_env`, `BLUESKY_APPVIEW_BASE`).
+    pub fn from_env(http: OutboundClient) -> Self {
+        Self {
+            http,
+            endpoints: NetworkEndpoints::from_env(),
+            polling: Polling::default(),
+            bluesky_appview: bluesky_appview_from_env(),
+        }
+    }
+}
+
+/// The public Bluesky AppView competitors are read from: `BLUESKY_APPVIEW_BASE`, or Bluesky's own.
+pub fn bluesky_appview_from_env() -> String {
+    std::env::var("BLUESKY_APPVIEW_BASE")
+        .ok()
+        .map(|v| v.trim().trim_end_matches('/').to_owned())
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| BLUESKY_PUBLIC_APPVIEW.to_owned())
+}
+
+/// The ports every service shares, and the services built on them.
+#[derive(Clone)]
+pub struct Wiring {
+    ports: Ports,
+    public: Arc<PublicReader>,
+}
+
+impl Wiring {
+    pub fn new(store: Store, clock: Arc<dyn Clock>, networks: NetworkAccess) -> Self {
+        let NetworkAccess {
+            http,
+            endpoints,
+            polling,
+            bluesky_appview,
+        } = networks;
+        Self {
+            ports: Ports {
+                store,
+                clock,
+                outbound: http.policy(),
+                connectors: standard_connectors(http.clone(), &endpoints, polling),
+            },
+            public: Arc::new(PublicReader::new(http).with_bluesky_appview(bluesky_appview)),
+        }
+    }
+
+    pub fn ports(&self) -> Ports {
+        self.ports.clone()
+    }
+
+    /// The same wiring on another store (the benchmarks count writes through a wrapper).
+    pub fn with_store(&self, store: Store) -> Self {
+        let mut wiring = self.clone();
+        wiring.ports.store = store;
+        wiring
+    }
+
+    /// The publisher: media read from `media`, domain events to `events`, publish jobs handed
+    /// to `jobs`.
+    pub fn publishing(
+        &self,
+        media: Arc<dyn Bucket>,
+        events: Arc<dyn EventBus>,
+        jobs: Arc<dyn Dispatcher>,
+    ) -> PublishingService {
+        PublishingService::new(self.ports(), Arc::new(BucketMedia(media)), events, jobs)
+    }
+
+    /// The HTTP API: callers verified by `verifier`, the media library in `bucket`.
+    pub fn api(&self, verifier: Verifier, bucket: Arc<dyn Bucket>) -> AppState {
+        AppState::new(self.ports(), Arc::new(verifier)).with_bucket(bucket)
+    }
+
+    /// Asset intake on `bucket`, announcing assets on `events`.
+    pub fn intake(
+        &self,
+        bucket: Arc<dyn Bucket>,
+        events: Arc<dyn EventBus>,
+        limits: Limits,
+    ) -> IntakeService {
+        IntakeService::new(self.ports(), bucket, events, limits)
+    }
+
+    /// The metrics tick: the brand's channels through the connectors, competitors through the
+    /// networks' public APIs.
+    pub fn metrics(&self) -> MetricsService {
+        MetricsService::new(self.ports()).with_public(self.public.clone())
+    }
+
+    /// Scheduled reports written to `bucket`, announced on `events`.
+    pub fn reports(&self, bucket: Arc<dyn Bucket>, events: Arc<dyn EventBus>) -> ReportService {
+        ReportService::new(self.ports()).with_output(bucket, events)
+    }
+}
