@@ -16,10 +16,7 @@ mod x;
 use serde::Serialize;
 
 use super::Network;
-use super::preflight::{AspectRange, LINK_WEIGHT, Rules, TextCounting, ThreadSupport};
-
-pub(crate) const MB: u64 = 1_000_000;
-pub(crate) const MIB: u64 = 1_048_576;
+use super::preflight::{AspectRange, LINK_WEIGHT, MB, MIB, Rules, TextCounting, ThreadSupport};
 
 /// What a network can be asked to do. Publishing and metrics exist today; the rest are listed so
 /// a frontend can show them as unavailable until each network gains them.

@@ -4,13 +4,11 @@
 use jiff::Timestamp;
 
 use super::*;
-use crate::domain::coverage::MB;
 
 fn types(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| (*s).to_owned()).collect()
 }
 use crate::domain::AssetId;
-
 
 fn rules(network: Network) -> Rules {
     Rules::for_network(network)

@@ -1,7 +1,7 @@
 //! How preflight words figures for people: thousands separators, sizes, durations, ratios and
 //! format names.
 
-use crate::domain::coverage::MB;
+use super::rules::MB;
 
 pub(super) fn possessive(name: &str) -> String {
     if name.ends_with('s') {

@@ -6,7 +6,7 @@ use std::ops::Range;
 use unicode_normalization::UnicodeNormalization;
 use unicode_segmentation::UnicodeSegmentation;
 
-use super::{LINK_WEIGHT, TextCounting};
+use super::rules::{LINK_WEIGHT, TextCounting};
 
 impl TextCounting {
     /// The length of `text` counted this way.
