@@ -6,10 +6,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use jiff::SignedDuration;
-use palinsesto::blobs::Bucket;
+use palinsesto::bucket::Bucket;
 use palinsesto::events::{ASSET_READY, ASSET_REJECTED, DomainEvent};
-use palinsesto::intake::Limits;
-use palinsesto::intake::fixtures;
+use palinsesto::media_inspection::Limits;
+use palinsesto::media_inspection::fixtures;
 use palinsesto::services::IntakeService;
 use palinsesto::services::intake::IntakeOutcome;
 use palinsesto_system_tests::app::{Reply, TestApp};

@@ -7,13 +7,13 @@ use std::sync::Arc;
 use aws_sdk_s3::primitives::ByteStream;
 use palinsesto::adapters::s3::{self, S3Bucket};
 use palinsesto::auth::{AuthConfig, KeySource, Verifier};
-use palinsesto::blobs::Bucket;
+use palinsesto::bucket::Bucket;
 use palinsesto::clock::SystemClock;
 use palinsesto::domain::{
     Actor, Asset, AssetStatus, Brand, BrandId, BrandProfile, MediaKind, Role,
 };
 use palinsesto::events::{ASSET_READY, ASSET_REJECTED};
-use palinsesto::intake::fixtures;
+use palinsesto::media_inspection::fixtures;
 use palinsesto::lambda_env::{AwsDeployment, ResourceNames};
 use palinsesto::services::AssetService;
 use palinsesto::services::intake::IntakeOutcome;

@@ -22,7 +22,7 @@ use palinsesto::auth::{AuthConfig, KeySource, Verifier, mint_hs256};
 use palinsesto::clock::ManualClock;
 use palinsesto::domain::{BrandId, Role, Secret};
 use palinsesto::http::{ApiSettings, router};
-use palinsesto::intake::fixtures;
+use palinsesto::media_inspection::fixtures;
 use palinsesto::lambda_env::{AwsDeployment, ResourceNames};
 use palinsesto::services::intake::IntakeOutcome;
 use palinsesto::services::intake_events::{RecordResult, S3Intake, decode_key};

@@ -10,7 +10,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use jiff::{SignedDuration, Timestamp};
 use palinsesto::adapters::eventbridge::EventBridgeBus;
 use palinsesto::adapters::s3::{self, S3Bucket};
-use palinsesto::blobs::BucketMedia;
+use palinsesto::bucket::BucketMedia;
 use palinsesto::clock::{Clock, ManualClock};
 use palinsesto::domain::channel::ChannelFields;
 use palinsesto::domain::post::Context;

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
-use palinsesto::blobs::BlobError;
+use palinsesto::bucket::BlobError;
 use palinsesto::domain::metrics::Subject;
 use palinsesto::domain::{BrandId, ChannelId, PostId};
 use palinsesto::networks::NetworkEndpoints;

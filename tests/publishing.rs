@@ -7,7 +7,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use palinsesto::intake::Limits;
+use palinsesto::media_inspection::Limits;
 use palinsesto::services::intake::IntakeOutcome;
 
 use async_trait::async_trait;
@@ -271,7 +271,7 @@ async fn video_asset(desk: &Desk) -> String {
     let key = "incoming/acme/clip.mp4";
     let path = runtime.bucket.root().join(key);
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(&path, palinsesto::intake::fixtures::mp4(false, 4096)).unwrap();
+    std::fs::write(&path, palinsesto::media_inspection::fixtures::mp4(false, 4096)).unwrap();
     match runtime.intake(Limits::default()).ingest(key).await.unwrap() {
         IntakeOutcome::Ready(asset) => asset.id.to_string(),
         other => panic!("{other:?}"),

@@ -7,7 +7,7 @@
 use jiff::SignedDuration;
 use palinsesto::domain::rate_limit::RateLimits;
 use palinsesto::http::ApiSettings;
-use palinsesto::intake::{Limits, fixtures};
+use palinsesto::media_inspection::{Limits, fixtures};
 use palinsesto::services::intake::IntakeOutcome;
 use palinsesto_system_tests::app::{Client, Reply, TestApp};
 use reqwest::{Method, StatusCode};

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use palinsesto::reports::{Format, render, sample::sample_report};
+use palinsesto::report_render::{Format, render, sample::sample_report};
 
 const WIDTH: u32 = 1280;
 const HEIGHT: u32 = 2400;

@@ -19,7 +19,7 @@ use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use palinsesto::domain::{Actor, BrandId, Role};
-use palinsesto::intake::{FileSource, Limits, inspect};
+use palinsesto::media_inspection::{FileSource, Limits, inspect};
 use palinsesto::local::LocalRuntime;
 use palinsesto::services::BrandService;
 use palinsesto::services::intake::IntakeOutcome;

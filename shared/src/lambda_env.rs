@@ -12,7 +12,7 @@ use crate::auth::{AuthConfig, Verifier};
 use crate::clock::{Clock, SystemClock};
 use crate::domain::OutboundPolicy;
 use crate::http::AppState;
-use crate::intake::Limits;
+use crate::media_inspection::Limits;
 use crate::outbound::OutboundClient;
 use crate::services::intake_events::S3Intake;
 use crate::services::publishing::PublishingService;

@@ -3,20 +3,20 @@
 
 pub mod adapters;
 pub mod auth;
-pub mod blobs;
+pub mod bucket;
 pub mod clock;
 pub mod domain;
 pub mod events;
 pub mod fanout;
 pub mod http;
-pub mod intake;
+pub mod media_inspection;
 #[cfg(feature = "aws")]
 pub mod lambda_env;
 #[cfg(feature = "local")]
 pub mod local;
 pub mod networks;
 pub mod outbound;
-pub mod reports;
+pub mod report_render;
 pub mod services;
 pub mod store;
 pub mod telemetry;

@@ -18,7 +18,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::domain::OutboundPolicy;
 use crate::domain::{Actor, BrandId, Role, Secret};
 use crate::http::{ApiSettings, AppState};
-use crate::intake::Limits;
+use crate::media_inspection::Limits;
 use crate::networks::{NetworkEndpoints, Polling};
 use crate::outbound::{OutboundClient, SystemLookup, Timeouts};
 use crate::services::brands::NewProfile;

@@ -6,12 +6,12 @@
 use std::sync::Arc;
 
 use crate::auth::Verifier;
-use crate::blobs::{Bucket, BucketMedia};
+use crate::bucket::{Bucket, BucketMedia};
 use crate::clock::Clock;
 use crate::events::EventBus;
 use crate::fanout::Dispatcher;
 use crate::http::AppState;
-use crate::intake::Limits;
+use crate::media_inspection::Limits;
 use crate::networks::public::{BLUESKY_PUBLIC_APPVIEW, PublicReader};
 use crate::networks::{NetworkEndpoints, Polling, standard_connectors};
 use crate::outbound::OutboundClient;

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use jiff::SignedDuration;
 use palinsesto::adapters::folder_bucket::FolderBucket;
-use palinsesto::blobs::{BlobError, Bucket, ObjectInfo, PresignedRequest};
+use palinsesto::bucket::{BlobError, Bucket, ObjectInfo, PresignedRequest};
 
 /// What the hook is asked about before the bucket does it.
 pub enum Access<'a> {

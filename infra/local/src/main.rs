@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use palinsesto::domain::OutboundPolicy;
 use palinsesto::domain::{BrandId, Role};
 use palinsesto::http::ApiSettings;
-use palinsesto::intake::Limits;
+use palinsesto::media_inspection::Limits;
 use palinsesto::local::{DEMO_BRAND, LocalOptions, LocalRuntime, mint_token};
 use palinsesto::services::IntakeService;
 use palinsesto::services::intake::IntakeOutcome;

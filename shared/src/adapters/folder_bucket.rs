@@ -18,7 +18,7 @@ use hmac::{Hmac, Mac};
 use jiff::{SignedDuration, Timestamp};
 use sha2::Sha256;
 
-use crate::blobs::{BlobError, Bucket, ObjectInfo, PresignedRequest};
+use crate::bucket::{BlobError, Bucket, ObjectInfo, PresignedRequest};
 use crate::domain::Secret;
 
 pub const ROUTE_PREFIX: &str = "/local-bucket";

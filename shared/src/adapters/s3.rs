@@ -11,7 +11,7 @@ use aws_sdk_s3::presigning::PresigningConfig;
 use bytes::Bytes;
 use jiff::{SignedDuration, Timestamp};
 
-use crate::blobs::{BlobError, Bucket, ObjectInfo, PresignedRequest};
+use crate::bucket::{BlobError, Bucket, ObjectInfo, PresignedRequest};
 
 #[derive(Debug, Clone)]
 pub struct S3Bucket {

@@ -1,6 +1,6 @@
 //! A report: what happened on each channel over one week or fortnight of the brand's local days,
 //! against the previous period and the KPI targets, with competitors beside the brand. These are
-//! the figures only; `crate::reports` renders them as JSON, CSV and HTML.
+//! the figures only; `crate::report_render` renders them as JSON, CSV and HTML.
 
 use jiff::Timestamp;
 use jiff::civil::Date;

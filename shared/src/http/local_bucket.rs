@@ -20,7 +20,7 @@ use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
 use super::Problem;
 use super::extract::QueryParams;
 use crate::adapters::folder_bucket::{FolderBucket, Grant, PartFile, ROUTE_PREFIX};
-use crate::blobs::BlobError;
+use crate::bucket::BlobError;
 use crate::services::intake::INCOMING;
 
 /// Bytes read from a file per frame of a download.

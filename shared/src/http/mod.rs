@@ -26,7 +26,7 @@ use utoipa_axum::routes;
 pub use problem::Problem;
 
 use crate::auth::Verifier;
-use crate::blobs::Bucket;
+use crate::bucket::Bucket;
 use crate::domain::rate_limit::RateLimits;
 use crate::services::{
     AssetService, BrandService, CalendarService, ChannelService, CompetitorService, KpiService,

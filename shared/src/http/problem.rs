@@ -193,7 +193,7 @@ impl From<ServiceError> for Problem {
             ServiceError::Bucket(e) => {
                 tracing::error!(error = %e, "bucket error");
                 match e {
-                    crate::blobs::BlobError::Unavailable(_) => Self::new(
+                    crate::bucket::BlobError::Unavailable(_) => Self::new(
                         StatusCode::SERVICE_UNAVAILABLE,
                         "unavailable",
                         "Temporarily unavailable",

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use jiff::SignedDuration;
 
-use crate::blobs::{BlobError, Bucket, ObjectInfo, PresignedRequest};
+use crate::bucket::{BlobError, Bucket, ObjectInfo, PresignedRequest};
 use crate::domain::asset::{AssetEdit, parse_filename};
 use crate::domain::rate_limit::RateLimits;
 use crate::domain::time::parse_instant;
@@ -15,7 +15,7 @@ use crate::domain::{
     Actor, Asset, AssetId, AssetStatus, DomainError, IntakeTicket, MediaKind, Permission,
     Validation,
 };
-use crate::intake::{Limits, kind_of};
+use crate::media_inspection::{Limits, kind_of};
 use crate::store::{AssetFilter, AssetPage, ListError};
 
 use super::intake::INCOMING;

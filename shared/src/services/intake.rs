@@ -8,13 +8,13 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::runtime::Handle;
 
-use crate::blobs::{BlobError, Bucket};
+use crate::bucket::{BlobError, Bucket};
 use crate::domain::rate_limit::RateLimits;
 use crate::domain::{
     Asset, AssetDetails, AssetId, AssetRejection, AssetStatus, BrandId, IntakeTicket, MediaKind,
 };
 use crate::events::{DomainEvent, EventBus};
-use crate::intake::{self, InspectError, Inspection, Limits, ObjectSource, Rejection};
+use crate::media_inspection::{self, InspectError, Inspection, Limits, ObjectSource, Rejection};
 use crate::store::StoreError;
 
 use super::{Ports, RateLimiter, ServiceError};
@@ -354,10 +354,11 @@ impl IntakeService {
             handle: Handle::current(),
         };
         let (filename, limits) = (filename.to_owned(), self.limits.clone());
-        let inspected =
-            tokio::task::spawn_blocking(move || intake::inspect(&source, &filename, &limits))
-                .await
-                .map_err(|e| BlobError::Unavailable(format!("inspecting {key} stopped: {e}")))?;
+        let inspected = tokio::task::spawn_blocking(move || {
+            media_inspection::inspect(&source, &filename, &limits)
+        })
+        .await
+        .map_err(|e| BlobError::Unavailable(format!("inspecting {key} stopped: {e}")))?;
         match inspected {
             Ok(inspection) => Ok(Ok(inspection)),
             Err(InspectError::Rejected(rejection)) => Ok(Err(rejection)),

@@ -66,7 +66,7 @@ pub enum ServiceError {
     #[error(transparent)]
     Store(StoreError),
     #[error(transparent)]
-    Bucket(#[from] crate::blobs::BlobError),
+    Bucket(#[from] crate::bucket::BlobError),
     #[error(transparent)]
     Events(#[from] crate::events::EventError),
     /// A per-brand rate limit: 429 with `Retry-After`.

@@ -14,14 +14,14 @@ use jiff::{SignedDuration, Timestamp};
 use tokio::task::JoinSet;
 
 use super::{Ports, ServiceError};
-use crate::blobs::Bucket;
+use crate::bucket::Bucket;
 use crate::domain::report::{KpiOutcome, Period, Report, ReportSchedule};
 use crate::domain::report_build::{ReportInput, build_report, excerpt, window};
 use crate::domain::{
     Actor, Brand, BrandId, ChannelId, CompetitorId, PeriodKind, Permission, PostId,
 };
 use crate::events::{DomainEvent, EventBus, ReportReady};
-use crate::reports::{Format, render};
+use crate::report_render::{Format, render};
 
 /// How long the link in `report.ready` works. In AWS a presigned link also stops working when
 /// the function's role credentials that signed it expire, which can be sooner.

@@ -625,8 +625,8 @@ mod saturation {
         prop_assert!(r.engagement_per_post.is_some_and(f64::is_finite));
 
         // And the report renders in every format.
-        for format in crate::reports::Format::ALL {
-            prop_assert!(!crate::reports::render(&report, format).is_empty());
+        for format in crate::report_render::Format::ALL {
+            prop_assert!(!crate::report_render::render(&report, format).is_empty());
         }
         Ok(())
     }

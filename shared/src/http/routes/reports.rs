@@ -15,7 +15,7 @@ use crate::domain::time::{parse_date, parse_instant};
 use crate::domain::{ChannelId, Counters, PeriodKind, PostId};
 use crate::http::extract::{Caller, QueryParams};
 use crate::http::{AppState, Problem};
-use crate::reports::{Format, file_name, render};
+use crate::report_render::{Format, file_name, render};
 use crate::services::metrics::SeriesOf;
 
 #[derive(Debug, Deserialize, IntoParams)]

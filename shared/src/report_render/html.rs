@@ -631,7 +631,7 @@ fn footer(page: &mut String, report: &Report) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::reports::sample::sample_report;
+    use crate::report_render::sample::sample_report;
 
     #[test]
     fn hostile_text_is_escaped_everywhere() {

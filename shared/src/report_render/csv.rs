@@ -336,7 +336,7 @@ fn definitions_section(sheet: &mut Sheet, report: &Report) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::reports::sample::sample_report;
+    use crate::report_render::sample::sample_report;
 
     /// An RFC 4180 reader, enough to check that what was written reads back as written.
     fn parse(csv: &str) -> Vec<Vec<String>> {
