@@ -1,5 +1,6 @@
 //! Competitors' public accounts, read without credentials: Bluesky through its public AppView,
-//! Mastodon through the account's own server.
+//! Mastodon through the account's own server. This is the reader that dispatches by network and
+//! words refusals; each network's part is next to it (`bluesky/public.rs`, `mastodon/public.rs`).
 
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -7,17 +8,12 @@ use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 
-use super::bluesky::{self, XrpcError};
-use super::{PublishError, call_failed, mastodon};
+use super::{PublishError, bluesky, call_failed, mastodon};
 use crate::domain::{Competitor, Network, PublicPost, PublicProfile};
 use crate::outbound::{JSON_ANSWER_LIMIT, OutboundClient, read_text};
 
 /// The default public Bluesky AppView (overridable by `BLUESKY_APPVIEW_BASE`).
 pub const BLUESKY_PUBLIC_APPVIEW: &str = "https://public.api.bsky.app";
-
-/// How many recent posts are read per competitor: one page on each network.
-const BLUESKY_FEED_PAGE: &str = "50";
-const MASTODON_STATUS_PAGE: &str = "40";
 
 /// Reads a competitor's public account and its recent posts.
 #[async_trait]
@@ -56,137 +52,20 @@ impl PublicReader {
             _ => reader,
         }
     }
-
-    async fn bluesky(&self, competitor: &Competitor) -> Result<PublicProfile, PublishError> {
-        let read = Reading::new(competitor, &self.bluesky_appview);
-        let profile = self
-            .get(
-                &read,
-                "/xrpc/app.bsky.actor.getProfile",
-                &[("actor", competitor.account_name())],
-            )
-            .await?;
-        // The DID, unlike the handle, cannot change between the two calls.
-        let actor = profile
-            .get("did")
-            .and_then(Value::as_str)
-            .unwrap_or(competitor.account_name());
-        let feed = self
-            .get(
-                &read,
-                "/xrpc/app.bsky.feed.getAuthorFeed",
-                &[
-                    ("actor", actor),
-                    ("limit", BLUESKY_FEED_PAGE),
-                    ("filter", "posts_no_replies"),
-                ],
-            )
-            .await?;
-        let handle = profile
-            .get("handle")
-            .and_then(Value::as_str)
-            .unwrap_or(competitor.account_name());
-        let recent_posts = newest_first(
-            feed.get("feed")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                // A repost (or a pinned post) carries a `reason`: it is not a new post of theirs.
-                .filter(|item| item.get("reason").is_none_or(Value::is_null))
-                .filter_map(|item| bluesky_post(item.get("post")?, handle))
-                .collect(),
-        );
-        Ok(PublicProfile {
-            counters: bluesky::profile_counters(&profile),
-            posts_count: profile.get("postsCount").and_then(Value::as_u64),
-            recent_posts,
-            raw: profile,
-        })
-    }
-
-    async fn mastodon(&self, competitor: &Competitor) -> Result<PublicProfile, PublishError> {
-        let read = Reading::new(competitor, "");
-        let account = self
-            .get(
-                &read,
-                "/api/v1/accounts/lookup",
-                &[("acct", competitor.account_name())],
-            )
-            .await?;
-        let Some(id) = account.get("id").and_then(Value::as_str) else {
-            return Err(PublishError::Transient(format!(
-                "{} answered the lookup of {} without an account id",
-                read.service, competitor.handle
-            )));
-        };
-        let statuses = self
-            .get(
-                &read,
-                &format!("/api/v1/accounts/{}/statuses", urlencoding::encode(id)),
-                &[
-                    ("limit", MASTODON_STATUS_PAGE),
-                    ("exclude_replies", "true"),
-                    ("exclude_reblogs", "true"),
-                ],
-            )
-            .await?;
-        let recent_posts = newest_first(
-            statuses
-                .as_array()
-                .into_iter()
-                .flatten()
-                // Mastodon's exclude_replies keeps replies to oneself (threads): those are not
-                // new posts either.
-                .filter(|s| {
-                    s.get("reblog").is_none_or(Value::is_null)
-                        && s.get("in_reply_to_id").is_none_or(Value::is_null)
-                })
-                .filter_map(mastodon_post)
-                .collect(),
-        );
-        Ok(PublicProfile {
-            counters: mastodon::account_counters(&account),
-            posts_count: account.get("statuses_count").and_then(Value::as_u64),
-            recent_posts,
-            raw: account,
-        })
-    }
-
-    async fn get(
-        &self,
-        read: &Reading<'_>,
-        path: &str,
-        query: &[(&str, &str)],
-    ) -> Result<Value, PublishError> {
-        let request = self.http.get(format!("{}{path}", read.base)).query(query);
-        let response = self
-            .http
-            .send(request)
-            .await
-            .map_err(|e| call_failed(&read.service, &e))?;
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = read_text(response, JSON_ANSWER_LIMIT)
-            .await
-            .map_err(|e| call_failed(&read.service, &e))?;
-        if !status.is_success() {
-            return Err(read.refused(status, &headers, &body));
-        }
-        serde_json::from_str(&body).map_err(|e| {
-            PublishError::Transient(format!(
-                "the answer of {} about {} could not be read: {e}",
-                read.service, read.competitor.handle
-            ))
-        })
-    }
 }
 
 #[async_trait]
 impl PublicAccounts for PublicReader {
     async fn profile(&self, competitor: &Competitor) -> Result<PublicProfile, PublishError> {
         match competitor.network {
-            Network::Bluesky => self.bluesky(competitor).await,
-            Network::Mastodon => self.mastodon(competitor).await,
+            Network::Bluesky => {
+                let read = Reading::new(&self.http, competitor, &self.bluesky_appview);
+                bluesky::public::profile(&read).await
+            }
+            Network::Mastodon => {
+                let read = Reading::new(&self.http, competitor, "");
+                mastodon::public::profile(&read).await
+            }
             other => Err(PublishError::Misconfigured(format!(
                 "competitors are read on bluesky and mastodon only; {} has no public API to read {} from",
                 other.as_str(),
@@ -197,24 +76,54 @@ impl PublicAccounts for PublicReader {
 }
 
 /// One competitor's reading: where it is read from, and how that service is named in errors.
-struct Reading<'a> {
-    competitor: &'a Competitor,
+pub(super) struct Reading<'a> {
+    http: &'a OutboundClient,
+    pub(super) competitor: &'a Competitor,
     base: String,
-    service: String,
+    pub(super) service: String,
 }
 
 impl<'a> Reading<'a> {
-    fn new(competitor: &'a Competitor, default_base: &str) -> Self {
+    fn new(http: &'a OutboundClient, competitor: &'a Competitor, default_base: &str) -> Self {
         let base = competitor.api_base(default_base);
         let network = match competitor.network {
             Network::Mastodon => "Mastodon",
             _ => "Bluesky",
         };
         Self {
+            http,
             competitor,
             service: format!("{network} ({base})"),
             base,
         }
+    }
+
+    /// `GET {base}{path}?{query}`, its answer as JSON.
+    pub(super) async fn get(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<Value, PublishError> {
+        let request = self.http.get(format!("{}{path}", self.base)).query(query);
+        let response = self
+            .http
+            .send(request)
+            .await
+            .map_err(|e| call_failed(&self.service, &e))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = read_text(response, JSON_ANSWER_LIMIT)
+            .await
+            .map_err(|e| call_failed(&self.service, &e))?;
+        if !status.is_success() {
+            return Err(self.refused(status, &headers, &body));
+        }
+        serde_json::from_str(&body).map_err(|e| {
+            PublishError::Transient(format!(
+                "the answer of {} about {} could not be read: {e}",
+                self.service, self.competitor.handle
+            ))
+        })
     }
 
     /// A refusal in plain words: a wrong handle or a closed server is the competitor's settings,
@@ -223,26 +132,14 @@ impl<'a> Reading<'a> {
         let who = &self.competitor.handle;
         let service = &self.service;
         let code = status.as_u16();
-        let (said, not_found, gone) = match self.competitor.network {
-            Network::Mastodon => {
-                let said = mastodon::network_message(body);
-                // Mastodon's own 404 is JSON; an HTML one means this is not a Mastodon server.
-                let is_json = serde_json::from_str::<Value>(body).is_ok();
-                (said, code == 404 && is_json, code == 410)
-            }
-            _ => {
-                let error = XrpcError::of(body.as_bytes());
-                let said = error.said();
-                let lower = said.to_lowercase();
-                let not_found = code == 404
-                    || (code == 400
-                        && (lower.contains("not found") || lower.contains("unable to resolve")));
-                let gone = matches!(
-                    error.error.as_str(),
-                    "AccountTakedown" | "AccountDeactivated" | "BlockedActor" | "BlockedByActor"
-                );
-                (Some(said), not_found, gone)
-            }
+        let Refusal {
+            said,
+            not_found,
+            gone,
+            retry_at,
+        } = match self.competitor.network {
+            Network::Mastodon => mastodon::public::refusal(code, headers, body),
+            _ => bluesky::public::refusal(code, headers, body),
         };
         let said = said.unwrap_or_else(|| format!("HTTP {code}"));
         match code {
@@ -253,10 +150,6 @@ impl<'a> Reading<'a> {
                 "the account {who} on {service} cannot be read: it is suspended, deactivated or blocks readers ({said})"
             )),
             429 => {
-                let retry_at = match self.competitor.network {
-                    Network::Mastodon => mastodon::rate_limit_reset(headers),
-                    _ => bluesky::rate_limit_reset(headers),
-                };
                 let when = retry_at.map_or_else(
                     || "later".to_owned(),
                     |t| format!("after {}", t.round(jiff::Unit::Second).unwrap_or(t)),
@@ -285,47 +178,19 @@ impl<'a> Reading<'a> {
     }
 }
 
-/// A post of a Bluesky author feed; `None` when it has no address or no readable time.
-fn bluesky_post(post: &Value, handle: &str) -> Option<PublicPost> {
-    let uri = post.get("uri")?.as_str()?;
-    let created_at = [
-        post.get("record").and_then(|r| r.get("createdAt")),
-        post.get("indexedAt"),
-    ]
-    .into_iter()
-    .flatten()
-    .find_map(|t| t.as_str()?.parse::<Timestamp>().ok())?;
-    let author = post
-        .get("author")
-        .and_then(|a| a.get("handle"))
-        .and_then(Value::as_str)
-        .unwrap_or(handle);
-    let rkey = uri.rsplit('/').next().unwrap_or_default();
-    Some(PublicPost {
-        id: uri.to_owned(),
-        created_at,
-        url: Some(format!("https://bsky.app/profile/{author}/post/{rkey}")),
-        counters: bluesky::post_counters(post),
-    })
+/// What a network's refusal of a public read says, as that network's part reads it.
+pub(super) struct Refusal {
+    /// The network's own words, if it gave any.
+    pub(super) said: Option<String>,
+    /// No such account there.
+    pub(super) not_found: bool,
+    /// The account is there but cannot be read (suspended, deactivated, blocking readers).
+    pub(super) gone: bool,
+    /// When a rate limit resets (read from a 429's headers only).
+    pub(super) retry_at: Option<Timestamp>,
 }
 
-/// A Mastodon status; `None` when it has no id or no readable time.
-fn mastodon_post(status: &Value) -> Option<PublicPost> {
-    let id = status.get("id")?.as_str()?;
-    let created_at = status.get("created_at")?.as_str()?.parse().ok()?;
-    let url = ["url", "uri"]
-        .into_iter()
-        .find_map(|k| status.get(k)?.as_str())
-        .map(str::to_owned);
-    Some(PublicPost {
-        id: id.to_owned(),
-        created_at,
-        url,
-        counters: mastodon::status_counters(status),
-    })
-}
-
-fn newest_first(mut posts: Vec<PublicPost>) -> Vec<PublicPost> {
+pub(super) fn newest_first(mut posts: Vec<PublicPost>) -> Vec<PublicPost> {
     posts.sort_by_key(|p| std::cmp::Reverse(p.created_at));
     posts
 }
