@@ -12,7 +12,7 @@ pub mod facebook;
 pub mod instagram;
 pub mod linkedin;
 pub mod mastodon;
-pub mod meta;
+pub mod meta_graph;
 pub mod oauth;
 pub mod public;
 pub mod registry;

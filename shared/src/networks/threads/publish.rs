@@ -1,53 +1,15 @@
-//! Threads: text, image, video and carousel posts through containers, follow-ups as a chain of
-//! replies, token refresh, the read-back through the account's recent threads, and post and
-//! account metrics.
-
-use std::time::Duration;
+//! Publishing on Threads: a text, image, video or carousel post through containers, follow-ups
+//! as a chain of replies, and the read-back through the account's recent threads.
 
 use async_trait::async_trait;
 use jiff::Timestamp;
 
-use super::meta::{self, Container, Containers, Graph, Params, RecentPosts};
-use super::{
-    Account, Outgoing, Polling, Publish, PublishContext, PublishError, Published, ReadBack,
-    ReadMetrics,
-};
-use crate::domain::{Asset, Counters, MediaKind, MetricsReading, Network, Secret};
-use crate::outbound::OutboundClient;
-
-const NETWORK: &str = "Threads";
-
-/// Media insights (lifetime totals; nested replies' figures are not included).
-const POST_INSIGHTS: [&str; 6] = ["views", "likes", "replies", "reposts", "quotes", "shares"];
-
-pub struct ThreadsConnector {
-    containers: Containers,
-}
+use super::{NETWORK, ThreadsConnector};
+use crate::domain::{Asset, MediaKind, Network, Secret};
+use crate::networks::meta_graph::{self, Container, Params, RecentPosts};
+use crate::networks::{Outgoing, Publish, PublishContext, PublishError, Published, ReadBack};
 
 impl ThreadsConnector {
-    pub fn new(http: OutboundClient, base: impl Into<String>) -> Self {
-        Self {
-            containers: Containers {
-                graph: Graph::new(http, base, NETWORK),
-                polling: Containers::default_polling(),
-                create_edge: "threads",
-                publish_edge: "threads_publish",
-                status_field: "status",
-                reason_field: "error_message",
-            },
-        }
-    }
-
-    /// How often and how long to wait for Threads to process containers.
-    pub fn with_polling(mut self, interval: Duration, max_wait: Duration) -> Self {
-        self.containers.polling = Polling { interval, max_wait };
-        self
-    }
-
-    fn graph(&self) -> &Graph {
-        &self.containers.graph
-    }
-
     /// Prepares and publishes one post (or reply); returns its id.
     async fn post(
         &self,
@@ -78,7 +40,7 @@ impl ThreadsConnector {
             match self.post(user, token, reply).await {
                 Ok(id) => previous = id,
                 Err(e) => {
-                    let mut notes = vec![meta::follow_up_note(
+                    let mut notes = vec![meta_graph::follow_up_note(
                         NETWORK,
                         &format!("reply {}", i + 1),
                         &e,
@@ -158,7 +120,7 @@ impl Publish for ThreadsConnector {
     ) -> Result<Published, PublishError> {
         let user = ctx.account.setting("threads_user_id")?;
         let container = container(ctx, post).await?;
-        let token = meta::fresh_token(
+        let token = meta_graph::fresh_token(
             self.graph(),
             &ctx.account,
             "th_refresh_token",
@@ -167,7 +129,7 @@ impl Publish for ThreadsConnector {
         .await?;
         let id = self.post(user, &token, container).await?;
         let notes = self.replies(user, &token, &id, &post.thread).await;
-        let url = meta::permalink(self.graph(), &token, &id).await;
+        let url = meta_graph::permalink(self.graph(), &token, &id).await;
         Ok(Published {
             remote_id: id,
             url,
@@ -189,56 +151,6 @@ impl Publish for ThreadsConnector {
             time_field: "timestamp",
             permalink_field: Some("permalink"),
         };
-        meta::find_by_text(self.graph(), token, recent, post, |_| None).await
-    }
-}
-
-#[async_trait]
-impl ReadMetrics for ThreadsConnector {
-    /// `reposts` alone counts as reposts: it is the public reshare other networks count there.
-    /// `shares` (sends outside Threads) is a different act and stays in `raw`, not added in, so a
-    /// Threads repost figure compares with a Bluesky or Mastodon one.
-    async fn post_metrics(
-        &self,
-        account: &Account<'_>,
-        remote_id: &str,
-    ) -> Result<MetricsReading, PublishError> {
-        // Daily metric reads keep the token of an account that rarely posts from expiring.
-        let token =
-            meta::fresh_token(self.graph(), account, "th_refresh_token", Timestamp::now()).await?;
-        let insights =
-            meta::insights(self.graph(), &token, remote_id, "insights", &POST_INSIGHTS).await?;
-        Ok(MetricsReading {
-            counters: Counters {
-                likes: insights.get("likes"),
-                reposts: insights.get("reposts"),
-                replies: insights.get("replies"),
-                quotes: insights.get("quotes"),
-                views: insights.get("views"),
-                ..Counters::default()
-            },
-            raw: insights.raw,
-        })
-    }
-
-    async fn account_metrics(&self, account: &Account<'_>) -> Result<MetricsReading, PublishError> {
-        let user = account.setting("threads_user_id")?;
-        let token =
-            meta::fresh_token(self.graph(), account, "th_refresh_token", Timestamp::now()).await?;
-        let insights = meta::insights(
-            self.graph(),
-            &token,
-            user,
-            "threads_insights",
-            &["followers_count"],
-        )
-        .await?;
-        Ok(MetricsReading {
-            counters: Counters {
-                followers: insights.get("followers_count"),
-                ..Counters::default()
-            },
-            raw: insights.raw,
-        })
+        meta_graph::find_by_text(self.graph(), token, recent, post, |_| None).await
     }
 }

@@ -1,62 +1,15 @@
-//! Instagram (professional accounts): photo, reel and carousel posts through media containers, a
-//! first comment, token refresh, the read-back through the account's recent media, and media and
-//! account metrics.
-
-use std::time::Duration;
+//! Publishing on Instagram: a photo, reel or carousel through media containers, a first
+//! comment, and the read-back through the account's recent media.
 
 use async_trait::async_trait;
 use jiff::Timestamp;
 
-use super::meta::{self, Container, Containers, Graph, Params, RecentPosts};
-use super::{
-    Account, Outgoing, Polling, Publish, PublishContext, PublishError, Published, ReadBack,
-    ReadMetrics,
-};
-use crate::domain::{Asset, Counters, MediaKind, MetricsReading, Network};
-use crate::outbound::OutboundClient;
-
-const NETWORK: &str = "Instagram";
-
-/// Media insights, lifetime totals that may lag up to 48 h. `total_interactions` is kept in `raw`
-/// only: it sums the others.
-const MEDIA_INSIGHTS: [&str; 7] = [
-    "views",
-    "reach",
-    "likes",
-    "comments",
-    "shares",
-    "saved",
-    "total_interactions",
-];
-
-pub struct InstagramConnector {
-    containers: Containers,
-}
+use super::InstagramConnector;
+use crate::domain::{Asset, MediaKind, Network};
+use crate::networks::meta_graph::{self, Container, Params, RecentPosts};
+use crate::networks::{Outgoing, Publish, PublishContext, PublishError, Published, ReadBack};
 
 impl InstagramConnector {
-    pub fn new(http: OutboundClient, graph_base: impl Into<String>) -> Self {
-        Self {
-            containers: Containers {
-                graph: Graph::new(http, graph_base, NETWORK),
-                polling: Containers::default_polling(),
-                create_edge: "media",
-                publish_edge: "media_publish",
-                status_field: "status_code",
-                reason_field: "status",
-            },
-        }
-    }
-
-    /// How often and how long to wait for Instagram to process media.
-    pub fn with_polling(mut self, interval: Duration, max_wait: Duration) -> Self {
-        self.containers.polling = Polling { interval, max_wait };
-        self
-    }
-
-    fn graph(&self) -> &Graph {
-        &self.containers.graph
-    }
-
     async fn container(
         &self,
         ctx: &PublishContext<'_>,
@@ -133,7 +86,7 @@ impl Publish for InstagramConnector {
         let user = ctx.account.setting("ig_user_id")?;
         // Before any call: a post without media is refused here, not by Instagram.
         let container = self.container(ctx, post).await?;
-        let token = meta::fresh_token(
+        let token = meta_graph::fresh_token(
             self.graph(),
             &ctx.account,
             "ig_refresh_token",
@@ -153,8 +106,8 @@ impl Publish for InstagramConnector {
             }
             Err(f) => return Err(f.error),
         };
-        let notes = meta::comment(self.graph(), &token, &id, &post.thread).await;
-        let url = meta::permalink(self.graph(), &token, &id).await;
+        let notes = meta_graph::comment(self.graph(), &token, &id, &post.thread).await;
+        let url = meta_graph::permalink(self.graph(), &token, &id).await;
         Ok(Published {
             remote_id: id,
             url,
@@ -176,56 +129,6 @@ impl Publish for InstagramConnector {
             time_field: "timestamp",
             permalink_field: Some("permalink"),
         };
-        meta::find_by_text(self.graph(), token, recent, post, |_| None).await
-    }
-}
-
-#[async_trait]
-impl ReadMetrics for InstagramConnector {
-    /// Instagram has no reposts: `shares` (sends to chats and stories) is the nearest and counts as
-    /// reposts. It reports no quotes or link clicks.
-    async fn post_metrics(
-        &self,
-        account: &Account<'_>,
-        remote_id: &str,
-    ) -> Result<MetricsReading, PublishError> {
-        // Daily metric reads keep the token of an account that rarely posts from expiring.
-        let token =
-            meta::fresh_token(self.graph(), account, "ig_refresh_token", Timestamp::now()).await?;
-        let insights =
-            meta::insights(self.graph(), &token, remote_id, "insights", &MEDIA_INSIGHTS).await?;
-        Ok(MetricsReading {
-            counters: Counters {
-                likes: insights.get("likes"),
-                reposts: insights.get("shares"),
-                replies: insights.get("comments"),
-                views: insights.get("views"),
-                reach: insights.get("reach"),
-                saves: insights.get("saved"),
-                ..Counters::default()
-            },
-            raw: insights.raw,
-        })
-    }
-
-    async fn account_metrics(&self, account: &Account<'_>) -> Result<MetricsReading, PublishError> {
-        let user = account.setting("ig_user_id")?;
-        let token =
-            meta::fresh_token(self.graph(), account, "ig_refresh_token", Timestamp::now()).await?;
-        let profile = self
-            .graph()
-            .get(
-                &[user],
-                &token,
-                &[("fields", "followers_count,media_count".to_owned())],
-            )
-            .await?;
-        Ok(MetricsReading {
-            counters: Counters {
-                followers: meta::count_at(&profile, "/followers_count"),
-                ..Counters::default()
-            },
-            raw: profile,
-        })
+        meta_graph::find_by_text(self.graph(), token, recent, post, |_| None).await
     }
 }

@@ -1,0 +1,23 @@
+//! Facebook Pages: text, photo, multi-photo and video posts on a page with its page token, follow-ups
+//! as comments, the read-back through the page's recent posts, and post and page metrics. Graph
+//! calls are Meta's shared client (`meta_graph`); `publish` and `metrics` are the capabilities.
+
+use crate::networks::meta_graph::Graph;
+use crate::outbound::OutboundClient;
+
+mod metrics;
+mod publish;
+
+const NETWORK: &str = "Facebook";
+
+pub struct FacebookConnector {
+    graph: Graph,
+}
+
+impl FacebookConnector {
+    pub fn new(http: OutboundClient, graph_base: impl Into<String>) -> Self {
+        Self {
+            graph: Graph::new(http, graph_base, NETWORK),
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! What Meta's three networks (Facebook Pages, Instagram, Threads) share of Meta's Graph API:
+//! `client` holds Graph calls and their error body; `containers` the media containers Instagram
+//! and Threads publish through; `token` the long-lived token refresh; `publish` first comments,
+//! permalinks and the read-back; `metrics` insights and counts.
+
+mod client;
+mod containers;
+mod metrics;
+mod publish;
+mod token;
+
+pub use client::{Call, Graph, GraphFailure, Params, id_of, refusal};
+pub use containers::{Container, Containers};
+pub use metrics::{Insights, count_at, insights};
+pub use publish::{RecentPosts, comment, find_by_text, follow_up_note, permalink};
+pub use token::fresh_token;
