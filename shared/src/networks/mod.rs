@@ -14,6 +14,7 @@ pub mod linkedin;
 pub mod mastodon;
 pub mod meta_graph;
 pub mod oauth;
+pub mod polling;
 pub mod public;
 pub mod registry;
 pub mod telegram;
@@ -27,6 +28,7 @@ pub use capability::{
     MediaFiles, Outgoing, Publish, PublishContext, Published, ReadBack, ReadMetrics,
 };
 pub use error::{PublishError, call_failed, create_failed, reset_at_unix, retry_after, snippet};
+pub use polling::Polling;
 pub use registry::{
-    Connectors, NetworkConnectors, NetworkEndpoints, Polling, Unsupported, standard_connectors,
+    Connectors, NetworkConnectors, NetworkEndpoints, Unsupported, standard_connectors,
 };

@@ -12,6 +12,10 @@ use crate::domain::Network;
 use crate::domain::coverage::{self, Capability};
 use crate::outbound::OutboundClient;
 
+// `Polling` lives in its own module so that connectors need not import the registry that
+// builds them; it stays reachable here, where it used to be defined.
+pub use super::polling::Polling;
+
 /// The connectors of one network, by capability.
 #[derive(Clone, Default)]
 pub struct NetworkConnectors {
@@ -140,22 +144,6 @@ impl NetworkEndpoints {
             }
         }
         e
-    }
-}
-
-/// How connectors wait for networks that process media asynchronously.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Polling {
-    pub interval: std::time::Duration,
-    pub max_wait: std::time::Duration,
-}
-
-impl Default for Polling {
-    fn default() -> Self {
-        Self {
-            interval: std::time::Duration::from_secs(2),
-            max_wait: std::time::Duration::from_secs(120),
-        }
     }
 }
 

@@ -9,7 +9,7 @@ use super::metrics::{post_counters, profile_counters};
 use super::xrpc::{XrpcError, rate_limit_reset};
 use crate::domain::{PublicPost, PublicProfile};
 use crate::networks::PublishError;
-use crate::networks::public::{Reading, Refusal, newest_first};
+use crate::networks::public::reading::{Reading, Refusal, newest_first};
 
 /// How many recent posts are read per competitor: one page.
 const BLUESKY_FEED_PAGE: &str = "50";

@@ -1,6 +1,6 @@
 //! Bluesky sessions: logging in with the app password (`createSession`), refreshing
-//! (`refreshSession`), and reusing a session across publishes and processes by storing it with
-//! the channel's credentials.
+//! (`refreshSession`), reusing a session across publishes and processes by storing it with the
+//! channel's credentials, and the authenticated call that renews a refused session once.
 
 use std::sync::Arc;
 
@@ -65,11 +65,7 @@ impl BlueskyConnector {
 
     /// Replaces a session whose access JWT Bluesky refused: refresh first, log in only if no
     /// refresh JWT is accepted.
-    pub(super) async fn renew(
-        &self,
-        account: &Account<'_>,
-        stale: &Session,
-    ) -> Result<Session, PublishError> {
+    async fn renew(&self, account: &Account<'_>, stale: &Session) -> Result<Session, PublishError> {
         let slot = self.slot(account);
         let mut current = slot.lock().await;
         if let Some(session) = current.as_ref()
@@ -193,6 +189,27 @@ impl BlueskyConnector {
             400 | 401 => Ok(None),
             _ => Err(refusal(&answer, Step::SignIn)),
         }
+    }
+
+    /// An authenticated call; an expired or rejected access JWT is renewed and the call made once
+    /// more (a refused call created nothing, so repeating it is safe).
+    pub(super) async fn call(
+        &self,
+        account: &Account<'_>,
+        call: &Call,
+    ) -> Result<(Answer, Session), PublishError> {
+        let session = self.session(account).await?;
+        let answer = self
+            .send(&session.pds, call, Some(&session.access_jwt))
+            .await?;
+        if !answer.token_refused() {
+            return Ok((answer, session));
+        }
+        let session = self.renew(account, &session).await?;
+        let answer = self
+            .send(&session.pds, call, Some(&session.access_jwt))
+            .await?;
+        Ok((answer, session))
     }
 }
 

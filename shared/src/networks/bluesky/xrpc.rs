@@ -1,5 +1,5 @@
-//! XRPC, Bluesky's HTTP calls: a request to one method and its answer, an authenticated call
-//! that renews a refused session once, and refusals in plain words with when limits reset.
+//! XRPC, Bluesky's HTTP calls: a request to one method and its answer, and refusals in plain
+//! words with when limits reset.
 
 use bytes::Bytes;
 use jiff::Timestamp;
@@ -8,36 +8,12 @@ use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::session::Session;
 use super::{BlueskyConnector, NETWORK};
 use crate::domain::Secret;
-use crate::networks::{
-    Account, PublishError, call_failed, create_failed, reset_at_unix, retry_after,
-};
+use crate::networks::{PublishError, call_failed, create_failed, reset_at_unix, retry_after};
 use crate::outbound::{CallError, JSON_ANSWER_LIMIT, read_body};
 
 impl BlueskyConnector {
-    /// An authenticated call; an expired or rejected access JWT is renewed and the call made once
-    /// more (a refused call created nothing, so repeating it is safe).
-    pub(super) async fn call(
-        &self,
-        account: &Account<'_>,
-        call: &Call,
-    ) -> Result<(Answer, Session), PublishError> {
-        let session = self.session(account).await?;
-        let answer = self
-            .send(&session.pds, call, Some(&session.access_jwt))
-            .await?;
-        if !answer.token_refused() {
-            return Ok((answer, session));
-        }
-        let session = self.renew(account, &session).await?;
-        let answer = self
-            .send(&session.pds, call, Some(&session.access_jwt))
-            .await?;
-        Ok((answer, session))
-    }
-
     pub(super) async fn send(
         &self,
         base: &str,

@@ -8,7 +8,7 @@ use super::client::{network_message, rate_limit_reset};
 use super::metrics::{account_counters, status_counters};
 use crate::domain::{PublicPost, PublicProfile};
 use crate::networks::PublishError;
-use crate::networks::public::{Reading, Refusal, newest_first};
+use crate::networks::public::reading::{Reading, Refusal, newest_first};
 
 /// How many recent posts are read per competitor: one page.
 const MASTODON_STATUS_PAGE: &str = "40";

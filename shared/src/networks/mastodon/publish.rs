@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::MastodonConnector;
 use super::client::{Call, decode, instance_url, refused};
-use super::read_back::{comparable, created_at, missing_replies, strip_html};
+use super::read_back::{Status, comparable, created_at, missing_replies, strip_html};
 use super::rules::RULES_TTL;
 use crate::domain::preflight::Rules;
 use crate::domain::{Asset, MediaKind, Network, Secret};
@@ -24,23 +24,6 @@ use crate::networks::{
 #[derive(Deserialize)]
 struct MediaAttachment {
     id: String,
-}
-
-#[derive(Deserialize)]
-pub(super) struct Status {
-    pub(super) id: String,
-    pub(super) url: Option<String>,
-    #[serde(default)]
-    pub(super) content: String,
-    /// Kept as text: one odd timestamp must not make the whole page unreadable.
-    #[serde(default)]
-    pub(super) created_at: Option<String>,
-    #[serde(default)]
-    pub(super) in_reply_to_id: Option<String>,
-    #[serde(default)]
-    pub(super) media_attachments: Vec<Value>,
-    #[serde(default)]
-    pub(super) reblog: Option<Value>,
 }
 
 #[derive(Deserialize)]

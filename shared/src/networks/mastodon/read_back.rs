@@ -2,9 +2,10 @@
 //! reduced to text comparable with what was sent.
 
 use jiff::Timestamp;
+use serde::Deserialize;
+use serde_json::Value;
 
 use super::MastodonConnector;
-use super::publish::Status;
 use crate::domain::Secret;
 use crate::networks::PublishError;
 
@@ -12,6 +13,24 @@ use crate::networks::PublishError;
 const PAGE: usize = 40;
 /// A read-back looks at most this many pages: the window is minutes, not the account's history.
 const MAX_PAGES: usize = 5;
+
+/// A status as the server shows it: what publishing answers and what the read-back compares.
+#[derive(Deserialize)]
+pub(super) struct Status {
+    pub(super) id: String,
+    pub(super) url: Option<String>,
+    #[serde(default)]
+    pub(super) content: String,
+    /// Kept as text: one odd timestamp must not make the whole page unreadable.
+    #[serde(default)]
+    pub(super) created_at: Option<String>,
+    #[serde(default)]
+    pub(super) in_reply_to_id: Option<String>,
+    #[serde(default)]
+    pub(super) media_attachments: Vec<Value>,
+    #[serde(default)]
+    pub(super) reblog: Option<Value>,
+}
 
 impl MastodonConnector {
     /// The account's statuses made since `since`, newest first.

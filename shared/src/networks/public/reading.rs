@@ -1,90 +1,32 @@
-//! Competitors' public accounts, read without credentials: Bluesky through its public AppView,
-//! Mastodon through the account's own server. This is the reader that dispatches by network and
-//! words refusals; each network's part is next to it (`bluesky/public.rs`, `mastodon/public.rs`).
+//! One competitor's reading through a network's public API: where it is read from, the request,
+//! and a refusal in plain words from what the network's own part reads in it.
 
-use async_trait::async_trait;
 use jiff::Timestamp;
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 
-use super::{PublishError, bluesky, call_failed, mastodon};
-use crate::domain::{Competitor, Network, PublicPost, PublicProfile};
+use crate::domain::{Competitor, Network, PublicPost};
+use crate::networks::{PublishError, call_failed};
 use crate::outbound::{JSON_ANSWER_LIMIT, OutboundClient, read_text};
 
-/// The default public Bluesky AppView (overridable by `BLUESKY_APPVIEW_BASE`).
-pub const BLUESKY_PUBLIC_APPVIEW: &str = "https://public.api.bsky.app";
-
-/// Reads a competitor's public account and its recent posts.
-#[async_trait]
-pub trait PublicAccounts: Send + Sync {
-    async fn profile(&self, competitor: &Competitor) -> Result<PublicProfile, PublishError>;
-}
-
-/// Reads competitors through the networks' public APIs. It never sends credentials: what it
-/// reads is what anyone can see.
-#[derive(Clone)]
-pub struct PublicReader {
-    http: OutboundClient,
-    bluesky_appview: String,
-}
-
-impl PublicReader {
-    /// Reads Bluesky through [`BLUESKY_PUBLIC_APPVIEW`].
-    pub fn new(http: OutboundClient) -> Self {
-        Self {
-            http,
-            bluesky_appview: BLUESKY_PUBLIC_APPVIEW.to_owned(),
-        }
-    }
-
-    /// Reads Bluesky competitors that name no server of their own through `base` instead.
-    pub fn with_bluesky_appview(mut self, base: impl Into<String>) -> Self {
-        self.bluesky_appview = base.into().trim().trim_end_matches('/').to_owned();
-        self
-    }
-
-    /// [`PublicReader::new`], with the AppView from `BLUESKY_APPVIEW_BASE` when it is set.
-    pub fn from_env(http: OutboundClient) -> Self {
-        let reader = Self::new(http);
-        match std::env::var("BLUESKY_APPVIEW_BASE") {
-            Ok(base) if !base.trim().is_empty() => reader.with_bluesky_appview(base),
-            _ => reader,
-        }
-    }
-}
-
-#[async_trait]
-impl PublicAccounts for PublicReader {
-    async fn profile(&self, competitor: &Competitor) -> Result<PublicProfile, PublishError> {
-        match competitor.network {
-            Network::Bluesky => {
-                let read = Reading::new(&self.http, competitor, &self.bluesky_appview);
-                bluesky::public::profile(&read).await
-            }
-            Network::Mastodon => {
-                let read = Reading::new(&self.http, competitor, "");
-                mastodon::public::profile(&read).await
-            }
-            other => Err(PublishError::Misconfigured(format!(
-                "competitors are read on bluesky and mastodon only; {} has no public API to read {} from",
-                other.as_str(),
-                competitor.handle
-            ))),
-        }
-    }
-}
-
 /// One competitor's reading: where it is read from, and how that service is named in errors.
-pub(super) struct Reading<'a> {
+pub(in crate::networks) struct Reading<'a> {
     http: &'a OutboundClient,
-    pub(super) competitor: &'a Competitor,
+    pub(in crate::networks) competitor: &'a Competitor,
     base: String,
-    pub(super) service: String,
+    pub(in crate::networks) service: String,
+    /// How this network's refusals read: its part's `refusal`.
+    refusal: fn(u16, &HeaderMap, &str) -> Refusal,
 }
 
 impl<'a> Reading<'a> {
-    fn new(http: &'a OutboundClient, competitor: &'a Competitor, default_base: &str) -> Self {
+    pub(in crate::networks) fn new(
+        http: &'a OutboundClient,
+        competitor: &'a Competitor,
+        default_base: &str,
+        refusal: fn(u16, &HeaderMap, &str) -> Refusal,
+    ) -> Self {
         let base = competitor.api_base(default_base);
         let network = match competitor.network {
             Network::Mastodon => "Mastodon",
@@ -95,11 +37,12 @@ impl<'a> Reading<'a> {
             competitor,
             service: format!("{network} ({base})"),
             base,
+            refusal,
         }
     }
 
     /// `GET {base}{path}?{query}`, its answer as JSON.
-    pub(super) async fn get(
+    pub(in crate::networks) async fn get(
         &self,
         path: &str,
         query: &[(&str, &str)],
@@ -137,10 +80,7 @@ impl<'a> Reading<'a> {
             not_found,
             gone,
             retry_at,
-        } = match self.competitor.network {
-            Network::Mastodon => mastodon::public::refusal(code, headers, body),
-            _ => bluesky::public::refusal(code, headers, body),
-        };
+        } = (self.refusal)(code, headers, body);
         let said = said.unwrap_or_else(|| format!("HTTP {code}"));
         match code {
             _ if not_found => PublishError::Misconfigured(format!(
@@ -179,18 +119,19 @@ impl<'a> Reading<'a> {
 }
 
 /// What a network's refusal of a public read says, as that network's part reads it.
-pub(super) struct Refusal {
+pub(in crate::networks) struct Refusal {
     /// The network's own words, if it gave any.
-    pub(super) said: Option<String>,
+    pub(in crate::networks) said: Option<String>,
     /// No such account there.
-    pub(super) not_found: bool,
+    pub(in crate::networks) not_found: bool,
     /// The account is there but cannot be read (suspended, deactivated, blocking readers).
-    pub(super) gone: bool,
+    pub(in crate::networks) gone: bool,
     /// When a rate limit resets (read from a 429's headers only).
-    pub(super) retry_at: Option<Timestamp>,
+    pub(in crate::networks) retry_at: Option<Timestamp>,
 }
 
-pub(super) fn newest_first(mut posts: Vec<PublicPost>) -> Vec<PublicPost> {
+/// Posts sorted newest first.
+pub(in crate::networks) fn newest_first(mut posts: Vec<PublicPost>) -> Vec<PublicPost> {
     posts.sort_by_key(|p| std::cmp::Reverse(p.created_at));
     posts
 }
