@@ -225,9 +225,7 @@ impl Post {
                 } if *check_at <= now => (*attempts, true, 0, false),
                 _ => continue,
             };
-            let Ok(channel_id) = ChannelId::parse(&target.channel_id) else {
-                continue;
-            };
+            let channel_id = target.channel_id;
             let id = attempt_id();
             target.first_attempt_at.get_or_insert(now);
             target.state = TargetState::Publishing {
@@ -259,7 +257,7 @@ impl Post {
         let target = self
             .targets
             .iter_mut()
-            .find(|t| t.channel_id == channel.to_string())
+            .find(|t| t.channel_id == *channel)
             .ok_or(StaleAttempt)?;
         let attempts = match &target.state {
             TargetState::Publishing {

@@ -253,7 +253,7 @@ impl From<&Post> for PostView {
             id: p.id.to_string(),
             text: p.text.clone(),
             thread: p.thread.clone(),
-            channels: p.targets.iter().map(|t| t.channel_id.clone()).collect(),
+            channels: p.targets.iter().map(|t| t.channel_id.to_string()).collect(),
             variants: p
                 .variants
                 .iter()

@@ -390,9 +390,7 @@ impl MetricsService {
                     .ok_or(ServiceError::NotFound("post"))?;
                 let mut all = Vec::new();
                 for target in &post.targets {
-                    let Ok(channel) = ChannelId::parse(&target.channel_id) else {
-                        continue;
-                    };
+                    let channel = target.channel_id;
                     if only.is_some_and(|c| c != channel)
                         || !matches!(target.state, TargetState::Published { .. })
                     {

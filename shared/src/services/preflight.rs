@@ -134,12 +134,10 @@ impl Preflight {
     ) -> Result<Vec<TargetCheck>, StoreError> {
         let mut checks = Vec::new();
         for target in &post.targets {
-            let Ok(channel_id) = ChannelId::parse(&target.channel_id) else {
-                continue;
-            };
+            let channel_id = target.channel_id;
             let Some(channel) = self.store.get_channel(brand, &channel_id).await? else {
                 checks.push(TargetCheck {
-                    channel_id: target.channel_id.clone(),
+                    channel_id: target.channel_id.to_string(),
                     network: None,
                     problems: vec!["the channel no longer exists".into()],
                 });
@@ -148,7 +146,7 @@ impl Preflight {
             let content = self.content(brand, post, &channel_id).await?;
             let rules = self.rules(&channel, None).await;
             checks.push(TargetCheck {
-                channel_id: target.channel_id.clone(),
+                channel_id: target.channel_id.to_string(),
                 network: Some(channel.network),
                 problems: Self::problems(&channel, &rules, &content),
             });

@@ -298,11 +298,7 @@ impl PublishingService {
         let Some(post) = self.store().get_post(&job.brand, &job.post_id).await? else {
             return Ok(Attempted::Skipped("the post was deleted"));
         };
-        let Some(target) = post
-            .targets
-            .iter()
-            .find(|t| t.channel_id == job.channel_id.to_string())
-        else {
+        let Some(target) = post.targets.iter().find(|t| t.channel_id == job.channel_id) else {
             return Ok(Attempted::Skipped(
                 "the post no longer goes to this channel",
             ));
@@ -536,7 +532,7 @@ impl PublishingService {
                     let state = saved
                         .targets
                         .iter()
-                        .find(|t| t.channel_id == job.channel_id.to_string())
+                        .find(|t| t.channel_id == job.channel_id)
                         .map(|t| state_name(&t.state))
                         .unwrap_or("unknown");
                     return Ok(JobReport::Recorded(state));
@@ -558,10 +554,7 @@ impl PublishingService {
         if !matches!(outcome, Outcome::Published { .. }) {
             return Ok(Vec::new());
         }
-        let target = post
-            .targets
-            .iter()
-            .find(|t| t.channel_id == job.channel_id.to_string());
+        let target = post.targets.iter().find(|t| t.channel_id == job.channel_id);
         let Some(TargetState::Published {
             remote_id,
             published_at,

@@ -181,7 +181,8 @@ impl TargetState {
 /// A channel the post goes to, with its own publishing state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Target {
-    pub channel_id: String,
+    #[schema(value_type = String)]
+    pub channel_id: ChannelId,
     #[serde(flatten)]
     pub state: TargetState,
     /// When the first attempt was claimed: no post of this target can be older (read-back window).
@@ -414,10 +415,7 @@ impl Post {
     }
 
     pub fn channels(&self) -> Vec<ChannelId> {
-        self.targets
-            .iter()
-            .filter_map(|t| ChannelId::parse(&t.channel_id).ok())
-            .collect()
+        self.targets.iter().map(|t| t.channel_id).collect()
     }
 
     pub fn status(&self) -> PostStatus {
@@ -442,7 +440,7 @@ impl Post {
             .channels
             .iter()
             .map(|c| Target {
-                channel_id: c.to_string(),
+                channel_id: *c,
                 state: TargetState::NEW,
                 first_attempt_at: None,
             })

@@ -200,7 +200,7 @@ fn content_errors_name_their_fields() {
 #[test]
 fn status_is_derived_from_targets() {
     let t = |state| Target {
-        channel_id: ChannelId::new().to_string(),
+        channel_id: ChannelId::new(),
         state,
         first_attempt_at: None,
     };

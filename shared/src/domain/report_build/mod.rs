@@ -53,7 +53,7 @@ impl PublishedTarget {
                     published_at, url, ..
                 } if *published_at >= from && *published_at < to => Some(Self {
                     post_id: post.id,
-                    channel_id: ChannelId::parse(&t.channel_id).ok()?,
+                    channel_id: t.channel_id,
                     published_at: *published_at,
                     url: url.clone(),
                     excerpt: excerpt(&post.text),

@@ -24,7 +24,7 @@ impl PostFilter {
         self.status.is_none_or(|s| post.status() == s)
             && self
                 .channel
-                .is_none_or(|c| post.targets.iter().any(|t| t.channel_id == c.to_string()))
+                .is_none_or(|c| post.targets.iter().any(|t| t.channel_id == c))
             && self.label.as_ref().is_none_or(|l| post.labels.contains(l))
     }
 }
