@@ -4,7 +4,10 @@
 A module is a file. An edge M -> N means M names an item of N: through a `use` or a path
 `crate::...`, `super::...` or `self::...` in its code. A path is resolved to the module that
 defines the item: through the re-exports of a `mod.rs` (`pub use child::{Item, ...}`) when the
-path stops at a folder module. Declaring a child module (`mod child;`) is not an edge. Tests count
+path stops at a folder module. Declaring a child module (`mod child;`), a folder's re-exports
+(`pub use child::Item;`) and glob imports are not edges, and neither is a path between a module and
+its own submodules (the parent is their facade): what counts is one part of the tree depending on
+another part and that part depending back on it. Tests count
 like any code (inline test modules and `tests.rs` files alike). Prints each cycle and exits 1 if
 there is one. Run by .ci/run.
 
@@ -86,32 +89,40 @@ def expand(tree: str) -> list:
 
 def edges_of(module: tuple, path: Path) -> set:
     text = strip_comments(path.read_text())
-    is_folder = path.name == "mod.rs" or module == ()
     targets = set()
     paths = []
-    for m in re.finditer(r"\buse\s+([^;]+);", text):
-        paths.extend(expand(m.group(1)))
+    # A folder's `pub use child::Item;` is its facade, not a use of the child.
+    for m in re.finditer(r"(\bpub(?:\([^)]*\))?\s+)?\buse\s+([^;]+);", text):
+        if not m.group(1):
+            paths.extend(expand(m.group(2)))
     # Whole paths only: a `use` tree's head (`super::a::{...}`) was expanded above.
     for m in re.finditer(r"\b((?:crate|super|self)(?:::\w+)+)(?!\w|::)", text):
         paths.append(m.group(1).split("::"))
     for segs in paths:
-        segs = [s for s in segs if s and s != "*"]
-        if not segs:
+        if not segs or segs[-1] == "*":
+            # A glob names no item: what it brings in is counted where it is used by name.
             continue
+        segs = [s for s in segs if s]
         if segs[0] == "crate":
             base, rest = (), segs[1:]
         elif segs[0] in ("super", "self"):
-            base = module if is_folder else module[:-1]
+            # `self` is the module itself, whether it is a file or a folder's mod.rs.
+            base = module
             while segs and segs[0] == "super":
                 base = base[:-1]
                 segs = segs[1:]
             if segs and segs[0] == "self":
                 segs = segs[1:]
             rest = segs
+        elif module + (segs[0],) in FILES:
+            # A path from a child module's name (`use child::Item;`).
+            base, rest = module, segs
         else:
             continue
         target = resolve(list(base) + rest) if rest else base
-        if target != module:
+        # A module and its own submodules are one unit: the parent is their facade.
+        related = target[: len(module)] == module or module[: len(target)] == target
+        if not related:
             targets.add(target)
     return targets
 
