@@ -1195,7 +1195,10 @@ async fn the_coverage_table_is_served_to_every_role_and_is_the_same_for_every_br
     let acme = app.client("acme", "viewer").get("/v1/networks").await;
     assert_eq!(acme.status, StatusCode::OK, "{}", acme.body);
     let rival = app.client("rival", "owner").get("/v1/networks").await;
-    assert_eq!(acme.body, rival.body, "nothing in the table depends on the brand");
+    assert_eq!(
+        acme.body, rival.body,
+        "nothing in the table depends on the brand"
+    );
 
     let networks = acme.body["networks"].as_array().unwrap();
     let names: Vec<&str> = networks
@@ -1204,7 +1207,16 @@ async fn the_coverage_table_is_served_to_every_role_and_is_the_same_for_every_br
         .collect();
     assert_eq!(
         names,
-        ["mastodon", "bluesky", "linkedin", "x", "facebook", "instagram", "threads", "telegram"]
+        [
+            "mastodon",
+            "bluesky",
+            "linkedin",
+            "x",
+            "facebook",
+            "instagram",
+            "threads",
+            "telegram"
+        ]
     );
     let get = |name: &str| networks.iter().find(|n| n["network"] == name).unwrap();
     let bluesky = get("bluesky");
@@ -1215,7 +1227,10 @@ async fn the_coverage_table_is_served_to_every_role_and_is_the_same_for_every_br
     assert_eq!(get("x")["limits"]["link_weight"], 23);
     // Instagram needs media; LinkedIn posts follow-ups as the first comment.
     assert_eq!(get("instagram")["publish"]["text"], false);
-    assert_eq!(get("instagram")["limits"]["image_aspect"], json!(["4:5", "191:100"]));
+    assert_eq!(
+        get("instagram")["limits"]["image_aspect"],
+        json!(["4:5", "191:100"])
+    );
     assert_eq!(get("linkedin")["publish"]["follow_ups"], "first_comment");
     // Telegram's bots read no post figures, only subscribers, and the table says why.
     let telegram = get("telegram");
@@ -1254,7 +1269,10 @@ fn docs_api_shows_the_coverage_table_the_code_serves() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/api.md");
     let doc = std::fs::read_to_string(&path).unwrap();
     let (start, end) = ("<!-- coverage:start -->\n", "<!-- coverage:end -->");
-    let from = doc.find(start).expect("docs/api.md has the coverage markers") + start.len();
+    let from = doc
+        .find(start)
+        .expect("docs/api.md has the coverage markers")
+        + start.len();
     let to = doc.find(end).expect("docs/api.md has the coverage markers");
     let generated = palinsesto::http::routes::networks::markdown_table();
     if std::env::var_os("PALINSESTO_UPDATE_OPENAPI").is_some() {

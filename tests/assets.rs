@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use jiff::SignedDuration;
 use palinsesto::bucket::Bucket;
-use palinsesto::events::{ASSET_READY, ASSET_REJECTED, DomainEvent};
+use palinsesto::domain_events::{ASSET_READY, ASSET_REJECTED, DomainEvent};
 use palinsesto::media_inspection::Limits;
 use palinsesto::media_inspection::fixtures;
 use palinsesto::services::IntakeService;

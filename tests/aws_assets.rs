@@ -12,13 +12,13 @@ use palinsesto::clock::SystemClock;
 use palinsesto::domain::{
     Actor, Asset, AssetStatus, Brand, BrandId, BrandProfile, MediaKind, Role,
 };
-use palinsesto::events::{ASSET_READY, ASSET_REJECTED};
-use palinsesto::media_inspection::fixtures;
+use palinsesto::domain_events::{ASSET_READY, ASSET_REJECTED};
 use palinsesto::lambda_env::{AwsDeployment, ResourceNames};
+use palinsesto::media_inspection::fixtures;
 use palinsesto::services::AssetService;
 use palinsesto::services::intake::IntakeOutcome;
-use palinsesto::services::intake_events::{RecordResult, S3Intake};
 use palinsesto::store::{AssetFilter, Store};
+use palinsesto::triggers::uploads::{RecordResult, S3Intake};
 use palinsesto_system_tests::aws::{queue, receive, rule_to_queue, sdk_config, unique};
 use palinsesto_system_tests::dynamodb::fresh_table;
 use serde_json::{Value, json};

@@ -22,16 +22,16 @@ use palinsesto::auth::{AuthConfig, KeySource, Verifier, mint_hs256};
 use palinsesto::clock::ManualClock;
 use palinsesto::domain::{BrandId, Role, Secret};
 use palinsesto::http::{ApiSettings, router};
-use palinsesto::media_inspection::fixtures;
 use palinsesto::lambda_env::{AwsDeployment, ResourceNames};
+use palinsesto::media_inspection::fixtures;
 use palinsesto::services::intake::IntakeOutcome;
-use palinsesto::services::intake_events::{RecordResult, S3Intake, decode_key};
 use palinsesto::services::publishing::PublishingService;
-use palinsesto::services::publishing_events::{PublisherOutcome, handle_publisher_event};
-use palinsesto::services::schedule_events::{
+use palinsesto::services::{MetricsService, ReportService};
+use palinsesto::triggers::publisher::{PublisherOutcome, handle_publisher_event};
+use palinsesto::triggers::schedules::{
     MetricsOutcome, ReportsOutcome, handle_metrics_event, handle_reports_event,
 };
-use palinsesto::services::{MetricsService, ReportService};
+use palinsesto::triggers::uploads::{RecordResult, S3Intake, decode_key};
 use palinsesto_system_tests::aws::{queue, receive, rule_to_queue, sdk_config, unique};
 use palinsesto_system_tests::dynamodb::fresh_table;
 use palinsesto_system_tests::fakes::mastodon::FakeMastodon;

@@ -18,13 +18,13 @@ use palinsesto::domain::{
     Asset, AssetId, AssetStatus, Brand, BrandId, BrandProfile, Channel, ChannelId, ChannelStatus,
     Credentials, MediaKind, Network, Post, PostDraft, PostId, PostInput, PostStatus, TimeZoneName,
 };
-use palinsesto::events::{self, DomainEvent, EventBus};
+use palinsesto::domain_events::{self, DomainEvent, EventBus};
 use palinsesto::fanout::{Dispatcher, PublishJob};
 use palinsesto::lambda_env::{AwsDeployment, ResourceNames};
 use palinsesto::networks::{MediaFiles, PublishError};
 use palinsesto::services::publishing::PublishingService;
-use palinsesto::services::publishing_events::{PublisherOutcome, handle_publisher_event};
 use palinsesto::store::Store;
+use palinsesto::triggers::publisher::{PublisherOutcome, handle_publisher_event};
 use palinsesto_system_tests::aws::{RoutedBus, receive, sdk_config, unique};
 use palinsesto_system_tests::dynamodb::fresh_table;
 use palinsesto_system_tests::fakes::mastodon::FakeMastodon;
@@ -97,10 +97,10 @@ async fn domain_events_reach_the_rules_on_their_type_whole() {
     let bus = EventBridgeBus::new(aws_sdk_eventbridge::Client::new(&config), &routed.name);
 
     let mut sent: Vec<DomainEvent> = (0..12)
-        .map(|i| event(events::POST_PUBLISHED, &format!("post {i} ☕")))
+        .map(|i| event(domain_events::POST_PUBLISHED, &format!("post {i} ☕")))
         .collect();
-    sent.push(event(events::POST_FAILED, "did not go"));
-    let reconnect = event(events::CHANNEL_NEEDS_RECONNECT, "");
+    sent.push(event(domain_events::POST_FAILED, "did not go"));
+    let reconnect = event(domain_events::CHANNEL_NEEDS_RECONNECT, "");
     bus.emit([sent.clone(), vec![reconnect]].concat())
         .await
         .unwrap();
@@ -127,8 +127,8 @@ async fn a_post_text_too_large_for_an_entry_is_cut_short_and_flagged() {
     let bus = EventBridgeBus::new(aws_sdk_eventbridge::Client::new(&config), &routed.name);
 
     // 64 KB of control characters: 6 bytes each in JSON, far over 256 KB.
-    let huge = event(events::POST_PUBLISHED, &"\u{7}".repeat(64 * 1024));
-    let small = event(events::POST_PUBLISHED, "small");
+    let huge = event(domain_events::POST_PUBLISHED, &"\u{7}".repeat(64 * 1024));
+    let small = event(domain_events::POST_PUBLISHED, "small");
     bus.emit(vec![huge.clone(), small.clone()]).await.unwrap();
 
     let delivered = receive(&sqs, &routed.post_events_queue, 2).await;

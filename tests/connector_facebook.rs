@@ -6,7 +6,7 @@ use std::time::Duration;
 use axum::http::Method;
 use palinsesto::domain::{MediaKind, Network};
 use palinsesto::networks::facebook::FacebookConnector;
-use palinsesto::networks::{Publish, ReadMetrics, PublishError, ReadBack};
+use palinsesto::networks::{Publish, PublishError, ReadBack, ReadMetrics};
 use palinsesto_system_tests::accounts::{TestAccount, impatient_http, outbound, outgoing};
 use palinsesto_system_tests::fakes::Fault;
 use palinsesto_system_tests::fakes::facebook::{FakeFacebook, FbPostStats, graph};

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use palinsesto::domain::{Asset, AssetId, MediaKind, Network};
 use palinsesto::networks::instagram::InstagramConnector;
-use palinsesto::networks::{Publish, ReadMetrics, PublishError, ReadBack};
+use palinsesto::networks::{Publish, PublishError, ReadBack, ReadMetrics};
 use palinsesto::outbound::OutboundClient;
 use palinsesto_system_tests::accounts::{TestAccount, impatient_http, outbound, outgoing};
 use palinsesto_system_tests::fakes::Fault;

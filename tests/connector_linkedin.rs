@@ -8,7 +8,7 @@ use std::time::Duration;
 use axum::http::Method;
 use palinsesto::domain::{MediaKind, Network};
 use palinsesto::networks::linkedin::LinkedinConnector;
-use palinsesto::networks::{Publish, ReadMetrics, PublishError, ReadBack};
+use palinsesto::networks::{Publish, PublishError, ReadBack, ReadMetrics};
 use palinsesto::outbound::OutboundClient;
 use palinsesto_system_tests::accounts::{TestAccount, impatient_http, outbound, outgoing};
 use palinsesto_system_tests::fakes::Fault;

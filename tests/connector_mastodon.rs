@@ -8,7 +8,7 @@ use jiff::{SignedDuration, Timestamp};
 use palinsesto::domain::preflight::TextCounting;
 use palinsesto::domain::{MediaKind, Network};
 use palinsesto::networks::mastodon::MastodonConnector;
-use palinsesto::networks::{Publish, ReadMetrics, Outgoing, PublishError, ReadBack};
+use palinsesto::networks::{Outgoing, Publish, PublishError, ReadBack, ReadMetrics};
 use palinsesto::outbound::OutboundClient;
 use palinsesto_system_tests::accounts::{TestAccount, impatient_http, outbound, outgoing};
 use palinsesto_system_tests::fakes::Fault;

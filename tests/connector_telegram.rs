@@ -7,7 +7,7 @@ use axum::http::Method;
 use jiff::{SignedDuration, Timestamp};
 use palinsesto::domain::{MediaKind, Network};
 use palinsesto::networks::telegram::TelegramConnector;
-use palinsesto::networks::{Publish, ReadMetrics, Outgoing, PublishError, ReadBack};
+use palinsesto::networks::{Outgoing, Publish, PublishError, ReadBack, ReadMetrics};
 use palinsesto_system_tests::accounts::{TestAccount, impatient_http, outbound, outgoing};
 use palinsesto_system_tests::fakes::Fault;
 use palinsesto_system_tests::fakes::telegram::{

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use palinsesto::domain::{Asset, AssetId, MediaKind, Network};
 use palinsesto::networks::threads::ThreadsConnector;
-use palinsesto::networks::{Publish, ReadMetrics, Outgoing, PublishError, ReadBack};
+use palinsesto::networks::{Outgoing, Publish, PublishError, ReadBack, ReadMetrics};
 use palinsesto::outbound::OutboundClient;
 use palinsesto_system_tests::accounts::{TestAccount, impatient_http, outbound, outgoing};
 use palinsesto_system_tests::fakes::Fault;

@@ -7,7 +7,7 @@ use axum::http::Method;
 use jiff::Timestamp;
 use palinsesto::domain::{MediaKind, Network};
 use palinsesto::networks::x::XConnector;
-use palinsesto::networks::{Publish, ReadMetrics, PublishError, ReadBack};
+use palinsesto::networks::{Publish, PublishError, ReadBack, ReadMetrics};
 use palinsesto::outbound::OutboundClient;
 use palinsesto_system_tests::accounts::{TestAccount, impatient_http, outbound, outgoing};
 use palinsesto_system_tests::fakes::Fault;

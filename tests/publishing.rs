@@ -12,7 +12,7 @@ use palinsesto::services::intake::IntakeOutcome;
 
 use async_trait::async_trait;
 use jiff::SignedDuration;
-use palinsesto::events;
+use palinsesto::domain_events;
 use palinsesto::fanout::{DispatchError, Dispatcher, PublishJob};
 use palinsesto::networks::NetworkEndpoints;
 use palinsesto::services::publishing::{JobReport, PublishingService};
@@ -98,7 +98,7 @@ async fn a_scheduled_post_goes_out_at_its_time_exactly_once_with_results_in_the_
     let events = w.desk.events();
     let published: Vec<_> = events
         .iter()
-        .filter(|e| e.kind == events::POST_PUBLISHED)
+        .filter(|e| e.kind == domain_events::POST_PUBLISHED)
         .collect();
     assert_eq!(published.len(), 1, "{events:?}");
     assert_eq!(published[0].data["post_id"], id);
@@ -271,7 +271,11 @@ async fn video_asset(desk: &Desk) -> String {
     let key = "incoming/acme/clip.mp4";
     let path = runtime.bucket.root().join(key);
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(&path, palinsesto::media_inspection::fixtures::mp4(false, 4096)).unwrap();
+    std::fs::write(
+        &path,
+        palinsesto::media_inspection::fixtures::mp4(false, 4096),
+    )
+    .unwrap();
     match runtime.intake(Limits::default()).ingest(key).await.unwrap() {
         IntakeOutcome::Ready(asset) => asset.id.to_string(),
         other => panic!("{other:?}"),
@@ -473,14 +477,14 @@ async fn revoked_credentials_fail_the_target_and_ask_for_a_reconnect() {
     assert!(
         events
             .iter()
-            .any(|e| e.kind == events::CHANNEL_NEEDS_RECONNECT
+            .any(|e| e.kind == domain_events::CHANNEL_NEEDS_RECONNECT
                 && e.data["channel_id"] == w.m.as_str()),
         "{events:?}"
     );
     assert!(
         events
             .iter()
-            .any(|e| e.kind == events::POST_PARTIALLY_PUBLISHED),
+            .any(|e| e.kind == domain_events::POST_PARTIALLY_PUBLISHED),
         "{events:?}"
     );
     // Reconnecting makes the channel active again.
@@ -513,7 +517,7 @@ async fn a_post_the_publisher_reaches_too_late_is_missed_not_published() {
         w.desk
             .events()
             .iter()
-            .any(|e| e.kind == events::POST_MISSED)
+            .any(|e| e.kind == domain_events::POST_MISSED)
     );
 
     // A brand that publishes late gets it out late instead.

@@ -420,7 +420,7 @@ async fn credentials_never_reach_a_server_they_were_not_given_for() {
         .desk
         .events()
         .into_iter()
-        .filter(|e| e.kind == palinsesto::events::CHANNEL_NEEDS_RECONNECT)
+        .filter(|e| e.kind == palinsesto::domain_events::CHANNEL_NEEDS_RECONNECT)
         .collect();
     assert_eq!(reconnect.len(), 1, "{reconnect:?}");
 }

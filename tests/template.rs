@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 
 use palinsesto::domain::BrandId;
-use palinsesto::events::EVENT_SOURCE;
+use palinsesto::domain_events::EVENT_SOURCE;
 use palinsesto::fanout::PUBLISH_TARGET_DETAIL_TYPE;
 use palinsesto::store::Index;
 use palinsesto::store::keys::{self, table};

@@ -19,8 +19,8 @@ use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use palinsesto::domain::{Actor, BrandId, Role};
-use palinsesto::media_inspection::{FileSource, Limits, inspect};
 use palinsesto::local::LocalRuntime;
+use palinsesto::media_inspection::{FileSource, Limits, inspect};
 use palinsesto::services::BrandService;
 use palinsesto::services::intake::IntakeOutcome;
 use sha2::{Digest, Sha256};

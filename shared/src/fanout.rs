@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{BrandId, ChannelId, Network, PostId};
 
-/// The EventBridge `detail-type` of a publish job (source [`crate::events::EVENT_SOURCE`], detail
+/// The EventBridge `detail-type` of a publish job (source [`crate::domain_events::EVENT_SOURCE`], detail
 /// the job's JSON); the rule that invokes the publisher function matches on it.
 pub const PUBLISH_TARGET_DETAIL_TYPE: &str = "palinsesto.publish-target";
 

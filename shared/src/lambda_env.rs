@@ -14,10 +14,10 @@ use crate::domain::OutboundPolicy;
 use crate::http::AppState;
 use crate::media_inspection::Limits;
 use crate::outbound::OutboundClient;
-use crate::services::intake_events::S3Intake;
 use crate::services::publishing::PublishingService;
 use crate::services::{MetricsService, ReportService};
 use crate::store::Store;
+use crate::triggers::uploads::S3Intake;
 use crate::wiring::{NetworkAccess, Wiring};
 
 /// Why a function could not start: a missing or malformed environment variable, named.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crate::auth::Verifier;
 use crate::bucket::{Bucket, BucketMedia};
 use crate::clock::Clock;
-use crate::events::EventBus;
+use crate::domain_events::EventBus;
 use crate::fanout::Dispatcher;
 use crate::http::AppState;
 use crate::media_inspection::Limits;

@@ -11,7 +11,9 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use palinsesto::media_inspection::{FileSource, InspectError, Limits, ObjectSource, Rejection, inspect};
+use palinsesto::media_inspection::{
+    FileSource, InspectError, Limits, ObjectSource, Rejection, inspect,
+};
 use sha2::{Digest, Sha256};
 
 struct Counting;

@@ -22,7 +22,7 @@ use palinsesto::domain::post::Context;
 use palinsesto::domain::{
     Actor, BrandId, ChannelId, Network, Post, PostDraft, PostInput, Role, TargetState,
 };
-use palinsesto::events::{self, DomainEvent, EventBus, EventError};
+use palinsesto::domain_events::{self, DomainEvent, EventBus, EventError};
 use palinsesto::local::{LocalOptions, LocalRuntime};
 use palinsesto::networks::NetworkEndpoints;
 use palinsesto::services::channels::NewChannel;
@@ -151,7 +151,7 @@ struct Settled {
 impl EventBus for Settled {
     async fn emit(&self, events: Vec<DomainEvent>) -> Result<(), EventError> {
         for event in events {
-            if event.kind == events::POST_PUBLISHED {
+            if event.kind == domain_events::POST_PUBLISHED {
                 let micros = u64::try_from(self.started.elapsed().as_micros()).unwrap_or(u64::MAX);
                 self.last_published_micros
                     .fetch_max(micros, Ordering::Relaxed);

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use jiff::SignedDuration;
 use palinsesto::domain::{BrandId, PostId};
-use palinsesto::events::DomainEvent;
+use palinsesto::domain_events::DomainEvent;
 use palinsesto::http::ApiSettings;
 use palinsesto::local::LocalPublisher;
 use palinsesto::networks::{NetworkEndpoints, Polling};

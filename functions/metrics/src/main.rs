@@ -3,7 +3,7 @@
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use palinsesto::lambda_env::{metrics_service, startup_error};
-use palinsesto::services::schedule_events::handle_metrics_event;
+use palinsesto::triggers::schedules::handle_metrics_event;
 use serde_json::Value;
 
 #[tokio::main]

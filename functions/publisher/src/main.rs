@@ -3,7 +3,7 @@
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use palinsesto::lambda_env::{publishing_service, startup_error};
-use palinsesto::services::publishing_events::handle_publisher_event;
+use palinsesto::triggers::publisher::handle_publisher_event;
 use serde_json::Value;
 
 #[tokio::main]

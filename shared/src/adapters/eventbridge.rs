@@ -10,7 +10,7 @@ use aws_sdk_eventbridge::primitives::DateTime;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use serde_json::Value;
 
-use crate::events::{DomainEvent, EVENT_SOURCE, EventBus, EventError};
+use crate::domain_events::{DomainEvent, EVENT_SOURCE, EventBus, EventError};
 use crate::fanout::{DispatchError, Dispatcher, PUBLISH_TARGET_DETAIL_TYPE, PublishJob};
 
 /// PutEvents takes at most this many entries per call.
@@ -459,7 +459,7 @@ mod tests {
     fn event_with_text(text: &str) -> DomainEvent {
         DomainEvent {
             id: "01JEVENT".into(),
-            kind: crate::events::POST_PUBLISHED.into(),
+            kind: crate::domain_events::POST_PUBLISHED.into(),
             time: "2027-01-15T11:00:00Z".parse().unwrap(),
             brand: "acme".into(),
             data: json!({"post_id": "01JPOST", "text": text, "targets": []}),

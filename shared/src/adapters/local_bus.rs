@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use tokio::sync::broadcast;
 
-use crate::events::{DomainEvent, EventBus, EventError};
+use crate::domain_events::{DomainEvent, EventBus, EventError};
 
 #[derive(Clone)]
 pub struct LocalBus {

@@ -13,7 +13,7 @@ use crate::domain::rate_limit::RateLimits;
 use crate::domain::{
     Asset, AssetDetails, AssetId, AssetRejection, AssetStatus, BrandId, IntakeTicket, MediaKind,
 };
-use crate::events::{DomainEvent, EventBus};
+use crate::domain_events::{DomainEvent, EventBus};
 use crate::media_inspection::{self, InspectError, Inspection, Limits, ObjectSource, Rejection};
 use crate::store::StoreError;
 

@@ -211,7 +211,11 @@ impl MetricsService {
             }
             return Ok(report);
         };
-        let connector = self.ports.connectors.metrics_reader(channel.network).cloned();
+        let connector = self
+            .ports
+            .connectors
+            .metrics_reader(channel.network)
+            .cloned();
         let credentials = store.get_credentials(brand, channel_id).await?;
         let sink = StoreCredentials {
             store: store.clone(),

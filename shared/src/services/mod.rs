@@ -7,16 +7,13 @@ pub mod calendar;
 pub mod channels;
 pub mod competitors;
 pub mod intake;
-pub mod intake_events;
 pub mod kpis;
 pub mod metrics;
 pub mod posts;
 pub mod preflight;
 pub mod publishing;
-pub mod publishing_events;
 pub mod rate_limits;
 pub mod reports;
-pub mod schedule_events;
 
 use std::sync::Arc;
 
@@ -68,7 +65,7 @@ pub enum ServiceError {
     #[error(transparent)]
     Bucket(#[from] crate::bucket::BlobError),
     #[error(transparent)]
-    Events(#[from] crate::events::EventError),
+    Events(#[from] crate::domain_events::EventError),
     /// A per-brand rate limit: 429 with `Retry-After`.
     #[error("{}", .0.detail)]
     RateLimited(crate::domain::rate_limit::Refusal),

@@ -24,7 +24,7 @@ use crate::domain::{
     Brand, BrandId, ChannelId, Credentials, Network, Post, PostId, ReconnectReason, Secret,
     TargetState,
 };
-use crate::events::{DomainEvent, EventBus};
+use crate::domain_events::{DomainEvent, EventBus};
 use crate::fanout::{Dispatcher, PublishJob};
 use crate::networks::{
     Account, CredentialsSink, MediaFiles, Outgoing, PublishContext, PublishError, ReadBack,

@@ -20,7 +20,7 @@ use crate::domain::report_build::{ReportInput, build_report, excerpt, window};
 use crate::domain::{
     Actor, Brand, BrandId, ChannelId, CompetitorId, PeriodKind, Permission, PostId,
 };
-use crate::events::{DomainEvent, EventBus, ReportReady};
+use crate::domain_events::{DomainEvent, EventBus, ReportReady};
 use crate::report_render::{Format, render};
 
 /// How long the link in `report.ready` works. In AWS a presigned link also stops working when

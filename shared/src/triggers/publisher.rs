@@ -7,10 +7,10 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::ServiceError;
-use super::publishing::{JobReport, PublishingService, TickReport};
-use crate::events::EVENT_SOURCE;
+use crate::domain_events::EVENT_SOURCE;
 use crate::fanout::{PUBLISH_TARGET_DETAIL_TYPE, PublishJob};
+use crate::services::ServiceError;
+use crate::services::publishing::{JobReport, PublishingService, TickReport};
 
 /// The detail-type of an EventBridge scheduled rule's event (source `aws.events`), also used for
 /// EventBridge Scheduler (source `aws.scheduler`) when its input is set to the same shape.

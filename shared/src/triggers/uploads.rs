@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::Value;
 
-use super::intake::{INCOMING, IntakeOutcome, IntakeService};
+use crate::services::intake::{INCOMING, IntakeOutcome, IntakeService};
 
 /// The part of an S3 event record intake reads. The documented shape has more (time, identity,
 /// request ids); requiring those would let one odd record fail the decoding of the whole batch.

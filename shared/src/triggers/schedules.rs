@@ -4,10 +4,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::ServiceError;
-use super::metrics::{MetricsService, MetricsTickReport};
-use super::publishing_events::{EventBridgeEvent, SCHEDULED_EVENT, describe};
-use super::reports::{ReportService, ReportsTickReport};
+use super::publisher::{EventBridgeEvent, SCHEDULED_EVENT, describe};
+use crate::services::ServiceError;
+use crate::services::metrics::{MetricsService, MetricsTickReport};
+use crate::services::reports::{ReportService, ReportsTickReport};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ScheduleError {
