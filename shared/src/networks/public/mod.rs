@@ -44,15 +44,6 @@ impl PublicReader {
         self.bluesky_appview = base.into().trim().trim_end_matches('/').to_owned();
         self
     }
-
-    /// [`PublicReader::new`], with the AppView from `BLUESKY_APPVIEW_BASE` when it is set.
-    pub fn from_env(http: OutboundClient) -> Self {
-        let reader = Self::new(http);
-        match std::env::var("BLUESKY_APPVIEW_BASE") {
-            Ok(base) if !base.trim().is_empty() => reader.with_bluesky_appview(base),
-            _ => reader,
-        }
-    }
 }
 
 #[async_trait]
