@@ -49,7 +49,7 @@ impl Library {
             app,
             intake,
             events,
-            http: reqwest::Client::new(),
+            http: palinsesto_system_tests::http_client(),
         }
     }
 
@@ -458,7 +458,14 @@ async fn a_photo_and_a_video_dropped_into_the_folder_become_ready_assets_with_th
         let id = asset["id"].as_str().unwrap();
         let r = library.get(id).await;
         let url = r.body["download_url"].as_str().expect("a download link");
-        let body = reqwest::get(url).await.unwrap().bytes().await.unwrap();
+        let body = palinsesto_system_tests::http_client()
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
         assert_eq!(sha256_hex(&body), asset["sha256"].as_str().unwrap());
     }
     assert_eq!(
@@ -622,6 +629,7 @@ async fn a_duplicate_upload_is_deduplicated_with_a_clear_answer() {
     assert!(library.drain_events().is_empty());
     // and the upload's id leads to the asset it duplicates
     let no_redirects = reqwest::Client::builder()
+        .use_preconfigured_tls(palinsesto::outbound::tls_config(&[]).unwrap())
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();

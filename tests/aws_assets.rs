@@ -167,7 +167,7 @@ impl Library {
                 brand_claim: AuthConfig::DEFAULT_BRAND_CLAIM.into(),
                 role_claim: AuthConfig::DEFAULT_ROLE_CLAIM.into(),
             },
-            reqwest::Client::new(),
+            palinsesto_system_tests::http_client(),
         );
         Self {
             intake: deployment.intake_service().unwrap(),
@@ -177,7 +177,7 @@ impl Library {
             store,
             sqs,
             asset_events,
-            http: reqwest::Client::new(),
+            http: palinsesto_system_tests::http_client(),
         }
     }
 

@@ -308,7 +308,7 @@ async fn deploy() -> Deployment {
         role_claim: AuthConfig::DEFAULT_ROLE_CLAIM.into(),
     };
     let state = deployment
-        .api_state(Verifier::new(auth, reqwest::Client::new()))
+        .api_state(Verifier::new(auth, palinsesto_system_tests::http_client()))
         .unwrap();
     let api = ApiFunction {
         router: router(state, &ApiSettings::default()),
@@ -335,7 +335,7 @@ async fn deploy() -> Deployment {
         report_events,
         uploads,
         mastodon: FakeMastodon::start().await,
-        http: reqwest::Client::new(),
+        http: palinsesto_system_tests::http_client(),
     }
 }
 

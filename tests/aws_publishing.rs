@@ -226,7 +226,11 @@ async fn a_presigned_url_serves_the_asset_over_http() {
         url.contains("X-Amz-Expires=900"),
         "valid for 15 minutes: {url}"
     );
-    let answer = reqwest::get(&url).await.unwrap();
+    let answer = palinsesto_system_tests::http_client()
+        .get(&url)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(answer.status().as_u16(), 200);
     assert_eq!(&answer.bytes().await.unwrap()[..], &bytes[..]);
 }

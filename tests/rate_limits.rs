@@ -235,7 +235,7 @@ async fn reserve(app: &TestApp, brand: &str, filename: &str, size: usize) -> Rep
 
 /// Sends the file through the upload URL, then runs intake on it.
 async fn upload_and_take_in(app: &TestApp, grant: &Reply, filename: &str, bytes: Vec<u8>) {
-    let mut request = reqwest::Client::new()
+    let mut request = palinsesto_system_tests::http_client()
         .put(grant.body["url"].as_str().unwrap())
         .body(bytes);
     for (name, value) in grant.body["headers"].as_object().unwrap() {

@@ -4,8 +4,7 @@
 //! and refuse a certificate from a CA it does not trust or for another name before a request is
 //! written. The server accepts only the post-quantum key exchange X25519MLKEM768, which ring
 //! does not implement: a handshake that completes shows the client is on aws-lc-rs, the one
-//! crypto provider (crate::outbound::tls_config), even though test builds also link ring for
-//! their plain `reqwest::Client::new()` helpers.
+//! crypto provider (crate::outbound::tls_config), which the tests' own clients use too.
 
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr};

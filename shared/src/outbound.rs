@@ -15,7 +15,7 @@
 //! aws-lc-rs provider (the one the AWS SDK and jsonwebtoken use, so one crypto library is linked
 //! and reqwest's bundled ring is not) and the Mozilla root certificates compiled in
 //! (webpki-roots, as reqwest's `rustls-tls` feature had). reqwest is built without a provider of
-//! its own, so `reqwest::Client::new()` would panic outside the tests: build clients with
+//! its own, so `reqwest::Client::new()` would panic: build clients with
 //! [`OutboundClient`] for tenants' URLs and [`plain_client`] for the deployment's own.
 
 use std::future::Future;

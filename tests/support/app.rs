@@ -57,7 +57,7 @@ impl TestApp {
             base,
             clock,
             runtime,
-            http: reqwest::Client::new(),
+            http: crate::http_client(),
             _dir: dir,
         }
     }

@@ -77,7 +77,7 @@ async fn a_fresh_folder_serves_the_demo_brand_and_ctrl_c_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("var");
     let port = free_port();
-    let http = reqwest::Client::new();
+    let http = palinsesto::outbound::plain_client(std::time::Duration::from_secs(30)).unwrap();
     let base = format!("http://127.0.0.1:{port}");
 
     let (mut server, printed) = serve(&data, port);
@@ -128,7 +128,7 @@ async fn a_fresh_folder_serves_the_demo_brand_and_ctrl_c_loses_nothing() {
         "{printed:?}"
     );
     // A new client: the old one's pooled connections died with the first server.
-    let http = reqwest::Client::new();
+    let http = palinsesto::outbound::plain_client(std::time::Duration::from_secs(30)).unwrap();
     for id in &ids {
         let r = http
             .get(format!("{base}/v1/posts/{id}"))

@@ -35,7 +35,10 @@ fn hs256_config() -> AuthConfig {
 }
 
 fn hs256_verifier() -> Verifier {
-    Verifier::new(hs256_config(), reqwest::Client::new())
+    Verifier::new(
+        hs256_config(),
+        crate::outbound::plain_client(std::time::Duration::from_secs(10)).unwrap(),
+    )
 }
 
 fn brand() -> BrandId {
@@ -159,7 +162,10 @@ fn jwks_verifier(url: &str) -> Verifier {
         key: KeySource::Jwks { url: url.into() },
         ..hs256_config()
     };
-    Verifier::new(config, reqwest::Client::new())
+    Verifier::new(
+        config,
+        crate::outbound::plain_client(std::time::Duration::from_secs(10)).unwrap(),
+    )
 }
 
 #[tokio::test]
@@ -314,7 +320,10 @@ async fn custom_claim_names_are_literal_keys_not_paths() {
         role_claim: "https://example.com/role".into(),
         ..hs256_config()
     };
-    let verifier = Verifier::new(config, reqwest::Client::new());
+    let verifier = Verifier::new(
+        config,
+        crate::outbound::plain_client(std::time::Duration::from_secs(10)).unwrap(),
+    );
     let mut claims = good_claims();
     claims.remove("brand");
     claims.remove("role");

@@ -237,6 +237,9 @@ pub mod graph {
     /// Fetches media from the URL a caller gave, as Meta does; the byte count, or why it failed.
     pub async fn fetch(url: &str) -> Result<usize, String> {
         let http = reqwest::Client::builder()
+            .use_preconfigured_tls(
+                palinsesto::outbound::tls_config(&[]).map_err(|e| e.to_string())?,
+            )
             .timeout(Duration::from_secs(5))
             .build()
             .map_err(|e| e.to_string())?;
