@@ -285,3 +285,38 @@ fn a_root_that_is_not_a_certificate_stops_the_client_from_building() {
         "{e}"
     );
 }
+
+/// The JWKS fetch runs on the same TLS setup; when the issuer's certificate is refused, the
+/// reason (not just "could not connect") reaches the 503's detail and the logs.
+#[tokio::test]
+async fn a_refused_jwks_certificate_is_named_in_the_reason_the_keys_are_unavailable() {
+    use palinsesto::auth::{AuthConfig, KeySource, Verifier};
+
+    let stranger = TestCa::new("Some other CA");
+    let (certificate, key) = stranger.leaf("localhost");
+    let server = TlsServer::start(certificate, key).await;
+    let verifier = Verifier::new(
+        AuthConfig {
+            issuer: "https://id.palinsesto.test/".into(),
+            audience: "palinsesto-api".into(),
+            key: KeySource::Jwks {
+                url: format!("https://localhost:{}/.well-known/jwks.json", server.port),
+            },
+            brand_claim: AuthConfig::DEFAULT_BRAND_CLAIM.into(),
+            role_claim: AuthConfig::DEFAULT_ROLE_CLAIM.into(),
+        },
+        palinsesto::outbound::plain_client(Duration::from_secs(5)).unwrap(),
+    );
+    // {"alg":"RS256","kid":"k1","typ":"JWT"} . {"sub":"someone"} . "not a signature", base64url:
+    // the key set is fetched before any signature could be checked.
+    let token = "eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIiwidHlwIjoiSldUIn0.eyJzdWIiOiJzb21lb25lIn0.bm90IGEgc2lnbmF0dXJl";
+    let refused = verifier.verify(token).await.unwrap_err();
+    assert!(refused.is_unavailable(), "{refused:?}");
+    let reason = refused.to_string();
+    assert!(
+        reason.contains("could not connect to https://localhost:")
+            && reason.contains("invalid peer certificate: UnknownIssuer"),
+        "{reason}"
+    );
+    assert!(server.seen().is_empty(), "no request was read");
+}

@@ -547,7 +547,13 @@ impl JwksCache {
                 JWKS_FETCH_TIMEOUT.as_secs()
             )
         } else if err.is_connect() {
-            format!("could not connect to {}", self.url)
+            // The deepest cause says why (a refused certificate, a refused connection), which is
+            // what an operator needs on a first deploy.
+            let mut cause: &dyn std::error::Error = err;
+            while let Some(next) = cause.source() {
+                cause = next;
+            }
+            format!("could not connect to {} ({cause})", self.url)
         } else if err.is_decode() {
             format!("the answer from {} is not a JWK set", self.url)
         } else {
