@@ -1126,6 +1126,14 @@ async fn the_openapi_document_covers_every_route() {
         ("get", "/v1/competitors/{id}"),
         ("delete", "/v1/competitors/{id}"),
         ("get", "/v1/networks"),
+        ("get", "/v1/webhooks"),
+        ("post", "/v1/webhooks"),
+        ("get", "/v1/webhooks/{id}"),
+        ("patch", "/v1/webhooks/{id}"),
+        ("delete", "/v1/webhooks/{id}"),
+        ("post", "/v1/webhooks/{id}/ping"),
+        ("get", "/v1/webhooks/{id}/deliveries"),
+        ("get", "/v1/audit"),
     ];
     let paths = r.body["paths"].as_object().unwrap();
     let documented: Vec<(String, String)> = paths

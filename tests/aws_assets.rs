@@ -245,6 +245,7 @@ fn editor() -> Actor {
         subject: "user-giulia".into(),
         brand: acme(),
         role: Role::Editor,
+        route: None,
     }
 }
 

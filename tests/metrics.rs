@@ -381,19 +381,24 @@ async fn the_weeks_report_shows_the_rise_the_kpi_status_and_a_competitor() {
     let stored: Value =
         serde_json::from_slice(&std::fs::read(folder.join("report.json")).unwrap()).unwrap();
     assert_eq!(stored["channels"][0]["current"]["likes"], 5);
-    let events = w.desk.events();
+    let events = w.desk.events().await;
     let ready = events
         .iter()
         .find(|e| e.kind == "report.ready")
         .expect("report.ready is emitted");
     assert_eq!(ready.data["last_day"], "2027-03-14");
-    assert!(
-        ready.data["link"]
-            .as_str()
-            .is_some_and(|l| l.contains("reports/acme/2027-03-14/report.html")),
-        "{}",
-        ready.data
+    // It names the API path that serves the report, never a link that opens it.
+    assert_eq!(
+        ready.data["path"],
+        "/v1/reports?period=week&ending=2027-03-14"
     );
+    assert!(ready.data.get("link").is_none(), "{}", ready.data);
+    let served = w
+        .desk
+        .manager()
+        .get(ready.data["path"].as_str().unwrap())
+        .await;
+    assert_eq!(served.status.as_u16(), 200, "{}", served.body);
     // The next run is a week later; running again now writes nothing.
     assert_eq!(
         w.desk.app.runtime.reports().tick().await.unwrap().written,
@@ -442,10 +447,10 @@ async fn a_brand_whose_report_fails_waits_behind_the_others_with_a_back_off() {
     w.desk.app.brand("beta", "Europe/Rome", false).await;
     let runtime = &w.desk.app.runtime;
     let service = ReportService::new(runtime.ports())
-        .with_output(
-            Arc::new(refusing_reports_of(runtime.bucket.clone(), "acme")),
-            Arc::new(runtime.bus.clone()),
-        )
+        .with_output(Arc::new(refusing_reports_of(
+            runtime.bucket.clone(),
+            "acme",
+        )))
         .with_per_tick(1);
     w.at("2027-03-15T07:00:00Z");
     let first = service.tick().await.unwrap();

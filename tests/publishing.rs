@@ -95,7 +95,7 @@ async fn a_scheduled_post_goes_out_at_its_time_exactly_once_with_results_in_the_
     assert_eq!(w.mastodon.statuses().len(), 1);
     assert_eq!(w.bluesky.records().len(), 1);
 
-    let events = w.desk.events();
+    let events = w.desk.events().await;
     let published: Vec<_> = events
         .iter()
         .filter(|e| e.kind == domain_events::POST_PUBLISHED)
@@ -107,14 +107,16 @@ async fn a_scheduled_post_goes_out_at_its_time_exactly_once_with_results_in_the_
     let data = &published[0].data;
     for key in [
         "post_id",
+        "path",
         "status",
         "publish_at",
-        "text",
         "labels",
         "targets",
     ] {
         assert!(data.get(key).is_some(), "{key} missing from {data}");
     }
+    // No text: events carry ids and paths only.
+    assert!(data.get("text").is_none(), "{data}");
     for t in data["targets"].as_array().unwrap() {
         assert_eq!(t["state"], "published");
         assert!(
@@ -172,11 +174,9 @@ impl KeptJobs {
 
 fn service_keeping_jobs(desk: &Desk, kept: &KeptJobs) -> PublishingService {
     let runtime = &desk.app.runtime;
-    runtime.wiring().publishing(
-        Arc::new(runtime.bucket.clone()),
-        Arc::new(runtime.bus.clone()),
-        Arc::new(kept.clone()),
-    )
+    runtime
+        .wiring()
+        .publishing(Arc::new(runtime.bucket.clone()), Arc::new(kept.clone()))
 }
 
 #[tokio::test]
@@ -473,7 +473,7 @@ async fn revoked_credentials_fail_the_target_and_ask_for_a_reconnect() {
     );
     let channel = w.desk.manager().get(&format!("/v1/channels/{}", w.m)).await;
     assert_eq!(channel.body["status"], "needs_reconnect");
-    let events = w.desk.events();
+    let events = w.desk.events().await;
     assert!(
         events
             .iter()
@@ -516,6 +516,7 @@ async fn a_post_the_publisher_reaches_too_late_is_missed_not_published() {
     assert!(
         w.desk
             .events()
+            .await
             .iter()
             .any(|e| e.kind == domain_events::POST_MISSED)
     );

@@ -419,6 +419,7 @@ async fn credentials_never_reach_a_server_they_were_not_given_for() {
     let reconnect: Vec<_> = w
         .desk
         .events()
+        .await
         .into_iter()
         .filter(|e| e.kind == palinsesto::domain_events::CHANNEL_NEEDS_RECONNECT)
         .collect();
@@ -443,7 +444,7 @@ async fn a_stored_url_that_fails_the_form_check_puts_its_channel_in_needs_reconn
         .await;
     assert_eq!(r.body["reconnect_reason"], "endpoint_refused", "{}", r.body);
     assert_eq!(w.home.status_requests(), 0);
-    assert!(!w.desk.events().is_empty());
+    assert!(!w.desk.events().await.is_empty());
 }
 
 #[tokio::test]

@@ -117,6 +117,9 @@ const ASYNC_TRIGGERS: &[&str] = &[
 ];
 /// The caller waits for these and sees the failure itself.
 const SYNC_TRIGGERS: &[&str] = &["HttpApi", "Api"];
+/// Event source mappings: Lambda polls them and parks what fails on the mapping's own
+/// destination (checked in `the_relay_reads_only_new_outbox_items_and_parks_what_fails`).
+const STREAM_TRIGGERS: &[&str] = &["DynamoDB"];
 
 #[test]
 fn every_function_logs_to_its_own_group_with_a_retention() {
@@ -147,7 +150,8 @@ fn every_asynchronously_invoked_function_parks_failures_in_a_watched_queue() {
         for trigger in &f.triggers {
             assert!(
                 ASYNC_TRIGGERS.contains(&trigger.as_str())
-                    || SYNC_TRIGGERS.contains(&trigger.as_str()),
+                    || SYNC_TRIGGERS.contains(&trigger.as_str())
+                    || STREAM_TRIGGERS.contains(&trigger.as_str()),
                 "{}: classify the trigger type {trigger} as synchronous or asynchronous in this test",
                 f.logical_id
             );
@@ -279,12 +283,62 @@ fn the_ticks_run_on_their_schedules() {
         assert_eq!(f.schedules, [schedule], "{}", f.logical_id);
     }
     let reports = deployed("reports");
-    for variable in ["TABLE_NAME", "BUCKET_NAME", "EVENT_BUS_NAME"] {
+    for variable in ["TABLE_NAME", "BUCKET_NAME"] {
         assert!(
             reports.environment.iter().any(|v| v == variable),
             "reports lacks {variable}"
         );
     }
+    // Its event goes to the outbox with the schedule's write; the relay puts it on the bus.
+    assert!(!reports.environment.iter().any(|v| v == "EVENT_BUS_NAME"));
+    let relay = deployed("relay");
+    assert_eq!(relay.schedules, ["rate(1 minute)"], "{}", relay.logical_id);
+    assert!(relay.environment.iter().any(|v| v == "EVENT_BUS_NAME"));
+}
+
+#[test]
+fn the_relay_reads_only_new_outbox_items_and_parks_what_fails() {
+    let template = palinsesto_system_tests::template::load();
+    let table = &template["Resources"]["Table"]["Properties"];
+    assert_eq!(
+        table["StreamSpecification"]["StreamViewType"].as_str(),
+        Some("NEW_IMAGE"),
+        "the relay reads the new image of outbox items"
+    );
+    let relay = &template["Resources"]["RelayFunction"]["Properties"];
+    let stream = &relay["Events"]["Outbox"]["Properties"];
+    assert_eq!(stream["Stream"].as_str(), Some("Table.StreamArn"));
+    // The filter is the code's outbox prefix, on inserts only.
+    let pattern: serde_json::Value = serde_json::from_str(
+        stream["FilterCriteria"]["Filters"][0]["Pattern"]
+            .as_str()
+            .expect("a filter pattern"),
+    )
+    .expect("the pattern is JSON");
+    assert_eq!(pattern["eventName"], serde_json::json!(["INSERT"]));
+    assert_eq!(
+        pattern["dynamodb"]["Keys"]["pk"]["S"][0]["prefix"],
+        palinsesto::store::keys::OUTBOX_PREFIX
+    );
+    // A batch that keeps failing is split, retried a bounded number of times, then parked in a
+    // watched queue; the stream moves on.
+    assert_eq!(stream["BisectBatchOnFunctionError"].as_bool(), Some(true));
+    assert!(
+        stream["MaximumRetryAttempts"]
+            .as_i64()
+            .is_some_and(|n| n > 0)
+    );
+    assert_eq!(
+        stream["DestinationConfig"]["OnFailure"]["Destination"].as_str(),
+        Some("RelayFailures.Arn")
+    );
+    assert!(
+        alarms().iter().any(|a| a
+            .dimensions
+            .iter()
+            .any(|(_, v)| v.contains("RelayFailures"))),
+        "RelayFailures needs an alarm"
+    );
 }
 
 fn is_table(resource: &str) -> bool {
@@ -407,11 +461,13 @@ fn only_the_publisher_can_put_publish_jobs() {
                 continue;
             }
             let types = s.condition("StringLike", "events:detail-type");
+            let excluded = s.condition("StringNotEquals", "events:detail-type");
             assert!(
-                !types.is_empty()
+                (!types.is_empty()
                     && types
                         .iter()
-                        .all(|t| !glob_match(t, PUBLISH_TARGET_DETAIL_TYPE)),
+                        .all(|t| !glob_match(t, PUBLISH_TARGET_DETAIL_TYPE)))
+                    || excluded.contains(&PUBLISH_TARGET_DETAIL_TYPE),
                 "{} {}: only the publisher may put {PUBLISH_TARGET_DETAIL_TYPE} jobs (limit events:detail-type)",
                 f.logical_id,
                 s.sid

@@ -581,6 +581,7 @@ fn intake_file(path: &Path, filename: &str) -> Result<(f64, u64), String> {
             subject: "bench".into(),
             brand: BrandId::parse(BRAND).map_err(|e| e.to_string())?,
             role: Role::Owner,
+            route: None,
         };
         BrandService::new(local.ports())
             .put(

@@ -32,6 +32,21 @@ pub const CHANNEL_NEEDS_RECONNECT: &str = "channel.needs_reconnect";
 pub const ASSET_READY: &str = "asset.ready";
 pub const ASSET_REJECTED: &str = "asset.rejected";
 pub const REPORT_READY: &str = "report.ready";
+/// Sent only to the webhook it names, when someone asks for a test delivery.
+pub const WEBHOOK_PING: &str = "webhook.ping";
+
+/// Every event type, in the order docs/events.md lists them.
+pub const EVENT_TYPES: [&str; 9] = [
+    POST_PUBLISHED,
+    POST_PARTIALLY_PUBLISHED,
+    POST_FAILED,
+    POST_MISSED,
+    CHANNEL_NEEDS_RECONNECT,
+    ASSET_READY,
+    ASSET_REJECTED,
+    REPORT_READY,
+    WEBHOOK_PING,
+];
 
 impl DomainEvent {
     fn new(kind: &str, brand: &BrandId, time: Timestamp, data: Value) -> Self {
@@ -70,9 +85,9 @@ impl DomainEvent {
             .collect();
         let data = json!({
             "post_id": post.id.to_string(),
+            "path": format!("/v1/posts/{}", post.id),
             "status": post.status(),
             "publish_at": post.publish_at,
-            "text": post.text,
             "labels": post.labels,
             "campaign": post.campaign,
             "targets": targets,
@@ -88,9 +103,8 @@ impl DomainEvent {
     ) -> Self {
         let data = json!({
             "channel_id": channel.id.to_string(),
+            "path": format!("/v1/channels/{}", channel.id),
             "network": channel.network,
-            "name": channel.name,
-            "handle": channel.handle,
             "reason": reason,
         });
         Self::new(CHANNEL_NEEDS_RECONNECT, brand, time, data)
@@ -106,6 +120,7 @@ impl DomainEvent {
             .collect();
         let data = json!({
             "asset_id": asset.id.to_string(),
+            "path": format!("/v1/assets/{}", asset.id),
             "kind": asset.kind,
             "content_type": asset.content_type,
             "size": asset.size,
@@ -113,44 +128,53 @@ impl DomainEvent {
             "width": asset.width,
             "height": asset.height,
             "duration_ms": asset.duration_ms,
-            "filename": asset.details.filename,
-            "uploaded_by": asset.details.uploaded_by,
             "networks": networks,
         });
         Self::new(ASSET_READY, brand, time, data)
     }
 
-    /// A scheduled report was written to the bucket; `link` opens its HTML for a while.
+    /// A scheduled report was written; subscribers fetch it through the API at `path`.
     pub fn report_ready(brand: &BrandId, ready: ReportReady, time: Timestamp) -> Self {
         let data = json!({
             "period": ready.period,
             "first_day": ready.first_day,
             "last_day": ready.last_day,
-            "keys": ready.keys,
-            "link": ready.link,
-            "link_expires_at": ready.link_expires_at,
+            "path": format!("/v1/reports?period={}&ending={}", ready.period.as_str(), ready.last_day),
             "kpis_met": ready.kpis_met,
             "kpis_missed": ready.kpis_missed,
         });
         Self::new(REPORT_READY, brand, time, data)
     }
 
-    /// A file was refused; it is kept at `quarantine_key`.
+    /// A test delivery for one webhook: only that webhook receives it.
+    pub fn webhook_ping(brand: &BrandId, webhook_id: &str, time: Timestamp) -> Self {
+        let data = json!({
+            "webhook_id": webhook_id,
+            "path": format!("/v1/webhooks/{webhook_id}"),
+        });
+        Self::new(WEBHOOK_PING, brand, time, data)
+    }
+
+    /// The webhook a ping is for; `None` for every other event.
+    pub fn ping_target(&self) -> Option<&str> {
+        (self.kind == WEBHOOK_PING)
+            .then(|| self.data.get("webhook_id").and_then(Value::as_str))
+            .flatten()
+    }
+
+    /// A file was refused; the asset (`path`) says why, and keeps the file in quarantine.
     pub fn asset_rejected(brand: &BrandId, asset: &Asset, time: Timestamp) -> Self {
-        let (code, reason) = asset
+        // The code only: the reason in words names the file, and is read at `path`.
+        let code = asset
             .details
             .rejection
             .as_ref()
-            .map(|r| (r.code.as_str(), r.reason.as_str()))
-            .unwrap_or(("rejected", "the file was refused"));
+            .map_or("rejected", |r| r.code.as_str());
         let data = json!({
             "asset_id": asset.id.to_string(),
-            "filename": asset.details.filename,
+            "path": format!("/v1/assets/{}", asset.id),
             "size": asset.size,
             "code": code,
-            "reason": reason,
-            "quarantine_key": asset.object_key,
-            "uploaded_by": asset.details.uploaded_by,
         });
         Self::new(ASSET_REJECTED, brand, time, data)
     }
@@ -162,9 +186,6 @@ pub struct ReportReady {
     pub period: crate::domain::PeriodKind,
     pub first_day: String,
     pub last_day: String,
-    pub keys: Vec<String>,
-    pub link: String,
-    pub link_expires_at: Option<Timestamp>,
     pub kpis_met: usize,
     pub kpis_missed: usize,
 }

@@ -15,6 +15,7 @@ use crate::http::AppState;
 use crate::media_inspection::Limits;
 use crate::outbound::OutboundClient;
 use crate::services::publishing::PublishingService;
+use crate::services::relay::RelayService;
 use crate::services::{MetricsService, ReportService};
 use crate::store::Store;
 use crate::triggers::uploads::S3Intake;
@@ -94,7 +95,12 @@ impl AwsDeployment {
             names.table.clone(),
         )));
         Self {
-            wiring: Wiring::new(store, clock, networks),
+            wiring: Wiring::new(
+                store,
+                clock,
+                Arc::new(crate::sealing::Unconfigured),
+                networks,
+            ),
             names,
             s3: s3::client(config),
             eventbridge: aws_sdk_eventbridge::Client::new(config),
@@ -126,12 +132,16 @@ impl AwsDeployment {
         )))
     }
 
-    /// The publisher function: jobs and domain events on the bus, media from the bucket.
+    /// The publisher function: jobs on the bus, media from the bucket.
     pub fn publishing_service(&self) -> Result<PublishingService, StartupError> {
-        let bus = self.bus()?;
         Ok(self
             .wiring
-            .publishing(Arc::new(self.bucket()?), bus.clone(), bus))
+            .publishing(Arc::new(self.bucket()?), self.bus()?))
+    }
+
+    /// The relay function: events from the table's stream to the bus and the brands' webhooks.
+    pub fn relay_service(&self) -> Result<RelayService, StartupError> {
+        Ok(self.wiring.relay(self.bus()?))
     }
 
     /// The API function: callers verified by `verifier`, the media library in the bucket.
@@ -139,13 +149,11 @@ impl AwsDeployment {
         Ok(self.wiring.api(verifier, Arc::new(self.bucket()?)))
     }
 
-    /// The asset-intake function: notifications from the bucket, asset events on the bus.
+    /// The asset-intake function: notifications from the bucket.
     pub fn intake_service(&self) -> Result<S3Intake, StartupError> {
         let bucket = self.bucket()?;
         let name = bucket.bucket().to_owned();
-        let service = self
-            .wiring
-            .intake(Arc::new(bucket), self.bus()?, Limits::default());
+        let service = self.wiring.intake(Arc::new(bucket), Limits::default());
         Ok(S3Intake::new(service, name))
     }
 
@@ -154,9 +162,9 @@ impl AwsDeployment {
         self.wiring.metrics()
     }
 
-    /// The reports function: reports written to the bucket, report.ready on the bus.
+    /// The reports function: reports written to the bucket.
     pub fn reports_service(&self) -> Result<ReportService, StartupError> {
-        Ok(self.wiring.reports(Arc::new(self.bucket()?), self.bus()?))
+        Ok(self.wiring.reports(Arc::new(self.bucket()?)))
     }
 }
 
@@ -175,7 +183,12 @@ pub async fn api_state() -> Result<AppState, StartupError> {
         .api_state(Verifier::new(auth, http))
 }
 
-/// The asset-intake function's service (`TABLE_NAME`, `EVENT_BUS_NAME`, `BUCKET_NAME`).
+/// The relay function's service (`TABLE_NAME`, `EVENT_BUS_NAME`).
+pub async fn relay_service() -> Result<RelayService, StartupError> {
+    AwsDeployment::from_env().await?.relay_service()
+}
+
+/// The asset-intake function's service (`TABLE_NAME`, `BUCKET_NAME`).
 pub async fn intake_service() -> Result<S3Intake, StartupError> {
     AwsDeployment::from_env().await?.intake_service()
 }
@@ -185,7 +198,7 @@ pub async fn metrics_service() -> Result<MetricsService, StartupError> {
     Ok(AwsDeployment::from_env().await?.metrics_service())
 }
 
-/// The reports function's service (`TABLE_NAME`, `EVENT_BUS_NAME`, `BUCKET_NAME`).
+/// The reports function's service (`TABLE_NAME`, `BUCKET_NAME`).
 pub async fn reports_service() -> Result<ReportService, StartupError> {
     AwsDeployment::from_env().await?.reports_service()
 }

@@ -12,7 +12,9 @@ use jiff::SignedDuration;
 use crate::adapters::embedded::EmbeddedStore;
 use crate::adapters::folder_bucket::FolderBucket;
 use crate::adapters::local_bus::LocalBus;
+use crate::adapters::local_keyring::LocalKeyring;
 use crate::adapters::local_queue::{Caps, LocalQueue, local_queue};
+use crate::adapters::local_relay::{LocalRelay, RunningRelay};
 use crate::auth::{AuthConfig, KeySource, Verifier, mint_hs256};
 use crate::clock::{Clock, SystemClock};
 use crate::domain::OutboundPolicy;
@@ -50,6 +52,8 @@ pub enum LocalError {
     Store(#[from] crate::store::StoreError),
     #[error(transparent)]
     Outbound(#[from] crate::outbound::BuildError),
+    #[error("the data folder's key could not be used: {0}")]
+    Keyring(#[from] crate::sealing::SealError),
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LocalError + '_ {
@@ -92,6 +96,9 @@ impl Default for LocalOptions {
         }
     }
 }
+
+/// How often the local relay retries the webhook deliveries that are due.
+pub const RELAY_TICK: std::time::Duration = std::time::Duration::from_secs(15);
 
 pub struct LocalRuntime {
     pub data: PathBuf,
@@ -156,9 +163,12 @@ impl LocalRuntime {
         }
         let http =
             OutboundClient::with(options.outbound, options.timeouts, Arc::new(SystemLookup))?;
+        // Secrets at rest are sealed under the data folder's own key (`keyring.key`).
+        let keyring = Arc::new(LocalKeyring::open(data)?);
         let wiring = Wiring::new(
             Store::new(embedded.clone()),
             options.clock.clone(),
+            keyring,
             NetworkAccess {
                 http,
                 endpoints: options.endpoints,
@@ -187,11 +197,9 @@ impl LocalRuntime {
     /// the schedule tick.
     pub fn start_publisher(&self) -> LocalPublisher {
         let (queue, runner) = local_queue(self.caps);
-        let service = self.wiring.publishing(
-            Arc::new(self.bucket.clone()),
-            Arc::new(self.bus.clone()),
-            Arc::new(queue.clone()),
-        );
+        let service = self
+            .wiring
+            .publishing(Arc::new(self.bucket.clone()), Arc::new(queue.clone()));
         let runner = tokio::spawn(runner.run(service.clone()));
         LocalPublisher {
             service,
@@ -233,13 +241,24 @@ impl LocalRuntime {
             .merge(crate::http::local_bucket::router(self.bucket.clone()))
     }
 
-    /// Asset intake on the bucket folder, sending its events to the local bus.
+    /// Asset intake on the bucket folder.
     pub fn intake(&self, limits: Limits) -> IntakeService {
-        self.wiring.intake(
-            Arc::new(self.bucket.clone()),
-            Arc::new(self.bus.clone()),
-            limits,
+        self.wiring.intake(Arc::new(self.bucket.clone()), limits)
+    }
+
+    /// The relay: events from the store's outbox to the local bus (the log, and in-process
+    /// subscribers) and to the brands' webhooks, retrying due deliveries every `tick`.
+    pub fn relay(&self, tick: std::time::Duration) -> LocalRelay {
+        LocalRelay::new(
+            self.embedded.clone(),
+            self.wiring.relay(Arc::new(self.bus.clone())),
+            tick,
         )
+    }
+
+    /// Starts [`LocalRuntime::relay`] with the default tick ([`RELAY_TICK`]).
+    pub fn start_relay(&self) -> RunningRelay {
+        self.relay(RELAY_TICK).start()
     }
 
     /// Creates the demo brand on first run. Returns whether it was created.
@@ -248,6 +267,7 @@ impl LocalRuntime {
             subject: "palinsesto-local".into(),
             brand: BrandId::parse(DEMO_BRAND).expect("a valid id"),
             role: Role::Owner,
+            route: None,
         };
         if self.store().get_brand(&owner.brand).await?.is_some() {
             return Ok(false);
@@ -273,10 +293,9 @@ impl LocalRuntime {
         self.wiring.metrics()
     }
 
-    /// Reports written to the bucket folder (`{data}/bucket/reports/...`), announced on the bus.
+    /// Reports written to the bucket folder (`{data}/bucket/reports/...`).
     pub fn reports(&self) -> ReportService {
-        self.wiring
-            .reports(Arc::new(self.bucket.clone()), Arc::new(self.bus.clone()))
+        self.wiring.reports(Arc::new(self.bucket.clone()))
     }
 
     /// Stops the store's writer after every queued write is durable.

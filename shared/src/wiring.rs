@@ -15,7 +15,9 @@ use crate::media_inspection::Limits;
 use crate::networks::public::{BLUESKY_PUBLIC_APPVIEW, PublicReader};
 use crate::networks::{NetworkEndpoints, Polling, standard_connectors};
 use crate::outbound::OutboundClient;
+use crate::sealing::Keyring;
 use crate::services::publishing::PublishingService;
+use crate::services::relay::RelayService;
 use crate::services::{IntakeService, MetricsService, Ports, ReportService};
 use crate::store::Store;
 
@@ -57,10 +59,17 @@ pub fn bluesky_appview_from_env() -> String {
 pub struct Wiring {
     ports: Ports,
     public: Arc<PublicReader>,
+    /// The guarded client webhook deliveries go through.
+    http: OutboundClient,
 }
 
 impl Wiring {
-    pub fn new(store: Store, clock: Arc<dyn Clock>, networks: NetworkAccess) -> Self {
+    pub fn new(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        keyring: Arc<dyn Keyring>,
+        networks: NetworkAccess,
+    ) -> Self {
         let NetworkAccess {
             http,
             endpoints,
@@ -73,8 +82,10 @@ impl Wiring {
                 clock,
                 outbound: http.policy(),
                 connectors: standard_connectors(http.clone(), &endpoints, polling),
+                keyring,
             },
-            public: Arc::new(PublicReader::new(http).with_bluesky_appview(bluesky_appview)),
+            public: Arc::new(PublicReader::new(http.clone()).with_bluesky_appview(bluesky_appview)),
+            http,
         }
     }
 
@@ -89,15 +100,19 @@ impl Wiring {
         wiring
     }
 
-    /// The publisher: media read from `media`, domain events to `events`, publish jobs handed
-    /// to `jobs`.
+    /// The publisher: media read from `media`, publish jobs handed to `jobs`. Its events go to
+    /// the outbox with the writes that cause them; the relay sends them on.
     pub fn publishing(
         &self,
         media: Arc<dyn Bucket>,
-        events: Arc<dyn EventBus>,
         jobs: Arc<dyn Dispatcher>,
     ) -> PublishingService {
-        PublishingService::new(self.ports(), Arc::new(BucketMedia(media)), events, jobs)
+        PublishingService::new(self.ports(), Arc::new(BucketMedia(media)), jobs)
+    }
+
+    /// The relay: events read from the outbox go to `bus` and to the brands' webhooks.
+    pub fn relay(&self, bus: Arc<dyn EventBus>) -> RelayService {
+        RelayService::new(self.ports(), bus, self.http.clone())
     }
 
     /// The HTTP API: callers verified by `verifier`, the media library in `bucket`.
@@ -105,14 +120,9 @@ impl Wiring {
         AppState::new(self.ports(), Arc::new(verifier)).with_bucket(bucket)
     }
 
-    /// Asset intake on `bucket`, announcing assets on `events`.
-    pub fn intake(
-        &self,
-        bucket: Arc<dyn Bucket>,
-        events: Arc<dyn EventBus>,
-        limits: Limits,
-    ) -> IntakeService {
-        IntakeService::new(self.ports(), bucket, events, limits)
+    /// Asset intake on `bucket`.
+    pub fn intake(&self, bucket: Arc<dyn Bucket>, limits: Limits) -> IntakeService {
+        IntakeService::new(self.ports(), bucket, limits)
     }
 
     /// The metrics tick: the brand's channels through the connectors, competitors through the
@@ -121,8 +131,8 @@ impl Wiring {
         MetricsService::new(self.ports()).with_public(self.public.clone())
     }
 
-    /// Scheduled reports written to `bucket`, announced on `events`.
-    pub fn reports(&self, bucket: Arc<dyn Bucket>, events: Arc<dyn EventBus>) -> ReportService {
-        ReportService::new(self.ports()).with_output(bucket, events)
+    /// Scheduled reports written to `bucket`.
+    pub fn reports(&self, bucket: Arc<dyn Bucket>) -> ReportService {
+        ReportService::new(self.ports()).with_output(bucket)
     }
 }

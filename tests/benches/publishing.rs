@@ -275,6 +275,7 @@ async fn main() -> ExitCode {
         subject: "bench".into(),
         brand: brand.clone(),
         role: Role::Owner,
+        route: None,
     };
     let (profile, _) = BrandService::new(runtime.ports())
         .put(
@@ -383,7 +384,7 @@ async fn main() -> ExitCode {
     );
 
     // The publisher, wired as `LocalRuntime::start_publisher` wires it, except that its store
-    // counts writes and its event bus counts settled posts.
+    // counts writes; the relay's event bus counts settled posts.
     let counting = Arc::new(CountingStore {
         inner: runtime.embedded.clone(),
         write_calls: AtomicUsize::new(0),
@@ -401,12 +402,15 @@ async fn main() -> ExitCode {
     let service = runtime
         .wiring()
         .with_store(Store::new(counting.clone()))
-        .publishing(
-            Arc::new(runtime.bucket.clone()),
-            settled.clone(),
-            Arc::new(queue),
-        );
+        .publishing(Arc::new(runtime.bucket.clone()), Arc::new(queue));
     let runner = tokio::spawn(runner.run(service.clone()));
+    // Settled posts are counted where a subscriber hears of them: after the outbox and the relay.
+    let relay = palinsesto::adapters::local_relay::LocalRelay::new(
+        runtime.embedded.clone(),
+        runtime.wiring().relay(settled.clone()),
+        Duration::from_secs(15),
+    )
+    .start();
     let commits_before = runtime.embedded.commits();
 
     // The due instant: tick until every target has settled (one tick claims them all; later
@@ -480,6 +484,7 @@ async fn main() -> ExitCode {
     closer.close();
     drop(service);
     runner.await.expect("the queue stops");
+    relay.stop().await;
 
     // What the networks received, and what the store says.
     let posted = fakes.posted_texts();

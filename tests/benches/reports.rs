@@ -713,6 +713,7 @@ async fn load(runtime: &LocalRuntime, clock: &ManualClock, scale: &Scale) -> Loa
         subject: "bench".into(),
         brand: brand_id.clone(),
         role: Role::Owner,
+        route: None,
     };
     clock.set(start);
     let ports = runtime.ports();
@@ -1682,6 +1683,7 @@ async fn measure(dir: &std::path::Path) -> ExitCode {
         subject: "bench".into(),
         brand: stored.brand.id.clone(),
         role: Role::Owner,
+        route: None,
     };
     let week = recorded
         .report(&reader, PeriodKind::Week, Some(ending))

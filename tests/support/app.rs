@@ -17,6 +17,8 @@ pub struct TestApp {
     pub base: String,
     pub clock: Arc<ManualClock>,
     pub runtime: Arc<LocalRuntime>,
+    /// Events go out as in the local runner: from the outbox, through the relay.
+    _relay: palinsesto::adapters::local_relay::RunningRelay,
     http: reqwest::Client,
     _dir: tempfile::TempDir,
 }
@@ -53,13 +55,33 @@ impl TestApp {
             Arc::new(LocalRuntime::open_with(dir.path(), options).expect("the runtime opens"));
         let app = runtime.router(runtime.app_state(), &settings);
         tokio::spawn(async move { axum::serve(listener, app).await });
+        let relay = runtime.start_relay();
         Self {
             base,
             clock,
             runtime,
+            _relay: relay,
             http: crate::http_client(),
             _dir: dir,
         }
+    }
+
+    /// Waits until the relay has handed every event written so far to the bus (and the
+    /// webhooks), as a subscriber of the local runner would see them.
+    pub async fn relayed(&self) {
+        let store = &self.runtime.embedded;
+        for _ in 0..2000 {
+            let head = store.stream_head("relay").expect("the stream reads");
+            if store
+                .stream_checkpoint("relay")
+                .expect("the checkpoint reads")
+                >= head
+            {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        panic!("the relay did not catch up with the outbox within 10 s");
     }
 
     pub fn token(&self, brand: &str, role: &str) -> String {

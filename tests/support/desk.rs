@@ -137,7 +137,8 @@ impl Desk {
     }
 
     /// The events emitted so far (and not yet taken).
-    pub fn events(&mut self) -> Vec<DomainEvent> {
+    pub async fn events(&mut self) -> Vec<DomainEvent> {
+        self.app.relayed().await;
         let mut out = Vec::new();
         while let Ok(e) = self.events.try_recv() {
             out.push(e);

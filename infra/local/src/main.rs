@@ -210,6 +210,8 @@ async fn serve(
     let publish_soon = state.publish_soon.clone();
     let app = runtime.router(state, &settings);
     let publisher = runtime.start_publisher();
+    // Events written with their changes (the outbox) go to the log and the brands' webhooks.
+    let relay = runtime.start_relay();
     let intake = tokio::spawn(intake_loop(
         runtime.intake(Limits::default()),
         Duration::from_secs(2),
@@ -249,6 +251,8 @@ async fn serve(
     let _ = intake.await;
     // Jobs in flight finish: each holds a claim that would otherwise expire and be retried.
     publisher.stop().await;
+    // What the stream holds and was not relayed is relayed by the next start.
+    relay.stop().await;
     // Every write that was answered is already durable; this drains anything still queued.
     runtime.shutdown();
     tracing::info!("stopped cleanly");

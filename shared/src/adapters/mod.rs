@@ -9,6 +9,9 @@ pub mod embedded;
 pub mod eventbridge;
 pub mod folder_bucket;
 pub mod local_bus;
+pub mod local_keyring;
 pub mod local_queue;
+#[cfg(feature = "local")]
+pub mod local_relay;
 #[cfg(feature = "aws")]
 pub mod s3;

@@ -314,6 +314,7 @@ impl Verifier {
             subject: subject.to_owned(),
             brand,
             role,
+            route: None,
         })
     }
 

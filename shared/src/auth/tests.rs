@@ -180,7 +180,8 @@ async fn a_minted_token_round_trips_into_the_actor() {
         Actor {
             subject: "user-42".into(),
             brand: brand(),
-            role: Role::Editor
+            role: Role::Editor,
+            route: None,
         }
     );
 }

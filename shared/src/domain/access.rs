@@ -55,6 +55,10 @@ pub enum Permission {
     EditMedia,
     /// Remove files from the media library.
     DeleteMedia,
+    /// Outgoing webhooks: who hears of the brand's events, and where.
+    ManageWebhooks,
+    /// The brand's audit log.
+    ReadAudit,
 }
 
 impl Permission {
@@ -62,9 +66,12 @@ impl Permission {
         match self {
             Self::Read => Role::Viewer,
             Self::WriteDrafts | Self::EditMedia => Role::Editor,
-            Self::Review | Self::Schedule | Self::ManageChannels | Self::DeleteMedia => {
-                Role::Manager
-            }
+            Self::Review
+            | Self::Schedule
+            | Self::ManageChannels
+            | Self::DeleteMedia
+            | Self::ManageWebhooks
+            | Self::ReadAudit => Role::Manager,
             Self::ManageBrand => Role::Owner,
         }
     }
@@ -79,6 +86,8 @@ impl Permission {
             Self::ManageBrand => "change the brand's profile",
             Self::EditMedia => "upload or describe media",
             Self::DeleteMedia => "delete media from the library",
+            Self::ManageWebhooks => "manage the brand's webhooks",
+            Self::ReadAudit => "read the brand's audit log",
         }
     }
 }
@@ -89,6 +98,9 @@ pub struct Actor {
     pub subject: String,
     pub brand: BrandId,
     pub role: Role,
+    /// The route the request came through (`PUT /v1/channels/{id}/credentials`), for the audit
+    /// log; `None` outside HTTP.
+    pub route: Option<String>,
 }
 
 impl Actor {
@@ -119,6 +131,7 @@ mod tests {
             subject: "u".into(),
             brand: BrandId::parse("b").unwrap(),
             role,
+            route: None,
         }
     }
 

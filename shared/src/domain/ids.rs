@@ -122,6 +122,11 @@ ulid_id!(
     CompetitorId,
     "competitor"
 );
+ulid_id!(
+    /// An outgoing webhook's id.
+    WebhookId,
+    "webhook"
+);
 
 #[cfg(test)]
 mod tests {

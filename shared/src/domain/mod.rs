@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod asset;
+pub mod audit;
 pub mod brand;
 pub mod channel;
 pub mod competitor;
@@ -21,6 +22,7 @@ pub mod report;
 pub mod report_build;
 pub mod secret;
 pub mod time;
+pub mod webhook;
 
 pub use access::{Actor, Permission, Role};
 pub use asset::{
@@ -31,7 +33,7 @@ pub use channel::{Channel, ChannelStatus, Credentials, Network, ReconnectReason}
 pub use competitor::{Competitor, CompetitorFields};
 pub use endpoint::{Endpoint, OutboundPolicy};
 pub use error::{DomainError, FieldError, Validation};
-pub use ids::{AssetId, BrandId, ChannelId, CompetitorId, KpiId, PostId};
+pub use ids::{AssetId, BrandId, ChannelId, CompetitorId, KpiId, PostId, WebhookId};
 pub use kpi::{Kpi, KpiMetric, PeriodKind};
 pub use metrics::{Counters, MetricsReading, PublicPost, PublicProfile};
 pub use post::{

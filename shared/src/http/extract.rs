@@ -23,37 +23,46 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
-        if let Some(Verified(actor)) = parts.extensions.get::<Verified>() {
-            return Ok(Caller(actor.clone()));
+        let mut actor = verified_actor(parts, state).await?;
+        // The route template, never the concrete path: the audit log names how, not which ids.
+        actor.route = parts
+            .extensions
+            .get::<axum::extract::MatchedPath>()
+            .map(|path| format!("{} {}", parts.method, path.as_str()));
+        Ok(Caller(actor))
+    }
+}
+
+async fn verified_actor(parts: &Parts, state: &AppState) -> Result<Actor, Problem> {
+    if let Some(Verified(actor)) = parts.extensions.get::<Verified>() {
+        return Ok(actor.clone());
+    }
+    let header = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| Problem::unauthorized("send your token as Authorization: Bearer <token>"))?;
+    let token = header
+        .to_str()
+        .ok()
+        .and_then(|h| {
+            h.strip_prefix("Bearer ")
+                .or_else(|| h.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| Problem::unauthorized("the Authorization header must be: Bearer <token>"))?;
+    match state.verifier.verify(token).await {
+        Ok(actor) => Ok(actor),
+        Err(e) if e.is_unavailable() => {
+            tracing::error!(error = %e, "token verification unavailable");
+            Err(Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "Temporarily unavailable",
+                "your token could not be checked right now; try again shortly",
+            ))
         }
-        let header = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
-            Problem::unauthorized("send your token as Authorization: Bearer <token>")
-        })?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|h| {
-                h.strip_prefix("Bearer ")
-                    .or_else(|| h.strip_prefix("bearer "))
-            })
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                Problem::unauthorized("the Authorization header must be: Bearer <token>")
-            })?;
-        match state.verifier.verify(token).await {
-            Ok(actor) => Ok(Caller(actor)),
-            Err(e) if e.is_unavailable() => {
-                tracing::error!(error = %e, "token verification unavailable");
-                Err(Problem::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
-                    "Temporarily unavailable",
-                    "your token could not be checked right now; try again shortly",
-                ))
-            }
-            Err(e) => Err(Problem::unauthorized(e.to_string())),
-        }
+        Err(e) => Err(Problem::unauthorized(e.to_string())),
     }
 }
 

@@ -29,12 +29,13 @@ use crate::auth::Verifier;
 use crate::bucket::Bucket;
 use crate::domain::rate_limit::RateLimits;
 use crate::services::{
-    AssetService, BrandService, CalendarService, ChannelService, CompetitorService, KpiService,
-    MetricsService, Ports, PostService, RateLimiter, ReportService,
+    AssetService, AuditService, BrandService, CalendarService, ChannelService, CompetitorService,
+    KpiService, MetricsService, Ports, PostService, RateLimiter, ReportService, WebhookService,
 };
 use routes::health::OpenApiJson;
 use routes::{
-    assets, brand, calendar, channels, competitors, health, kpis, networks, posts, reports,
+    assets, audit, brand, calendar, channels, competitors, health, kpis, networks, posts, reports,
+    webhooks,
 };
 
 /// Everything a route needs, built once per process.
@@ -49,6 +50,8 @@ pub struct AppState {
     pub reports: ReportService,
     pub kpis: KpiService,
     pub competitors: CompetitorService,
+    pub webhooks: WebhookService,
+    pub audit: AuditService,
     pub verifier: Arc<Verifier>,
     /// Woken after publish-now, so a local publisher need not wait for its next tick.
     pub publish_soon: Arc<tokio::sync::Notify>,
@@ -72,6 +75,8 @@ impl AppState {
             reports: ReportService::new(ports.clone()),
             kpis: KpiService::new(ports.clone()),
             competitors: CompetitorService::new(ports.clone()),
+            webhooks: WebhookService::new(ports.clone()),
+            audit: AuditService::new(ports.clone()),
             calendar: CalendarService::new(ports),
             verifier,
             publish_soon: Arc::new(tokio::sync::Notify::new()),
@@ -174,7 +179,7 @@ impl ApiSettings {
     info(title = "Palinsesto API", description = "The back end of a brand's social media desk: channels, posts, approval, scheduling, the editorial calendar and the media library. Errors are RFC 9457 problem+json."),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
-    tags((name = "brand"), (name = "channels"), (name = "posts"), (name = "workflow"), (name = "calendar"), (name = "assets"), (name = "reports"), (name = "kpis"), (name = "competitors"), (name = "networks"), (name = "meta"))
+    tags((name = "brand"), (name = "channels"), (name = "posts"), (name = "workflow"), (name = "calendar"), (name = "assets"), (name = "reports"), (name = "kpis"), (name = "competitors"), (name = "webhooks"), (name = "audit"), (name = "networks"), (name = "meta"))
 )]
 struct ApiDoc;
 
@@ -249,6 +254,15 @@ pub fn api() -> OpenApiRouter<AppState> {
             competitors::get_competitor,
             competitors::delete_competitor
         ))
+        .routes(routes!(webhooks::list_webhooks, webhooks::create_webhook))
+        .routes(routes!(
+            webhooks::get_webhook,
+            webhooks::patch_webhook,
+            webhooks::delete_webhook
+        ))
+        .routes(routes!(webhooks::ping_webhook))
+        .routes(routes!(webhooks::list_deliveries))
+        .routes(routes!(audit::list_audit))
 }
 
 pub fn openapi_document() -> utoipa::openapi::OpenApi {

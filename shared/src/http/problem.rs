@@ -181,6 +181,15 @@ impl From<ServiceError> for Problem {
                 Self::too_many_requests(refusal.detail, refusal.retry_after_secs)
             }
             ServiceError::Store(e) => e.into(),
+            ServiceError::Sealing(e) => {
+                tracing::error!(error = %e, "keyring error");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "Temporarily unavailable",
+                    "the key service is not answering; try again shortly",
+                )
+            }
             ServiceError::Events(e) => {
                 tracing::error!(error = %e, "event bus error");
                 Self::new(

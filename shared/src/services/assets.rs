@@ -21,8 +21,7 @@ use crate::store::{AssetFilter, AssetPage, ListError};
 use super::intake::INCOMING;
 use super::{Ports, RateLimiter, ServiceError, check_version, with_retries};
 
-pub const DEFAULT_PAGE_SIZE: usize = 50;
-pub const MAX_PAGE_SIZE: usize = 200;
+pub use super::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 /// How long an upload URL may be used.
 pub const UPLOAD_URL_VALIDITY: SignedDuration = SignedDuration::from_mins(15);
 /// How long download and thumbnail links work.
@@ -208,10 +207,7 @@ impl AssetService {
         {
             v.add("to", "must be after from");
         }
-        let limit = params.limit.unwrap_or(DEFAULT_PAGE_SIZE);
-        if limit == 0 || limit > MAX_PAGE_SIZE {
-            v.add("limit", format!("must be between 1 and {MAX_PAGE_SIZE}"));
-        }
+        let limit = super::page_limit(&mut v, params.limit);
         v.finish()?;
         let filter = AssetFilter {
             kind,

@@ -8,7 +8,9 @@ use crate::domain::{
     Actor, BrandId, Channel, ChannelId, ChannelStatus, Credentials, Network, Permission,
     ReconnectReason, Validation,
 };
+use crate::domain_events::DomainEvent;
 use crate::store::StoreError;
+use crate::store::outbox::outbox_write;
 
 use super::{Ports, ServiceError, check_version, with_retries};
 use crate::store::MAX_CHANNELS_PER_BRAND;
@@ -188,13 +190,14 @@ impl ChannelService {
 }
 
 /// Marks the channel as needing a reconnect for `reason`, unless it is not active (already
-/// waiting, disabled, or gone). Returns the saved channel when this call changed it, so that the
-/// caller can tell the brand.
+/// waiting, disabled, or gone), and tells the brand (`channel.needs_reconnect`, `message` in
+/// plain words) in the same write. Returns the saved channel when this call changed it.
 pub(crate) async fn mark_needs_reconnect(
     ports: &Ports,
     brand: &BrandId,
     id: &ChannelId,
     reason: ReconnectReason,
+    message: &str,
 ) -> Result<Option<Channel>, ServiceError> {
     const ATTEMPTS: usize = 5;
     for _ in 0..ATTEMPTS {
@@ -205,10 +208,13 @@ pub(crate) async fn mark_needs_reconnect(
             return Ok(None);
         }
         let version = channel.version;
-        channel.needs_reconnect(reason, ports.clock.now());
+        let now = ports.clock.now();
+        channel.needs_reconnect(reason, now);
+        // The brand hears of it in the same write, once: a channel already marked is left above.
+        let event = DomainEvent::channel_needs_reconnect(brand, &channel, message, now);
         match ports
             .store
-            .put_channel(brand, &channel, Some(version))
+            .put_channel_with(brand, &channel, version, vec![outbox_write(&event)?])
             .await
         {
             Ok(saved) => return Ok(Some(saved)),

@@ -13,9 +13,10 @@ use crate::domain::rate_limit::RateLimits;
 use crate::domain::{
     Asset, AssetDetails, AssetId, AssetRejection, AssetStatus, BrandId, IntakeTicket, MediaKind,
 };
-use crate::domain_events::{DomainEvent, EventBus};
+use crate::domain_events::DomainEvent;
 use crate::media_inspection::{self, InspectError, Inspection, Limits, ObjectSource, Rejection};
 use crate::store::StoreError;
+use crate::store::outbox::outbox_write;
 
 use super::{Ports, RateLimiter, ServiceError};
 
@@ -115,7 +116,6 @@ enum TicketKind {
 pub struct IntakeService {
     ports: Ports,
     bucket: Arc<dyn Bucket>,
-    events: Arc<dyn EventBus>,
     limits: Limits,
     /// Sizes the previous scan of the drop folder saw, so a file still being copied in is left
     /// until its size stops changing.
@@ -125,16 +125,10 @@ pub struct IntakeService {
 }
 
 impl IntakeService {
-    pub fn new(
-        ports: Ports,
-        bucket: Arc<dyn Bucket>,
-        events: Arc<dyn EventBus>,
-        limits: Limits,
-    ) -> Self {
+    pub fn new(ports: Ports, bucket: Arc<dyn Bucket>, limits: Limits) -> Self {
         Self {
             ports,
             bucket,
-            events,
             limits,
             seen: Arc::default(),
             unreadable: Arc::default(),
@@ -204,7 +198,7 @@ impl IntakeService {
         let mut attempts = 0;
         while let Some(existing) = self.ports.store.get_asset(&brand, &ticket.asset_id).await? {
             if same_content(&existing, &inspected) {
-                return self.finish(&brand, key, existing).await;
+                return self.finish(key, existing).await;
             }
             attempts += 1;
             if attempts > 3 {
@@ -408,13 +402,19 @@ impl IntakeService {
                 ..AssetDetails::default()
             },
         };
-        let asset = match self.ports.store.create_asset(brand, &asset).await {
+        let event = DomainEvent::asset_rejected(brand, &asset, now);
+        let asset = match self
+            .ports
+            .store
+            .create_asset(brand, &asset, vec![outbox_write(&event)?])
+            .await
+        {
             Ok(saved) => saved,
             // A concurrent attempt at the same object recorded it first.
             Err(StoreError::Conflict { .. }) => self.existing(brand, &id).await?,
             Err(e) => return Err(e.into()),
         };
-        self.finish(brand, key, asset).await
+        self.finish(key, asset).await
     }
 
     async fn accept(
@@ -439,7 +439,7 @@ impl IntakeService {
                 // A concurrent attempt at this same object recorded it just now: its files are
                 // this asset's, so they must not be removed as a duplicate's would be.
                 let existing = self.existing(brand, &id).await?;
-                return self.finish(brand, key, existing).await;
+                return self.finish(key, existing).await;
             }
             return self
                 .duplicate(
@@ -499,8 +499,14 @@ impl IntakeService {
             },
         };
         asset.details.networks = asset.fit_networks();
-        match self.ports.store.create_asset(brand, &asset).await {
-            Ok(saved) => self.finish(brand, key, saved).await,
+        let event = DomainEvent::asset_ready(brand, &asset, now);
+        match self
+            .ports
+            .store
+            .create_asset(brand, &asset, vec![outbox_write(&event)?])
+            .await
+        {
+            Ok(saved) => self.finish(key, saved).await,
             Err(StoreError::Conflict { .. }) => {
                 // Someone recorded this asset id or these bytes first: a concurrent attempt at
                 // the same object, or another upload of the same file that won the race.
@@ -524,7 +530,7 @@ impl IntakeService {
                     }
                     _ => {
                         let existing = self.existing(brand, &id).await?;
-                        self.finish(brand, key, existing).await
+                        self.finish(key, existing).await
                     }
                 }
             }
@@ -562,29 +568,15 @@ impl IntakeService {
         })
     }
 
-    /// The last steps, also run again for an asset an earlier attempt recorded: the event, then
-    /// the incoming object. A crash between the two sends the event twice (at least once).
-    async fn finish(
-        &self,
-        brand: &BrandId,
-        key: &str,
-        asset: Asset,
-    ) -> Result<IntakeOutcome, ServiceError> {
-        let now = self.ports.clock.now();
-        let (event, outcome) = match asset.status {
-            AssetStatus::Rejected => (
-                DomainEvent::asset_rejected(brand, &asset, now),
-                IntakeOutcome::Rejected(asset),
-            ),
-            _ => (
-                DomainEvent::asset_ready(brand, &asset, now),
-                IntakeOutcome::Ready(asset),
-            ),
-        };
-        // Before the incoming object goes: if the bus fails, a retry finds the asset and sends it.
-        self.events.emit(vec![event]).await?;
+    /// The last step, also run again for an asset an earlier attempt recorded: the incoming
+    /// object goes. The asset's event was written with the asset (the outbox), so a retry never
+    /// sends it again and a crash never loses it.
+    async fn finish(&self, key: &str, asset: Asset) -> Result<IntakeOutcome, ServiceError> {
         self.bucket.delete(key).await?;
-        Ok(outcome)
+        Ok(match asset.status {
+            AssetStatus::Rejected => IntakeOutcome::Rejected(asset),
+            _ => IntakeOutcome::Ready(asset),
+        })
     }
 
     /// A copy of the incoming object failed. If the object is gone, another attempt took it in

@@ -230,7 +230,7 @@ impl MetricsService {
         if let Some(credentials) = &credentials
             && let Err((reason, why)) = channel.check_usable(credentials, self.ports.outbound)
         {
-            mark_needs_reconnect(&self.ports, brand, channel_id, reason).await?;
+            mark_needs_reconnect(&self.ports, brand, channel_id, reason, &why).await?;
             refusal = Some(PublishError::EndpointChanged(why));
         }
         for tracker in trackers {

@@ -2,6 +2,7 @@
 //! the local runner) alike. A service loads, applies a domain rule, and saves with a version check.
 
 pub mod assets;
+pub mod audit;
 pub mod brands;
 pub mod calendar;
 pub mod channels;
@@ -13,15 +14,18 @@ pub mod posts;
 pub mod preflight;
 pub mod publishing;
 pub mod rate_limits;
+pub mod relay;
 pub mod reports;
+pub mod webhooks;
 
 use std::sync::Arc;
 
 use crate::clock::Clock;
-use crate::domain::{Actor, Brand, DomainError};
+use crate::domain::{Actor, Brand, DomainError, Validation};
 use crate::store::{Store, StoreError};
 
 pub use assets::AssetService;
+pub use audit::AuditService;
 pub use brands::BrandService;
 pub use calendar::CalendarService;
 pub use channels::ChannelService;
@@ -32,6 +36,7 @@ pub use metrics::MetricsService;
 pub use posts::PostService;
 pub use rate_limits::RateLimiter;
 pub use reports::ReportService;
+pub use webhooks::WebhookService;
 
 /// How many times an update without a caller-supplied version is retried when a concurrent
 /// writer got there first. With a caller-supplied version a conflict is the caller's to resolve.
@@ -66,6 +71,8 @@ pub enum ServiceError {
     Bucket(#[from] crate::bucket::BlobError),
     #[error(transparent)]
     Events(#[from] crate::domain_events::EventError),
+    #[error(transparent)]
+    Sealing(#[from] crate::sealing::SealError),
     /// A per-brand rate limit: 429 with `Retry-After`.
     #[error("{}", .0.detail)]
     RateLimited(crate::domain::rate_limit::Refusal),
@@ -85,6 +92,9 @@ pub struct Ports {
     pub connectors: crate::networks::Connectors,
     /// Whether URLs people save may point at private networks (tests, local fakes).
     pub outbound: crate::domain::OutboundPolicy,
+    /// Seals secrets at rest (credentials, webhook secrets); only the functions that need a
+    /// secret's plaintext may open them (docs/security.md).
+    pub keyring: Arc<dyn crate::sealing::Keyring>,
 }
 
 impl Ports {
@@ -94,6 +104,21 @@ impl Ports {
             .await?
             .ok_or(ServiceError::BrandNotSetUp)
     }
+}
+
+/// Items per page of a listing when the caller does not say.
+pub const DEFAULT_PAGE_SIZE: usize = 50;
+/// The most items a page of a listing may ask for.
+pub const MAX_PAGE_SIZE: usize = 200;
+
+/// The page size a listing asked for, or the default; an out-of-range one is recorded under
+/// `limit`.
+pub fn page_limit(validation: &mut Validation, limit: Option<usize>) -> usize {
+    let limit = limit.unwrap_or(DEFAULT_PAGE_SIZE);
+    if limit == 0 || limit > MAX_PAGE_SIZE {
+        validation.add("limit", format!("must be between 1 and {MAX_PAGE_SIZE}"));
+    }
+    limit
 }
 
 /// Checks the caller's expected version (If-Match) against what is stored.

@@ -17,8 +17,7 @@ use super::preflight::{Preflight, TargetCheck};
 
 use super::{Ports, ServiceError, check_version, with_retries};
 
-pub const DEFAULT_PAGE_SIZE: usize = 50;
-pub const MAX_PAGE_SIZE: usize = 200;
+pub use super::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 
 /// A partial change to a post's content; `None` keeps the current value, `Some(None)` clears a
 /// clearable field.
@@ -332,10 +331,7 @@ impl PostService {
             .to
             .as_deref()
             .and_then(|t| v.check("to", crate::domain::time::parse_instant(t)));
-        let limit = params.limit.unwrap_or(DEFAULT_PAGE_SIZE);
-        if limit == 0 || limit > MAX_PAGE_SIZE {
-            v.add("limit", format!("must be between 1 and {MAX_PAGE_SIZE}"));
-        }
+        let limit = super::page_limit(&mut v, params.limit);
         if let (Some(f), Some(t)) = (from, to)
             && f >= t
         {

@@ -24,13 +24,14 @@ use crate::domain::{
     Brand, BrandId, ChannelId, Credentials, Network, Post, PostId, ReconnectReason, Secret,
     TargetState,
 };
-use crate::domain_events::{DomainEvent, EventBus};
+use crate::domain_events::DomainEvent;
 use crate::fanout::{Dispatcher, PublishJob};
 use crate::networks::{
     Account, CredentialsSink, MediaFiles, Outgoing, PublishContext, PublishError, ReadBack,
     Renewal, RenewalLease,
 };
 use crate::store::keys::DUE_SHARDS;
+use crate::store::outbox::outbox_write;
 use crate::store::{Store, StoreError, Write};
 
 /// Due posts read per query of one shard.
@@ -77,25 +78,18 @@ pub struct PublishingService {
     ports: Ports,
     preflight: Preflight,
     media: Arc<dyn MediaFiles>,
-    events: Arc<dyn EventBus>,
     dispatcher: Arc<dyn Dispatcher>,
     /// How long one attempt may talk to the network ([`ATTEMPT_TIME_LIMIT`]; tests shorten it).
     attempt_limit: std::time::Duration,
 }
 
 impl PublishingService {
-    pub fn new(
-        ports: Ports,
-        media: Arc<dyn MediaFiles>,
-        events: Arc<dyn EventBus>,
-        dispatcher: Arc<dyn Dispatcher>,
-    ) -> Self {
+    pub fn new(ports: Ports, media: Arc<dyn MediaFiles>, dispatcher: Arc<dyn Dispatcher>) -> Self {
         let preflight = Preflight::new(ports.store.clone(), ports.connectors.clone());
         Self {
             ports,
             preflight,
             media,
-            events,
             dispatcher,
             attempt_limit: ATTEMPT_TIME_LIMIT.unsigned_abs(),
         }
@@ -234,16 +228,13 @@ impl PublishingService {
                 return Ok((Vec::new(), 0));
             }
             let missed = count_missed(&post) - count_missed(&before);
+            let also = settled_event(brand, was_settled, &post, now)?;
             match self
                 .store()
-                .put_post(brand, &post, Some(post.version))
+                .put_post_with(brand, &post, post.version, also)
                 .await
             {
                 Ok(saved) => {
-                    if !was_settled && saved.is_settled() {
-                        self.emit(vec![DomainEvent::post_settled(brand, &saved, now)])
-                            .await;
-                    }
                     let jobs = self.jobs(brand, &saved, claims).await?;
                     return Ok((jobs, missed));
                 }
@@ -518,17 +509,14 @@ impl PublishingService {
                     "this attempt no longer holds the target",
                 ));
             }
-            let also = self.follow_if_published(job, &post, &outcome)?;
+            let mut also = self.follow_if_published(job, &post, &outcome)?;
+            also.extend(settled_event(&job.brand, was_settled, &post, now)?);
             match self
                 .store()
                 .put_post_with(&job.brand, &post, post.version, also)
                 .await
             {
                 Ok(saved) => {
-                    if !was_settled && saved.is_settled() {
-                        self.emit(vec![DomainEvent::post_settled(&job.brand, &saved, now)])
-                            .await;
-                    }
                     let state = saved
                         .targets
                         .iter()
@@ -581,21 +569,25 @@ impl PublishingService {
         reason: ReconnectReason,
         message: &str,
     ) -> Result<(), ServiceError> {
-        if let Some(saved) = mark_needs_reconnect(&self.ports, brand, id, reason).await? {
-            let now = self.ports.clock.now();
-            self.emit(vec![DomainEvent::channel_needs_reconnect(
-                brand, &saved, message, now,
-            )])
-            .await;
-        }
+        mark_needs_reconnect(&self.ports, brand, id, reason, message).await?;
         Ok(())
     }
+}
 
-    async fn emit(&self, events: Vec<DomainEvent>) {
-        if let Err(e) = self.events.emit(events).await {
-            tracing::error!(error = %e, "domain events could not be sent");
-        }
+/// The post's event, for the same write as the change that settled it: every target reached an
+/// end state in this change, so the event is written exactly once.
+fn settled_event(
+    brand: &BrandId,
+    was_settled: bool,
+    post: &Post,
+    now: jiff::Timestamp,
+) -> Result<Vec<Write>, ServiceError> {
+    if was_settled || !post.is_settled() {
+        return Ok(Vec::new());
     }
+    Ok(vec![outbox_write(&DomainEvent::post_settled(
+        brand, post, now,
+    ))?])
 }
 
 fn failed(kind: &str, retryable: bool, message: &str) -> Outcome {

@@ -1,6 +1,6 @@
 //! Reports: built on demand for the API, and written every week or fortnight (Monday 08:00 in
 //! the brand's zone) to the bucket as `reports/{brand}/{period end}/report.{json,csv,html}`, with
-//! a `report.ready` event carrying a short-lived link.
+//! a `report.ready` event naming the API path that serves it (never a link that opens it).
 //!
 //! A report reads: the brand, its channels, KPIs and competitors (one query each), each channel's
 //! snapshot partition over the window (one range query per channel), each competitor's (one per
@@ -20,12 +20,10 @@ use crate::domain::report_build::{ReportInput, build_report, excerpt, window};
 use crate::domain::{
     Actor, Brand, BrandId, ChannelId, CompetitorId, PeriodKind, Permission, PostId,
 };
-use crate::domain_events::{DomainEvent, EventBus, ReportReady};
+use crate::domain_events::{DomainEvent, ReportReady};
 use crate::report_render::{Format, render};
+use crate::store::outbox::outbox_write;
 
-/// How long the link in `report.ready` works. In AWS a presigned link also stops working when
-/// the function's role credentials that signed it expire, which can be sooner.
-pub const REPORT_LINK_VALIDITY: SignedDuration = SignedDuration::from_hours(6);
 /// Posts can go out this long after their planned time (retries, the late window): the posts
 /// read for a period start this much earlier, then are filtered by when they really went out.
 const PUBLISH_SLACK: SignedDuration = SignedDuration::from_hours(48);
@@ -58,15 +56,14 @@ pub struct ReportsTickReport {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WrittenReport {
     pub keys: Vec<String>,
-    pub link: String,
 }
 
 #[derive(Clone)]
 pub struct ReportService {
     ports: Ports,
-    /// Where scheduled reports are written and announced (the reports function, the local
-    /// runner); the API only builds reports.
-    output: Option<(Arc<dyn Bucket>, Arc<dyn EventBus>)>,
+    /// Where scheduled reports are written (the reports function, the local runner); the API
+    /// only builds reports.
+    output: Option<Arc<dyn Bucket>>,
     /// Due schedules taken per tick ([`SCHEDULES_PER_TICK`]; tests take fewer).
     per_tick: usize,
 }
@@ -86,8 +83,8 @@ impl ReportService {
         self
     }
 
-    pub fn with_output(mut self, bucket: Arc<dyn Bucket>, events: Arc<dyn EventBus>) -> Self {
-        self.output = Some((bucket, events));
+    pub fn with_output(mut self, bucket: Arc<dyn Bucket>) -> Self {
+        self.output = Some(bucket);
         self
     }
 
@@ -214,9 +211,9 @@ impl ReportService {
         Ok((report, stats))
     }
 
-    /// Writes the report in every format and returns the keys and a short-lived link to the HTML.
+    /// Writes the report in every format and returns the keys.
     pub async fn write(&self, report: &Report) -> Result<WrittenReport, ServiceError> {
-        let (bucket, _) = self.output.as_ref().ok_or_else(|| {
+        let bucket = self.output.as_ref().ok_or_else(|| {
             ServiceError::BadRequest("reports cannot be written: no bucket is configured".into())
         })?;
         let mut keys = Vec::new();
@@ -231,9 +228,7 @@ impl ReportService {
                 .await?;
             keys.push(key);
         }
-        let html = report_key(&report.brand_id, report.period.last_day, Format::Html);
-        let link = bucket.presign_get(&html, REPORT_LINK_VALIDITY).await?;
-        Ok(WrittenReport { keys, link })
+        Ok(WrittenReport { keys })
     }
 
     /// The schedule's tick: writes every report that is due and moves each schedule on.
@@ -256,7 +251,7 @@ impl ReportService {
                     match self
                         .ports
                         .store
-                        .put_report_schedule(&brand_id, &retry, Some(schedule.version))
+                        .put_report_schedule(&brand_id, &retry, Some(schedule.version), vec![])
                         .await
                     {
                         Ok(()) | Err(crate::store::StoreError::Conflict { .. }) => {}
@@ -291,7 +286,17 @@ impl ReportService {
             .map_err(|e| ServiceError::BadRequest(e.to_string()))?;
         let (report, stats) = self.build(&brand, period).await?;
         let written = self.write(&report).await?;
-        // Written first, then the schedule moves on: a crash in between rewrites the same keys.
+        let count = |outcome| report.kpis.iter().filter(|k| k.outcome == outcome).count();
+        let ready = ReportReady {
+            period: report.period.kind,
+            first_day: report.period.first_day.to_string(),
+            last_day: report.period.last_day.to_string(),
+            kpis_met: count(KpiOutcome::Met),
+            kpis_missed: count(KpiOutcome::Missed),
+        };
+        let event = DomainEvent::report_ready(brand_id, ready, now);
+        // Written first, then the schedule moves on with the event in the same write: a crash in
+        // between rewrites the same keys, and the event exists exactly when the schedule moved.
         match self
             .ports
             .store
@@ -299,11 +304,12 @@ impl ReportService {
                 brand_id,
                 &schedule.advanced(zone, now),
                 Some(schedule.version),
+                vec![outbox_write(&event)?],
             )
             .await
         {
             Ok(()) => {}
-            // Another tick wrote it too and moved the schedule: it sends the event.
+            // Another tick wrote it too and moved the schedule, with its own event.
             Err(crate::store::StoreError::Conflict { .. }) => return Ok(()),
             Err(e) => return Err(e.into()),
         }
@@ -312,25 +318,9 @@ impl ReportService {
             period_end = %report.period.last_day,
             queries = stats.queries,
             snapshots = stats.snapshots,
+            keys = written.keys.len(),
             "report written"
         );
-        let count = |outcome| report.kpis.iter().filter(|k| k.outcome == outcome).count();
-        let ready = ReportReady {
-            period: report.period.kind,
-            first_day: report.period.first_day.to_string(),
-            last_day: report.period.last_day.to_string(),
-            kpis_met: count(KpiOutcome::Met),
-            kpis_missed: count(KpiOutcome::Missed),
-            keys: written.keys,
-            link: written.link,
-            link_expires_at: now.checked_add(REPORT_LINK_VALIDITY).ok(),
-        };
-        let event = DomainEvent::report_ready(brand_id, ready, now);
-        if let Some((_, events)) = &self.output
-            && let Err(e) = events.emit(vec![event]).await
-        {
-            tracing::error!(error = %e, "report.ready could not be sent");
-        }
         Ok(())
     }
 }
@@ -346,10 +336,14 @@ pub(crate) async fn ensure_schedule(ports: &Ports, brand: &Brand) -> Result<(), 
                     == crate::domain::report::REPORT_HOUR => {}
         Some(current) => {
             store
-                .put_report_schedule(&brand.id, &wanted, Some(current.version))
+                .put_report_schedule(&brand.id, &wanted, Some(current.version), vec![])
                 .await?
         }
-        None => store.put_report_schedule(&brand.id, &wanted, None).await?,
+        None => {
+            store
+                .put_report_schedule(&brand.id, &wanted, None, vec![])
+                .await?
+        }
     }
     Ok(())
 }

@@ -15,6 +15,7 @@
 //! | dropped file      | `B#{brand}`      | `IN#{sha256 of its key}` |                              |
 //! | write bucket      | `B#{brand}`      | `RL#writes`   |                                         |
 //! | upload allowance  | `B#{brand}`      | `RL#uploads`  |                                         |
+//! | outbox event      | `OUT#{brand}`    | `{event id}`  | (TTL; relayed from the table's stream)  |
 //!
 //! Assets are listed newest first by querying `A#` descending (ULIDs sort by time). A checksum
 //! item is written in the same atomic write as its asset, so two uploads of the same file cannot
@@ -202,6 +203,15 @@ pub fn account_snapshots_pk(brand: &BrandId, channel: &ChannelId) -> String {
 /// The inclusive key range of time-keyed sort keys in `[from, to]` (both ends included).
 pub fn time_range_inclusive(from: Timestamp, to: Timestamp) -> (String, String) {
     (time_key(from), format!("{}~", time_key(to)))
+}
+
+/// Where every outbox partition starts: the relay's stream filter matches this prefix.
+pub const OUTBOX_PREFIX: &str = "OUT#";
+
+/// A brand's outbox (`store::outbox`): `OUT#{brand}` / `{event id}`, outside the brand's own
+/// partition so the stream filter can select it by key prefix.
+pub fn outbox_pk(brand: &str) -> String {
+    format!("{OUTBOX_PREFIX}{brand}")
 }
 
 pub fn credentials_pk(brand: &BrandId) -> String {

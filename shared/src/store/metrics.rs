@@ -356,6 +356,7 @@ impl Store {
         brand: &BrandId,
         schedule: &ReportSchedule,
         expected: Option<u64>,
+        also: Vec<Write>,
     ) -> Result<(), StoreError> {
         let item = encode(
             keys::brand_pk(brand),
@@ -371,9 +372,9 @@ impl Store {
             schedule,
         )?;
         let condition = expected.map_or(Condition::Any, Condition::Version);
-        self.items()
-            .write(vec![Write::Put { item, condition }])
-            .await
+        let mut writes = vec![Write::Put { item, condition }];
+        writes.extend(also);
+        self.items().write(writes).await
     }
 
     /// Up to `limit` brands whose report is due at or before `now`.

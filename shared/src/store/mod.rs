@@ -4,11 +4,14 @@
 //! - [`Store`] is the port the services use, shaped by the use cases (brands, channels, posts) and
 //!   written once on top of any `ItemStore`, so both adapters share every key and every rule.
 
+pub mod audit;
 mod credentials;
 pub mod cursor;
 pub mod keys;
 mod metrics;
+pub mod outbox;
 mod repository;
+pub mod webhooks;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};

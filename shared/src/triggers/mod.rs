@@ -3,5 +3,7 @@
 //! calls the services directly and needs none of this.
 
 pub mod publisher;
+#[cfg(feature = "aws")]
+pub mod relay;
 pub mod schedules;
 pub mod uploads;

@@ -26,6 +26,10 @@ use crate::store::{
 // and such a write or query is refused as invalid.
 const ITEMS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("items");
 
+mod stream;
+use stream::{CHECKPOINTS, STREAM, stream_record};
+pub use stream::{StreamRecord, StreamWaker, is_streamed};
+
 fn index_table(index: Index) -> TableDefinition<'static, &'static [u8], ()> {
     TableDefinition::new(table::index(index).0)
 }
@@ -93,6 +97,8 @@ enum Job {
 struct Shared {
     db: Database,
     commits: AtomicU64,
+    /// Woken after a commit that appended to the stream (the local relay waits on it).
+    streamed: tokio::sync::Notify,
     /// Held by unit tests to keep the writer from starting a batch until every call is queued.
     #[cfg(test)]
     gate: Mutex<()>,
@@ -115,6 +121,10 @@ impl EmbeddedStore {
         let txn = db.begin_write().map_err(|e| store_error(&context, e))?;
         txn.open_table(ITEMS)
             .map_err(|e| store_error(&context, e))?;
+        txn.open_table(STREAM)
+            .map_err(|e| store_error(&context, e))?;
+        txn.open_table(CHECKPOINTS)
+            .map_err(|e| store_error(&context, e))?;
         for index in Index::ALL {
             txn.open_table(index_table(index))
                 .map_err(|e| store_error(&context, e))?;
@@ -124,6 +134,7 @@ impl EmbeddedStore {
         let shared = Arc::new(Shared {
             db,
             commits: AtomicU64::new(0),
+            streamed: tokio::sync::Notify::new(),
             #[cfg(test)]
             gate: Mutex::new(()),
         });
@@ -540,8 +551,11 @@ fn run_writer(shared: &Shared, queue: &mpsc::Receiver<Job>) {
 /// Applies every call in one transaction and commits once; answers go out only after the commit.
 fn commit_batch(shared: &Shared, calls: Vec<Call>) {
     match apply_and_commit(&shared.db, &calls) {
-        Ok(outcomes) => {
+        Ok((outcomes, appended)) => {
             shared.commits.fetch_add(1, Ordering::Relaxed);
+            if appended {
+                shared.streamed.notify_one();
+            }
             for (call, outcome) in calls.into_iter().zip(outcomes) {
                 // A caller that gave up waiting is no reason to stop answering the others.
                 let _ = call.reply.send(outcome);
@@ -567,17 +581,23 @@ enum CallError {
 struct WriteTables<'txn> {
     items: Table<'txn, &'static [u8], &'static [u8]>,
     indexes: Vec<(Index, Table<'txn, &'static [u8], ()>)>,
+    /// New items of the streamed prefixes, in commit order (`stream`).
+    stream: Table<'txn, u64, &'static [u8]>,
+    appended: bool,
 }
 
+/// Applies the calls in one transaction; returns each call's outcome and whether anything was
+/// appended to the stream.
 fn apply_and_commit(
     db: &Database,
     calls: &[Call],
-) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+) -> Result<(Vec<Result<(), StoreError>>, bool), StoreError> {
     let context = "committing writes";
     let mut txn = db.begin_write().map_err(|e| store_error(context, e))?;
     // The default, stated because the contract depends on it: commit returns after fsync.
     txn.set_durability(Durability::Immediate);
     let mut outcomes = Vec::with_capacity(calls.len());
+    let appended;
     {
         let items = txn.open_table(ITEMS).map_err(|e| store_error(context, e))?;
         let mut indexes = Vec::with_capacity(Index::ALL.len());
@@ -587,7 +607,15 @@ fn apply_and_commit(
                 .map_err(|e| store_error(context, e))?;
             indexes.push((index, table));
         }
-        let mut tables = WriteTables { items, indexes };
+        let stream = txn
+            .open_table(STREAM)
+            .map_err(|e| store_error(context, e))?;
+        let mut tables = WriteTables {
+            items,
+            indexes,
+            stream,
+            appended: false,
+        };
         for call in calls {
             match apply_call(&mut tables, &call.writes) {
                 Ok(()) => outcomes.push(Ok(())),
@@ -596,9 +624,10 @@ fn apply_and_commit(
                 Err(CallError::Storage(e)) => return Err(e),
             }
         }
+        appended = tables.appended;
     }
     txn.commit().map_err(|e| store_error(context, e))?;
-    Ok(outcomes)
+    Ok((outcomes, appended))
 }
 
 fn apply_call(tables: &mut WriteTables<'_>, writes: &[PreparedWrite]) -> Result<(), CallError> {
@@ -647,6 +676,19 @@ fn apply_call(tables: &mut WriteTables<'_>, writes: &[PreparedWrite]) -> Result<
         }
         match &write.put {
             Some(put) => {
+                // Like a DynamoDB stream with an INSERT filter: new items of a streamed prefix.
+                if current.is_none() && is_streamed(&write.pk) {
+                    let next = match tables.stream.last().map_err(storage)? {
+                        Some((seq, _)) => seq.value() + 1,
+                        None => 1,
+                    };
+                    let record = stream_record(&write.key, &put.value);
+                    tables
+                        .stream
+                        .insert(next, record.as_slice())
+                        .map_err(storage)?;
+                    tables.appended = true;
+                }
                 tables
                     .items
                     .insert(write.key.as_slice(), put.value.as_slice())

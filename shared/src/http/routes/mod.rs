@@ -1,6 +1,7 @@
 //! One module per resource. A route decodes, calls one service, encodes.
 
 pub mod assets;
+pub mod audit;
 pub mod brand;
 pub mod calendar;
 pub mod channels;
@@ -10,6 +11,7 @@ pub mod kpis;
 pub mod networks;
 pub mod posts;
 pub mod reports;
+pub mod webhooks;
 
 use axum::response::Response;
 

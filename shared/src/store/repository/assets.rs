@@ -69,7 +69,13 @@ impl Store {
     /// Records a new asset and, when it has one, its checksum, in one atomic write that fails
     /// (`Conflict`, index 0 for the asset, 1 for the checksum) if either already exists: so two
     /// uploads of the same file can never both become assets of the brand.
-    pub async fn create_asset(&self, brand: &BrandId, asset: &Asset) -> Result<Asset, StoreError> {
+    /// `also` goes in the same write (the asset's event).
+    pub async fn create_asset(
+        &self,
+        brand: &BrandId,
+        asset: &Asset,
+        also: Vec<Write>,
+    ) -> Result<Asset, StoreError> {
         let pk = keys::brand_pk(brand);
         let mut writes = vec![Write::Put {
             item: encode(pk.clone(), keys::asset_sk(&asset.id), 1, vec![], asset)?,
@@ -87,6 +93,7 @@ impl Store {
                 condition: Condition::Absent,
             });
         }
+        writes.extend(also);
         self.items.write(writes).await?;
         let mut saved = asset.clone();
         saved.version = 1;

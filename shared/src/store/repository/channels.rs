@@ -77,6 +77,25 @@ impl Store {
         Ok(saved)
     }
 
+    /// Replaces the version of the channel the caller read and, in the same atomic write, `also`
+    /// (its event, its audit entry).
+    pub async fn put_channel_with(
+        &self,
+        brand: &BrandId,
+        channel: &Channel,
+        expected: u64,
+        also: Vec<Write>,
+    ) -> Result<Channel, StoreError> {
+        let item = encode(
+            keys::brand_pk(brand),
+            keys::channel_sk(&channel.id),
+            expected + 1,
+            vec![],
+            channel,
+        )?;
+        self.put_with(channel, item, Some(expected), also).await
+    }
+
     /// Saves the channel and deletes its credentials in one write (the channel moved to another
     /// server, and its credentials were given for the old one).
     pub async fn put_channel_without_credentials(

@@ -25,7 +25,7 @@ pub use posts::{PostFilter, PostPage};
 
 /// How many items one listing request may examine before it returns a (possibly short) page with
 /// a cursor, so a selective filter cannot turn one request into a read of the whole partition.
-const MAX_EXAMINED_PER_LISTING: usize = 1_000;
+pub(super) const MAX_EXAMINED_PER_LISTING: usize = 1_000;
 
 /// Why a listing could not run.
 #[derive(Debug, thiserror::Error)]
@@ -83,7 +83,7 @@ impl Store {
 
     /// Reads pages until `limit` items matched, the range ended, or `max_examined` items were read.
     /// The returned cursor points just after the last item examined, so none is skipped or repeated.
-    async fn collect<T>(
+    pub(super) async fn collect<T>(
         &self,
         mut query: Query,
         limit: usize,
@@ -126,14 +126,25 @@ impl Store {
         item: Item,
         expected: Option<u64>,
     ) -> Result<T, StoreError> {
+        self.put_with(value, item, expected, Vec::new()).await
+    }
+
+    /// [`Store::put`] and, in the same atomic write, `also` (an outbox event, an audit entry).
+    pub(super) async fn put_with<T: Clone + Versioned>(
+        &self,
+        value: &T,
+        item: Item,
+        expected: Option<u64>,
+        also: Vec<Write>,
+    ) -> Result<T, StoreError> {
         let condition = match expected {
             None => Condition::Absent,
             Some(v) => Condition::Version(v),
         };
         let version = item.version;
-        self.items
-            .write(vec![Write::Put { item, condition }])
-            .await?;
+        let mut writes = vec![Write::Put { item, condition }];
+        writes.extend(also);
+        self.items.write(writes).await?;
         let mut saved = value.clone();
         saved.set_version(version);
         Ok(saved)
@@ -153,7 +164,15 @@ macro_rules! versioned {
         }
     )*};
 }
-versioned!(Asset, Brand, Channel, Post, crate::domain::Kpi);
+versioned!(
+    Asset,
+    Brand,
+    Channel,
+    Post,
+    crate::domain::Kpi,
+    crate::domain::webhook::Webhook,
+    crate::domain::webhook::Delivery
+);
 
 pub(super) fn next_version(expected: Option<u64>) -> u64 {
     expected.map_or(1, |v| v + 1)
