@@ -25,6 +25,7 @@ use crate::networks::{NetworkEndpoints, Polling};
 use crate::outbound::{OutboundClient, SystemLookup, Timeouts};
 use crate::services::brands::NewProfile;
 use crate::services::publishing::PublishingService;
+use crate::services::relay::RelayService;
 use crate::services::{
     BrandService, IntakeService, MetricsService, Ports, ReportService, ServiceError,
 };
@@ -249,11 +250,12 @@ impl LocalRuntime {
     /// The relay: events from the store's outbox to the local bus (the log, and in-process
     /// subscribers) and to the brands' webhooks, retrying due deliveries every `tick`.
     pub fn relay(&self, tick: std::time::Duration) -> LocalRelay {
-        LocalRelay::new(
-            self.embedded.clone(),
-            self.wiring.relay(Arc::new(self.bus.clone())),
-            tick,
-        )
+        LocalRelay::new(self.embedded.clone(), self.relay_service(), tick)
+    }
+
+    /// The relay service on the local bus (tests run its webhook tick themselves).
+    pub fn relay_service(&self) -> RelayService {
+        self.wiring.relay(Arc::new(self.bus.clone()))
     }
 
     /// Starts [`LocalRuntime::relay`] with the default tick ([`RELAY_TICK`]).

@@ -24,13 +24,14 @@ pub mod action {
     pub const POST_SCHEDULED: &str = "post.scheduled";
     pub const POST_UNSCHEDULED: &str = "post.unscheduled";
     pub const POST_PUBLISH_NOW: &str = "post.publish_now";
+    pub const POST_CANCELLED: &str = "post.cancelled";
     pub const BRAND_UPDATED: &str = "brand.updated";
     pub const WEBHOOK_CREATED: &str = "webhook.created";
     pub const WEBHOOK_UPDATED: &str = "webhook.updated";
     pub const WEBHOOK_DELETED: &str = "webhook.deleted";
     pub const WEBHOOK_PINGED: &str = "webhook.pinged";
 
-    pub const ALL: [&str; 15] = [
+    pub const ALL: [&str; 16] = [
         CHANNEL_CREATED,
         CHANNEL_UPDATED,
         CHANNEL_ENDPOINT_CHANGED,
@@ -41,6 +42,7 @@ pub mod action {
         POST_SCHEDULED,
         POST_UNSCHEDULED,
         POST_PUBLISH_NOW,
+        POST_CANCELLED,
         BRAND_UPDATED,
         WEBHOOK_CREATED,
         WEBHOOK_UPDATED,

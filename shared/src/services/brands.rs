@@ -64,14 +64,22 @@ impl BrandService {
                         return Err(ServiceError::Stale("brand profile"));
                     }
                     let brand = Brand::create(actor.brand.clone(), profile.clone(), now);
-                    Ok((self.ports.store.put_brand(&brand, None).await?, true))
+                    let audit = audit(actor, &brand, now)?;
+                    Ok((
+                        self.ports.store.put_brand_with(&brand, None, audit).await?,
+                        true,
+                    ))
                 }
                 Some(mut brand) => {
                     check_version(expected, brand.version, "brand profile")?;
                     let version = brand.version;
                     brand.update(profile.clone(), now);
+                    let audit = audit(actor, &brand, now)?;
                     Ok((
-                        self.ports.store.put_brand(&brand, Some(version)).await?,
+                        self.ports
+                            .store
+                            .put_brand_with(&brand, Some(version), audit)
+                            .await?,
                         false,
                     ))
                 }
@@ -119,11 +127,43 @@ impl BrandService {
             let mut profile = profile;
             profile.report_period = changes.report_period.unwrap_or(current.report_period);
             let version = brand.version;
-            brand.update(profile, self.ports.clock.now());
-            Ok(self.ports.store.put_brand(&brand, Some(version)).await?)
+            let now = self.ports.clock.now();
+            brand.update(profile, now);
+            let audit = audit(actor, &brand, now)?;
+            Ok(self
+                .ports
+                .store
+                .put_brand_with(&brand, Some(version), audit)
+                .await?)
         })
         .await?;
         super::reports::ensure_schedule(&self.ports, &saved).await?;
         Ok(saved)
     }
+}
+
+/// The audit entry of a profile change: whether posts need approval and when late ones go out
+/// decide what reaches the public.
+fn audit(
+    actor: &Actor,
+    brand: &Brand,
+    at: jiff::Timestamp,
+) -> Result<Vec<crate::store::Write>, ServiceError> {
+    let profile = brand.profile();
+    let entry = crate::domain::audit::AuditEntry::new(
+        actor,
+        crate::domain::audit::action::BRAND_UPDATED,
+        format!("brand/{}", brand.id),
+        at,
+        serde_json::json!({
+            "approval_required": profile.approval_required,
+            "late_window_minutes": profile.late_window_minutes,
+            "publish_late": profile.publish_late,
+            "time_zone": profile.time_zone.as_str(),
+        }),
+    );
+    Ok(vec![crate::store::audit::audit_write(
+        &actor.brand,
+        &entry,
+    )?])
 }

@@ -2,6 +2,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::domain::audit::{AuditEntry, action};
 use crate::domain::channel::ChannelFields;
 use crate::domain::queue::QueueSlot;
 use crate::domain::{
@@ -10,6 +11,7 @@ use crate::domain::{
 };
 use crate::domain_events::DomainEvent;
 use crate::store::StoreError;
+use crate::store::audit::audit_write;
 use crate::store::outbox::outbox_write;
 
 use super::{Ports, ServiceError, check_version, with_retries};
@@ -79,11 +81,13 @@ impl ChannelService {
                 "a brand can have at most {MAX_CHANNELS_PER_BRAND} channels"
             )));
         }
-        let channel = Channel::create(network, fields, self.ports.clock.now());
+        let now = self.ports.clock.now();
+        let channel = Channel::create(network, fields, now);
+        let audit = audit(actor, action::CHANNEL_CREATED, &channel, now)?;
         Ok(self
             .ports
             .store
-            .put_channel(&actor.brand, &channel, None)
+            .create_channel(&actor.brand, &channel, vec![audit])
             .await?)
     }
 
@@ -116,15 +120,24 @@ impl ChannelService {
             .with_queue(slot_pairs(changes.queue.as_ref().unwrap_or(&current.queue)))?;
             let version = channel.version;
             let store = &self.ports.store;
-            if channel.update(fields, self.ports.clock.now()) {
+            let now = self.ports.clock.now();
+            let status_before = channel.status;
+            if channel.update(fields, now) {
                 // Credentials are bound to the server they were given for: moving the channel
                 // to another server deletes them in the same write.
+                let audit = audit(actor, action::CHANNEL_ENDPOINT_CHANGED, &channel, now)?;
                 Ok(store
-                    .put_channel_without_credentials(&actor.brand, &channel, version)
+                    .put_channel_without_credentials(&actor.brand, &channel, version, vec![audit])
                     .await?)
             } else {
+                // Enabling or disabling a channel decides whether it publishes: recorded.
+                let also = if channel.status != status_before {
+                    vec![audit(actor, action::CHANNEL_UPDATED, &channel, now)?]
+                } else {
+                    vec![]
+                };
                 Ok(store
-                    .put_channel(&actor.brand, &channel, Some(version))
+                    .put_channel_with(&actor.brand, &channel, version, also)
                     .await?)
             }
         })
@@ -141,10 +154,16 @@ impl ChannelService {
         with_retries(expected, "channel", || async {
             let channel = self.load(actor, id).await?;
             check_version(expected, channel.version, "channel")?;
+            let audit = audit(
+                actor,
+                action::CHANNEL_DELETED,
+                &channel,
+                self.ports.clock.now(),
+            )?;
             Ok(self
                 .ports
                 .store
-                .delete_channel(&actor.brand, id, channel.version)
+                .delete_channel_with(&actor.brand, id, channel.version, vec![audit])
                 .await?)
         })
         .await
@@ -170,11 +189,14 @@ impl ChannelService {
             }
             let credentials = Credentials::parse(channel.network, &raw)?.bind_to(&channel)?;
             let version = channel.version;
-            channel.credentials_stored(self.ports.clock.now());
+            let now = self.ports.clock.now();
+            channel.credentials_stored(now);
+            // Which values were given, never the values.
+            let audit = audit(actor, action::CHANNEL_CREDENTIALS_REPLACED, &channel, now)?;
             Ok(self
                 .ports
                 .store
-                .put_credentials(&actor.brand, &channel, version, &credentials)
+                .put_credentials_with(&actor.brand, &channel, version, &credentials, vec![audit])
                 .await?)
         })
         .await
@@ -223,6 +245,27 @@ pub(crate) async fn mark_needs_reconnect(
         }
     }
     Ok(None)
+}
+
+/// The audit entry of a change to `channel` (its network, status and server; never a secret).
+fn audit(
+    actor: &Actor,
+    what: &str,
+    channel: &Channel,
+    at: jiff::Timestamp,
+) -> Result<crate::store::Write, ServiceError> {
+    let entry = AuditEntry::new(
+        actor,
+        what,
+        format!("channel/{}", channel.id),
+        at,
+        serde_json::json!({
+            "network": channel.network,
+            "status": channel.status,
+            "endpoint": channel.endpoint().ok().flatten().map(|e| e.as_str().to_owned()),
+        }),
+    );
+    Ok(audit_write(&actor.brand, &entry)?)
 }
 
 fn slot_pairs(slots: &[QueueSlot]) -> Vec<(String, String)> {

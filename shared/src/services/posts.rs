@@ -16,6 +16,8 @@ use crate::store::{ListError, PostFilter, PostPage};
 use super::preflight::{Preflight, TargetCheck};
 
 use super::{Ports, ServiceError, check_version, with_retries};
+use crate::domain::audit::{AuditEntry, action};
+use crate::store::audit::audit_write;
 
 pub use super::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 
@@ -53,6 +55,20 @@ pub enum Action {
 }
 
 impl Action {
+    /// The audit log's name for the action, when it is one a brand reviews (who approved,
+    /// rejected, scheduled or published).
+    fn audited(&self) -> Option<&'static str> {
+        match self {
+            Action::Approve => Some(action::POST_APPROVED),
+            Action::Reject { .. } => Some(action::POST_REJECTED),
+            Action::Schedule { .. } | Action::Queue => Some(action::POST_SCHEDULED),
+            Action::PublishNow => Some(action::POST_PUBLISH_NOW),
+            Action::Unschedule => Some(action::POST_UNSCHEDULED),
+            Action::Cancel => Some(action::POST_CANCELLED),
+            Action::Submit => None,
+        }
+    }
+
     fn permission(&self) -> Permission {
         match self {
             Action::Submit => Permission::WriteDrafts,
@@ -183,10 +199,27 @@ impl PostService {
                 Action::Cancel => post.cancel(&ctx)?,
             }
             let version = post.version;
+            let also = match action.audited() {
+                Some(what) => {
+                    let entry = AuditEntry::new(
+                        actor,
+                        what,
+                        format!("post/{}", post.id),
+                        self.ports.clock.now(),
+                        serde_json::json!({
+                            "status": post.status(),
+                            "publish_at": post.publish_at,
+                            "channels": post.targets.iter().map(|t| t.channel_id.to_string()).collect::<Vec<_>>(),
+                        }),
+                    );
+                    vec![audit_write(&actor.brand, &entry)?]
+                }
+                None => vec![],
+            };
             Ok(self
                 .ports
                 .store
-                .put_post(&actor.brand, &post, Some(version))
+                .put_post_with(&actor.brand, &post, version, also)
                 .await?)
         })
         .await

@@ -18,6 +18,16 @@ impl Store {
         brand: &Brand,
         expected: Option<u64>,
     ) -> Result<Brand, StoreError> {
+        self.put_brand_with(brand, expected, vec![]).await
+    }
+
+    /// [`Store::put_brand`] with `also` (its audit entry) in the same write.
+    pub async fn put_brand_with(
+        &self,
+        brand: &Brand,
+        expected: Option<u64>,
+        also: Vec<crate::store::Write>,
+    ) -> Result<Brand, StoreError> {
         let item = encode(
             keys::brand_pk(&brand.id),
             BRAND_SK.into(),
@@ -25,6 +35,6 @@ impl Store {
             vec![],
             brand,
         )?;
-        self.put(brand, item, expected).await
+        self.put_with(brand, item, expected, also).await
     }
 }

@@ -45,6 +45,21 @@ impl Store {
         channel: &Channel,
         expected: Option<u64>,
     ) -> Result<Channel, StoreError> {
+        match expected {
+            Some(version) => self.put_channel_with(brand, channel, version, vec![]).await,
+            None => self.create_channel(brand, channel, vec![]).await,
+        }
+    }
+
+    /// Creates the channel, starting to follow its account's metrics and writing `also` (its
+    /// audit entry) in the same write.
+    pub async fn create_channel(
+        &self,
+        brand: &BrandId,
+        channel: &Channel,
+        also: Vec<Write>,
+    ) -> Result<Channel, StoreError> {
+        let expected: Option<u64> = None;
         let item = encode(
             keys::brand_pk(brand),
             keys::channel_sk(&channel.id),
@@ -52,9 +67,6 @@ impl Store {
             vec![],
             channel,
         )?;
-        if expected.is_some() {
-            return self.put(channel, item, expected).await;
-        }
         let tracker = Tracker::for_account(
             Subject::Channel {
                 channel_id: channel.id,
@@ -64,13 +76,18 @@ impl Store {
         );
         let version = item.version;
         self.items
-            .write(vec![
-                Write::Put {
-                    item,
-                    condition: Condition::Absent,
-                },
-                self.tracker_write(brand, &tracker)?,
-            ])
+            .write(
+                [
+                    Write::Put {
+                        item,
+                        condition: Condition::Absent,
+                    },
+                    self.tracker_write(brand, &tracker)?,
+                ]
+                .into_iter()
+                .chain(also)
+                .collect(),
+            )
             .await?;
         let mut saved = channel.clone();
         saved.version = version;
@@ -103,6 +120,7 @@ impl Store {
         brand: &BrandId,
         channel: &Channel,
         expected: u64,
+        also: Vec<Write>,
     ) -> Result<Channel, StoreError> {
         let item = encode(
             keys::brand_pk(brand),
@@ -112,17 +130,22 @@ impl Store {
             channel,
         )?;
         self.items
-            .write(vec![
-                Write::Put {
-                    item,
-                    condition: Condition::Version(expected),
-                },
-                Write::Delete {
-                    pk: keys::credentials_pk(brand),
-                    sk: keys::channel_sk(&channel.id),
-                    condition: Condition::Any,
-                },
-            ])
+            .write(
+                vec![
+                    Write::Put {
+                        item,
+                        condition: Condition::Version(expected),
+                    },
+                    Write::Delete {
+                        pk: keys::credentials_pk(brand),
+                        sk: keys::channel_sk(&channel.id),
+                        condition: Condition::Any,
+                    },
+                ]
+                .into_iter()
+                .chain(also)
+                .collect(),
+            )
             .await?;
         let mut saved = channel.clone();
         saved.version = expected + 1;
@@ -136,20 +159,36 @@ impl Store {
         id: &ChannelId,
         expected: u64,
     ) -> Result<(), StoreError> {
+        self.delete_channel_with(brand, id, expected, vec![]).await
+    }
+
+    /// [`Store::delete_channel`] with `also` (its audit entry) in the same write.
+    pub async fn delete_channel_with(
+        &self,
+        brand: &BrandId,
+        id: &ChannelId,
+        expected: u64,
+        also: Vec<Write>,
+    ) -> Result<(), StoreError> {
         self.items
-            .write(vec![
-                Write::Delete {
-                    pk: keys::brand_pk(brand),
-                    sk: keys::channel_sk(id),
-                    condition: Condition::Version(expected),
-                },
-                Write::Delete {
-                    pk: keys::credentials_pk(brand),
-                    sk: keys::channel_sk(id),
-                    condition: Condition::Any,
-                },
-                self.untrack_write(brand, &Subject::Channel { channel_id: *id }),
-            ])
+            .write(
+                [
+                    Write::Delete {
+                        pk: keys::brand_pk(brand),
+                        sk: keys::channel_sk(id),
+                        condition: Condition::Version(expected),
+                    },
+                    Write::Delete {
+                        pk: keys::credentials_pk(brand),
+                        sk: keys::channel_sk(id),
+                        condition: Condition::Any,
+                    },
+                    self.untrack_write(brand, &Subject::Channel { channel_id: *id }),
+                ]
+                .into_iter()
+                .chain(also)
+                .collect(),
+            )
             .await
     }
 
@@ -160,6 +199,19 @@ impl Store {
         channel: &Channel,
         expected: u64,
         credentials: &Credentials,
+    ) -> Result<Channel, StoreError> {
+        self.put_credentials_with(brand, channel, expected, credentials, vec![])
+            .await
+    }
+
+    /// [`Store::put_credentials`] with `also` (its audit entry) in the same write.
+    pub async fn put_credentials_with(
+        &self,
+        brand: &BrandId,
+        channel: &Channel,
+        expected: u64,
+        credentials: &Credentials,
+        also: Vec<Write>,
     ) -> Result<Channel, StoreError> {
         let channel_item = encode(
             keys::brand_pk(brand),
@@ -179,16 +231,21 @@ impl Store {
             &credentials.expose_all(),
         )?;
         self.items
-            .write(vec![
-                Write::Put {
-                    item: channel_item,
-                    condition: Condition::Version(expected),
-                },
-                Write::Put {
-                    item: secret_item,
-                    condition: Condition::Any,
-                },
-            ])
+            .write(
+                vec![
+                    Write::Put {
+                        item: channel_item,
+                        condition: Condition::Version(expected),
+                    },
+                    Write::Put {
+                        item: secret_item,
+                        condition: Condition::Any,
+                    },
+                ]
+                .into_iter()
+                .chain(also)
+                .collect(),
+            )
             .await?;
         let mut saved = channel.clone();
         saved.version = expected + 1;
