@@ -291,6 +291,9 @@ struct Loop {
     routed: RoutedBus,
     sqs: aws_sdk_sqs::Client,
     mastodon: FakeMastodon,
+    /// The relay function on the table's stream: post events reach the bus through it.
+    relay: palinsesto::services::relay::RelayService,
+    stream: palinsesto_system_tests::stream::StreamReader,
 }
 
 /// The publisher as `lambda_env::publishing_service` builds it (the same function), on the emulator: DynamoDB, one
@@ -299,10 +302,12 @@ async fn publisher_loop() -> Loop {
     let config = sdk_config().await;
     let routed = RoutedBus::create(&config).await;
     let clock = Arc::new(ManualClock::new("2027-01-15T10:00:00Z".parse().unwrap()));
+    let table = fresh_table().await;
+    let stream = palinsesto_system_tests::stream::StreamReader::open(&config, &table).await;
     let deployment = AwsDeployment::on(
         &config,
         ResourceNames {
-            table: fresh_table().await,
+            table,
             bucket: Some(unique("unused")),
             bus: Some(routed.name.clone()),
         },
@@ -317,6 +322,8 @@ async fn publisher_loop() -> Loop {
         routed,
         sqs: aws_sdk_sqs::Client::new(&config),
         mastodon: FakeMastodon::start().await,
+        relay: deployment.relay_service().unwrap(),
+        stream,
     }
 }
 
@@ -394,7 +401,7 @@ impl Loop {
 
 #[tokio::test]
 async fn a_tick_event_fans_out_through_eventbridge_and_the_job_event_publishes_once() {
-    let l = publisher_loop().await;
+    let mut l = publisher_loop().await;
     let id = l.scheduled_post("Autumn menu ☕ #coffee").await;
 
     // Before its time, a tick finds nothing.
@@ -477,7 +484,10 @@ async fn a_tick_event_fans_out_through_eventbridge_and_the_job_event_publishes_o
     );
     assert_eq!(l.mastodon.statuses().len(), 1);
 
-    // The brand's rule on post events got the post.published event, once.
+    // The brand's rule on post events got the post.published event, once, through the outbox,
+    // the table's stream and the relay.
+    let relayed = l.stream.relay(&l.relay).await;
+    assert_eq!(relayed.events, 1, "{relayed:?}");
     let post_events = receive(&l.sqs, &l.routed.post_events_queue, 1).await;
     assert_eq!(post_events.len(), 1, "{post_events:?}");
     assert_eq!(post_events[0]["detail-type"], "post.published");

@@ -9,7 +9,8 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TableStatus, TimeToLiveSpecification,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType, TableStatus,
+    TimeToLiveSpecification,
 };
 use palinsesto::adapters::dynamodb::DynamoStore;
 use palinsesto::store::ItemStore;
@@ -96,6 +97,17 @@ pub async fn create_table(client: &Client, name: &str) -> Result<(), Box<dyn Err
         .key_schema(key_element(&spec.range_key, KeyType::Range)?)
         .set_global_secondary_indexes((!indexes.is_empty()).then_some(indexes))
         .billing_mode(BillingMode::PayPerRequest)
+        .set_stream_specification(
+            spec.stream_view_type
+                .as_deref()
+                .map(|view| {
+                    StreamSpecification::builder()
+                        .stream_enabled(true)
+                        .stream_view_type(StreamViewType::from(view))
+                        .build()
+                })
+                .transpose()?,
+        )
         .send()
         .await?;
     wait_until_active(client, name).await?;

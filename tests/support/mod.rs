@@ -9,6 +9,7 @@ pub mod dynamodb;
 pub mod embedded;
 pub mod fakes;
 pub mod lambda;
+pub mod stream;
 pub mod template;
 
 /// A plain HTTP client for the tests' own calls (the API on loopback, presigned URLs), on the

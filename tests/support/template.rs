@@ -51,6 +51,8 @@ pub struct TableSpec {
     /// Name, hash key, range key, projection type.
     pub indexes: Vec<(String, String, String, String)>,
     pub ttl_attribute: Option<String>,
+    /// The stream's view type (`NEW_IMAGE`: the relay reads new outbox items).
+    pub stream_view_type: Option<String>,
 }
 
 fn key_of(schema: &Yaml, kind: &str) -> String {
@@ -102,6 +104,9 @@ pub fn table_spec() -> TableSpec {
         indexes,
         ttl_attribute: (ttl["Enabled"].as_bool() == Some(true))
             .then(|| ttl["AttributeName"].as_str().unwrap_or_default().to_owned()),
+        stream_view_type: table["StreamSpecification"]["StreamViewType"]
+            .as_str()
+            .map(str::to_owned),
     }
 }
 

@@ -53,10 +53,15 @@ impl From<RelayReport> for RelayOutcome {
     }
 }
 
+/// A stream record's keys, as far as the relay reads them.
+#[derive(Debug, Deserialize)]
+struct RecordKey {
+    pk: String,
+}
+
 /// The new image of an outbox item, as far as the relay reads it.
 #[derive(Debug, Deserialize)]
 struct OutboxImage {
-    pk: String,
     body: DomainEvent,
 }
 
@@ -71,16 +76,21 @@ pub fn outbox_events(
             tracing::warn!(event_id = %record.event_id, event_name = %record.event_name, "a stream record that is not an insert reached the relay; skipped");
             continue;
         }
+        let key: RecordKey =
+            serde_dynamo::from_item(record.change.keys).map_err(|e| RelayError::BadRecord {
+                event_id: record.event_id.clone(),
+                why: format!("its keys: {e}"),
+            })?;
+        if !is_outbox_key(&key.pk) {
+            tracing::warn!(event_id = %record.event_id, "a stream record of another item reached the relay; skipped");
+            continue;
+        }
         let image: OutboxImage = serde_dynamo::from_item(record.change.new_image).map_err(|e| {
             RelayError::BadRecord {
                 event_id: record.event_id.clone(),
                 why: e.to_string(),
             }
         })?;
-        if !is_outbox_key(&image.pk) {
-            tracing::warn!(event_id = %record.event_id, "a stream record of another item reached the relay; skipped");
-            continue;
-        }
         events.push(image.body);
     }
     Ok(events)
