@@ -151,6 +151,7 @@ impl Library {
                 table,
                 bucket: Some(name.clone()),
                 bus: Some(bus_name),
+                key: Some(palinsesto_system_tests::aws::kms_key(&config).await),
             },
             Arc::new(SystemClock),
             palinsesto_system_tests::accounts::loopback_networks(),

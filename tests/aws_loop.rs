@@ -299,6 +299,7 @@ async fn deploy() -> Deployment {
             table,
             bucket: Some(bucket.clone()),
             bus: Some(bus),
+            key: Some(palinsesto_system_tests::aws::kms_key(&config).await),
         },
         clock.clone(),
         palinsesto_system_tests::accounts::loopback_networks(),

@@ -310,6 +310,7 @@ async fn publisher_loop() -> Loop {
             table,
             bucket: Some(unique("unused")),
             bus: Some(routed.name.clone()),
+            key: Some(palinsesto_system_tests::aws::kms_key(&config).await),
         },
         clock.clone(),
         palinsesto_system_tests::accounts::loopback_networks(),

@@ -49,6 +49,7 @@ async fn relay() -> Relay {
             table: table.clone(),
             bucket: None,
             bus: Some(bus),
+            key: Some(palinsesto_system_tests::aws::kms_key(&config).await),
         },
         Arc::new(ManualClock::new("2027-01-15T10:00:00Z".parse().unwrap())),
         palinsesto_system_tests::accounts::loopback_networks(),

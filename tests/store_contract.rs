@@ -671,7 +671,7 @@ fn newest_first(posts: &[Post]) -> Vec<String> {
 }
 
 async fn brands_are_versioned(items: Arc<dyn ItemStore>) {
-    let store = Store::new(items);
+    let store = Store::new(items, keyring());
     let acme = brand("acme", "Acme Coffee");
 
     // Created at version 1; a second create conflicts
@@ -709,7 +709,7 @@ async fn brands_are_versioned(items: Arc<dyn ItemStore>) {
 }
 
 async fn channels_are_listed_updated_and_deleted_with_their_credentials(items: Arc<dyn ItemStore>) {
-    let store = Store::new(items);
+    let store = Store::new(items, keyring());
     let acme = brand_id("acme");
 
     // Given two channels of one brand and one of another
@@ -790,7 +790,7 @@ async fn channels_are_listed_updated_and_deleted_with_their_credentials(items: A
 }
 
 async fn posts_are_created_updated_and_deleted_with_versions(items: Arc<dyn ItemStore>) {
-    let store = Store::new(items);
+    let store = Store::new(items, keyring());
     let acme = brand_id("acme");
     let draft = plain_post("Hello", Some("2027-02-01T09:00:00Z"));
 
@@ -838,7 +838,7 @@ async fn posts_are_created_updated_and_deleted_with_versions(items: Arc<dyn Item
 
 async fn posts_are_listed_newest_first_across_pages(items: Arc<dyn ItemStore>) {
     // Given seven posts, some with a publish time, and a brand profile in the same partition
-    let store = Store::new(items);
+    let store = Store::new(items, keyring());
     let acme = brand_id("acme");
     store.put_brand(&brand("acme", "Acme"), None).await.unwrap();
     let posts = (1..=7)
@@ -865,7 +865,7 @@ async fn posts_are_listed_newest_first_across_pages(items: Arc<dyn ItemStore>) {
 }
 
 async fn post_listings_filter_by_status_label_channel_and_time(items: Arc<dyn ItemStore>) {
-    let store = Store::new(items);
+    let store = Store::new(items, keyring());
     let acme = brand_id("acme");
     let news = channel("News").id.to_string();
     let offers = channel("Offers").id.to_string();
@@ -966,7 +966,7 @@ async fn post_listings_filter_by_status_label_channel_and_time(items: Arc<dyn It
 }
 
 async fn posts_between_reads_the_time_index(items: Arc<dyn ItemStore>) {
-    let store = Store::new(items);
+    let store = Store::new(items, keyring());
     let acme = brand_id("acme");
     let posts = create_posts(
         &store,
@@ -1003,7 +1003,7 @@ async fn posts_between_reads_the_time_index(items: Arc<dyn ItemStore>) {
 
 async fn a_cursor_never_reaches_another_brands_posts(items: Arc<dyn ItemStore>) {
     // Given two brands with posts in the same time range
-    let store = Store::new(items);
+    let store = Store::new(items, keyring());
     let (a, b) = (brand_id("brand-a"), brand_id("brand-b"));
     let times = [
         "2027-06-01T00:00:00Z",
@@ -1069,7 +1069,7 @@ fn rate_limits(burst: u32, per_minute: u32) -> RateLimits {
 }
 
 async fn rate_limit_items_change_only_from_the_version_read(items: Arc<dyn ItemStore>) {
-    let store = Store::new(items.clone());
+    let store = Store::new(items.clone(), keyring());
     let acme = brand_id("acme");
     let limits = rate_limits(10, 60);
     let at = now();
@@ -1152,7 +1152,7 @@ async fn rate_limit_items_change_only_from_the_version_read(items: Arc<dyn ItemS
 
 async fn racing_writers_never_share_the_last_token(items: Arc<dyn ItemStore>) {
     // Given a bucket of 4 and a clock that does not move (no refill during the race)
-    let store = Store::new(items);
+    let store = Store::new(items, keyring());
     let clock = Arc::new(ManualClock::new(now()));
     let limiter = RateLimiter::new(store.clone(), clock.clone(), rate_limits(4, 60));
     let (acme, rival) = (brand_id("acme"), brand_id("rival"));
@@ -1186,7 +1186,7 @@ async fn racing_writers_never_share_the_last_token(items: Arc<dyn ItemStore>) {
 }
 
 async fn upload_slots_are_taken_and_freed_without_losing_a_race(items: Arc<dyn ItemStore>) {
-    let store = Store::new(items);
+    let store = Store::new(items, keyring());
     let clock = Arc::new(ManualClock::new(now()));
     let limiter = RateLimiter::new(store.clone(), clock.clone(), rate_limits(10, 60));
     let acme = brand_id("acme");
@@ -1236,7 +1236,7 @@ async fn upload_slots_are_taken_and_freed_without_losing_a_race(items: Arc<dyn I
 // ---- the renewal lease and renewed credentials ----
 
 async fn a_renewal_lease_has_one_holder_until_it_runs_out(items: Arc<dyn ItemStore>) {
-    let store = Store::new(items);
+    let store = Store::new(items, keyring());
     let (acme, ch) = (brand_id("acme"), palinsesto::domain::ChannelId::new());
     let t0 = now();
     let at = |secs: i64| {
@@ -1308,7 +1308,7 @@ async fn a_renewal_lease_has_one_holder_until_it_runs_out(items: Arc<dyn ItemSto
 }
 
 async fn renewed_credentials_are_saved_only_on_the_version_read(items: Arc<dyn ItemStore>) {
-    let store = Store::new(items);
+    let store = Store::new(items, keyring());
     let acme = brand_id("acme");
     let saved = store
         .put_channel(&acme, &channel("News"), None)
@@ -1352,4 +1352,9 @@ async fn renewed_credentials_are_saved_only_on_the_version_read(items: Arc<dyn I
             .await,
         Err(StoreError::Conflict { .. })
     ));
+}
+
+/// A keyring that really encrypts, for the credentials the contract stores.
+fn keyring() -> std::sync::Arc<dyn palinsesto::sealing::Keyring> {
+    std::sync::Arc::new(palinsesto::adapters::local_keyring::LocalKeyring::ephemeral())
 }

@@ -602,3 +602,82 @@ fn the_api_exposes_retry_after_to_browsers() {
         "the HTTP API's CORS must expose retry-after: {exposed:?}"
     );
 }
+
+/// The purposes for which `f` may call `action` on the secrets key (empty: it may not at all).
+fn kms_purposes(f: &FunctionSpec, action: &str) -> Vec<String> {
+    f.statements
+        .iter()
+        .filter(|s| s.allow && s.covers_action(action))
+        .flat_map(|s| {
+            assert!(
+                s.resources.iter().all(|r| r.contains("SecretsKey")),
+                "{} {}: KMS use must name the secrets key, not {:?}",
+                f.logical_id,
+                s.sid,
+                s.resources
+            );
+            let purposes = s.condition("StringEquals", "kms:EncryptionContext:purpose");
+            assert!(
+                !purposes.is_empty(),
+                "{} {}: limit {action} to a purpose (kms:EncryptionContext:purpose)",
+                f.logical_id,
+                s.sid
+            );
+            purposes.into_iter().map(str::to_owned).collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[test]
+fn only_the_functions_that_need_a_secret_can_open_one() {
+    // The API seals credentials and webhook secrets but cannot open either.
+    let api = deployed("api");
+    assert!(
+        kms_purposes(&api, "kms:Decrypt").is_empty(),
+        "the API role must not be able to call kms:Decrypt"
+    );
+    assert_eq!(
+        kms_purposes(&api, "kms:GenerateDataKey"),
+        [
+            palinsesto::sealing::CREDENTIALS,
+            palinsesto::sealing::WEBHOOK
+        ]
+    );
+    // The functions that talk to networks open credentials (and seal renewed ones), nothing else.
+    for binary in ["publisher", "metrics"] {
+        let f = deployed(binary);
+        assert_eq!(
+            kms_purposes(&f, "kms:Decrypt"),
+            [palinsesto::sealing::CREDENTIALS],
+            "{binary}"
+        );
+    }
+    // The relay opens webhook secrets to sign deliveries, never credentials.
+    assert_eq!(
+        kms_purposes(&deployed("relay"), "kms:Decrypt"),
+        [palinsesto::sealing::WEBHOOK]
+    );
+    // Intake and reports hold no secret.
+    for binary in ["asset-intake", "reports"] {
+        let f = deployed(binary);
+        assert!(
+            !f.statements
+                .iter()
+                .any(|s| s.allow && s.covers_action("kms:Decrypt")),
+            "{binary}"
+        );
+    }
+    // Every function that seals or opens is told which key.
+    for binary in ["api", "publisher", "metrics", "relay"] {
+        assert!(
+            deployed(binary)
+                .environment
+                .iter()
+                .any(|v| v == "SECRETS_KEY_ID"),
+            "{binary} lacks SECRETS_KEY_ID"
+        );
+    }
+    let template = palinsesto_system_tests::template::load();
+    let key = &template["Resources"]["SecretsKey"]["Properties"];
+    assert_eq!(key["EnableKeyRotation"].as_bool(), Some(true));
+}

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use crate::adapters::dynamodb::DynamoStore;
 use crate::adapters::eventbridge::EventBridgeBus;
+use crate::adapters::kms::KmsKeyring;
 use crate::adapters::s3::{self, S3Bucket};
 use crate::auth::{AuthConfig, Verifier};
 use crate::clock::{Clock, SystemClock};
@@ -14,6 +15,7 @@ use crate::domain::OutboundPolicy;
 use crate::http::AppState;
 use crate::media_inspection::Limits;
 use crate::outbound::OutboundClient;
+use crate::sealing::{Keyring, Unconfigured};
 use crate::services::publishing::PublishingService;
 use crate::services::relay::RelayService;
 use crate::services::{MetricsService, ReportService};
@@ -40,6 +42,9 @@ pub struct ResourceNames {
     pub bucket: Option<String>,
     /// `EVENT_BUS_NAME`: one bus carries both the publish jobs and the domain events.
     pub bus: Option<String>,
+    /// `SECRETS_KEY_ID`: the KMS key that seals credentials and webhook secrets. Without it
+    /// nothing can be sealed or opened (the functions that need none run without it).
+    pub key: Option<String>,
 }
 
 impl ResourceNames {
@@ -49,6 +54,7 @@ impl ResourceNames {
             table: optional("TABLE_NAME").ok_or_else(|| missing("TABLE_NAME"))?,
             bucket: optional("BUCKET_NAME"),
             bus: optional("EVENT_BUS_NAME"),
+            key: optional("SECRETS_KEY_ID"),
         })
     }
 }
@@ -90,17 +96,19 @@ impl AwsDeployment {
         clock: Arc<dyn Clock>,
         networks: NetworkAccess,
     ) -> Self {
-        let store = Store::new(Arc::new(DynamoStore::new(
-            aws_sdk_dynamodb::Client::new(config),
-            names.table.clone(),
-        )));
+        let keyring: Arc<dyn Keyring> = match &names.key {
+            Some(key) => Arc::new(KmsKeyring::new(aws_sdk_kms::Client::new(config), key)),
+            None => Arc::new(Unconfigured),
+        };
+        let store = Store::new(
+            Arc::new(DynamoStore::new(
+                aws_sdk_dynamodb::Client::new(config),
+                names.table.clone(),
+            )),
+            keyring.clone(),
+        );
         Self {
-            wiring: Wiring::new(
-                store,
-                clock,
-                Arc::new(crate::sealing::Unconfigured),
-                networks,
-            ),
+            wiring: Wiring::new(store, clock, keyring, networks),
             names,
             s3: s3::client(config),
             eventbridge: aws_sdk_eventbridge::Client::new(config),

@@ -23,6 +23,7 @@ use crate::http::{ApiSettings, AppState};
 use crate::media_inspection::Limits;
 use crate::networks::{NetworkEndpoints, Polling};
 use crate::outbound::{OutboundClient, SystemLookup, Timeouts};
+use crate::sealing::Keyring;
 use crate::services::brands::NewProfile;
 use crate::services::publishing::PublishingService;
 use crate::services::relay::RelayService;
@@ -165,9 +166,9 @@ impl LocalRuntime {
         let http =
             OutboundClient::with(options.outbound, options.timeouts, Arc::new(SystemLookup))?;
         // Secrets at rest are sealed under the data folder's own key (`keyring.key`).
-        let keyring = Arc::new(LocalKeyring::open(data)?);
+        let keyring: Arc<dyn Keyring> = Arc::new(LocalKeyring::open(data)?);
         let wiring = Wiring::new(
-            Store::new(embedded.clone()),
+            Store::new(embedded.clone(), keyring.clone()),
             options.clock.clone(),
             keyring,
             NetworkAccess {
@@ -210,7 +211,7 @@ impl LocalRuntime {
     }
 
     pub fn store(&self) -> Store {
-        Store::new(self.embedded.clone())
+        self.wiring.ports().store
     }
 
     pub fn ports(&self) -> Ports {

@@ -27,7 +27,7 @@ use palinsesto::local::{LocalOptions, LocalRuntime};
 use palinsesto::networks::NetworkEndpoints;
 use palinsesto::services::channels::NewChannel;
 use palinsesto::services::{BrandService, ChannelService};
-use palinsesto::store::{Item, ItemStore, Page, Query, Store, StoreError, Write};
+use palinsesto::store::{Item, ItemStore, Page, Query, StoreError, Write};
 use palinsesto_system_tests::fakes::FakeServer;
 use palinsesto_system_tests::fakes::bluesky::FakeBluesky;
 use palinsesto_system_tests::fakes::mastodon::FakeMastodon;
@@ -401,7 +401,7 @@ async fn main() -> ExitCode {
     let closer = queue.clone();
     let service = runtime
         .wiring()
-        .with_store(Store::new(counting.clone()))
+        .with_store(runtime.store().with_items(counting.clone()))
         .publishing(Arc::new(runtime.bucket.clone()), Arc::new(queue));
     let runner = tokio::spawn(runner.run(service.clone()));
     // Settled posts are counted where a subscriber hears of them: after the outbox and the relay.

@@ -1676,7 +1676,7 @@ async fn measure(dir: &std::path::Path) -> ExitCode {
     let recorded = ReportService::new(
         runtime
             .wiring()
-            .with_store(Store::new(recording.clone()))
+            .with_store(runtime.store().with_items(recording.clone()))
             .ports(),
     );
     let reader = Actor {

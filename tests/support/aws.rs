@@ -32,6 +32,22 @@ pub async fn sdk_config() -> SdkConfig {
         .await
 }
 
+/// A new customer managed KMS key on the emulator (symmetric, for envelope encryption); returns
+/// its ARN, as the stack passes it in `SECRETS_KEY_ID`.
+pub async fn kms_key(config: &SdkConfig) -> String {
+    aws_sdk_kms::Client::new(config)
+        .create_key()
+        .description("palinsesto test secrets key")
+        .send()
+        .await
+        .expect("creating a KMS key")
+        .key_metadata()
+        .expect("the key's metadata")
+        .arn()
+        .expect("the key's ARN")
+        .to_owned()
+}
+
 /// A name no other test uses (tests run in parallel on one emulator).
 pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", ulid::Ulid::new().to_string().to_lowercase())

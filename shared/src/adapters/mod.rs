@@ -8,6 +8,8 @@ pub mod embedded;
 #[cfg(feature = "aws")]
 pub mod eventbridge;
 pub mod folder_bucket;
+#[cfg(feature = "aws")]
+pub mod kms;
 pub mod local_bus;
 pub mod local_keyring;
 pub mod local_queue;

@@ -1,6 +1,12 @@
-//! The credentials partition beyond plain reads and writes: the per-channel renewal lease (X
-//! refresh tokens are single use, Bluesky's rotate: two workers renewing at once would lock the
-//! channel out), and renewed values saved on condition of the version read under it.
+//! The credentials partition: credentials sealed on the way in and opened on the way out
+//! (envelope encryption, `crate::sealing`: one data key per item, bound to the brand and the
+//! channel), the per-channel renewal lease (X refresh tokens are single use, Bluesky's rotate:
+//! two workers renewing at once would lock the channel out), and renewed values saved on
+//! condition of the version read under it.
+//!
+//! Who can open them is decided by the keyring: in AWS only the functions whose role may call
+//! `kms:Decrypt` (the publisher and metrics); the API can seal (`kms:GenerateDataKey`) but not
+//! open. An item from before sealing (a plain map) is still read, and sealed on its next write.
 
 use std::collections::BTreeMap;
 
@@ -8,8 +14,9 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::repository::encode;
-use super::{Condition, Store, StoreError, Write, keys};
+use super::{Condition, Item, Store, StoreError, Write, keys};
 use crate::domain::{BrandId, ChannelId, Credentials};
+use crate::sealing::{SealContext, SealError, Sealed};
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Lease {
@@ -28,13 +35,55 @@ impl Store {
             .items()
             .get(&keys::credentials_pk(brand), &keys::channel_sk(id))
             .await?;
-        item.map(|i| {
-            let version = i.version;
-            serde_json::from_value::<BTreeMap<String, String>>(i.body)
-                .map(|values| (Credentials::from_stored(values), version))
-                .map_err(|e| StoreError::Corrupt(format!("credentials of channel {id}: {e}")))
-        })
-        .transpose()
+        let Some(item) = item else {
+            return Ok(None);
+        };
+        let version = item.version;
+        let context = SealContext::credentials(brand, id);
+        let values: BTreeMap<String, String> = match serde_json::from_value::<Sealed>(
+            item.body.clone(),
+        ) {
+            Ok(sealed) => {
+                let plaintext = self
+                    .keyring()
+                    .open(&context, &sealed)
+                    .await
+                    .map_err(|e| sealing_error(id, e))?;
+                serde_json::from_slice(&plaintext)
+                    .map_err(|e| StoreError::Corrupt(format!("credentials of channel {id}: {e}")))?
+            }
+            // Stored before credentials were sealed: read as they are, sealed on the next write.
+            Err(_) => {
+                tracing::warn!(channel = %id, "credentials stored before sealing; they are sealed when next saved");
+                serde_json::from_value(item.body)
+                    .map_err(|e| StoreError::Corrupt(format!("credentials of channel {id}: {e}")))?
+            }
+        };
+        Ok(Some((Credentials::from_stored(values), version)))
+    }
+
+    /// The credentials item for `values`, sealed under the brand and channel.
+    pub(super) async fn sealed_credentials_item(
+        &self,
+        brand: &BrandId,
+        id: &ChannelId,
+        version: u64,
+        values: &BTreeMap<String, String>,
+    ) -> Result<Item, StoreError> {
+        let plaintext =
+            serde_json::to_vec(values).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let sealed = self
+            .keyring()
+            .seal(&SealContext::credentials(brand, id), &plaintext)
+            .await
+            .map_err(|e| sealing_error(id, e))?;
+        encode(
+            keys::credentials_pk(brand),
+            keys::channel_sk(id),
+            version,
+            vec![],
+            &sealed,
+        )
     }
 
     /// Takes the channel's renewal lease for `holder` until `until`: `false` while another
@@ -126,13 +175,9 @@ impl Store {
         for (key, value) in changes.iter().filter(|(_, v)| !v.is_empty()) {
             values.insert(key.clone(), value.clone());
         }
-        let item = encode(
-            keys::credentials_pk(brand),
-            keys::channel_sk(id),
-            read_version + 1,
-            vec![],
-            &values,
-        )?;
+        let item = self
+            .sealed_credentials_item(brand, id, read_version + 1, &values)
+            .await?;
         self.items()
             .write(vec![Write::Put {
                 item,
@@ -154,5 +199,16 @@ impl Store {
         };
         self.save_renewed_credentials(brand, id, &read, version, changes)
             .await
+    }
+}
+
+fn sealing_error(id: &ChannelId, e: SealError) -> StoreError {
+    match e {
+        SealError::Invalid(why) => StoreError::Corrupt(format!(
+            "the credentials of channel {id} do not open: {why}"
+        )),
+        SealError::Unavailable(why) | SealError::Refused(why) => StoreError::Unavailable(format!(
+            "the credentials of channel {id} could not be sealed or opened: {why}"
+        )),
     }
 }

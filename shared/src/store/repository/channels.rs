@@ -223,13 +223,14 @@ impl Store {
         // The API may write credentials but not read them (IAM), so it cannot know the stored
         // version: a reconnect starts a fresh random one. A token refresh conditions on the
         // version it read, so a refresh racing a reconnect fails instead of overwriting it.
-        let secret_item = encode(
-            keys::credentials_pk(brand),
-            keys::channel_sk(&channel.id),
-            rand::random::<u64>() >> 1,
-            vec![],
-            &credentials.expose_all(),
-        )?;
+        let secret_item = self
+            .sealed_credentials_item(
+                brand,
+                &channel.id,
+                rand::random::<u64>() >> 1,
+                &credentials.expose_all(),
+            )
+            .await?;
         self.items
             .write(
                 vec![

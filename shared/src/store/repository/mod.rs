@@ -18,6 +18,7 @@ use super::{
     Condition, Index, IndexKey, Item, ItemStore, KeyRange, Query, StartAfter, StoreError, Write,
 };
 use crate::domain::{Asset, Brand, BrandId, Channel, Post};
+use crate::sealing::Keyring;
 
 pub use assets::{AssetFilter, AssetPage};
 pub use channels::MAX_CHANNELS_PER_BRAND;
@@ -39,15 +40,31 @@ pub enum ListError {
 #[derive(Clone)]
 pub struct Store {
     items: Arc<dyn ItemStore>,
+    /// Seals credentials on their way in and opens them on their way out (`store::credentials`):
+    /// no credentials item ever holds plaintext.
+    keyring: Arc<dyn Keyring>,
 }
 
 impl Store {
-    pub fn new(items: Arc<dyn ItemStore>) -> Self {
-        Self { items }
+    pub fn new(items: Arc<dyn ItemStore>, keyring: Arc<dyn Keyring>) -> Self {
+        Self { items, keyring }
+    }
+
+    /// The same store (and keyring) through other items (the benchmarks count writes through a
+    /// wrapper).
+    pub fn with_items(&self, items: Arc<dyn ItemStore>) -> Self {
+        Self {
+            items,
+            keyring: self.keyring.clone(),
+        }
     }
 
     pub fn items(&self) -> &Arc<dyn ItemStore> {
         &self.items
+    }
+
+    pub fn keyring(&self) -> &Arc<dyn Keyring> {
+        &self.keyring
     }
 
     /// Up to `limit` entries of one partition of the `due` index whose time is at or before
