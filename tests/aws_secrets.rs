@@ -117,6 +117,30 @@ async fn the_kms_keyring_opens_a_secret_only_under_its_own_context() {
             "{other:?} opened it"
         );
     }
+    // That refusal is KMS's own, not only the AES-GCM tag's: Decrypt of the wrapped data key
+    // under another context fails (moto binds the encryption context as AWS does), and under
+    // the right one succeeds.
+    let kms = aws_sdk_kms::Client::new(&config);
+    let wrapped = palinsesto::sealing::base64_field(&sealed.key, "key").unwrap();
+    let unwrap = |c: &SealContext| {
+        let mut request = kms
+            .decrypt()
+            .key_id(&key)
+            .ciphertext_blob(aws_sdk_kms::primitives::Blob::new(wrapped.clone()));
+        for (name, value) in c.pairs() {
+            request = request.encryption_context(name, value);
+        }
+        request.send()
+    };
+    assert!(unwrap(&context).await.is_ok());
+    for other in &others {
+        let e = unwrap(other).await.unwrap_err();
+        assert_eq!(
+            aws_sdk_kms::error::ProvideErrorMetadata::code(&e),
+            Some("InvalidCiphertextException"),
+            "{other:?}: {e:?}"
+        );
+    }
     // A changed ciphertext: the data key unwraps, the tag does not match.
     let mut tampered = sealed.clone();
     tampered.ciphertext = sealed.ciphertext.chars().rev().collect();

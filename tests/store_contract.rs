@@ -64,6 +64,7 @@ macro_rules! contract_suite {
                 upload_slots_are_taken_and_freed_without_losing_a_race,
                 a_renewal_lease_has_one_holder_until_it_runs_out,
                 renewed_credentials_are_saved_only_on_the_version_read,
+                credentials_stored_before_sealing_are_read_and_sealed_on_their_next_write,
             );
         }
     };
@@ -1352,6 +1353,68 @@ async fn renewed_credentials_are_saved_only_on_the_version_read(items: Arc<dyn I
             .await,
         Err(StoreError::Conflict { .. })
     ));
+}
+
+async fn credentials_stored_before_sealing_are_read_and_sealed_on_their_next_write(
+    items: Arc<dyn ItemStore>,
+) {
+    // Given credentials written by a version that stored them as a plain map
+    let store = Store::new(items.clone(), keyring());
+    let acme = brand_id("acme");
+    let saved = store
+        .put_channel(&acme, &channel("News"), None)
+        .await
+        .unwrap();
+    let (pk, sk) = (keys::credentials_pk(&acme), keys::channel_sk(&saved.id));
+    items
+        .write(vec![Write::Put {
+            item: Item {
+                pk: pk.clone(),
+                sk: sk.clone(),
+                version: 7,
+                indexes: vec![],
+                expires_at: None,
+                body: json!({ "bot_token": "123:plain" }),
+            },
+            condition: Condition::Absent,
+        }])
+        .await
+        .unwrap();
+
+    // when the publisher reads them, they are what was stored, at their version
+    let (read, version) = store
+        .credentials_with_version(&acme, &saved.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read.get("bot_token").unwrap().expose(), "123:plain");
+    assert_eq!(version, 7);
+
+    // and their next write (a renewal) seals them
+    let renewed = [("bot_token".to_owned(), "123:renewed".to_owned())];
+    store
+        .save_renewed_credentials(&acme, &saved.id, &read, version, &renewed)
+        .await
+        .unwrap();
+    let raw = items.get(&pk, &sk).await.unwrap().unwrap().body.to_string();
+    assert!(!raw.contains("123:"), "{raw}");
+    assert!(raw.contains("ciphertext"), "{raw}");
+    let (now_stored, _) = store
+        .credentials_with_version(&acme, &saved.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(now_stored.get("bot_token").unwrap().expose(), "123:renewed");
+
+    // A store opened with another master key (a lost key file) cannot read them: an error that
+    // says so, never garbage or an empty set.
+    let elsewhere = Store::new(items, keyring());
+    let e = elsewhere
+        .credentials_with_version(&acme, &saved.id)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Corrupt(_)), "{e}");
+    assert!(e.to_string().contains("do not open"), "{e}");
 }
 
 /// A keyring that really encrypts, for the credentials the contract stores.

@@ -186,3 +186,80 @@ impl Keyring for Unconfigured {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn context(brand: &str, subject: &str) -> SealContext {
+        SealContext {
+            purpose: CREDENTIALS,
+            brand: BrandId::parse(brand).unwrap(),
+            subject: subject.to_owned(),
+        }
+    }
+
+    #[test]
+    fn no_two_contexts_make_the_same_additional_data() {
+        // Moving a character from the brand to the subject must not give the same bytes.
+        assert_ne!(context("acme", "b1").aad(), context("acmeb", "1").aad());
+        assert_ne!(
+            context("acme", "ch").aad(),
+            SealContext {
+                purpose: WEBHOOK,
+                ..context("acme", "ch")
+            }
+            .aad()
+        );
+        assert_eq!(context("acme", "ch").aad(), context("acme", "ch").aad());
+        let names: Vec<_> = context("acme", "ch")
+            .pairs()
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        assert_eq!(names, ["purpose", "brand", "subject"]);
+    }
+
+    #[test]
+    fn a_data_key_opens_only_its_own_ciphertext_under_its_own_context() {
+        let key: [u8; DATA_KEY_LEN] = rand::random();
+        let (nonce, ciphertext) = encrypt(&key, &context("acme", "ch"), b"secret").unwrap();
+        let sealed = Sealed {
+            v: 1,
+            key: String::new(),
+            nonce,
+            ciphertext,
+            key_ref: "test".into(),
+        };
+        assert_eq!(
+            decrypt(&key, &context("acme", "ch"), &sealed).unwrap(),
+            b"secret"
+        );
+        assert!(matches!(
+            decrypt(&key, &context("acme", "other"), &sealed),
+            Err(SealError::Invalid(_))
+        ));
+        let future = Sealed {
+            v: 2,
+            ..sealed.clone()
+        };
+        let e = decrypt(&key, &context("acme", "ch"), &future).unwrap_err();
+        assert!(e.to_string().contains("unknown format 2"), "{e}");
+        // Messages name what went wrong, never the key or the secret.
+        let e = decrypt(&[0; 16], &context("acme", "ch"), &sealed).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "the sealed secret does not open: the data key has the wrong length"
+        );
+    }
+
+    #[tokio::test]
+    async fn without_a_master_key_nothing_is_sealed_or_opened() {
+        let e = Unconfigured
+            .seal(&context("acme", "ch"), b"secret")
+            .await
+            .unwrap_err();
+        assert!(matches!(e, SealError::Refused(_)));
+        assert!(e.to_string().contains("no master key"), "{e}");
+    }
+}
