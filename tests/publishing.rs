@@ -676,3 +676,53 @@ async fn a_publisher_and_a_metrics_worker_renew_an_x_token_once_between_them() {
         Some(x.refresh_token())
     );
 }
+
+#[tokio::test]
+async fn the_publisher_function_counts_a_failed_target_by_its_reason() {
+    use palinsesto::telemetry::emf::capture;
+    use palinsesto::triggers::publisher::handle_publisher_event;
+
+    let w = world().await;
+    let id = w.desk.scheduled("counted", &[&w.m, &w.b], AT).await;
+    w.mastodon.faults().inject(
+        Method::POST,
+        STATUSES,
+        1,
+        Fault::status(401, r#"{"error":"The access token is invalid"}"#),
+    );
+    w.desk.set_time(AT);
+    let kept = KeptJobs::default();
+    let service = service_keeping_jobs(&w.desk, &kept);
+    service.tick().await.unwrap();
+    let jobs = kept.take();
+    assert_eq!(jobs.len(), 2);
+    // Each job as EventBridge delivers it to the publisher function.
+    let emitted = capture::start();
+    for job in &jobs {
+        let event = json!({
+            "version": "0", "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
+            "detail-type": "palinsesto.publish-target", "source": "palinsesto",
+            "account": "123456789012", "time": AT, "region": "eu-south-1", "resources": [],
+            "detail": job,
+        });
+        handle_publisher_event(&service, event).await.unwrap();
+    }
+    let mut emitted = emitted.take();
+    emitted.sort_by(|a, b| a.name.cmp(&b.name));
+    assert_eq!(
+        emitted,
+        vec![
+            capture::Emitted {
+                name: "TargetsFailed".into(),
+                reason: Some("auth_expired".into()),
+                value: 1
+            },
+            capture::Emitted {
+                name: "TargetsPublished".into(),
+                reason: None,
+                value: 1
+            },
+        ]
+    );
+    assert_eq!(w.desk.post(&id).await["status"], "partially_published");
+}

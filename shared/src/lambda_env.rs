@@ -23,13 +23,12 @@ use crate::store::Store;
 use crate::triggers::uploads::S3Intake;
 use crate::wiring::{NetworkAccess, Wiring};
 
-/// Why a function could not start: a missing or malformed environment variable, named.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct StartupError(String);
+/// Why a function could not start, with its errorType (`Config.Missing`, `Config.Invalid`).
+pub use crate::triggers::failure::StartupError;
 
-pub fn startup_error(e: impl std::fmt::Display) -> Box<dyn std::error::Error + Send + Sync> {
-    Box::new(StartupError(e.to_string()))
+/// A setting that could not be read.
+pub fn startup_error(e: impl std::fmt::Display) -> StartupError {
+    StartupError::Invalid(e.to_string())
 }
 
 /// The names of a stack's resources a function uses: the table always, the bucket and the bus
@@ -60,7 +59,7 @@ impl ResourceNames {
 }
 
 fn missing(name: &str) -> StartupError {
-    StartupError(format!("the environment variable {name} is not set"))
+    StartupError::Missing(format!("the environment variable {name} is not set"))
 }
 
 /// One function's view of the deployment: the wiring on DynamoDB, and the bucket and the bus
@@ -79,7 +78,7 @@ impl AwsDeployment {
     pub async fn from_env() -> Result<Self, StartupError> {
         let names = ResourceNames::from_env()?;
         let http = OutboundClient::new(OutboundPolicy::from_env())
-            .map_err(|e| StartupError(e.to_string()))?;
+            .map_err(|e| StartupError::Invalid(e.to_string()))?;
         let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
         Ok(Self::on(
             &config,
@@ -183,9 +182,9 @@ pub async fn publishing_service() -> Result<PublishingService, StartupError> {
 
 /// The API function's state (`TABLE_NAME`, `BUCKET_NAME`, the `JWT_*` variables).
 pub async fn api_state() -> Result<AppState, StartupError> {
-    let auth = AuthConfig::from_env().map_err(|e| StartupError(e.to_string()))?;
+    let auth = AuthConfig::from_env().map_err(|e| StartupError::Invalid(e.to_string()))?;
     let http = crate::outbound::plain_client(std::time::Duration::from_secs(10))
-        .map_err(|e| StartupError(e.to_string()))?;
+        .map_err(|e| StartupError::Invalid(e.to_string()))?;
     AwsDeployment::from_env()
         .await?
         .api_state(Verifier::new(auth, http))

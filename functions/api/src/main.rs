@@ -2,11 +2,20 @@
 
 use palinsesto::http::{ApiSettings, router};
 use palinsesto::lambda_env::{api_state, startup_error};
+use palinsesto::triggers::failure::fail_every_invocation;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     palinsesto::telemetry::init_lambda();
-    let state = api_state().await.map_err(startup_error)?;
-    let settings = ApiSettings::from_env().map_err(startup_error)?;
+    let started = async {
+        Ok((
+            api_state().await?,
+            ApiSettings::from_env().map_err(startup_error)?,
+        ))
+    };
+    let (state, settings) = match started.await {
+        Ok(started) => started,
+        Err(e) => return fail_every_invocation(e).await,
+    };
     lambda_http::run(router(state, &settings)).await
 }

@@ -58,8 +58,12 @@ pub struct TickReport {
 /// What one job did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JobReport {
-    /// The outcome was recorded; the target is now in this state (`published`, `failed`, ...).
-    Recorded(&'static str),
+    /// The outcome was recorded; the target is now in `state` (`published`, `failed`, ...), and
+    /// `failure` is the failure's kind when it ended failed.
+    Recorded {
+        state: &'static str,
+        failure: Option<String>,
+    },
     /// The job no longer held its claim (a repeated delivery, or a claim taken over): nothing done.
     Skipped(&'static str),
 }
@@ -517,13 +521,16 @@ impl PublishingService {
                 .await
             {
                 Ok(saved) => {
-                    let state = saved
+                    let target = saved
                         .targets
                         .iter()
-                        .find(|t| t.channel_id == job.channel_id)
-                        .map(|t| state_name(&t.state))
-                        .unwrap_or("unknown");
-                    return Ok(JobReport::Recorded(state));
+                        .find(|t| t.channel_id == job.channel_id);
+                    let state = target.map_or("unknown", |t| state_name(&t.state));
+                    let failure = target.and_then(|t| match &t.state {
+                        TargetState::Failed { failure, .. } => Some(failure.kind.clone()),
+                        _ => None,
+                    });
+                    return Ok(JobReport::Recorded { state, failure });
                 }
                 Err(StoreError::Conflict { .. }) => continue,
                 Err(e) => return Err(e.into()),

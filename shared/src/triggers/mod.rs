@@ -2,6 +2,7 @@
 //! publish-target events, S3 notifications), decoded and handed to one service. The local runner
 //! calls the services directly and needs none of this.
 
+pub mod failure;
 pub mod publisher;
 #[cfg(feature = "aws")]
 pub mod relay;

@@ -11,6 +11,7 @@ use crate::domain_events::EVENT_SOURCE;
 use crate::fanout::{PUBLISH_TARGET_DETAIL_TYPE, PublishJob};
 use crate::services::ServiceError;
 use crate::services::publishing::{JobReport, PublishingService, TickReport};
+use crate::telemetry::emf;
 
 /// The detail-type of an EventBridge scheduled rule's event (source `aws.events`), also used for
 /// EventBridge Scheduler (source `aws.scheduler`) when its input is set to the same shape.
@@ -98,6 +99,9 @@ pub async fn handle_publisher_event(
             let started = Instant::now();
             let report = work.tick().await?;
             let elapsed = started.elapsed();
+            if report.missed > 0 {
+                emf::targets_failed(crate::domain::post::MISSED, report.missed);
+            }
             tracing::info!(
                 posts = report.posts_examined,
                 jobs = report.jobs_dispatched,
@@ -123,8 +127,9 @@ pub async fn handle_publisher_event(
             let job = PublishJob::deserialize(&event.detail)
                 .map_err(|e| PublisherError::BadJob(e.to_string()))?;
             let report = work.publish_target(&job).await?;
+            count_outcome(&report);
             let (result, detail) = match report {
-                JobReport::Recorded(state) => ("recorded", state),
+                JobReport::Recorded { state, .. } => ("recorded", state),
                 JobReport::Skipped(why) => ("skipped", why),
             };
             tracing::info!(
@@ -147,6 +152,20 @@ pub async fn handle_publisher_event(
             event_source: event.source,
             detail_type: event.detail_type,
         }),
+    }
+}
+
+/// The operational metrics of one publish job's end (docs/operations.md). A target still
+/// pending (a retry is due later) or a skipped job counts nothing yet.
+fn count_outcome(report: &JobReport) {
+    let JobReport::Recorded { state, failure } = report else {
+        return;
+    };
+    match (*state, failure) {
+        ("published", _) => emf::target_published(),
+        ("unknown", _) => emf::unknown_outcome(),
+        ("failed", failure) => emf::targets_failed(failure.as_deref().unwrap_or("unknown"), 1),
+        _ => {}
     }
 }
 
@@ -206,7 +225,10 @@ mod tests {
 
         async fn publish_target(&self, job: &PublishJob) -> Result<JobReport, ServiceError> {
             self.jobs.lock().unwrap().push(job.clone());
-            Ok(JobReport::Recorded("published"))
+            Ok(JobReport::Recorded {
+                state: "published",
+                failure: None,
+            })
         }
     }
 
@@ -282,6 +304,78 @@ mod tests {
                 result: "recorded",
                 detail: "published",
             }
+        );
+    }
+
+    /// Answers every job with the same report, and ticks with missed targets.
+    struct Answering(JobReport);
+
+    #[async_trait]
+    impl PublisherWork for Answering {
+        async fn tick(&self) -> Result<TickReport, ServiceError> {
+            Ok(TickReport {
+                missed: 2,
+                ..TickReport::default()
+            })
+        }
+
+        async fn publish_target(&self, _: &PublishJob) -> Result<JobReport, ServiceError> {
+            Ok(self.0.clone())
+        }
+    }
+
+    #[tokio::test]
+    async fn each_end_of_a_target_is_counted_with_its_reason() {
+        use crate::telemetry::emf::capture::{Emitted, start};
+        let metric = |name: &str, reason: Option<&str>| Emitted {
+            name: name.into(),
+            reason: reason.map(Into::into),
+            value: 1,
+        };
+        let recorded = |state, failure: Option<&str>| JobReport::Recorded {
+            state,
+            failure: failure.map(Into::into),
+        };
+        let cases = [
+            (
+                recorded("published", None),
+                vec![metric("TargetsPublished", None)],
+            ),
+            (
+                recorded("failed", Some("auth_expired")),
+                vec![metric("TargetsFailed", Some("auth_expired"))],
+            ),
+            (
+                recorded("unknown", None),
+                vec![metric("UnknownOutcomes", None)],
+            ),
+            // A retry later, or a repeated delivery: nothing ended.
+            (recorded("pending", None), vec![]),
+            (JobReport::Skipped("not the claim holder"), vec![]),
+        ];
+        for (report, expected) in cases {
+            let kept = start();
+            let event = publish_target_event(serde_json::to_value(job()).unwrap());
+            handle_publisher_event(&Answering(report.clone()), event)
+                .await
+                .unwrap();
+            assert_eq!(kept.take(), expected, "{report:?}");
+        }
+        // A tick counts the targets it found missed.
+        let kept = start();
+        handle_publisher_event(
+            &Answering(recorded("published", None)),
+            scheduled_event("aws.events"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            kept.take(),
+            vec![Emitted {
+                name: "TargetsFailed".into(),
+                reason: Some("missed".into()),
+                value: 2
+            }]
         );
     }
 

@@ -53,6 +53,13 @@ impl From<RelayReport> for RelayOutcome {
     }
 }
 
+impl RelayOutcome {
+    /// Its operational metrics (docs/operations.md).
+    fn count(&self) {
+        crate::telemetry::emf::webhook_deliveries(self.events, self.failed_attempts, self.given_up);
+    }
+}
+
 /// A stream record's keys, as far as the relay reads them.
 #[derive(Debug, Deserialize)]
 struct RecordKey {
@@ -107,6 +114,7 @@ pub async fn handle_relay_event(
                 .map_err(|e| RelayError::NotAnEvent(describe(&event, &e)))?;
         let events = outbox_events(batch)?;
         let outcome = RelayOutcome::from(service.relay(events).await?);
+        outcome.count();
         tracing::info!(
             events = outcome.events,
             delivered = outcome.delivered,
@@ -119,7 +127,9 @@ pub async fn handle_relay_event(
         .map_err(|e| RelayError::NotAnEvent(describe(&event, &e)))?;
     match (parsed.source.as_str(), parsed.detail_type.as_str()) {
         ("aws.events" | "aws.scheduler", SCHEDULED_EVENT) => {
-            Ok(RelayOutcome::from(service.deliver_due().await?))
+            let outcome = RelayOutcome::from(service.deliver_due().await?);
+            outcome.count();
+            Ok(outcome)
         }
         _ => Err(RelayError::Unrecognised {
             event_source: parsed.source,

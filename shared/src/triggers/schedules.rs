@@ -96,5 +96,7 @@ pub async fn handle_reports_event(
     event: Value,
 ) -> Result<ReportsOutcome, ScheduleError> {
     expect_schedule("reports", &event)?;
-    Ok(service.tick().await?.into())
+    let report = service.tick().await?;
+    crate::telemetry::emf::reports_failed(report.failed);
+    Ok(report.into())
 }

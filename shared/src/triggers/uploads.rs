@@ -7,7 +7,9 @@ use serde::Deserialize;
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::Value;
 
+use crate::services::ServiceError;
 use crate::services::intake::{INCOMING, IntakeOutcome, IntakeService};
+use crate::telemetry::emf;
 
 /// The part of an S3 event record intake reads. The documented shape has more (time, identity,
 /// request ids); requiring those would let one odd record fail the decoding of the whole batch.
@@ -117,6 +119,17 @@ impl Serialize for IntakeSummary {
 #[derive(Debug)]
 pub struct IntakeEventError {
     pub summary: IntakeSummary,
+    /// Why the first failed record failed: the invocation's errorType (`triggers::failure`).
+    pub cause: RecordFailure,
+}
+
+/// Why a record failed.
+#[derive(Debug)]
+pub enum RecordFailure {
+    /// The record (or the notification) is not of the documented shape.
+    Malformed,
+    /// Intake failed (the store, the bucket...).
+    Service(ServiceError),
 }
 
 impl fmt::Display for IntakeEventError {
@@ -166,6 +179,7 @@ impl S3Intake {
     /// `Err` when any record failed (after all were tried), so the invocation is retried.
     pub async fn handle(&self, event: &Value) -> Result<IntakeSummary, IntakeEventError> {
         let mut summary = IntakeSummary::default();
+        let mut first_failure = None;
         let records = match event.get("Records") {
             Some(Value::Array(records)) => records.as_slice(),
             // S3's s3:TestEvent (sent when notifications are configured) has no records.
@@ -178,6 +192,7 @@ impl S3Intake {
                 &[]
             }
             Some(other) => {
+                first_failure = Some(RecordFailure::Malformed);
                 summary.records.push(RecordReport {
                     key: String::new(),
                     result: RecordResult::Failed(format!(
@@ -189,10 +204,15 @@ impl S3Intake {
             }
         };
         for raw in records {
-            let report = self.record(raw).await;
+            let (report, failure) = self.record(raw).await;
+            first_failure = first_failure.or(failure);
             match &report.result {
                 RecordResult::Taken(outcome) => {
                     tracing::info!(key = %report.key, %outcome, "incoming object taken in");
+                    if let IntakeOutcome::Rejected(asset) = outcome {
+                        let code = asset.details.rejection.as_ref().map(|r| r.code.as_str());
+                        emf::asset_rejected(code.unwrap_or("unknown"));
+                    }
                 }
                 RecordResult::Ignored(why) => {
                     tracing::info!(key = %report.key, why, "record ignored");
@@ -203,14 +223,21 @@ impl S3Intake {
             }
             summary.records.push(report);
         }
-        if summary.failed().next().is_some() {
-            Err(IntakeEventError { summary })
-        } else {
-            Ok(summary)
+        match first_failure {
+            Some(cause) => Err(IntakeEventError { summary, cause }),
+            None => Ok(summary),
         }
     }
 
-    async fn record(&self, raw: &Value) -> RecordReport {
+    /// One record's report, and why it failed when it did.
+    async fn record(&self, raw: &Value) -> (RecordReport, Option<RecordFailure>) {
+        let failed = |key: String, why: String| {
+            let report = RecordReport {
+                key,
+                result: RecordResult::Failed(why),
+            };
+            (report, Some(RecordFailure::Malformed))
+        };
         let record = match Record::deserialize(raw) {
             Ok(record) => record,
             Err(e) => {
@@ -219,28 +246,24 @@ impl S3Intake {
                     .and_then(Value::as_str)
                     .unwrap_or_default()
                     .to_owned();
-                return RecordReport {
+                return failed(
                     key,
-                    result: RecordResult::Failed(format!(
-                        "not an S3 event record of the documented shape: {e}"
-                    )),
-                };
+                    format!("not an S3 event record of the documented shape: {e}"),
+                );
             }
         };
         let key = match decode_key(&record.s3.object.key) {
             Ok(key) => key,
             // S3 never sends such a key; failing keeps the event (Lambda's retries, then its
             // failure destination) for someone to look at, where ignoring would drop it.
-            Err(why) => {
-                return RecordReport {
-                    key: record.s3.object.key,
-                    result: RecordResult::Failed(why),
-                };
-            }
+            Err(why) => return failed(record.s3.object.key, why),
         };
-        let ignored = |why: String| RecordReport {
-            key: key.clone(),
-            result: RecordResult::Ignored(why),
+        let ignored = |why: String| {
+            let report = RecordReport {
+                key: key.clone(),
+                result: RecordResult::Ignored(why),
+            };
+            (report, None)
         };
         if !record.event_name.starts_with("ObjectCreated:") {
             return ignored(format!(
@@ -257,11 +280,22 @@ impl S3Intake {
         if !key.starts_with(INCOMING) {
             return ignored(format!("not under {INCOMING}"));
         }
-        let result = match self.service.ingest(&key).await {
-            Ok(outcome) => RecordResult::Taken(outcome),
-            Err(e) => RecordResult::Failed(e.to_string()),
-        };
-        RecordReport { key, result }
+        match self.service.ingest(&key).await {
+            Ok(outcome) => (
+                RecordReport {
+                    key,
+                    result: RecordResult::Taken(outcome),
+                },
+                None,
+            ),
+            Err(e) => (
+                RecordReport {
+                    key,
+                    result: RecordResult::Failed(e.to_string()),
+                },
+                Some(RecordFailure::Service(e)),
+            ),
+        }
     }
 }
 
@@ -423,7 +457,13 @@ mod tests {
             (&1.into(), &1.into(), &1.into())
         );
         assert_eq!(json["records"][2]["result"], "failed");
-        let error = IntakeEventError { summary }.to_string();
+        let error = IntakeEventError {
+            summary,
+            cause: RecordFailure::Service(ServiceError::Bucket(
+                crate::bucket::BlobError::Unavailable("503".into()),
+            )),
+        }
+        .to_string();
         assert!(
             error.starts_with("1 of 3 records failed") && error.contains("incoming/acme/b.jpg"),
             "{error}"

@@ -1,5 +1,8 @@
 //! Logging set-up for the two ways the code runs: JSON lines for CloudWatch in Lambda, readable
-//! lines in a terminal locally. `RUST_LOG` overrides the level in both.
+//! lines in a terminal locally. `RUST_LOG` overrides the level in both. The operational metrics
+//! ([`emf`]) go out in Lambda only.
+
+pub mod emf;
 
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
@@ -26,6 +29,8 @@ pub fn init_lambda() {
         )
         .with(filter())
         .init();
+    // Locally the metrics would only be noise between the log lines.
+    emf::enable();
 }
 
 /// For the local runner.
