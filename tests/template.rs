@@ -12,9 +12,11 @@ use palinsesto::domain_events::EVENT_SOURCE;
 use palinsesto::fanout::PUBLISH_TARGET_DETAIL_TYPE;
 use palinsesto::store::Index;
 use palinsesto::store::keys::{self, table};
+use palinsesto::telemetry::emf;
 use palinsesto_system_tests::template::{
-    FunctionSpec, Statement, alarms, condition_mentions, functions, glob_match, log_retention_days,
-    output_values, parameters, resource_types, subscriptions, table_spec,
+    AlarmSpec, FunctionSpec, Statement, alarms, condition_mentions, dashboards, functions,
+    glob_match, log_retention_days, output_values, parameters, resource_types, subscriptions,
+    table_spec,
 };
 
 fn function_crates() -> Vec<String> {
@@ -118,8 +120,71 @@ const ASYNC_TRIGGERS: &[&str] = &[
 /// The caller waits for these and sees the failure itself.
 const SYNC_TRIGGERS: &[&str] = &["HttpApi", "Api"];
 /// Event source mappings: Lambda polls them and parks what fails on the mapping's own
-/// destination (checked in `the_relay_reads_only_new_outbox_items_and_parks_what_fails`).
-const STREAM_TRIGGERS: &[&str] = &["DynamoDB"];
+/// destination.
+const STREAM_TRIGGERS: &[&str] = &["DynamoDB", "Kinesis"];
+
+/// The queue of a destination written `!GetAtt <queue>.Arn`, which must be an SQS queue of the
+/// template with an alarm that goes off on its first message.
+fn watched_queue(function: &str, target: &str, alarms: &[AlarmSpec]) -> String {
+    let queue = target
+        .strip_suffix(".Arn")
+        .unwrap_or_else(|| {
+            panic!(
+                "{function}: the on-failure destination must be !GetAtt <queue>.Arn, not {target}"
+            )
+        })
+        .to_owned();
+    assert_eq!(
+        resource_type(&queue).as_deref(),
+        Some("AWS::SQS::Queue"),
+        "{function}: {queue} is not a queue of the template"
+    );
+    assert!(
+        alarms.iter().any(|a| a.namespace == "AWS/SQS"
+            && a.metric == "ApproximateNumberOfMessagesVisible"
+            && a.dimension("QueueName") == Some(&format!("{queue}.QueueName"))
+            && a.fires_on_any()),
+        "no alarm goes off when {queue} (failures of {function}) has a message"
+    );
+    queue
+}
+
+#[test]
+fn every_lambda_function_is_held_to_the_operating_checks() {
+    // The checks below read AWS::Serverless::Function resources; a function declared another
+    // way would escape them (its logs, alarms and failure queue unchecked).
+    let checked: Vec<String> = functions().into_iter().map(|f| f.logical_id).collect();
+    for (id, kind) in resource_types() {
+        if kind == "AWS::Lambda::Function" || kind == "AWS::Serverless::Function" {
+            assert!(
+                checked.contains(&id),
+                "{id} ({kind}): declare it as an AWS::Serverless::Function built from functions/, so its log group, alarms and failure queue are checked"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_event_source_mapping_parks_failures_in_a_watched_queue() {
+    let alarms = alarms();
+    let functions = functions();
+    // The relay's stream is read, so an empty list below is not the reader missing them.
+    assert!(
+        functions.iter().any(|f| !f.stream_failures.is_empty()),
+        "no event source mapping found"
+    );
+    for f in functions {
+        for (trigger, destination) in &f.stream_failures {
+            let target = destination.as_deref().unwrap_or_else(|| {
+                panic!(
+                    "{}: its {trigger} event source has no DestinationConfig.OnFailure: a batch that keeps failing would be dropped unseen",
+                    f.logical_id
+                )
+            });
+            watched_queue(&f.logical_id, target, &alarms);
+        }
+    }
+}
 
 #[test]
 fn every_function_logs_to_its_own_group_with_a_retention() {
@@ -177,30 +242,7 @@ fn every_asynchronously_invoked_function_parks_failures_in_a_watched_queue() {
             )
         });
         assert_eq!(destination.kind, "SQS", "{}", f.logical_id);
-        let queue = destination
-            .target
-            .strip_suffix(".Arn")
-            .unwrap_or_else(|| {
-                panic!(
-                    "{}: the on-failure destination must be !GetAtt <queue>.Arn, not {}",
-                    f.logical_id, destination.target
-                )
-            })
-            .to_owned();
-        assert_eq!(
-            resource_type(&queue).as_deref(),
-            Some("AWS::SQS::Queue"),
-            "{}: {queue} is not a queue of the template",
-            f.logical_id
-        );
-        assert!(
-            alarms.iter().any(|a| a.namespace == "AWS/SQS"
-                && a.metric == "ApproximateNumberOfMessagesVisible"
-                && a.dimension("QueueName") == Some(&format!("{queue}.QueueName"))
-                && a.fires_on_any()),
-            "no alarm goes off when {queue} (failures of {}) has a message",
-            f.logical_id
-        );
+        watched_queue(&f.logical_id, &destination.target, &alarms);
     }
 }
 
@@ -270,6 +312,152 @@ fn every_function_has_errors_and_throttles_alarms_that_reach_a_person() {
             .any(|m| m == "AlarmEmail"),
         "the condition {condition} must test AlarmEmail"
     );
+}
+
+/// The functions' own metrics (telemetry::emf) with an alarm, and the function that emits each.
+const ALARMED_METRICS: &[(&str, &str)] = &[
+    (emf::TARGETS_FAILED, "publisher"),
+    (emf::UNKNOWN_OUTCOMES, "publisher"),
+    (emf::ASSETS_REJECTED, "asset-intake"),
+    (emf::REPORTS_FAILED, "reports"),
+    (emf::WEBHOOK_DELIVERIES_FAILED, "relay"),
+];
+
+#[test]
+fn the_functions_own_metrics_have_alarms() {
+    let alarms = alarms();
+    for (metric, binary) in ALARMED_METRICS {
+        let function = deployed(binary).logical_id;
+        let alarm = alarms
+            .iter()
+            .find(|a| {
+                a.namespace == emf::NAMESPACE
+                    && a.metric == *metric
+                    && a.dimension(emf::FUNCTION) == Some(function.as_str())
+            })
+            .unwrap_or_else(|| panic!("no alarm on {}/{metric} of {function}", emf::NAMESPACE));
+        // The dimensions are exactly the ones the lines carry, or the alarm reads nothing.
+        assert_eq!(alarm.dimensions.len(), 1, "{}", alarm.logical_id);
+        assert!(
+            alarm.threshold >= 0.0 && alarm.comparison.starts_with("GreaterThan"),
+            "{}",
+            alarm.logical_id
+        );
+    }
+    // Unknown outcomes and failed reports are never routine: the first one is worth a look.
+    for metric in [emf::UNKNOWN_OUTCOMES, emf::REPORTS_FAILED] {
+        assert!(
+            alarms
+                .iter()
+                .any(|a| a.namespace == emf::NAMESPACE && a.metric == metric && a.fires_on_any()),
+            "{metric}"
+        );
+    }
+}
+
+/// A dashboard's body with each `${Resource}` of its `!Sub` replaced by the resource's logical
+/// id, as JSON.
+fn dashboard_json(body: &str) -> serde_json::Value {
+    let mut text = String::new();
+    let mut rest = body;
+    while let Some(start) = rest.find("${") {
+        text.push_str(&rest[..start]);
+        let end = start + rest[start..].find('}').expect("a closed ${...}");
+        text.push_str(&rest[start + 2..end]);
+        rest = &rest[end + 1..];
+    }
+    text.push_str(rest);
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("the dashboard body is not JSON: {e}"))
+}
+
+#[test]
+fn the_dashboard_shows_the_metrics_and_every_function() {
+    let dashboards = dashboards();
+    assert_eq!(dashboards.len(), 1, "one operations dashboard");
+    let body = dashboard_json(&dashboards[0].1);
+    let widgets = body["widgets"].as_array().expect("widgets");
+    // Each metric row as [namespace, name, dimension, value, ...] ("." repeats the row above),
+    // and each expression's text.
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    let mut expressions: Vec<String> = Vec::new();
+    for widget in widgets {
+        let properties = &widget["properties"];
+        assert!(properties["region"].is_string(), "{}", properties["title"]);
+        let mut previous: Vec<String> = Vec::new();
+        for row in properties["metrics"].as_array().into_iter().flatten() {
+            let items = row.as_array().expect("a metric row is a list");
+            if let Some(e) = items.first().and_then(|i| i["expression"].as_str()) {
+                expressions.push(e.to_owned());
+                continue;
+            }
+            let row: Vec<String> = items
+                .iter()
+                .filter_map(|i| i.as_str())
+                .enumerate()
+                .map(|(n, i)| {
+                    if i == "." {
+                        previous.get(n).cloned().unwrap_or_default()
+                    } else {
+                        i.to_owned()
+                    }
+                })
+                .collect();
+            previous = row.clone();
+            rows.push(row);
+        }
+    }
+    let has_row = |namespace: &str, metric: &str, dimension: &str, value: &str| {
+        rows.iter().any(|r| {
+            r.len() >= 4
+                && r[0] == namespace
+                && r[1] == metric
+                && r[2..]
+                    .windows(2)
+                    .any(|d| d[0] == dimension && d[1] == value)
+        })
+    };
+    for f in functions() {
+        for metric in ["Errors", "Throttles"] {
+            assert!(
+                has_row("AWS/Lambda", metric, "FunctionName", &f.logical_id),
+                "the dashboard does not show {}'s {metric}",
+                f.logical_id
+            );
+        }
+    }
+    for (metric, binary) in [
+        (emf::TARGETS_PUBLISHED, "publisher"),
+        (emf::TARGETS_FAILED, "publisher"),
+        (emf::UNKNOWN_OUTCOMES, "publisher"),
+        (emf::REPORTS_FAILED, "reports"),
+        (emf::EVENTS_RELAYED, "relay"),
+        (emf::WEBHOOK_DELIVERIES_FAILED, "relay"),
+        (emf::WEBHOOK_DELIVERIES_GIVEN_UP, "relay"),
+    ] {
+        let function = deployed(binary).logical_id;
+        assert!(
+            has_row(emf::NAMESPACE, metric, emf::FUNCTION, &function),
+            "the dashboard does not show {metric} of {function}"
+        );
+    }
+    // The metrics counted by reason are broken down by it.
+    for (metric, binary) in [
+        (emf::TARGETS_FAILED, "publisher"),
+        (emf::ASSETS_REJECTED, "asset-intake"),
+    ] {
+        let function = deployed(binary).logical_id;
+        let search = format!(
+            "{{{},{},{}}} MetricName=\"{metric}\" {}=\"{function}\"",
+            emf::NAMESPACE,
+            emf::FUNCTION,
+            emf::REASON,
+            emf::FUNCTION
+        );
+        assert!(
+            expressions.iter().any(|e| e.contains(&search)),
+            "no widget shows {metric} by reason ({search}) in {expressions:?}"
+        );
+    }
 }
 
 #[test]
@@ -488,6 +676,12 @@ fn the_outputs_name_what_an_operator_needs() {
             .iter()
             .any(|(_, v)| v.contains("${HttpApi}.execute-api")),
         "no output shows the API's URL"
+    );
+    assert!(
+        outputs
+            .iter()
+            .any(|(_, v)| v.contains("#dashboards:name=${OperationsDashboard}")),
+        "no output links the operations dashboard"
     );
     for f in functions() {
         if let Some(d) = f.on_failure {

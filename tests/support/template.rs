@@ -132,6 +132,9 @@ pub struct FunctionSpec {
     pub timeout_seconds: Option<i64>,
     /// `EventInvokeConfig.DestinationConfig.OnFailure`.
     pub on_failure: Option<Destination>,
+    /// Each event source mapping's trigger type (DynamoDB, Kinesis) and its
+    /// `DestinationConfig.OnFailure.Destination` as written, when set.
+    pub stream_failures: Vec<(String, Option<String>)>,
     /// The statements of its inline policy documents.
     pub statements: Vec<Statement>,
     /// Policies that are not inline documents (managed policy names, SAM policy templates):
@@ -332,6 +335,18 @@ pub fn functions() -> Vec<FunctionSpec> {
                     kind: kind.to_owned(),
                     target: text_of(&on_failure["Destination"]).unwrap_or_default(),
                 }),
+                stream_failures: events
+                    .iter()
+                    .filter(|e| matches!(e["Type"].as_str(), Some("DynamoDB" | "Kinesis")))
+                    .map(|e| {
+                        (
+                            e["Type"].as_str().unwrap_or_default().to_owned(),
+                            text_of(
+                                &e["Properties"]["DestinationConfig"]["OnFailure"]["Destination"],
+                            ),
+                        )
+                    })
+                    .collect(),
                 statements,
                 opaque_policies,
             }
@@ -362,6 +377,20 @@ pub fn log_retention_days(log_group: &str) -> Option<i64> {
             .as_i64()
             .or_else(|| parameter["Default"].as_str()?.parse().ok())
     })
+}
+
+/// Every dashboard's logical id and body as written (a `!Sub` template: `${Function}` for the
+/// function's name).
+pub fn dashboards() -> Vec<(String, String)> {
+    let template = load();
+    resources(&template)
+        .into_iter()
+        .filter(|(_, r)| r["Type"].as_str() == Some("AWS::CloudWatch::Dashboard"))
+        .map(|(id, r)| {
+            let body = text_of(&r["Properties"]["DashboardBody"]).unwrap_or_default();
+            (id, body)
+        })
+        .collect()
 }
 
 /// A CloudWatch alarm of the template.
