@@ -1,9 +1,9 @@
 //! Asset intake on Lambda: builds the clients once, then hands each S3 ObjectCreated notification
 //! to the library's intake.
 
-use lambda_runtime::{Diagnostic, Error, LambdaEvent, service_fn};
+use lambda_runtime::{Error, LambdaEvent, service_fn};
 use palinsesto::lambda_env::intake_service;
-use palinsesto::triggers::failure::fail_every_invocation;
+use palinsesto::triggers::failure::{self, fail_every_invocation};
 use serde_json::Value;
 
 #[tokio::main]
@@ -18,7 +18,7 @@ async fn main() -> Result<(), Error> {
         intake
             .handle(&event.payload)
             .await
-            .map_err(Diagnostic::from)
+            .map_err(failure::reported)
     }))
     .await
 }

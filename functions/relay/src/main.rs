@@ -2,9 +2,9 @@
 //! stream (new outbox items) to the bus and the brands' webhooks, and on its schedule retries the
 //! webhook deliveries that are due.
 
-use lambda_runtime::{Diagnostic, Error, LambdaEvent, service_fn};
+use lambda_runtime::{Error, LambdaEvent, service_fn};
 use palinsesto::lambda_env::relay_service;
-use palinsesto::triggers::failure::fail_every_invocation;
+use palinsesto::triggers::failure::{self, fail_every_invocation};
 use palinsesto::triggers::relay::handle_relay_event;
 use serde_json::Value;
 
@@ -19,7 +19,7 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         handle_relay_event(service, event.payload)
             .await
-            .map_err(Diagnostic::from)
+            .map_err(failure::reported)
     }))
     .await
 }

@@ -134,6 +134,17 @@ diagnostic_of!(
     super::relay::RelayError,
 );
 
+/// The invocation's failure for the runtime, logged once with its errorType first (what a Logs
+/// Insights query filters on: `fields.error_type`).
+#[cfg(feature = "aws")]
+pub fn reported<E: ErrorType>(failure: E) -> lambda_runtime::Diagnostic
+where
+    lambda_runtime::Diagnostic: From<E>,
+{
+    tracing::error!(error_type = failure.error_type(), error = %failure, "the invocation failed");
+    lambda_runtime::Diagnostic::from(failure)
+}
+
 /// A function that could not start (its environment is incomplete or wrong) still takes its
 /// invocations and fails each with the startup error's type (`Config.Missing`,
 /// `Config.Invalid`). Exiting instead would reach Lambda as `Runtime.ExitError`, with the cause
@@ -292,5 +303,9 @@ mod tests {
         )));
         assert_eq!(d.error_type, "Store.Unavailable");
         assert!(!d.error_type.contains("::"));
+        // What the mains hand the runtime: the same diagnostic, logged on the way.
+        let d = reported(PublisherError::BadJob("no post_id".into()));
+        assert_eq!(d.error_type, "Event.BadJob");
+        assert!(d.error_message.contains("no post_id"), "{}", d.error_message);
     }
 }
