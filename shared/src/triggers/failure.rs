@@ -306,6 +306,10 @@ mod tests {
         // What the mains hand the runtime: the same diagnostic, logged on the way.
         let d = reported(PublisherError::BadJob("no post_id".into()));
         assert_eq!(d.error_type, "Event.BadJob");
-        assert!(d.error_message.contains("no post_id"), "{}", d.error_message);
+        assert!(
+            d.error_message.contains("no post_id"),
+            "{}",
+            d.error_message
+        );
     }
 }
