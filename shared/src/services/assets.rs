@@ -10,7 +10,6 @@ use jiff::SignedDuration;
 use crate::bucket::{BlobError, Bucket, ObjectInfo, PresignedRequest};
 use crate::domain::asset::{AssetEdit, parse_filename};
 use crate::domain::rate_limit::RateLimits;
-use crate::domain::time::parse_instant;
 use crate::domain::{
     Actor, Asset, AssetId, AssetStatus, DomainError, IntakeTicket, MediaKind, Permission,
     Validation,
@@ -194,19 +193,7 @@ impl AssetService {
             .status
             .as_deref()
             .and_then(|s| v.check("status", AssetStatus::parse(s)));
-        let from = params
-            .from
-            .as_deref()
-            .and_then(|t| v.check("from", parse_instant(t)));
-        let to = params
-            .to
-            .as_deref()
-            .and_then(|t| v.check("to", parse_instant(t)));
-        if let (Some(f), Some(t)) = (from, to)
-            && f >= t
-        {
-            v.add("to", "must be after from");
-        }
+        let (from, to) = super::time_range(&mut v, params.from.as_deref(), params.to.as_deref());
         let limit = super::page_limit(&mut v, params.limit);
         v.finish()?;
         let filter = AssetFilter {

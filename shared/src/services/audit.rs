@@ -3,7 +3,6 @@
 
 use super::{Ports, ServiceError, page_limit};
 use crate::domain::audit::{AuditFilter, action};
-use crate::domain::time::parse_instant;
 use crate::domain::{Actor, DomainError, Permission, Validation};
 use crate::store::ListError;
 use crate::store::audit::AuditPage;
@@ -49,19 +48,7 @@ impl AuditService {
                 ),
             );
         }
-        let from = params
-            .from
-            .as_deref()
-            .and_then(|t| v.check("from", parse_instant(t)));
-        let to = params
-            .to
-            .as_deref()
-            .and_then(|t| v.check("to", parse_instant(t)));
-        if let (Some(f), Some(t)) = (from, to)
-            && f >= t
-        {
-            v.add("to", "must be after from");
-        }
+        let (from, to) = super::time_range(&mut v, params.from.as_deref(), params.to.as_deref());
         let limit = page_limit(&mut v, params.limit);
         v.finish()?;
         let filter = AuditFilter {

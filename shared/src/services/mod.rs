@@ -121,6 +121,23 @@ pub fn page_limit(validation: &mut Validation, limit: Option<usize>) -> usize {
     limit
 }
 
+/// A listing's `from`/`to` (RFC 3339; `to` after `from`), each problem recorded under its field.
+pub fn time_range(
+    validation: &mut Validation,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> (Option<jiff::Timestamp>, Option<jiff::Timestamp>) {
+    use crate::domain::time::parse_instant;
+    let from = from.and_then(|t| validation.check("from", parse_instant(t)));
+    let to = to.and_then(|t| validation.check("to", parse_instant(t)));
+    if let (Some(f), Some(t)) = (from, to)
+        && f >= t
+    {
+        validation.add("to", "must be after from");
+    }
+    (from, to)
+}
+
 /// Checks the caller's expected version (If-Match) against what is stored.
 pub fn check_version(
     expected: Option<u64>,

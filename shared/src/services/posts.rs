@@ -356,20 +356,8 @@ impl PostService {
             .channel
             .as_deref()
             .and_then(|c| v.check("channel", ChannelId::parse(c)));
-        let from = params
-            .from
-            .as_deref()
-            .and_then(|t| v.check("from", crate::domain::time::parse_instant(t)));
-        let to = params
-            .to
-            .as_deref()
-            .and_then(|t| v.check("to", crate::domain::time::parse_instant(t)));
+        let (from, to) = super::time_range(&mut v, params.from.as_deref(), params.to.as_deref());
         let limit = super::page_limit(&mut v, params.limit);
-        if let (Some(f), Some(t)) = (from, to)
-            && f >= t
-        {
-            v.add("to", "must be after from");
-        }
         v.finish()?;
         let filter = PostFilter {
             status,

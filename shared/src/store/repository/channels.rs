@@ -122,34 +122,13 @@ impl Store {
         expected: u64,
         also: Vec<Write>,
     ) -> Result<Channel, StoreError> {
-        let item = encode(
-            keys::brand_pk(brand),
-            keys::channel_sk(&channel.id),
-            expected + 1,
-            vec![],
-            channel,
-        )?;
-        self.items
-            .write(
-                vec![
-                    Write::Put {
-                        item,
-                        condition: Condition::Version(expected),
-                    },
-                    Write::Delete {
-                        pk: keys::credentials_pk(brand),
-                        sk: keys::channel_sk(&channel.id),
-                        condition: Condition::Any,
-                    },
-                ]
-                .into_iter()
-                .chain(also)
-                .collect(),
-            )
-            .await?;
-        let mut saved = channel.clone();
-        saved.version = expected + 1;
-        Ok(saved)
+        let forget = Write::Delete {
+            pk: keys::credentials_pk(brand),
+            sk: keys::channel_sk(&channel.id),
+            condition: Condition::Any,
+        };
+        let also = std::iter::once(forget).chain(also).collect();
+        self.put_channel_with(brand, channel, expected, also).await
     }
 
     /// Deletes the channel and its credentials together.
