@@ -1266,7 +1266,8 @@ async fn the_coverage_table_is_served_to_every_role_and_is_the_same_for_every_br
             "facebook",
             "instagram",
             "threads",
-            "telegram"
+            "telegram",
+            "sandbox"
         ]
     );
     let get = |name: &str| networks.iter().find(|n| n["network"] == name).unwrap();

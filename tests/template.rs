@@ -875,3 +875,22 @@ fn only_the_functions_that_need_a_secret_can_open_one() {
     let key = &template["Resources"]["SecretsKey"]["Properties"];
     assert_eq!(key["EnableKeyRotation"].as_bool(), Some(true));
 }
+
+/// The sandbox network is for staging: a stack refuses it unless its operator allows it, and the
+/// functions that read the switch get it.
+#[test]
+fn the_sandbox_is_refused_unless_the_stack_allows_it() {
+    let default = parameters()
+        .into_iter()
+        .find(|(name, _)| name == "AllowSandbox")
+        .expect("template.yaml has an AllowSandbox parameter")
+        .1;
+    assert_eq!(default.as_deref(), Some("false"));
+    let template = palinsesto_system_tests::template::load();
+    let variables = &template["Globals"]["Function"]["Environment"]["Variables"];
+    assert_eq!(
+        variables["ALLOW_SANDBOX"].as_str(),
+        Some("AllowSandbox"),
+        "every function reads ALLOW_SANDBOX from the parameter (!Ref AllowSandbox)"
+    );
+}

@@ -82,6 +82,9 @@ pub struct LocalOptions {
     pub public_base: Option<String>,
     /// The public Bluesky AppView competitors are read from (`BLUESKY_APPVIEW_BASE`).
     pub bluesky_appview: String,
+    /// Whether channels may be on the sandbox network (always, for a person trying Palinsesto;
+    /// tests turn it off to see what a production stack does).
+    pub sandbox: bool,
 }
 
 impl Default for LocalOptions {
@@ -95,6 +98,7 @@ impl Default for LocalOptions {
             timeouts: Timeouts::default(),
             public_base: None,
             bluesky_appview: bluesky_appview_from_env(),
+            sandbox: true,
         }
     }
 }
@@ -176,6 +180,7 @@ impl LocalRuntime {
                 endpoints: options.endpoints,
                 polling: options.polling,
                 bluesky_appview: options.bluesky_appview,
+                sandbox: options.sandbox,
             },
         );
         Ok(Self {

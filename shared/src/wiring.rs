@@ -8,12 +8,14 @@ use std::sync::Arc;
 use crate::auth::Verifier;
 use crate::bucket::{Bucket, BucketMedia};
 use crate::clock::Clock;
+use crate::domain::Network;
 use crate::domain_events::EventBus;
 use crate::fanout::Dispatcher;
 use crate::http::AppState;
 use crate::media_inspection::Limits;
 use crate::networks::public::{BLUESKY_PUBLIC_APPVIEW, PublicReader};
-use crate::networks::{NetworkEndpoints, Polling, standard_connectors};
+use crate::networks::sandbox::SandboxConnector;
+use crate::networks::{NetworkConnectors, NetworkEndpoints, Polling, standard_connectors};
 use crate::outbound::OutboundClient;
 use crate::sealing::Keyring;
 use crate::services::publishing::PublishingService;
@@ -30,17 +32,22 @@ pub struct NetworkAccess {
     pub endpoints: NetworkEndpoints,
     pub polling: Polling,
     pub bluesky_appview: String,
+    /// Whether channels may be on the sandbox network (the local runner, a staging stack with
+    /// `AllowSandbox=true`); refused otherwise.
+    pub sandbox: bool,
 }
 
 impl NetworkAccess {
     /// The production defaults with `http`, each base overridable from the environment
-    /// (`NetworkEndpoints::from_env`, `BLUESKY_APPVIEW_BASE`).
+    /// (`NetworkEndpoints::from_env`, `BLUESKY_APPVIEW_BASE`); the sandbox only with
+    /// `ALLOW_SANDBOX=true`.
     pub fn from_env(http: OutboundClient) -> Self {
         Self {
             http,
             endpoints: NetworkEndpoints::from_env(),
             polling: Polling::default(),
             bluesky_appview: bluesky_appview_from_env(),
+            sandbox: std::env::var("ALLOW_SANDBOX").is_ok_and(|v| v.trim() == "true"),
         }
     }
 }
@@ -75,16 +82,29 @@ impl Wiring {
             endpoints,
             polling,
             bluesky_appview,
+            sandbox,
         } = networks;
+        let mut connectors = standard_connectors(http.clone(), &endpoints, polling);
+        let mut public = PublicReader::new(http.clone()).with_bluesky_appview(bluesky_appview);
+        if sandbox {
+            public = public.with_sandbox(clock.clone());
+            connectors = connectors.with(
+                Network::Sandbox,
+                NetworkConnectors::publishing_and_metrics(SandboxConnector::new(
+                    store.clone(),
+                    clock.clone(),
+                )),
+            );
+        }
         Self {
             ports: Ports {
                 store,
                 clock,
                 outbound: http.policy(),
-                connectors: standard_connectors(http.clone(), &endpoints, polling),
+                connectors,
                 keyring,
             },
-            public: Arc::new(PublicReader::new(http.clone()).with_bluesky_appview(bluesky_appview)),
+            public: Arc::new(public),
             http,
         }
     }

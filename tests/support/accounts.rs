@@ -190,6 +190,7 @@ impl MediaFiles for MemoryMedia {
 
 /// A channel, its credentials, a sink and a media library, ready to make a [`PublishContext`].
 pub struct TestAccount {
+    pub brand: palinsesto::domain::BrandId,
     pub channel: Channel,
     pub credentials: Credentials,
     pub sink: RecordingSink,
@@ -203,6 +204,7 @@ impl TestAccount {
             .bind_to(&channel)
             .expect("the channel has a server");
         Self {
+            brand: palinsesto::domain::BrandId::parse("acme").expect("a brand id"),
             channel,
             credentials,
             sink: RecordingSink::default(),
@@ -218,7 +220,7 @@ impl TestAccount {
     }
 
     pub fn account(&self) -> Account<'_> {
-        Account::new(&self.channel, &self.credentials, &self.sink)
+        Account::new(&self.brand, &self.channel, &self.credentials, &self.sink)
             .expect("the credentials were given for this channel's server")
     }
 }
@@ -263,6 +265,7 @@ pub fn loopback_networks() -> palinsesto::wiring::NetworkAccess {
             max_wait: std::time::Duration::from_secs(5),
         },
         bluesky_appview: palinsesto::networks::public::BLUESKY_PUBLIC_APPVIEW.into(),
+        sandbox: false,
     }
 }
 

@@ -35,10 +35,14 @@ pub enum Network {
     Instagram,
     Threads,
     Telegram,
+    /// Palinsesto's own simulated network (`domain::sandbox`): posts stay in the store, an
+    /// audience is simulated. For trying the product and building frontends; refused in a
+    /// deployment unless it allows it.
+    Sandbox,
 }
 
 impl Network {
-    pub const ALL: [Network; 8] = [
+    pub const ALL: [Network; 9] = [
         Self::Mastodon,
         Self::Bluesky,
         Self::Linkedin,
@@ -47,6 +51,7 @@ impl Network {
         Self::Instagram,
         Self::Threads,
         Self::Telegram,
+        Self::Sandbox,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -59,6 +64,7 @@ impl Network {
             Self::Instagram => "instagram",
             Self::Threads => "threads",
             Self::Telegram => "telegram",
+            Self::Sandbox => "sandbox",
         }
     }
 
@@ -73,7 +79,13 @@ impl Network {
             Self::Instagram => "Instagram",
             Self::Threads => "Threads",
             Self::Telegram => "Telegram",
+            Self::Sandbox => "Sandbox",
         }
+    }
+
+    /// Whether the network is simulated: its figures are kept apart from real ones.
+    pub fn is_simulated(self) -> bool {
+        self == Self::Sandbox
     }
 
     pub fn parse(raw: &str) -> Result<Self, String> {
@@ -97,7 +109,7 @@ impl Network {
             Self::Instagram => &["ig_user_id"],
             Self::Threads => &["threads_user_id"],
             Self::Telegram => &["chat_id"],
-            Self::Bluesky | Self::X => &[],
+            Self::Bluesky | Self::X | Self::Sandbox => &[],
         }
     }
 
@@ -131,6 +143,8 @@ impl Network {
                 CredentialKeys::new(&["access_token"], &[], &["access_token_refreshed_at"])
             }
             Self::Telegram => CredentialKeys::new(&["bot_token"], &[], &[]),
+            // Any token: the sandbox checks nothing, but connecting works as on a real network.
+            Self::Sandbox => CredentialKeys::new(&["access_token"], &[], &[]),
         }
     }
 
@@ -310,6 +324,10 @@ impl ChannelFields {
                     }
                     None => v.add(field, "must be a URL string"),
                 }
+            } else if network == Network::Sandbox
+                && let Some(why) = super::sandbox::check_setting(key, value)
+            {
+                v.add(field, why);
             } else if key.len() > 64
                 || !matches!(value, Value::String(_) | Value::Number(_) | Value::Bool(_))
             {

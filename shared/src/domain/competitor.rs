@@ -8,7 +8,8 @@ use super::endpoint::OutboundPolicy;
 use super::{CompetitorId, DomainError, Network, Validation};
 
 /// The networks whose public accounts can be read without credentials.
-pub const COMPETITOR_NETWORKS: [Network; 2] = [Network::Bluesky, Network::Mastodon];
+pub const COMPETITOR_NETWORKS: [Network; 3] =
+    [Network::Bluesky, Network::Mastodon, Network::Sandbox];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Competitor {
@@ -47,7 +48,7 @@ impl CompetitorFields {
             v.add(
                 "network",
                 format!(
-                    "competitors can be watched on bluesky and mastodon (public APIs); {} has no public API to read them",
+                    "competitors can be watched on bluesky and mastodon (public APIs) and on the sandbox; {} has no public API to read them",
                     network.as_str()
                 ),
             );
@@ -63,6 +64,9 @@ impl CompetitorFields {
                     "a Mastodon handle is user@server.example (or user, with server set)",
                 ),
             },
+            Network::Sandbox if handle.is_empty() || handle.contains(char::is_whitespace) => {
+                v.add("handle", "a sandbox handle is any name without spaces")
+            }
             _ if handle.is_empty() || handle.contains(char::is_whitespace) => v.add(
                 "handle",
                 "a Bluesky handle is like brand.bsky.social, or a did:",

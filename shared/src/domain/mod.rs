@@ -20,6 +20,7 @@ pub mod queue;
 pub mod rate_limit;
 pub mod report;
 pub mod report_build;
+pub mod sandbox;
 pub mod secret;
 pub mod time;
 pub mod webhook;

@@ -228,6 +228,11 @@ pub struct Report {
     pub days: Vec<Day>,
     pub followers: Vec<FollowerSeries>,
     pub definitions: Vec<Definition>,
+    /// The brand's sandbox channels (simulated figures), reported apart: never in the totals,
+    /// the all-channel KPI targets or the competitor comparison above. Absent without them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(no_recursion)]
+    pub sandbox: Option<Box<Report>>,
 }
 
 /// When a brand's next report is written: Monday 08:00 in the brand's zone, every week or every

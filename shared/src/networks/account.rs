@@ -4,12 +4,14 @@
 use async_trait::async_trait;
 
 use super::PublishError;
-use crate::domain::{Channel, Credentials, Secret};
+use crate::domain::{BrandId, Channel, Credentials, Secret};
 
 /// The brand's account on a network: its channel (settings such as the instance URL) and the
 /// credentials to act as it. Made only by [`Account::new`], which refuses credentials given for
 /// another server than the channel's current one.
 pub struct Account<'a> {
+    /// The brand the channel belongs to (the sandbox keeps its posts under it).
+    pub brand: &'a BrandId,
     pub channel: &'a Channel,
     credentials: &'a Credentials,
     /// Where refreshed credentials (new access tokens, sessions) are saved.
@@ -18,6 +20,7 @@ pub struct Account<'a> {
 
 impl<'a> Account<'a> {
     pub fn new(
+        brand: &'a BrandId,
         channel: &'a Channel,
         credentials: &'a Credentials,
         credentials_sink: &'a dyn CredentialsSink,
@@ -26,6 +29,7 @@ impl<'a> Account<'a> {
             .check_binding(channel)
             .map_err(PublishError::EndpointChanged)?;
         Ok(Self {
+            brand,
             channel,
             credentials,
             credentials_sink,

@@ -17,6 +17,7 @@ pub mod oauth;
 pub mod polling;
 pub mod public;
 pub mod registry;
+pub mod sandbox;
 pub mod telegram;
 pub mod threads;
 pub mod x;

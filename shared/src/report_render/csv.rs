@@ -88,6 +88,23 @@ pub(super) fn render(report: &Report) -> String {
     top_posts_section(&mut sheet, report);
     competitors_section(&mut sheet, report);
     days_section(&mut sheet, report);
+    if let Some(simulated) = &report.sandbox {
+        // The sandbox channels' rows, in sections of their own after the real ones.
+        let mut part = Sheet { out: String::new() };
+        channels_section(&mut part, simulated);
+        interactions_section(&mut part, simulated);
+        kpis_section(&mut part, simulated);
+        top_posts_section(&mut part, simulated);
+        competitors_section(&mut part, simulated);
+        days_section(&mut part, simulated);
+        // Its rows say so in their first column: "sandbox channels", "sandbox kpis", ...
+        for line in part.out.split_inclusive("\r\n") {
+            if !line.starts_with("section,") && line != "\r\n" {
+                sheet.out.push_str("sandbox ");
+            }
+            sheet.out.push_str(line);
+        }
+    }
     definitions_section(&mut sheet, report);
     sheet.out
 }

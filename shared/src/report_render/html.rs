@@ -131,10 +131,41 @@ pub(super) fn render(report: &Report) -> String {
     page.push_str("</section>\n");
     top_posts(&mut page, report);
     competitors(&mut page, report);
+    if let Some(simulated) = &report.sandbox {
+        sandbox(&mut page, simulated);
+    }
     definitions(&mut page, report);
     footer(&mut page, report);
     page.push_str("</main>\n</body>\n</html>\n");
     page
+}
+
+/// The sandbox channels' own section, after everything real: the same tables and charts, their
+/// element ids prefixed so they stay unique on the page.
+fn sandbox(page: &mut String, simulated: &Report) {
+    page.push_str(
+        "<section class=\"new-page sandbox\" aria-labelledby=\"sandbox\">\
+         <h2 id=\"sandbox\">Sandbox (simulated)</h2>\
+         <p class=\"lead\">Channels on Palinsesto's sandbox network: their audience is simulated, \
+         so their figures are shown here only, never in the totals, targets or comparisons above.</p>\
+         </section>\n",
+    );
+    let mut part = String::new();
+    summary(&mut part, simulated);
+    channels(&mut part, simulated);
+    kpis(&mut part, simulated);
+    part.push_str("<section aria-labelledby=\"trends\"><h2 id=\"trends\">Over the period</h2>");
+    followers_chart(&mut part, simulated);
+    engagement_chart(&mut part, simulated);
+    part.push_str("</section>\n");
+    top_posts(&mut part, simulated);
+    competitors(&mut part, simulated);
+    page.push_str(
+        &part
+            .replace(" id=\"", " id=\"sandbox-")
+            .replace("aria-labelledby=\"", "aria-labelledby=\"sandbox-")
+            .replace("All channels together", "The sandbox channels together"),
+    );
 }
 
 /// A figure as page HTML: "n/a" set apart so it is never read as a number.

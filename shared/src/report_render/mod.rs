@@ -408,16 +408,7 @@ pub(crate) fn engagement_per_post(figures: &Figures) -> Option<f64> {
 }
 
 pub(crate) fn network_label(network: Network) -> &'static str {
-    match network {
-        Network::Mastodon => "Mastodon",
-        Network::Bluesky => "Bluesky",
-        Network::Linkedin => "LinkedIn",
-        Network::X => "X",
-        Network::Facebook => "Facebook",
-        Network::Instagram => "Instagram",
-        Network::Threads => "Threads",
-        Network::Telegram => "Telegram",
-    }
+    network.display_name()
 }
 
 pub(crate) fn outcome_label(outcome: KpiOutcome) -> &'static str {

@@ -459,5 +459,6 @@ pub fn sample_report() -> Report {
             how: how.to_owned(),
         })
         .collect(),
+        sandbox: None,
     }
 }

@@ -43,6 +43,11 @@ pub struct ChannelService {
 }
 
 impl ChannelService {
+    /// What Palinsesto does on each network this deployment serves (`GET /v1/networks`).
+    pub fn networks(&self) -> Vec<crate::domain::coverage::Coverage> {
+        self.ports.coverage()
+    }
+
     pub fn new(ports: Ports) -> Self {
         Self { ports }
     }
@@ -67,6 +72,7 @@ impl ChannelService {
         };
         v.finish()?;
         let network = network.expect("checked");
+        self.ports.require_network("network", network)?;
         let fields = ChannelFields::parse(
             network,
             &new.name,

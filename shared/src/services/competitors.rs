@@ -94,6 +94,8 @@ impl CompetitorService {
         let mut v = Validation::new();
         let network = v.check("network", Network::parse(&new.network));
         v.finish()?;
+        self.ports
+            .require_network("network", network.expect("checked"))?;
         let fields = CompetitorFields::parse(
             network.expect("checked"),
             &new.handle,

@@ -258,7 +258,7 @@ impl MetricsService {
                 self.failed(brand, &tracker, now, e, &mut report).await?;
                 continue;
             }
-            let account = match Account::new(&channel, credentials, &sink) {
+            let account = match Account::new(brand, &channel, credentials, &sink) {
                 Ok(account) => account,
                 Err(e) => {
                     self.failed(brand, &tracker, now, &e, &mut report).await?;

@@ -98,6 +98,34 @@ pub struct Ports {
 }
 
 impl Ports {
+    /// Whether this deployment serves `network` (the sandbox only where it is allowed).
+    pub fn allows(&self, network: crate::domain::Network) -> bool {
+        !network.is_simulated() || self.connectors.has(network)
+    }
+
+    /// Refuses, under `field`, a network this deployment does not serve.
+    pub fn require_network(
+        &self,
+        field: &str,
+        network: crate::domain::Network,
+    ) -> Result<(), DomainError> {
+        if self.allows(network) {
+            return Ok(());
+        }
+        Err(DomainError::invalid(
+            field,
+            "the sandbox network is not allowed in this deployment (its operator can allow it with the stack parameter AllowSandbox=true, meant for staging)",
+        ))
+    }
+
+    /// The coverage table of the networks this deployment serves.
+    pub fn coverage(&self) -> Vec<crate::domain::coverage::Coverage> {
+        crate::domain::coverage::all()
+            .into_iter()
+            .filter(|c| self.allows(c.network))
+            .collect()
+    }
+
     pub async fn brand(&self, actor: &Actor) -> Result<Brand, ServiceError> {
         self.store
             .get_brand(&actor.brand)

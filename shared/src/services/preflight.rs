@@ -93,12 +93,17 @@ impl Preflight {
 
     /// The rules for a channel: the connector's (which may read public network configuration),
     /// or the documented defaults when that cannot be read right now.
-    pub async fn rules(&self, channel: &Channel, credentials: Option<&Credentials>) -> Rules {
+    pub async fn rules(
+        &self,
+        brand: &BrandId,
+        channel: &Channel,
+        credentials: Option<&Credentials>,
+    ) -> Rules {
         let Ok(connector) = self.connectors.publisher(channel.network) else {
             return Rules::for_network(channel.network);
         };
         let none = Credentials::from_stored(Default::default());
-        let account = Account::new(channel, credentials.unwrap_or(&none), &NoCredentials);
+        let account = Account::new(brand, channel, credentials.unwrap_or(&none), &NoCredentials);
         match async { connector.rules(&account?).await }.await {
             Ok(rules) => rules,
             Err(e) => {
@@ -144,7 +149,7 @@ impl Preflight {
                 continue;
             };
             let content = self.content(brand, post, &channel_id).await?;
-            let rules = self.rules(&channel, None).await;
+            let rules = self.rules(brand, &channel, None).await;
             checks.push(TargetCheck {
                 channel_id: target.channel_id.to_string(),
                 network: Some(channel.network),

@@ -401,7 +401,10 @@ impl PublishingService {
             .preflight
             .content(&job.brand, post, &job.channel_id)
             .await?;
-        let rules = self.preflight.rules(&channel, Some(&credentials)).await;
+        let rules = self
+            .preflight
+            .rules(&job.brand, &channel, Some(&credentials))
+            .await;
         let problems = Preflight::problems(&channel, &rules, &content);
         if !problems.is_empty() {
             return Ok(failed("invalid_content", false, &problems.join("; ")));
@@ -412,7 +415,7 @@ impl PublishingService {
             channel: job.channel_id,
             network: channel.network,
         };
-        let account = match Account::new(&channel, &credentials, &sink) {
+        let account = match Account::new(&job.brand, &channel, &credentials, &sink) {
             Ok(account) => account,
             Err(e) => return Ok(failed(e.kind(), e.retryable(), &e.to_string())),
         };

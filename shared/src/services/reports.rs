@@ -200,7 +200,16 @@ impl ReportService {
             competitor_snapshots: &competitor_snapshots,
         });
         // Top posts published before the posts read: their text, one read each (at most five).
-        for top in report.top_posts.iter_mut().filter(|t| t.excerpt.is_empty()) {
+        let sandbox_top = report
+            .sandbox
+            .iter_mut()
+            .flat_map(|s| s.top_posts.iter_mut());
+        for top in report
+            .top_posts
+            .iter_mut()
+            .chain(sandbox_top)
+            .filter(|t| t.excerpt.is_empty())
+        {
             if let Ok(id) = PostId::parse(&top.post_id)
                 && let Some(post) = store.get_post(&brand.id, &id).await?
             {

@@ -11,6 +11,7 @@ pub mod keys;
 mod metrics;
 pub mod outbox;
 mod repository;
+mod sandbox;
 pub mod webhooks;
 
 use async_trait::async_trait;

@@ -9,6 +9,7 @@ mod facebook;
 mod instagram;
 mod linkedin;
 mod mastodon;
+mod sandbox;
 mod telegram;
 mod threads;
 mod x;
@@ -150,6 +151,7 @@ pub fn of(network: Network) -> Coverage {
         Network::Instagram => instagram::coverage(),
         Network::Threads => threads::coverage(),
         Network::Telegram => telegram::coverage(),
+        Network::Sandbox => sandbox::coverage(),
     }
 }
 

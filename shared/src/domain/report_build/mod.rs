@@ -110,6 +110,7 @@ pub fn post_counters_reported(network: Network) -> &'static [&'static str] {
         Network::Instagram => &["likes", "reposts", "replies", "views", "reach", "saves"],
         Network::Threads => &["likes", "reposts", "replies", "quotes", "views"],
         Network::Telegram => &[],
+        Network::Sandbox => &["likes", "reposts", "replies", "quotes", "views", "saves"],
     }
 }
 
@@ -468,7 +469,50 @@ fn competitor_figures(
 
 /// Builds the report. Top posts carry the excerpt of targets found in `input.published`; the caller
 /// fills in the others (older posts) with [`excerpt`].
+///
+/// Sandbox channels (simulated figures) are reported apart, in `report.sandbox`, with the KPI
+/// targets of those channels and the competitors on the sandbox: they never enter the brand's
+/// totals, its all-channel targets or its competitor comparison.
 pub fn build_report(input: &ReportInput<'_>) -> Report {
+    let (simulated, real): (Vec<Channel>, Vec<Channel>) = input
+        .channels
+        .iter()
+        .cloned()
+        .partition(|c| c.network.is_simulated());
+    let (simulated_rivals, rivals): (Vec<Competitor>, Vec<Competitor>) = input
+        .competitors
+        .iter()
+        .cloned()
+        .partition(|c| c.network.is_simulated());
+    let (simulated_kpis, kpis): (Vec<Kpi>, Vec<Kpi>) = input.kpis.iter().cloned().partition(|k| {
+        k.channel
+            .is_some_and(|id| simulated.iter().any(|c| c.id == id))
+    });
+    let mut report = build_section(&ReportInput {
+        channels: &real,
+        competitors: &rivals,
+        kpis: &kpis,
+        ..*input
+    });
+    if !simulated.is_empty() || !simulated_rivals.is_empty() {
+        let mut sandbox = build_section(&ReportInput {
+            channels: &simulated,
+            competitors: &simulated_rivals,
+            kpis: &simulated_kpis,
+            ..*input
+        });
+        sandbox.total.name = SANDBOX_TOTAL.into();
+        sandbox.definitions = Vec::new();
+        report.sandbox = Some(Box::new(sandbox));
+    }
+    report
+}
+
+/// The name of the sandbox section's total row.
+pub const SANDBOX_TOTAL: &str = "All sandbox channels (simulated)";
+
+/// One section of a report: the channels, competitors and KPI targets of `input`.
+fn build_section(input: &ReportInput<'_>) -> Report {
     let (window_start, _) = window(&input.previous, &input.period);
     let zone = &input.brand.time_zone;
     let empty = Vec::new();
@@ -617,6 +661,7 @@ pub fn build_report(input: &ReportInput<'_>) -> Report {
         days,
         followers,
         definitions: definitions(),
+        sandbox: None,
     }
 }
 

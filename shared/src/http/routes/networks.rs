@@ -2,6 +2,7 @@
 //! served from the coverage table the code itself consults (`crate::domain::coverage`).
 
 use axum::Json;
+use axum::extract::State;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -9,6 +10,7 @@ use super::ApiResult;
 use crate::domain::Network;
 use crate::domain::coverage::{self, Capability, Constraint, Coverage};
 use crate::domain::preflight::{TextCounting, ThreadSupport};
+use crate::http::AppState;
 use crate::http::extract::Caller;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -162,9 +164,14 @@ impl From<&Coverage> for NetworkView {
 #[utoipa::path(get, path = "/v1/networks", tag = "networks",
     responses((status = 200, description = "Every network's coverage", body = NetworkList),
               (status = "4XX", description = "Problem", body = crate::http::Problem, content_type = "application/problem+json")))]
-pub async fn list_networks(Caller(_actor): Caller) -> ApiResult {
+pub async fn list_networks(State(s): State<AppState>, Caller(_actor): Caller) -> ApiResult {
     use axum::response::IntoResponse;
-    let networks = coverage::all().iter().map(NetworkView::from).collect();
+    let networks = s
+        .channels
+        .networks()
+        .iter()
+        .map(NetworkView::from)
+        .collect();
     Ok(Json(NetworkList { networks }).into_response())
 }
 

@@ -5,7 +5,10 @@
 
 use async_trait::async_trait;
 
-use crate::domain::{Competitor, Network, PublicProfile};
+use std::sync::Arc;
+
+use crate::clock::Clock;
+use crate::domain::{Competitor, Network, PublicProfile, sandbox};
 use crate::networks::{PublishError, bluesky, mastodon};
 use crate::outbound::OutboundClient;
 
@@ -28,6 +31,9 @@ pub trait PublicAccounts: Send + Sync {
 pub struct PublicReader {
     http: OutboundClient,
     bluesky_appview: String,
+    /// The clock sandbox competitors' simulated audiences grow by; `None` where the deployment
+    /// does not allow the sandbox.
+    sandbox: Option<Arc<dyn Clock>>,
 }
 
 impl PublicReader {
@@ -36,7 +42,14 @@ impl PublicReader {
         Self {
             http,
             bluesky_appview: BLUESKY_PUBLIC_APPVIEW.to_owned(),
+            sandbox: None,
         }
+    }
+
+    /// Also reads competitors on the sandbox, simulated on `clock`.
+    pub fn with_sandbox(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.sandbox = Some(clock);
+        self
     }
 
     /// Reads Bluesky competitors that name no server of their own through `base` instead.
@@ -63,6 +76,17 @@ impl PublicAccounts for PublicReader {
                 let read = Reading::new(&self.http, competitor, "", mastodon::public::refusal);
                 mastodon::public::profile(&read).await
             }
+            Network::Sandbox => match &self.sandbox {
+                Some(clock) => Ok(sandbox::public_profile(
+                    &competitor.handle,
+                    competitor.created_at,
+                    clock.now(),
+                )),
+                None => Err(PublishError::Misconfigured(
+                    "this deployment does not allow the sandbox (stack parameter AllowSandbox)"
+                        .into(),
+                )),
+            },
             other => Err(PublishError::Misconfigured(format!(
                 "competitors are read on bluesky and mastodon only; {} has no public API to read {} from",
                 other.as_str(),

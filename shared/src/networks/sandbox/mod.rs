@@ -1,0 +1,45 @@
+//! The sandbox network: Palinsesto's own, simulated. Publishing keeps the post in the store
+//! (no network call), read-back finds it there, and figures come from the simulated audience of
+//! `domain::sandbox`, so a sandbox channel goes through the same claims, preflight, outcomes,
+//! events, snapshots and reports as a real one.
+
+mod metrics;
+mod publish;
+
+use std::sync::Arc;
+
+use jiff::SignedDuration;
+
+use super::{Account, PublishError};
+use crate::clock::Clock;
+use crate::domain::sandbox;
+use crate::store::{Store, StoreError};
+
+/// The sandbox's connector: the store it keeps posts in and the clock its audience grows by.
+pub struct SandboxConnector {
+    store: Store,
+    clock: Arc<dyn Clock>,
+}
+
+impl SandboxConnector {
+    pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
+        Self { store, clock }
+    }
+
+    /// How long the channel's account has existed.
+    fn account_age(&self, account: &Account<'_>) -> SignedDuration {
+        self.clock.now().duration_since(account.channel.created_at)
+    }
+
+    fn followers_now(&self, account: &Account<'_>) -> u64 {
+        sandbox::followers(
+            &sandbox::seed_of(account.channel),
+            self.account_age(account),
+        )
+    }
+}
+
+/// The store failed under the sandbox: like a network that did not answer, safe to retry.
+fn unavailable(e: StoreError) -> PublishError {
+    PublishError::Transient(format!("sandbox: the store did not answer: {e}"))
+}
