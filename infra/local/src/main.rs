@@ -1,10 +1,13 @@
 //! `palinsesto`: the whole system as one local process on the embedded store.
 
+mod demo;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use demo::DEMO_SANDBOX_BRAND;
 use palinsesto::domain::OutboundPolicy;
 use palinsesto::domain::{BrandId, Role};
 use palinsesto::http::ApiSettings;
@@ -53,6 +56,14 @@ enum Command {
         /// too): for fake networks on this machine. Also PALINSESTO_ALLOW_PRIVATE_NETWORKS=1.
         #[arg(long)]
         allow_private_networks: bool,
+        /// First make the brand demo-sandbox: a month of history on the simulated sandbox
+        /// network (published posts and their figures, reports), the next two weeks scheduled,
+        /// posts in review. Refused if that brand has data, unless --reset.
+        #[arg(long)]
+        demo: bool,
+        /// With --demo: erase the brand demo-sandbox first and make it again.
+        #[arg(long, requires = "demo")]
+        reset: bool,
     },
     /// Print a token the local server accepts (alone on standard output).
     Token {
@@ -82,12 +93,15 @@ fn main() -> ExitCode {
             metrics_every,
             reports_every,
             allow_private_networks,
+            demo,
+            reset,
         } => serve(
             addr,
             data,
             cors_origin,
             [tick, metrics_every, reports_every],
             allow_private_networks,
+            Demo { demo, reset },
         ),
         Command::Token {
             brand,
@@ -137,6 +151,7 @@ async fn serve(
     cors_origins: Vec<String>,
     [tick, metrics_every, reports_every]: [u64; 3],
     allow_private_networks: bool,
+    wanted: Demo,
 ) -> Result<(), String> {
     for (flag, seconds) in [
         ("--tick", tick),
@@ -169,6 +184,13 @@ async fn serve(
         options.outbound = OutboundPolicy::PRIVATE_ALLOWED;
     }
     let options_allow_private = options.outbound.allow_private_networks;
+    // The demo is made first, on its own simulated clock; the server then opens the same store.
+    let seeded = if wanted.demo {
+        println!("Making the demo brand {DEMO_SANDBOX_BRAND}: a month on the sandbox network...");
+        Some(demo::seed(&data, wanted.reset).await?)
+    } else {
+        None
+    };
     let runtime = LocalRuntime::open_with(&data, options).map_err(|e| e.to_string())?;
     let created = runtime
         .ensure_demo_brand()
@@ -204,6 +226,9 @@ async fn serve(
         "Metrics are read every {metrics_every} s; reports are written to {} on Mondays at 08:00 brand time.",
         runtime.bucket.root().join("reports").display()
     );
+    if let Some(seeded) = &seeded {
+        print_demo(seeded, &addr, &data_arg.to_string());
+    }
     // The last line: a caller waiting for it may stop reading the output after it.
     println!("Press Ctrl-C to stop.");
     let state = runtime.app_state();
@@ -257,6 +282,43 @@ async fn serve(
     runtime.shutdown();
     tracing::info!("stopped cleanly");
     served.map_err(|e| format!("the server stopped with an error: {e}"))
+}
+
+/// What `serve` was asked to make first.
+struct Demo {
+    demo: bool,
+    reset: bool,
+}
+
+/// What the demo made and what to open.
+fn print_demo(seeded: &demo::Seeded, addr: &SocketAddr, data: &str) {
+    println!(
+        "The demo brand \"{DEMO_SANDBOX_BRAND}\" is ready ({:.1} s): from {} to {} on the sandbox network, {} publications with their figures, {} weekly reports, {} photos; {} posts scheduled over the next two weeks, {} waiting for review, {} drafts.",
+        seeded.seconds,
+        seeded.first_day,
+        seeded.last_day,
+        seeded.published,
+        seeded.reports_written,
+        seeded.assets,
+        seeded.scheduled,
+        seeded.in_review,
+        seeded.drafts,
+    );
+    let until = seeded
+        .last_day
+        .checked_add(jiff::ToSpan::days(14))
+        .unwrap_or(seeded.last_day);
+    println!("Open it from another terminal:");
+    println!(
+        "  TOKEN=$(cargo run -q --bin palinsesto -- token --brand {DEMO_SANDBOX_BRAND} --role owner --data {data})"
+    );
+    println!(
+        "  curl -s -H \"Authorization: Bearer $TOKEN\" \"http://{addr}/v1/calendar?from={}&to={until}\"",
+        seeded.first_day
+    );
+    println!(
+        "  curl -s -H \"Authorization: Bearer $TOKEN\" \"http://{addr}/v1/reports?period=week&format=html\" > report.html"
+    );
 }
 
 /// The publishing tick, every `every` and whenever publish-now asks for one.

@@ -6,7 +6,7 @@ use super::{Condition, Cursor, Item, KeyRange, Query, Store, StoreError, Write, 
 use crate::domain::BrandId;
 use crate::domain::audit::{AUDIT_RETENTION_DAYS, AuditEntry, AuditFilter};
 
-fn audit_pk(brand: &BrandId) -> String {
+pub(crate) fn audit_pk(brand: &BrandId) -> String {
     format!("B#{brand}#AUDIT")
 }
 

@@ -7,6 +7,7 @@
 pub mod audit;
 mod credentials;
 pub mod cursor;
+mod erasure;
 pub mod keys;
 mod metrics;
 pub mod outbox;

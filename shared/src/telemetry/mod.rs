@@ -40,3 +40,13 @@ pub fn init_local() {
         .with(filter())
         .init();
 }
+
+/// The local runner's lines at warnings and above only: for work that would otherwise log a
+/// line per tick, such as the demo's simulated month (`serve --demo`).
+pub fn local_warnings_only() -> tracing::Dispatch {
+    tracing::Dispatch::new(
+        tracing_subscriber::registry()
+            .with(tracing_subscriber::fmt::layer().with_target(false))
+            .with(Targets::new().with_default(tracing::Level::WARN)),
+    )
+}
