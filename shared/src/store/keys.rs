@@ -16,6 +16,7 @@
 //! | write bucket      | `B#{brand}`      | `RL#writes`   |                                         |
 //! | upload allowance  | `B#{brand}`      | `RL#uploads`  |                                         |
 //! | outbox event      | `OUT#{brand}`    | `{event id}`  | (TTL; relayed from the table's stream)  |
+//! | sandbox post      | `B#{brand}`      | `SBX#{channel}#{remote id}` | (`store::sandbox`)        |
 //!
 //! Assets are listed newest first by querying `A#` descending (ULIDs sort by time). A checksum
 //! item is written in the same atomic write as its asset, so two uploads of the same file cannot
