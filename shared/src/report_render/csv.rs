@@ -82,21 +82,11 @@ pub(super) fn render(report: &Report) -> String {
         out: String::from("\u{feff}"),
     };
     report_section(&mut sheet, report);
-    channels_section(&mut sheet, report);
-    interactions_section(&mut sheet, report);
-    kpis_section(&mut sheet, report);
-    top_posts_section(&mut sheet, report);
-    competitors_section(&mut sheet, report);
-    days_section(&mut sheet, report);
+    figure_sections(&mut sheet, report);
     if let Some(simulated) = &report.sandbox {
         // The sandbox channels' rows, in sections of their own after the real ones.
         let mut part = Sheet { out: String::new() };
-        channels_section(&mut part, simulated);
-        interactions_section(&mut part, simulated);
-        kpis_section(&mut part, simulated);
-        top_posts_section(&mut part, simulated);
-        competitors_section(&mut part, simulated);
-        days_section(&mut part, simulated);
+        figure_sections(&mut part, simulated);
         // Its rows say so in their first column: "sandbox channels", "sandbox kpis", ...
         for line in part.out.split_inclusive("\r\n") {
             if !line.starts_with("section,") && line != "\r\n" {
@@ -107,6 +97,16 @@ pub(super) fn render(report: &Report) -> String {
     }
     definitions_section(&mut sheet, report);
     sheet.out
+}
+
+/// Every section of figures, in order.
+fn figure_sections(sheet: &mut Sheet, report: &Report) {
+    channels_section(sheet, report);
+    interactions_section(sheet, report);
+    kpis_section(sheet, report);
+    top_posts_section(sheet, report);
+    competitors_section(sheet, report);
+    days_section(sheet, report);
 }
 
 fn report_section(sheet: &mut Sheet, report: &Report) {
