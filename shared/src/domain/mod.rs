@@ -21,6 +21,7 @@ pub mod rate_limit;
 pub mod report;
 pub mod report_build;
 pub mod sandbox;
+pub mod sandbox_audience;
 pub mod secret;
 pub mod time;
 pub mod webhook;

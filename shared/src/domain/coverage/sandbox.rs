@@ -42,7 +42,10 @@ fn own(about: Capability, text: &'static str) -> Constraint {
     Constraint {
         about,
         text,
-        source: "shared/src/domain/sandbox.rs",
+        source: match about {
+            Capability::Metrics => "shared/src/domain/sandbox_audience.rs",
+            _ => "shared/src/domain/sandbox.rs",
+        },
         recorded: "2026-12-05",
     }
 }

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use std::sync::Arc;
 
 use crate::clock::Clock;
-use crate::domain::{Competitor, Network, PublicProfile, sandbox};
+use crate::domain::{Competitor, Network, PublicProfile, sandbox_audience};
 use crate::networks::{PublishError, bluesky, mastodon};
 use crate::outbound::OutboundClient;
 
@@ -77,7 +77,7 @@ impl PublicAccounts for PublicReader {
                 mastodon::public::profile(&read).await
             }
             Network::Sandbox => match &self.sandbox {
-                Some(clock) => Ok(sandbox::public_profile(
+                Some(clock) => Ok(sandbox_audience::public_profile(
                     &competitor.handle,
                     competitor.created_at,
                     clock.now(),

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::{SandboxConnector, unavailable};
 use crate::domain::MetricsReading;
-use crate::domain::sandbox;
+use crate::domain::sandbox_audience;
 use crate::networks::{Account, PublishError, ReadMetrics};
 
 #[async_trait]
@@ -25,10 +25,10 @@ impl ReadMetrics for SandboxConnector {
                     "sandbox: the channel has no post {remote_id}"
                 ))
             })?;
-        let seed = sandbox::seed_of(account.channel);
+        let seed = super::seed(account);
         let age = self.clock.now().duration_since(post.published_at);
         Ok(MetricsReading {
-            counters: sandbox::post_counters(&seed, remote_id, age, post.followers),
+            counters: sandbox_audience::post_counters(&seed, remote_id, age, post.followers),
             raw: json!({"simulated": true, "seed": seed, "age_seconds": age.as_secs()}),
         })
     }
@@ -40,7 +40,7 @@ impl ReadMetrics for SandboxConnector {
                 followers: Some(followers),
                 ..Default::default()
             },
-            raw: json!({"simulated": true, "seed": sandbox::seed_of(account.channel)}),
+            raw: json!({"simulated": true, "seed": super::seed(account)}),
         })
     }
 }

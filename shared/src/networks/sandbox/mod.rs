@@ -12,7 +12,7 @@ use jiff::SignedDuration;
 
 use super::{Account, PublishError};
 use crate::clock::Clock;
-use crate::domain::sandbox;
+use crate::domain::{sandbox, sandbox_audience};
 use crate::store::{Store, StoreError};
 
 /// The sandbox's connector: the store it keeps posts in and the clock its audience grows by.
@@ -32,11 +32,13 @@ impl SandboxConnector {
     }
 
     fn followers_now(&self, account: &Account<'_>) -> u64 {
-        sandbox::followers(
-            &sandbox::seed_of(account.channel),
-            self.account_age(account),
-        )
+        sandbox_audience::followers(&seed(account), self.account_age(account))
     }
+}
+
+/// The seed of the account's simulated audience.
+fn seed(account: &Account<'_>) -> String {
+    sandbox::seed_of(&account.channel.settings, &account.channel.id)
 }
 
 /// The store failed under the sandbox: like a network that did not answer, safe to retry.

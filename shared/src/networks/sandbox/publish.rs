@@ -89,7 +89,7 @@ impl SandboxConnector {
         &self,
         account: &Account<'_>,
     ) -> Result<Option<InjectedFailure>, PublishError> {
-        if sandbox::injected_failure(account.channel).is_none() {
+        if sandbox::injected_failure(&account.channel.settings).is_none() {
             return Ok(None);
         }
         const ATTEMPTS: usize = 5;
@@ -102,7 +102,7 @@ impl SandboxConnector {
             else {
                 return Ok(None);
             };
-            let Some(failure) = sandbox::injected_failure(&channel) else {
+            let Some(failure) = sandbox::injected_failure(&channel.settings) else {
                 // Another attempt gave it already.
                 return Ok(None);
             };
