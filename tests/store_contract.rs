@@ -65,6 +65,8 @@ macro_rules! contract_suite {
                 a_renewal_lease_has_one_holder_until_it_runs_out,
                 renewed_credentials_are_saved_only_on_the_version_read,
                 credentials_stored_before_sealing_are_read_and_sealed_on_their_next_write,
+                a_sandbox_post_is_kept_once,
+                erasing_a_brand_leaves_nothing_of_it_and_every_other_brand_whole,
             );
         }
     };
@@ -1420,4 +1422,163 @@ async fn credentials_stored_before_sealing_are_read_and_sealed_on_their_next_wri
 /// A keyring that really encrypts, for the credentials the contract stores.
 fn keyring() -> std::sync::Arc<dyn palinsesto::sealing::Keyring> {
     std::sync::Arc::new(palinsesto::adapters::local_keyring::LocalKeyring::ephemeral())
+}
+
+// ---- the sandbox network and erasure ----
+
+fn sandbox_post(remote_id: &str, text: &str) -> palinsesto::domain::sandbox::SandboxPost {
+    palinsesto::domain::sandbox::SandboxPost {
+        remote_id: remote_id.into(),
+        text: text.into(),
+        thread: vec![],
+        media: vec![],
+        published_at: now(),
+        followers: 1_000,
+    }
+}
+
+async fn a_sandbox_post_is_kept_once(items: Arc<dyn ItemStore>) {
+    let store = Store::new(items, keyring());
+    let (acme, sandbox) = (brand_id("acme"), channel("Sandbox").id);
+
+    // A first attempt keeps the post; a retry of the same target keeps nothing new
+    assert!(
+        store
+            .put_sandbox_post(&acme, &sandbox, &sandbox_post("p1-c1", "first"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .put_sandbox_post(&acme, &sandbox, &sandbox_post("p1-c1", "retry"))
+            .await
+            .unwrap()
+    );
+    let kept = store
+        .get_sandbox_post(&acme, &sandbox, "p1-c1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(kept.text, "first");
+    // Nothing under another brand or another channel
+    assert_eq!(
+        store
+            .get_sandbox_post(&brand_id("rival"), &sandbox, "p1-c1")
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .get_sandbox_post(&acme, &channel("Other").id, "p1-c1")
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+async fn erasing_a_brand_leaves_nothing_of_it_and_every_other_brand_whole(
+    items: Arc<dyn ItemStore>,
+) {
+    let store = Store::new(items, keyring());
+    // Given two brands, one whose id starts with the other's, each with a profile, a connected
+    // channel, posts (some on the time index) and a sandbox post
+    let mut seeded = Vec::new();
+    for id in ["acme", "acme-two"] {
+        let brand_id = brand_id(id);
+        store.put_brand(&brand(id, "Acme"), None).await.unwrap();
+        let created = store
+            .put_channel(&brand_id, &channel("News"), None)
+            .await
+            .unwrap();
+        let credentials = Credentials::parse(
+            Network::Telegram,
+            json!({ "bot_token": "123:secret" }).as_object().unwrap(),
+        )
+        .unwrap();
+        let mut connected = created.clone();
+        connected.credentials_stored(now());
+        store
+            .put_credentials(&brand_id, &connected, created.version, &credentials)
+            .await
+            .unwrap();
+        let posts = (0..120)
+            .map(|i| {
+                plain_post(
+                    &format!("post {i}"),
+                    (i % 2 == 0).then_some("2027-02-01T09:00:00Z"),
+                )
+            })
+            .collect();
+        create_posts(&store, &brand_id, posts).await;
+        store
+            .put_sandbox_post(&brand_id, &created.id, &sandbox_post("x-y", "kept"))
+            .await
+            .unwrap();
+        seeded.push((brand_id, created.id));
+    }
+    let (acme, acme_channel) = seeded[0].clone();
+    let (two, two_channel) = seeded[1].clone();
+
+    // When acme is erased
+    let erased = store.erase_brand(&acme).await.unwrap();
+
+    // Then nothing of it is left, on the table or its indexes
+    assert!(erased >= 123, "{erased}");
+    assert_eq!(store.get_brand(&acme).await.unwrap(), None);
+    assert!(store.list_channels(&acme).await.unwrap().is_empty());
+    assert!(
+        store
+            .get_credentials(&acme, &acme_channel)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        list_all(&store, &acme, &PostFilter::default(), 50)
+            .await
+            .is_empty()
+    );
+    let (timed, _) = store
+        .posts_between(
+            &acme,
+            "2027-01-01T00:00:00Z".parse().unwrap(),
+            "2027-03-01T00:00:00Z".parse().unwrap(),
+            500,
+        )
+        .await
+        .unwrap();
+    assert!(timed.is_empty(), "{} on the time index", timed.len());
+    assert_eq!(
+        store
+            .get_sandbox_post(&acme, &acme_channel, "x-y")
+            .await
+            .unwrap(),
+        None
+    );
+    // And the other brand is whole
+    assert!(store.get_brand(&two).await.unwrap().is_some());
+    assert_eq!(store.list_channels(&two).await.unwrap().len(), 1);
+    assert!(
+        store
+            .get_credentials(&two, &two_channel)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        list_all(&store, &two, &PostFilter::default(), 50)
+            .await
+            .len(),
+        120
+    );
+    assert!(
+        store
+            .get_sandbox_post(&two, &two_channel, "x-y")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // And erasing again finds nothing more
+    assert_eq!(store.erase_brand(&acme).await.unwrap(), 0);
 }

@@ -29,11 +29,19 @@ impl LocalBus {
 impl EventBus for LocalBus {
     async fn emit(&self, events: Vec<DomainEvent>) -> Result<(), EventError> {
         for event in events {
+            // One short line per event; its whole detail only at debug (a demo relays a month's
+            // events at start).
             tracing::info!(
                 event = %event.kind,
                 brand = %event.brand,
-                detail = %serde_json::to_string(&event.data).unwrap_or_default(),
+                id = %event.id,
+                path = event.data.get("path").and_then(|p| p.as_str()).unwrap_or(""),
                 "domain event"
+            );
+            tracing::debug!(
+                id = %event.id,
+                detail = %serde_json::to_string(&event.data).unwrap_or_default(),
+                "domain event detail"
             );
             // No subscriber is fine: the log line is the record.
             let _ = self.sender.send(event);
