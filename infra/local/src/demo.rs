@@ -28,6 +28,7 @@ use palinsesto::services::intake::IntakeOutcome;
 use palinsesto::services::kpis::NewKpi;
 use palinsesto::services::posts::Action;
 use palinsesto::services::publishing::JobReport;
+use palinsesto::store::{Item, ItemStore, Page, Query, Store, StoreError, Write, keys};
 use serde_json::{Map, Value, json};
 use tracing::instrument::WithSubscriber;
 
@@ -112,6 +113,50 @@ pub async fn seed(data: &Path, reset: bool) -> Result<Seeded, String> {
         });
     runtime.shutdown();
     result
+}
+
+/// The store as the demo's ticks see it. Due work of every brand shares the due indexes, and the
+/// simulated month must not take another brand's: a post of theirs due last week would be
+/// published "on time" instead of being missed, a report written on the wrong clock. Index
+/// queries (the due indexes are the ones spanning brands) answer only this brand's items.
+struct OnlyOneBrand {
+    inner: Arc<dyn ItemStore>,
+    pk: String,
+    prefix: String,
+}
+
+impl OnlyOneBrand {
+    fn new(inner: Arc<dyn ItemStore>, brand: &BrandId) -> Self {
+        let pk = keys::brand_pk(brand);
+        Self {
+            inner,
+            prefix: format!("{pk}#"),
+            pk,
+        }
+    }
+
+    fn owns(&self, pk: &str) -> bool {
+        pk == self.pk || pk.starts_with(&self.prefix)
+    }
+}
+
+#[async_trait]
+impl ItemStore for OnlyOneBrand {
+    async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
+        self.inner.get(pk, sk).await
+    }
+
+    async fn query(&self, query: &Query) -> Result<Page, StoreError> {
+        let mut page = self.inner.query(query).await?;
+        if query.index.is_some() {
+            page.items.retain(|item| self.owns(&item.pk));
+        }
+        Ok(page)
+    }
+
+    async fn write(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        self.inner.write(writes).await
+    }
 }
 
 /// A dispatcher that keeps the tick's jobs, so the demo runs each one at once, in order.
@@ -348,12 +393,15 @@ impl<'a> Demo<'a> {
     /// publishing, metrics and reports ticks run as they would. Returns the targets published.
     async fn live_the_month(&mut self, start: Timestamp, end: Timestamp) -> Result<usize, String> {
         let jobs = KeptJobs::default();
-        let publishing = self.runtime.wiring().publishing(
-            Arc::new(self.runtime.bucket.clone()),
-            Arc::new(jobs.clone()),
-        );
-        let metrics = self.runtime.metrics();
-        let reports = self.runtime.reports();
+        let store = self.runtime.store();
+        let scoped = self.runtime.wiring().with_store(Store::new(
+            Arc::new(OnlyOneBrand::new(store.items().clone(), &self.brand)),
+            store.keyring().clone(),
+        ));
+        let bucket = Arc::new(self.runtime.bucket.clone());
+        let publishing = scoped.publishing(bucket.clone(), Arc::new(jobs.clone()));
+        let metrics = scoped.metrics();
+        let reports = scoped.reports(bucket);
         let mut published = 0;
         let mut written = 0;
         let mut at = start;
@@ -567,4 +615,67 @@ fn photo(colour: [u8; 3]) -> Vec<u8> {
         let _ = writer.finish();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use palinsesto::store::{Condition, Index, IndexKey, KeyRange};
+
+    fn due(brand: &str, sk: &str) -> Write {
+        Write::Put {
+            item: Item {
+                pk: format!("B#{brand}"),
+                sk: sk.into(),
+                version: 1,
+                indexes: vec![(
+                    Index::Due,
+                    IndexKey {
+                        pk: "DUE#0".into(),
+                        sk: format!("2027-01-01T00:00:00Z#{brand}#{sk}"),
+                    },
+                )],
+                expires_at: None,
+                body: json!({}),
+            },
+            condition: Condition::Absent,
+        }
+    }
+
+    /// Another brand's due work, even one whose id starts with the demo's, is out of the
+    /// demo's sight; the demo brand's own is there.
+    #[tokio::test]
+    async fn the_demo_sees_only_its_own_brands_due_work() {
+        let dir = tempfile::tempdir().unwrap();
+        let runtime = LocalRuntime::open(dir.path()).unwrap();
+        let items = runtime.store().items().clone();
+        items
+            .write(vec![
+                due(DEMO_SANDBOX_BRAND, "P#1"),
+                due("demo", "P#2"),
+                due("demo-sandbox-2", "P#3"),
+            ])
+            .await
+            .unwrap();
+        let query = Query {
+            pk: String::new(),
+            index: Some((Index::Due, "DUE#0".into())),
+            range: KeyRange::Prefix(String::new()),
+            after: None,
+            limit: 10,
+            descending: false,
+        };
+        assert_eq!(items.query(&query).await.unwrap().items.len(), 3);
+        let scoped = OnlyOneBrand::new(items, &BrandId::parse(DEMO_SANDBOX_BRAND).unwrap());
+        let seen: Vec<String> = scoped
+            .query(&query)
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|i| i.pk)
+            .collect();
+        assert_eq!(seen, ["B#demo-sandbox"]);
+        runtime.shutdown();
+    }
 }

@@ -1,6 +1,6 @@
 //! The sandbox network: Palinsesto's own, simulated. Publishing keeps the post in the store
 //! (no network call), read-back finds it there, and figures come from the simulated audience of
-//! `domain::sandbox`, so a sandbox channel goes through the same claims, preflight, outcomes,
+//! `domain::sandbox_audience`, so a sandbox channel goes through the same claims, preflight, outcomes,
 //! events, snapshots and reports as a real one.
 
 mod metrics;
