@@ -299,6 +299,10 @@ struct Loop {
 /// The publisher as `lambda_env::publishing_service` builds it (the same function), on the emulator: DynamoDB, one
 /// EventBridge bus for jobs and events, S3; Mastodon is a loopback fake.
 async fn publisher_loop() -> Loop {
+    publisher_loop_on(palinsesto_system_tests::accounts::loopback_networks()).await
+}
+
+async fn publisher_loop_on(networks: palinsesto::wiring::NetworkAccess) -> Loop {
     let config = sdk_config().await;
     let routed = RoutedBus::create(&config).await;
     let clock = Arc::new(ManualClock::new("2027-01-15T10:00:00Z".parse().unwrap()));
@@ -313,7 +317,7 @@ async fn publisher_loop() -> Loop {
             key: Some(palinsesto_system_tests::aws::kms_key(&config).await),
         },
         clock.clone(),
-        palinsesto_system_tests::accounts::loopback_networks(),
+        networks,
     );
     let store = deployment.wiring().ports().store;
     Loop {
@@ -528,4 +532,96 @@ async fn an_event_the_publisher_does_not_handle_is_an_error_and_touches_nothing(
     assert!(e.to_string().contains("Object Created"), "{e}");
     assert_eq!(l.post_status(&id).await, PostStatus::Scheduled);
     assert!(receive(&l.sqs, &l.routed.jobs_queue, 0).await.is_empty());
+}
+
+/// A staging stack with `AllowSandbox=true`: the publisher publishes a sandbox target through
+/// the same tick, bus and job, keeping the post in DynamoDB, with credentials sealed by KMS.
+#[tokio::test]
+async fn a_stack_that_allows_the_sandbox_publishes_to_it_through_the_publisher() {
+    let l = publisher_loop_on(palinsesto::wiring::NetworkAccess {
+        sandbox: true,
+        ..palinsesto_system_tests::accounts::loopback_networks()
+    })
+    .await;
+    let now = l.clock_now();
+    let brand = Brand::create(
+        acme(),
+        BrandProfile::parse("Acme Coffee", "Europe/Rome", false).unwrap(),
+        now,
+    );
+    l.store.put_brand(&brand, None).await.unwrap();
+    let fields = ChannelFields::parse(
+        Network::Sandbox,
+        "Acme on the sandbox",
+        "@acme",
+        json!({"seed": "staging"}).as_object().unwrap().clone(),
+        ChannelStatus::Active,
+        palinsesto::domain::OutboundPolicy::PUBLIC_ONLY,
+    )
+    .unwrap();
+    let channel = l
+        .store
+        .put_channel(
+            &acme(),
+            &Channel::create(Network::Sandbox, fields, now),
+            None,
+        )
+        .await
+        .unwrap();
+    let credentials = Credentials::parse(
+        Network::Sandbox,
+        json!({"access_token": "anything"}).as_object().unwrap(),
+    )
+    .unwrap();
+    let mut connected = channel.clone();
+    connected.credentials_stored(now);
+    l.store
+        .put_credentials(&acme(), &connected, channel.version, &credentials)
+        .await
+        .unwrap();
+    let draft = PostDraft::parse(PostInput {
+        text: "Hello from staging".into(),
+        channels: vec![channel.id.to_string()],
+        ..PostInput::default()
+    })
+    .unwrap();
+    let ctx = Context {
+        actor: "alice",
+        now,
+        approval_required: false,
+    };
+    let mut post = Post::create(draft, TimeZoneName::parse("Europe/Rome").unwrap(), &ctx);
+    post.schedule(Some(AT.parse().unwrap()), &ctx).unwrap();
+    let id = l.store.put_post(&acme(), &post, None).await.unwrap().id;
+
+    // the tick at its time puts one job on the bus, and the job publishes it on the sandbox
+    l.clock.set(AT.parse().unwrap());
+    handle_publisher_event(&l.service, scheduled_event())
+        .await
+        .unwrap();
+    let jobs = receive(&l.sqs, &l.routed.jobs_queue, 1).await;
+    assert_eq!(jobs.len(), 1, "{jobs:?}");
+    let outcome = handle_publisher_event(&l.service, jobs[0].clone())
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            outcome,
+            PublisherOutcome::PublishTarget {
+                result: "recorded",
+                detail: "published",
+                ..
+            }
+        ),
+        "{outcome:?}"
+    );
+    assert_eq!(l.post_status(&id).await, PostStatus::Published);
+    let kept = l
+        .store
+        .get_sandbox_post(&acme(), &channel.id, &format!("{id}-{}", channel.id))
+        .await
+        .unwrap()
+        .expect("the post is kept in the table");
+    assert_eq!(kept.text, "Hello from staging");
+    assert!(l.mastodon.statuses().is_empty(), "no network was called");
 }
