@@ -315,6 +315,7 @@ async fn sandbox_figures_are_never_in_a_real_channels_report_or_an_all_channel_t
     let page = html.text();
     assert!(page.contains("Sandbox (simulated)"), "{page}");
     assert!(page.contains("id=\"sandbox-channels\""));
+    assert!(page.contains("id=\"channels\""), "the real channels first");
     let csv = m
         .get("/v1/reports?period=week&ending=2027-03-07&format=csv")
         .await;

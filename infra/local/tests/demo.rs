@@ -69,6 +69,23 @@ async fn serve_demo_shows_a_calendar_and_a_report_with_figures_and_refuses_to_ov
     assert_eq!(simulated["competitors"][0]["name"], "Rival Roasters");
     assert!(!simulated["top_posts"].as_array().unwrap().is_empty());
 
+    // and the page shows the sandbox's figures first, not an empty section of real channels
+    let page = http
+        .get(format!("{base}/v1/reports?period=week&format=html"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Sandbox (simulated)"));
+    assert!(page.contains("id=\"sandbox-summary\""));
+    assert!(
+        !page.contains("id=\"summary\""),
+        "no empty summary of real channels"
+    );
+
     // and the calendar shows the month published and the two weeks ahead scheduled
     let calendar = get(&http, calendar_url, &token).await;
     let statuses: Vec<String> = calendar["days"]

@@ -119,18 +119,14 @@ pub(super) fn render(report: &Report) -> String {
          </head>\n<body>\n<main>\n"
     );
     cover(&mut page, report);
-    summary(&mut page, report);
-    channels(&mut page, report);
-    kpis(&mut page, report);
-    page.push_str(
-        "<section class=\"new-page\" aria-labelledby=\"trends\">\
-         <h2 id=\"trends\">Over the period</h2>",
-    );
-    followers_chart(&mut page, report);
-    engagement_chart(&mut page, report);
-    page.push_str("</section>\n");
-    top_posts(&mut page, report);
-    competitors(&mut page, report);
+    // A brand with only sandbox channels (the demo) is not shown an empty page of its own first.
+    let only_simulated = report.sandbox.is_some()
+        && report.channels.is_empty()
+        && report.competitors.is_empty()
+        && report.kpis.is_empty();
+    if !only_simulated {
+        figures(&mut page, report);
+    }
     if let Some(simulated) = &report.sandbox {
         sandbox(&mut page, simulated);
     }
@@ -140,6 +136,23 @@ pub(super) fn render(report: &Report) -> String {
     page
 }
 
+/// Every figure of a report, in order: summary, channels, KPI targets, charts, top posts,
+/// competitors.
+fn figures(page: &mut String, report: &Report) {
+    summary(page, report);
+    channels(page, report);
+    kpis(page, report);
+    page.push_str(
+        "<section class=\"new-page\" aria-labelledby=\"trends\">\
+         <h2 id=\"trends\">Over the period</h2>",
+    );
+    followers_chart(page, report);
+    engagement_chart(page, report);
+    page.push_str("</section>\n");
+    top_posts(page, report);
+    competitors(page, report);
+}
+
 /// The sandbox channels' own section, after everything real: the same tables and charts, their
 /// element ids prefixed so they stay unique on the page.
 fn sandbox(page: &mut String, simulated: &Report) {
@@ -147,19 +160,11 @@ fn sandbox(page: &mut String, simulated: &Report) {
         "<section class=\"new-page sandbox\" aria-labelledby=\"sandbox\">\
          <h2 id=\"sandbox\">Sandbox (simulated)</h2>\
          <p class=\"lead\">Channels on Palinsesto's sandbox network: their audience is simulated, \
-         so their figures are shown here only, never in the totals, targets or comparisons above.</p>\
+         so their figures are shown here only, never in the brand's totals, targets or comparisons.</p>\
          </section>\n",
     );
     let mut part = String::new();
-    summary(&mut part, simulated);
-    channels(&mut part, simulated);
-    kpis(&mut part, simulated);
-    part.push_str("<section aria-labelledby=\"trends\"><h2 id=\"trends\">Over the period</h2>");
-    followers_chart(&mut part, simulated);
-    engagement_chart(&mut part, simulated);
-    part.push_str("</section>\n");
-    top_posts(&mut part, simulated);
-    competitors(&mut part, simulated);
+    figures(&mut part, simulated);
     page.push_str(
         &part
             .replace(" id=\"", " id=\"sandbox-")
