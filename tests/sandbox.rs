@@ -215,7 +215,7 @@ async fn injected_failures_surface_as_the_typed_errors_real_networks_give() {
 
 #[tokio::test]
 async fn sandbox_figures_are_never_in_a_real_channels_report_or_an_all_channel_total() {
-    let desk = desk().await;
+    let mut desk = desk().await;
     let m = desk.manager();
     let mastodon = FakeMastodon::start().await;
     mastodon.set_followers(100);
@@ -324,6 +324,20 @@ async fn sandbox_figures_are_never_in_a_real_channels_report_or_an_all_channel_t
         "{}",
         csv.text()
     );
+
+    // and the scheduled report's event counts the sandbox's targets apart
+    desk.events().await;
+    desk.set_time("2027-03-08T07:00:00Z");
+    let written = desk.app.runtime.reports().tick().await.unwrap().written;
+    assert_eq!(written, 1);
+    let events = desk.events().await;
+    let ready = events
+        .iter()
+        .find(|e| e.kind == "report.ready")
+        .expect("report.ready");
+    assert_eq!(ready.data["kpis_met"], 1, "{}", ready.data);
+    assert_eq!(ready.data["sandbox_kpis_met"], 1, "{}", ready.data);
+    assert_eq!(ready.data["sandbox_kpis_missed"], 0, "{}", ready.data);
 }
 
 #[tokio::test]

@@ -142,6 +142,8 @@ impl DomainEvent {
             "path": format!("/v1/reports?period={}&ending={}", ready.period.as_str(), ready.last_day),
             "kpis_met": ready.kpis_met,
             "kpis_missed": ready.kpis_missed,
+            "sandbox_kpis_met": ready.sandbox_kpis_met,
+            "sandbox_kpis_missed": ready.sandbox_kpis_missed,
         });
         Self::new(REPORT_READY, brand, time, data)
     }
@@ -188,6 +190,9 @@ pub struct ReportReady {
     pub last_day: String,
     pub kpis_met: usize,
     pub kpis_missed: usize,
+    /// The targets of the brand's sandbox channels (simulated figures), counted apart.
+    pub sandbox_kpis_met: usize,
+    pub sandbox_kpis_missed: usize,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -295,13 +295,17 @@ impl ReportService {
             .map_err(|e| ServiceError::BadRequest(e.to_string()))?;
         let (report, stats) = self.build(&brand, period).await?;
         let written = self.write(&report).await?;
-        let count = |outcome| report.kpis.iter().filter(|k| k.outcome == outcome).count();
+        let count =
+            |report: &Report, outcome| report.kpis.iter().filter(|k| k.outcome == outcome).count();
+        let sandbox = |outcome| report.sandbox.as_deref().map_or(0, |s| count(s, outcome));
         let ready = ReportReady {
             period: report.period.kind,
             first_day: report.period.first_day.to_string(),
             last_day: report.period.last_day.to_string(),
-            kpis_met: count(KpiOutcome::Met),
-            kpis_missed: count(KpiOutcome::Missed),
+            kpis_met: count(&report, KpiOutcome::Met),
+            kpis_missed: count(&report, KpiOutcome::Missed),
+            sandbox_kpis_met: sandbox(KpiOutcome::Met),
+            sandbox_kpis_missed: sandbox(KpiOutcome::Missed),
         };
         let event = DomainEvent::report_ready(brand_id, ready, now);
         // Written first, then the schedule moves on with the event in the same write: a crash in
