@@ -103,6 +103,29 @@ async fn a_sandbox_post_is_published_once_through_the_tick_and_its_audience_grow
     assert!(followers.as_u64().unwrap() >= 800, "{}", r.body);
 }
 
+/// The sandbox's connectors offer what its coverage entry says (the registry test covers the
+/// real networks, which every deployment has).
+#[tokio::test]
+async fn the_sandbox_offers_what_its_coverage_entry_says() {
+    use palinsesto::domain::Network;
+    use palinsesto::domain::coverage::{self, Capability};
+    let desk = desk().await;
+    let offered = desk
+        .app
+        .runtime
+        .ports()
+        .connectors
+        .of(Network::Sandbox)
+        .expect("the local runner serves the sandbox")
+        .capabilities();
+    let listed: Vec<Capability> = coverage::of(Network::Sandbox)
+        .capabilities()
+        .into_iter()
+        .filter(|c| matches!(c, Capability::Publish | Capability::Metrics))
+        .collect();
+    assert_eq!(offered, listed);
+}
+
 #[tokio::test]
 async fn the_same_seed_gives_the_same_figures() {
     // Two brands' channels with one seed, read at the same age, show the same followers.
