@@ -10,7 +10,7 @@ use palinsesto::auth::{AuthConfig, KeySource, Verifier};
 use palinsesto::bucket::Bucket;
 use palinsesto::clock::SystemClock;
 use palinsesto::domain::{
-    Actor, Asset, AssetStatus, Brand, BrandId, BrandProfile, MediaKind, Role,
+    Actor, Asset, AssetStatus, Brand, BrandId, BrandProfile, MediaKind, Network, Role,
 };
 use palinsesto::domain_events::{ASSET_READY, ASSET_REJECTED};
 use palinsesto::lambda_env::{AwsDeployment, ResourceNames};
@@ -314,6 +314,10 @@ async fn a_presigned_upload_becomes_a_ready_asset_moved_to_the_library() {
     );
     assert_eq!(asset.details.filename, "Caffè latte.jpg");
     assert_eq!(asset.details.uploaded_by.as_deref(), Some("user-giulia"));
+    // Its fit for each network this stack serves: the sandbox is not one (AllowSandbox is off)
+    let fits: Vec<Network> = asset.details.networks.keys().copied().collect();
+    assert_eq!(fits.len(), 8, "{fits:?}");
+    assert!(!fits.contains(&Network::Sandbox));
     let library_key = format!("library/acme/{}.jpg", asset.id);
     assert_eq!(asset.object_key, library_key);
 

@@ -131,13 +131,13 @@ impl Asset {
     /// Per network, the problems of a post carrying only this asset under the network's
     /// documented rules (a Mastodon server may differ; preflight asks it when scheduling).
     /// Empty unless the asset is ready: a rejected file fits nowhere for its own reason.
-    pub fn fit_networks(&self) -> BTreeMap<Network, NetworkFit> {
+    pub fn fit_networks(&self, networks: &[Network]) -> BTreeMap<Network, NetworkFit> {
         if self.status != AssetStatus::Ready {
             return BTreeMap::new();
         }
-        Network::ALL
-            .into_iter()
-            .map(|network| {
+        networks
+            .iter()
+            .map(|&network| {
                 let problems =
                     Rules::for_network(network).check("", &[], std::slice::from_ref(self));
                 let fit = NetworkFit {

@@ -276,7 +276,7 @@ impl AssetService {
             asset.details.tags = edit.tags;
             asset.alt_text = edit.alt_text;
             // Alt text has per-network limits.
-            asset.details.networks = asset.fit_networks();
+            asset.details.networks = asset.fit_networks(&self.ports.networks());
             asset.updated_at = self.ports.clock.now();
             Ok(self
                 .ports

@@ -498,7 +498,7 @@ impl IntakeService {
                 ..AssetDetails::default()
             },
         };
-        asset.details.networks = asset.fit_networks();
+        asset.details.networks = asset.fit_networks(&self.ports.networks());
         let event = DomainEvent::asset_ready(brand, &asset, now);
         match self
             .ports

@@ -118,6 +118,14 @@ impl Ports {
         ))
     }
 
+    /// The networks this deployment serves.
+    pub fn networks(&self) -> Vec<crate::domain::Network> {
+        crate::domain::Network::ALL
+            .into_iter()
+            .filter(|n| self.allows(*n))
+            .collect()
+    }
+
     /// The coverage table of the networks this deployment serves.
     pub fn coverage(&self) -> Vec<crate::domain::coverage::Coverage> {
         crate::domain::coverage::all()
