@@ -1177,6 +1177,12 @@ async fn the_openapi_document_covers_every_route() {
         ("post", "/v1/webhooks/{id}/ping"),
         ("get", "/v1/webhooks/{id}/deliveries"),
         ("get", "/v1/audit"),
+        ("post", "/v1/channels/{id}/connect"),
+        ("get", "/v1/channels/{id}/connect/{connection}"),
+        ("post", "/v1/channels/{id}/connect/confirm"),
+        ("get", "/oauth/start/{token}"),
+        ("get", "/oauth/callback/{network}"),
+        ("get", "/oauth/done"),
     ];
     let paths = r.body["paths"].as_object().unwrap();
     let documented: Vec<(String, String)> = paths

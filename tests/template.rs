@@ -894,3 +894,43 @@ fn the_sandbox_is_refused_unless_the_stack_allows_it() {
         "every function reads ALLOW_SANDBOX from the parameter (!Ref AllowSandbox)"
     );
 }
+
+/// Only what a browser or a probe opens without a token is outside the JWT authorizer: the
+/// health check, the OpenAPI document, and the connection flow's pages (GET only), which check
+/// their one-time link, state and cookie themselves.
+#[test]
+fn only_the_health_check_the_document_and_the_connection_pages_skip_the_authorizer() {
+    let template = palinsesto_system_tests::template::load();
+    let mut open = Vec::new();
+    for (logical_id, resource) in palinsesto_system_tests::template::resources(&template) {
+        let Some(events) = resource["Properties"]["Events"].as_hash() else {
+            continue;
+        };
+        for (name, event) in events {
+            if event["Type"].as_str() != Some("HttpApi") {
+                continue;
+            }
+            let properties = &event["Properties"];
+            if properties["Auth"]["Authorizer"].as_str() == Some("NONE") {
+                open.push((
+                    properties["Method"].as_str().unwrap_or("").to_owned(),
+                    properties["Path"].as_str().unwrap_or("").to_owned(),
+                ));
+            } else {
+                assert!(
+                    properties["Auth"].is_badvalue(),
+                    "{logical_id}.{name:?}: only the default (JWT) authorizer or NONE"
+                );
+            }
+        }
+    }
+    open.sort();
+    assert_eq!(
+        open,
+        [
+            ("GET".to_owned(), "/healthz".to_owned()),
+            ("GET".to_owned(), "/oauth/{proxy+}".to_owned()),
+            ("GET".to_owned(), "/v1/openapi.json".to_owned()),
+        ]
+    );
+}

@@ -16,6 +16,7 @@ use crate::http::AppState;
 use crate::media_inspection::Limits;
 use crate::outbound::OutboundClient;
 use crate::sealing::{Keyring, Unconfigured};
+use crate::services::connections::ConnectSettings;
 use crate::services::publishing::PublishingService;
 use crate::services::relay::RelayService;
 use crate::services::{MetricsService, ReportService};
@@ -151,9 +152,35 @@ impl AwsDeployment {
         Ok(self.wiring.relay(self.bus()?))
     }
 
-    /// The API function: callers verified by `verifier`, the media library in the bucket.
+    /// The API function: callers verified by `verifier`, the media library in the bucket,
+    /// connection flows through this deployment's address and the frontend's (`PUBLIC_BASE_URL`,
+    /// `FRONTEND_URL`).
     pub fn api_state(&self, verifier: Verifier) -> Result<AppState, StartupError> {
-        Ok(self.wiring.api(verifier, Arc::new(self.bucket()?)))
+        let setting = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .map(|v| v.trim().trim_end_matches('/').to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let connect = ConnectSettings {
+            public_base: setting("PUBLIC_BASE_URL"),
+            frontend_url: setting("FRONTEND_URL"),
+        };
+        // The browser lands there with a pending connection's id: only on the brand's own
+        // frontend, one of the origins the API answers.
+        if let Some(frontend) = &connect.frontend_url {
+            let origins = setting("CORS_ALLOWED_ORIGINS").unwrap_or_default();
+            let allowed = origins
+                .split(',')
+                .map(str::trim)
+                .any(|o| o == "*" || frontend == o || frontend.starts_with(&format!("{o}/")));
+            if !allowed {
+                return Err(StartupError::Invalid(format!(
+                    "FRONTEND_URL {frontend} is not on one of the allowed origins (CORS_ALLOWED_ORIGINS)"
+                )));
+            }
+        }
+        Ok(self.wiring.api(verifier, Arc::new(self.bucket()?), connect))
     }
 
     /// The asset-intake function: notifications from the bucket.

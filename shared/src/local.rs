@@ -25,6 +25,7 @@ use crate::networks::{NetworkEndpoints, Polling};
 use crate::outbound::{OutboundClient, SystemLookup, Timeouts};
 use crate::sealing::Keyring;
 use crate::services::brands::NewProfile;
+use crate::services::connections::ConnectSettings;
 use crate::services::publishing::PublishingService;
 use crate::services::relay::RelayService;
 use crate::services::{
@@ -82,6 +83,9 @@ pub struct LocalOptions {
     pub public_base: Option<String>,
     /// The public Bluesky AppView competitors are read from (`BLUESKY_APPVIEW_BASE`).
     pub bluesky_appview: String,
+    /// Where the browser lands after connecting a channel (the brand's frontend); without one,
+    /// the runner's own `/oauth/done` page says the outcome.
+    pub frontend_url: Option<String>,
     /// Whether channels may be on the sandbox network (always, for a person trying Palinsesto;
     /// tests turn it off to see what a production stack does).
     pub sandbox: bool,
@@ -99,6 +103,7 @@ impl Default for LocalOptions {
             public_base: None,
             bluesky_appview: bluesky_appview_from_env(),
             sandbox: true,
+            frontend_url: None,
         }
     }
 }
@@ -115,6 +120,8 @@ pub struct LocalRuntime {
     pub bucket: FolderBucket,
     caps: Caps,
     wiring: Wiring,
+    /// Connection flows' pages: this runner's address and the frontend's.
+    connect: ConnectSettings,
 }
 
 /// The running local publisher: the service (for ticks) and its in-process queue.
@@ -157,6 +164,10 @@ impl LocalRuntime {
         let bucket_secret = secret_file(data, BUCKET_SECRET_FILE)?;
         let embedded = Arc::new(EmbeddedStore::open(&data.join(STORE_FILE))?);
         let bucket_root = data.join("bucket");
+        let connect = ConnectSettings {
+            public_base: options.public_base.clone(),
+            frontend_url: options.frontend_url.clone(),
+        };
         let bucket = FolderBucket::new(bucket_root.clone(), options.public_base, bucket_secret);
         fs::create_dir_all(&bucket_root).map_err(io(&bucket_root))?;
         // The store's lock keeps a second process off this folder, so no write is under way.
@@ -192,6 +203,7 @@ impl LocalRuntime {
             bucket,
             caps: options.caps,
             wiring,
+            connect,
         })
     }
 
@@ -238,8 +250,11 @@ impl LocalRuntime {
     }
 
     pub fn app_state(&self) -> AppState {
-        self.wiring
-            .api(self.verifier(), Arc::new(self.bucket.clone()))
+        self.wiring.api(
+            self.verifier(),
+            Arc::new(self.bucket.clone()),
+            self.connect.clone(),
+        )
     }
 
     /// The API and the bucket's own presigned-URL routes, as the local runner serves them.

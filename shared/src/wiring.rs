@@ -18,6 +18,7 @@ use crate::networks::sandbox::SandboxConnector;
 use crate::networks::{NetworkConnectors, NetworkEndpoints, Polling, standard_connectors};
 use crate::outbound::OutboundClient;
 use crate::sealing::Keyring;
+use crate::services::connections::{ConnectSettings, ConnectionService};
 use crate::services::publishing::PublishingService;
 use crate::services::relay::RelayService;
 use crate::services::{IntakeService, MetricsService, Ports, ReportService};
@@ -135,9 +136,16 @@ impl Wiring {
         RelayService::new(self.ports(), bus, self.http.clone())
     }
 
-    /// The HTTP API: callers verified by `verifier`, the media library in `bucket`.
-    pub fn api(&self, verifier: Verifier, bucket: Arc<dyn Bucket>) -> AppState {
-        AppState::new(self.ports(), Arc::new(verifier)).with_bucket(bucket)
+    /// The HTTP API: callers verified by `verifier`, the media library in `bucket`, connection
+    /// flows through this deployment's pages (`connect`).
+    pub fn api(
+        &self,
+        verifier: Verifier,
+        bucket: Arc<dyn Bucket>,
+        connect: ConnectSettings,
+    ) -> AppState {
+        let connections = ConnectionService::new(self.ports(), self.http.clone(), connect);
+        AppState::new(self.ports(), Arc::new(verifier), connections).with_bucket(bucket)
     }
 
     /// Asset intake on `bucket`.

@@ -261,9 +261,22 @@ pub struct Channel {
     pub queue: Vec<QueueSlot>,
     /// When credentials were last stored; `None` until the channel is connected.
     pub credentials_updated_at: Option<Timestamp>,
+    /// The network account a connection flow (OAuth) connected the channel to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<ConnectedAccount>,
     pub version: u64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+/// The account on the network a channel acts as, as its connection found it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ConnectedAccount {
+    /// The network's id of the account.
+    pub id: String,
+    pub handle: String,
+    /// What the person granted (`read`, `write`, ...).
+    pub scopes: Vec<String>,
 }
 
 /// The editable fields of a channel, validated against its network.
@@ -376,6 +389,7 @@ impl Channel {
             reconnect_reason: None,
             queue: fields.queue,
             credentials_updated_at: None,
+            account: None,
             version: 0,
             created_at: now,
             updated_at: now,

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod brand;
 pub mod channel;
 pub mod competitor;
+pub mod connection;
 pub mod coverage;
 pub mod endpoint;
 pub mod error;

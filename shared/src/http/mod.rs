@@ -34,8 +34,8 @@ use crate::services::{
 };
 use routes::health::OpenApiJson;
 use routes::{
-    assets, audit, brand, calendar, channels, competitors, health, kpis, networks, posts, reports,
-    webhooks,
+    assets, audit, brand, calendar, channels, competitors, connections, health, kpis, networks,
+    posts, reports, webhooks,
 };
 
 /// Everything a route needs, built once per process.
@@ -52,6 +52,7 @@ pub struct AppState {
     pub competitors: CompetitorService,
     pub webhooks: WebhookService,
     pub audit: AuditService,
+    pub connections: crate::services::connections::ConnectionService,
     pub verifier: Arc<Verifier>,
     /// Woken after publish-now, so a local publisher need not wait for its next tick.
     pub publish_soon: Arc<tokio::sync::Notify>,
@@ -60,7 +61,11 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(ports: Ports, verifier: Arc<Verifier>) -> Self {
+    pub fn new(
+        ports: Ports,
+        verifier: Arc<Verifier>,
+        connections: crate::services::connections::ConnectionService,
+    ) -> Self {
         let rate_limiter = RateLimiter::new(
             ports.store.clone(),
             ports.clock.clone(),
@@ -77,6 +82,7 @@ impl AppState {
             competitors: CompetitorService::new(ports.clone()),
             webhooks: WebhookService::new(ports.clone()),
             audit: AuditService::new(ports.clone()),
+            connections,
             calendar: CalendarService::new(ports),
             verifier,
             publish_soon: Arc::new(tokio::sync::Notify::new()),
@@ -218,6 +224,12 @@ pub fn api() -> OpenApiRouter<AppState> {
             channels::delete_channel
         ))
         .routes(routes!(channels::put_credentials))
+        .routes(routes!(connections::start_connection))
+        .routes(routes!(connections::get_pending_connection))
+        .routes(routes!(connections::confirm_connection))
+        .routes(routes!(connections::open_connection))
+        .routes(routes!(connections::connection_callback))
+        .routes(routes!(connections::connection_done))
         .routes(routes!(posts::list_posts, posts::create_post))
         .routes(routes!(
             posts::get_post,

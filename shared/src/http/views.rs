@@ -126,6 +126,9 @@ pub struct ChannelView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reconnect_reason: Option<ReconnectReason>,
     pub credentials_updated_at: Option<Timestamp>,
+    /// The account a connection (`POST /v1/channels/{id}/connect`) connected it to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<crate::domain::channel::ConnectedAccount>,
     pub version: u64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -144,6 +147,7 @@ impl From<&Channel> for ChannelView {
             connected: c.credentials_updated_at.is_some(),
             reconnect_reason: c.reconnect_reason,
             credentials_updated_at: c.credentials_updated_at,
+            account: c.account.clone(),
             version: c.version,
             created_at: c.created_at,
             updated_at: c.updated_at,

@@ -5,6 +5,7 @@
 //!   written once on top of any `ItemStore`, so both adapters share every key and every rule.
 
 pub mod audit;
+mod connections;
 mod credentials;
 pub mod cursor;
 mod erasure;

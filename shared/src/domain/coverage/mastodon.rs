@@ -29,7 +29,7 @@ pub(super) fn coverage() -> Coverage {
         },
         post_metrics: &["likes", "reposts", "replies", "quotes"],
         account_metrics: &["followers"],
-        engagement: &[],
+        engagement: &[Capability::Oauth],
         constraints: vec![
             publish(
                 "Each server reports its own limits (GET /api/v2/instance); they replace these defaults, which are Mastodon's own.",

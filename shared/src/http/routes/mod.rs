@@ -6,6 +6,7 @@ pub mod brand;
 pub mod calendar;
 pub mod channels;
 pub mod competitors;
+pub mod connections;
 pub mod health;
 pub mod kpis;
 pub mod networks;

@@ -13,6 +13,7 @@ use crate::outbound::OutboundClient;
 
 mod client;
 mod metrics;
+pub mod oauth;
 pub(super) mod public;
 mod publish;
 mod read_back;

@@ -1,0 +1,165 @@
+//! Connecting a channel by OAuth, as rules: the secrets of a flow (a one-time start link, the
+//! `state` sent to the network, the cookie that binds the flow to the browser that started it,
+//! the PKCE verifier), what is stored of them (hashes only, for the link, the state and the
+//! cookie), and the pending connection the callback leaves for the person to confirm.
+//!
+//! A flow: `POST /v1/channels/{id}/connect` makes a start link; opening it in a browser sets the
+//! cookie and sends the browser to the network with the state; the network sends it back to
+//! the callback with a code, which is exchanged for a token; the token is sealed into a pending
+//! connection, and nothing changes on the channel until the same person confirms it.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::channel::Network;
+use super::ids::{BrandId, ChannelId};
+use crate::sealing::Sealed;
+
+/// How long a start link, a state and the browser's cookie live.
+pub const FLOW_LIFETIME: SignedDuration = SignedDuration::from_mins(15);
+/// How long a pending connection waits for its confirmation.
+pub const PENDING_LIFETIME: SignedDuration = SignedDuration::from_hours(1);
+/// The cookie binding a flow to the browser that started it. `__Host-`: only over https, for
+/// this host alone, path `/`.
+pub const FLOW_COOKIE: &str = "__Host-palinsesto-connect";
+
+/// A random secret of 32 bytes, URL-safe: start links, states, cookies, PKCE verifiers.
+pub fn new_secret() -> String {
+    let bytes: [u8; 32] = rand::random();
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// What is stored of a secret: its SHA-256, hex. A leaked table gives no usable link or state.
+pub fn secret_hash(secret: &str) -> String {
+    Sha256::digest(secret.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The PKCE S256 challenge of `verifier` (RFC 7636): BASE64URL(SHA256(verifier)).
+pub fn pkce_challenge(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+/// Who started a flow, for which channel, where: kept under the start link's hash until the
+/// link is opened, then under the state's hash until the network calls back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlowStart {
+    pub brand: BrandId,
+    pub channel: ChannelId,
+    /// The token subject of the person who started it: only they may confirm.
+    pub user: String,
+    pub network: Network,
+    /// The server the channel is on (Mastodon's instance), as the channel's settings say.
+    pub instance: String,
+    pub expires_at: Timestamp,
+}
+
+/// A flow under way at the network: its start, the cookie that must come back with the state,
+/// and what the code exchange needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlowState {
+    pub start: FlowStart,
+    pub cookie_hash: String,
+    /// `None` where the server does not support PKCE (Mastodon before 4.3).
+    pub pkce_verifier: Option<String>,
+    pub client_id: String,
+    pub redirect_uri: String,
+}
+
+/// An account the person may connect the channel to, with its token sealed under the channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Candidate {
+    pub account_id: String,
+    pub handle: String,
+    pub name: String,
+    pub avatar: Option<String>,
+    pub scopes: Vec<String>,
+    /// The credentials to store if this account is chosen, sealed under the brand and the
+    /// channel: confirming copies them as they are, nothing opens them on the way.
+    pub sealed: Sealed,
+}
+
+/// What a callback left for the person to confirm.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingConnection {
+    pub id: String,
+    pub channel: ChannelId,
+    pub user: String,
+    pub network: Network,
+    pub instance: String,
+    pub candidates: Vec<Candidate>,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// An OAuth client Palinsesto registered on a server (a Mastodon instance registers apps on
+/// request): kept once per normalized host and reused by every brand.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OAuthApp {
+    pub client_id: String,
+    /// An app's secret, which grants nothing without a person's authorization code.
+    pub client_secret: String,
+    pub redirect_uri: String,
+    pub scopes: Vec<String>,
+    pub registered_at: Timestamp,
+}
+
+/// How a callback ended, as the frontend is told it (a code, never a token or a network's own
+/// words).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// A pending connection waits for confirmation.
+    Pending,
+    /// The person said no on the network's page.
+    Denied,
+    /// The state is unknown, used or expired: start again.
+    Expired,
+    /// The state came back without the cookie of the browser that started the flow.
+    WrongBrowser,
+    /// The state was issued for another network or server.
+    Mismatch,
+    /// The network refused the code or could not be reached.
+    Failed,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Denied => "denied",
+            Self::Expired => "expired",
+            Self::WrongBrowser => "wrong_browser",
+            Self::Mismatch => "mismatch",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_long_random_and_stored_only_as_hashes() {
+        let (a, b) = (new_secret(), new_secret());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 43, "32 bytes, base64url");
+        assert_eq!(secret_hash(&a), secret_hash(&a));
+        assert_eq!(secret_hash(&a).len(), 64);
+        assert!(!secret_hash(&a).contains(&a));
+    }
+
+    #[test]
+    fn the_pkce_challenge_is_rfc_7636_s256() {
+        // RFC 7636, appendix B
+        assert_eq!(
+            pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
+    }
+}

@@ -1,0 +1,480 @@
+//! Connecting a channel by OAuth (`domain::connection`), Mastodon's way for now: a start link a
+//! manager's frontend opens, the browser bound to the flow by a cookie, the network's consent,
+//! a callback that never changes the channel but leaves a pending connection, and the same
+//! person's confirmation, which stores the sealed credentials as they are (nothing here opens
+//! them). The other networks answer from the coverage table until they gain the capability.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Map, Value, json};
+
+use super::{Ports, ServiceError, check_version};
+use crate::domain::audit::{AuditEntry, action};
+use crate::domain::channel::ConnectedAccount;
+use crate::domain::connection::{
+    Candidate, FLOW_LIFETIME, FlowStart, FlowState, OAuthApp, Outcome, PENDING_LIFETIME,
+    PendingConnection, new_secret, pkce_challenge, secret_hash,
+};
+use crate::domain::coverage::{self, Capability};
+use crate::domain::{Actor, ChannelId, Credentials, DomainError, Network, Permission};
+use crate::networks::mastodon::oauth::MastodonOAuth;
+use crate::outbound::OutboundClient;
+use crate::store::Store;
+use crate::store::audit::audit_write;
+
+/// How long a callback may take in all (the network's token and account calls included).
+const CALLBACK_BUDGET: Duration = Duration::from_secs(25);
+
+/// Where the flow's pages are: this deployment's own origin (start links, the callback) and
+/// the brand's frontend, where the browser lands with the outcome.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectSettings {
+    /// `https://api.example.com`: start links and the callback are under it.
+    pub public_base: Option<String>,
+    /// Where the browser is sent after the callback, with `?outcome=...&connection=...`.
+    /// Without one, this deployment's own `/oauth/done` page says the outcome.
+    pub frontend_url: Option<String>,
+}
+
+/// A start link for the frontend to open.
+#[derive(Debug, Clone)]
+pub struct StartLink {
+    pub start_url: String,
+    pub expires_at: jiff::Timestamp,
+}
+
+/// Where the browser goes from the start link, and the cookie to set on the way.
+#[derive(Debug, Clone)]
+pub struct Opened {
+    pub location: String,
+    pub cookie: String,
+}
+
+/// What the network's redirect brought back.
+#[derive(Debug, Clone, Default)]
+pub struct CallbackParams {
+    pub code: Option<String>,
+    pub state: Option<String>,
+    pub error: Option<String>,
+}
+
+/// The person's choice.
+#[derive(Debug, Clone)]
+pub struct Confirmation {
+    pub connection: String,
+    pub account_id: Option<String>,
+    pub replace_account: bool,
+}
+
+#[derive(Clone)]
+pub struct ConnectionService {
+    ports: Ports,
+    mastodon: MastodonOAuth,
+    settings: Arc<ConnectSettings>,
+}
+
+impl ConnectionService {
+    pub fn new(ports: Ports, http: OutboundClient, settings: ConnectSettings) -> Self {
+        Self {
+            ports,
+            mastodon: MastodonOAuth::new(http),
+            settings: Arc::new(settings),
+        }
+    }
+
+    fn store(&self) -> &Store {
+        &self.ports.store
+    }
+
+    fn public_base(&self) -> Result<&str, ServiceError> {
+        self.settings.public_base.as_deref().ok_or_else(|| {
+            DomainError::InvalidState(
+                "connecting by OAuth is not set up in this deployment: its public URL (PUBLIC_BASE_URL) is not configured"
+                    .into(),
+            )
+            .into()
+        })
+    }
+
+    /// Where the browser lands after the callback.
+    pub fn landing(&self, outcome: Outcome, connection: Option<&str>) -> String {
+        let base = match (&self.settings.frontend_url, &self.settings.public_base) {
+            (Some(frontend), _) => frontend.clone(),
+            (None, Some(own)) => format!("{own}/oauth/done"),
+            (None, None) => "/oauth/done".to_owned(),
+        };
+        let mut url = format!(
+            "{base}{}outcome={}",
+            if base.contains('?') { '&' } else { '?' },
+            outcome.as_str()
+        );
+        if let Some(id) = connection {
+            url.push_str("&connection=");
+            url.push_str(id);
+        }
+        url
+    }
+
+    /// `POST /v1/channels/{id}/connect`: a one-time start link, valid 15 minutes.
+    pub async fn start(&self, actor: &Actor, id: &ChannelId) -> Result<StartLink, ServiceError> {
+        actor.require(Permission::ManageChannels)?;
+        let channel = self
+            .store()
+            .get_channel(&actor.brand, id)
+            .await?
+            .ok_or(ServiceError::NotFound("channel"))?;
+        if let Some(why) = coverage::of(channel.network).lacks(Capability::Oauth) {
+            return Err(DomainError::InvalidState(format!(
+                "{why}; store its credentials with PUT /v1/channels/{id}/credentials"
+            ))
+            .into());
+        }
+        let instance = channel
+            .endpoint()
+            .map_err(DomainError::InvalidState)?
+            .map(|e| e.as_str().to_owned())
+            .ok_or_else(|| DomainError::InvalidState("the channel names no server".into()))?;
+        let base = self.public_base()?;
+        let now = self.ports.clock.now();
+        let expires_at = now + FLOW_LIFETIME;
+        let token = new_secret();
+        let start = FlowStart {
+            brand: actor.brand.clone(),
+            channel: *id,
+            user: actor.subject.clone(),
+            network: channel.network,
+            instance,
+            expires_at,
+        };
+        self.store()
+            .put_flow_start(&secret_hash(&token), &start)
+            .await?;
+        Ok(StartLink {
+            start_url: format!("{base}/oauth/start/{token}"),
+            expires_at,
+        })
+    }
+
+    /// `GET /oauth/start/{token}`: spends the start link, makes the state, the cookie and the
+    /// PKCE verifier, and says where the browser goes to consent.
+    pub async fn open(&self, token: &str) -> Result<Opened, ServiceError> {
+        let now = self.ports.clock.now();
+        let start = self
+            .store()
+            .take_flow_start(&secret_hash(token), now)
+            .await?
+            .ok_or(ServiceError::NotFound(
+                "connect link (used or expired: start again)",
+            ))?;
+        let base = self.public_base()?.to_owned();
+        let redirect_uri = format!("{base}/oauth/callback/{}", start.network.as_str());
+        let app = self.app(&start.instance, &redirect_uri, &base).await?;
+        let verifier = self
+            .mastodon
+            .supports_pkce(&start.instance)
+            .await
+            .then(new_secret);
+        let (state, cookie) = (new_secret(), new_secret());
+        let location = self
+            .mastodon
+            .authorize_url(
+                &start.instance,
+                &app,
+                &state,
+                verifier.as_deref().map(pkce_challenge).as_deref(),
+            )
+            .map_err(|e| DomainError::InvalidState(e.to_string()))?;
+        let flow = FlowState {
+            start,
+            cookie_hash: secret_hash(&cookie),
+            pkce_verifier: verifier,
+            client_id: app.client_id.clone(),
+            redirect_uri,
+        };
+        self.store()
+            .put_flow_state(&secret_hash(&state), &flow)
+            .await?;
+        Ok(Opened { location, cookie })
+    }
+
+    /// The app registered on `instance` for this deployment's callback, registered now if
+    /// there is none yet (or the deployment's address changed since).
+    async fn app(
+        &self,
+        instance: &str,
+        redirect_uri: &str,
+        website: &str,
+    ) -> Result<OAuthApp, ServiceError> {
+        if let Some(app) = self.store().get_oauth_app(instance).await?
+            && app.redirect_uri == redirect_uri
+        {
+            return Ok(app);
+        }
+        let now = self.ports.clock.now();
+        let app = self
+            .mastodon
+            .register_app(instance, redirect_uri, website, now)
+            .await
+            .map_err(|e| {
+                DomainError::InvalidState(format!(
+                    "Palinsesto could not register itself on {instance}: {e}"
+                ))
+            })?;
+        Ok(self.store().replace_oauth_app(instance, &app).await?)
+    }
+
+    /// `GET /oauth/callback/{network}`: the outcome, and the pending connection when there is
+    /// one. Never changes a channel; never says more than a code to the browser.
+    pub async fn callback(
+        &self,
+        network: &str,
+        params: CallbackParams,
+        cookie: Option<&str>,
+    ) -> (Outcome, Option<String>) {
+        match tokio::time::timeout(CALLBACK_BUDGET, self.finish_flow(network, params, cookie)).await
+        {
+            Ok(Ok(pending)) => (Outcome::Pending, Some(pending)),
+            Ok(Err(outcome)) => (outcome, None),
+            Err(_) => {
+                tracing::warn!(network, "a connection callback ran out of time");
+                (Outcome::Failed, None)
+            }
+        }
+    }
+
+    async fn finish_flow(
+        &self,
+        network: &str,
+        params: CallbackParams,
+        cookie: Option<&str>,
+    ) -> Result<String, Outcome> {
+        let now = self.ports.clock.now();
+        let store = self.store();
+        let failed = |what: &str, e: &dyn std::fmt::Display| {
+            // Never the code or the state: only what failed.
+            tracing::warn!(network, error = %e, "a connection callback failed {what}");
+            Outcome::Failed
+        };
+        let state = params.state.as_deref().ok_or(Outcome::Expired)?;
+        let hash = secret_hash(state);
+        let (flow, version) = store
+            .get_flow_state(&hash, now)
+            .await
+            .map_err(|e| failed("reading its state", &e))?
+            .ok_or(Outcome::Expired)?;
+        // The browser that started the flow, and no other, brings the state back.
+        if cookie.map(secret_hash).as_deref() != Some(flow.cookie_hash.as_str()) {
+            return Err(Outcome::WrongBrowser);
+        }
+        if network != flow.start.network.as_str() {
+            return Err(Outcome::Mismatch);
+        }
+        if !store
+            .spend_flow_state(&hash, version)
+            .await
+            .map_err(|e| failed("spending its state", &e))?
+        {
+            return Err(Outcome::Expired);
+        }
+        if params.error.is_some() {
+            return Err(Outcome::Denied);
+        }
+        let code = params.code.as_deref().ok_or(Outcome::Failed)?;
+        let start = &flow.start;
+        let app = store
+            .get_oauth_app(&start.instance)
+            .await
+            .map_err(|e| failed("reading the app", &e))?
+            .filter(|app| app.client_id == flow.client_id)
+            .ok_or(Outcome::Mismatch)?;
+        let grant = self
+            .mastodon
+            .exchange(&start.instance, &app, code, flow.pkce_verifier.as_deref())
+            .await
+            .map_err(|e| failed("exchanging the code", &e))?;
+        let account = self
+            .mastodon
+            .account(&start.instance, &grant.access_token)
+            .await
+            .map_err(|e| failed("reading the account", &e))?;
+        let channel = store
+            .get_channel(&start.brand, &start.channel)
+            .await
+            .map_err(|e| failed("reading the channel", &e))?
+            .ok_or(Outcome::Expired)?;
+        let mut values = Map::new();
+        values.insert("access_token".into(), Value::from(grant.access_token));
+        let credentials = Credentials::parse(Network::Mastodon, &values)
+            .and_then(|c| c.bind_to(&channel))
+            .map_err(|e| failed("binding the credentials", &e))?;
+        // The channel moved to another server since the flow began: these are not for it.
+        if channel
+            .endpoint()
+            .ok()
+            .flatten()
+            .map(|e| e.as_str().to_owned())
+            != Some(start.instance.clone())
+        {
+            return Err(Outcome::Mismatch);
+        }
+        let sealed = store
+            .seal_credentials(&start.brand, &start.channel, &credentials)
+            .await
+            .map_err(|e| failed("sealing the token", &e))?;
+        let pending = PendingConnection {
+            id: ulid::Ulid::new().to_string(),
+            channel: start.channel,
+            user: start.user.clone(),
+            network: start.network,
+            instance: start.instance.clone(),
+            candidates: vec![Candidate {
+                account_id: account.id,
+                handle: account.handle,
+                name: account.name,
+                avatar: account.avatar,
+                scopes: grant.scopes,
+                sealed,
+            }],
+            created_at: now,
+            expires_at: now + PENDING_LIFETIME,
+        };
+        store
+            .put_pending_connection(&start.brand, &pending)
+            .await
+            .map_err(|e| failed("keeping the pending connection", &e))?;
+        Ok(pending.id)
+    }
+
+    /// `GET /v1/channels/{id}/connect/{connection}`: the accounts a callback found.
+    pub async fn pending(
+        &self,
+        actor: &Actor,
+        channel: &ChannelId,
+        connection: &str,
+    ) -> Result<PendingConnection, ServiceError> {
+        actor.require(Permission::ManageChannels)?;
+        let (pending, _) = self.load_pending(actor, channel, connection).await?;
+        Ok(pending)
+    }
+
+    async fn load_pending(
+        &self,
+        actor: &Actor,
+        channel: &ChannelId,
+        connection: &str,
+    ) -> Result<(PendingConnection, u64), ServiceError> {
+        let now = self.ports.clock.now();
+        self.store()
+            .get_pending_connection(&actor.brand, connection, now)
+            .await?
+            .filter(|(p, _)| p.channel == *channel)
+            .ok_or(ServiceError::NotFound("pending connection"))
+    }
+
+    /// `POST /v1/channels/{id}/connect/confirm`: the person who connected picks the account; its
+    /// sealed credentials become the channel's, in one write with the audit entry.
+    pub async fn confirm(
+        &self,
+        actor: &Actor,
+        id: &ChannelId,
+        confirmation: Confirmation,
+        expected: Option<u64>,
+    ) -> Result<crate::domain::Channel, ServiceError> {
+        actor.require(Permission::ManageChannels)?;
+        let expected = expected.ok_or(ServiceError::VersionRequired("channel"))?;
+        let (pending, pending_version) = self
+            .load_pending(actor, id, &confirmation.connection)
+            .await?;
+        if pending.user != actor.subject {
+            return Err(DomainError::Forbidden(
+                "only the person who connected the account may confirm it".into(),
+            )
+            .into());
+        }
+        let candidate = match &confirmation.account_id {
+            Some(account) => pending
+                .candidates
+                .iter()
+                .find(|c| &c.account_id == account)
+                .ok_or_else(|| {
+                    DomainError::invalid("account_id", "is not one of the accounts found")
+                })?,
+            None if pending.candidates.len() == 1 => &pending.candidates[0],
+            None => {
+                return Err(DomainError::invalid(
+                    "account_id",
+                    "the login gave several accounts: choose one",
+                )
+                .into());
+            }
+        };
+        let mut channel = self
+            .store()
+            .get_channel(&actor.brand, id)
+            .await?
+            .ok_or(ServiceError::NotFound("channel"))?;
+        check_version(Some(expected), channel.version, "channel")?;
+        if channel
+            .endpoint()
+            .ok()
+            .flatten()
+            .map(|e| e.as_str().to_owned())
+            != Some(pending.instance.clone())
+        {
+            return Err(DomainError::InvalidState(
+                "the channel moved to another server since this connection began: connect it again"
+                    .into(),
+            )
+            .into());
+        }
+        if let Some(current) = &channel.account
+            && current.id != candidate.account_id
+            && !confirmation.replace_account
+        {
+            return Err(DomainError::InvalidState(format!(
+                "the channel is connected to {} and this login is {}: send \"replace_account\": true to connect it to the other account",
+                current.handle, candidate.handle
+            ))
+            .into());
+        }
+        let now = self.ports.clock.now();
+        let replaced = channel
+            .account
+            .as_ref()
+            .is_some_and(|a| a.id != candidate.account_id);
+        channel.credentials_stored(now);
+        channel.account = Some(ConnectedAccount {
+            id: candidate.account_id.clone(),
+            handle: candidate.handle.clone(),
+            scopes: candidate.scopes.clone(),
+        });
+        let audit = audit_write(
+            &actor.brand,
+            &AuditEntry::new(
+                actor,
+                action::CHANNEL_CONNECTED,
+                format!("channel/{id}"),
+                now,
+                json!({
+                    "network": channel.network.as_str(),
+                    "account_id": candidate.account_id,
+                    "handle": candidate.handle,
+                    "scopes": candidate.scopes,
+                    "replaced_account": replaced,
+                }),
+            ),
+        )?;
+        let spent = Store::pending_connection_spent(&actor.brand, &pending.id, pending_version);
+        Ok(self
+            .store()
+            .put_sealed_credentials_with(
+                &actor.brand,
+                &channel,
+                expected,
+                &candidate.sealed,
+                vec![spent, audit],
+            )
+            .await?)
+    }
+}
