@@ -20,6 +20,10 @@ use serde_json::{Value, json};
 
 use super::{FakeServer, Faults};
 
+#[path = "mastodon_oauth.rs"]
+mod oauth;
+pub use oauth::{APP_TOKEN, FakeApp, OOB, SCOPES};
+
 /// The access token the fake accepts.
 pub const TOKEN: &str = "mastodon-test-token";
 /// The fake account's id and username.
@@ -161,6 +165,8 @@ struct Mastodon {
     /// Status id -> counters; a status not here has all counters at 0.
     counts: HashMap<String, StatusCounts>,
     public_accounts: Vec<PublicAccount>,
+    /// The OAuth authorization server's apps, codes and switches (mastodon_oauth.rs).
+    oauth: oauth::OAuth,
 }
 
 type Shared = Arc<Mutex<Mastodon>>;
@@ -196,6 +202,7 @@ impl FakeMastodon {
             followers: 12,
             counts: HashMap::new(),
             public_accounts: Vec::new(),
+            oauth: oauth::OAuth::default(),
         }));
         let router = Router::new()
             .route("/api/v2/instance", get(instance))
@@ -209,6 +216,7 @@ impl FakeMastodon {
             )
             .route("/api/v1/accounts/lookup", get(lookup_account))
             .route("/api/v1/accounts/{id}/statuses", get(account_statuses))
+            .merge(oauth::routes())
             .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
             .with_state(state.clone());
         let server = FakeServer::start(router).await;

@@ -1,0 +1,433 @@
+//! Connecting a Mastodon channel by OAuth on the local runner, as a browser follows the
+//! redirects: the start link, the consent on the (fake) server's page, the callback, the
+//! confirmation, then a post published with the token nobody handled. And the attacks: a state
+//! brought back without the browser's cookie, replayed, tampered, expired or for another
+//! network; a PKCE verifier that does not match; a confirmation by someone else, for another
+//! brand, or onto another account.
+
+use jiff::SignedDuration;
+use palinsesto::clock::Clock;
+use palinsesto::domain::{BrandId, ChannelId};
+use palinsesto::networks::NetworkEndpoints;
+use palinsesto_system_tests::browser::{consent_form, query_pairs};
+use palinsesto_system_tests::desk::{Desk, target};
+use palinsesto_system_tests::fakes::mastodon::{ACCOUNT_ID, FakeMastodon};
+use reqwest::StatusCode;
+use serde_json::json;
+
+/// A browser that does not follow redirects, so each step can be looked at.
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .use_preconfigured_tls(palinsesto::outbound::tls_config(&[]).unwrap())
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn location(r: &reqwest::Response) -> String {
+    r.headers()[reqwest::header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn param(url: &str, name: &str) -> Option<String> {
+    query_pairs(url)
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+}
+
+struct World {
+    desk: Desk,
+    mastodon: FakeMastodon,
+    channel: String,
+}
+
+async fn world() -> World {
+    let desk = Desk::start(NetworkEndpoints::default()).await;
+    let mastodon = FakeMastodon::start().await;
+    let r = desk
+        .manager()
+        .post(
+            "/v1/channels",
+            json!({"network": "mastodon", "name": "Main", "handle": "@acme", "settings": mastodon.settings()}),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 201, "{}", r.body);
+    let channel = r.body["id"].as_str().unwrap().to_owned();
+    World {
+        desk,
+        mastodon,
+        channel,
+    }
+}
+
+/// The browser's half of a flow up to the network's redirect back: the start link opened (its
+/// cookie kept), consent given. Returns the callback URL and the cookie.
+async fn consent(w: &World, browser: &reqwest::Client) -> (String, String) {
+    let r = w
+        .desk
+        .manager()
+        .post(&format!("/v1/channels/{}/connect", w.channel), json!({}))
+        .await;
+    assert_eq!(r.status.as_u16(), 201, "{}", r.body);
+    let start = r.body["start_url"].as_str().unwrap().to_owned();
+    assert!(
+        start.starts_with(&w.desk.app.base),
+        "on our own origin: {start}"
+    );
+
+    let opened = browser.get(&start).send().await.unwrap();
+    assert_eq!(opened.status(), StatusCode::SEE_OTHER);
+    let set_cookie = opened.headers()[reqwest::header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    for attribute in [
+        "HttpOnly",
+        "Secure",
+        "SameSite=Lax",
+        "Path=/",
+        "Max-Age=900",
+    ] {
+        assert!(set_cookie.contains(attribute), "{set_cookie}");
+    }
+    assert!(set_cookie.starts_with("__Host-"), "{set_cookie}");
+    let cookie = set_cookie.split(';').next().unwrap().to_owned();
+    let authorize = location(&opened);
+    assert!(authorize.starts_with(w.mastodon.base()), "{authorize}");
+
+    let page = browser.get(&authorize).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let mut form = consent_form(&page.text().await.unwrap());
+    form.push(("decision".into(), "approve".into()));
+    let consented = browser
+        .post(format!("{}/oauth/authorize", w.mastodon.base()))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(consented.status(), StatusCode::FOUND);
+    (location(&consented), cookie)
+}
+
+async fn callback(browser: &reqwest::Client, url: &str, cookie: Option<&str>) -> String {
+    let mut request = browser.get(url);
+    if let Some(cookie) = cookie {
+        request = request.header(reqwest::header::COOKIE, cookie);
+    }
+    let r = request.send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    location(&r)
+}
+
+#[tokio::test]
+async fn a_manager_connects_a_mastodon_channel_without_handling_a_token_and_it_publishes() {
+    let w = world().await;
+    let browser = browser();
+    let (back, cookie) = consent(&w, &browser).await;
+    assert!(back.contains("/oauth/callback/mastodon?"), "{back}");
+
+    // the callback changes nothing on the channel yet
+    let landed = callback(&browser, &back, Some(&cookie)).await;
+    assert_eq!(
+        param(&landed, "outcome").as_deref(),
+        Some("pending"),
+        "{landed}"
+    );
+    assert!(
+        !landed.contains("code=") && !landed.contains("state="),
+        "{landed}"
+    );
+    let connection = param(&landed, "connection").unwrap();
+    let m = w.desk.manager();
+    let channel = m.get(&format!("/v1/channels/{}", w.channel)).await;
+    assert_eq!(channel.body["connected"], false, "{}", channel.body);
+
+    // the frontend shows the account found and the person confirms it
+    let pending = m
+        .get(&format!("/v1/channels/{}/connect/{connection}", w.channel))
+        .await;
+    assert_eq!(pending.status.as_u16(), 200, "{}", pending.body);
+    let account = &pending.body["accounts"][0];
+    assert_eq!(account["account_id"], ACCOUNT_ID);
+    assert_eq!(account["scopes"], json!(["read", "write"]));
+    assert!(
+        !pending.body.to_string().contains("token"),
+        "{}",
+        pending.body
+    );
+    let path = format!("/v1/channels/{}/connect/confirm", w.channel);
+    let body = json!({"connection": connection});
+    let no_etag = m.request(reqwest::Method::POST, &path).json(&body);
+    assert_eq!(m.send(no_etag).await.status.as_u16(), 428);
+    let confirmed = m
+        .send(
+            m.request(reqwest::Method::POST, &path)
+                .header("if-match", channel.etag())
+                .json(&body),
+        )
+        .await;
+    assert_eq!(confirmed.status.as_u16(), 200, "{}", confirmed.body);
+    assert_eq!(confirmed.body["connected"], true);
+    assert_eq!(confirmed.body["account"]["id"], ACCOUNT_ID);
+
+    // the app was registered on the instance by Palinsesto, once
+    assert_eq!(w.mastodon.apps().len(), 1);
+
+    // and a post goes out through the channel
+    let at = (w.desk.app.clock.now() + SignedDuration::from_mins(1)).to_string();
+    let post = w
+        .desk
+        .scheduled("Connected by OAuth", &[&w.channel], &at)
+        .await;
+    w.desk.set_time(&at);
+    let settled = w.desk.tick_and_settle(&post).await;
+    assert_eq!(
+        target(&settled, &w.channel)["state"],
+        "published",
+        "{settled}"
+    );
+    assert_eq!(w.mastodon.count_statuses_with_text("Connected by OAuth"), 1);
+
+    // and the audit log says who connected which account
+    let audit = m.get("/v1/audit?action=channel.connected").await;
+    let entry = &audit.body["items"][0];
+    assert_eq!(entry["actor"], "manager@acme");
+    assert_eq!(entry["details"]["account_id"], ACCOUNT_ID);
+    assert_eq!(entry["route"], "POST /v1/channels/{id}/connect/confirm");
+
+    // a second flow reuses the app, and a start link works once
+    let r = m
+        .post(&format!("/v1/channels/{}/connect", w.channel), json!({}))
+        .await;
+    let start = r.body["start_url"].as_str().unwrap().to_owned();
+    assert_eq!(browser.get(&start).send().await.unwrap().status(), 303);
+    assert_eq!(browser.get(&start).send().await.unwrap().status(), 404);
+    assert_eq!(w.mastodon.apps().len(), 1);
+}
+
+#[tokio::test]
+async fn a_state_needs_its_browser_and_works_once_for_its_network_before_it_expires() {
+    let w = world().await;
+    let browser = browser();
+
+    // without the cookie (another browser), refused, and the state is not spent
+    let (back, cookie) = consent(&w, &browser).await;
+    let landed = callback(&browser, &back, None).await;
+    assert_eq!(param(&landed, "outcome").as_deref(), Some("wrong_browser"));
+    let other_cookie = "__Host-palinsesto-connect=someone-elses";
+    let landed = callback(&browser, &back, Some(other_cookie)).await;
+    assert_eq!(param(&landed, "outcome").as_deref(), Some("wrong_browser"));
+    // for another network, refused
+    let elsewhere = back.replace("/oauth/callback/mastodon", "/oauth/callback/bluesky");
+    let landed = callback(&browser, &elsewhere, Some(&cookie)).await;
+    assert_eq!(param(&landed, "outcome").as_deref(), Some("mismatch"));
+    // its own browser completes it; a replay finds nothing
+    let landed = callback(&browser, &back, Some(&cookie)).await;
+    assert_eq!(
+        param(&landed, "outcome").as_deref(),
+        Some("pending"),
+        "{landed}"
+    );
+    let landed = callback(&browser, &back, Some(&cookie)).await;
+    assert_eq!(param(&landed, "outcome").as_deref(), Some("expired"));
+
+    // a tampered state is unknown
+    let (back, cookie) = consent(&w, &browser).await;
+    let state = param(&back, "state").unwrap();
+    let tampered = back.replace(&state, &format!("{state}x"));
+    let landed = callback(&browser, &tampered, Some(&cookie)).await;
+    assert_eq!(param(&landed, "outcome").as_deref(), Some("expired"));
+
+    // after 15 minutes, expired
+    w.desk.advance(SignedDuration::from_mins(16));
+    let landed = callback(&browser, &back, Some(&cookie)).await;
+    assert_eq!(param(&landed, "outcome").as_deref(), Some("expired"));
+
+    // a denial on the server's page comes back as such, nothing kept
+    w.desk.advance(SignedDuration::from_mins(-16));
+    let r = w
+        .desk
+        .manager()
+        .post(&format!("/v1/channels/{}/connect", w.channel), json!({}))
+        .await;
+    let start = r.body["start_url"].as_str().unwrap().to_owned();
+    let opened = browser.get(&start).send().await.unwrap();
+    let cookie = opened.headers()[reqwest::header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let page = browser.get(location(&opened)).send().await.unwrap();
+    let mut form = consent_form(&page.text().await.unwrap());
+    form.push(("decision".into(), "deny".into()));
+    let denied = browser
+        .post(format!("{}/oauth/authorize", w.mastodon.base()))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let landed = callback(&browser, &location(&denied), Some(&cookie)).await;
+    assert_eq!(param(&landed, "outcome").as_deref(), Some("denied"));
+    assert!(param(&landed, "connection").is_none());
+}
+
+#[tokio::test]
+async fn a_code_exchanged_without_its_pkce_verifier_fails() {
+    let w = world().await;
+    let browser = browser();
+    let r = w
+        .desk
+        .manager()
+        .post(&format!("/v1/channels/{}/connect", w.channel), json!({}))
+        .await;
+    let start = r.body["start_url"].as_str().unwrap().to_owned();
+    let opened = browser.get(&start).send().await.unwrap();
+    let cookie = opened.headers()[reqwest::header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let authorize = location(&opened);
+    let challenge = param(&authorize, "code_challenge").expect("PKCE S256 is used");
+    assert_eq!(
+        param(&authorize, "code_challenge_method").as_deref(),
+        Some("S256")
+    );
+    // someone swaps the challenge for their own on the way
+    let swapped = authorize.replace(&challenge, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+    let page = browser.get(&swapped).send().await.unwrap();
+    let mut form = consent_form(&page.text().await.unwrap());
+    form.push(("decision".into(), "approve".into()));
+    let consented = browser
+        .post(format!("{}/oauth/authorize", w.mastodon.base()))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let landed = callback(&browser, &location(&consented), Some(&cookie)).await;
+    assert_eq!(param(&landed, "outcome").as_deref(), Some("failed"));
+    assert!(param(&landed, "connection").is_none());
+}
+
+#[tokio::test]
+async fn only_the_person_who_connected_confirms_for_their_brand_and_onto_the_same_account() {
+    let w = world().await;
+    let browser = browser();
+    let (back, cookie) = consent(&w, &browser).await;
+    let landed = callback(&browser, &back, Some(&cookie)).await;
+    let connection = param(&landed, "connection").unwrap();
+    let path = format!("/v1/channels/{}/connect/confirm", w.channel);
+    let body = json!({"connection": connection});
+    let m = w.desk.manager();
+    let etag = m.get(&format!("/v1/channels/{}", w.channel)).await.etag();
+
+    // another manager of the brand (another token subject) may not confirm it
+    let owner = w.desk.app.client("acme", "owner");
+    let r = owner
+        .send(
+            owner
+                .request(reqwest::Method::POST, &path)
+                .header("if-match", &etag)
+                .json(&body),
+        )
+        .await;
+    r.problem(403);
+    // another brand sees nothing of it
+    w.desk.app.brand("rival", "Europe/Rome", false).await;
+    let rival = w.desk.app.client("rival", "manager");
+    let r = rival
+        .send(
+            rival
+                .request(reqwest::Method::POST, &path)
+                .header("if-match", &etag)
+                .json(&body),
+        )
+        .await;
+    r.problem(404);
+    let r = rival
+        .get(&format!("/v1/channels/{}/connect/{connection}", w.channel))
+        .await;
+    r.problem(404);
+    // editors cannot start a connection
+    let editor = w.desk.app.client("acme", "editor");
+    let r = editor
+        .post(&format!("/v1/channels/{}/connect", w.channel), json!({}))
+        .await;
+    r.problem(403);
+
+    // a channel connected to another account is not moved to this one without saying so
+    let store = w.desk.app.runtime.store();
+    let brand = BrandId::parse("acme").unwrap();
+    let id = ChannelId::parse(&w.channel).unwrap();
+    let mut channel = store.get_channel(&brand, &id).await.unwrap().unwrap();
+    channel.account = Some(palinsesto::domain::channel::ConnectedAccount {
+        id: "1".into(),
+        handle: "@someone@else".into(),
+        scopes: vec!["read".into()],
+    });
+    let version = channel.version;
+    let channel = store
+        .put_channel(&brand, &channel, Some(version))
+        .await
+        .unwrap();
+    let etag = format!("\"{}\"", channel.version);
+    let r = m
+        .send(
+            m.request(reqwest::Method::POST, &path)
+                .header("if-match", &etag)
+                .json(&body),
+        )
+        .await;
+    let problem = r.problem(409).clone();
+    assert!(problem.to_string().contains("replace_account"), "{problem}");
+    let r = m
+        .send(
+            m.request(reqwest::Method::POST, &path)
+                .header("if-match", &etag)
+                .json(&json!({"connection": connection, "replace_account": true})),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.body);
+    assert_eq!(r.body["account"]["id"], ACCOUNT_ID);
+    // and a pending connection is used once
+    let r = m
+        .send(
+            m.request(reqwest::Method::POST, &path)
+                .header("if-match", r.etag())
+                .json(&body),
+        )
+        .await;
+    r.problem(404);
+}
+
+#[tokio::test]
+async fn networks_without_oauth_say_so_and_how_to_connect_instead() {
+    let w = world().await;
+    let r = w
+        .desk
+        .manager()
+        .post(
+            "/v1/channels",
+            json!({"network": "telegram", "name": "T", "handle": "@t", "settings": {"chat_id": "@acme"}}),
+        )
+        .await;
+    let telegram = r.body["id"].as_str().unwrap().to_owned();
+    let r = w
+        .desk
+        .manager()
+        .post(&format!("/v1/channels/{telegram}/connect"), json!({}))
+        .await;
+    let problem = r.problem(409).clone();
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("Telegram") && detail.contains("/credentials"),
+        "{detail}"
+    );
+}
