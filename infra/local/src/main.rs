@@ -56,6 +56,10 @@ enum Command {
         /// too): for fake networks on this machine. Also PALINSESTO_ALLOW_PRIVATE_NETWORKS=1.
         #[arg(long)]
         allow_private_networks: bool,
+        /// Where the browser lands after connecting a channel by OAuth (your frontend), with
+        /// ?outcome=...&connection=...; without it, this server's /oauth/done page.
+        #[arg(long)]
+        frontend_url: Option<String>,
         /// First make the brand demo-sandbox: a month of history on the simulated sandbox
         /// network (published posts and their figures, reports), the next two weeks scheduled,
         /// posts in review. Refused if that brand has data, unless --reset.
@@ -93,6 +97,7 @@ fn main() -> ExitCode {
             metrics_every,
             reports_every,
             allow_private_networks,
+            frontend_url,
             demo,
             reset,
         } => serve(
@@ -101,6 +106,7 @@ fn main() -> ExitCode {
             cors_origin,
             [tick, metrics_every, reports_every],
             allow_private_networks,
+            frontend_url,
             Demo { demo, reset },
         ),
         Command::Token {
@@ -151,6 +157,7 @@ async fn serve(
     cors_origins: Vec<String>,
     [tick, metrics_every, reports_every]: [u64; 3],
     allow_private_networks: bool,
+    frontend_url: Option<String>,
     wanted: Demo,
 ) -> Result<(), String> {
     for (flag, seconds) in [
@@ -178,6 +185,7 @@ async fn serve(
         .map_err(|e| format!("cannot read the listening address: {e}"))?;
     let mut options = LocalOptions {
         public_base: Some(public_base),
+        frontend_url: frontend_url.map(|u| u.trim().trim_end_matches('/').to_owned()),
         ..LocalOptions::default()
     };
     if allow_private_networks {
