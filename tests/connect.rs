@@ -152,7 +152,14 @@ async fn a_manager_connects_a_mastodon_channel_without_handling_a_token_and_it_p
     assert_eq!(pending.status.as_u16(), 200, "{}", pending.body);
     let account = &pending.body["accounts"][0];
     assert_eq!(account["account_id"], ACCOUNT_ID);
-    assert_eq!(account["scopes"], json!(["read", "write"]));
+    let mut scopes: Vec<&str> = account["scopes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    scopes.sort();
+    assert_eq!(scopes, ["read", "write"], "what the brand's features use");
     assert!(
         !pending.body.to_string().contains("token"),
         "{}",
@@ -172,6 +179,11 @@ async fn a_manager_connects_a_mastodon_channel_without_handling_a_token_and_it_p
     assert_eq!(confirmed.status.as_u16(), 200, "{}", confirmed.body);
     assert_eq!(confirmed.body["connected"], true);
     assert_eq!(confirmed.body["account"]["id"], ACCOUNT_ID);
+    assert!(
+        confirmed.body.get("scopes_missing").is_none(),
+        "{}",
+        confirmed.body
+    );
 
     // the app was registered on the instance by Palinsesto, once
     assert_eq!(w.mastodon.apps().len(), 1);
@@ -429,5 +441,61 @@ async fn networks_without_oauth_say_so_and_how_to_connect_instead() {
     assert!(
         detail.contains("Telegram") && detail.contains("/credentials"),
         "{detail}"
+    );
+}
+
+#[tokio::test]
+async fn a_channel_shows_the_scopes_its_account_was_not_granted_and_what_they_block() {
+    let w = world().await;
+    // the person unticks "read" on the server's page: only write is granted
+    w.mastodon.set_granted_scopes(Some(vec!["write".into()]));
+    let browser = browser();
+    let (back, cookie) = consent(&w, &browser).await;
+    let landed = callback(&browser, &back, Some(&cookie)).await;
+    let connection = param(&landed, "connection").unwrap();
+    let m = w.desk.manager();
+    let etag = m.get(&format!("/v1/channels/{}", w.channel)).await.etag();
+    let confirmed = m
+        .send(
+            m.request(
+                reqwest::Method::POST,
+                &format!("/v1/channels/{}/connect/confirm", w.channel),
+            )
+            .header("if-match", etag)
+            .json(&json!({"connection": connection})),
+        )
+        .await;
+    assert_eq!(confirmed.status.as_u16(), 200, "{}", confirmed.body);
+    let channel = m.get(&format!("/v1/channels/{}", w.channel)).await;
+    assert_eq!(channel.body["account"]["scopes"], json!(["write"]));
+    let missing = &channel.body["scopes_missing"];
+    assert_eq!(missing.as_array().unwrap().len(), 1, "{missing}");
+    assert_eq!(missing[0]["scope"], "read");
+    assert_eq!(missing[0]["capability"], "metrics");
+    assert!(
+        missing[0]["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("reading metrics needs the read scope"),
+        "{missing}"
+    );
+    // and the coverage table says which scope each capability needs
+    let networks = m.get("/v1/networks").await;
+    let mastodon = networks.body["networks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["network"] == "mastodon")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        mastodon["scopes"],
+        json!([{"capability": "publish", "scope": "write"}, {"capability": "metrics", "scope": "read"}])
+    );
+    assert!(
+        mastodon["capabilities"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("oauth"))
     );
 }

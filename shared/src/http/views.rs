@@ -126,12 +126,25 @@ pub struct ChannelView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reconnect_reason: Option<ReconnectReason>,
     pub credentials_updated_at: Option<Timestamp>,
-    /// The account a connection (`POST /v1/channels/{id}/connect`) connected it to.
+    /// The account a connection (`POST /v1/channels/{id}/connect`) connected it to, with the
+    /// scopes granted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub account: Option<crate::domain::channel::ConnectedAccount>,
+    /// For a connected account, the scopes it lacks and what each blocks, in plain words
+    /// ("reading metrics needs read"); empty when nothing is missing.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub scopes_missing: Vec<MissingScope>,
     pub version: u64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MissingScope {
+    pub scope: String,
+    /// What it blocks.
+    pub capability: crate::domain::coverage::Capability,
+    pub detail: String,
 }
 
 impl From<&Channel> for ChannelView {
@@ -148,6 +161,25 @@ impl From<&Channel> for ChannelView {
             reconnect_reason: c.reconnect_reason,
             credentials_updated_at: c.credentials_updated_at,
             account: c.account.clone(),
+            scopes_missing: c
+                .account
+                .as_ref()
+                .map(|a| {
+                    crate::domain::coverage::of(c.network)
+                        .missing_scopes(&a.scopes)
+                        .into_iter()
+                        .map(|need| MissingScope {
+                            scope: need.scope.to_owned(),
+                            capability: need.capability,
+                            detail: format!(
+                                "{} needs the {} scope: connect the channel again and grant it",
+                                need.capability.describe(),
+                                need.scope
+                            ),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
             version: c.version,
             created_at: c.created_at,
             updated_at: c.updated_at,

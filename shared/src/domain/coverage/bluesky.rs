@@ -25,6 +25,7 @@ pub(super) fn coverage() -> Coverage {
         post_metrics: &["likes", "reposts", "replies", "quotes", "saves"],
         account_metrics: &["followers"],
         engagement: &[],
+        scopes: &[],
         constraints: vec![
             publish(
                 "Text is counted in graphemes (what a person sees as one character); links, mentions and hashtags are sent as facets.",

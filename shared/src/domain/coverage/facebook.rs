@@ -18,6 +18,7 @@ pub(super) fn coverage() -> Coverage {
         post_metrics: &["likes", "replies", "views", "clicks"],
         account_metrics: &["followers"],
         engagement: &[],
+        scopes: &[],
         constraints: vec![
             publish(
                 "Pages only. The text, photo and video limits are unconfirmed: networks.md gives none.",

@@ -31,6 +31,7 @@ pub(super) fn coverage() -> Coverage {
         post_metrics: &["likes", "reposts", "replies", "views", "reach", "saves"],
         account_metrics: &["followers"],
         engagement: &[],
+        scopes: &[],
         constraints: vec![
             publish(
                 "Professional accounts only; every post needs a photo or a video, which Meta fetches from a short-lived public URL.",

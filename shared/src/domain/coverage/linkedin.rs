@@ -21,6 +21,7 @@ pub(super) fn coverage() -> Coverage {
         post_metrics: &["likes", "reposts", "replies", "views", "reach", "clicks"],
         account_metrics: &["followers"],
         engagement: &[],
+        scopes: &[],
         constraints: vec![
             publish(
                 "The text limit of 3,000 characters is widely cited but unconfirmed; follow-ups are posted as the first comment.",

@@ -30,6 +30,18 @@ pub(super) fn coverage() -> Coverage {
         post_metrics: &["likes", "reposts", "replies", "quotes"],
         account_metrics: &["followers"],
         engagement: &[Capability::Oauth],
+        // engagement.md, "Mastodon", OAuth: `write` posts statuses and media, `read` reads the
+        // account's statuses and figures.
+        scopes: &[
+            ScopeNeed {
+                capability: Capability::Publish,
+                scope: "write",
+            },
+            ScopeNeed {
+                capability: Capability::Metrics,
+                scope: "read",
+            },
+        ],
         constraints: vec![
             publish(
                 "Each server reports its own limits (GET /api/v2/instance); they replace these defaults, which are Mastodon's own.",

@@ -73,6 +73,35 @@ pub struct Constraint {
     pub recorded: &'static str,
 }
 
+/// An OAuth scope a capability needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ScopeNeed {
+    pub capability: Capability,
+    pub scope: &'static str,
+}
+
+impl Coverage {
+    /// Every scope a connection asks for, once each, in the table's order.
+    pub fn all_scopes(&self) -> Vec<&'static str> {
+        let mut all: Vec<&'static str> = Vec::new();
+        for need in self.scopes {
+            if !all.contains(&need.scope) {
+                all.push(need.scope);
+            }
+        }
+        all
+    }
+
+    /// The scopes missing from `granted`, each with the capability it blocks.
+    pub fn missing_scopes(&self, granted: &[String]) -> Vec<ScopeNeed> {
+        self.scopes
+            .iter()
+            .filter(|need| !granted.iter().any(|g| g == need.scope))
+            .copied()
+            .collect()
+    }
+}
+
 /// One network's entry in the table.
 #[derive(Debug, Clone)]
 pub struct Coverage {
@@ -86,6 +115,9 @@ pub struct Coverage {
     pub account_metrics: &'static [&'static str],
     /// What the network offers here beyond publishing and metrics.
     pub engagement: &'static [Capability],
+    /// The OAuth scopes each capability needs, where channels are connected by OAuth: a
+    /// connection asks for all of them, and a channel shows what a missing one blocks.
+    pub scopes: &'static [ScopeNeed],
     pub constraints: Vec<Constraint>,
 }
 

@@ -16,6 +16,7 @@ pub(super) fn coverage() -> Coverage {
         post_metrics: &["likes", "reposts", "replies", "quotes", "views", "saves"],
         account_metrics: &["followers"],
         engagement: &[],
+        scopes: &[],
         constraints: vec![
             own(
                 Capability::Publish,

@@ -23,6 +23,7 @@ pub(super) fn coverage() -> Coverage {
         post_metrics: &[],
         account_metrics: &["followers"],
         engagement: &[],
+        scopes: &[],
         constraints: vec![
             publish("The bot must be an administrator of the channel."),
             publish(

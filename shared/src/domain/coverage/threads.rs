@@ -26,6 +26,7 @@ pub(super) fn coverage() -> Coverage {
         post_metrics: &["likes", "reposts", "replies", "quotes", "views"],
         account_metrics: &["followers"],
         engagement: &[],
+        scopes: &[],
         constraints: vec![
             publish("More than 5 distinct links fail the post (from 22 December 2025)."),
             publish(

@@ -20,6 +20,7 @@ pub(super) fn coverage() -> Coverage {
         ],
         account_metrics: &["followers"],
         engagement: &[],
+        scopes: &[],
         constraints: vec![
             publish("X bills each post (2026: $0.015, $0.20 with a link)."),
             publish(

@@ -33,6 +33,8 @@ pub struct NetworkView {
     pub limits: Limits,
     /// Known constraints in plain words, each with its source and the date it was recorded.
     pub constraints: Vec<Constraint>,
+    /// Where channels connect by OAuth: the scope each capability needs.
+    pub scopes: Vec<crate::domain::coverage::ScopeNeed>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -155,6 +157,7 @@ impl From<&Coverage> for NetworkView {
                     .map(|a| [ratio(a.tallest), ratio(a.widest)]),
             },
             constraints: entry.constraints.clone(),
+            scopes: entry.scopes.to_vec(),
         }
     }
 }

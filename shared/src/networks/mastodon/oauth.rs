@@ -10,15 +10,23 @@ use jiff::Timestamp;
 use serde::Deserialize;
 use url::Url;
 
+use crate::domain::Network;
 use crate::domain::connection::OAuthApp;
+use crate::domain::coverage;
 use crate::networks::{PublishError, call_failed, snippet};
 use crate::outbound::{JSON_ANSWER_LIMIT, OutboundClient, read_text};
 
 const NETWORK: &str = "Mastodon";
-/// What the brand's features use: publishing and media (write), reading its own statuses and
-/// figures (read). Nothing else is asked for.
-pub const SCOPES: [&str; 2] = ["read", "write"];
 const CLIENT_NAME: &str = "Palinsesto";
+
+/// What the brand's features use, from the coverage table; nothing else is asked for.
+fn scopes() -> Vec<String> {
+    coverage::of(Network::Mastodon)
+        .all_scopes()
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
+}
 
 /// What a token exchange gave.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,10 +68,11 @@ impl MastodonOAuth {
             client_id: String,
             client_secret: String,
         }
+        let scopes = scopes();
         let request = self.http.post(format!("{instance}/api/v1/apps")).form(&[
             ("client_name", CLIENT_NAME),
             ("redirect_uris", redirect_uri),
-            ("scopes", &SCOPES.join(" ")),
+            ("scopes", &scopes.join(" ")),
             ("website", website),
         ]);
         let app: App = self.json("registering the app", request).await?;
@@ -71,7 +80,7 @@ impl MastodonOAuth {
             client_id: app.client_id,
             client_secret: app.client_secret,
             redirect_uri: redirect_uri.to_owned(),
-            scopes: SCOPES.map(str::to_owned).to_vec(),
+            scopes,
             registered_at: now,
         })
     }
