@@ -35,11 +35,17 @@ fn metrics_name_only_counters_that_exist() {
 }
 
 #[test]
-fn every_network_publishes_and_reads_metrics_and_nothing_else_yet() {
+fn every_network_publishes_and_reads_metrics_and_only_mastodon_connects_by_oauth_yet() {
     for entry in all() {
+        let mut expected = vec![Capability::Publish, Capability::Metrics];
+        if entry.network == Network::Mastodon {
+            expected.push(Capability::Oauth);
+        }
+        assert_eq!(entry.capabilities(), expected, "{:?}", entry.network);
+        // a network connected by OAuth says which scopes its capabilities need, and only then
         assert_eq!(
-            entry.capabilities(),
-            vec![Capability::Publish, Capability::Metrics],
+            entry.offers(Capability::Oauth),
+            !entry.scopes.is_empty(),
             "{:?}",
             entry.network
         );
