@@ -499,3 +499,90 @@ async fn a_channel_shows_the_scopes_its_account_was_not_granted_and_what_they_bl
             .contains(&json!("oauth"))
     );
 }
+
+/// Bluesky app passwords and Telegram bot tokens are checked when they are stored: a wrong one
+/// is refused with the network's reason, nothing is stored, and a Bluesky login made by the
+/// check is kept, so the first post does not log in again.
+#[tokio::test]
+async fn typed_credentials_are_checked_with_the_network_when_they_are_stored() {
+    use palinsesto_system_tests::fakes::bluesky::FakeBluesky;
+    use palinsesto_system_tests::fakes::telegram::{self, BotAccess, FakeTelegram};
+    let bot = FakeTelegram::start().await;
+    let desk = Desk::start(NetworkEndpoints {
+        telegram: bot.base().to_owned(),
+        ..NetworkEndpoints::default()
+    })
+    .await;
+    let m = desk.manager();
+    let create = |network: &str, settings: serde_json::Value| {
+        let m = desk.manager();
+        let body =
+            json!({"network": network, "name": network, "handle": "@acme", "settings": settings});
+        async move {
+            let r = m.post("/v1/channels", body).await;
+            assert_eq!(r.status.as_u16(), 201, "{}", r.body);
+            r.body["id"].as_str().unwrap().to_owned()
+        }
+    };
+
+    // Telegram: a token the Bot API does not know
+    let channel = create("telegram", FakeTelegram::settings(telegram::PUBLIC_CHANNEL)).await;
+    let path = format!("/v1/channels/{channel}/credentials");
+    let r = m.put(&path, json!({"bot_token": "7000000001:wrong"})).await;
+    assert_eq!(r.error_fields(), ["credentials"], "{}", r.body);
+    assert!(
+        r.body.to_string().contains("Telegram did not accept them"),
+        "{}",
+        r.body
+    );
+    let shown = m.get(&format!("/v1/channels/{channel}")).await;
+    assert_eq!(shown.body["connected"], false, "nothing stored");
+    // a bot that is only a member of the channel
+    bot.set_bot_access(telegram::PUBLIC_CHANNEL, BotAccess::Member);
+    let r = m.put(&path, FakeTelegram::credentials()).await;
+    assert_eq!(r.error_fields(), ["credentials"], "{}", r.body);
+    assert!(
+        r.body
+            .to_string()
+            .contains("@palinsesto_bot is only a member of @palinsesto_test"),
+        "{}",
+        r.body
+    );
+    // an administrator: stored
+    bot.set_bot_access(telegram::PUBLIC_CHANNEL, BotAccess::Admin);
+    let r = m.put(&path, FakeTelegram::credentials()).await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.body);
+    assert_eq!(r.body["connected"], true);
+
+    // Bluesky: a wrong app password
+    let pds = FakeBluesky::start().await;
+    let channel = create("bluesky", pds.settings()).await;
+    let path = format!("/v1/channels/{channel}/credentials");
+    let mut wrong = pds.credentials();
+    wrong["app_password"] = json!("xxxx-xxxx-xxxx-xxxx");
+    let r = m.put(&path, wrong).await;
+    assert_eq!(r.error_fields(), ["credentials"], "{}", r.body);
+    assert!(
+        r.body.to_string().contains("Bluesky did not accept them"),
+        "{}",
+        r.body
+    );
+    // the right one: one login, kept for publishing
+    let r = m.put(&path, pds.credentials()).await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.body);
+    let logins = pds.session_creations();
+    let at = (desk.app.clock.now() + SignedDuration::from_mins(1)).to_string();
+    let post = desk.scheduled("Checked at once", &[&channel], &at).await;
+    desk.set_time(&at);
+    let settled = desk.tick_and_settle(&post).await;
+    assert_eq!(
+        target(&settled, &channel)["state"],
+        "published",
+        "{settled}"
+    );
+    assert_eq!(
+        pds.session_creations(),
+        logins,
+        "the check's session was used"
+    );
+}

@@ -605,6 +605,17 @@ impl Credentials {
         all
     }
 
+    /// These credentials with the values a connector saved while checking them (a session):
+    /// keys of the network's table only, never the binding.
+    pub fn with_saved(mut self, network: Network, changes: Vec<(String, Secret)>) -> Self {
+        for (key, value) in changes {
+            if Self::may_save(network, &key) {
+                self.values.insert(key, value);
+            }
+        }
+        self
+    }
+
     /// Whether a connector may save a renewed value under `key` for a channel on `network`:
     /// keys of the network's table only, never the binding.
     pub fn may_save(network: Network, key: &str) -> bool {

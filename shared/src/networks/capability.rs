@@ -99,6 +99,14 @@ pub trait Publish: Send + Sync {
     ) -> Result<ReadBack, PublishError>;
 }
 
+/// Checking credentials a person gives before they are stored: the network accepts them for
+/// this channel, or says why not. What the check learns that saves work later (a Bluesky
+/// session) goes to the account's sink, to be stored with them.
+#[async_trait]
+pub trait CheckCredentials: Send + Sync {
+    async fn check(&self, account: &Account<'_>) -> Result<(), PublishError>;
+}
+
 /// Reading the figures of the brand's account and of its published posts.
 #[async_trait]
 pub trait ReadMetrics: Send + Sync {

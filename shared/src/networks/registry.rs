@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::{
-    Publish, ReadMetrics, bluesky, facebook, instagram, linkedin, mastodon, telegram, threads, x,
+    CheckCredentials, Publish, ReadMetrics, bluesky, facebook, instagram, linkedin, mastodon,
+    telegram, threads, x,
 };
 use crate::domain::Network;
 use crate::domain::coverage::{self, Capability};
@@ -21,6 +22,8 @@ pub use super::polling::Polling;
 pub struct NetworkConnectors {
     pub publish: Option<Arc<dyn Publish>>,
     pub metrics: Option<Arc<dyn ReadMetrics>>,
+    /// Checks credentials when they are stored (networks whose credentials a person types).
+    pub check: Option<Arc<dyn CheckCredentials>>,
 }
 
 impl NetworkConnectors {
@@ -30,6 +33,17 @@ impl NetworkConnectors {
         Self {
             publish: Some(connector.clone()),
             metrics: Some(connector),
+            check: None,
+        }
+    }
+
+    /// A connector that also checks the credentials a person gives.
+    pub fn checking<C: Publish + ReadMetrics + CheckCredentials + 'static>(connector: C) -> Self {
+        let connector = Arc::new(connector);
+        Self {
+            publish: Some(connector.clone()),
+            metrics: Some(connector.clone()),
+            check: Some(connector),
         }
     }
 
@@ -78,6 +92,11 @@ impl Connectors {
             .get(&network)
             .and_then(|n| n.metrics.as_ref())
             .ok_or_else(|| unsupported(network, Capability::Metrics))
+    }
+
+    /// What checks `network`'s credentials when they are stored, if anything does.
+    pub fn checker(&self, network: Network) -> Option<&Arc<dyn CheckCredentials>> {
+        self.by_network.get(&network).and_then(|n| n.check.as_ref())
     }
 
     /// The same registry with `network` served by `connectors`.
@@ -174,7 +193,7 @@ pub fn standard_connectors(
         ),
         (
             Network::Bluesky,
-            NetworkConnectors::publishing_and_metrics(bluesky::BlueskyConnector::new(http.clone())),
+            NetworkConnectors::checking(bluesky::BlueskyConnector::new(http.clone())),
         ),
         (
             Network::Linkedin,
@@ -212,7 +231,7 @@ pub fn standard_connectors(
         ),
         (
             Network::Telegram,
-            NetworkConnectors::publishing_and_metrics(telegram::TelegramConnector::new(
+            NetworkConnectors::checking(telegram::TelegramConnector::new(
                 http,
                 endpoints.telegram.clone(),
             )),

@@ -10,6 +10,7 @@ use crate::domain::{
     ReconnectReason, Validation,
 };
 use crate::domain_events::DomainEvent;
+use crate::networks::{Account, CredentialsSink, PublishError};
 use crate::store::StoreError;
 use crate::store::audit::audit_write;
 use crate::store::outbox::outbox_write;
@@ -184,6 +185,7 @@ impl ChannelService {
         expected: Option<u64>,
     ) -> Result<Channel, ServiceError> {
         actor.require(Permission::ManageChannels)?;
+        let checked = self.checked(actor, id, &raw, expected).await?;
         with_retries(expected, "channel", || async {
             let mut channel = self.load(actor, id).await?;
             check_version(expected, channel.version, "channel")?;
@@ -193,7 +195,9 @@ impl ChannelService {
                 ))
                 .into());
             }
-            let credentials = Credentials::parse(channel.network, &raw)?.bind_to(&channel)?;
+            let credentials = Credentials::parse(channel.network, &raw)?
+                .bind_to(&channel)?
+                .with_saved(channel.network, checked.clone());
             let version = channel.version;
             let now = self.ports.clock.now();
             channel.credentials_stored(now);
@@ -208,12 +212,73 @@ impl ChannelService {
         .await
     }
 
+    /// Checks credentials with the network before they are stored, where it can tell at once
+    /// (a Bluesky app password logs in; a Telegram bot exists and administers the chat); returns
+    /// what the check learnt that is worth keeping with them (the Bluesky session).
+    async fn checked(
+        &self,
+        actor: &Actor,
+        id: &ChannelId,
+        raw: &Map<String, Value>,
+        expected: Option<u64>,
+    ) -> Result<Vec<(String, crate::domain::Secret)>, ServiceError> {
+        let channel = self.load(actor, id).await?;
+        check_version(expected, channel.version, "channel")?;
+        let Some(checker) = self.ports.connectors.checker(channel.network) else {
+            return Ok(Vec::new());
+        };
+        if let Some(why) = channel.endpoint_refusal(self.ports.outbound) {
+            return Err(crate::domain::DomainError::InvalidState(format!(
+                "{why}; fix it with PATCH /v1/channels/{id} before connecting the channel"
+            ))
+            .into());
+        }
+        let credentials = Credentials::parse(channel.network, raw)?.bind_to(&channel)?;
+        let kept = Kept::default();
+        let name = channel.network.display_name();
+        let refused = |e: PublishError| -> ServiceError {
+            if e.retryable() {
+                crate::domain::DomainError::InvalidState(format!(
+                    "{name} could not be reached to check the credentials ({e}); try again"
+                ))
+                .into()
+            } else {
+                crate::domain::DomainError::invalid(
+                    "credentials",
+                    format!("{name} did not accept them: {e}"),
+                )
+                .into()
+            }
+        };
+        let account = Account::new(&actor.brand, &channel, &credentials, &kept).map_err(refused)?;
+        checker.check(&account).await.map_err(refused)?;
+        Ok(kept.0.into_inner().unwrap_or_else(|p| p.into_inner()))
+    }
+
     async fn load(&self, actor: &Actor, id: &ChannelId) -> Result<Channel, ServiceError> {
         self.ports
             .store
             .get_channel(&actor.brand, id)
             .await?
             .ok_or(ServiceError::NotFound("channel"))
+    }
+}
+
+/// What a credentials check saved (a session), to be stored with the credentials.
+#[derive(Default)]
+struct Kept(std::sync::Mutex<Vec<(String, crate::domain::Secret)>>);
+
+#[async_trait::async_trait]
+impl CredentialsSink for Kept {
+    async fn update(
+        &self,
+        changes: Vec<(String, crate::domain::Secret)>,
+    ) -> Result<(), PublishError> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(changes);
+        Ok(())
     }
 }
 

@@ -339,6 +339,9 @@ async fn dispatch(
     if method == "getChatMemberCount" {
         return member_count(&t, &fields);
     }
+    if method == "getChatMember" {
+        return bot_membership(&t, &fields);
+    }
     if ![
         "sendMessage",
         "sendPhoto",
@@ -442,6 +445,28 @@ fn member_count(t: &Telegram, fields: &Fields) -> Response {
         }
         BotAccess::Admin | BotAccess::Member => ok(json!(t.chats[chat].members)),
     }
+}
+
+/// `getChatMember` for the bot itself: its status in the chat, as the Bot API words it.
+fn bot_membership(t: &Telegram, fields: &Fields) -> Response {
+    let Some(chat_id) = fields.text("chat_id") else {
+        return refusal(400, "Bad Request: chat_id is empty").into_response();
+    };
+    let Some(chat) = t.find_chat(&chat_id) else {
+        return refusal(400, "Bad Request: chat not found").into_response();
+    };
+    if fields.text("user_id").as_deref() != Some("7000000001") {
+        return refusal(400, "Bad Request: user not found").into_response();
+    }
+    let status = match t.chats[chat].access {
+        BotAccess::Admin => "administrator",
+        BotAccess::Member => "member",
+        BotAccess::Removed => "left",
+    };
+    ok(json!({
+        "status": status,
+        "user": {"id": 7_000_000_001_i64, "is_bot": true, "username": "palinsesto_bot"},
+    }))
 }
 
 type NewMessage = (String, Option<String>, Option<FormPart>);

@@ -13,6 +13,7 @@ use crate::domain::channel::BLUESKY_DEFAULT_SERVICE;
 use crate::networks::Account;
 use crate::outbound::OutboundClient;
 
+mod check;
 mod facets;
 mod metrics;
 pub(super) mod public;

@@ -5,6 +5,7 @@
 
 use crate::outbound::OutboundClient;
 
+mod check;
 mod client;
 mod metrics;
 mod publish;
