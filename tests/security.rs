@@ -450,11 +450,12 @@ async fn a_stored_url_that_fails_the_form_check_puts_its_channel_in_needs_reconn
 #[tokio::test]
 async fn people_may_set_only_their_networks_credential_keys() {
     let desk = Desk::start(NetworkEndpoints::default()).await;
+    let pds = palinsesto_system_tests::fakes::bluesky::FakeBluesky::start().await;
     let m = desk.manager();
     let r = m
         .post(
             "/v1/channels",
-            json!({"network": "bluesky", "name": "B", "handle": "acme.bsky.social", "settings": {}}),
+            json!({"network": "bluesky", "name": "B", "handle": "acme.bsky.social", "settings": pds.settings()}),
         )
         .await;
     let path = format!(
@@ -480,12 +481,8 @@ async fn people_may_set_only_their_networks_credential_keys() {
     r.problem(422);
     assert_eq!(r.error_fields(), vec!["instance_url"], "{}", r.body);
 
-    let r = m
-        .put(
-            &path,
-            json!({"identifier": "acme.bsky.social", "app_password": "p"}),
-        )
-        .await;
+    // the network's own keys are taken (and checked with the PDS at once)
+    let r = m.put(&path, pds.credentials()).await;
     assert_eq!(r.status.as_u16(), 200, "{}", r.body);
 }
 
