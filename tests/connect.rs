@@ -210,6 +210,16 @@ async fn a_manager_connects_a_mastodon_channel_without_handling_a_token_and_it_p
     assert_eq!(entry["details"]["account_id"], ACCOUNT_ID);
     assert_eq!(entry["route"], "POST /v1/channels/{id}/connect/confirm");
 
+    // credentials typed afterwards replace the connection: its account is no longer shown
+    let typed = m
+        .put(
+            &format!("/v1/channels/{}/credentials", w.channel),
+            w.mastodon.credentials(),
+        )
+        .await;
+    assert_eq!(typed.status.as_u16(), 200, "{}", typed.body);
+    assert!(typed.body.get("account").is_none(), "{}", typed.body);
+
     // a second flow reuses the app, and a start link works once
     let r = m
         .post(&format!("/v1/channels/{}/connect", w.channel), json!({}))

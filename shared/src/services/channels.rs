@@ -201,6 +201,8 @@ impl ChannelService {
             let version = channel.version;
             let now = self.ports.clock.now();
             channel.credentials_stored(now);
+            // Typed credentials may be another account's: what a connection found no longer holds.
+            channel.account = None;
             // Which values were given, never the values.
             let audit = audit(actor, action::CHANNEL_CREDENTIALS_REPLACED, &channel, now)?;
             Ok(self
