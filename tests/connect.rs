@@ -63,9 +63,8 @@ async fn world() -> World {
     }
 }
 
-/// The browser's half of a flow up to the network's redirect back: the start link opened (its
-/// cookie kept), consent given. Returns the callback URL and the cookie.
-async fn consent(w: &World, browser: &reqwest::Client) -> (String, String) {
+/// A start link made and opened: the authorize URL the browser is sent to, and its cookie.
+async fn open_start(w: &World, browser: &reqwest::Client) -> (String, String) {
     let r = w
         .desk
         .manager()
@@ -97,19 +96,31 @@ async fn consent(w: &World, browser: &reqwest::Client) -> (String, String) {
     let cookie = set_cookie.split(';').next().unwrap().to_owned();
     let authorize = location(&opened);
     assert!(authorize.starts_with(w.mastodon.base()), "{authorize}");
+    (authorize, cookie)
+}
 
-    let page = browser.get(&authorize).send().await.unwrap();
+/// The person's answer on the server's consent page at `authorize`: where the server sends
+/// the browser back.
+async fn answer(w: &World, browser: &reqwest::Client, authorize: &str, decision: &str) -> String {
+    let page = browser.get(authorize).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
     let mut form = consent_form(&page.text().await.unwrap());
-    form.push(("decision".into(), "approve".into()));
-    let consented = browser
+    form.push(("decision".into(), decision.into()));
+    let answered = browser
         .post(format!("{}/oauth/authorize", w.mastodon.base()))
         .form(&form)
         .send()
         .await
         .unwrap();
-    assert_eq!(consented.status(), StatusCode::FOUND);
-    (location(&consented), cookie)
+    assert_eq!(answered.status(), StatusCode::FOUND);
+    location(&answered)
+}
+
+/// The browser's half of a flow up to the network's redirect back: the start link opened (its
+/// cookie kept), consent given. Returns the callback URL and the cookie.
+async fn consent(w: &World, browser: &reqwest::Client) -> (String, String) {
+    let (authorize, cookie) = open_start(w, browser).await;
+    (answer(w, browser, &authorize, "approve").await, cookie)
 }
 
 async fn callback(browser: &reqwest::Client, url: &str, cookie: Option<&str>) -> String {
@@ -270,30 +281,9 @@ async fn a_state_needs_its_browser_and_works_once_for_its_network_before_it_expi
 
     // a denial on the server's page comes back as such, nothing kept
     w.desk.advance(SignedDuration::from_mins(-16));
-    let r = w
-        .desk
-        .manager()
-        .post(&format!("/v1/channels/{}/connect", w.channel), json!({}))
-        .await;
-    let start = r.body["start_url"].as_str().unwrap().to_owned();
-    let opened = browser.get(&start).send().await.unwrap();
-    let cookie = opened.headers()[reqwest::header::SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let page = browser.get(location(&opened)).send().await.unwrap();
-    let mut form = consent_form(&page.text().await.unwrap());
-    form.push(("decision".into(), "deny".into()));
-    let denied = browser
-        .post(format!("{}/oauth/authorize", w.mastodon.base()))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    let landed = callback(&browser, &location(&denied), Some(&cookie)).await;
+    let (authorize, cookie) = open_start(&w, &browser).await;
+    let denied = answer(&w, &browser, &authorize, "deny").await;
+    let landed = callback(&browser, &denied, Some(&cookie)).await;
     assert_eq!(param(&landed, "outcome").as_deref(), Some("denied"));
     assert!(param(&landed, "connection").is_none());
 }
@@ -302,21 +292,7 @@ async fn a_state_needs_its_browser_and_works_once_for_its_network_before_it_expi
 async fn a_code_exchanged_without_its_pkce_verifier_fails() {
     let w = world().await;
     let browser = browser();
-    let r = w
-        .desk
-        .manager()
-        .post(&format!("/v1/channels/{}/connect", w.channel), json!({}))
-        .await;
-    let start = r.body["start_url"].as_str().unwrap().to_owned();
-    let opened = browser.get(&start).send().await.unwrap();
-    let cookie = opened.headers()[reqwest::header::SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let authorize = location(&opened);
+    let (authorize, cookie) = open_start(&w, &browser).await;
     let challenge = param(&authorize, "code_challenge").expect("PKCE S256 is used");
     assert_eq!(
         param(&authorize, "code_challenge_method").as_deref(),
@@ -324,16 +300,8 @@ async fn a_code_exchanged_without_its_pkce_verifier_fails() {
     );
     // someone swaps the challenge for their own on the way
     let swapped = authorize.replace(&challenge, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
-    let page = browser.get(&swapped).send().await.unwrap();
-    let mut form = consent_form(&page.text().await.unwrap());
-    form.push(("decision".into(), "approve".into()));
-    let consented = browser
-        .post(format!("{}/oauth/authorize", w.mastodon.base()))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    let landed = callback(&browser, &location(&consented), Some(&cookie)).await;
+    let back = answer(&w, &browser, &swapped, "approve").await;
+    let landed = callback(&browser, &back, Some(&cookie)).await;
     assert_eq!(param(&landed, "outcome").as_deref(), Some("failed"));
     assert!(param(&landed, "connection").is_none());
 }

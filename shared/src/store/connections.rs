@@ -51,13 +51,17 @@ fn decode<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
 }
 
 impl Store {
-    pub async fn put_flow_start(&self, hash: &str, start: &FlowStart) -> Result<(), StoreError> {
-        let item = item(flow_pk(hash), START, start, Some(start.expires_at))?;
+    async fn put_new(&self, item: Item) -> Result<(), StoreError> {
         self.items()
             .write(vec![Write::Put {
                 item,
                 condition: Condition::Absent,
             }])
+            .await
+    }
+
+    pub async fn put_flow_start(&self, hash: &str, start: &FlowStart) -> Result<(), StoreError> {
+        self.put_new(item(flow_pk(hash), START, start, Some(start.expires_at))?)
             .await
     }
 
@@ -73,13 +77,13 @@ impl Store {
     }
 
     pub async fn put_flow_state(&self, hash: &str, state: &FlowState) -> Result<(), StoreError> {
-        let item = item(flow_pk(hash), STATE, state, Some(state.start.expires_at))?;
-        self.items()
-            .write(vec![Write::Put {
-                item,
-                condition: Condition::Absent,
-            }])
-            .await
+        self.put_new(item(
+            flow_pk(hash),
+            STATE,
+            state,
+            Some(state.start.expires_at),
+        )?)
+        .await
     }
 
     /// The flow a state names, if it is there and has not expired (not taken: a callback from
@@ -187,18 +191,13 @@ impl Store {
         brand: &BrandId,
         pending: &PendingConnection,
     ) -> Result<(), StoreError> {
-        let item = item(
+        self.put_new(item(
             keys::brand_pk(brand),
             &pending_sk(&pending.id),
             pending,
             Some(pending.expires_at),
-        )?;
-        self.items()
-            .write(vec![Write::Put {
-                item,
-                condition: Condition::Absent,
-            }])
-            .await
+        )?)
+        .await
     }
 
     /// A pending connection of the brand, unless it expired.
