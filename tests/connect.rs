@@ -564,3 +564,51 @@ async fn typed_credentials_are_checked_with_the_network_when_they_are_stored() {
         "the check's session was used"
     );
 }
+
+/// A channel may be made before its account is known (the page, the professional account, the
+/// author): nothing is scheduled on it until it is, and preflight says so.
+#[tokio::test]
+async fn a_channel_whose_account_is_not_known_yet_is_made_but_not_scheduled() {
+    let desk = Desk::start(NetworkEndpoints::default()).await;
+    let m = desk.manager();
+    let r = m
+        .post(
+            "/v1/channels",
+            json!({"network": "facebook", "name": "Page", "handle": "Acme"}),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 201, "{}", r.body);
+    let channel = r.body["id"].as_str().unwrap().to_owned();
+    let r = m
+        .post(
+            "/v1/posts",
+            json!({"text": "Hello", "channels": [channel], "publish_at": "2027-02-01T09:00:00Z"}),
+        )
+        .await;
+    let post = r.body["id"].as_str().unwrap().to_owned();
+    let refused = m
+        .action(&format!("/v1/posts/{post}/schedule"), Some(&r.etag()))
+        .await;
+    assert_eq!(refused.status.as_u16(), 422, "{}", refused.body);
+    assert!(
+        refused.body.to_string().contains(
+            "does not know its account yet: connect the channel first, or set settings.page_id"
+        ),
+        "{}",
+        refused.body
+    );
+    // once the page is known, preflight has nothing to say about it
+    let shown = m.get(&format!("/v1/channels/{channel}")).await;
+    let r = m
+        .patch(
+            &format!("/v1/channels/{channel}"),
+            json!({"settings": {"page_id": "1234567890"}}),
+            Some(&shown.etag()),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.body);
+    let check = m
+        .post(&format!("/v1/posts/{post}/preflight"), json!({}))
+        .await;
+    assert_eq!(check.body["ok"], true, "{}", check.body);
+}

@@ -100,16 +100,25 @@ impl Network {
             })
     }
 
-    /// The settings a channel on this network must have, and which of them are URLs.
+    /// The settings a channel on this network must have when it is made.
     fn required_settings(self) -> &'static [&'static str] {
         match self {
             Self::Mastodon => &["instance_url"],
-            Self::Linkedin => &["author"],
-            Self::Facebook => &["page_id"],
-            Self::Instagram => &["ig_user_id"],
-            Self::Threads => &["threads_user_id"],
             Self::Telegram => &["chat_id"],
-            Self::Bluesky | Self::X | Self::Sandbox => &[],
+            _ => &[],
+        }
+    }
+
+    /// The setting that says which account of the login the channel acts as (the page, the
+    /// professional account, the author): it may be left out when the channel is made, to be
+    /// filled in when it is connected, but nothing is published before it is known.
+    pub fn account_setting(self) -> Option<&'static str> {
+        match self {
+            Self::Linkedin => Some("author"),
+            Self::Facebook => Some("page_id"),
+            Self::Instagram => Some("ig_user_id"),
+            Self::Threads => Some("threads_user_id"),
+            _ => None,
         }
     }
 

@@ -124,6 +124,18 @@ impl Preflight {
             )),
             ChannelStatus::Disabled => problems.push(format!("the channel \"{}\" is disabled", channel.name)),
         }
+        if let Some(key) = channel.network.account_setting()
+            && channel
+                .settings
+                .get(key)
+                .and_then(|v| v.as_str())
+                .is_none_or(|v| v.trim().is_empty())
+        {
+            problems.push(format!(
+                "the channel \"{}\" does not know its account yet: connect the channel first, or set settings.{key}",
+                channel.name
+            ));
+        }
         for id in &content.missing_media {
             problems.push(format!("media {id} is not in the media library"));
         }
