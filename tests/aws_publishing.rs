@@ -335,6 +335,22 @@ async fn publisher_loop_on(networks: palinsesto::wiring::NetworkAccess) -> Loop 
 impl Loop {
     /// Brand "acme", a connected Mastodon channel, and a post scheduled for `AT` to it.
     async fn scheduled_post(&self, text: &str) -> PostId {
+        let settings = self.mastodon.settings();
+        let credentials = self.mastodon.credentials();
+        self.scheduled_on(Network::Mastodon, settings, credentials, text)
+            .await
+            .0
+    }
+
+    /// Brand "acme", a channel on `network` connected with `credentials`, and a post scheduled
+    /// for `AT` to it.
+    async fn scheduled_on(
+        &self,
+        network: Network,
+        settings: Value,
+        credentials: Value,
+        text: &str,
+    ) -> (PostId, Channel) {
         let now = self.clock_now();
         let brand = Brand::create(
             acme(),
@@ -343,30 +359,21 @@ impl Loop {
         );
         self.store.put_brand(&brand, None).await.unwrap();
 
-        let settings = self.mastodon.settings().as_object().unwrap().clone();
         let fields = ChannelFields::parse(
-            Network::Mastodon,
-            "Acme on Mastodon",
+            network,
+            "Acme",
             "@acme",
-            settings,
+            settings.as_object().unwrap().clone(),
             ChannelStatus::Active,
             palinsesto::domain::OutboundPolicy::PRIVATE_ALLOWED,
         )
         .unwrap();
         let channel = self
             .store
-            .put_channel(
-                &acme(),
-                &Channel::create(Network::Mastodon, fields, now),
-                None,
-            )
+            .put_channel(&acme(), &Channel::create(network, fields, now), None)
             .await
             .unwrap();
-        let credentials = Credentials::parse(
-            Network::Mastodon,
-            self.mastodon.credentials().as_object().unwrap(),
-        )
-        .unwrap();
+        let credentials = Credentials::parse(network, credentials.as_object().unwrap()).unwrap();
         let mut connected = channel.clone();
         connected.credentials_stored(now);
         self.store
@@ -387,7 +394,8 @@ impl Loop {
         };
         let mut post = Post::create(draft, TimeZoneName::parse("Europe/Rome").unwrap(), &ctx);
         post.schedule(Some(AT.parse().unwrap()), &ctx).unwrap();
-        self.store.put_post(&acme(), &post, None).await.unwrap().id
+        let id = self.store.put_post(&acme(), &post, None).await.unwrap().id;
+        (id, channel)
     }
 
     fn clock_now(&self) -> Timestamp {
@@ -543,56 +551,14 @@ async fn a_stack_that_allows_the_sandbox_publishes_to_it_through_the_publisher()
         ..palinsesto_system_tests::accounts::loopback_networks()
     })
     .await;
-    let now = l.clock_now();
-    let brand = Brand::create(
-        acme(),
-        BrandProfile::parse("Acme Coffee", "Europe/Rome", false).unwrap(),
-        now,
-    );
-    l.store.put_brand(&brand, None).await.unwrap();
-    let fields = ChannelFields::parse(
-        Network::Sandbox,
-        "Acme on the sandbox",
-        "@acme",
-        json!({"seed": "staging"}).as_object().unwrap().clone(),
-        ChannelStatus::Active,
-        palinsesto::domain::OutboundPolicy::PUBLIC_ONLY,
-    )
-    .unwrap();
-    let channel = l
-        .store
-        .put_channel(
-            &acme(),
-            &Channel::create(Network::Sandbox, fields, now),
-            None,
+    let (id, channel) = l
+        .scheduled_on(
+            Network::Sandbox,
+            json!({"seed": "staging"}),
+            json!({"access_token": "anything"}),
+            "Hello from staging",
         )
-        .await
-        .unwrap();
-    let credentials = Credentials::parse(
-        Network::Sandbox,
-        json!({"access_token": "anything"}).as_object().unwrap(),
-    )
-    .unwrap();
-    let mut connected = channel.clone();
-    connected.credentials_stored(now);
-    l.store
-        .put_credentials(&acme(), &connected, channel.version, &credentials)
-        .await
-        .unwrap();
-    let draft = PostDraft::parse(PostInput {
-        text: "Hello from staging".into(),
-        channels: vec![channel.id.to_string()],
-        ..PostInput::default()
-    })
-    .unwrap();
-    let ctx = Context {
-        actor: "alice",
-        now,
-        approval_required: false,
-    };
-    let mut post = Post::create(draft, TimeZoneName::parse("Europe/Rome").unwrap(), &ctx);
-    post.schedule(Some(AT.parse().unwrap()), &ctx).unwrap();
-    let id = l.store.put_post(&acme(), &post, None).await.unwrap().id;
+        .await;
 
     // the tick at its time puts one job on the bus, and the job publishes it on the sandbox
     l.clock.set(AT.parse().unwrap());

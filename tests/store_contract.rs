@@ -601,6 +601,21 @@ fn channel(name: &str) -> Channel {
     Channel::create(Network::Telegram, fields, now())
 }
 
+/// Connects `channel` as stored: its Telegram bot token, in the same write as the channel.
+async fn connect(store: &Store, brand: &BrandId, channel: &Channel) -> Channel {
+    let credentials = Credentials::parse(
+        Network::Telegram,
+        json!({ "bot_token": "123:secret" }).as_object().unwrap(),
+    )
+    .unwrap();
+    let mut connected = channel.clone();
+    connected.credentials_stored(now());
+    store
+        .put_credentials(brand, &connected, channel.version, &credentials)
+        .await
+        .unwrap()
+}
+
 struct PostSpec<'a> {
     text: &'a str,
     channels: Vec<String>,
@@ -1317,17 +1332,7 @@ async fn renewed_credentials_are_saved_only_on_the_version_read(items: Arc<dyn I
         .put_channel(&acme, &channel("News"), None)
         .await
         .unwrap();
-    let credentials = Credentials::parse(
-        Network::Telegram,
-        json!({ "bot_token": "123:secret" }).as_object().unwrap(),
-    )
-    .unwrap();
-    let mut connected = saved.clone();
-    connected.credentials_stored(now());
-    store
-        .put_credentials(&acme, &connected, saved.version, &credentials)
-        .await
-        .unwrap();
+    connect(&store, &acme, &saved).await;
     let (read_credentials, read) = store
         .credentials_with_version(&acme, &saved.id)
         .await
@@ -1491,17 +1496,7 @@ async fn erasing_a_brand_leaves_nothing_of_it_and_every_other_brand_whole(
             .put_channel(&brand_id, &channel("News"), None)
             .await
             .unwrap();
-        let credentials = Credentials::parse(
-            Network::Telegram,
-            json!({ "bot_token": "123:secret" }).as_object().unwrap(),
-        )
-        .unwrap();
-        let mut connected = created.clone();
-        connected.credentials_stored(now());
-        store
-            .put_credentials(&brand_id, &connected, created.version, &credentials)
-            .await
-            .unwrap();
+        connect(&store, &brand_id, &created).await;
         let posts = (0..120)
             .map(|i| {
                 plain_post(

@@ -49,7 +49,6 @@ pub struct ResourceNames {
 
 impl ResourceNames {
     pub fn from_env() -> Result<Self, StartupError> {
-        let optional = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         Ok(Self {
             table: optional("TABLE_NAME").ok_or_else(|| missing("TABLE_NAME"))?,
             bucket: optional("BUCKET_NAME"),
@@ -57,6 +56,11 @@ impl ResourceNames {
             key: optional("SECRETS_KEY_ID"),
         })
     }
+}
+
+/// An environment variable that is set and not blank.
+fn optional(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
 fn missing(name: &str) -> StartupError {
@@ -156,30 +160,15 @@ impl AwsDeployment {
     /// connection flows through this deployment's address and the frontend's (`PUBLIC_BASE_URL`,
     /// `FRONTEND_URL`).
     pub fn api_state(&self, verifier: Verifier) -> Result<AppState, StartupError> {
-        let setting = |name: &str| {
-            std::env::var(name)
-                .ok()
-                .map(|v| v.trim().trim_end_matches('/').to_owned())
-                .filter(|v| !v.is_empty())
-        };
+        let url = |name: &str| optional(name).map(|v| v.trim().trim_end_matches('/').to_owned());
         let connect = ConnectSettings {
-            public_base: setting("PUBLIC_BASE_URL"),
-            frontend_url: setting("FRONTEND_URL"),
+            public_base: url("PUBLIC_BASE_URL"),
+            frontend_url: url("FRONTEND_URL"),
         };
-        // The browser lands there with a pending connection's id: only on the brand's own
-        // frontend, one of the origins the API answers.
-        if let Some(frontend) = &connect.frontend_url {
-            let origins = setting("CORS_ALLOWED_ORIGINS").unwrap_or_default();
-            let allowed = origins
-                .split(',')
-                .map(str::trim)
-                .any(|o| o == "*" || frontend == o || frontend.starts_with(&format!("{o}/")));
-            if !allowed {
-                return Err(StartupError::Invalid(format!(
-                    "FRONTEND_URL {frontend} is not on one of the allowed origins (CORS_ALLOWED_ORIGINS)"
-                )));
-            }
-        }
+        let api = crate::http::ApiSettings::from_env().map_err(StartupError::Invalid)?;
+        connect
+            .check_frontend(&api.cors_origins)
+            .map_err(StartupError::Invalid)?;
         Ok(self.wiring.api(verifier, Arc::new(self.bucket()?), connect))
     }
 

@@ -7,41 +7,18 @@ mod support;
 use std::io::{BufRead, BufReader, Read};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStdout};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::{BIN, free_port, token};
+use support::{free_port, serve_logging, token};
 
 /// `serve` with its log at info (the relayed events are logged), private networks allowed (the
-/// receiver is on loopback); returns the child and its output, read up to the ready line.
-fn serve_logging(data: &Path, port: u16) -> (Child, BufReader<ChildStdout>) {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--allow-private-networks", "--addr"])
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("--data")
-        .arg(data)
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the binary starts");
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        line.clear();
-        if out.read_line(&mut line).unwrap() == 0 {
-            break;
-        }
-        if line.starts_with("Press Ctrl-C") {
-            return (child, out);
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("the server did not say it was ready");
+/// receiver is on loopback).
+fn serve(data: &Path, port: u16) -> (Child, BufReader<ChildStdout>) {
+    let (child, out, _) = serve_logging(data, port, &["--allow-private-networks"], "info");
+    (child, out)
 }
 
 /// A webhook receiver that takes each request and never answers it: the relay stays in the
@@ -72,7 +49,7 @@ async fn an_event_being_relayed_when_the_runner_is_killed_is_relayed_again_with_
     let (url, got) = hanging_receiver();
 
     // given a runner with a webhook whose receiver never answers
-    let (mut server, _) = serve_logging(&data, port);
+    let (mut server, _) = serve(&data, port);
     let token = token(&data);
     let http = palinsesto::outbound::plain_client(Duration::from_secs(30)).unwrap();
     let r = http
@@ -102,7 +79,7 @@ async fn an_event_being_relayed_when_the_runner_is_killed_is_relayed_again_with_
     server.wait().unwrap();
 
     // then the next start relays the same event again, with its id
-    let (mut server, mut out) = serve_logging(&data, port);
+    let (mut server, mut out) = serve(&data, port);
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut relayed_again = false;
     let mut line = String::new();

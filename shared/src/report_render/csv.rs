@@ -6,7 +6,7 @@ use std::borrow::Cow;
 
 use super::{
     ENGAGEMENT_PER_POST_NOTE, MEASURES, Medium, NOT_AVAILABLE_NOTE, day_text, engagement_per_post,
-    local_time, network_label, number, outcome_label, rate_basis_label, zone,
+    local_time, number, outcome_label, rate_basis_label, zone,
 };
 use crate::domain::KpiMetric;
 use crate::domain::report::{Figures, Report};
@@ -150,7 +150,11 @@ fn channels_section(sheet: &mut Sheet, report: &Report) {
         let mut cells = vec![
             text("channels"),
             text(channel.name.as_str()),
-            text(channel.network.map_or("all", network_label)),
+            text(
+                channel
+                    .network
+                    .map_or("all", crate::domain::Network::display_name),
+            ),
         ];
         for measure in &MEASURES {
             cells.push(figure((measure.value)(&channel.current), measure.decimals));
@@ -191,7 +195,11 @@ fn interactions_section(sheet: &mut Sheet, report: &Report) {
         let mut cells = vec![
             text("interactions"),
             text(channel.name.as_str()),
-            text(channel.network.map_or("all", network_label)),
+            text(
+                channel
+                    .network
+                    .map_or("all", crate::domain::Network::display_name),
+            ),
         ];
         for (_, value) in COUNTERS {
             cells.push(count(value(&channel.current)));
@@ -248,7 +256,7 @@ fn top_posts_section(sheet: &mut Sheet, report: &Report) {
             text("top posts"),
             Cell::Number((rank + 1).to_string()),
             text(post.channel_name.as_str()),
-            text(network_label(post.network)),
+            text(post.network.display_name()),
             text(local_time(report, post.published_at, "%Y-%m-%d %H:%M")),
             text(post.excerpt.as_str()),
             count(post.engagement),
@@ -278,7 +286,11 @@ fn competitors_section(sheet: &mut Sheet, report: &Report) {
             text("competitors"),
             text(channel.name.as_str()),
             text("brand"),
-            text(channel.network.map_or("", network_label)),
+            text(
+                channel
+                    .network
+                    .map_or("", crate::domain::Network::display_name),
+            ),
             text(""),
             count(figures.followers_end),
             figure(figures.follower_growth.map(|g| g as f64), 0),
@@ -292,7 +304,7 @@ fn competitors_section(sheet: &mut Sheet, report: &Report) {
             text("competitors"),
             text(competitor.name.as_str()),
             text("competitor"),
-            text(network_label(competitor.network)),
+            text(competitor.network.display_name()),
             text(competitor.handle.as_str()),
             count(competitor.followers_end),
             figure(competitor.follower_growth.map(|g| g as f64), 0),

@@ -7,7 +7,7 @@ use std::fmt::Write;
 use super::svg::{self, Labels, Series};
 use super::{
     ENGAGEMENT_PER_POST_NOTE, Key, MEASURES, Measure, Medium, NOT_AVAILABLE, NOT_AVAILABLE_NOTE,
-    day_text, engagement_per_post, escape, local_time, network_label, number, period_text, zone,
+    day_text, engagement_per_post, escape, local_time, number, period_text, zone,
 };
 use crate::domain::KpiMetric;
 use crate::domain::report::{ChannelFigures, Delta, KpiOutcome, KpiStatus, RateBasis, Report};
@@ -307,7 +307,9 @@ fn channels(page: &mut String, report: &Report) {
         .map(|c| (c, ""))
         .chain([(&report.total, " class=\"total\"")]);
     for (channel, class) in rows {
-        let network = channel.network.map_or("All networks", network_label);
+        let network = channel
+            .network
+            .map_or("All networks", crate::domain::Network::display_name);
         let _ = write!(
             page,
             "<tr{class}><th scope=\"row\">{}<small>{}</small></th>",
@@ -378,7 +380,7 @@ fn followers_chart(page: &mut String, report: &Report) {
                 name: s.name.clone(),
                 note: format!(
                     "{} \u{b7} {} followers",
-                    network_label(s.network),
+                    s.network.display_name(),
                     number(last.map(|l| l as f64), 0, false, Medium::Page)
                 ),
                 values,
@@ -506,7 +508,7 @@ fn top_posts(page: &mut String, report: &Report) {
         .top_posts
         .iter()
         .enumerate()
-        .map(|(i, p)| format!("{}. {}: {}", i + 1, network_label(p.network), p.excerpt))
+        .map(|(i, p)| format!("{}. {}: {}", i + 1, p.network.display_name(), p.excerpt))
         .collect();
     let values: Vec<Option<f64>> = report
         .top_posts
@@ -540,7 +542,7 @@ fn top_posts(page: &mut String, report: &Report) {
             escape(&post.excerpt),
             post_link(post.url.as_deref()),
             escape(&post.channel_name),
-            escape(network_label(post.network)),
+            escape(post.network.display_name()),
             escape(&local_time(report, post.published_at, "%a %-d %b, %H:%M")),
             figure(post.engagement.map(|e| e as f64), 0, false, ""),
             figure(post.views.map(|v| v as f64), 0, false, ""),
@@ -593,7 +595,7 @@ fn competitors(page: &mut String, report: &Report) {
         let _ = write!(
             page,
             "<tbody><tr class=\"group\"><th colspan=\"5\" scope=\"rowgroup\">{}</th></tr>",
-            escape(network_label(network))
+            escape(network.display_name())
         );
         for channel in report
             .channels

@@ -14,7 +14,6 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 
-use crate::domain::Network;
 use crate::domain::report::{Change, Delta, Figures, KpiOutcome, Period, RateBasis, Report};
 
 /// A way to render a report.
@@ -405,10 +404,6 @@ pub(crate) const MEASURES: [Measure; 7] = [
 pub(crate) fn engagement_per_post(figures: &Figures) -> Option<f64> {
     let engagement = figures.engagement?;
     (figures.posts_published > 0).then(|| engagement as f64 / figures.posts_published as f64)
-}
-
-pub(crate) fn network_label(network: Network) -> &'static str {
-    network.display_name()
 }
 
 pub(crate) fn outcome_label(outcome: KpiOutcome) -> &'static str {

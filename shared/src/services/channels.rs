@@ -189,12 +189,7 @@ impl ChannelService {
         with_retries(expected, "channel", || async {
             let mut channel = self.load(actor, id).await?;
             check_version(expected, channel.version, "channel")?;
-            if let Some(why) = channel.endpoint_refusal(self.ports.outbound) {
-                return Err(crate::domain::DomainError::InvalidState(format!(
-                    "{why}; fix it with PATCH /v1/channels/{id} before connecting the channel"
-                ))
-                .into());
-            }
+            self.connectable(&channel)?;
             let credentials = Credentials::parse(channel.network, &raw)?
                 .bind_to(&channel)?
                 .with_saved(channel.network, checked.clone());
@@ -229,12 +224,7 @@ impl ChannelService {
         let Some(checker) = self.ports.connectors.checker(channel.network) else {
             return Ok(Vec::new());
         };
-        if let Some(why) = channel.endpoint_refusal(self.ports.outbound) {
-            return Err(crate::domain::DomainError::InvalidState(format!(
-                "{why}; fix it with PATCH /v1/channels/{id} before connecting the channel"
-            ))
-            .into());
-        }
+        self.connectable(&channel)?;
         let credentials = Credentials::parse(channel.network, raw)?.bind_to(&channel)?;
         let kept = Kept::default();
         let name = channel.network.display_name();
@@ -255,6 +245,18 @@ impl ChannelService {
         let account = Account::new(&actor.brand, &channel, &credentials, &kept).map_err(refused)?;
         checker.check(&account).await.map_err(refused)?;
         Ok(kept.0.into_inner().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Refuses to connect a channel whose server is one Palinsesto does not connect to.
+    fn connectable(&self, channel: &Channel) -> Result<(), ServiceError> {
+        match channel.endpoint_refusal(self.ports.outbound) {
+            None => Ok(()),
+            Some(why) => Err(crate::domain::DomainError::InvalidState(format!(
+                "{why}; fix it with PATCH /v1/channels/{} before connecting the channel",
+                channel.id
+            ))
+            .into()),
+        }
     }
 
     async fn load(&self, actor: &Actor, id: &ChannelId) -> Result<Channel, ServiceError> {

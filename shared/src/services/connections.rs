@@ -37,6 +37,27 @@ pub struct ConnectSettings {
     pub frontend_url: Option<String>,
 }
 
+impl ConnectSettings {
+    /// The browser lands on the frontend with a pending connection's id: only on the brand's
+    /// own frontend, one of the origins the API answers (`cors_origins`).
+    pub fn check_frontend(&self, cors_origins: &[String]) -> Result<(), String> {
+        let Some(frontend) = &self.frontend_url else {
+            return Ok(());
+        };
+        let allowed = cors_origins
+            .iter()
+            .map(|o| o.trim())
+            .any(|o| o == "*" || frontend == o || frontend.starts_with(&format!("{o}/")));
+        if allowed {
+            Ok(())
+        } else {
+            Err(format!(
+                "FRONTEND_URL {frontend} is not on one of the allowed origins (CORS_ALLOWED_ORIGINS)"
+            ))
+        }
+    }
+}
+
 /// A start link for the frontend to open.
 #[derive(Debug, Clone)]
 pub struct StartLink {

@@ -129,9 +129,9 @@ impl Ports {
 
     /// The coverage table of the networks this deployment serves.
     pub fn coverage(&self) -> Vec<crate::domain::coverage::Coverage> {
-        crate::domain::coverage::all()
+        self.networks()
             .into_iter()
-            .filter(|c| self.allows(c.network))
+            .map(crate::domain::coverage::of)
             .collect()
     }
 

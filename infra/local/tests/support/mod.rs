@@ -6,7 +6,7 @@
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_palinsesto");
@@ -26,11 +26,23 @@ pub fn serve(data: &Path, port: u16) -> (Child, Vec<String>) {
 
 /// `serve` with more arguments (`--demo`), waiting up to two minutes for it to be ready.
 pub fn serve_with(data: &Path, port: u16, more: &[&str]) -> (Child, Vec<String>) {
+    let (child, _, lines) = serve_logging(data, port, more, "warn");
+    (child, lines)
+}
+
+/// `serve` with `more` arguments and `RUST_LOG` = `log`, read up to its ready line: the child,
+/// the rest of its output (the log lines that follow), and what it printed until then.
+pub fn serve_logging(
+    data: &Path,
+    port: u16,
+    more: &[&str],
+    log: &str,
+) -> (Child, BufReader<ChildStdout>, Vec<String>) {
     let mut child = Command::new(BIN)
         .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--data"])
         .arg(data)
         .args(more)
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", log)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -45,7 +57,7 @@ pub fn serve_with(data: &Path, port: u16, more: &[&str]) -> (Child, Vec<String>)
         }
         lines.push(line.trim_end().to_owned());
         if line.starts_with("Press Ctrl-C") {
-            return (child, lines);
+            return (child, out, lines);
         }
     }
     let _ = child.kill();
