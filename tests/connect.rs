@@ -361,6 +361,8 @@ async fn only_the_person_who_connected_confirms_for_their_brand_and_onto_the_sam
         id: "1".into(),
         handle: "@someone@else".into(),
         scopes: vec!["read".into()],
+        expires_at: None,
+        renewable: false,
     });
     let version = channel.version;
     let channel = store

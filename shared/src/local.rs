@@ -21,6 +21,7 @@ use crate::domain::OutboundPolicy;
 use crate::domain::{Actor, BrandId, Role, Secret};
 use crate::http::{ApiSettings, AppState};
 use crate::media_inspection::Limits;
+use crate::networks::connect::OAuthApps;
 use crate::networks::{NetworkEndpoints, Polling};
 use crate::outbound::{OutboundClient, SystemLookup, Timeouts};
 use crate::sealing::Keyring;
@@ -57,6 +58,8 @@ pub enum LocalError {
     Outbound(#[from] crate::outbound::BuildError),
     #[error("the data folder's key could not be used: {0}")]
     Keyring(#[from] crate::sealing::SealError),
+    #[error("{path} could not be read: {why}")]
+    Invalid { path: PathBuf, why: String },
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LocalError + '_ {
@@ -89,6 +92,9 @@ pub struct LocalOptions {
     /// Whether channels may be on the sandbox network (always, for a person trying Palinsesto;
     /// tests turn it off to see what a production stack does).
     pub sandbox: bool,
+    /// The OAuth apps channels connect through: `PALINSESTO_OAUTH_{APP}_CLIENT_ID` and
+    /// `..._CLIENT_SECRET`, over those of the data folder's `oauth-apps.json`.
+    pub apps: OAuthApps,
 }
 
 impl Default for LocalOptions {
@@ -104,9 +110,40 @@ impl Default for LocalOptions {
             bluesky_appview: bluesky_appview_from_env(),
             sandbox: true,
             frontend_url: None,
+            apps: OAuthApps::from_env(),
         }
     }
 }
+
+/// The data folder's OAuth apps: `oauth-apps.json`, `{"x": {"client_id": "..", "client_secret":
+/// ".."}, ...}` (names as in `OAuthApps::NAMES`); none when there is no such file.
+fn oauth_apps_file(data: &Path) -> Result<OAuthApps, LocalError> {
+    let path = data.join(OAUTH_APPS_FILE);
+    let text = match fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(OAuthApps::default()),
+        Err(e) => return Err(io(&path)(e)),
+    };
+    let apps: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>> =
+        serde_json::from_str(&text).map_err(|e| LocalError::Invalid {
+            path: path.clone(),
+            why: format!("expected {{\"x\": {{\"client_id\": \"..\", \"client_secret\": \"..\"}}}}: {e}"),
+        })?;
+    let pairs: Vec<(String, &str)> = apps
+        .iter()
+        .flat_map(|(name, parts)| {
+            parts
+                .iter()
+                .map(move |(part, value)| (format!("{name}/{part}"), value.as_str()))
+        })
+        .collect();
+    Ok(OAuthApps::from_pairs(
+        pairs.iter().map(|(k, v)| (k.as_str(), *v)),
+    ))
+}
+
+/// The data folder's OAuth apps file.
+pub const OAUTH_APPS_FILE: &str = "oauth-apps.json";
 
 /// How often the local relay retries the webhook deliveries that are due.
 pub const RELAY_TICK: std::time::Duration = std::time::Duration::from_secs(15);
@@ -192,6 +229,7 @@ impl LocalRuntime {
                 polling: options.polling,
                 bluesky_appview: options.bluesky_appview,
                 sandbox: options.sandbox,
+                apps: oauth_apps_file(data)?.overridden_by(options.apps),
             },
         );
         Ok(Self {

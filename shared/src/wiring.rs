@@ -15,6 +15,7 @@ use crate::http::AppState;
 use crate::media_inspection::Limits;
 use crate::networks::public::{BLUESKY_PUBLIC_APPVIEW, PublicReader};
 use crate::networks::sandbox::SandboxConnector;
+use crate::networks::connect::OAuthApps;
 use crate::networks::{NetworkConnectors, NetworkEndpoints, Polling, standard_connectors};
 use crate::outbound::OutboundClient;
 use crate::sealing::Keyring;
@@ -36,6 +37,8 @@ pub struct NetworkAccess {
     /// Whether channels may be on the sandbox network (the local runner, a staging stack with
     /// `AllowSandbox=true`); refused otherwise.
     pub sandbox: bool,
+    /// The deployment's OAuth apps (client ids and secrets): connection flows and renewals.
+    pub apps: OAuthApps,
 }
 
 impl NetworkAccess {
@@ -49,6 +52,7 @@ impl NetworkAccess {
             polling: Polling::default(),
             bluesky_appview: bluesky_appview_from_env(),
             sandbox: std::env::var("ALLOW_SANDBOX").is_ok_and(|v| v.trim() == "true"),
+            apps: OAuthApps::from_env(),
         }
     }
 }
@@ -69,6 +73,7 @@ pub struct Wiring {
     public: Arc<PublicReader>,
     /// The guarded client webhook deliveries go through.
     http: OutboundClient,
+    apps: OAuthApps,
 }
 
 impl Wiring {
@@ -84,8 +89,9 @@ impl Wiring {
             polling,
             bluesky_appview,
             sandbox,
+            apps,
         } = networks;
-        let mut connectors = standard_connectors(http.clone(), &endpoints, polling);
+        let mut connectors = standard_connectors(http.clone(), &endpoints, polling, &apps);
         let mut public = PublicReader::new(http.clone()).with_bluesky_appview(bluesky_appview);
         if sandbox {
             public = public.with_sandbox(clock.clone());
@@ -107,6 +113,7 @@ impl Wiring {
             },
             public: Arc::new(public),
             http,
+            apps,
         }
     }
 
@@ -144,7 +151,8 @@ impl Wiring {
         bucket: Arc<dyn Bucket>,
         connect: ConnectSettings,
     ) -> AppState {
-        let connections = ConnectionService::new(self.ports(), self.http.clone(), connect);
+        let connections =
+            ConnectionService::new(self.ports(), self.http.clone(), self.apps.clone(), connect);
         AppState::new(self.ports(), Arc::new(verifier), connections).with_bucket(bucket)
     }
 

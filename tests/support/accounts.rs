@@ -266,6 +266,7 @@ pub fn loopback_networks() -> palinsesto::wiring::NetworkAccess {
         },
         bluesky_appview: palinsesto::networks::public::BLUESKY_PUBLIC_APPVIEW.into(),
         sandbox: false,
+        apps: Default::default(),
     }
 }
 

@@ -122,6 +122,18 @@ impl Network {
         }
     }
 
+    /// The ways an account of this network is connected, the default first (`settings.login`
+    /// says which a channel used): a LinkedIn member or the organization pages they administer
+    /// (LinkedIn's Community Management API is its own app), Instagram through Instagram Login
+    /// or Facebook Login (each with its own Graph host). Empty: one way.
+    pub fn logins(self) -> &'static [&'static str] {
+        match self {
+            Self::Linkedin => &["member", "organization"],
+            Self::Instagram => &["instagram", "facebook"],
+            _ => &[],
+        }
+    }
+
     /// The credential keys of this network's channels. One table, read when credentials are
     /// stored (only `given` and `optional` keys are accepted from people) and when a connector
     /// saves renewed values (only keys of this table are written).
@@ -286,6 +298,13 @@ pub struct ConnectedAccount {
     pub handle: String,
     /// What the person granted (`read`, `write`, ...).
     pub scopes: Vec<String>,
+    /// When the access runs out unless renewed; absent: it does not expire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
+    /// Whether Palinsesto renews it before then (a refresh token, a refreshable token); when
+    /// not, `channel.expiring` is sent some days before and the channel must be connected again.
+    #[serde(default)]
+    pub renewable: bool,
 }
 
 /// The editable fields of a channel, validated against its network.
@@ -345,6 +364,16 @@ impl ChannelFields {
                         v.check(&field, parse_base_url(url, policy));
                     }
                     None => v.add(field, "must be a URL string"),
+                }
+            } else if key == "login" && !network.logins().is_empty() {
+                if !value
+                    .as_str()
+                    .is_some_and(|l| network.logins().contains(&l))
+                {
+                    v.add(
+                        field,
+                        format!("must be one of {}", network.logins().join(", ")),
+                    );
                 }
             } else if network == Network::Sandbox
                 && let Some(why) = super::sandbox::check_setting(key, value)
@@ -454,6 +483,20 @@ impl Channel {
         self.updated_at = now;
     }
 
+    /// The login the channel was (or is to be) connected through ([`Network::logins`]); `None`
+    /// for networks with one.
+    pub fn login(&self) -> Option<&str> {
+        let logins = self.network.logins();
+        let default = logins.first().copied()?;
+        Some(
+            self.settings
+                .get("login")
+                .and_then(Value::as_str)
+                .filter(|l| logins.contains(l))
+                .unwrap_or(default),
+        )
+    }
+
     /// The server the channel talks to, for networks where each channel names its own
     /// (Mastodon's instance, Bluesky's service); `Ok(None)` for networks with one fixed API.
     pub fn endpoint(&self) -> Result<Option<Endpoint>, String> {
@@ -555,6 +598,18 @@ impl Credentials {
             values,
             endpoint: None,
         })
+    }
+
+    /// Credentials a connection obtained: any key of the network's table (the connector writes
+    /// server keys such as renewal times too); other keys are left out.
+    pub fn connected(network: Network, values: Vec<(String, Secret)>) -> Self {
+        Self {
+            values: values
+                .into_iter()
+                .filter(|(key, _)| Self::may_save(network, key))
+                .collect(),
+            endpoint: None,
+        }
     }
 
     /// Binds the credentials to the channel's current server: they are only ever sent there.

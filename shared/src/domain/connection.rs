@@ -54,8 +54,14 @@ pub struct FlowStart {
     /// The token subject of the person who started it: only they may confirm.
     pub user: String,
     pub network: Network,
-    /// The server the channel is on (Mastodon's instance), as the channel's settings say.
-    pub instance: String,
+    /// The server the channel is on (Mastodon's instance), as the channel's settings say; `None`
+    /// for networks with one API.
+    #[serde(default)]
+    pub instance: Option<String>,
+    /// The login (`Network::logins`): a LinkedIn member or organization, Instagram through
+    /// Instagram or Facebook Login.
+    #[serde(default)]
+    pub login: Option<String>,
     pub expires_at: Timestamp,
 }
 
@@ -69,6 +75,9 @@ pub struct FlowState {
     pub pkce_verifier: Option<String>,
     pub client_id: String,
     pub redirect_uri: String,
+    /// The scopes asked for.
+    #[serde(default)]
+    pub scopes: Vec<String>,
 }
 
 /// An account the person may connect the channel to, with its token sealed under the channel.
@@ -82,6 +91,14 @@ pub struct Candidate {
     /// The credentials to store if this account is chosen, sealed under the brand and the
     /// channel: confirming copies them as they are, nothing opens them on the way.
     pub sealed: Sealed,
+    /// The settings confirming fills in (the page, the author, the login used).
+    #[serde(default)]
+    pub settings: serde_json::Map<String, serde_json::Value>,
+    /// When the access runs out unless renewed.
+    #[serde(default)]
+    pub expires_at: Option<Timestamp>,
+    #[serde(default)]
+    pub renewable: bool,
 }
 
 /// What a callback left for the person to confirm.
@@ -91,7 +108,8 @@ pub struct PendingConnection {
     pub channel: ChannelId,
     pub user: String,
     pub network: Network,
-    pub instance: String,
+    #[serde(default)]
+    pub instance: Option<String>,
     pub candidates: Vec<Candidate>,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,

@@ -166,7 +166,7 @@ impl From<&Channel> for ChannelView {
                 .as_ref()
                 .map(|a| {
                     crate::domain::coverage::of(c.network)
-                        .missing_scopes(&a.scopes)
+                        .missing_scopes(&a.scopes, c.login())
                         .into_iter()
                         .map(|need| MissingScope {
                             scope: need.scope.to_owned(),

@@ -7,6 +7,7 @@
 pub mod account;
 pub mod bluesky;
 pub mod capability;
+pub mod connect;
 pub mod error;
 pub mod facebook;
 pub mod instagram;

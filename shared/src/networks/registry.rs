@@ -5,6 +5,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::connect::{ConnectAccount, OAuthApps};
+use super::meta_graph::login::FacebookLogin;
 use super::{
     CheckCredentials, Publish, ReadMetrics, bluesky, facebook, instagram, linkedin, mastodon,
     telegram, threads, x,
@@ -24,6 +26,8 @@ pub struct NetworkConnectors {
     pub metrics: Option<Arc<dyn ReadMetrics>>,
     /// Checks credentials when they are stored (networks whose credentials a person types).
     pub check: Option<Arc<dyn CheckCredentials>>,
+    /// Connects an account by OAuth.
+    pub connect: Option<Arc<dyn ConnectAccount>>,
 }
 
 impl NetworkConnectors {
@@ -34,7 +38,14 @@ impl NetworkConnectors {
             publish: Some(connector.clone()),
             metrics: Some(connector),
             check: None,
+            connect: None,
         }
+    }
+
+    /// These connectors, connecting accounts by OAuth with `connect`.
+    pub fn connecting(mut self, connect: impl ConnectAccount + 'static) -> Self {
+        self.connect = Some(Arc::new(connect));
+        self
     }
 
     /// A connector that also checks the credentials a person gives.
@@ -44,6 +55,7 @@ impl NetworkConnectors {
             publish: Some(connector.clone()),
             metrics: Some(connector.clone()),
             check: Some(connector),
+            connect: None,
         }
     }
 
@@ -55,6 +67,9 @@ impl NetworkConnectors {
         }
         if self.metrics.is_some() {
             offered.push(Capability::Metrics);
+        }
+        if self.connect.is_some() {
+            offered.push(Capability::Oauth);
         }
         offered
     }
@@ -94,6 +109,14 @@ impl Connectors {
             .ok_or_else(|| unsupported(network, Capability::Metrics))
     }
 
+    /// The connector that connects `network`'s accounts by OAuth.
+    pub fn connector(&self, network: Network) -> Result<&Arc<dyn ConnectAccount>, Unsupported> {
+        self.by_network
+            .get(&network)
+            .and_then(|n| n.connect.as_ref())
+            .ok_or_else(|| unsupported(network, Capability::Oauth))
+    }
+
     /// What checks `network`'s credentials when they are stored, if anything does.
     pub fn checker(&self, network: Network) -> Option<&Arc<dyn CheckCredentials>> {
         self.by_network.get(&network).and_then(|n| n.check.as_ref())
@@ -130,7 +153,8 @@ fn unsupported(network: Network, capability: Capability) -> Unsupported {
 }
 
 /// The API base URL of every network whose address is not in the channel's settings (Mastodon's
-/// instance and Bluesky's PDS are). Tests and staging point these at loopback fakes.
+/// instance and Bluesky's PDS are), and the web hosts of their OAuth logins. Tests and staging
+/// point these at loopback fakes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NetworkEndpoints {
     pub x: String,
@@ -139,6 +163,13 @@ pub struct NetworkEndpoints {
     pub instagram: String,
     pub threads: String,
     pub telegram: String,
+    /// Where people consent (and, for LinkedIn and Instagram Login, where codes are exchanged).
+    pub x_web: String,
+    pub linkedin_web: String,
+    pub facebook_web: String,
+    pub instagram_web: String,
+    pub instagram_login: String,
+    pub threads_web: String,
 }
 
 impl Default for NetworkEndpoints {
@@ -150,13 +181,21 @@ impl Default for NetworkEndpoints {
             instagram: "https://graph.instagram.com/v21.0".into(),
             threads: "https://graph.threads.net/v1.0".into(),
             telegram: "https://api.telegram.org".into(),
+            x_web: "https://x.com".into(),
+            linkedin_web: "https://www.linkedin.com".into(),
+            facebook_web: "https://www.facebook.com/v21.0".into(),
+            instagram_web: "https://www.instagram.com".into(),
+            instagram_login: "https://api.instagram.com".into(),
+            threads_web: "https://threads.net".into(),
         }
     }
 }
 
 impl NetworkEndpoints {
     /// The defaults, each overridable by `X_API_BASE`, `LINKEDIN_API_BASE`, `FACEBOOK_GRAPH_BASE`,
-    /// `INSTAGRAM_GRAPH_BASE`, `THREADS_API_BASE`, `TELEGRAM_API_BASE`.
+    /// `INSTAGRAM_GRAPH_BASE`, `THREADS_API_BASE`, `TELEGRAM_API_BASE`, and for the logins
+    /// `X_WEB_BASE`, `LINKEDIN_WEB_BASE`, `FACEBOOK_WEB_BASE`, `INSTAGRAM_WEB_BASE`,
+    /// `INSTAGRAM_LOGIN_BASE`, `THREADS_WEB_BASE`.
     pub fn from_env() -> Self {
         let mut e = Self::default();
         for (var, field) in [
@@ -166,6 +205,12 @@ impl NetworkEndpoints {
             ("INSTAGRAM_GRAPH_BASE", &mut e.instagram),
             ("THREADS_API_BASE", &mut e.threads),
             ("TELEGRAM_API_BASE", &mut e.telegram),
+            ("X_WEB_BASE", &mut e.x_web),
+            ("LINKEDIN_WEB_BASE", &mut e.linkedin_web),
+            ("FACEBOOK_WEB_BASE", &mut e.facebook_web),
+            ("INSTAGRAM_WEB_BASE", &mut e.instagram_web),
+            ("INSTAGRAM_LOGIN_BASE", &mut e.instagram_login),
+            ("THREADS_WEB_BASE", &mut e.threads_web),
         ] {
             if let Ok(value) = std::env::var(var)
                 && !value.trim().is_empty()
@@ -177,19 +222,23 @@ impl NetworkEndpoints {
     }
 }
 
-/// Every network's connectors, sharing one guarded HTTP client.
+/// Every network's connectors, sharing one guarded HTTP client; `apps` are the deployment's
+/// OAuth apps, which renew tokens of channels connected through them.
 pub fn standard_connectors(
     http: OutboundClient,
     endpoints: &NetworkEndpoints,
     polling: Polling,
+    apps: &OAuthApps,
 ) -> Connectors {
     let (i, w) = (polling.interval, polling.max_wait);
+    let e = endpoints;
     Connectors::new([
         (
             Network::Mastodon,
             NetworkConnectors::publishing_and_metrics(
                 mastodon::MastodonConnector::new(http.clone()).with_polling(i, w),
-            ),
+            )
+            .connecting(mastodon::oauth::MastodonOAuth::new(http.clone())),
         ),
         (
             Network::Bluesky,
@@ -198,42 +247,74 @@ pub fn standard_connectors(
         (
             Network::Linkedin,
             NetworkConnectors::publishing_and_metrics(
-                linkedin::LinkedinConnector::new(http.clone(), endpoints.linkedin.clone())
+                linkedin::LinkedinConnector::new(http.clone(), e.linkedin.clone())
+                    .with_oauth_base(e.linkedin_web.clone())
+                    .with_apps(apps.clone())
                     .with_polling(i, w),
-            ),
+            )
+            .connecting(linkedin::oauth::LinkedinOAuth::new(
+                http.clone(),
+                &e.linkedin_web,
+                &e.linkedin,
+            )),
         ),
         (
             Network::X,
             NetworkConnectors::publishing_and_metrics(
-                x::XConnector::new(http.clone(), endpoints.x.clone()).with_polling(i, w),
-            ),
+                x::XConnector::new(http.clone(), e.x.clone())
+                    .with_apps(apps.clone())
+                    .with_polling(i, w),
+            )
+            .connecting(x::oauth::XOAuth::new(http.clone(), &e.x_web, &e.x)),
         ),
         (
             Network::Facebook,
             NetworkConnectors::publishing_and_metrics(facebook::FacebookConnector::new(
                 http.clone(),
-                endpoints.facebook.clone(),
-            )),
+                e.facebook.clone(),
+            ))
+            .connecting(facebook::oauth::FacebookOAuth::new(FacebookLogin::new(
+                http.clone(),
+                &e.facebook_web,
+                &e.facebook,
+                facebook::NETWORK,
+            ))),
         ),
         (
             Network::Instagram,
             NetworkConnectors::publishing_and_metrics(
-                instagram::InstagramConnector::new(http.clone(), endpoints.instagram.clone())
+                instagram::InstagramConnector::new(http.clone(), e.instagram.clone())
+                    .with_facebook_login(e.facebook.clone())
                     .with_polling(i, w),
-            ),
+            )
+            .connecting(instagram::oauth::InstagramOAuth::new(
+                http.clone(),
+                &instagram::oauth::InstagramLogins {
+                    instagram_web: &e.instagram_web,
+                    instagram_login_api: &e.instagram_login,
+                    instagram_graph: &e.instagram,
+                    facebook_web: &e.facebook_web,
+                    facebook_graph: &e.facebook,
+                },
+            )),
         ),
         (
             Network::Threads,
             NetworkConnectors::publishing_and_metrics(
-                threads::ThreadsConnector::new(http.clone(), endpoints.threads.clone())
+                threads::ThreadsConnector::new(http.clone(), e.threads.clone())
                     .with_polling(i, w),
-            ),
+            )
+            .connecting(threads::oauth::ThreadsOAuth::new(
+                http.clone(),
+                &e.threads_web,
+                &e.threads,
+            )),
         ),
         (
             Network::Telegram,
             NetworkConnectors::checking(telegram::TelegramConnector::new(
                 http,
-                endpoints.telegram.clone(),
+                e.telegram.clone(),
             )),
         ),
     ])
@@ -249,14 +330,23 @@ mod tests {
     #[test]
     fn the_registry_offers_what_the_coverage_table_says() {
         let http = OutboundClient::new(OutboundPolicy::PUBLIC_ONLY).expect("a client");
-        let connectors =
-            standard_connectors(http, &NetworkEndpoints::default(), Polling::default());
+        let connectors = standard_connectors(
+            http,
+            &NetworkEndpoints::default(),
+            Polling::default(),
+            &OAuthApps::default(),
+        );
         for network in Network::ALL.into_iter().filter(|n| !n.is_simulated()) {
             let registered = connectors.of(network).map(|n| n.capabilities());
             let table: Vec<Capability> = coverage::of(network)
                 .capabilities()
                 .into_iter()
-                .filter(|c| matches!(c, Capability::Publish | Capability::Metrics))
+                .filter(|c| {
+                    matches!(
+                        c,
+                        Capability::Publish | Capability::Metrics | Capability::Oauth
+                    )
+                })
                 .collect();
             assert_eq!(registered, Some(table), "{network:?}");
         }

@@ -1,13 +1,15 @@
-//! Connecting a channel by OAuth (`domain::connection`), Mastodon's way for now: a start link a
-//! manager's frontend opens, the browser bound to the flow by a cookie, the network's consent,
-//! a callback that never changes the channel but leaves a pending connection, and the same
-//! person's confirmation, which stores the sealed credentials as they are (nothing here opens
-//! them). The other networks answer from the coverage table until they gain the capability.
+//! Connecting a channel by OAuth (`domain::connection`): a start link a manager's frontend
+//! opens, the browser bound to the flow by a cookie, the network's consent, a callback that
+//! never changes the channel but leaves a pending connection (one candidate per account the
+//! login gives, each sealed on its own), and the same person's confirmation, which stores the
+//! chosen candidate's sealed credentials as they are (nothing here opens them) and fills in the
+//! settings naming the account. Each network's side is its `ConnectAccount` connector; Bluesky
+//! and Telegram keep typed credentials, checked when stored.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{Map, Value, json};
+use serde_json::json;
 
 use super::{Ports, ServiceError, check_version};
 use crate::domain::audit::{AuditEntry, action};
@@ -17,7 +19,8 @@ use crate::domain::connection::{
     PendingConnection, new_secret, pkce_challenge, secret_hash,
 };
 use crate::domain::coverage::{self, Capability};
-use crate::domain::{Actor, ChannelId, Credentials, DomainError, Network, Permission};
+use crate::domain::{Actor, ChannelId, Credentials, DomainError, Network, Permission, Secret};
+use crate::networks::connect::{Authorize, Exchange, OAuthApps};
 use crate::networks::mastodon::oauth::MastodonOAuth;
 use crate::outbound::OutboundClient;
 use crate::store::Store;
@@ -91,15 +94,32 @@ pub struct Confirmation {
 #[derive(Clone)]
 pub struct ConnectionService {
     ports: Ports,
+    /// Registers Palinsesto on Mastodon instances (the other networks' apps are the
+    /// deployment's).
     mastodon: MastodonOAuth,
+    apps: OAuthApps,
     settings: Arc<ConnectSettings>,
 }
 
+/// The OAuth client a flow uses: Palinsesto's app on the instance (Mastodon), or the
+/// deployment's app for the network and login.
+struct FlowApp {
+    client_id: String,
+    client_secret: Secret,
+    scopes: Vec<String>,
+}
+
 impl ConnectionService {
-    pub fn new(ports: Ports, http: OutboundClient, settings: ConnectSettings) -> Self {
+    pub fn new(
+        ports: Ports,
+        http: OutboundClient,
+        apps: OAuthApps,
+        settings: ConnectSettings,
+    ) -> Self {
         Self {
             ports,
             mastodon: MastodonOAuth::new(http),
+            apps,
             settings: Arc::new(settings),
         }
     }
@@ -137,25 +157,57 @@ impl ConnectionService {
         url
     }
 
-    /// `POST /v1/channels/{id}/connect`: a one-time start link, valid 15 minutes.
-    pub async fn start(&self, actor: &Actor, id: &ChannelId) -> Result<StartLink, ServiceError> {
+    /// `POST /v1/channels/{id}/connect`: a one-time start link, valid 15 minutes. `login` picks
+    /// among the network's logins (a LinkedIn member or organization, Instagram through
+    /// Instagram or Facebook Login); the channel's own, or the network's default, otherwise.
+    pub async fn start(
+        &self,
+        actor: &Actor,
+        id: &ChannelId,
+        login: Option<&str>,
+    ) -> Result<StartLink, ServiceError> {
         actor.require(Permission::ManageChannels)?;
         let channel = self
             .store()
             .get_channel(&actor.brand, id)
             .await?
             .ok_or(ServiceError::NotFound("channel"))?;
-        if let Some(why) = coverage::of(channel.network).lacks(Capability::Oauth) {
+        let network = channel.network;
+        if let Some(why) = coverage::of(network).lacks(Capability::Oauth) {
             return Err(DomainError::InvalidState(format!(
                 "{why}; store its credentials with PUT /v1/channels/{id}/credentials"
             ))
             .into());
         }
+        self.ports
+            .connectors
+            .connector(network)
+            .map_err(|e| DomainError::InvalidState(e.0))?;
+        let login = match login {
+            Some(l) if network.logins().contains(&l) => Some(l.to_owned()),
+            Some(l) => {
+                let why = if network.logins().is_empty() {
+                    format!("{} has one login: leave it out", network.display_name())
+                } else {
+                    format!("{l:?} is not one of {}", network.logins().join(", "))
+                };
+                return Err(DomainError::invalid("login", why).into());
+            }
+            None => channel.login().map(str::to_owned),
+        };
         let instance = channel
             .endpoint()
             .map_err(DomainError::InvalidState)?
-            .map(|e| e.as_str().to_owned())
-            .ok_or_else(|| DomainError::InvalidState("the channel names no server".into()))?;
+            .map(|e| e.as_str().to_owned());
+        if network == Network::Mastodon && instance.is_none() {
+            return Err(DomainError::InvalidState("the channel names no server".into()).into());
+        }
+        if network != Network::Mastodon {
+            // Said now, to the manager, rather than on a broken page in the browser.
+            self.apps
+                .for_login(network, login.as_deref())
+                .map_err(DomainError::InvalidState)?;
+        }
         let base = self.public_base()?;
         let now = self.ports.clock.now();
         let expires_at = now + FLOW_LIFETIME;
@@ -164,8 +216,9 @@ impl ConnectionService {
             brand: actor.brand.clone(),
             channel: *id,
             user: actor.subject.clone(),
-            network: channel.network,
+            network,
             instance,
+            login,
             expires_at,
         };
         self.store()
@@ -190,28 +243,33 @@ impl ConnectionService {
             ))?;
         let base = self.public_base()?.to_owned();
         let redirect_uri = format!("{base}/oauth/callback/{}", start.network.as_str());
-        let app = self.app(&start.instance, &redirect_uri, &base).await?;
-        let verifier = self
-            .mastodon
-            .supports_pkce(&start.instance)
-            .await
-            .then(new_secret);
+        let connector = self
+            .ports
+            .connectors
+            .connector(start.network)
+            .map_err(|e| DomainError::InvalidState(e.0))?;
+        let app = self.flow_app(&start, &redirect_uri, &base).await?;
+        let instance = start.instance.as_deref();
+        let verifier = connector.uses_pkce(instance).await.then(new_secret);
         let (state, cookie) = (new_secret(), new_secret());
-        let location = self
-            .mastodon
-            .authorize_url(
-                &start.instance,
-                &app,
-                &state,
-                verifier.as_deref().map(pkce_challenge).as_deref(),
-            )
+        let location = connector
+            .authorize_url(&Authorize {
+                instance,
+                client_id: &app.client_id,
+                redirect_uri: &redirect_uri,
+                scopes: &app.scopes,
+                state: &state,
+                pkce_challenge: verifier.as_deref().map(pkce_challenge).as_deref(),
+                login: start.login.as_deref(),
+            })
             .map_err(|e| DomainError::InvalidState(e.to_string()))?;
         let flow = FlowState {
             start,
             cookie_hash: secret_hash(&cookie),
             pkce_verifier: verifier,
-            client_id: app.client_id.clone(),
+            client_id: app.client_id,
             redirect_uri,
+            scopes: app.scopes,
         };
         self.store()
             .put_flow_state(&secret_hash(&state), &flow)
@@ -219,9 +277,41 @@ impl ConnectionService {
         Ok(Opened { location, cookie })
     }
 
+    /// The client a flow uses, and the scopes it asks for.
+    async fn flow_app(
+        &self,
+        start: &FlowStart,
+        redirect_uri: &str,
+        website: &str,
+    ) -> Result<FlowApp, ServiceError> {
+        if let Some(instance) = start.instance.as_deref()
+            && start.network == Network::Mastodon
+        {
+            let app = self.mastodon_app(instance, redirect_uri, website).await?;
+            return Ok(FlowApp {
+                client_id: app.client_id,
+                client_secret: Secret::new(app.client_secret),
+                scopes: app.scopes,
+            });
+        }
+        let (_, app) = self
+            .apps
+            .for_login(start.network, start.login.as_deref())
+            .map_err(DomainError::InvalidState)?;
+        Ok(FlowApp {
+            client_id: app.client_id.clone(),
+            client_secret: app.client_secret.clone(),
+            scopes: coverage::of(start.network)
+                .all_scopes(start.login.as_deref())
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+        })
+    }
+
     /// The app registered on `instance` for this deployment's callback, registered now if
     /// there is none yet (or the deployment's address changed since).
-    async fn app(
+    async fn mastodon_app(
         &self,
         instance: &str,
         redirect_uri: &str,
@@ -243,6 +333,34 @@ impl ConnectionService {
                 ))
             })?;
         Ok(self.store().replace_oauth_app(instance, &app).await?)
+    }
+
+    /// The app a callback exchanges its code with: the one the flow began with, or none (the
+    /// Mastodon app was registered again, or the deployment's app changed, since).
+    async fn exchange_app(&self, flow: &FlowState) -> Result<Option<FlowApp>, ServiceError> {
+        let start = &flow.start;
+        let app = match (start.network, start.instance.as_deref()) {
+            (Network::Mastodon, Some(instance)) => {
+                self.store()
+                    .get_oauth_app(instance)
+                    .await?
+                    .map(|app| FlowApp {
+                        client_id: app.client_id,
+                        client_secret: Secret::new(app.client_secret),
+                        scopes: app.scopes,
+                    })
+            }
+            _ => self
+                .apps
+                .for_login(start.network, start.login.as_deref())
+                .ok()
+                .map(|(_, app)| FlowApp {
+                    client_id: app.client_id.clone(),
+                    client_secret: app.client_secret.clone(),
+                    scopes: flow.scopes.clone(),
+                }),
+        };
+        Ok(app.filter(|app| app.client_id == flow.client_id))
     }
 
     /// `GET /oauth/callback/{network}`: the outcome, and the pending connection when there is
@@ -303,60 +421,74 @@ impl ConnectionService {
         }
         let code = params.code.as_deref().ok_or(Outcome::Failed)?;
         let start = &flow.start;
-        let app = store
-            .get_oauth_app(&start.instance)
+        let app = self
+            .exchange_app(&flow)
             .await
             .map_err(|e| failed("reading the app", &e))?
-            .filter(|app| app.client_id == flow.client_id)
             .ok_or(Outcome::Mismatch)?;
-        let grant = self
-            .mastodon
-            .exchange(&start.instance, &app, code, flow.pkce_verifier.as_deref())
+        let connector = self
+            .ports
+            .connectors
+            .connector(start.network)
+            .map_err(|e| failed("finding the network", &e))?;
+        let found = connector
+            .exchange(&Exchange {
+                instance: start.instance.as_deref(),
+                client_id: &app.client_id,
+                client_secret: &app.client_secret,
+                redirect_uri: &flow.redirect_uri,
+                code,
+                pkce_verifier: flow.pkce_verifier.as_deref(),
+                login: start.login.as_deref(),
+                scopes: &flow.scopes,
+                now,
+            })
             .await
             .map_err(|e| failed("exchanging the code", &e))?;
-        let account = self
-            .mastodon
-            .account(&start.instance, &grant.access_token)
-            .await
-            .map_err(|e| failed("reading the account", &e))?;
         let channel = store
             .get_channel(&start.brand, &start.channel)
             .await
             .map_err(|e| failed("reading the channel", &e))?
             .ok_or(Outcome::Expired)?;
-        let mut values = Map::new();
-        values.insert("access_token".into(), Value::from(grant.access_token));
-        let credentials = Credentials::parse(Network::Mastodon, &values)
-            .and_then(|c| c.bind_to(&channel))
-            .map_err(|e| failed("binding the credentials", &e))?;
         // The channel moved to another server since the flow began: these are not for it.
         if channel
             .endpoint()
             .ok()
             .flatten()
             .map(|e| e.as_str().to_owned())
-            != Some(start.instance.clone())
+            != start.instance
         {
             return Err(Outcome::Mismatch);
         }
-        let sealed = store
-            .seal_credentials(&start.brand, &start.channel, &credentials)
-            .await
-            .map_err(|e| failed("sealing the token", &e))?;
+        let mut candidates = Vec::new();
+        for account in found {
+            let credentials = Credentials::connected(start.network, account.credentials)
+                .bind_to(&channel)
+                .map_err(|e| failed("binding the credentials", &e))?;
+            // Each account's tokens sealed on their own, under the channel.
+            let sealed = store
+                .seal_credentials(&start.brand, &start.channel, &credentials)
+                .await
+                .map_err(|e| failed("sealing the token", &e))?;
+            candidates.push(Candidate {
+                account_id: account.id,
+                handle: account.handle,
+                name: account.name,
+                avatar: account.avatar,
+                scopes: account.scopes,
+                sealed,
+                settings: account.settings.into_iter().collect(),
+                expires_at: account.expires_at,
+                renewable: account.renewable,
+            });
+        }
         let pending = PendingConnection {
             id: ulid::Ulid::new().to_string(),
             channel: start.channel,
             user: start.user.clone(),
             network: start.network,
             instance: start.instance.clone(),
-            candidates: vec![Candidate {
-                account_id: account.id,
-                handle: account.handle,
-                name: account.name,
-                avatar: account.avatar,
-                scopes: grant.scopes,
-                sealed,
-            }],
+            candidates,
             created_at: now,
             expires_at: now + PENDING_LIFETIME,
         };
@@ -441,7 +573,7 @@ impl ConnectionService {
             .ok()
             .flatten()
             .map(|e| e.as_str().to_owned())
-            != Some(pending.instance.clone())
+            != pending.instance
         {
             return Err(DomainError::InvalidState(
                 "the channel moved to another server since this connection began: connect it again"
@@ -465,10 +597,15 @@ impl ConnectionService {
             .as_ref()
             .is_some_and(|a| a.id != candidate.account_id);
         channel.credentials_stored(now);
+        for (key, value) in &candidate.settings {
+            channel.settings.insert(key.clone(), value.clone());
+        }
         channel.account = Some(ConnectedAccount {
             id: candidate.account_id.clone(),
             handle: candidate.handle.clone(),
             scopes: candidate.scopes.clone(),
+            expires_at: candidate.expires_at,
+            renewable: candidate.renewable,
         });
         let audit = audit_write(
             &actor.brand,

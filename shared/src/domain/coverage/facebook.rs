@@ -2,6 +2,16 @@
 
 use super::*;
 
+// engagement.md, "Facebook Pages and Instagram": Facebook Login for Pages, page tokens
+// from `/me/accounts`.
+const SCOPES: &[ScopeNeed] = &[
+        need(Capability::Oauth, "pages_show_list"),
+        need(Capability::Publish, "pages_manage_posts"),
+        need(Capability::Publish, "pages_read_engagement"),
+        need(Capability::Metrics, "read_insights"),
+        need(Capability::Metrics, "pages_read_engagement"),
+];
+
 pub(super) fn coverage() -> Coverage {
     Coverage {
         network: Network::Facebook,
@@ -17,8 +27,8 @@ pub(super) fn coverage() -> Coverage {
         },
         post_metrics: &["likes", "replies", "views", "clicks"],
         account_metrics: &["followers"],
-        engagement: &[],
-        scopes: &[],
+        engagement: &[Capability::Oauth],
+        scopes: SCOPES,
         constraints: vec![
             publish(
                 "Pages only. The text, photo and video limits are unconfirmed: networks.md gives none.",

@@ -2,6 +2,28 @@
 
 use super::*;
 
+// engagement.md, "Facebook Pages and Instagram": Instagram Login (graph.instagram.com)
+// or Facebook Login (graph.facebook.com, through the Facebook page the account is linked
+// to); each has its own permission names.
+const SCOPES: &[ScopeNeed] = &[
+        need_on("instagram", Capability::Oauth, "instagram_business_basic"),
+        need_on(
+            "instagram",
+            Capability::Publish,
+            "instagram_business_content_publish",
+        ),
+        need_on(
+            "instagram",
+            Capability::Metrics,
+            "instagram_business_manage_insights",
+        ),
+        need_on("facebook", Capability::Oauth, "pages_show_list"),
+        need_on("facebook", Capability::Oauth, "instagram_basic"),
+        need_on("facebook", Capability::Publish, "instagram_content_publish"),
+        need_on("facebook", Capability::Publish, "pages_read_engagement"),
+        need_on("facebook", Capability::Metrics, "instagram_manage_insights"),
+];
+
 pub(super) fn coverage() -> Coverage {
     Coverage {
         network: Network::Instagram,
@@ -30,8 +52,8 @@ pub(super) fn coverage() -> Coverage {
         },
         post_metrics: &["likes", "reposts", "replies", "views", "reach", "saves"],
         account_metrics: &["followers"],
-        engagement: &[],
-        scopes: &[],
+        engagement: &[Capability::Oauth],
+        scopes: SCOPES,
         constraints: vec![
             publish(
                 "Professional accounts only; every post needs a photo or a video, which Meta fetches from a short-lived public URL.",

@@ -2,6 +2,19 @@
 
 use super::*;
 
+// engagement.md, "LinkedIn": a member posts with `w_member_social` (the member is read
+// with OpenID Connect); organization pages come from the Community Management API, which
+// must be alone on its app, so each login may be a different app.
+const SCOPES: &[ScopeNeed] = &[
+        need_on("member", Capability::Oauth, "openid"),
+        need_on("member", Capability::Oauth, "profile"),
+        need_on("member", Capability::Publish, "w_member_social"),
+        need_on("member", Capability::Metrics, "r_member_postAnalytics"),
+        need_on("organization", Capability::Oauth, "rw_organization_admin"),
+        need_on("organization", Capability::Publish, "w_organization_social"),
+        need_on("organization", Capability::Metrics, "rw_organization_admin"),
+];
+
 pub(super) fn coverage() -> Coverage {
     Coverage {
         network: Network::Linkedin,
@@ -20,8 +33,8 @@ pub(super) fn coverage() -> Coverage {
         },
         post_metrics: &["likes", "reposts", "replies", "views", "reach", "clicks"],
         account_metrics: &["followers"],
-        engagement: &[],
-        scopes: &[],
+        engagement: &[Capability::Oauth],
+        scopes: SCOPES,
         constraints: vec![
             publish(
                 "The text limit of 3,000 characters is widely cited but unconfirmed; follow-ups are posted as the first comment.",

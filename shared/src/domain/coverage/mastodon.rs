@@ -2,6 +2,13 @@
 
 use super::*;
 
+// engagement.md, "Mastodon", OAuth: `write` posts statuses and media, `read` reads the
+// account's statuses and figures.
+const SCOPES: &[ScopeNeed] = &[
+        need(Capability::Publish, "write"),
+        need(Capability::Metrics, "read"),
+];
+
 pub(super) fn coverage() -> Coverage {
     Coverage {
         network: Network::Mastodon,
@@ -30,18 +37,7 @@ pub(super) fn coverage() -> Coverage {
         post_metrics: &["likes", "reposts", "replies", "quotes"],
         account_metrics: &["followers"],
         engagement: &[Capability::Oauth],
-        // engagement.md, "Mastodon", OAuth: `write` posts statuses and media, `read` reads the
-        // account's statuses and figures.
-        scopes: &[
-            ScopeNeed {
-                capability: Capability::Publish,
-                scope: "write",
-            },
-            ScopeNeed {
-                capability: Capability::Metrics,
-                scope: "read",
-            },
-        ],
+        scopes: SCOPES,
         constraints: vec![
             publish(
                 "Each server reports its own limits (GET /api/v2/instance); they replace these defaults, which are Mastodon's own.",

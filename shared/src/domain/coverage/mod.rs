@@ -78,13 +78,48 @@ pub struct Constraint {
 pub struct ScopeNeed {
     pub capability: Capability,
     pub scope: &'static str,
+    /// The login it belongs to, where a network has several ([`Network::logins`]: a LinkedIn
+    /// member or organization, Instagram through Instagram or Facebook Login); `None`: every
+    /// login.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub login: Option<&'static str>,
+}
+
+/// `scope`, needed by `capability` on every login of the network.
+pub(crate) const fn need(capability: Capability, scope: &'static str) -> ScopeNeed {
+    ScopeNeed {
+        capability,
+        scope,
+        login: None,
+    }
+}
+
+/// `scope`, needed by `capability` on the network's login `login` only.
+pub(crate) const fn need_on(
+    login: &'static str,
+    capability: Capability,
+    scope: &'static str,
+) -> ScopeNeed {
+    ScopeNeed {
+        capability,
+        scope,
+        login: Some(login),
+    }
 }
 
 impl Coverage {
-    /// Every scope a connection asks for, once each, in the table's order.
-    pub fn all_scopes(&self) -> Vec<&'static str> {
+    /// The scopes of `login` (the network's default login when `None`).
+    fn needs(&self, login: Option<&str>) -> impl Iterator<Item = &ScopeNeed> {
+        let login = login.or_else(|| self.network.logins().first().copied());
+        self.scopes
+            .iter()
+            .filter(move |need| need.login.is_none() || need.login == login)
+    }
+
+    /// Every scope a connection through `login` asks for, once each, in the table's order.
+    pub fn all_scopes(&self, login: Option<&str>) -> Vec<&'static str> {
         let mut all: Vec<&'static str> = Vec::new();
-        for need in self.scopes {
+        for need in self.needs(login) {
             if !all.contains(&need.scope) {
                 all.push(need.scope);
             }
@@ -92,10 +127,9 @@ impl Coverage {
         all
     }
 
-    /// The scopes missing from `granted`, each with the capability it blocks.
-    pub fn missing_scopes(&self, granted: &[String]) -> Vec<ScopeNeed> {
-        self.scopes
-            .iter()
+    /// The scopes of `login` missing from `granted`, each with the capability it blocks.
+    pub fn missing_scopes(&self, granted: &[String], login: Option<&str>) -> Vec<ScopeNeed> {
+        self.needs(login)
             .filter(|need| !granted.iter().any(|g| g == need.scope))
             .copied()
             .collect()

@@ -2,6 +2,13 @@
 
 use super::*;
 
+// engagement.md, "Threads": short- then long-lived tokens, refreshed within 60 days.
+const SCOPES: &[ScopeNeed] = &[
+        need(Capability::Oauth, "threads_basic"),
+        need(Capability::Publish, "threads_content_publish"),
+        need(Capability::Metrics, "threads_manage_insights"),
+];
+
 pub(super) fn coverage() -> Coverage {
     Coverage {
         network: Network::Threads,
@@ -25,8 +32,8 @@ pub(super) fn coverage() -> Coverage {
         },
         post_metrics: &["likes", "reposts", "replies", "quotes", "views"],
         account_metrics: &["followers"],
-        engagement: &[],
-        scopes: &[],
+        engagement: &[Capability::Oauth],
+        scopes: SCOPES,
         constraints: vec![
             publish("More than 5 distinct links fail the post (from 22 December 2025)."),
             publish(

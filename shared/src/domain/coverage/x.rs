@@ -2,6 +2,17 @@
 
 use super::*;
 
+// engagement.md, "X": OAuth 2.0 with PKCE; `offline.access` gives the refresh token that
+// keeps the 2-hour access tokens renewed; media upload (v2) needs `media.write`.
+const SCOPES: &[ScopeNeed] = &[
+        need(Capability::Oauth, "users.read"),
+        need(Capability::Oauth, "offline.access"),
+        need(Capability::Publish, "tweet.read"),
+        need(Capability::Publish, "tweet.write"),
+        need(Capability::Publish, "media.write"),
+        need(Capability::Metrics, "tweet.read"),
+];
+
 pub(super) fn coverage() -> Coverage {
     Coverage {
         network: Network::X,
@@ -19,8 +30,8 @@ pub(super) fn coverage() -> Coverage {
             "likes", "reposts", "replies", "quotes", "views", "clicks", "saves",
         ],
         account_metrics: &["followers"],
-        engagement: &[],
-        scopes: &[],
+        engagement: &[Capability::Oauth],
+        scopes: SCOPES,
         constraints: vec![
             publish("X bills each post (2026: $0.015, $0.20 with a link)."),
             publish(

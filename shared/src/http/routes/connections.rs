@@ -14,7 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::ApiResult;
 use crate::domain::ChannelId;
 use crate::domain::connection::{FLOW_COOKIE, FLOW_LIFETIME, Outcome, PendingConnection};
-use crate::http::extract::{Caller, IfMatch, JsonBody};
+use crate::http::extract::{Caller, IfMatch, JsonBody, OptionalJsonBody};
 use crate::http::views::ChannelView;
 use crate::http::{AppState, Problem, etag};
 use crate::services::ServiceError;
@@ -31,17 +31,32 @@ pub struct StartLinkView {
     pub expires_at: jiff::Timestamp,
 }
 
-/// Starts connecting the channel by OAuth (Mastodon today; other networks answer what they
-/// lack): the frontend opens `start_url` in the person's browser.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StartConnection {
+    /// Where a network has several logins: LinkedIn `member` (default) or `organization` (the
+    /// pages the member administers), Instagram `instagram` (Instagram Login, default) or
+    /// `facebook` (through the Facebook page it is linked to). Default: the channel's own.
+    pub login: Option<String>,
+}
+
+/// Starts connecting the channel by OAuth (Bluesky and Telegram answer that they take typed
+/// credentials): the frontend opens `start_url` in the person's browser.
 #[utoipa::path(post, path = "/v1/channels/{id}/connect", tag = "channels", params(("id" = String, Path)),
+    request_body(content = Option<StartConnection>, description = "Optional"),
     responses((status = 201, description = "A one-time start link", body = StartLinkView),
               (status = "4XX", description = "Problem", body = Problem, content_type = "application/problem+json")))]
 pub async fn start_connection(
     State(s): State<AppState>,
     Caller(actor): Caller,
     Path(id): Path<String>,
+    OptionalJsonBody(body): OptionalJsonBody<StartConnection>,
 ) -> ApiResult {
-    let link = s.connections.start(&actor, &channel_id(&id)?).await?;
+    let login = body.and_then(|b| b.login);
+    let link = s
+        .connections
+        .start(&actor, &channel_id(&id)?, login.as_deref())
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(StartLinkView {

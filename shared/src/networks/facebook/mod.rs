@@ -6,9 +6,10 @@ use crate::networks::meta_graph::Graph;
 use crate::outbound::OutboundClient;
 
 mod metrics;
+pub mod oauth;
 mod publish;
 
-const NETWORK: &str = "Facebook";
+pub(crate) const NETWORK: &str = "Facebook";
 
 pub struct FacebookConnector {
     graph: Graph,

@@ -1,7 +1,6 @@
 //! Instagram's figures: a media's insights and the account's followers.
 
 use async_trait::async_trait;
-use jiff::Timestamp;
 
 use super::InstagramConnector;
 use crate::domain::{Counters, MetricsReading};
@@ -30,12 +29,15 @@ impl ReadMetrics for InstagramConnector {
         remote_id: &str,
     ) -> Result<MetricsReading, PublishError> {
         // Daily metric reads keep the token of an account that rarely posts from expiring.
-        let token =
-            meta_graph::fresh_token(self.graph(), account, "ig_refresh_token", Timestamp::now())
-                .await?;
-        let insights =
-            meta_graph::insights(self.graph(), &token, remote_id, "insights", &MEDIA_INSIGHTS)
-                .await?;
+        let token = self.token(account).await?;
+        let insights = meta_graph::insights(
+            self.graph(account),
+            &token,
+            remote_id,
+            "insights",
+            &MEDIA_INSIGHTS,
+        )
+        .await?;
         Ok(MetricsReading {
             counters: Counters {
                 likes: insights.get("likes"),
@@ -52,11 +54,9 @@ impl ReadMetrics for InstagramConnector {
 
     async fn account_metrics(&self, account: &Account<'_>) -> Result<MetricsReading, PublishError> {
         let user = account.setting("ig_user_id")?;
-        let token =
-            meta_graph::fresh_token(self.graph(), account, "ig_refresh_token", Timestamp::now())
-                .await?;
+        let token = self.token(account).await?;
         let profile = self
-            .graph()
+            .graph(account)
             .get(
                 &[user],
                 &token,

@@ -2,7 +2,6 @@
 //! comment, and the read-back through the account's recent media.
 
 use async_trait::async_trait;
-use jiff::Timestamp;
 
 use super::InstagramConnector;
 use crate::domain::{Asset, MediaKind, Network};
@@ -86,15 +85,10 @@ impl Publish for InstagramConnector {
         let user = ctx.account.setting("ig_user_id")?;
         // Before any call: a post without media is refused here, not by Instagram.
         let container = self.container(ctx, post).await?;
-        let token = meta_graph::fresh_token(
-            self.graph(),
-            &ctx.account,
-            "ig_refresh_token",
-            Timestamp::now(),
-        )
-        .await?;
-        let container_id = self.containers.prepare(user, &token, container).await?;
-        let id = match self.containers.publish(user, &token, &container_id).await {
+        let token = self.token(&ctx.account).await?;
+        let containers = self.containers_for(&ctx.account);
+        let container_id = containers.prepare(user, &token, container).await?;
+        let id = match containers.publish(user, &token, &container_id).await {
             Ok(id) => id,
             // networks.md: this app-level limit has been answered for posts that were in fact
             // published, so it is read back rather than retried later as a plain rate limit.
@@ -106,8 +100,9 @@ impl Publish for InstagramConnector {
             }
             Err(f) => return Err(f.error),
         };
-        let notes = meta_graph::comment(self.graph(), &token, &id, &post.thread).await;
-        let url = meta_graph::permalink(self.graph(), &token, &id).await;
+        let graph = self.graph(&ctx.account);
+        let notes = meta_graph::comment(graph, &token, &id, &post.thread).await;
+        let url = meta_graph::permalink(graph, &token, &id).await;
         Ok(Published {
             remote_id: id,
             url,
@@ -129,6 +124,6 @@ impl Publish for InstagramConnector {
             time_field: "timestamp",
             permalink_field: Some("permalink"),
         };
-        meta_graph::find_by_text(self.graph(), token, recent, post, |_| None).await
+        meta_graph::find_by_text(self.graph(&ctx.account), token, recent, post, |_| None).await
     }
 }

@@ -7,7 +7,8 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::{LinkedinConnector, NETWORK, endpoint};
-use crate::domain::Credentials;
+use crate::domain::{Credentials, Network, Secret};
+use crate::networks::connect::renewal_client;
 use crate::networks::{Account, PublishError, call_failed, create_failed, oauth, snippet};
 use crate::outbound::{CallError, JSON_ANSWER_LIMIT, read_body, read_error_text};
 
@@ -73,14 +74,11 @@ impl<'a> Session<'a> {
     }
 
     fn can_refresh(&self) -> bool {
-        ["refresh_token", "client_id", "client_secret"]
-            .iter()
-            .all(|k| {
-                self.account
-                    .credentials()
-                    .get(k)
-                    .is_some_and(|s| !s.is_empty())
-            })
+        let credentials = self.account.credentials();
+        credentials
+            .get("refresh_token")
+            .is_some_and(|s| !s.is_empty())
+            && renewal_app(self.linkedin, self.account, credentials).is_some()
     }
 
     /// Sends the request `build` makes with LinkedIn's required headers; on a 401 renews the
@@ -118,15 +116,19 @@ impl<'a> Session<'a> {
         let (linkedin, account) = (self.linkedin, self.account);
         let build = |credentials: &Credentials| {
             let refresh_token = account.credential_in(credentials, "refresh_token")?;
-            let client_id = account.credential_in(credentials, "client_id")?;
-            let client_secret = account.credential_in(credentials, "client_secret")?;
+            let (client_id, client_secret) = renewal_app(linkedin, account, credentials)
+                .ok_or_else(|| {
+                PublishError::AuthExpired(
+                    "the channel has no OAuth app to renew its token with: connect it again".into(),
+                )
+            })?;
             Ok(linkedin
                 .http
                 .post(format!("{}{}", linkedin.oauth_base, endpoint::ACCESS_TOKEN))
                 .form(&[
                     ("grant_type", "refresh_token"),
                     ("refresh_token", refresh_token.expose()),
-                    ("client_id", client_id.expose()),
+                    ("client_id", client_id.as_str()),
                     ("client_secret", client_secret.expose()),
                 ]))
         };
@@ -258,6 +260,22 @@ impl ApiError {
             (None, true) => None,
         }
     }
+}
+
+
+/// The app that renews a channel's token: its own, else the deployment's for its login.
+fn renewal_app(
+    linkedin: &LinkedinConnector,
+    account: &Account<'_>,
+    credentials: &Credentials,
+) -> Option<(String, Secret)> {
+    let (id, secret) = renewal_client(
+        credentials,
+        &linkedin.apps,
+        Network::Linkedin,
+        account.channel.login(),
+    )?;
+    Some((id, secret?))
 }
 
 #[cfg(test)]

@@ -5,16 +5,18 @@
 
 use std::time::Duration;
 
+use crate::networks::connect::OAuthApps;
 use crate::outbound::OutboundClient;
 
 mod client;
 mod media;
 mod metrics;
+pub mod oauth;
 mod publish;
 
 pub use publish::little_text;
 
-const NETWORK: &str = "LinkedIn";
+pub(crate) const NETWORK: &str = "LinkedIn";
 
 /// Every LinkedIn endpoint the connector calls, relative to the API base (or the OAuth base).
 mod endpoint {
@@ -52,6 +54,8 @@ pub struct LinkedinConnector {
     linkedin_version: String,
     poll_interval: Duration,
     poll_max_wait: Duration,
+    /// The deployment's apps, which renew the tokens of channels connected through them.
+    apps: OAuthApps,
 }
 
 impl LinkedinConnector {
@@ -64,7 +68,14 @@ impl LinkedinConnector {
             linkedin_version: DEFAULT_VERSION.into(),
             poll_interval: Duration::from_secs(3),
             poll_max_wait: Duration::from_secs(300),
+            apps: OAuthApps::default(),
         }
+    }
+
+    /// The deployment's OAuth apps (a channel's own `client_id` takes precedence).
+    pub fn with_apps(mut self, apps: OAuthApps) -> Self {
+        self.apps = apps;
+        self
     }
 
     /// The `Linkedin-Version` (YYYYMM) sent with every call; LinkedIn retires versions after a year.

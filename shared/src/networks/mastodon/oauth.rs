@@ -2,19 +2,25 @@
 //! once per instance (`POST /api/v1/apps`), PKCE S256 where the server says it supports it
 //! (`/.well-known/oauth-authorization-server`, Mastodon 4.3+), the authorize URL, the code
 //! exchange (`POST /oauth/token`) and the account the token acts as
-//! (`GET /api/v1/accounts/verify_credentials`). Tokens do not expire.
+//! (`GET /api/v1/accounts/verify_credentials`), revocation (`POST /oauth/revoke`). Tokens do
+//! not expire.
 //!
 //! Every call goes through the guarded client: the instance is a URL a manager typed.
 
+use async_trait::async_trait;
 use jiff::Timestamp;
-use serde::Deserialize;
+use serde_json::Value;
 use url::Url;
 
 use crate::domain::Network;
 use crate::domain::connection::OAuthApp;
 use crate::domain::coverage;
-use crate::networks::{PublishError, call_failed, snippet};
-use crate::outbound::{JSON_ANSWER_LIMIT, OutboundClient, read_text};
+use crate::networks::connect::{
+    self, AppCredentials, Authorize, ConnectAccount, Exchange, FoundAccount, Revocation,
+    call_json, credential, url_with_query,
+};
+use crate::networks::{Account, PublishError};
+use crate::outbound::OutboundClient;
 
 const NETWORK: &str = "Mastodon";
 const CLIENT_NAME: &str = "Palinsesto";
@@ -22,26 +28,10 @@ const CLIENT_NAME: &str = "Palinsesto";
 /// What the brand's features use, from the coverage table; nothing else is asked for.
 fn scopes() -> Vec<String> {
     coverage::of(Network::Mastodon)
-        .all_scopes()
+        .all_scopes(None)
         .into_iter()
         .map(str::to_owned)
         .collect()
-}
-
-/// What a token exchange gave.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Grant {
-    pub access_token: String,
-    pub scopes: Vec<String>,
-}
-
-/// The account a token acts as.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TokenAccount {
-    pub id: String,
-    pub handle: String,
-    pub name: String,
-    pub avatar: Option<String>,
 }
 
 /// The Mastodon side of a connection flow.
@@ -63,11 +53,6 @@ impl MastodonOAuth {
         website: &str,
         now: Timestamp,
     ) -> Result<OAuthApp, PublishError> {
-        #[derive(Deserialize)]
-        struct App {
-            client_id: String,
-            client_secret: String,
-        }
         let scopes = scopes();
         let request = self.http.post(format!("{instance}/api/v1/apps")).form(&[
             ("client_name", CLIENT_NAME),
@@ -75,165 +60,138 @@ impl MastodonOAuth {
             ("scopes", &scopes.join(" ")),
             ("website", website),
         ]);
-        let app: App = self.json("registering the app", request).await?;
+        let app = call_json(NETWORK, "registering the app", &self.http, request).await?;
         Ok(OAuthApp {
-            client_id: app.client_id,
-            client_secret: app.client_secret,
+            client_id: connect::field(&app, "/client_id", NETWORK)?.to_owned(),
+            client_secret: connect::field(&app, "/client_secret", NETWORK)?.to_owned(),
             redirect_uri: redirect_uri.to_owned(),
             scopes,
             registered_at: now,
         })
     }
 
+    fn instance<'a>(instance: Option<&'a str>) -> Result<&'a str, PublishError> {
+        instance.ok_or_else(|| PublishError::Misconfigured("the channel names no server".into()))
+    }
+}
+
+#[async_trait]
+impl ConnectAccount for MastodonOAuth {
     /// Whether the server supports PKCE S256: only servers that publish their authorization
     /// server metadata and list it do (Mastodon 4.3+); older ones go without.
-    pub async fn supports_pkce(&self, instance: &str) -> bool {
-        #[derive(Deserialize)]
-        struct Metadata {
-            #[serde(default)]
-            code_challenge_methods_supported: Vec<String>,
-        }
+    async fn uses_pkce(&self, instance: Option<&str>) -> bool {
+        let Some(instance) = instance else {
+            return false;
+        };
         let request = self
             .http
             .get(format!("{instance}/.well-known/oauth-authorization-server"));
-        match self
-            .json::<Metadata>("reading its OAuth metadata", request)
-            .await
-        {
-            Ok(m) => m
-                .code_challenge_methods_supported
-                .iter()
-                .any(|m| m == "S256"),
+        match call_json(NETWORK, "reading its OAuth metadata", &self.http, request).await {
+            Ok(metadata) => metadata
+                .get("code_challenge_methods_supported")
+                .and_then(Value::as_array)
+                .is_some_and(|methods| methods.iter().any(|m| m == "S256")),
             Err(_) => false,
         }
     }
 
-    /// Where the browser goes to consent.
-    pub fn authorize_url(
-        &self,
-        instance: &str,
-        app: &OAuthApp,
-        state: &str,
-        pkce_challenge: Option<&str>,
-    ) -> Result<String, PublishError> {
-        let mut url = Url::parse(&format!("{instance}/oauth/authorize")).map_err(|e| {
-            PublishError::Misconfigured(format!("the instance URL {instance} is not a URL: {e}"))
-        })?;
-        {
-            let mut query = url.query_pairs_mut();
-            query
-                .append_pair("response_type", "code")
-                .append_pair("client_id", &app.client_id)
-                .append_pair("redirect_uri", &app.redirect_uri)
-                .append_pair("scope", &app.scopes.join(" "))
-                .append_pair("state", state);
-            if let Some(challenge) = pkce_challenge {
-                query
-                    .append_pair("code_challenge", challenge)
-                    .append_pair("code_challenge_method", "S256");
-            }
+    fn authorize_url(&self, request: &Authorize<'_>) -> Result<String, PublishError> {
+        let instance = Self::instance(request.instance)?;
+        let scope = request.scopes.join(" ");
+        let mut query = vec![
+            ("response_type", "code"),
+            ("client_id", request.client_id),
+            ("redirect_uri", request.redirect_uri),
+            ("scope", scope.as_str()),
+            ("state", request.state),
+        ];
+        if let Some(challenge) = request.pkce_challenge {
+            query.push(("code_challenge", challenge));
+            query.push(("code_challenge_method", "S256"));
         }
-        Ok(url.into())
+        url_with_query(&format!("{instance}/oauth/authorize"), &query)
     }
 
-    /// Exchanges the code the browser brought back for a token.
-    pub async fn exchange(
-        &self,
-        instance: &str,
-        app: &OAuthApp,
-        code: &str,
-        pkce_verifier: Option<&str>,
-    ) -> Result<Grant, PublishError> {
-        #[derive(Deserialize)]
-        struct Token {
-            access_token: String,
-            #[serde(default)]
-            scope: Option<String>,
-        }
+    /// Exchanges the code for a token (which does not expire), and reads the account it acts as.
+    async fn exchange(&self, request: &Exchange<'_>) -> Result<Vec<FoundAccount>, PublishError> {
+        let instance = Self::instance(request.instance)?;
         let mut form = vec![
             ("grant_type", "authorization_code"),
-            ("code", code),
-            ("client_id", app.client_id.as_str()),
-            ("client_secret", app.client_secret.as_str()),
-            ("redirect_uri", app.redirect_uri.as_str()),
+            ("code", request.code),
+            ("client_id", request.client_id),
+            ("client_secret", request.client_secret.expose()),
+            ("redirect_uri", request.redirect_uri),
         ];
-        if let Some(verifier) = pkce_verifier {
+        if let Some(verifier) = request.pkce_verifier {
             form.push(("code_verifier", verifier));
         }
-        let request = self
+        let request_token = self
             .http
             .post(format!("{instance}/oauth/token"))
             .form(&form);
-        let token: Token = self.json("exchanging the code", request).await?;
-        let scopes = match token.scope {
-            Some(s) => s.split_whitespace().map(str::to_owned).collect(),
-            None => app.scopes.clone(),
-        };
-        Ok(Grant {
-            access_token: token.access_token,
-            scopes,
-        })
-    }
-
-    /// The account the token acts as.
-    pub async fn account(&self, instance: &str, token: &str) -> Result<TokenAccount, PublishError> {
-        #[derive(Deserialize)]
-        struct Me {
-            id: String,
-            acct: String,
-            #[serde(default)]
-            display_name: String,
-            #[serde(default)]
-            avatar: Option<String>,
-        }
-        let request = self
-            .http
-            .get(format!("{instance}/api/v1/accounts/verify_credentials"))
-            .bearer_auth(token);
-        let me: Me = self.json("reading the account", request).await?;
+        let token = call_json(NETWORK, "exchanging the code", &self.http, request_token).await?;
+        let access = connect::field(&token, "/access_token", NETWORK)?.to_owned();
+        let scopes = token
+            .get("scope")
+            .and_then(Value::as_str)
+            .map_or_else(|| request.scopes.to_vec(), connect::split_scopes);
+        let me = call_json(
+            NETWORK,
+            "reading the account",
+            &self.http,
+            self.http
+                .get(format!("{instance}/api/v1/accounts/verify_credentials"))
+                .bearer_auth(&access),
+        )
+        .await?;
+        let acct = connect::field(&me, "/acct", NETWORK)?.to_owned();
         let host = Url::parse(instance)
             .ok()
             .and_then(|u| u.host_str().map(str::to_owned))
             .unwrap_or_default();
-        Ok(TokenAccount {
-            handle: format!("@{}@{host}", me.acct),
-            name: if me.display_name.is_empty() {
-                me.acct.clone()
-            } else {
-                me.display_name
-            },
-            id: me.id,
-            avatar: me.avatar,
-        })
+        Ok(vec![FoundAccount {
+            id: connect::id_field(&me, "/id", NETWORK)?,
+            handle: format!("@{acct}@{host}"),
+            name: me
+                .get("display_name")
+                .and_then(Value::as_str)
+                .filter(|n| !n.is_empty())
+                .unwrap_or(&acct)
+                .to_owned(),
+            avatar: me.get("avatar").and_then(Value::as_str).map(str::to_owned),
+            scopes,
+            credentials: vec![credential("access_token", access)],
+            settings: Vec::new(),
+            expires_at: None,
+            renewable: false,
+        }])
     }
 
-    async fn json<T: serde::de::DeserializeOwned>(
+    /// `POST /oauth/revoke` with the app the token was granted to.
+    async fn revoke(
         &self,
-        doing: &str,
-        request: reqwest::RequestBuilder,
-    ) -> Result<T, PublishError> {
-        let response = self
-            .http
-            .send(request)
-            .await
-            .map_err(|e| call_failed(NETWORK, &e))?;
-        let status = response.status();
-        let body = read_text(response, JSON_ANSWER_LIMIT)
-            .await
-            .map_err(|e| call_failed(NETWORK, &e))?;
-        if !status.is_success() {
-            let why = format!("Mastodon refused {doing}: {}", snippet(&body, status));
-            return Err(if status.is_server_error() {
-                PublishError::Transient(why)
-            } else {
-                // The code, the app or the token was refused: the person must start again.
-                PublishError::AuthExpired(why)
-            });
-        }
-        serde_json::from_str(&body).map_err(|e| {
-            PublishError::Transient(format!(
-                "Mastodon's answer to {doing} could not be read: {e}"
-            ))
-        })
+        app: &AppCredentials,
+        account: &Account<'_>,
+    ) -> Result<Revocation, PublishError> {
+        let instance = account
+            .channel
+            .endpoint()
+            .map_err(PublishError::Misconfigured)?
+            .ok_or_else(|| PublishError::Misconfigured("the channel names no server".into()))?;
+        let token = account.credential("access_token")?;
+        call_json(
+            NETWORK,
+            "revoking the token",
+            &self.http,
+            self.http
+                .post(format!("{}/oauth/revoke", instance.as_str()))
+                .form(&[
+                    ("client_id", app.client_id.as_str()),
+                    ("client_secret", app.client_secret.expose()),
+                    ("token", token.expose()),
+                ]),
+        )
+        .await?;
+        Ok(Revocation::Revoked)
     }
 }

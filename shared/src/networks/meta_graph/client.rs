@@ -97,6 +97,10 @@ impl Graph {
         self.network
     }
 
+    pub fn http(&self) -> &OutboundClient {
+        &self.http
+    }
+
     /// `{base}/{segments...}`, each segment escaped, so that a setting such as a page id can never
     /// reach another path.
     fn url(&self, segments: &[&str]) -> String {
@@ -200,7 +204,7 @@ impl Graph {
 }
 
 /// The base without a trailing `/vNN.N` version segment.
-fn unversioned(base: &str) -> &str {
+pub fn unversioned(base: &str) -> &str {
     match base.rsplit_once('/') {
         Some((root, last))
             if last.len() > 1

@@ -1,16 +1,19 @@
 //! What Meta's three networks (Facebook Pages, Instagram, Threads) share of Meta's Graph API:
 //! `client` holds Graph calls and their error body; `containers` the media containers Instagram
-//! and Threads publish through; `token` the long-lived token refresh; `publish` first comments,
+//! and Threads publish through; `token` the long-lived token refresh; `login` Facebook Login and the
+//! long-lived logins of Instagram and Threads; `publish` first comments,
 //! permalinks and the read-back; `metrics` insights and counts.
 
 mod client;
 mod containers;
+pub mod login;
+pub mod long_lived;
 mod metrics;
 mod publish;
 mod token;
 
-pub use client::{Call, Graph, GraphFailure, Params, id_of, refusal};
+pub use client::{Call, Graph, GraphFailure, Params, id_of, refusal, unversioned};
 pub use containers::{Container, Containers};
 pub use metrics::{Insights, count_at, insights};
 pub use publish::{RecentPosts, comment, find_by_text, follow_up_note, permalink};
-pub use token::fresh_token;
+pub use token::{fresh_token, long_lived_expiry, refreshed_at};

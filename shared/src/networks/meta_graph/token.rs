@@ -61,10 +61,7 @@ pub async fn fresh_token(
     };
     let changes = vec![
         ("access_token".to_owned(), refreshed.clone()),
-        (
-            REFRESHED_AT.to_owned(),
-            Secret::new(now.as_second().to_string()),
-        ),
+        refreshed_at(now),
     ];
     // The old token stays valid after a refresh, so failing to store the new one loses nothing yet.
     if let Err(e) = account.finish_renewal(renewal, changes).await {
@@ -74,6 +71,21 @@ pub async fn fresh_token(
 }
 
 const REFRESHED_AT: &str = "access_token_refreshed_at";
+
+/// When a long-lived token runs out unless refreshed: 60 days after its last refresh (or its
+/// exchange), if the credentials say when that was.
+pub fn long_lived_expiry(credentials: &Credentials) -> Option<Timestamp> {
+    credentials
+        .get(REFRESHED_AT)
+        .and_then(|s| s.expose().trim().parse::<i64>().ok())
+        .and_then(|secs| Timestamp::from_second(secs).ok())
+        .map(|at| at + super::login::LONG_LIVED)
+}
+
+/// The credential recording when a long-lived token was made or last refreshed.
+pub fn refreshed_at(now: Timestamp) -> (String, Secret) {
+    (REFRESHED_AT.to_owned(), Secret::new(now.as_second().to_string()))
+}
 
 /// Instagram and Threads tokens last 60 days from their last refresh and can be refreshed once a
 /// day old; refreshing a week after the last refresh keeps an account that posts rarely from

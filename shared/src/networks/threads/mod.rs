@@ -10,9 +10,10 @@ use crate::networks::meta_graph::{Containers, Graph};
 use crate::outbound::OutboundClient;
 
 mod metrics;
+pub mod oauth;
 mod publish;
 
-const NETWORK: &str = "Threads";
+pub(crate) const NETWORK: &str = "Threads";
 
 pub struct ThreadsConnector {
     containers: Containers,

@@ -7,7 +7,8 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::{NETWORK, XConnector, endpoint};
-use crate::domain::Credentials;
+use crate::domain::{Credentials, Network};
+use crate::networks::connect::renewal_client;
 use crate::networks::{
     Account, PublishError, call_failed, create_failed, oauth, reset_at_unix, snippet,
 };
@@ -118,7 +119,7 @@ impl<'a> Session<'a> {
 
     async fn refresh(&mut self) -> Result<(), PublishError> {
         self.refreshed = true;
-        let (x, account) = (self.x, self.account);
+        let x = self.x;
         let build = |credentials: &Credentials| {
             let refresh_token = credentials
                 .get("refresh_token")
@@ -129,16 +130,20 @@ impl<'a> Session<'a> {
                             .into(),
                     )
                 })?;
-            let client_id = account.credential_in(credentials, "client_id")?;
-            let client_secret = credentials.get("client_secret").filter(|s| !s.is_empty());
+            let (client_id, client_secret) =
+                renewal_client(credentials, &x.apps, Network::X, None).ok_or_else(|| {
+                    PublishError::AuthExpired(
+                        "the channel has no OAuth app to renew its token with (no client_id, and this deployment has no X app): connect the channel again".into(),
+                    )
+                })?;
             let mut request = x.http.post(x.url(endpoint::TOKEN)).form(&[
                 ("grant_type", "refresh_token"),
                 ("refresh_token", refresh_token.expose()),
-                ("client_id", client_id.expose()),
+                ("client_id", client_id.as_str()),
             ]);
             if let Some(secret) = client_secret {
                 // Confidential clients authenticate with HTTP basic auth.
-                request = request.basic_auth(client_id.expose(), Some(secret.expose()));
+                request = request.basic_auth(&client_id, Some(secret.expose()));
             }
             Ok(request)
         };

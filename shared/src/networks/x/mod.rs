@@ -7,16 +7,18 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use crate::networks::connect::OAuthApps;
 use crate::outbound::OutboundClient;
 
 mod client;
 mod media;
 mod metrics;
+pub mod oauth;
 mod publish;
 
 pub use publish::same_text;
 
-const NETWORK: &str = "X";
+pub(crate) const NETWORK: &str = "X";
 
 /// Every X endpoint the connector calls, relative to the API base.
 mod endpoint {
@@ -58,6 +60,8 @@ pub struct XConnector {
     chunk_size: u64,
     /// The X user id behind each connected channel, so a read-back costs one call, not two.
     user_ids: Mutex<HashMap<String, String>>,
+    /// The deployment's app, which renews the tokens of channels connected through it.
+    apps: OAuthApps,
 }
 
 impl XConnector {
@@ -70,7 +74,14 @@ impl XConnector {
             poll_max_wait: Duration::from_secs(300),
             chunk_size: DEFAULT_CHUNK,
             user_ids: Mutex::new(HashMap::new()),
+            apps: OAuthApps::default(),
         }
+    }
+
+    /// The deployment's OAuth apps (a channel's own `client_id` takes precedence).
+    pub fn with_apps(mut self, apps: OAuthApps) -> Self {
+        self.apps = apps;
+        self
     }
 
     /// Media processing polls: `interval` is how long one of X's `check_after_secs` lasts, and
