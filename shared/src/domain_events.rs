@@ -29,6 +29,7 @@ pub const POST_PARTIALLY_PUBLISHED: &str = "post.partially_published";
 pub const POST_FAILED: &str = "post.failed";
 pub const POST_MISSED: &str = "post.missed";
 pub const CHANNEL_NEEDS_RECONNECT: &str = "channel.needs_reconnect";
+pub const CHANNEL_EXPIRING: &str = "channel.expiring";
 pub const ASSET_READY: &str = "asset.ready";
 pub const ASSET_REJECTED: &str = "asset.rejected";
 pub const REPORT_READY: &str = "report.ready";
@@ -36,12 +37,13 @@ pub const REPORT_READY: &str = "report.ready";
 pub const WEBHOOK_PING: &str = "webhook.ping";
 
 /// Every event type, in the order docs/events.md lists them.
-pub const EVENT_TYPES: [&str; 9] = [
+pub const EVENT_TYPES: [&str; 10] = [
     POST_PUBLISHED,
     POST_PARTIALLY_PUBLISHED,
     POST_FAILED,
     POST_MISSED,
     CHANNEL_NEEDS_RECONNECT,
+    CHANNEL_EXPIRING,
     ASSET_READY,
     ASSET_REJECTED,
     REPORT_READY,
@@ -108,6 +110,23 @@ impl DomainEvent {
             "reason": reason,
         });
         Self::new(CHANNEL_NEEDS_RECONNECT, brand, time, data)
+    }
+
+    /// A connection that cannot be renewed runs out at `expires_at` (some days from now): the
+    /// channel must be connected again before then.
+    pub fn channel_expiring(
+        brand: &BrandId,
+        channel: &Channel,
+        expires_at: Timestamp,
+        time: Timestamp,
+    ) -> Self {
+        let data = json!({
+            "channel_id": channel.id.to_string(),
+            "path": format!("/v1/channels/{}", channel.id),
+            "network": channel.network,
+            "expires_at": expires_at,
+        });
+        Self::new(CHANNEL_EXPIRING, brand, time, data)
     }
 
     /// A file became a library asset.

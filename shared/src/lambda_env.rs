@@ -16,6 +16,7 @@ use crate::http::AppState;
 use crate::media_inspection::Limits;
 use crate::outbound::OutboundClient;
 use crate::sealing::{Keyring, Unconfigured};
+use crate::services::connection_worker::ConnectionWorker;
 use crate::services::connections::ConnectSettings;
 use crate::services::publishing::PublishingService;
 use crate::services::relay::RelayService;
@@ -85,12 +86,15 @@ impl AwsDeployment {
         let http = OutboundClient::new(OutboundPolicy::from_env())
             .map_err(|e| StartupError::Invalid(e.to_string()))?;
         let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        Ok(Self::on(
-            &config,
-            names,
-            Arc::new(SystemClock),
-            NetworkAccess::from_env(http),
-        ))
+        let mut networks = NetworkAccess::from_env(http);
+        if let Some(path) = optional("OAUTH_PARAMETERS_PATH") {
+            let client = aws_sdk_ssm::Client::new(&config);
+            let stored = crate::adapters::ssm::oauth_apps(&client, &path)
+                .await
+                .map_err(StartupError::Invalid)?;
+            networks.apps = networks.apps.overridden_by(stored);
+        }
+        Ok(Self::on(&config, names, Arc::new(SystemClock), networks))
     }
 
     /// On `config`'s endpoints (AWS, or the emulator in tests).
@@ -185,6 +189,11 @@ impl AwsDeployment {
         self.wiring.metrics()
     }
 
+    /// The connections function: revocations and renewals through the networks.
+    pub fn connection_worker(&self) -> ConnectionWorker {
+        self.wiring.connection_worker()
+    }
+
     /// The reports function: reports written to the bucket.
     pub fn reports_service(&self) -> Result<ReportService, StartupError> {
         Ok(self.wiring.reports(Arc::new(self.bucket()?)))
@@ -219,6 +228,11 @@ pub async fn intake_service() -> Result<S3Intake, StartupError> {
 /// The metrics function's service (`TABLE_NAME`; `BLUESKY_APPVIEW_BASE` optional).
 pub async fn metrics_service() -> Result<MetricsService, StartupError> {
     Ok(AwsDeployment::from_env().await?.metrics_service())
+}
+
+/// The connections function's worker (`TABLE_NAME`, `OAUTH_PARAMETERS_PATH`).
+pub async fn connection_worker() -> Result<ConnectionWorker, StartupError> {
+    Ok(AwsDeployment::from_env().await?.connection_worker())
 }
 
 /// The reports function's service (`TABLE_NAME`, `BUCKET_NAME`).

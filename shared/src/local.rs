@@ -354,6 +354,11 @@ impl LocalRuntime {
         self.wiring.metrics()
     }
 
+    /// The connection worker: tokens revoked on disconnect, renewed ahead of expiry.
+    pub fn connection_worker(&self) -> crate::services::connection_worker::ConnectionWorker {
+        self.wiring.connection_worker()
+    }
+
     /// Reports written to the bucket folder (`{data}/bucket/reports/...`).
     pub fn reports(&self) -> ReportService {
         self.wiring.reports(Arc::new(self.bucket.clone()))

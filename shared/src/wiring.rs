@@ -19,6 +19,7 @@ use crate::networks::connect::OAuthApps;
 use crate::networks::{NetworkConnectors, NetworkEndpoints, Polling, standard_connectors};
 use crate::outbound::OutboundClient;
 use crate::sealing::Keyring;
+use crate::services::connection_worker::ConnectionWorker;
 use crate::services::connections::{ConnectSettings, ConnectionService};
 use crate::services::publishing::PublishingService;
 use crate::services::relay::RelayService;
@@ -136,6 +137,11 @@ impl Wiring {
         jobs: Arc<dyn Dispatcher>,
     ) -> PublishingService {
         PublishingService::new(self.ports(), Arc::new(BucketMedia(media)), jobs)
+    }
+
+    /// The connection worker: revocations on disconnect, renewals ahead of expiry.
+    pub fn connection_worker(&self) -> ConnectionWorker {
+        ConnectionWorker::new(self.ports(), self.apps.clone())
     }
 
     /// The relay: events read from the outbox go to `bus` and to the brands' webhooks.

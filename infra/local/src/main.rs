@@ -263,6 +263,16 @@ async fn serve(
             async move { metrics.tick().await.map(|_| ()) }
         },
     ));
+    // Disconnects are revoked at the network within a publish tick.
+    let worker = runtime.connection_worker();
+    let connecting = tokio::spawn(every(
+        "connection tasks",
+        Duration::from_secs(tick),
+        move || {
+            let worker = worker.clone();
+            async move { worker.tick().await.map(|_| ()) }
+        },
+    ));
     let reports = runtime.reports();
     let reporting = tokio::spawn(every(
         "reports tick",
@@ -275,7 +285,7 @@ async fn serve(
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await;
-    for task in [ticking, measuring, reporting] {
+    for task in [ticking, measuring, connecting, reporting] {
         task.abort();
         let _ = task.await;
     }

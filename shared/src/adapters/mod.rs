@@ -17,3 +17,5 @@ pub mod local_queue;
 pub mod local_relay;
 #[cfg(feature = "aws")]
 pub mod s3;
+#[cfg(feature = "aws")]
+pub mod ssm;

@@ -20,6 +20,7 @@ pub mod action {
     pub const CHANNEL_CREDENTIALS_REPLACED: &str = "channel.credentials_replaced";
     pub const CHANNEL_DELETED: &str = "channel.deleted";
     pub const CHANNEL_CONNECTED: &str = "channel.connected";
+    pub const CHANNEL_DISCONNECTED: &str = "channel.disconnected";
     pub const POST_APPROVED: &str = "post.approved";
     pub const POST_REJECTED: &str = "post.rejected";
     pub const POST_SCHEDULED: &str = "post.scheduled";
@@ -32,13 +33,14 @@ pub mod action {
     pub const WEBHOOK_DELETED: &str = "webhook.deleted";
     pub const WEBHOOK_PINGED: &str = "webhook.pinged";
 
-    pub const ALL: [&str; 17] = [
+    pub const ALL: [&str; 18] = [
         CHANNEL_CREATED,
         CHANNEL_UPDATED,
         CHANNEL_ENDPOINT_CHANGED,
         CHANNEL_CREDENTIALS_REPLACED,
         CHANNEL_DELETED,
         CHANNEL_CONNECTED,
+        CHANNEL_DISCONNECTED,
         POST_APPROVED,
         POST_REJECTED,
         POST_SCHEDULED,

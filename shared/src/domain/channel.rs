@@ -241,6 +241,9 @@ pub enum ReconnectReason {
     /// The channel's server URL is one Palinsesto no longer connects to (plain http, a private
     /// address, user info in the URL): fix the URL, then connect the channel again.
     EndpointRefused,
+    /// Someone disconnected it (`DELETE /v1/channels/{id}/connection`): its tokens are revoked
+    /// where the network allows, and forgotten.
+    Disconnected,
 }
 
 impl ReconnectReason {
@@ -249,6 +252,7 @@ impl ReconnectReason {
             Self::AuthExpired => "auth_expired",
             Self::EndpointChanged => "endpoint_changed",
             Self::EndpointRefused => "endpoint_refused",
+            Self::Disconnected => "disconnected",
         }
     }
 }

@@ -115,6 +115,78 @@ pub struct PendingConnection {
     pub expires_at: Timestamp,
 }
 
+/// How long before a renewable access runs out the connection worker renews it.
+pub const RENEW_AHEAD: SignedDuration = SignedDuration::from_hours(7 * 24);
+/// How long before an access that cannot be renewed runs out the brand hears of it
+/// (`channel.expiring`).
+pub const EXPIRING_NOTICE: SignedDuration = SignedDuration::from_hours(7 * 24);
+/// How long the worker waits before trying a failed revocation or renewal again.
+pub const WORK_RETRY: SignedDuration = SignedDuration::from_mins(30);
+/// How many times the worker tries a revocation before it forgets the tokens anyway.
+pub const MAX_REVOKE_ATTEMPTS: u32 = 5;
+
+/// What the connection worker (the only code that opens a connection's tokens besides the
+/// connectors) has to do for a channel, at `due`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionWork {
+    pub channel: ChannelId,
+    pub task: ConnectionTask,
+    pub due: Timestamp,
+    #[serde(default)]
+    pub attempts: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ConnectionTask {
+    /// Revoke the channel's tokens at the network and forget them: those stored when the
+    /// disconnect was asked for (`stored_at`), not any stored since.
+    Disconnect {
+        requested_by: String,
+        stored_at: Option<Timestamp>,
+    },
+    /// Renew the access ahead of `expires_at`, or, when it cannot be renewed, tell the brand
+    /// before it runs out and mark the channel once it has.
+    Watch {
+        expires_at: Timestamp,
+        renewable: bool,
+        #[serde(default)]
+        warned: bool,
+    },
+}
+
+/// The key of a [`ConnectionTask::Watch`] (one task of each kind per channel).
+pub const WATCH: &str = "WATCH";
+/// The key of a [`ConnectionTask::Disconnect`].
+pub const DISCONNECT: &str = "DISCONNECT";
+
+impl ConnectionTask {
+    pub fn key(&self) -> &'static str {
+        match self {
+            Self::Disconnect { .. } => DISCONNECT,
+            Self::Watch { .. } => WATCH,
+        }
+    }
+}
+
+impl ConnectionWork {
+    /// The watch of an access that runs out at `expires_at`: renewed a week ahead, or the
+    /// brand told a week ahead.
+    pub fn watch(channel: ChannelId, expires_at: Timestamp, renewable: bool) -> Self {
+        let lead = if renewable { RENEW_AHEAD } else { EXPIRING_NOTICE };
+        Self {
+            channel,
+            task: ConnectionTask::Watch {
+                expires_at,
+                renewable,
+                warned: false,
+            },
+            due: expires_at - lead,
+            attempts: 0,
+        }
+    }
+}
+
 /// An OAuth client Palinsesto registered on a server (a Mastodon instance registers apps on
 /// request): kept once per normalized host and reused by every brand.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -227,6 +227,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(connections::start_connection))
         .routes(routes!(connections::get_pending_connection))
         .routes(routes!(connections::confirm_connection))
+        .routes(routes!(connections::disconnect_channel))
         .routes(routes!(connections::open_connection))
         .routes(routes!(connections::connection_callback))
         .routes(routes!(connections::connection_done))

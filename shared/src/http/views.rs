@@ -134,6 +134,13 @@ pub struct ChannelView {
     /// ("reading metrics needs read"); empty when nothing is missing.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub scopes_missing: Vec<MissingScope>,
+    /// What the connected account granted.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub scopes_granted: Vec<String>,
+    /// When the connection's access runs out unless renewed (renewable ones are renewed ahead of
+    /// it; for the others `channel.expiring` is sent some days before).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
     pub version: u64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -161,29 +168,51 @@ impl From<&Channel> for ChannelView {
             reconnect_reason: c.reconnect_reason,
             credentials_updated_at: c.credentials_updated_at,
             account: c.account.clone(),
-            scopes_missing: c
+            scopes_granted: c
                 .account
                 .as_ref()
-                .map(|a| {
-                    crate::domain::coverage::of(c.network)
-                        .missing_scopes(&a.scopes, c.login())
-                        .into_iter()
-                        .map(|need| MissingScope {
-                            scope: need.scope.to_owned(),
-                            capability: need.capability,
-                            detail: format!(
-                                "{} needs the {} scope: connect the channel again and grant it",
-                                need.capability.describe(),
-                                need.scope
-                            ),
-                        })
-                        .collect()
-                })
+                .map(|a| a.scopes.clone())
                 .unwrap_or_default(),
+            scopes_missing: c.account.as_ref().map(missing_scopes_of(c)).unwrap_or_default(),
+            expires_at: c.account.as_ref().and_then(|a| a.expires_at),
             version: c.version,
             created_at: c.created_at,
             updated_at: c.updated_at,
         }
+    }
+}
+
+/// The scopes a connected account lacks, each with what it blocks and what still works, in plain
+/// words ("publishing works; reading metrics needs read_insights").
+fn missing_scopes_of(
+    c: &Channel,
+) -> impl Fn(&crate::domain::channel::ConnectedAccount) -> Vec<MissingScope> + '_ {
+    move |a| {
+        use crate::domain::coverage::{self, Capability};
+        let table = coverage::of(c.network);
+        let missing = table.missing_scopes(&a.scopes, c.login());
+        let blocked = |cap: Capability| missing.iter().any(|m| m.capability == cap);
+        let works: Vec<&str> = [Capability::Publish, Capability::Metrics]
+            .into_iter()
+            .filter(|cap| table.offers(*cap) && !blocked(*cap))
+            .map(Capability::describe)
+            .collect();
+        let works = match works.as_slice() {
+            [] => String::new(),
+            all => format!("{} works; ", all.join(" and ")),
+        };
+        missing
+            .iter()
+            .map(|need| MissingScope {
+                scope: need.scope.to_owned(),
+                capability: need.capability,
+                detail: format!(
+                    "{works}{} needs {}: connect the channel again and grant it",
+                    need.capability.describe(),
+                    need.scope
+                ),
+            })
+            .collect()
     }
 }
 

@@ -14,9 +14,10 @@ use serde_json::json;
 use super::{Ports, ServiceError, check_version};
 use crate::domain::audit::{AuditEntry, action};
 use crate::domain::channel::ConnectedAccount;
+use crate::domain::channel::ReconnectReason;
 use crate::domain::connection::{
-    Candidate, FLOW_LIFETIME, FlowStart, FlowState, OAuthApp, Outcome, PENDING_LIFETIME,
-    PendingConnection, new_secret, pkce_challenge, secret_hash,
+    Candidate, ConnectionTask, ConnectionWork, FLOW_LIFETIME, FlowStart, FlowState, OAuthApp,
+    Outcome, PENDING_LIFETIME, PendingConnection, WATCH, new_secret, pkce_challenge, secret_hash,
 };
 use crate::domain::coverage::{self, Capability};
 use crate::domain::{Actor, ChannelId, Credentials, DomainError, Network, Permission, Secret};
@@ -624,6 +625,14 @@ impl ConnectionService {
             ),
         )?;
         let spent = Store::pending_connection_spent(&actor.brand, &pending.id, pending_version);
+        // The worker renews the access ahead of its expiry, or warns before it runs out.
+        let watch = match candidate.expires_at {
+            Some(at) => Store::connection_work_write(
+                &actor.brand,
+                &ConnectionWork::watch(*id, at, candidate.renewable),
+            )?,
+            None => Store::connection_work_done(&actor.brand, id, WATCH),
+        };
         Ok(self
             .store()
             .put_sealed_credentials_with(
@@ -631,7 +640,72 @@ impl ConnectionService {
                 &channel,
                 expected,
                 &candidate.sealed,
-                vec![spent, audit],
+                vec![spent, audit, watch],
+            )
+            .await?)
+    }
+
+    /// `DELETE /v1/channels/{id}/connection`: the channel stops using its connection at once
+    /// (it needs a new one before it publishes again); the connection worker revokes its tokens
+    /// at the network where the network allows, then forgets them. Answers the channel.
+    pub async fn disconnect(
+        &self,
+        actor: &Actor,
+        id: &ChannelId,
+        expected: Option<u64>,
+    ) -> Result<crate::domain::Channel, ServiceError> {
+        actor.require(Permission::ManageChannels)?;
+        let mut channel = self
+            .store()
+            .get_channel(&actor.brand, id)
+            .await?
+            .ok_or(ServiceError::NotFound("channel"))?;
+        check_version(expected, channel.version, "channel")?;
+        let Some(stored_at) = channel.credentials_updated_at else {
+            return Err(DomainError::InvalidState(
+                "the channel is not connected: there is nothing to disconnect".into(),
+            )
+            .into());
+        };
+        let now = self.ports.clock.now();
+        let version = channel.version;
+        let account = channel.account.take();
+        channel.credentials_updated_at = None;
+        channel.needs_reconnect(ReconnectReason::Disconnected, now);
+        let work = ConnectionWork {
+            channel: *id,
+            task: ConnectionTask::Disconnect {
+                requested_by: actor.subject.clone(),
+                stored_at: Some(stored_at),
+            },
+            due: now,
+            attempts: 0,
+        };
+        let audit = audit_write(
+            &actor.brand,
+            &AuditEntry::new(
+                actor,
+                action::CHANNEL_DISCONNECTED,
+                format!("channel/{id}"),
+                now,
+                json!({
+                    "network": channel.network.as_str(),
+                    "account_id": account.as_ref().map(|a| a.id.clone()),
+                    "handle": account.as_ref().map(|a| a.handle.clone()),
+                }),
+            ),
+        )?;
+        Ok(self
+            .store()
+            .put_channel_with(
+                &actor.brand,
+                &channel,
+                version,
+                vec![
+                    Store::connection_work_write(&actor.brand, &work)?,
+                    Store::connection_work_done(&actor.brand, id, WATCH),
+                    audit,
+                ],
             )
             .await?)
     }

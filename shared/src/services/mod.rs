@@ -7,6 +7,7 @@ pub mod brands;
 pub mod calendar;
 pub mod channels;
 pub mod competitors;
+pub mod connection_worker;
 pub mod connections;
 pub mod intake;
 pub mod kpis;

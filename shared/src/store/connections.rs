@@ -3,13 +3,19 @@
 //! network), the apps registered on Mastodon instances (`MAPP#{host}`), and pending connections
 //! under the brand (`B#{brand}` / `PC#{id}`). Links and states expire (TTL) and are deleted on
 //! use, on condition of the version read, so each works once.
+//!
+//! The connection worker's tasks sit under the brand too (`B#{brand}` /
+//! `CW#{channel}#{DISCONNECT|WATCH}`), on the sparse due index (`CDUE#0` /
+//! `{due}#{brand}#{channel}#{kind}`): one partition, as connections change rarely.
 
 use jiff::Timestamp;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{Condition, Item, Store, StoreError, Write, keys};
-use crate::domain::connection::{FlowStart, FlowState, OAuthApp, PendingConnection};
+use super::{Condition, Index, IndexKey, Item, Store, StoreError, Write, keys};
+use crate::domain::connection::{
+    ConnectionWork, FlowStart, FlowState, OAuthApp, PendingConnection,
+};
 use crate::domain::{BrandId, Channel, ChannelId, Credentials};
 use crate::sealing::{SealContext, Sealed};
 
@@ -268,4 +274,101 @@ impl Store {
         self.put_channel_with(brand, channel, expected, writes)
             .await
     }
+
+    /// The write that puts `work` (replacing the channel's task of the same kind).
+    pub fn connection_work_write(
+        brand: &BrandId,
+        work: &ConnectionWork,
+    ) -> Result<Write, StoreError> {
+        let kind = work.task.key();
+        let index = IndexKey {
+            pk: CONNECTION_DUE_PK.to_owned(),
+            sk: format!(
+                "{}#{brand}#{}#{kind}",
+                keys::time_key(work.due),
+                work.channel
+            ),
+        };
+        Ok(Write::Put {
+            item: super::repository::encode(
+                keys::brand_pk(brand),
+                work_sk(&work.channel, kind),
+                1,
+                vec![(Index::Due, index)],
+                work,
+            )?,
+            condition: Condition::Any,
+        })
+    }
+
+    /// The write that removes the channel's task of `kind` ([`ConnectionTask::key`]).
+    pub fn connection_work_done(brand: &BrandId, channel: &ChannelId, kind: &str) -> Write {
+        Write::Delete {
+            pk: keys::brand_pk(brand),
+            sk: work_sk(channel, kind),
+            condition: Condition::Any,
+        }
+    }
+
+    pub async fn put_connection_work(
+        &self,
+        brand: &BrandId,
+        work: &ConnectionWork,
+    ) -> Result<(), StoreError> {
+        self.items()
+            .write(vec![Self::connection_work_write(brand, work)?])
+            .await
+    }
+
+    pub async fn finish_connection_work(
+        &self,
+        brand: &BrandId,
+        work: &ConnectionWork,
+    ) -> Result<(), StoreError> {
+        self.items()
+            .write(vec![Self::connection_work_done(
+                brand,
+                &work.channel,
+                work.task.key(),
+            )])
+            .await
+    }
+
+    /// The channel's task of `kind`, if any.
+    pub async fn get_connection_work(
+        &self,
+        brand: &BrandId,
+        channel: &ChannelId,
+        kind: &str,
+    ) -> Result<Option<ConnectionWork>, StoreError> {
+        match self
+            .items()
+            .get(&keys::brand_pk(brand), &work_sk(channel, kind))
+            .await?
+        {
+            Some(item) => Ok(Some(decode(item)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Up to `limit` tasks of any brand due at or before `now`, oldest first.
+    pub async fn due_connection_work(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<(BrandId, ConnectionWork)>, StoreError> {
+        self.due_entries(CONNECTION_DUE_PK.to_owned(), now, limit)
+            .await?
+            .into_iter()
+            .map(|(brand, item)| Ok((brand, decode(item)?)))
+            .collect()
+    }
 }
+
+/// The due index partition of the connection worker's tasks.
+const CONNECTION_DUE_PK: &str = "CDUE#0";
+
+fn work_sk(channel: &ChannelId, kind: &str) -> String {
+    format!("CW#{channel}#{kind}")
+}
+

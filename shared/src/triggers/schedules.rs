@@ -1,4 +1,4 @@
-//! What the metrics and reports functions are invoked with: their EventBridge schedule's event,
+//! What the metrics, reports and connections functions are invoked with: their EventBridge schedule's event,
 //! and nothing else.
 
 use serde::{Deserialize, Serialize};
@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::publisher::{EventBridgeEvent, SCHEDULED_EVENT, describe};
 use crate::services::ServiceError;
+use crate::services::connection_worker::{ConnectionTickReport, ConnectionWorker};
 use crate::services::metrics::{MetricsService, MetricsTickReport};
 use crate::services::reports::{ReportService, ReportsTickReport};
 
@@ -73,6 +74,15 @@ pub async fn handle_metrics_event(
 ) -> Result<MetricsOutcome, ScheduleError> {
     expect_schedule("metrics", &event)?;
     Ok(service.tick().await?.into())
+}
+
+/// The connections function: the tasks due (revocations, renewals, expiry notices).
+pub async fn handle_connections_event(
+    worker: &ConnectionWorker,
+    event: Value,
+) -> Result<ConnectionTickReport, ScheduleError> {
+    expect_schedule("connections", &event)?;
+    Ok(worker.tick().await?)
 }
 
 /// The reports function's answer.

@@ -292,3 +292,24 @@ pub async fn confirm_connection(
         Json(ChannelView::from(&channel)),
     ))
 }
+
+/// Disconnects the channel: it stops using its connection at once (`status: needs_reconnect`,
+/// `reconnect_reason: disconnected`), and the connection worker revokes its tokens at the
+/// network where the network allows, then forgets them. `If-Match` is optional.
+#[utoipa::path(delete, path = "/v1/channels/{id}/connection", tag = "channels", params(("id" = String, Path)),
+    responses((status = 202, description = "Disconnected; the tokens are revoked shortly", body = ChannelView),
+              (status = "4XX", description = "Problem", body = Problem, content_type = "application/problem+json")))]
+pub async fn disconnect_channel(
+    State(s): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    IfMatch(expected): IfMatch,
+) -> ApiResult {
+    let channel = s
+        .connections
+        .disconnect(&actor, &channel_id(&id)?, expected)
+        .await?;
+    let mut response = etag::tagged(channel.version, Json(ChannelView::from(&channel)));
+    *response.status_mut() = StatusCode::ACCEPTED;
+    Ok(response)
+}
