@@ -465,6 +465,7 @@ fn the_ticks_run_on_their_schedules() {
     for (binary, schedule) in [
         ("publisher", "rate(1 minute)"),
         ("metrics", "rate(15 minutes)"),
+        ("connections", "rate(5 minutes)"),
         ("reports", "rate(1 hour)"),
     ] {
         let f = deployed(binary);
@@ -572,7 +573,7 @@ fn reads_credentials(f: &FunctionSpec) -> bool {
 }
 
 #[test]
-fn only_the_publisher_and_metrics_can_read_channel_credentials() {
+fn only_the_functions_that_call_the_networks_can_read_channel_credentials() {
     let brand = BrandId::parse("acme").unwrap();
     let mut readers = BTreeSet::new();
     for f in functions() {
@@ -601,7 +602,11 @@ fn only_the_publisher_and_metrics_can_read_channel_credentials() {
     }
     assert_eq!(
         readers,
-        BTreeSet::from(["metrics".to_owned(), "publisher".to_owned()]),
+        BTreeSet::from([
+            "connections".to_owned(),
+            "metrics".to_owned(),
+            "publisher".to_owned()
+        ]),
         "the functions whose role can read {} (only these call the networks)",
         keys::credentials_pk(&brand)
     );
@@ -838,7 +843,7 @@ fn only_the_functions_that_need_a_secret_can_open_one() {
         ]
     );
     // The functions that talk to networks open credentials (and seal renewed ones), nothing else.
-    for binary in ["publisher", "metrics"] {
+    for binary in ["publisher", "metrics", "connections"] {
         let f = deployed(binary);
         assert_eq!(
             kms_purposes(&f, "kms:Decrypt"),
@@ -862,7 +867,7 @@ fn only_the_functions_that_need_a_secret_can_open_one() {
         );
     }
     // Every function that seals or opens is told which key.
-    for binary in ["api", "publisher", "metrics", "relay"] {
+    for binary in ["api", "publisher", "metrics", "connections", "relay"] {
         assert!(
             deployed(binary)
                 .environment
@@ -932,5 +937,50 @@ fn only_the_health_check_the_document_and_the_connection_pages_skip_the_authoriz
             ("GET".to_owned(), "/oauth/{proxy+}".to_owned()),
             ("GET".to_owned(), "/v1/openapi.json".to_owned()),
         ]
+    );
+}
+
+/// The deployment's OAuth apps are read from the Parameter Store under their own path, by the
+/// functions that connect (the API) or call the networks with connected tokens, and by no other.
+#[test]
+fn only_the_functions_that_connect_or_renew_read_the_oauth_apps_and_only_under_their_path() {
+    let mut readers = BTreeSet::new();
+    for f in functions() {
+        let reads: Vec<&Statement> = f
+            .statements
+            .iter()
+            .filter(|s| s.allow && s.covers_action("ssm:GetParametersByPath"))
+            .collect();
+        for s in &reads {
+            assert!(
+                s.actions
+                    .iter()
+                    .all(|a| a.eq_ignore_ascii_case("ssm:GetParametersByPath")),
+                "{}: {:?}",
+                f.logical_id,
+                s.actions
+            );
+            for resource in &s.resources {
+                assert!(
+                    resource.contains(":parameter${OAuthParametersPath}"),
+                    "{} reads {resource}",
+                    f.logical_id
+                );
+            }
+        }
+        if !reads.is_empty() {
+            readers.insert(f.binary.clone());
+        }
+        assert!(
+            f.environment.iter().any(|v| v == "OAUTH_PARAMETERS_PATH") || reads.is_empty(),
+            "{} may read the apps but is not told where",
+            f.logical_id
+        );
+    }
+    assert_eq!(
+        readers,
+        BTreeSet::from(
+            ["api", "connections", "metrics", "publisher"].map(str::to_owned)
+        )
     );
 }
