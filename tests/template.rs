@@ -904,7 +904,8 @@ fn the_sandbox_is_refused_unless_the_stack_allows_it() {
 /// health check, the OpenAPI document, and the connection flow's pages (GET only), which check
 /// their one-time link, state and cookie themselves.
 #[test]
-fn only_the_health_check_the_document_and_the_connection_pages_skip_the_authorizer() {
+fn only_the_health_check_the_document_the_connection_pages_and_meta_s_callbacks_skip_the_authorizer()
+ {
     let template = palinsesto_system_tests::template::load();
     let mut open = Vec::new();
     for (logical_id, resource) in palinsesto_system_tests::template::resources(&template) {
@@ -936,6 +937,7 @@ fn only_the_health_check_the_document_and_the_connection_pages_skip_the_authoriz
             ("GET".to_owned(), "/healthz".to_owned()),
             ("GET".to_owned(), "/oauth/{proxy+}".to_owned()),
             ("GET".to_owned(), "/v1/openapi.json".to_owned()),
+            ("POST".to_owned(), "/oauth/meta/{proxy+}".to_owned()),
         ]
     );
 }

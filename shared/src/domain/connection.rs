@@ -99,6 +99,42 @@ pub struct Candidate {
     pub expires_at: Option<Timestamp>,
     #[serde(default)]
     pub renewable: bool,
+    /// Who granted it, as the app's deauthorize and data-deletion callbacks name them.
+    #[serde(default)]
+    pub grant: Option<GrantOwner>,
+}
+
+/// The person behind a connection, as an app's deauthorize and data-deletion callbacks name
+/// them (Meta's apps: `facebook`, `instagram`, `threads`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantOwner {
+    /// The deployment's app (`OAuthApps::NAMES`).
+    pub app: String,
+    /// The person's id for that app.
+    pub user_id: String,
+}
+
+/// A channel connected through a grant, found again by the grant's owner: kept in a global
+/// lookup so a deauthorize callback reaches every brand's channels the person connected.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantedChannel {
+    pub brand: BrandId,
+    pub channel: ChannelId,
+    /// The connection's time (the channel's `credentials_updated_at` when it was confirmed):
+    /// a later connection is not this grant's.
+    pub connected_at: Timestamp,
+}
+
+/// How long a data-deletion request's status stays readable at its URL.
+pub const DELETION_STATUS_LIFETIME: SignedDuration = SignedDuration::from_hours(90 * 24);
+
+/// What a data-deletion callback did, shown at its status URL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeletionRecord {
+    pub code: String,
+    pub app: String,
+    pub channels: usize,
+    pub at: Timestamp,
 }
 
 /// What a callback left for the person to confirm.

@@ -34,7 +34,8 @@ use crate::services::{
 };
 use routes::health::OpenApiJson;
 use routes::{
-    assets, audit, brand, calendar, channels, competitors, connections, health, kpis, networks,
+    assets, audit, brand, calendar, channels, competitors, connections, health, kpis,
+    meta_callbacks, networks,
     posts, reports, webhooks,
 };
 
@@ -228,6 +229,9 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(connections::get_pending_connection))
         .routes(routes!(connections::confirm_connection))
         .routes(routes!(connections::disconnect_channel))
+        .routes(routes!(meta_callbacks::meta_deauthorize))
+        .routes(routes!(meta_callbacks::meta_data_deletion))
+        .routes(routes!(meta_callbacks::meta_deletion_status))
         .routes(routes!(connections::open_connection))
         .routes(routes!(connections::connection_callback))
         .routes(routes!(connections::connection_done))

@@ -177,6 +177,7 @@ impl From<ServiceError> for Problem {
                 e.to_string(),
             ),
             ServiceError::BadRequest(detail) => Self::bad_request(detail),
+            ServiceError::BadSignature(detail) => Self::unauthorized(detail),
             ServiceError::RateLimited(refusal) => {
                 Self::too_many_requests(refusal.detail, refusal.retry_after_secs)
             }

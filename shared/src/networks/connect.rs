@@ -212,6 +212,9 @@ pub struct FoundAccount {
     pub expires_at: Option<Timestamp>,
     /// Whether Palinsesto can renew it before then (a refresh token, a refreshable token).
     pub renewable: bool,
+    /// The person who granted it, as the network's deauthorize and data-deletion callbacks name
+    /// them (Meta's app-scoped user id); `None` where the network has no such callbacks.
+    pub owner: Option<String>,
 }
 
 /// How a disconnect ended at the network.

@@ -16,13 +16,17 @@ use crate::domain::audit::{AuditEntry, action};
 use crate::domain::channel::ConnectedAccount;
 use crate::domain::channel::ReconnectReason;
 use crate::domain::connection::{
-    Candidate, ConnectionTask, ConnectionWork, FLOW_LIFETIME, FlowStart, FlowState, OAuthApp,
-    Outcome, PENDING_LIFETIME, PendingConnection, WATCH, new_secret, pkce_challenge, secret_hash,
+    Candidate, ConnectionTask, ConnectionWork, FLOW_LIFETIME, FlowStart, FlowState, GrantOwner,
+    DeletionRecord, GrantedChannel, OAuthApp, Outcome, PENDING_LIFETIME, PendingConnection, WATCH, new_secret,
+    pkce_challenge, secret_hash,
 };
 use crate::domain::coverage::{self, Capability};
 use crate::domain::{Actor, ChannelId, Credentials, DomainError, Network, Permission, Secret};
 use crate::networks::connect::{Authorize, Exchange, OAuthApps};
+use crate::domain_events::DomainEvent;
 use crate::networks::mastodon::oauth::MastodonOAuth;
+use crate::networks::meta_graph::signed_request;
+use crate::store::outbox::outbox_write;
 use crate::outbound::OutboundClient;
 use crate::store::Store;
 use crate::store::audit::audit_write;
@@ -461,6 +465,11 @@ impl ConnectionService {
         {
             return Err(Outcome::Mismatch);
         }
+        let app_name = self
+            .apps
+            .for_login(start.network, start.login.as_deref())
+            .ok()
+            .map(|(name, _)| name);
         let mut candidates = Vec::new();
         for account in found {
             let credentials = Credentials::connected(start.network, account.credentials)
@@ -481,6 +490,13 @@ impl ConnectionService {
                 settings: account.settings.into_iter().collect(),
                 expires_at: account.expires_at,
                 renewable: account.renewable,
+                grant: account
+                    .owner
+                    .zip(app_name)
+                    .map(|(user_id, app)| GrantOwner {
+                        app: app.to_owned(),
+                        user_id,
+                    }),
             });
         }
         let pending = PendingConnection {
@@ -633,6 +649,18 @@ impl ConnectionService {
             )?,
             None => Store::connection_work_done(&actor.brand, id, WATCH),
         };
+        let mut also = vec![spent, audit, watch];
+        // The person's deauthorize and data-deletion callbacks find the channel by its grant.
+        if let Some(grant) = &candidate.grant {
+            also.push(Store::granted_channel_write(
+                grant,
+                &GrantedChannel {
+                    brand: actor.brand.clone(),
+                    channel: *id,
+                    connected_at: now,
+                },
+            )?);
+        }
         Ok(self
             .store()
             .put_sealed_credentials_with(
@@ -640,7 +668,7 @@ impl ConnectionService {
                 &channel,
                 expected,
                 &candidate.sealed,
-                vec![spent, audit, watch],
+                also,
             )
             .await?)
     }
@@ -709,4 +737,116 @@ impl ConnectionService {
             )
             .await?)
     }
+
+    /// Meta's deauthorize callback (`app`: `facebook`, `instagram` or `threads`): the person
+    /// removed the app from their account. Every channel they connected through it stops using
+    /// the connection: its tokens are forgotten and it needs a reconnect. The number of channels.
+    pub async fn meta_deauthorized(
+        &self,
+        app: &str,
+        signed_request: &str,
+    ) -> Result<usize, ServiceError> {
+        let grant = self.verify_meta(app, signed_request)?;
+        self.forget_grant(&grant).await
+    }
+
+    /// Meta's data-deletion callback: as a deauthorization, and what was done is kept for 90
+    /// days at the status URL Meta shows the person. The status URL and its confirmation code.
+    pub async fn meta_data_deletion(
+        &self,
+        app: &str,
+        signed_request: &str,
+    ) -> Result<(String, String), ServiceError> {
+        let grant = self.verify_meta(app, signed_request)?;
+        let channels = self.forget_grant(&grant).await?;
+        let code = ulid::Ulid::new().to_string();
+        self.store()
+            .put_deletion_record(&DeletionRecord {
+                code: code.clone(),
+                app: grant.app,
+                channels,
+                at: self.ports.clock.now(),
+            })
+            .await?;
+        let base = self.public_base()?;
+        Ok((format!("{base}/oauth/meta/deletion/{code}"), code))
+    }
+
+    /// `GET /oauth/meta/deletion/{code}`: what a data deletion did.
+    pub async fn deletion_status(&self, code: &str) -> Result<DeletionRecord, ServiceError> {
+        self.store()
+            .get_deletion_record(code)
+            .await?
+            .ok_or(ServiceError::NotFound("data deletion request"))
+    }
+
+    /// The person a `signed_request` names, once its signature holds with the app's secret.
+    fn verify_meta(&self, app: &str, signed_request: &str) -> Result<GrantOwner, ServiceError> {
+        if !META_APPS.contains(&app) {
+            return Err(ServiceError::NotFound("callback"));
+        }
+        let secret = self
+            .apps
+            .get(app)
+            .ok_or(ServiceError::NotFound("callback (this deployment has no such app)"))?;
+        let request = signed_request::verify(signed_request, secret.client_secret.expose())
+            .map_err(|why| {
+                tracing::warn!(app, why, "a Meta callback's signed_request was refused");
+                ServiceError::BadSignature(format!("the signed_request was refused: {why}"))
+            })?;
+        Ok(GrantOwner {
+            app: app.to_owned(),
+            user_id: request.user_id,
+        })
+    }
+
+    /// Stops every channel connected through `grant` (and still on that connection).
+    async fn forget_grant(&self, grant: &GrantOwner) -> Result<usize, ServiceError> {
+        let store = self.store();
+        let mut stopped = 0;
+        for granted in store.granted_channels(grant).await? {
+            let done = Store::granted_channel_done(grant, &granted);
+            let channel = store.get_channel(&granted.brand, &granted.channel).await?;
+            let Some(mut channel) = channel.filter(|c| {
+                c.credentials_updated_at == Some(granted.connected_at) && c.account.is_some()
+            }) else {
+                // Gone, or connected again since: only the lookup is left to forget.
+                store.items().write(vec![done]).await?;
+                continue;
+            };
+            let now = self.ports.clock.now();
+            let version = channel.version;
+            channel.account = None;
+            channel.credentials_updated_at = None;
+            channel.needs_reconnect(ReconnectReason::AuthExpired, now);
+            let event = DomainEvent::channel_needs_reconnect(
+                &granted.brand,
+                &channel,
+                "the person who connected it removed Palinsesto from their account",
+                now,
+            );
+            match store
+                .put_channel_without_credentials(
+                    &granted.brand,
+                    &channel,
+                    version,
+                    vec![
+                        done,
+                        outbox_write(&event)?,
+                        Store::connection_work_done(&granted.brand, &granted.channel, WATCH),
+                    ],
+                )
+                .await
+            {
+                Ok(_) => stopped += 1,
+                // Changed meanwhile: Meta calls again if it must; the channel is looked at anew.
+                Err(crate::store::StoreError::Conflict { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(stopped)
+    }
 }
+
+/// The apps whose deauthorize and data-deletion callbacks Palinsesto serves.
+pub const META_APPS: [&str; 3] = ["facebook", "instagram", "threads"];

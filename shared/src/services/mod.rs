@@ -67,6 +67,9 @@ pub enum ServiceError {
     BrandNotSetUp,
     #[error("{0}")]
     BadRequest(String),
+    /// A caller without a token whose own proof (a network's signature) did not hold: 401.
+    #[error("{0}")]
+    BadSignature(String),
     #[error(transparent)]
     Store(StoreError),
     #[error(transparent)]

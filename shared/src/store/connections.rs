@@ -7,6 +7,10 @@
 //! The connection worker's tasks sit under the brand too (`B#{brand}` /
 //! `CW#{channel}#{DISCONNECT|WATCH}`), on the sparse due index (`CDUE#0` /
 //! `{due}#{brand}#{channel}#{kind}`): one partition, as connections change rarely.
+//!
+//! Grants (`GRANT#{app}#{user}` / `{brand}#{channel}`) find the channels a person connected when
+//! Meta calls a deauthorize or data-deletion callback; `MDEL#{code}` keeps what a data deletion
+//! did for 90 days.
 
 use jiff::Timestamp;
 use serde::Serialize;
@@ -14,7 +18,8 @@ use serde::de::DeserializeOwned;
 
 use super::{Condition, Index, IndexKey, Item, Store, StoreError, Write, keys};
 use crate::domain::connection::{
-    ConnectionWork, FlowStart, FlowState, OAuthApp, PendingConnection,
+    ConnectionWork, DELETION_STATUS_LIFETIME, DeletionRecord, GrantOwner, GrantedChannel,
+    FlowStart, FlowState, OAuthApp, PendingConnection,
 };
 use crate::domain::{BrandId, Channel, ChannelId, Credentials};
 use crate::sealing::{SealContext, Sealed};
@@ -363,6 +368,78 @@ impl Store {
             .map(|(brand, item)| Ok((brand, decode(item)?)))
             .collect()
     }
+}
+
+impl Store {
+    /// The write that files `channel` under its grant's owner (`GRANT#{app}#{user}` /
+    /// `{brand}#{channel}`, global: one person may connect channels of several brands).
+    pub fn granted_channel_write(
+        grant: &GrantOwner,
+        channel: &GrantedChannel,
+    ) -> Result<Write, StoreError> {
+        Ok(Write::Put {
+            item: item(
+                grant_pk(grant),
+                &format!("{}#{}", channel.brand, channel.channel),
+                channel,
+                None,
+            )?,
+            condition: Condition::Any,
+        })
+    }
+
+    /// The channels connected through the grants of `grant`'s owner.
+    pub async fn granted_channels(
+        &self,
+        grant: &GrantOwner,
+    ) -> Result<Vec<GrantedChannel>, StoreError> {
+        let page = self
+            .items()
+            .query(&super::Query {
+                pk: grant_pk(grant),
+                index: None,
+                range: super::KeyRange::Prefix(String::new()),
+                after: None,
+                limit: 500,
+                descending: false,
+            })
+            .await?;
+        page.items.into_iter().map(decode).collect()
+    }
+
+    /// The write that forgets `channel` under its grant's owner.
+    pub fn granted_channel_done(grant: &GrantOwner, channel: &GrantedChannel) -> Write {
+        Write::Delete {
+            pk: grant_pk(grant),
+            sk: format!("{}#{}", channel.brand, channel.channel),
+            condition: Condition::Any,
+        }
+    }
+
+    /// Keeps what a data-deletion callback did, readable at its status URL for 90 days.
+    pub async fn put_deletion_record(&self, record: &DeletionRecord) -> Result<(), StoreError> {
+        self.put_new(item(
+            format!("MDEL#{}", record.code),
+            "RECORD",
+            record,
+            Some(record.at + DELETION_STATUS_LIFETIME),
+        )?)
+        .await
+    }
+
+    pub async fn get_deletion_record(
+        &self,
+        code: &str,
+    ) -> Result<Option<DeletionRecord>, StoreError> {
+        match self.items().get(&format!("MDEL#{code}"), "RECORD").await? {
+            Some(item) => Ok(Some(decode(item)?)),
+            None => Ok(None),
+        }
+    }
+}
+
+fn grant_pk(grant: &GrantOwner) -> String {
+    format!("GRANT#{}#{}", grant.app, grant.user_id)
 }
 
 /// The due index partition of the connection worker's tasks.

@@ -48,7 +48,8 @@ impl ErrorType for ServiceError {
             | ServiceError::NotFound(_)
             | ServiceError::VersionRequired(_)
             | ServiceError::AlreadyExists(_)
-            | ServiceError::BadRequest(_) => "Service.Refused",
+            | ServiceError::BadRequest(_)
+            | ServiceError::BadSignature(_) => "Service.Refused",
         }
     }
 }

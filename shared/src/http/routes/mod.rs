@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod channels;
 pub mod competitors;
 pub mod connections;
+pub mod meta_callbacks;
 pub mod health;
 pub mod kpis;
 pub mod networks;

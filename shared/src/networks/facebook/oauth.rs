@@ -52,6 +52,7 @@ impl ConnectAccount for FacebookOAuth {
                 id: page.id,
                 expires_at: None,
                 renewable: false,
+                owner: Some(grant.user_id.clone()),
             })
             .collect())
     }

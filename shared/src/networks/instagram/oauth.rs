@@ -123,6 +123,7 @@ impl ConnectAccount for InstagramOAuth {
                     id: ig.id,
                     expires_at: None,
                     renewable: false,
+                    owner: Some(grant.user_id.clone()),
                 })
             })
             .collect();

@@ -189,6 +189,7 @@ impl ConnectAccount for LinkedinOAuth {
                 ],
                 expires_at,
                 renewable: false,
+                owner: None,
             }
         };
         if login == ORGANIZATION_LOGIN {

@@ -164,6 +164,7 @@ impl ConnectAccount for MastodonOAuth {
             settings: Vec::new(),
             expires_at: None,
             renewable: false,
+            owner: None,
         }])
     }
 

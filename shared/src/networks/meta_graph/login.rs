@@ -54,10 +54,12 @@ pub struct InstagramAccount {
     pub picture: Option<String>,
 }
 
-/// What a Facebook Login gives: the pages and the permissions granted.
+/// What a Facebook Login gives: the pages, the permissions granted, and the person's
+/// app-scoped id (which the deauthorize and data-deletion callbacks name).
 pub struct FacebookGrant {
     pub pages: Vec<Page>,
     pub scopes: Vec<String>,
+    pub user_id: String,
 }
 
 /// Facebook Login for Pages.
@@ -120,8 +122,23 @@ impl FacebookLogin {
         .await?;
         let user_token = connect::field(&long, "/access_token", self.network)?.to_owned();
         let scopes = self.granted(&user_token).await?;
+        let me = call_json(
+            self.network,
+            "reading the person",
+            &self.http,
+            self.http
+                .get(format!("{}/me", self.graph_base))
+                .query(&[("fields", "id")])
+                .bearer_auth(&user_token),
+        )
+        .await?;
+        let user_id = connect::id_field(&me, "/id", self.network)?;
         let pages = self.pages(&user_token).await?;
-        Ok(FacebookGrant { pages, scopes })
+        Ok(FacebookGrant {
+            pages,
+            scopes,
+            user_id,
+        })
     }
 
     async fn granted(&self, user_token: &str) -> Result<Vec<String>, PublishError> {

@@ -30,6 +30,7 @@ pub fn found_account(
 ) -> FoundAccount {
     let (id_key, picture_key, setting) = (shape.id, shape.picture, shape.setting);
     let text = |k: &str| me.get(k).and_then(Value::as_str).map(str::to_owned);
+    let long_user_id = long.user_id.clone();
     let id = me
         .get(id_key)
         .and_then(|v| match v {
@@ -54,6 +55,8 @@ pub fn found_account(
         id,
         expires_at: Some(long.expires_at),
         renewable: true,
+        // The callbacks of Instagram and Threads apps name the account's user id.
+        owner: Some(long_user_id),
     }
 }
 

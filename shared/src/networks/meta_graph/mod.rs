@@ -8,6 +8,7 @@ mod client;
 mod containers;
 pub mod login;
 pub mod long_lived;
+pub mod signed_request;
 mod metrics;
 mod publish;
 mod token;

@@ -126,6 +126,7 @@ impl ConnectAccount for XOAuth {
             // without one the connection ends with the first token.
             expires_at: if renewable { None } else { expires_at },
             renewable,
+            owner: None,
         }])
     }
 
