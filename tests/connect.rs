@@ -452,12 +452,15 @@ async fn a_channel_shows_the_scopes_its_account_was_not_granted_and_what_they_bl
     assert_eq!(missing.as_array().unwrap().len(), 1, "{missing}");
     assert_eq!(missing[0]["scope"], "read");
     assert_eq!(missing[0]["capability"], "metrics");
-    assert!(
-        missing[0]["detail"]
-            .as_str()
-            .unwrap()
-            .starts_with("reading metrics needs the read scope"),
+    assert_eq!(
+        missing[0]["detail"],
+        "publishing works; reading metrics needs read: connect the channel again and grant it",
         "{missing}"
+    );
+    assert_eq!(channel.body["scopes_granted"], json!(["write"]));
+    assert!(
+        channel.body.get("expires_at").is_none(),
+        "Mastodon tokens do not expire"
     );
     // and the coverage table says which scope each capability needs
     let networks = m.get("/v1/networks").await;
@@ -478,6 +481,93 @@ async fn a_channel_shows_the_scopes_its_account_was_not_granted_and_what_they_bl
             .unwrap()
             .contains(&json!("oauth"))
     );
+}
+
+/// The whole browser flow and the confirmation: the channel as confirmed.
+async fn connect(w: &World) -> serde_json::Value {
+    let browser = browser();
+    let (back, cookie) = consent(w, &browser).await;
+    let landed = callback(&browser, &back, Some(&cookie)).await;
+    let connection = param(&landed, "connection").expect("a pending connection");
+    let m = w.desk.manager();
+    let etag = m.get(&format!("/v1/channels/{}", w.channel)).await.etag();
+    let confirmed = m
+        .send(
+            m.request(
+                reqwest::Method::POST,
+                &format!("/v1/channels/{}/connect/confirm", w.channel),
+            )
+            .header("if-match", etag)
+            .json(&json!({"connection": connection})),
+        )
+        .await;
+    assert_eq!(confirmed.status.as_u16(), 200, "{}", confirmed.body);
+    confirmed.body
+}
+
+/// Disconnecting stops the channel at once; the connection worker then revokes the token at the
+/// network with the app it was granted to, and forgets it. Only the brand's managers may.
+#[tokio::test]
+async fn disconnecting_revokes_the_token_at_the_network_and_forgets_it() {
+    let w = world().await;
+    connect(&w).await;
+    let path = format!("/v1/channels/{}/connection", w.channel);
+
+    // another brand's manager finds no such channel; an editor may not
+    w.desk.app.brand("rival", "Europe/Rome", false).await;
+    let rival = w.desk.app.client("rival", "manager");
+    rival.delete(&path, None).await.problem(404);
+    let rival_start = rival
+        .post(&format!("/v1/channels/{}/connect", w.channel), json!({}))
+        .await;
+    rival_start.problem(404);
+    let editor = w.desk.app.client("acme", "editor");
+    editor.delete(&path, None).await.problem(403);
+
+    let m = w.desk.manager();
+    let r = m.delete(&path, None).await;
+    assert_eq!(r.status.as_u16(), 202, "{}", r.body);
+    assert_eq!(r.body["connected"], false);
+    assert_eq!(r.body["status"], "needs_reconnect");
+    assert_eq!(r.body["reconnect_reason"], "disconnected");
+    assert!(r.body.get("account").is_none(), "{}", r.body);
+    // nothing is sent to the network from the API itself
+    assert!(w.mastodon.revoked_tokens().is_empty());
+
+    // the worker revokes the token with Palinsesto's app on the instance, then forgets it
+    let report = w
+        .desk
+        .app
+        .runtime
+        .connection_worker()
+        .tick()
+        .await
+        .unwrap();
+    assert_eq!(report.revoked, 1, "{report:?}");
+    assert_eq!(
+        w.mastodon.revoked_tokens(),
+        [palinsesto_system_tests::fakes::mastodon::TOKEN]
+    );
+    let store = w.desk.app.runtime.store();
+    let (brand, id) = (
+        BrandId::parse("acme").unwrap(),
+        ChannelId::parse(&w.channel).unwrap(),
+    );
+    assert!(store.get_credentials(&brand, &id).await.unwrap().is_none());
+    // and nothing is left to do
+    let again = w.desk.app.runtime.connection_worker().tick().await.unwrap();
+    assert_eq!(again, Default::default());
+
+    // a channel that is not connected has nothing to disconnect
+    m.delete(&path, None).await.problem(409);
+    let audit = m.get("/v1/audit?action=channel.disconnected").await;
+    assert_eq!(audit.body["items"][0]["actor"], "manager@acme");
+    assert_eq!(audit.body["items"][0]["details"]["account_id"], ACCOUNT_ID);
+
+    // connecting again works as the first time
+    let again = connect(&w).await;
+    assert_eq!(again["status"], "active");
+    assert_eq!(again["connected"], true);
 }
 
 /// Bluesky app passwords and Telegram bot tokens are checked when they are stored: a wrong one

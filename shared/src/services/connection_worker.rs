@@ -224,7 +224,7 @@ impl ConnectionWorker {
         // The channel was connected again since, to an access with another expiry, or none.
         let current = channel.account.as_ref().and_then(|a| a.expires_at);
         if current != Some(expires_at) {
-            return Ok(match (current, &channel.account) {
+            match (current, &channel.account) {
                 (Some(at), Some(a)) => {
                     store
                         .put_connection_work(
@@ -234,7 +234,8 @@ impl ConnectionWorker {
                         .await?
                 }
                 _ => store.finish_connection_work(brand, work).await?,
-            });
+            }
+            return Ok(());
         }
         let now = self.ports.clock.now();
         if renewable {

@@ -70,7 +70,7 @@ impl MastodonOAuth {
         })
     }
 
-    fn instance<'a>(instance: Option<&'a str>) -> Result<&'a str, PublishError> {
+    fn instance(instance: Option<&str>) -> Result<&str, PublishError> {
         instance.ok_or_else(|| PublishError::Misconfigured("the channel names no server".into()))
     }
 }
