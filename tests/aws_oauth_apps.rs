@@ -23,7 +23,13 @@ async fn the_apps_are_read_from_the_parameter_store() {
     let ssm = aws_sdk_ssm::Client::new(&config);
     let path = format!("/{}/oauth", unique("palinsesto"));
     let other = format!("/{}/oauth", unique("elsewhere"));
-    put(&ssm, &format!("{path}/x/client_id"), "x-client", ParameterType::String).await;
+    put(
+        &ssm,
+        &format!("{path}/x/client_id"),
+        "x-client",
+        ParameterType::String,
+    )
+    .await;
     put(
         &ssm,
         &format!("{path}/x/client_secret"),
@@ -54,7 +60,13 @@ async fn the_apps_are_read_from_the_parameter_store() {
     )
     .await;
     // another stack's apps are not read
-    put(&ssm, &format!("{other}/facebook/client_id"), "fb", ParameterType::String).await;
+    put(
+        &ssm,
+        &format!("{other}/facebook/client_id"),
+        "fb",
+        ParameterType::String,
+    )
+    .await;
     put(
         &ssm,
         &format!("{other}/facebook/client_secret"),
@@ -74,7 +86,10 @@ async fn the_apps_are_read_from_the_parameter_store() {
     let (name, app) = apps
         .for_login(Network::Linkedin, Some("organization"))
         .unwrap();
-    assert_eq!((name, app.client_id.as_str()), ("linkedin_community", "li-community"));
+    assert_eq!(
+        (name, app.client_id.as_str()),
+        ("linkedin_community", "li-community")
+    );
     assert!(apps.for_login(Network::Facebook, None).is_err());
 
     // an empty path reads nothing and says nothing is wrong

@@ -9,34 +9,10 @@ use jiff::SignedDuration;
 use palinsesto::clock::Clock;
 use palinsesto::domain::{BrandId, ChannelId};
 use palinsesto::networks::NetworkEndpoints;
-use palinsesto_system_tests::browser::{consent_form, query_pairs};
+use palinsesto_system_tests::browser::{self, answer, browser, callback, param};
 use palinsesto_system_tests::desk::{Desk, target};
 use palinsesto_system_tests::fakes::mastodon::{ACCOUNT_ID, FakeMastodon};
-use reqwest::StatusCode;
 use serde_json::json;
-
-/// A browser that does not follow redirects, so each step can be looked at.
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .use_preconfigured_tls(palinsesto::outbound::tls_config(&[]).unwrap())
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-fn location(r: &reqwest::Response) -> String {
-    r.headers()[reqwest::header::LOCATION]
-        .to_str()
-        .unwrap()
-        .to_owned()
-}
-
-fn param(url: &str, name: &str) -> Option<String> {
-    query_pairs(url)
-        .into_iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v)
-}
 
 struct World {
     desk: Desk,
@@ -76,61 +52,16 @@ async fn open_start(w: &World, browser: &reqwest::Client) -> (String, String) {
         start.starts_with(&w.desk.app.base),
         "on our own origin: {start}"
     );
-
-    let opened = browser.get(&start).send().await.unwrap();
-    assert_eq!(opened.status(), StatusCode::SEE_OTHER);
-    let set_cookie = opened.headers()[reqwest::header::SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    for attribute in [
-        "HttpOnly",
-        "Secure",
-        "SameSite=Lax",
-        "Path=/",
-        "Max-Age=900",
-    ] {
-        assert!(set_cookie.contains(attribute), "{set_cookie}");
-    }
-    assert!(set_cookie.starts_with("__Host-"), "{set_cookie}");
-    let cookie = set_cookie.split(';').next().unwrap().to_owned();
-    let authorize = location(&opened);
+    let (authorize, cookie) = browser::open_start(browser, &start).await;
     assert!(authorize.starts_with(w.mastodon.base()), "{authorize}");
     (authorize, cookie)
-}
-
-/// The person's answer on the server's consent page at `authorize`: where the server sends
-/// the browser back.
-async fn answer(w: &World, browser: &reqwest::Client, authorize: &str, decision: &str) -> String {
-    let page = browser.get(authorize).send().await.unwrap();
-    assert_eq!(page.status(), StatusCode::OK);
-    let mut form = consent_form(&page.text().await.unwrap());
-    form.push(("decision".into(), decision.into()));
-    let answered = browser
-        .post(format!("{}/oauth/authorize", w.mastodon.base()))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answered.status(), StatusCode::FOUND);
-    location(&answered)
 }
 
 /// The browser's half of a flow up to the network's redirect back: the start link opened (its
 /// cookie kept), consent given. Returns the callback URL and the cookie.
 async fn consent(w: &World, browser: &reqwest::Client) -> (String, String) {
     let (authorize, cookie) = open_start(w, browser).await;
-    (answer(w, browser, &authorize, "approve").await, cookie)
-}
-
-async fn callback(browser: &reqwest::Client, url: &str, cookie: Option<&str>) -> String {
-    let mut request = browser.get(url);
-    if let Some(cookie) = cookie {
-        request = request.header(reqwest::header::COOKIE, cookie);
-    }
-    let r = request.send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    location(&r)
+    (answer(browser, &authorize, "approve").await, cookie)
 }
 
 #[tokio::test]
@@ -282,7 +213,7 @@ async fn a_state_needs_its_browser_and_works_once_for_its_network_before_it_expi
     // a denial on the server's page comes back as such, nothing kept
     w.desk.advance(SignedDuration::from_mins(-16));
     let (authorize, cookie) = open_start(&w, &browser).await;
-    let denied = answer(&w, &browser, &authorize, "deny").await;
+    let denied = answer(&browser, &authorize, "deny").await;
     let landed = callback(&browser, &denied, Some(&cookie)).await;
     assert_eq!(param(&landed, "outcome").as_deref(), Some("denied"));
     assert!(param(&landed, "connection").is_none());
@@ -300,7 +231,7 @@ async fn a_code_exchanged_without_its_pkce_verifier_fails() {
     );
     // someone swaps the challenge for their own on the way
     let swapped = authorize.replace(&challenge, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
-    let back = answer(&w, &browser, &swapped, "approve").await;
+    let back = answer(&browser, &swapped, "approve").await;
     let landed = callback(&browser, &back, Some(&cookie)).await;
     assert_eq!(param(&landed, "outcome").as_deref(), Some("failed"));
     assert!(param(&landed, "connection").is_none());
@@ -535,14 +466,7 @@ async fn disconnecting_revokes_the_token_at_the_network_and_forgets_it() {
     assert!(w.mastodon.revoked_tokens().is_empty());
 
     // the worker revokes the token with Palinsesto's app on the instance, then forgets it
-    let report = w
-        .desk
-        .app
-        .runtime
-        .connection_worker()
-        .tick()
-        .await
-        .unwrap();
+    let report = w.desk.app.runtime.connection_worker().tick().await.unwrap();
     assert_eq!(report.revoked, 1, "{report:?}");
     assert_eq!(
         w.mastodon.revoked_tokens(),

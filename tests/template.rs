@@ -981,8 +981,6 @@ fn only_the_functions_that_connect_or_renew_read_the_oauth_apps_and_only_under_t
     }
     assert_eq!(
         readers,
-        BTreeSet::from(
-            ["api", "connections", "metrics", "publisher"].map(str::to_owned)
-        )
+        BTreeSet::from(["api", "connections", "metrics", "publisher"].map(str::to_owned))
     );
 }

@@ -127,7 +127,9 @@ fn oauth_apps_file(data: &Path) -> Result<OAuthApps, LocalError> {
     let apps: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>> =
         serde_json::from_str(&text).map_err(|e| LocalError::Invalid {
             path: path.clone(),
-            why: format!("expected {{\"x\": {{\"client_id\": \"..\", \"client_secret\": \"..\"}}}}: {e}"),
+            why: format!(
+                "expected {{\"x\": {{\"client_id\": \"..\", \"client_secret\": \"..\"}}}}: {e}"
+            ),
         })?;
     let pairs: Vec<(String, &str)> = apps
         .iter()

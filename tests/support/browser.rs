@@ -82,3 +82,76 @@ pub fn query_pairs(url: &str) -> Vec<(String, String)> {
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()
 }
+
+/// A browser that does not follow redirects, so each step of a flow can be looked at.
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .use_preconfigured_tls(palinsesto::outbound::tls_config(&[]).unwrap())
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Where a redirect sends the browser.
+pub fn location(r: &reqwest::Response) -> String {
+    r.headers()[reqwest::header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The first query parameter `name` of `url`.
+pub fn param(url: &str, name: &str) -> Option<String> {
+    query_pairs(url)
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+}
+
+/// Opens a start link as the person's browser: the network's authorize URL it is sent to, and
+/// the flow's cookie (`name=value`), after checking the cookie's attributes.
+pub async fn open_start(browser: &reqwest::Client, start_url: &str) -> (String, String) {
+    let opened = browser.get(start_url).send().await.unwrap();
+    assert_eq!(opened.status(), reqwest::StatusCode::SEE_OTHER);
+    let set_cookie = opened.headers()[reqwest::header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    for attribute in [
+        "HttpOnly",
+        "Secure",
+        "SameSite=Lax",
+        "Path=/",
+        "Max-Age=900",
+    ] {
+        assert!(set_cookie.contains(attribute), "{set_cookie}");
+    }
+    assert!(set_cookie.starts_with("__Host-"), "{set_cookie}");
+    let cookie = set_cookie.split(';').next().unwrap().to_owned();
+    (location(&opened), cookie)
+}
+
+/// The person's answer (`approve` or `deny`) on the network's consent page at `authorize`: where
+/// the network sends the browser back.
+pub async fn answer(browser: &reqwest::Client, authorize: &str, decision: &str) -> String {
+    let page = browser.get(authorize).send().await.unwrap();
+    assert_eq!(page.status(), reqwest::StatusCode::OK, "{authorize}");
+    let mut form = consent_form(&page.text().await.unwrap());
+    form.push(("decision".into(), decision.into()));
+    let action = authorize.split('?').next().unwrap();
+    let answered = browser.post(action).form(&form).send().await.unwrap();
+    assert_eq!(answered.status(), reqwest::StatusCode::FOUND);
+    location(&answered)
+}
+
+/// Brings the network's redirect back to the callback, with the flow's cookie or none: where
+/// the browser lands.
+pub async fn callback(browser: &reqwest::Client, url: &str, cookie: Option<&str>) -> String {
+    let mut request = browser.get(url);
+    if let Some(cookie) = cookie {
+        request = request.header(reqwest::header::COOKIE, cookie);
+    }
+    let r = request.send().await.unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::SEE_OTHER);
+    location(&r)
+}

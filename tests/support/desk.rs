@@ -8,6 +8,7 @@ use palinsesto::domain::{BrandId, PostId};
 use palinsesto::domain_events::DomainEvent;
 use palinsesto::http::ApiSettings;
 use palinsesto::local::LocalPublisher;
+use palinsesto::networks::connect::OAuthApps;
 use palinsesto::networks::{NetworkEndpoints, Polling};
 use palinsesto::services::publishing::TickReport;
 use serde_json::{Value, json};
@@ -25,9 +26,15 @@ impl Desk {
     /// A desk whose non-self-hosted networks live at `endpoints`, with a brand "acme" that needs
     /// no approval.
     pub async fn start(endpoints: NetworkEndpoints) -> Self {
+        Self::start_connecting(endpoints, OAuthApps::default()).await
+    }
+
+    /// A desk that connects channels through the deployment's OAuth `apps`.
+    pub async fn start_connecting(endpoints: NetworkEndpoints, apps: OAuthApps) -> Self {
         let app = TestApp::spawn_full(ApiSettings::default(), |options| {
             palinsesto::local::LocalOptions {
                 endpoints,
+                apps,
                 polling: Polling {
                     interval: Duration::from_millis(5),
                     max_wait: Duration::from_secs(5),

@@ -209,7 +209,11 @@ impl ConnectionWork {
     /// The watch of an access that runs out at `expires_at`: renewed a week ahead, or the
     /// brand told a week ahead.
     pub fn watch(channel: ChannelId, expires_at: Timestamp, renewable: bool) -> Self {
-        let lead = if renewable { RENEW_AHEAD } else { EXPIRING_NOTICE };
+        let lead = if renewable {
+            RENEW_AHEAD
+        } else {
+            EXPIRING_NOTICE
+        };
         Self {
             channel,
             task: ConnectionTask::Watch {

@@ -35,8 +35,7 @@ use crate::services::{
 use routes::health::OpenApiJson;
 use routes::{
     assets, audit, brand, calendar, channels, competitors, connections, health, kpis,
-    meta_callbacks, networks,
-    posts, reports, webhooks,
+    meta_callbacks, networks, posts, reports, webhooks,
 };
 
 /// Everything a route needs, built once per process.

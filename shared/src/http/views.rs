@@ -173,7 +173,11 @@ impl From<&Channel> for ChannelView {
                 .as_ref()
                 .map(|a| a.scopes.clone())
                 .unwrap_or_default(),
-            scopes_missing: c.account.as_ref().map(missing_scopes_of(c)).unwrap_or_default(),
+            scopes_missing: c
+                .account
+                .as_ref()
+                .map(missing_scopes_of(c))
+                .unwrap_or_default(),
             expires_at: c.account.as_ref().and_then(|a| a.expires_at),
             version: c.version,
             created_at: c.created_at,

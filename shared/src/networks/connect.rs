@@ -246,8 +246,13 @@ pub trait ConnectAccount: Send + Sync {
         account: &Account<'_>,
     ) -> Result<Revocation, PublishError>;
 
-    /// Renews the channel's access ahead of its expiry, where it can be renewed: the new expiry.
-    async fn renew(&self, _account: &Account<'_>) -> Result<Option<Timestamp>, PublishError> {
+    /// Renews the channel's access ahead of its expiry (it is `now`), where it can be renewed:
+    /// the new expiry.
+    async fn renew(
+        &self,
+        _account: &Account<'_>,
+        _now: Timestamp,
+    ) -> Result<Option<Timestamp>, PublishError> {
         Ok(None)
     }
 }

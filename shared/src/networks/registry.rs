@@ -301,8 +301,7 @@ pub fn standard_connectors(
         (
             Network::Threads,
             NetworkConnectors::publishing_and_metrics(
-                threads::ThreadsConnector::new(http.clone(), e.threads.clone())
-                    .with_polling(i, w),
+                threads::ThreadsConnector::new(http.clone(), e.threads.clone()).with_polling(i, w),
             )
             .connecting(threads::oauth::ThreadsOAuth::new(
                 http.clone(),
@@ -312,10 +311,7 @@ pub fn standard_connectors(
         ),
         (
             Network::Telegram,
-            NetworkConnectors::checking(telegram::TelegramConnector::new(
-                http,
-                e.telegram.clone(),
-            )),
+            NetworkConnectors::checking(telegram::TelegramConnector::new(http, e.telegram.clone())),
         ),
     ])
 }

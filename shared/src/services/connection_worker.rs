@@ -16,9 +16,7 @@ use super::channels::mark_needs_reconnect;
 use super::publishing::StoreCredentials;
 use super::{Ports, ServiceError};
 use crate::domain::channel::ReconnectReason;
-use crate::domain::connection::{
-    ConnectionTask, ConnectionWork, MAX_REVOKE_ATTEMPTS, WORK_RETRY,
-};
+use crate::domain::connection::{ConnectionTask, ConnectionWork, MAX_REVOKE_ATTEMPTS, WORK_RETRY};
 use crate::domain::{BrandId, Channel, Network};
 use crate::domain_events::DomainEvent;
 use crate::networks::connect::{AppCredentials, OAuthApps, Revocation, renewal_client};
@@ -306,7 +304,7 @@ impl ConnectionWorker {
             network: channel.network,
         };
         let renewed = match Account::new(brand, &channel, &credentials, &sink) {
-            Ok(account) => connector.renew(&account).await,
+            Ok(account) => connector.renew(&account, self.ports.clock.now()).await,
             Err(e) => Err(e),
         };
         match renewed {

@@ -16,20 +16,20 @@ use crate::domain::audit::{AuditEntry, action};
 use crate::domain::channel::ConnectedAccount;
 use crate::domain::channel::ReconnectReason;
 use crate::domain::connection::{
-    Candidate, ConnectionTask, ConnectionWork, FLOW_LIFETIME, FlowStart, FlowState, GrantOwner,
-    DeletionRecord, GrantedChannel, OAuthApp, Outcome, PENDING_LIFETIME, PendingConnection, WATCH, new_secret,
-    pkce_challenge, secret_hash,
+    Candidate, ConnectionTask, ConnectionWork, DeletionRecord, FLOW_LIFETIME, FlowStart, FlowState,
+    GrantOwner, GrantedChannel, OAuthApp, Outcome, PENDING_LIFETIME, PendingConnection, WATCH,
+    new_secret, pkce_challenge, secret_hash,
 };
 use crate::domain::coverage::{self, Capability};
 use crate::domain::{Actor, ChannelId, Credentials, DomainError, Network, Permission, Secret};
-use crate::networks::connect::{Authorize, Exchange, OAuthApps};
 use crate::domain_events::DomainEvent;
+use crate::networks::connect::{Authorize, Exchange, OAuthApps};
 use crate::networks::mastodon::oauth::MastodonOAuth;
 use crate::networks::meta_graph::signed_request;
-use crate::store::outbox::outbox_write;
 use crate::outbound::OutboundClient;
 use crate::store::Store;
 use crate::store::audit::audit_write;
+use crate::store::outbox::outbox_write;
 
 /// How long a callback may take in all (the network's token and account calls included).
 const CALLBACK_BUDGET: Duration = Duration::from_secs(25);
@@ -663,13 +663,7 @@ impl ConnectionService {
         }
         Ok(self
             .store()
-            .put_sealed_credentials_with(
-                &actor.brand,
-                &channel,
-                expected,
-                &candidate.sealed,
-                also,
-            )
+            .put_sealed_credentials_with(&actor.brand, &channel, expected, &candidate.sealed, also)
             .await?)
     }
 
@@ -785,10 +779,9 @@ impl ConnectionService {
         if !META_APPS.contains(&app) {
             return Err(ServiceError::NotFound("callback"));
         }
-        let secret = self
-            .apps
-            .get(app)
-            .ok_or(ServiceError::NotFound("callback (this deployment has no such app)"))?;
+        let secret = self.apps.get(app).ok_or(ServiceError::NotFound(
+            "callback (this deployment has no such app)",
+        ))?;
         let request = signed_request::verify(signed_request, secret.client_secret.expose())
             .map_err(|why| {
                 tracing::warn!(app, why, "a Meta callback's signed_request was refused");

@@ -18,8 +18,8 @@ use serde::de::DeserializeOwned;
 
 use super::{Condition, Index, IndexKey, Item, Store, StoreError, Write, keys};
 use crate::domain::connection::{
-    ConnectionWork, DELETION_STATUS_LIFETIME, DeletionRecord, GrantOwner, GrantedChannel,
-    FlowStart, FlowState, OAuthApp, PendingConnection,
+    ConnectionWork, DELETION_STATUS_LIFETIME, DeletionRecord, FlowStart, FlowState, GrantOwner,
+    GrantedChannel, OAuthApp, PendingConnection,
 };
 use crate::domain::{BrandId, Channel, ChannelId, Credentials};
 use crate::sealing::{SealContext, Sealed};
@@ -448,4 +448,3 @@ const CONNECTION_DUE_PK: &str = "CDUE#0";
 fn work_sk(channel: &ChannelId, kind: &str) -> String {
     format!("CW#{channel}#{kind}")
 }
-

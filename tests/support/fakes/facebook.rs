@@ -1,6 +1,13 @@
 //! A fake Facebook Graph API for one page (feed, photos by URL, videos by URL, comments, the page's
 //! posts, post engagement and insights, the page's follower count), plus [`graph`]: the Graph
 //! request and error shapes the Instagram and Threads fakes share.
+//!
+//! "Connect" is Facebook Login for Pages ([`meta_login`](super::meta_login)), on the public field
+//! [`FakeFacebook::oauth`]: a test registers its app with
+//! `facebook.oauth.register_client(id, secret, redirect_uri)`. `/me/accounts` lists the fake's
+//! page ([`FakeFacebook::page_id`], "Test page", no Instagram account) with a page token the page
+//! endpoints accept, then any added with `facebook.oauth.add_page(..)`. `GET /v21.0/me` with a
+//! page token reads the page, as Graph does.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -15,6 +22,7 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use super::FakeServer;
+use super::meta_login::{FacebookLogin, ListedPage};
 use graph::{Auth, Params};
 
 /// Graph's request parameters, error bodies, usage headers, media fetching and post lists.
@@ -77,12 +85,33 @@ pub mod graph {
             self.get(key).is_some_and(|v| v == "true" || v == "1")
         }
 
-        /// The `fields` the caller asked for.
+        /// The `fields` the caller asked for, split at the commas outside braces and
+        /// parentheses (`a,b{c,d},e.limit(1)` is three fields).
         pub fn fields(&self) -> Vec<String> {
-            self.get("fields")
-                .map(|f| f.split(',').map(|s| s.trim().to_owned()).collect())
-                .unwrap_or_default()
+            self.get("fields").map(split_fields).unwrap_or_default()
         }
+    }
+
+    /// A field list split at its top-level commas.
+    pub fn split_fields(list: &str) -> Vec<String> {
+        let mut fields = Vec::new();
+        let mut depth = 0i32;
+        let mut current = String::new();
+        for c in list.chars() {
+            match c {
+                '{' | '(' => depth += 1,
+                '}' | ')' => depth -= 1,
+                ',' if depth == 0 => {
+                    fields.push(std::mem::take(&mut current).trim().to_owned());
+                    continue;
+                }
+                _ => {}
+            }
+            current.push(c);
+        }
+        fields.push(current.trim().to_owned());
+        fields.retain(|f| !f.is_empty());
+        fields
     }
 
     /// The documented error body: `{"error": {message, type, code, error_subcode, fbtrace_id}}`.
@@ -97,6 +126,37 @@ pub mod graph {
             error["error_subcode"] = json!(subcode);
         }
         json!({ "error": error }).to_string()
+    }
+
+    /// An error of the login endpoints (`/oauth/access_token` and the like): type
+    /// `OAuthException` whatever the code.
+    pub fn oauth_error(status: u16, code: i64, subcode: Option<i64>, message: &str) -> Response {
+        let mut error = json!({
+            "message": message,
+            "type": "OAuthException",
+            "code": code,
+            "fbtrace_id": format!("A{}", ulid::Ulid::new()),
+        });
+        if let Some(subcode) = subcode {
+            error["error_subcode"] = json!(subcode);
+        }
+        (
+            StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+            axum::Json(json!({ "error": error })),
+        )
+            .into_response()
+    }
+
+    /// The token a call carries: `Authorization: Bearer|OAuth`, or the `access_token` parameter.
+    pub fn access_token<'a>(headers: &'a HeaderMap, params: &'a Params) -> Option<&'a str> {
+        headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("OAuth "))
+            })
+            .or_else(|| params.get("access_token"))
     }
 
     pub fn error(status: u16, code: i64, subcode: Option<i64>, message: &str) -> Response {
@@ -202,15 +262,7 @@ pub mod graph {
 
         /// The token from `Authorization: Bearer|OAuth` or the `access_token` parameter.
         pub fn check(&self, headers: &HeaderMap, params: &Params) -> Result<(), Refusal> {
-            let token = headers
-                .get("authorization")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| {
-                    v.strip_prefix("Bearer ")
-                        .or_else(|| v.strip_prefix("OAuth "))
-                })
-                .or_else(|| params.get("access_token"));
-            match token {
+            match access_token(headers, params) {
                 None => Err(refusal(
                     400,
                     2500,
@@ -287,12 +339,20 @@ pub mod graph {
         json!({ "data": data, "paging": paging })
     }
 
-    /// Keeps only the `fields` asked for (Graph answers with `id` alone when none are).
+    /// Keeps only the `fields` asked for (Graph answers with `id` alone when none are). A field
+    /// `name{a,b}` keeps only `a` and `b` (and `id`) of a node `name`.
     pub fn select(full: &Value, fields: &[String]) -> Value {
         let mut out = json!({ "id": full["id"] });
         for field in fields {
-            if let Some(v) = full.get(field) {
-                out[field] = v.clone();
+            let (name, nested) = match field.split_once('{') {
+                Some((name, rest)) => (name, Some(rest.strip_suffix('}').unwrap_or(rest))),
+                None => (field.as_str(), None),
+            };
+            if let Some(v) = full.get(name) {
+                out[name] = match nested {
+                    Some(nested) if v.get("id").is_some() => select(v, &split_fields(nested)),
+                    _ => v.clone(),
+                };
             }
         }
         out
@@ -403,6 +463,8 @@ pub struct FakeFacebook {
     pub server: FakeServer,
     pub page_id: String,
     pub token: String,
+    /// Facebook Login for Pages: apps, codes, user and page tokens, pages listed.
+    pub oauth: FacebookLogin,
     page: Shared,
 }
 
@@ -427,20 +489,39 @@ impl FakeFacebook {
             fan_count: None,
             next_id: 0,
         }));
+        let accepting = page.clone();
+        let oauth = FacebookLogin::new(vec![ListedPage::new(&page_id, "Test page")], move |t| {
+            accepting.lock().unwrap().auth.valid.push(t.to_owned());
+        });
+        let login = oauth.clone();
+        let me = move |State(page): State<Shared>,
+                       RawQuery(query): RawQuery,
+                       headers: HeaderMap| async move {
+            let params = Params::parse(query.as_deref(), &headers, &[]);
+            if let Some(answer) = login.me(&headers, &params) {
+                return answer;
+            }
+            let page_id = page.lock().unwrap().page_id.clone();
+            read_node(State(page), Path(page_id), RawQuery(query), headers).await
+        };
         let router = Router::new()
+            .route(&format!("/{VERSION}/me"), get(me))
             .route(&format!("/{VERSION}/{{node}}"), get(read_node))
             .route(
                 &format!("/{VERSION}/{{node}}/{{edge}}"),
                 get(read_edge).post(create_on_edge),
             )
             .fallback(|| async { graph::unknown_path() })
-            .with_state(page.clone());
+            .with_state(page.clone())
+            .merge(oauth.routes());
         let server = FakeServer::start(router).await;
         page.lock().unwrap().base = format!("{}/{VERSION}", server.base);
+        oauth.set_base(&server.base);
         Self {
             server,
             page_id,
             token,
+            oauth,
             page,
         }
     }

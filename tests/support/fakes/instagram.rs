@@ -2,15 +2,69 @@
 //! media_publish, comments, token refresh, media insights, the account's follower count), plus
 //! [`containers`]: the container and insights engine it shares with the Threads fake, since Threads
 //! publishes (and counts) the same way.
+//!
+//! "Connect" has two logins ([`meta_login`](super::meta_login)):
+//! - Instagram Login, on the public field [`FakeInstagram::oauth`] (a test registers its
+//!   Instagram app with `instagram.oauth.register_client(id, secret, redirect_uri)`):
+//!   `GET`/`POST /oauth/authorize` (a refusal redirects with `error=access_denied
+//!   &error_reason=user_denied&error_description=The+user+denied+your+request.`, an approval's
+//!   redirect ends in `#_`), `POST /oauth/access_token` (`{"data":[{"access_token","user_id",
+//!   "permissions"}]}`, `user_id` being [`APP_SCOPED_ID`]; errors `{"error_type":
+//!   "OAuthException","code":400,"error_message":..}`), `GET /access_token?grant_type=
+//!   ig_exchange_token` (a long-lived token the API and `/refresh_access_token` accept), and
+//!   `GET /v21.0/me?fields=user_id,username,name,profile_picture_url,account_type`: `id` is
+//!   [`APP_SCOPED_ID`], `user_id` the professional account id the content API uses
+//!   ([`FakeInstagram::user_id`]).
+//! - Facebook Login for Pages, on the public field [`FakeInstagram::facebook_login`] (its own
+//!   apps): `/me/accounts` lists [`PAGE_ID`] with `instagram_business_account` this account, and
+//!   a page token this fake's API accepts.
 
 use std::ops::Deref;
 
-use axum::http::Method;
+use axum::Router;
+use axum::extract::RawQuery;
+use axum::http::{HeaderMap, Method};
+use axum::routing::get;
 use serde_json::{Value, json};
 
+use super::consent::Dialog;
 use super::facebook::graph::{self, Params, Refusal};
+use super::meta_login::{
+    FacebookLogin, LinkedInstagram, ListedPage, LongLivedFlavor, LongLivedLogin,
+};
 use super::{FakeServer, Fault};
 use containers::{Engine, Flavor, Kind};
+
+/// The id Instagram Login's code exchange answers as `user_id`, and `/me` as `id` (the app-scoped
+/// id, which is not the professional account id the content API takes).
+pub const APP_SCOPED_ID: &str = "8012345678901234";
+/// The account's username, name and picture.
+pub const USERNAME: &str = "test";
+pub const NAME: &str = "Test";
+pub const PROFILE_PICTURE_URL: &str = "https://scontent.cdninstagram.com/v/t51/test_profile.jpg";
+/// The Facebook page the account is linked to, as Facebook Login lists it.
+pub const PAGE_ID: &str = "104000000000002";
+
+static INSTAGRAM_LOGIN: Dialog = Dialog {
+    network: "Instagram",
+    scope_separator: ',',
+    pkce_required: false,
+    scopes: None,
+    deny: &[
+        ("error", "access_denied"),
+        ("error_reason", "user_denied"),
+        ("error_description", "The user denied your request."),
+    ],
+    fragment: Some("_"),
+};
+
+static INSTAGRAM_TOKENS: LongLivedFlavor = LongLivedFlavor {
+    dialog: &INSTAGRAM_LOGIN,
+    exchange_grant: "ig_exchange_token",
+    short_prefix: "IGAAShort",
+    long_prefix: "IGAALong",
+    instagram: true,
+};
 
 /// Containers: created from a media URL (fetched at once, as Meta does), IN_PROGRESS for a number
 /// of polls, then FINISHED (or ERROR with the reason when the fetch failed), then published; and
@@ -746,6 +800,10 @@ pub struct FakeInstagram {
     pub server: FakeServer,
     pub user_id: String,
     pub token: String,
+    /// Instagram Login: apps, codes, short- and long-lived tokens.
+    pub oauth: LongLivedLogin,
+    /// Facebook Login for Pages, listing the page this account is linked to.
+    pub facebook_login: FacebookLogin,
     engine: Engine,
 }
 
@@ -754,12 +812,55 @@ impl FakeInstagram {
         let user_id = "17841400000000001".to_owned();
         let token = "IGAAToken".to_owned();
         let engine = Engine::new(&INSTAGRAM, &user_id, &token);
-        let server = FakeServer::start(engine.router()).await;
+        let oauth = LongLivedLogin::new(&INSTAGRAM_TOKENS, APP_SCOPED_ID, &engine);
+        let accepting = engine.clone();
+        let page = ListedPage::new(PAGE_ID, "Test page").with_instagram(LinkedInstagram {
+            id: user_id.clone(),
+            username: USERNAME.into(),
+            name: NAME.into(),
+            profile_picture_url: PROFILE_PICTURE_URL.into(),
+        });
+        let facebook_login = FacebookLogin::new(vec![page], move |t| {
+            accepting.store().auth.valid.push(t.to_owned());
+        });
+        let me = {
+            let (oauth, facebook_login, engine) =
+                (oauth.clone(), facebook_login.clone(), engine.clone());
+            move |RawQuery(query): RawQuery, headers: HeaderMap| async move {
+                let params = Params::parse(query.as_deref(), &headers, &[]);
+                if let Some(answer) = facebook_login.me(&headers, &params) {
+                    return answer;
+                }
+                if let Err(refused) = oauth.check_me(&headers, &params) {
+                    return *refused;
+                }
+                let store = engine.store();
+                let full = json!({
+                    "id": APP_SCOPED_ID,
+                    "user_id": store.user_id,
+                    "username": USERNAME,
+                    "name": NAME,
+                    "profile_picture_url": PROFILE_PICTURE_URL,
+                    "account_type": "BUSINESS",
+                    "media_count": store.media.len(),
+                });
+                graph::ok(graph::select(&full, &params.fields()))
+            }
+        };
+        let router = engine
+            .router()
+            .merge(oauth.routes())
+            .merge(facebook_login.routes())
+            .merge(Router::new().route(&format!("/{}/me", INSTAGRAM.version), get(me)));
+        let server = FakeServer::start(router).await;
         engine.store().base = format!("{}/{}", server.base, INSTAGRAM.version);
+        facebook_login.set_base(&server.base);
         Self {
             server,
             user_id,
             token,
+            oauth,
+            facebook_login,
             engine,
         }
     }

@@ -2,6 +2,30 @@
 //! whose URN comes back in `x-restli-id`, image and video upload flows (upload URLs point back
 //! here), duplicate detection, comments, posts by author, OAuth refresh for partner apps, and the
 //! statistics: organization share statistics, member post analytics and a page's follower count.
+//!
+//! "Connect" (OAuth 2.0 Authorization Code, no PKCE), on the public field [`FakeLinkedin::oauth`]
+//! (an [`OAuthServer`]; a test registers each app, e.g. the member app and the Community
+//! Management app, with `linkedin.oauth.register_client(id, secret, redirect_uri)`):
+//! - `GET`/`POST /oauth/v2/authorization`: the consent page ([`consent`](super::consent)); a
+//!   refusal redirects with `error=user_cancelled_authorize&error_description=..`.
+//! - `POST /oauth/v2/accessToken` `grant_type=authorization_code&code&redirect_uri&client_id
+//!   &client_secret`: `{"access_token","expires_in":5184000,"scope":"a,b"}` (scopes joined by
+//!   commas, as LinkedIn answers), plus `"refresh_token","refresh_token_expires_in":31536000`
+//!   when the app may refresh ([`FakeLinkedin::set_refresh_enabled`], off by default). The token
+//!   (and those its refresh token gives) is accepted by the API, alongside [`ACCESS_TOKEN`],
+//!   until revoked or [`FakeLinkedin::expire_access_token`]. A bad, spent
+//!   or expired code, or another redirect URI: 400 `invalid_request` ("Unable to retrieve access
+//!   token: .."); a bad client: 401 `{"error":"invalid_client","error_description":"Client
+//!   authentication failed"}`.
+//! - `POST /oauth/v2/revoke` `client_id&client_secret&token`: 200, empty; recorded, and the
+//!   token stops working.
+//! - `GET /v2/userinfo` (OpenID Connect; `openid` and `profile` granted, else 403
+//!   `ACCESS_DENIED`): the member [`MEMBER_ID`]; `email` too when granted.
+//! - `GET /rest/organizationAcls?q=roleAssignee&role=ADMINISTRATOR&state=APPROVED` (needs
+//!   `rw_organization_admin` or `r_organization_admin`) and `GET /rest/organizations/{id}`: the
+//!   pages the member administers ([`FakeLinkedin::set_organizations`]; by default [`AUTHOR`]).
+//!
+//! Tokens of the fixture ([`ACCESS_TOKEN`] and its refreshes) have every scope.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -17,6 +41,7 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use super::FakeServer;
+use super::consent::{Dialog, Grant, OAuthServer};
 
 pub const ACCESS_TOKEN: &str = "li-access-1";
 pub const REFRESH_TOKEN: &str = "li-refresh-1";
@@ -25,6 +50,54 @@ pub const CLIENT_SECRET: &str = "palinsesto-li-secret";
 pub const AUTHOR: &str = "urn:li:organization:5515715";
 /// The member (person) whose token the fake accepts, for posts made as a person.
 pub const MEMBER: &str = "urn:li:person:Zx8Wq4Lm2P";
+/// The member's id (`sub` in `/v2/userinfo`; [`MEMBER`] is `urn:li:person:{MEMBER_ID}`).
+pub const MEMBER_ID: &str = "Zx8Wq4Lm2P";
+pub const MEMBER_NAME: &str = "Ada Lovelace";
+pub const MEMBER_PICTURE: &str = "https://media.licdn.com/dms/image/v2/Zx8Wq4Lm2P/profile.jpg";
+pub const MEMBER_EMAIL: &str = "ada@example.com";
+/// The id of the organization page [`AUTHOR`] names.
+pub const ORGANIZATION_ID: u64 = 5_515_715;
+/// The scopes the fixture's tokens have.
+const FIXTURE_SCOPES: &[&str] = &[
+    "openid",
+    "profile",
+    "email",
+    "w_member_social",
+    "r_member_postAnalytics",
+    "w_organization_social",
+    "r_organization_social",
+    "rw_organization_admin",
+];
+
+static DIALOG: Dialog = Dialog {
+    network: "LinkedIn",
+    scope_separator: ' ',
+    pkce_required: false,
+    scopes: None,
+    deny: &[
+        ("error", "user_cancelled_authorize"),
+        ("error_description", "The user cancelled the authorization"),
+    ],
+    fragment: None,
+};
+
+/// An organization page the member administers, as `/rest/organizations/{id}` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakeOrganization {
+    pub id: u64,
+    pub localized_name: String,
+    pub vanity_name: String,
+}
+
+impl FakeOrganization {
+    pub fn new(id: u64, localized_name: &str, vanity_name: &str) -> Self {
+        Self {
+            id,
+            localized_name: localized_name.to_owned(),
+            vanity_name: vanity_name.to_owned(),
+        }
+    }
+}
 /// The versions this fake serves, as LinkedIn serves the last twelve months.
 const ACTIVE_VERSIONS: &[&str] = &["202510", "202511", "202512", "202601"];
 /// LinkedIn's documented part size for multipart video uploads.
@@ -135,6 +208,14 @@ struct LinkedinState {
     /// While false, statistics answers carry no elements, as for a post LinkedIn has not counted yet.
     statistics_ready: bool,
     followers: u64,
+    oauth: OAuthServer,
+    /// Access tokens issued by code exchanges (and their refreshes) the API accepts.
+    connected: Vec<String>,
+    /// Refresh tokens issued by code exchanges.
+    refresh_tokens: Vec<String>,
+    /// Apps whose exchanges give a refresh token.
+    refresh_clients: Vec<String>,
+    organizations: Vec<FakeOrganization>,
 }
 
 type Shared = Arc<Mutex<LinkedinState>>;
@@ -145,11 +226,14 @@ fn lock(state: &Shared) -> MutexGuard<'_, LinkedinState> {
 
 pub struct FakeLinkedin {
     pub server: FakeServer,
+    /// The authorization server: apps, codes, issued and revoked tokens.
+    pub oauth: OAuthServer,
     state: Shared,
 }
 
 impl FakeLinkedin {
     pub async fn start() -> Self {
+        let oauth = OAuthServer::new(&DIALOG);
         let state: Shared = Arc::new(Mutex::new(LinkedinState {
             base: String::new(),
             access_token: ACCESS_TOKEN.into(),
@@ -172,6 +256,11 @@ impl FakeLinkedin {
             stats: HashMap::new(),
             statistics_ready: true,
             followers: 0,
+            oauth: oauth.clone(),
+            connected: Vec::new(),
+            refresh_tokens: Vec::new(),
+            refresh_clients: Vec::new(),
+            organizations: vec![FakeOrganization::new(ORGANIZATION_ID, "Acme", "acme")],
         }));
         let rest = Router::new()
             .route("/rest/posts", post(create_post).get(posts_by_author))
@@ -185,16 +274,25 @@ impl FakeLinkedin {
             )
             .route("/rest/memberCreatorPostAnalytics", get(member_analytics))
             .route("/rest/networkSizes/{urn}", get(network_size))
+            .route("/rest/organizationAcls", get(organization_acls))
+            .route("/rest/organizations/{id}", get(organization))
             .layer(middleware::from_fn_with_state(state.clone(), rest_rules));
         let router = Router::new()
             .merge(rest)
             .route("/upload/image/{id}", put(upload_image))
             .route("/upload/video/{id}/{part}", put(upload_video_part))
             .route("/oauth/v2/accessToken", post(access_token))
-            .with_state(state.clone());
+            .route("/oauth/v2/revoke", post(revoke))
+            .route("/v2/userinfo", get(userinfo))
+            .with_state(state.clone())
+            .merge(oauth.consent_routes("/oauth/v2/authorization"));
         let server = FakeServer::start(router).await;
         lock(&state).base = server.base.clone();
-        Self { server, state }
+        Self {
+            server,
+            oauth,
+            state,
+        }
     }
 
     pub fn base(&self) -> &str {
@@ -226,11 +324,28 @@ impl FakeLinkedin {
         })
     }
 
-    /// The current access token stops working (60 days are over, or it was revoked).
+    /// The current access token, and every token issued by a code exchange, stop working (60
+    /// days are over, or they were revoked).
     pub fn expire_access_token(&self) {
         let mut s = lock(&self.state);
         s.issued += 1;
         s.access_token = format!("li-access-expired-{}", s.issued);
+        s.connected.clear();
+    }
+
+    /// Whether this app's code exchanges give a refresh token (LinkedIn gives them to approved
+    /// partner apps only); off by default.
+    pub fn set_refresh_enabled(&self, client_id: &str, enabled: bool) {
+        let mut s = lock(&self.state);
+        s.refresh_clients.retain(|c| c != client_id);
+        if enabled {
+            s.refresh_clients.push(client_id.to_owned());
+        }
+    }
+
+    /// The organization pages the member administers (by default [`AUTHOR`]'s, "Acme").
+    pub fn set_organizations(&self, organizations: Vec<FakeOrganization>) {
+        lock(&self.state).organizations = organizations;
     }
 
     pub fn refuse_refresh(&self) {
@@ -364,12 +479,27 @@ fn unprocessable(message: &str, input_code: &str, description: &str) -> Response
         .into_response()
 }
 
-fn bearer_ok(state: &Shared, headers: &HeaderMap) -> bool {
-    let expected = format!("Bearer {}", lock(state).access_token);
+fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|given| given == expected)
+        .and_then(|v| v.strip_prefix("Bearer "))
+}
+
+/// The current access token, or one a code exchange issued (not revoked, not expired).
+fn bearer_ok(state: &Shared, headers: &HeaderMap) -> bool {
+    let s = lock(state);
+    bearer(headers)
+        .is_some_and(|given| given == s.access_token || s.connected.iter().any(|t| t == given))
+}
+
+/// The scopes of the request's token: its grant's, or every scope for the fixture's tokens.
+fn token_scopes(state: &Shared, headers: &HeaderMap) -> Vec<String> {
+    let oauth = lock(state).oauth.clone();
+    match bearer(headers).and_then(|t| oauth.grant_of(t)) {
+        Some(grant) => grant.scopes,
+        None => FIXTURE_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
+    }
 }
 
 fn invalid_token() -> Response {
@@ -866,38 +996,262 @@ fn form_fields(form: &[u8]) -> HashMap<String, String> {
         .unwrap_or_default()
 }
 
+fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
+    (
+        status,
+        axum::Json(json!({"error": error, "error_description": description})),
+    )
+        .into_response()
+}
+
+fn invalid_client() -> Response {
+    oauth_error(
+        StatusCode::UNAUTHORIZED,
+        "invalid_client",
+        "Client authentication failed",
+    )
+}
+
 async fn access_token(State(state): State<Shared>, RawForm(form): RawForm) -> Response {
     let fields = form_fields(&form);
-    let oauth_error = |description: &str| {
-        (
+    let oauth = lock(&state).oauth.clone();
+    oauth.count_token_request();
+    match fields.get("grant_type").map(String::as_str) {
+        Some("authorization_code") => exchange_code(&state, &oauth, &fields),
+        Some("refresh_token") => refresh(&state, &oauth, &fields),
+        _ => oauth_error(
             StatusCode::BAD_REQUEST,
-            axum::Json(json!({"error": "invalid_request", "error_description": description})),
-        )
-            .into_response()
+            "invalid_request",
+            "A required parameter \"grant_type\" is missing",
+        ),
+    }
+}
+
+fn exchange_code(
+    state: &Shared,
+    oauth: &OAuthServer,
+    fields: &HashMap<String, String>,
+) -> Response {
+    let field = |k: &str| fields.get(k).map(String::as_str).unwrap_or_default();
+    let Some(client) = oauth.authenticate(field("client_id"), field("client_secret")) else {
+        return invalid_client();
     };
-    if fields.get("grant_type").map(String::as_str) != Some("refresh_token") {
-        return oauth_error("A required parameter \"grant_type\" is missing");
-    }
-    if fields.get("client_id").map(String::as_str) != Some(CLIENT_ID)
-        || fields.get("client_secret").map(String::as_str) != Some(CLIENT_SECRET)
-    {
-        return oauth_error("Client authentication failed");
-    }
-    let mut s = lock(&state);
-    if s.refresh_refused || fields.get("refresh_token") != Some(&s.refresh_token) {
+    if field("code").is_empty() {
         return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "A required parameter \"code\" is missing",
+        );
+    }
+    let grant = match oauth.redeem(
+        field("code"),
+        &client.id,
+        fields.get("redirect_uri").map(String::as_str),
+        None,
+    ) {
+        Ok(grant) => grant,
+        Err(_) => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "Unable to retrieve access token: appid/redirect uri/code verifier does not match authorization code. Or authorization code expired. Or external member binding exists",
+            );
+        }
+    };
+    let token = oauth.new_token("AQV");
+    oauth.issue(&token, &grant);
+    let mut s = lock(state);
+    s.connected.push(token.clone());
+    let mut answer = json!({
+        "access_token": token,
+        "expires_in": 5_184_000,
+        "scope": grant.scopes.join(","),
+    });
+    if s.refresh_clients.contains(&client.id) {
+        let refresh = oauth.new_token("AQX");
+        oauth.issue(&refresh, &grant);
+        s.refresh_tokens.push(refresh.clone());
+        answer["refresh_token"] = json!(refresh);
+        answer["refresh_token_expires_in"] = json!(31_536_000);
+    }
+    (StatusCode::OK, axum::Json(answer)).into_response()
+}
+
+/// `grant_type=refresh_token`: the fixture's partner app and refresh token, or a refresh token
+/// a code exchange gave (with the app it was given to). The refresh token stays the same.
+fn refresh(state: &Shared, oauth: &OAuthServer, fields: &HashMap<String, String>) -> Response {
+    let invalid =
+        |description: &str| oauth_error(StatusCode::BAD_REQUEST, "invalid_request", description);
+    let field = |k: &str| fields.get(k).map(String::as_str).unwrap_or_default();
+    let fixture_client = field("client_id") == CLIENT_ID && field("client_secret") == CLIENT_SECRET;
+    let client = oauth.authenticate(field("client_id"), field("client_secret"));
+    if !fixture_client && client.is_none() {
+        return invalid("Client authentication failed");
+    }
+    let given = field("refresh_token");
+    let mut s = lock(state);
+    let issued_grant: Option<Grant> = s
+        .refresh_tokens
+        .iter()
+        .any(|t| t == given)
+        .then(|| oauth.grant_of(given))
+        .flatten()
+        .filter(|g| client.as_ref().is_some_and(|c| c.id == g.client_id));
+    if s.refresh_refused || (given != s.refresh_token && issued_grant.is_none()) {
+        return invalid(
             "The provided authorization grant or refresh token is invalid, expired or revoked",
         );
     }
     s.refreshes += 1;
     s.issued += 1;
-    s.access_token = format!("li-access-{}", s.issued);
-    let mut answer = json!({"access_token": s.access_token, "expires_in": 5_184_000});
+    let token = format!("li-access-{}", s.issued);
+    match &issued_grant {
+        // A connection's token joins the others; the fixture's replaces the current one.
+        Some(grant) => {
+            oauth.issue(&token, grant);
+            s.connected.push(token.clone());
+        }
+        None => s.access_token = token.clone(),
+    }
+    let mut answer = json!({"access_token": token, "expires_in": 5_184_000});
+    if let Some(grant) = &issued_grant {
+        answer["scope"] = json!(grant.scopes.join(","));
+    }
     if s.return_refresh_token {
-        answer["refresh_token"] = json!(s.refresh_token);
+        answer["refresh_token"] = json!(given);
         answer["refresh_token_expires_in"] = json!(31_536_000);
     }
     (StatusCode::OK, axum::Json(answer)).into_response()
+}
+
+/// `POST /oauth/v2/revoke`: 200 with an empty body; the token stops working.
+async fn revoke(State(state): State<Shared>, RawForm(form): RawForm) -> Response {
+    let fields = form_fields(&form);
+    let field = |k: &str| fields.get(k).map(String::as_str).unwrap_or_default();
+    let oauth = lock(&state).oauth.clone();
+    if oauth
+        .authenticate(field("client_id"), field("client_secret"))
+        .is_none()
+    {
+        return invalid_client();
+    }
+    let token = field("token");
+    if token.is_empty() {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "A required parameter \"token\" is missing",
+        );
+    }
+    oauth.record_revoked(token);
+    let mut s = lock(&state);
+    s.connected.retain(|t| t != token);
+    s.refresh_tokens.retain(|t| t != token);
+    if token == s.access_token {
+        s.issued += 1;
+        s.access_token = format!("li-access-revoked-{}", s.issued);
+    }
+    StatusCode::OK.into_response()
+}
+
+/// `GET /v2/userinfo` (OpenID Connect): the member, with `openid` and `profile` granted.
+async fn userinfo(State(state): State<Shared>, headers: HeaderMap) -> Response {
+    if !bearer_ok(&state, &headers) {
+        return invalid_token();
+    }
+    let scopes = token_scopes(&state, &headers);
+    let has = |scope: &str| scopes.iter().any(|s| s == scope);
+    if !has("openid") || !has("profile") {
+        return access_denied("Not enough permissions to access: userinfo.GET.NO_VERSION");
+    }
+    let (given_name, family_name) = MEMBER_NAME.split_once(' ').unwrap_or((MEMBER_NAME, ""));
+    let mut answer = json!({
+        "sub": MEMBER_ID,
+        "name": MEMBER_NAME,
+        "given_name": given_name,
+        "family_name": family_name,
+        "picture": MEMBER_PICTURE,
+        "locale": {"country": "US", "language": "en"},
+    });
+    if has("email") {
+        answer["email"] = json!(MEMBER_EMAIL);
+        answer["email_verified"] = json!(true);
+    }
+    axum::Json(answer).into_response()
+}
+
+/// `GET /rest/organizationAcls?q=roleAssignee&role=ADMINISTRATOR&state=APPROVED`: the member's
+/// approved administrator roles.
+async fn organization_acls(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let scopes = token_scopes(&state, &headers);
+    if !scopes
+        .iter()
+        .any(|s| s == "rw_organization_admin" || s == "r_organization_admin")
+    {
+        return access_denied(
+            "Not enough permissions to access: organizationAcls.FINDER-roleAssignee.20240101",
+        );
+    }
+    if query.get("q").map(String::as_str) != Some("roleAssignee") {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "The finder q=roleAssignee is required",
+        );
+    }
+    let role = query
+        .get("role")
+        .map(String::as_str)
+        .unwrap_or("ADMINISTRATOR");
+    let wanted_state = query.get("state").map(String::as_str).unwrap_or("APPROVED");
+    let count: usize = query
+        .get("count")
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(10);
+    let start: usize = query.get("start").and_then(|c| c.parse().ok()).unwrap_or(0);
+    let s = lock(&state);
+    let elements: Vec<Value> = if role == "ADMINISTRATOR" && wanted_state == "APPROVED" {
+        s.organizations
+            .iter()
+            .skip(start)
+            .take(count)
+            .map(|o| {
+                json!({
+                    "organization": format!("urn:li:organization:{}", o.id),
+                    "role": "ADMINISTRATOR",
+                    "state": "APPROVED",
+                    "roleAssignee": MEMBER,
+                })
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    axum::Json(json!({
+        "elements": elements,
+        "paging": {"count": count, "start": start, "links": []},
+    }))
+    .into_response()
+}
+
+/// `GET /rest/organizations/{id}`: a page the member administers.
+async fn organization(State(state): State<Shared>, Path(id): Path<String>) -> Response {
+    let s = lock(&state);
+    match s.organizations.iter().find(|o| o.id.to_string() == id) {
+        Some(o) => axum::Json(json!({
+            "id": o.id,
+            "localizedName": o.localized_name,
+            "vanityName": o.vanity_name,
+        }))
+        .into_response(),
+        None => error(
+            StatusCode::NOT_FOUND,
+            &format!("Organization {id} not found"),
+        ),
+    }
 }
 
 fn access_denied(message: &str) -> Response {

@@ -5,13 +5,14 @@
 //! (`POST /oauth/token`) and revocation (`POST /oauth/revoke`). The access token it issues is the
 //! fake's [`TOKEN`], so the rest of the fake accepts it.
 //!
-//! The consent page is a plain form a test fills in as a browser would:
+//! The consent page is the plain form of [`consent`](crate::fakes::consent), which a test fills in
+//! as a browser would:
 //!
 //! ```html
 //! <form method="post" action="/oauth/authorize">
 //!   <input type="hidden" name="client_id" value="..."> <!-- one per query parameter, in order -->
-//!   <button name="decision" value="approve">Authorize</button>
-//!   <button name="decision" value="deny">Deny</button>
+//!   <button name="decision" value="approve">Allow</button>
+//!   <button name="decision" value="deny">Cancel</button>
 //! </form>
 //! ```
 
@@ -24,7 +25,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
 use jiff::Timestamp;
 use reqwest::Url;
@@ -32,6 +33,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::{FakeMastodon, Shared, TOKEN, USERNAME, error, escape, form_parts};
+use crate::fakes::consent;
 
 /// The token `grant_type=client_credentials` issues: an app token, not the account's, so the
 /// account's endpoints refuse it.
@@ -362,15 +364,6 @@ async fn metadata(State(state): State<Shared>) -> Response {
     .into_response()
 }
 
-fn bad_request(message: &str) -> Response {
-    (
-        StatusCode::BAD_REQUEST,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        message.to_owned(),
-    )
-        .into_response()
-}
-
 /// What an authorization request asks for, once checked.
 struct Authorization {
     client_id: String,
@@ -438,45 +431,20 @@ async fn consent_page(State(state): State<Shared>, RawQuery(query): RawQuery) ->
     m.oauth.authorize_requests += 1;
     let request = match check_authorization(&m.oauth, &params) {
         Ok(request) => request,
-        Err(message) => return bad_request(message),
+        Err(message) => return consent::error_page(message),
     };
-    let hidden: String = params
-        .0
-        .iter()
-        .map(|(k, v)| {
+    consent::page(
+        "/oauth/authorize",
+        "Authorization required",
+        &[
             format!(
-                "    <input type=\"hidden\" name=\"{}\" value=\"{}\">\n",
-                escape(k),
-                escape(v)
-            )
-        })
-        .collect();
-    let page = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>Authorization required</title></head>\n<body>\n  <h1>Authorization required</h1>\n  <p><strong>{app}</strong> would like permission to access your account <strong>@{USERNAME}</strong>.</p>\n  <p>Scopes: {scopes}</p>\n  <form method=\"post\" action=\"/oauth/authorize\">\n{hidden}    <button name=\"decision\" value=\"approve\">Authorize</button>\n    <button name=\"decision\" value=\"deny\">Deny</button>\n  </form>\n</body>\n</html>\n",
-        app = escape(&request.app_name),
-        scopes = escape(&request.scopes.join(" ")),
-    );
-    (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        page,
+                "{} would like permission to access your account @{USERNAME}.",
+                request.app_name
+            ),
+            format!("Scopes: {}", request.scopes.join(" ")),
+        ],
+        &params.0,
     )
-        .into_response()
-}
-
-/// `redirect_uri` with these parameters added to its query (the state last, when there is one).
-fn redirect_back(redirect_uri: &str, pairs: &[(&str, &str)], state: Option<&str>) -> Response {
-    let mut url = Url::parse(redirect_uri).expect("a registered redirect URI");
-    {
-        let mut query = url.query_pairs_mut();
-        for (k, v) in pairs {
-            query.append_pair(k, v);
-        }
-        if let Some(state) = state {
-            query.append_pair("state", state);
-        }
-    }
-    (StatusCode::FOUND, [(header::LOCATION, url.to_string())]).into_response()
 }
 
 /// `POST /oauth/authorize`: the consent form's answer.
@@ -485,23 +453,24 @@ async fn decide(State(state): State<Shared>, headers: HeaderMap, body: Bytes) ->
     let mut m = state.lock().unwrap();
     let request = match check_authorization(&m.oauth, &params) {
         Ok(request) => request,
-        Err(message) => return bad_request(message),
+        Err(message) => return consent::error_page(message),
     };
     let oob = request.redirect_uri == OOB;
     match params.get("decision") {
         Some("approve") => {}
-        Some("deny") if oob => return bad_request("access_denied"),
+        Some("deny") if oob => return consent::error_page("access_denied"),
         Some("deny") => {
-            return redirect_back(
+            return consent::redirect_back(
                 &request.redirect_uri,
                 &[
                     ("error", "access_denied"),
                     ("error_description", ACCESS_DENIED),
                 ],
                 request.state.as_deref(),
+                None,
             );
         }
-        _ => return bad_request("invalid_request: decision must be approve or deny"),
+        _ => return consent::error_page("invalid_request: decision must be approve or deny"),
     }
     let code = m.oauth.secret();
     m.oauth.codes.insert(
@@ -526,10 +495,11 @@ async fn decide(State(state): State<Shared>, headers: HeaderMap, body: Bytes) ->
         )
             .into_response();
     }
-    redirect_back(
+    consent::redirect_back(
         &request.redirect_uri,
         &[("code", &code)],
         request.state.as_deref(),
+        None,
     )
 }
 
@@ -544,21 +514,7 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
 /// The client's id and secret, from HTTP Basic (`client_secret_basic`) or the body
 /// (`client_secret_post`).
 fn client_credentials(headers: &HeaderMap, params: &Params) -> Option<(String, String)> {
-    let basic = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Basic "))
-        .and_then(|b| STANDARD.decode(b.trim()).ok())
-        .and_then(|raw| String::from_utf8(raw).ok())
-        .and_then(|pair| {
-            let (id, secret) = pair.split_once(':')?;
-            let decode = |s: &str| {
-                form_urlencoded::parse(format!("x={s}").as_bytes())
-                    .next()
-                    .map(|(_, v)| v.into_owned())
-            };
-            Some((decode(id)?, decode(secret)?))
-        });
+    let basic = consent::basic_credentials(headers);
     basic.or_else(|| {
         Some((
             params.get("client_id")?.to_owned(),
@@ -648,7 +604,7 @@ async fn token(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> 
         // As Doorkeeper: a verifier is checked whenever one is sent, even for a code issued
         // without a challenge (which then fails).
         if grant.code_challenge.is_some() || verifier.is_some() {
-            let computed = verifier.map(|v| URL_SAFE_NO_PAD.encode(Sha256::digest(v.as_bytes())));
+            let computed = verifier.map(consent::s256);
             if computed.is_none() || computed != grant.code_challenge {
                 return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", INVALID_GRANT);
             }

@@ -12,10 +12,12 @@
 //!   without any answer.
 
 pub mod bluesky;
+pub mod consent;
 pub mod facebook;
 pub mod instagram;
 pub mod linkedin;
 pub mod mastodon;
+pub mod meta_login;
 pub mod telegram;
 pub mod threads;
 pub mod x;

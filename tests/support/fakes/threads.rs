@@ -1,15 +1,54 @@
 //! A fake Threads API for one account: containers (TEXT, IMAGE, VIDEO, CAROUSEL, replies with
 //! `reply_to_id`) on the container engine shared with the Instagram fake, threads_publish, refresh,
 //! media insights and the account's followers (`threads_insights`).
+//!
+//! "Connect" ([`meta_login`](super::meta_login)), on the public field [`FakeThreads::oauth`] (a
+//! test registers its app with `threads.oauth.register_client(id, secret, redirect_uri)`):
+//! `GET`/`POST /oauth/authorize` (a refusal redirects with `error=access_denied
+//! &error_reason=user_denied&error_description=Permissions+error`), `POST /oauth/access_token`
+//! (`{"access_token","user_id"}`, errors in Graph's shape), `GET /access_token?grant_type=
+//! th_exchange_token` (a long-lived token the API and its `th_refresh_token` refresh accept), and
+//! `GET /v1.0/me?fields=id,username,name,threads_profile_picture_url,threads_biography`.
 
 use std::ops::Deref;
 
-use axum::http::Method;
+use axum::Router;
+use axum::extract::RawQuery;
+use axum::http::{HeaderMap, Method};
+use axum::routing::get;
 use serde_json::{Value, json};
 
+use super::consent::Dialog;
 use super::facebook::graph::{self, Params, Refusal};
 use super::instagram::containers::{Engine, Flavor, Kind};
+use super::meta_login::{LongLivedFlavor, LongLivedLogin};
 use super::{FakeServer, Fault};
+
+/// The account's username, name and picture, as `/me` answers them.
+pub const USERNAME: &str = "test";
+pub const NAME: &str = "Test";
+pub const PROFILE_PICTURE_URL: &str = "https://scontent.cdninstagram.com/v/t51/threads_test.jpg";
+
+static THREADS_LOGIN: Dialog = Dialog {
+    network: "Threads",
+    scope_separator: ',',
+    pkce_required: false,
+    scopes: None,
+    deny: &[
+        ("error", "access_denied"),
+        ("error_reason", "user_denied"),
+        ("error_description", "Permissions error"),
+    ],
+    fragment: None,
+};
+
+static THREADS_TOKENS: LongLivedFlavor = LongLivedFlavor {
+    dialog: &THREADS_LOGIN,
+    exchange_grant: "th_exchange_token",
+    short_prefix: "THAAShort",
+    long_prefix: "THAALong",
+    instagram: false,
+};
 
 static THREADS: Flavor = Flavor {
     version: "v1.0",
@@ -57,6 +96,8 @@ pub struct FakeThreads {
     pub server: FakeServer,
     pub user_id: String,
     pub token: String,
+    /// The login: apps, codes, short- and long-lived tokens.
+    pub oauth: LongLivedLogin,
     engine: Engine,
 }
 
@@ -65,12 +106,35 @@ impl FakeThreads {
         let user_id = "25000000000000001".to_owned();
         let token = "THAAToken".to_owned();
         let engine = Engine::new(&THREADS, &user_id, &token);
-        let server = FakeServer::start(engine.router()).await;
+        let oauth = LongLivedLogin::new(&THREADS_TOKENS, &user_id, &engine);
+        let me = {
+            let (oauth, engine) = (oauth.clone(), engine.clone());
+            move |RawQuery(query): RawQuery, headers: HeaderMap| async move {
+                let params = Params::parse(query.as_deref(), &headers, &[]);
+                if let Err(refused) = oauth.check_me(&headers, &params) {
+                    return *refused;
+                }
+                let full = json!({
+                    "id": engine.store().user_id,
+                    "username": USERNAME,
+                    "name": NAME,
+                    "threads_profile_picture_url": PROFILE_PICTURE_URL,
+                    "threads_biography": "",
+                });
+                graph::ok(graph::select(&full, &params.fields()))
+            }
+        };
+        let router = engine
+            .router()
+            .merge(oauth.routes())
+            .merge(Router::new().route(&format!("/{}/me", THREADS.version), get(me)));
+        let server = FakeServer::start(router).await;
         engine.store().base = format!("{}/{}", server.base, THREADS.version);
         Self {
             server,
             user_id,
             token,
+            oauth,
             engine,
         }
     }

@@ -4,6 +4,24 @@
 //! snowflakes like X's (their top bits are the creation time). Post lookups report
 //! `public_metrics` a test can change, and `non_public_metrics` (link clicks) for posts under 30
 //! days old unless the fake is told to refuse them.
+//!
+//! "Connect" (OAuth 2.0 Authorization Code with PKCE, S256 required), on the public field
+//! [`FakeX::oauth`] (an [`OAuthServer`]; a test registers its client with
+//! `x.oauth.register_client(id, secret, redirect_uri)`, an empty secret for a public client):
+//! - `GET`/`POST /i/oauth2/authorize`: the consent page ([`consent`](super::consent)); a refusal
+//!   redirects with `error=access_denied&error_description=..`.
+//! - `POST /2/oauth2/token` `grant_type=authorization_code&code&redirect_uri&code_verifier`, the
+//!   client by HTTP Basic (confidential) or `client_id` in the body (public): 200
+//!   `{"token_type":"bearer","expires_in":7200,"access_token","scope","refresh_token"}`, the
+//!   refresh token only when `offline.access` was granted. The access token becomes the one the
+//!   API accepts (and the refresh token the one `grant_type=refresh_token` takes, once). A bad,
+//!   spent or expired code, or a wrong verifier or redirect URI: 400 `{"error":"invalid_request",
+//!   "error_description":"Value passed for the authorization code was invalid."}`; a bad client:
+//!   401 `{"error":"unauthorized_client","error_description":"Missing valid authorization header"}`.
+//! - `POST /2/oauth2/revoke` `token&token_type_hint`, same client authentication:
+//!   `{"revoked":true}`; the token is recorded and stops working.
+//! - `GET /2/users/me` needs `users.read` and `tweet.read` granted, and `POST /2/tweets`
+//!   `tweet.write` (403 otherwise).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -19,11 +37,59 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use super::FakeServer;
+use super::consent::{self, CodeError, Dialog, Grant, OAuthServer};
 
 pub const ACCESS_TOKEN: &str = "x-access-1";
 pub const REFRESH_TOKEN: &str = "x-refresh-1";
 pub const CLIENT_ID: &str = "palinsesto-x-client";
 pub const USER_ID: &str = "2244994945";
+/// The account's name, username and picture, as `/2/users/me` answers them.
+pub const NAME: &str = "Acme";
+pub const USERNAME: &str = "acme";
+pub const PROFILE_IMAGE_URL: &str =
+    "https://pbs.twimg.com/profile_images/1880000000000000000/acme_normal.jpg";
+/// The scopes X documents for OAuth 2.0; asking for another is refused on the consent page.
+pub const SCOPES: &[&str] = &[
+    "tweet.read",
+    "tweet.write",
+    "tweet.moderate.write",
+    "users.email",
+    "users.read",
+    "follows.read",
+    "follows.write",
+    "offline.access",
+    "space.read",
+    "mute.read",
+    "mute.write",
+    "like.read",
+    "like.write",
+    "list.read",
+    "list.write",
+    "block.read",
+    "block.write",
+    "bookmark.read",
+    "bookmark.write",
+    "dm.read",
+    "dm.write",
+    "media.write",
+];
+/// The scopes of the fixture's tokens ([`ACCESS_TOKEN`] and its refreshes).
+const FIXTURE_SCOPE: &str = "tweet.write tweet.read users.read media.write offline.access";
+
+static DIALOG: Dialog = Dialog {
+    network: "X",
+    scope_separator: ' ',
+    pkce_required: true,
+    scopes: Some(SCOPES),
+    deny: &[
+        ("error", "access_denied"),
+        (
+            "error_description",
+            "The user denied the authorization request.",
+        ),
+    ],
+    fragment: None,
+};
 /// X's documented per-user limit on post creation per 15-minute window.
 const POSTS_PER_WINDOW: u32 = 100;
 const OTHER_CALLS_PER_WINDOW: u32 = 900;
@@ -102,6 +168,11 @@ struct XState {
     tweet_lookups: usize,
     non_public_requests: usize,
     followers: u64,
+    oauth: OAuthServer,
+    /// The scopes of the current access token, space-separated.
+    scope: String,
+    /// The grant behind the current tokens, when they came from a code.
+    grant: Option<Grant>,
 }
 
 type Shared = Arc<Mutex<XState>>;
@@ -112,11 +183,14 @@ fn lock(state: &Shared) -> MutexGuard<'_, XState> {
 
 pub struct FakeX {
     pub server: FakeServer,
+    /// The authorization server: clients, codes, issued and revoked tokens.
+    pub oauth: OAuthServer,
     state: Shared,
 }
 
 impl FakeX {
     pub async fn start() -> Self {
+        let oauth = OAuthServer::new(&DIALOG);
         let state: Shared = Arc::new(Mutex::new(XState {
             base: String::new(),
             access_token: ACCESS_TOKEN.into(),
@@ -147,9 +221,13 @@ impl FakeX {
             tweet_lookups: 0,
             non_public_requests: 0,
             followers: 0,
+            oauth: oauth.clone(),
+            scope: FIXTURE_SCOPE.into(),
+            grant: None,
         }));
         let router = Router::new()
             .route("/2/oauth2/token", post(token))
+            .route("/2/oauth2/revoke", post(revoke))
             .route("/2/users/me", get(users_me))
             .route("/2/users/{id}/tweets", get(user_tweets))
             .route("/2/tweets", post(create_tweet))
@@ -160,10 +238,15 @@ impl FakeX {
             .route("/2/media/upload", get(media_status))
             .route("/2/media/metadata", post(media_metadata))
             .layer(middleware::from_fn_with_state(state.clone(), rate_limits))
-            .with_state(state.clone());
+            .with_state(state.clone())
+            .merge(oauth.consent_routes("/i/oauth2/authorize"));
         let server = FakeServer::start(router).await;
         lock(&state).base = server.base.clone();
-        Self { server, state }
+        Self {
+            server,
+            oauth,
+            state,
+        }
     }
 
     pub fn base(&self) -> &str {
@@ -438,31 +521,144 @@ fn form_fields(form: &[u8]) -> HashMap<String, String> {
         .unwrap_or_default()
 }
 
+fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
+    (
+        status,
+        axum::Json(json!({"error": error, "error_description": description})),
+    )
+        .into_response()
+}
+
+fn bad_client() -> Response {
+    oauth_error(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized_client",
+        "Missing valid authorization header",
+    )
+}
+
+/// The client of a token or revoke call: HTTP Basic (a confidential client), or `client_id` in
+/// the body for a public one (a confidential client must use Basic).
+fn oauth_client(
+    oauth: &OAuthServer,
+    headers: &HeaderMap,
+    fields: &HashMap<String, String>,
+) -> Option<consent::Client> {
+    match consent::basic_credentials(headers) {
+        Some((id, secret)) => oauth.authenticate(&id, &secret),
+        None => oauth
+            .client(fields.get("client_id")?)
+            .filter(|c| c.secret.is_empty()),
+    }
+}
+
 async fn token(
     State(state): State<Shared>,
     headers: HeaderMap,
     RawForm(form): RawForm,
 ) -> Response {
     let fields = form_fields(&form);
-    let oauth_error = |description: &str| {
-        (
+    let oauth = lock(&state).oauth.clone();
+    oauth.count_token_request();
+    match fields.get("grant_type").map(String::as_str) {
+        Some("refresh_token") => refresh(&state, &oauth, &headers, &fields),
+        Some("authorization_code") => exchange_code(&state, &oauth, &headers, &fields),
+        Some(_) => oauth_error(
             StatusCode::BAD_REQUEST,
-            axum::Json(json!({"error": "invalid_request", "error_description": description})),
-        )
-            .into_response()
-    };
-    if fields.get("grant_type").map(String::as_str) != Some("refresh_token") {
-        return oauth_error("Missing required parameter [grant_type].");
+            "invalid_request",
+            "Value passed for the grant type was invalid.",
+        ),
+        None => oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "Missing required parameter [grant_type].",
+        ),
     }
+}
+
+/// `grant_type=authorization_code`: the code's tokens become the ones the fake accepts.
+fn exchange_code(
+    state: &Shared,
+    oauth: &OAuthServer,
+    headers: &HeaderMap,
+    fields: &HashMap<String, String>,
+) -> Response {
+    let Some(client) = oauth_client(oauth, headers, fields) else {
+        return bad_client();
+    };
+    let Some(code) = fields.get("code").filter(|c| !c.is_empty()) else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "Missing required parameter [code].",
+        );
+    };
+    let redeemed = oauth.redeem(
+        code,
+        &client.id,
+        fields.get("redirect_uri").map(String::as_str),
+        fields.get("code_verifier").map(String::as_str),
+    );
+    let grant = match redeemed {
+        Ok(grant) => grant,
+        Err(
+            CodeError::Unknown
+            | CodeError::Used
+            | CodeError::Expired
+            | CodeError::WrongClient
+            | CodeError::WrongRedirectUri
+            | CodeError::WrongVerifier,
+        ) => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "Value passed for the authorization code was invalid.",
+            );
+        }
+    };
+    let mut s = lock(state);
+    s.issued += 1;
+    s.access_token = format!("x-access-{}", s.issued);
+    s.scope = grant.scopes.join(" ");
+    oauth.issue(&s.access_token, &grant);
+    let mut answer = json!({
+        "token_type": "bearer",
+        "expires_in": 7200,
+        "access_token": s.access_token,
+        "scope": s.scope,
+    });
+    if grant.scopes.iter().any(|g| g == "offline.access") {
+        s.refresh_token = format!("x-refresh-{}", s.issued);
+        oauth.issue(&s.refresh_token, &grant);
+        answer["refresh_token"] = json!(s.refresh_token);
+    } else {
+        // No refresh token was granted: none works.
+        s.refresh_token = format!("x-refresh-not-granted-{}", s.issued);
+    }
+    s.grant = Some(grant);
+    (StatusCode::OK, axum::Json(answer)).into_response()
+}
+
+/// `grant_type=refresh_token`: the refresh token is single use (rotated with each answer).
+fn refresh(
+    state: &Shared,
+    oauth: &OAuthServer,
+    headers: &HeaderMap,
+    fields: &HashMap<String, String>,
+) -> Response {
+    let invalid =
+        |description: &str| oauth_error(StatusCode::BAD_REQUEST, "invalid_request", description);
     // A public client names itself in the body; a confidential one may use basic auth instead.
-    let client_named = fields.get("client_id").map(String::as_str) == Some(CLIENT_ID)
+    let client_named = fields
+        .get("client_id")
+        .is_some_and(|id| id == CLIENT_ID || oauth.client(id).is_some())
         || headers.contains_key("authorization");
     if !client_named {
-        return oauth_error("Missing required parameter [client_id].");
+        return invalid("Missing required parameter [client_id].");
     }
-    let mut s = lock(&state);
+    let mut s = lock(state);
     if s.refresh_refused || fields.get("refresh_token") != Some(&s.refresh_token) {
-        return oauth_error("Value passed for the token was invalid.");
+        return invalid("Value passed for the token was invalid.");
     }
     s.refreshes += 1;
     s.issued += 1;
@@ -471,14 +667,64 @@ async fn token(
         "token_type": "bearer",
         "expires_in": 7200,
         "access_token": s.access_token,
-        "scope": "tweet.write tweet.read users.read media.write offline.access",
+        "scope": s.scope,
     });
+    if let Some(grant) = &s.grant {
+        oauth.issue(&s.access_token, grant);
+    }
     if s.return_refresh_token {
         // X rotates refresh tokens: the old one stops working.
         s.refresh_token = format!("x-refresh-{}", s.issued);
+        if let Some(grant) = &s.grant {
+            oauth.issue(&s.refresh_token, grant);
+        }
         answer["refresh_token"] = json!(s.refresh_token);
     }
     (StatusCode::OK, axum::Json(answer)).into_response()
+}
+
+/// `POST /2/oauth2/revoke`: the token is recorded and stops working.
+async fn revoke(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    RawForm(form): RawForm,
+) -> Response {
+    let fields = form_fields(&form);
+    let oauth = lock(&state).oauth.clone();
+    if oauth_client(&oauth, &headers, &fields).is_none() {
+        return bad_client();
+    }
+    let Some(token) = fields.get("token").filter(|t| !t.is_empty()) else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "Missing required parameter [token].",
+        );
+    };
+    oauth.record_revoked(token);
+    let mut s = lock(&state);
+    if *token == s.access_token {
+        s.issued += 1;
+        s.access_token = format!("x-access-revoked-{}", s.issued);
+    }
+    if *token == s.refresh_token {
+        s.issued += 1;
+        s.refresh_token = format!("x-refresh-revoked-{}", s.issued);
+    }
+    axum::Json(json!({"revoked": true})).into_response()
+}
+
+/// 403 unless the current token was granted every one of `scopes`.
+fn missing_scope(state: &Shared, scopes: &[&str]) -> Option<Response> {
+    let s = lock(state);
+    let granted: Vec<&str> = s.scope.split_whitespace().collect();
+    scopes.iter().find(|n| !granted.contains(n)).map(|missing| {
+        problem(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            &format!("The access token was not granted the scope {missing}."),
+        )
+    })
 }
 
 /// The comma-separated `*.fields` values of a query.
@@ -497,13 +743,17 @@ async fn users_me(
     if let Some(refused) = unauthorized(&state, &headers) {
         return refused;
     }
+    if let Some(refused) = missing_scope(&state, &["tweet.read", "users.read"]) {
+        return refused;
+    }
     let mut s = lock(&state);
     s.users_me_calls += 1;
-    let mut user = json!({"id": USER_ID, "name": "Acme", "username": "acme"});
-    if fields(&query, "user.fields")
-        .iter()
-        .any(|f| f == "public_metrics")
-    {
+    let mut user = json!({"id": USER_ID, "name": NAME, "username": USERNAME});
+    let user_fields = fields(&query, "user.fields");
+    if user_fields.iter().any(|f| f == "profile_image_url") {
+        user["profile_image_url"] = json!(PROFILE_IMAGE_URL);
+    }
+    if user_fields.iter().any(|f| f == "public_metrics") {
         user["public_metrics"] = json!({
             "followers_count": s.followers,
             "following_count": 17,
@@ -678,6 +928,9 @@ async fn user_tweets(
 
 async fn create_tweet(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
     if let Some(refused) = unauthorized(&state, &headers) {
+        return refused;
+    }
+    if let Some(refused) = missing_scope(&state, &["tweet.write"]) {
         return refused;
     }
     let Ok(body) = serde_json::from_slice::<Value>(&body) else {

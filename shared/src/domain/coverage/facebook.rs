@@ -5,11 +5,11 @@ use super::*;
 // engagement.md, "Facebook Pages and Instagram": Facebook Login for Pages, page tokens
 // from `/me/accounts`.
 const SCOPES: &[ScopeNeed] = &[
-        need(Capability::Oauth, "pages_show_list"),
-        need(Capability::Publish, "pages_manage_posts"),
-        need(Capability::Publish, "pages_read_engagement"),
-        need(Capability::Metrics, "read_insights"),
-        need(Capability::Metrics, "pages_read_engagement"),
+    need(Capability::Oauth, "pages_show_list"),
+    need(Capability::Publish, "pages_manage_posts"),
+    need(Capability::Publish, "pages_read_engagement"),
+    need(Capability::Metrics, "read_insights"),
+    need(Capability::Metrics, "pages_read_engagement"),
 ];
 
 pub(super) fn coverage() -> Coverage {

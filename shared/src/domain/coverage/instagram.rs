@@ -6,22 +6,22 @@ use super::*;
 // or Facebook Login (graph.facebook.com, through the Facebook page the account is linked
 // to); each has its own permission names.
 const SCOPES: &[ScopeNeed] = &[
-        need_on("instagram", Capability::Oauth, "instagram_business_basic"),
-        need_on(
-            "instagram",
-            Capability::Publish,
-            "instagram_business_content_publish",
-        ),
-        need_on(
-            "instagram",
-            Capability::Metrics,
-            "instagram_business_manage_insights",
-        ),
-        need_on("facebook", Capability::Oauth, "pages_show_list"),
-        need_on("facebook", Capability::Oauth, "instagram_basic"),
-        need_on("facebook", Capability::Publish, "instagram_content_publish"),
-        need_on("facebook", Capability::Publish, "pages_read_engagement"),
-        need_on("facebook", Capability::Metrics, "instagram_manage_insights"),
+    need_on("instagram", Capability::Oauth, "instagram_business_basic"),
+    need_on(
+        "instagram",
+        Capability::Publish,
+        "instagram_business_content_publish",
+    ),
+    need_on(
+        "instagram",
+        Capability::Metrics,
+        "instagram_business_manage_insights",
+    ),
+    need_on("facebook", Capability::Oauth, "pages_show_list"),
+    need_on("facebook", Capability::Oauth, "instagram_basic"),
+    need_on("facebook", Capability::Publish, "instagram_content_publish"),
+    need_on("facebook", Capability::Publish, "pages_read_engagement"),
+    need_on("facebook", Capability::Metrics, "instagram_manage_insights"),
 ];
 
 pub(super) fn coverage() -> Coverage {

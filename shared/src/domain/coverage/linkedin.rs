@@ -6,13 +6,13 @@ use super::*;
 // with OpenID Connect); organization pages come from the Community Management API, which
 // must be alone on its app, so each login may be a different app.
 const SCOPES: &[ScopeNeed] = &[
-        need_on("member", Capability::Oauth, "openid"),
-        need_on("member", Capability::Oauth, "profile"),
-        need_on("member", Capability::Publish, "w_member_social"),
-        need_on("member", Capability::Metrics, "r_member_postAnalytics"),
-        need_on("organization", Capability::Oauth, "rw_organization_admin"),
-        need_on("organization", Capability::Publish, "w_organization_social"),
-        need_on("organization", Capability::Metrics, "rw_organization_admin"),
+    need_on("member", Capability::Oauth, "openid"),
+    need_on("member", Capability::Oauth, "profile"),
+    need_on("member", Capability::Publish, "w_member_social"),
+    need_on("member", Capability::Metrics, "r_member_postAnalytics"),
+    need_on("organization", Capability::Oauth, "rw_organization_admin"),
+    need_on("organization", Capability::Publish, "w_organization_social"),
+    need_on("organization", Capability::Metrics, "rw_organization_admin"),
 ];
 
 pub(super) fn coverage() -> Coverage {

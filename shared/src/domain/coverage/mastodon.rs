@@ -5,8 +5,8 @@ use super::*;
 // engagement.md, "Mastodon", OAuth: `write` posts statuses and media, `read` reads the
 // account's statuses and figures.
 const SCOPES: &[ScopeNeed] = &[
-        need(Capability::Publish, "write"),
-        need(Capability::Metrics, "read"),
+    need(Capability::Publish, "write"),
+    need(Capability::Metrics, "read"),
 ];
 
 pub(super) fn coverage() -> Coverage {

@@ -36,7 +36,7 @@ fn metrics_name_only_counters_that_exist() {
 
 #[test]
 fn every_network_publishes_and_reads_metrics_and_those_without_typed_credentials_connect_by_oauth()
- {
+{
     for entry in all() {
         let mut expected = vec![Capability::Publish, Capability::Metrics];
         // Bluesky keeps app passwords, Telegram bot tokens; the sandbox takes any token.

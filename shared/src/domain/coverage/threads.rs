@@ -4,9 +4,9 @@ use super::*;
 
 // engagement.md, "Threads": short- then long-lived tokens, refreshed within 60 days.
 const SCOPES: &[ScopeNeed] = &[
-        need(Capability::Oauth, "threads_basic"),
-        need(Capability::Publish, "threads_content_publish"),
-        need(Capability::Metrics, "threads_manage_insights"),
+    need(Capability::Oauth, "threads_basic"),
+    need(Capability::Publish, "threads_content_publish"),
+    need(Capability::Metrics, "threads_manage_insights"),
 ];
 
 pub(super) fn coverage() -> Coverage {

@@ -5,12 +5,12 @@ use super::*;
 // engagement.md, "X": OAuth 2.0 with PKCE; `offline.access` gives the refresh token that
 // keeps the 2-hour access tokens renewed; media upload (v2) needs `media.write`.
 const SCOPES: &[ScopeNeed] = &[
-        need(Capability::Oauth, "users.read"),
-        need(Capability::Oauth, "offline.access"),
-        need(Capability::Publish, "tweet.read"),
-        need(Capability::Publish, "tweet.write"),
-        need(Capability::Publish, "media.write"),
-        need(Capability::Metrics, "tweet.read"),
+    need(Capability::Oauth, "users.read"),
+    need(Capability::Oauth, "offline.access"),
+    need(Capability::Publish, "tweet.read"),
+    need(Capability::Publish, "tweet.write"),
+    need(Capability::Publish, "media.write"),
+    need(Capability::Metrics, "tweet.read"),
 ];
 
 pub(super) fn coverage() -> Coverage {

@@ -82,7 +82,12 @@ impl InstagramConnector {
         if account.channel.login() == Some(oauth::FACEBOOK_LOGIN) {
             return account.credential("access_token").cloned();
         }
-        meta_graph::fresh_token(self.graph(account), account, "ig_refresh_token", Timestamp::now())
-            .await
+        meta_graph::fresh_token(
+            self.graph(account),
+            account,
+            "ig_refresh_token",
+            Timestamp::now(),
+        )
+        .await
     }
 }

@@ -12,9 +12,9 @@ use super::NETWORK;
 use crate::networks::connect::{
     AppCredentials, Authorize, ConnectAccount, Exchange, FoundAccount, Revocation, credential,
 };
+use crate::networks::meta_graph::Graph;
 use crate::networks::meta_graph::login::{FacebookLogin, LongLivedLogin};
 use crate::networks::meta_graph::long_lived::{self, MeShape};
-use crate::networks::meta_graph::Graph;
 use crate::networks::{Account, PublishError};
 use crate::outbound::OutboundClient;
 
@@ -143,11 +143,15 @@ impl ConnectAccount for InstagramOAuth {
         Ok(long_lived::not_revocable(NETWORK))
     }
 
-    async fn renew(&self, account: &Account<'_>) -> Result<Option<Timestamp>, PublishError> {
+    async fn renew(
+        &self,
+        account: &Account<'_>,
+        now: Timestamp,
+    ) -> Result<Option<Timestamp>, PublishError> {
         if through_facebook(account.channel.login()) {
             // A page token derived from a long-lived user token does not expire.
             return Ok(None);
         }
-        long_lived::renew(&self.graph, account, "ig_refresh_token").await
+        long_lived::renew(&self.graph, account, "ig_refresh_token", now).await
     }
 }

@@ -118,10 +118,11 @@ impl<'a> Session<'a> {
             let refresh_token = account.credential_in(credentials, "refresh_token")?;
             let (client_id, client_secret) = renewal_app(linkedin, account, credentials)
                 .ok_or_else(|| {
-                PublishError::AuthExpired(
-                    "the channel has no OAuth app to renew its token with: connect it again".into(),
-                )
-            })?;
+                    PublishError::AuthExpired(
+                        "the channel has no OAuth app to renew its token with: connect it again"
+                            .into(),
+                    )
+                })?;
             Ok(linkedin
                 .http
                 .post(format!("{}{}", linkedin.oauth_base, endpoint::ACCESS_TOKEN))
@@ -261,7 +262,6 @@ impl ApiError {
         }
     }
 }
-
 
 /// The app that renews a channel's token: its own, else the deployment's for its login.
 fn renewal_app(

@@ -10,8 +10,8 @@ use serde_json::Value;
 
 use super::{DEFAULT_VERSION, NETWORK};
 use crate::networks::connect::{
-    self, AppCredentials, Authorize, ConnectAccount, Exchange, FoundAccount, Revocation,
-    call_json, credential, url_with_query,
+    self, AppCredentials, Authorize, ConnectAccount, Exchange, FoundAccount, Revocation, call_json,
+    credential, url_with_query,
 };
 use crate::networks::{Account, PublishError};
 use crate::outbound::OutboundClient;
@@ -99,8 +99,13 @@ impl LinkedinOAuth {
                 continue;
             };
             let path = format!("/rest/organizations/{}", urlencoding::encode(id));
-            let org = call_json(NETWORK, "reading a page", &self.http, self.rest(&path, token))
-                .await?;
+            let org = call_json(
+                NETWORK,
+                "reading a page",
+                &self.http,
+                self.rest(&path, token),
+            )
+            .await?;
             let text = |k: &str| org.get(k).and_then(Value::as_str).map(str::to_owned);
             found.push((
                 id.to_owned(),
@@ -175,8 +180,8 @@ impl ConnectAccount for LinkedinOAuth {
             credentials.push(credential("refresh_token", refresh));
         }
         let login = request.login.unwrap_or("member");
-        let account = |id: String, handle: String, name: String, avatar, author: String| {
-            FoundAccount {
+        let account =
+            |id: String, handle: String, name: String, avatar, author: String| FoundAccount {
                 id,
                 handle,
                 name,
@@ -190,8 +195,7 @@ impl ConnectAccount for LinkedinOAuth {
                 expires_at,
                 renewable: false,
                 owner: None,
-            }
-        };
+            };
         if login == ORGANIZATION_LOGIN {
             let organizations = self.organizations(&access).await?;
             if organizations.is_empty() {

@@ -16,8 +16,8 @@ use crate::domain::Network;
 use crate::domain::connection::OAuthApp;
 use crate::domain::coverage;
 use crate::networks::connect::{
-    self, AppCredentials, Authorize, ConnectAccount, Exchange, FoundAccount, Revocation,
-    call_json, credential, url_with_query,
+    self, AppCredentials, Authorize, ConnectAccount, Exchange, FoundAccount, Revocation, call_json,
+    credential, url_with_query,
 };
 use crate::networks::{Account, PublishError};
 use crate::outbound::OutboundClient;

@@ -166,10 +166,13 @@ impl FacebookLogin {
     async fn pages(&self, user_token: &str) -> Result<Vec<Page>, PublishError> {
         let mut pages = Vec::new();
         let mut url = format!("{}/me/accounts", self.graph_base);
-        let mut query = vec![(
-            "fields",
-            "id,name,access_token,picture,instagram_business_account{id,username,name,profile_picture_url}",
-        ), ("limit", "100")];
+        let mut query = vec![
+            (
+                "fields",
+                "id,name,access_token,picture,instagram_business_account{id,username,name,profile_picture_url}",
+            ),
+            ("limit", "100"),
+        ];
         for _ in 0..10 {
             let answer = call_json(
                 self.network,

@@ -66,8 +66,8 @@ pub async fn renew(
     graph: &Graph,
     account: &Account<'_>,
     grant_type: &str,
+    now: Timestamp,
 ) -> Result<Option<Timestamp>, PublishError> {
-    let now = Timestamp::now();
     let before = account.credential("access_token")?.clone();
     let after = super::fresh_token(graph, account, grant_type, now).await?;
     Ok(if after != before {

@@ -8,9 +8,9 @@ mod client;
 mod containers;
 pub mod login;
 pub mod long_lived;
-pub mod signed_request;
 mod metrics;
 mod publish;
+pub mod signed_request;
 mod token;
 
 pub use client::{Call, Graph, GraphFailure, Params, id_of, refusal, unversioned};

@@ -76,7 +76,8 @@ mod tests {
 
     #[test]
     fn a_request_signed_with_the_app_secret_is_read_and_any_other_is_refused() {
-        let payload = json!({"algorithm": "HMAC-SHA256", "issued_at": 1_765_000_000, "user_id": "10158"});
+        let payload =
+            json!({"algorithm": "HMAC-SHA256", "issued_at": 1_765_000_000, "user_id": "10158"});
         let signed = sign(&payload, "app-secret");
         assert_eq!(
             verify(&signed, "app-secret"),
@@ -87,7 +88,8 @@ mod tests {
         );
         assert!(verify(&signed, "another-secret").is_err());
         let (sig, _) = signed.split_once('.').unwrap();
-        let forged = URL_SAFE_NO_PAD.encode(json!({"algorithm": "HMAC-SHA256", "user_id": "1"}).to_string());
+        let forged =
+            URL_SAFE_NO_PAD.encode(json!({"algorithm": "HMAC-SHA256", "user_id": "1"}).to_string());
         assert!(verify(&format!("{sig}.{forged}"), "app-secret").is_err());
         assert!(verify("no-dot", "app-secret").is_err());
         let other = sign(&json!({"algorithm": "plain", "user_id": "1"}), "app-secret");

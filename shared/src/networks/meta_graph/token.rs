@@ -84,7 +84,10 @@ pub fn long_lived_expiry(credentials: &Credentials) -> Option<Timestamp> {
 
 /// The credential recording when a long-lived token was made or last refreshed.
 pub fn refreshed_at(now: Timestamp) -> (String, Secret) {
-    (REFRESHED_AT.to_owned(), Secret::new(now.as_second().to_string()))
+    (
+        REFRESHED_AT.to_owned(),
+        Secret::new(now.as_second().to_string()),
+    )
 }
 
 /// Instagram and Threads tokens last 60 days from their last refresh and can be refreshed once a

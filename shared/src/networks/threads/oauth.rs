@@ -9,10 +9,10 @@ use super::NETWORK;
 use crate::networks::connect::{
     AppCredentials, Authorize, ConnectAccount, Exchange, FoundAccount, Revocation,
 };
-use crate::networks::meta_graph::long_lived::MeShape;
-use crate::networks::meta_graph::{Graph, unversioned};
 use crate::networks::meta_graph::login::LongLivedLogin;
 use crate::networks::meta_graph::long_lived;
+use crate::networks::meta_graph::long_lived::MeShape;
+use crate::networks::meta_graph::{Graph, unversioned};
 use crate::networks::{Account, PublishError};
 use crate::outbound::OutboundClient;
 
@@ -77,7 +77,11 @@ impl ConnectAccount for ThreadsOAuth {
         Ok(long_lived::not_revocable(NETWORK))
     }
 
-    async fn renew(&self, account: &Account<'_>) -> Result<Option<Timestamp>, PublishError> {
-        long_lived::renew(&self.graph, account, "th_refresh_token").await
+    async fn renew(
+        &self,
+        account: &Account<'_>,
+        now: Timestamp,
+    ) -> Result<Option<Timestamp>, PublishError> {
+        long_lived::renew(&self.graph, account, "th_refresh_token", now).await
     }
 }

@@ -8,8 +8,8 @@ use serde_json::Value;
 
 use super::NETWORK;
 use crate::networks::connect::{
-    self, AppCredentials, Authorize, ConnectAccount, Exchange, FoundAccount, Revocation,
-    call_json, credential, url_with_query,
+    self, AppCredentials, Authorize, ConnectAccount, Exchange, FoundAccount, Revocation, call_json,
+    credential, url_with_query,
 };
 use crate::networks::{Account, PublishError};
 use crate::outbound::OutboundClient;
