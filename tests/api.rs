@@ -1183,6 +1183,10 @@ async fn the_openapi_document_covers_every_route() {
         ("get", "/oauth/start/{token}"),
         ("get", "/oauth/callback/{network}"),
         ("get", "/oauth/done"),
+        ("delete", "/v1/channels/{id}/connection"),
+        ("post", "/oauth/meta/{app}/deauthorize"),
+        ("post", "/oauth/meta/{app}/data-deletion"),
+        ("get", "/oauth/meta/deletion/{code}"),
     ];
     let paths = r.body["paths"].as_object().unwrap();
     let documented: Vec<(String, String)> = paths

@@ -464,4 +464,26 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         assert!(stopped.is_ok(), "stopping the publisher hung");
     }
+
+    #[test]
+    fn the_data_folder_may_hold_the_oauth_apps() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(
+            super::oauth_apps_file(dir.path()).unwrap().names().count(),
+            0,
+            "no file: no apps"
+        );
+        let path = dir.path().join(super::OAUTH_APPS_FILE);
+        std::fs::write(
+            &path,
+            r#"{"x": {"client_id": "local-x", "client_secret": "s"}, "threads": {"client_id": "half"}}"#,
+        )
+        .unwrap();
+        let apps = super::oauth_apps_file(dir.path()).unwrap();
+        assert_eq!(apps.names().collect::<Vec<_>>(), ["x"]);
+        assert_eq!(apps.get("x").unwrap().client_id, "local-x");
+        std::fs::write(&path, "not json").unwrap();
+        let refused = super::oauth_apps_file(dir.path()).unwrap_err().to_string();
+        assert!(refused.contains("oauth-apps.json"), "{refused}");
+    }
 }
