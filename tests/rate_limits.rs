@@ -357,10 +357,11 @@ async fn every_write_operation_documents_its_429_and_reads_do_not() {
         for (method, operation) in operations.as_object().unwrap() {
             let documented = &operation["responses"]["429"];
             let write = matches!(method.as_str(), "post" | "put" | "patch" | "delete");
-            if !write {
+            // Meta's callbacks carry no brand token: no brand's writes to count them against.
+            if !write || !path.starts_with("/v1/") {
                 assert!(
                     documented.is_null(),
-                    "{method} {path} is a read: never limited"
+                    "{method} {path} is a read or has no brand: never limited"
                 );
                 continue;
             }
