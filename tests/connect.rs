@@ -360,23 +360,8 @@ async fn a_channel_shows_the_scopes_its_account_was_not_granted_and_what_they_bl
     let w = world().await;
     // the person unticks "read" on the server's page: only write is granted
     w.mastodon.set_granted_scopes(Some(vec!["write".into()]));
-    let browser = browser();
-    let (back, cookie) = consent(&w, &browser).await;
-    let landed = callback(&browser, &back, Some(&cookie)).await;
-    let connection = param(&landed, "connection").unwrap();
+    connect(&w).await;
     let m = w.desk.manager();
-    let etag = m.get(&format!("/v1/channels/{}", w.channel)).await.etag();
-    let confirmed = m
-        .send(
-            m.request(
-                reqwest::Method::POST,
-                &format!("/v1/channels/{}/connect/confirm", w.channel),
-            )
-            .header("if-match", etag)
-            .json(&json!({"connection": connection})),
-        )
-        .await;
-    assert_eq!(confirmed.status.as_u16(), 200, "{}", confirmed.body);
     let channel = m.get(&format!("/v1/channels/{}", w.channel)).await;
     assert_eq!(channel.body["account"]["scopes"], json!(["write"]));
     let missing = &channel.body["scopes_missing"];

@@ -253,6 +253,18 @@ async fn linkedin_pages_come_from_their_own_app_and_an_access_that_cannot_be_ren
     let (status, body) = confirm(&desk, &member, json!({"connection": connection})).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["settings"]["author"], MEMBER);
+    // both starts are in the audit log, with the login each asked for
+    let audit = desk
+        .manager()
+        .get("/v1/audit?action=channel.connect_started")
+        .await;
+    let logins: Vec<&str> = audit.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["details"]["login"].as_str().unwrap())
+        .collect();
+    assert_eq!(logins, ["member", "organization"], "newest first");
     publishes(&desk, &member, "Hello from the member").await;
     assert_eq!(li.count_with_text("Hello from the member"), 1);
 

@@ -19,6 +19,7 @@ pub mod action {
     pub const CHANNEL_ENDPOINT_CHANGED: &str = "channel.endpoint_changed";
     pub const CHANNEL_CREDENTIALS_REPLACED: &str = "channel.credentials_replaced";
     pub const CHANNEL_DELETED: &str = "channel.deleted";
+    pub const CHANNEL_CONNECT_STARTED: &str = "channel.connect_started";
     pub const CHANNEL_CONNECTED: &str = "channel.connected";
     pub const CHANNEL_DISCONNECTED: &str = "channel.disconnected";
     pub const POST_APPROVED: &str = "post.approved";
@@ -33,12 +34,13 @@ pub mod action {
     pub const WEBHOOK_DELETED: &str = "webhook.deleted";
     pub const WEBHOOK_PINGED: &str = "webhook.pinged";
 
-    pub const ALL: [&str; 18] = [
+    pub const ALL: [&str; 19] = [
         CHANNEL_CREATED,
         CHANNEL_UPDATED,
         CHANNEL_ENDPOINT_CHANGED,
         CHANNEL_CREDENTIALS_REPLACED,
         CHANNEL_DELETED,
+        CHANNEL_CONNECT_STARTED,
         CHANNEL_CONNECTED,
         CHANNEL_DISCONNECTED,
         POST_APPROVED,

@@ -348,6 +348,15 @@ pub fn expiry(answer: &Value, key: &str, now: Timestamp) -> Option<Timestamp> {
     now.checked_add(SignedDuration::from_secs(seconds)).ok()
 }
 
+/// The scopes a token answer says were granted (`scope`), or those asked for when it does not
+/// say.
+pub fn granted_scopes(answer: &Value, asked: &[String]) -> Vec<String> {
+    answer
+        .get("scope")
+        .and_then(Value::as_str)
+        .map_or_else(|| asked.to_vec(), split_scopes)
+}
+
 /// Scopes as a network answers them: space- or comma-separated.
 pub fn split_scopes(raw: &str) -> Vec<String> {
     raw.split([' ', ','])

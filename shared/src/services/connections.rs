@@ -226,8 +226,18 @@ impl ConnectionService {
             login,
             expires_at,
         };
+        let audit = audit_write(
+            &actor.brand,
+            &AuditEntry::new(
+                actor,
+                action::CHANNEL_CONNECT_STARTED,
+                format!("channel/{id}"),
+                now,
+                json!({"network": network.as_str(), "login": start.login}),
+            ),
+        )?;
         self.store()
-            .put_flow_start(&secret_hash(&token), &start)
+            .put_flow_start(&secret_hash(&token), &start, vec![audit])
             .await?;
         Ok(StartLink {
             start_url: format!("{base}/oauth/start/{token}"),

@@ -71,9 +71,19 @@ impl Store {
             .await
     }
 
-    pub async fn put_flow_start(&self, hash: &str, start: &FlowStart) -> Result<(), StoreError> {
-        self.put_new(item(flow_pk(hash), START, start, Some(start.expires_at))?)
-            .await
+    /// Keeps a start link's flow, with `also` (its audit entry) in the same write.
+    pub async fn put_flow_start(
+        &self,
+        hash: &str,
+        start: &FlowStart,
+        also: Vec<Write>,
+    ) -> Result<(), StoreError> {
+        let mut writes = vec![Write::Put {
+            item: item(flow_pk(hash), START, start, Some(start.expires_at))?,
+            condition: Condition::Absent,
+        }];
+        writes.extend(also);
+        self.items().write(writes).await
     }
 
     /// The flow a start link began, taken once: a second opening, or one after it expired, finds

@@ -162,10 +162,7 @@ impl ConnectAccount for LinkedinOAuth {
             .filter(|t| !t.is_empty())
             .map(str::to_owned);
         let refresh_expiry = connect::expiry(&token, "refresh_token_expires_in", request.now);
-        let scopes = token
-            .get("scope")
-            .and_then(Value::as_str)
-            .map_or_else(|| request.scopes.to_vec(), connect::split_scopes);
+        let scopes = connect::granted_scopes(&token, request.scopes);
         let mut credentials = vec![credential("access_token", access.clone())];
         if let Some(at) = access_expiry {
             credentials.push(connect::expiry_credential(at));

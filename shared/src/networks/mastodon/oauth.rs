@@ -131,10 +131,7 @@ impl ConnectAccount for MastodonOAuth {
             .form(&form);
         let token = call_json(NETWORK, "exchanging the code", &self.http, request_token).await?;
         let access = connect::field(&token, "/access_token", NETWORK)?.to_owned();
-        let scopes = token
-            .get("scope")
-            .and_then(Value::as_str)
-            .map_or_else(|| request.scopes.to_vec(), connect::split_scopes);
+        let scopes = connect::granted_scopes(&token, request.scopes);
         let me = call_json(
             NETWORK,
             "reading the account",

@@ -82,10 +82,7 @@ impl ConnectAccount for XOAuth {
             .filter(|t| !t.is_empty())
             .map(str::to_owned);
         let expires_at = connect::expiry(&token, "expires_in", request.now);
-        let scopes = token
-            .get("scope")
-            .and_then(Value::as_str)
-            .map_or_else(|| request.scopes.to_vec(), connect::split_scopes);
+        let scopes = connect::granted_scopes(&token, request.scopes);
         let me = call_json(
             NETWORK,
             "reading the account",
