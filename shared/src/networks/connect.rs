@@ -266,9 +266,13 @@ pub fn url_with_query(base: &str, pairs: &[(&str, &str)]) -> Result<String, Publ
     Ok(url.into())
 }
 
-/// Sends an OAuth or account call and reads its JSON answer. A refusal is `AuthExpired` (the
-/// code, the app or the token was refused: the person must start again), with the network's
-/// reason from the OAuth (`error_description`), Graph (`error.message`) or Instagram
+/// How long one OAuth or account call may take: a callback makes a few (the token, a
+/// long-lived token, the permissions, the accounts) within its own 25 seconds.
+pub const CALL_BUDGET: std::time::Duration = std::time::Duration::from_secs(6);
+
+/// Sends an OAuth or account call (within [`CALL_BUDGET`]) and reads its JSON answer. A refusal
+/// is `AuthExpired` (the code, the app or the token was refused: the person must start again),
+/// with the network's reason from the OAuth (`error_description`), Graph (`error.message`) or Instagram
 /// (`error_message`) error shapes; a server error is `Transient`.
 pub async fn call_json(
     network: &str,
@@ -277,7 +281,7 @@ pub async fn call_json(
     request: reqwest::RequestBuilder,
 ) -> Result<Value, PublishError> {
     let response = http
-        .send(request)
+        .send(request.timeout(CALL_BUDGET))
         .await
         .map_err(|e| call_failed(network, &e))?;
     let status = response.status();
