@@ -583,3 +583,45 @@ async fn a_network_without_an_app_in_the_deployment_is_refused_in_plain_words() 
         r.body
     );
 }
+
+/// A network that answers the code exchange too late: the call ends within its own budget and
+/// the callback says `failed`, keeping nothing.
+#[tokio::test]
+async fn a_code_exchange_answered_too_late_fails_within_its_budget() {
+    use palinsesto_system_tests::fakes::Fault;
+    use palinsesto_system_tests::fakes::x::FakeX;
+    let x = FakeX::start().await;
+    let desk = Desk::start_connecting(
+        NetworkEndpoints {
+            x: x.base().to_owned(),
+            x_web: x.base().to_owned(),
+            ..NetworkEndpoints::default()
+        },
+        apps(&[("x", "x-app", "x-secret")]),
+    )
+    .await;
+    x.oauth.register_client(
+        "x-app",
+        "x-secret",
+        &format!("{}/oauth/callback/x", desk.app.base),
+    );
+    let ch = channel(&desk, "x", json!({})).await;
+    let (authorize, cookie) = start(&desk, &ch, json!({})).await;
+    x.server.faults.inject(
+        reqwest::Method::POST,
+        "/2/oauth2/token",
+        1,
+        Fault::AnswerLate(palinsesto::networks::connect::CALL_BUDGET * 2),
+    );
+    let b = browser();
+    let back = answer(&b, &authorize, "approve").await;
+    let landed = callback(&b, &back, Some(&cookie)).await;
+    assert_eq!(
+        param(&landed, "outcome").as_deref(),
+        Some("failed"),
+        "{landed}"
+    );
+    assert!(param(&landed, "connection").is_none());
+    let shown = desk.manager().get(&format!("/v1/channels/{ch}")).await;
+    assert_eq!(shown.body["connected"], false);
+}
