@@ -59,19 +59,28 @@ pub enum Permission {
     ManageWebhooks,
     /// The brand's audit log.
     ReadAudit,
+    /// Direct messages in the inbox (everything else in it is `Read`).
+    ReadDirectMessages,
+    /// Answer interactions, write notes on them.
+    ReplyInbox,
+    /// Assign interactions and change their state, tags and priority.
+    ManageInbox,
 }
 
 impl Permission {
     fn minimum_role(self) -> Role {
         match self {
             Self::Read => Role::Viewer,
-            Self::WriteDrafts | Self::EditMedia => Role::Editor,
+            Self::WriteDrafts | Self::EditMedia | Self::ReadDirectMessages | Self::ReplyInbox => {
+                Role::Editor
+            }
             Self::Review
             | Self::Schedule
             | Self::ManageChannels
             | Self::DeleteMedia
             | Self::ManageWebhooks
-            | Self::ReadAudit => Role::Manager,
+            | Self::ReadAudit
+            | Self::ManageInbox => Role::Manager,
             Self::ManageBrand => Role::Owner,
         }
     }
@@ -88,6 +97,9 @@ impl Permission {
             Self::DeleteMedia => "delete media from the library",
             Self::ManageWebhooks => "manage the brand's webhooks",
             Self::ReadAudit => "read the brand's audit log",
+            Self::ReadDirectMessages => "read direct messages",
+            Self::ReplyInbox => "answer the brand's inbox",
+            Self::ManageInbox => "assign inbox items or change their state",
         }
     }
 }

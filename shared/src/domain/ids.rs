@@ -127,6 +127,16 @@ ulid_id!(
     WebhookId,
     "webhook"
 );
+ulid_id!(
+    /// An inbox interaction's id (a reply, comment, mention, quote or direct message).
+    InteractionId,
+    "interaction"
+);
+ulid_id!(
+    /// A reply the brand sends to an interaction.
+    ReplyId,
+    "reply"
+);
 
 #[cfg(test)]
 mod tests {

@@ -5,6 +5,7 @@ pub mod access;
 pub mod asset;
 pub mod audit;
 pub mod brand;
+pub mod business_hours;
 pub mod channel;
 pub mod competitor;
 pub mod connection;
@@ -12,6 +13,7 @@ pub mod coverage;
 pub mod endpoint;
 pub mod error;
 pub mod ids;
+pub mod inbox;
 pub mod kpi;
 pub mod metrics;
 pub mod post;
@@ -36,7 +38,9 @@ pub use channel::{Channel, ChannelStatus, Credentials, Network, ReconnectReason}
 pub use competitor::{Competitor, CompetitorFields};
 pub use endpoint::{Endpoint, OutboundPolicy};
 pub use error::{DomainError, FieldError, Validation};
-pub use ids::{AssetId, BrandId, ChannelId, CompetitorId, KpiId, PostId, WebhookId};
+pub use ids::{
+    AssetId, BrandId, ChannelId, CompetitorId, InteractionId, KpiId, PostId, ReplyId, WebhookId,
+};
 pub use kpi::{Kpi, KpiMetric, PeriodKind};
 pub use metrics::{Counters, MetricsReading, PublicPost, PublicProfile};
 pub use post::{

@@ -10,6 +10,7 @@ use bytes::Bytes;
 use jiff::Timestamp;
 
 use super::{Account, PublishError};
+use crate::domain::inbox::{Incoming, NativeReply, ReplyTarget, StreamKind};
 use crate::domain::preflight::Rules;
 use crate::domain::{Asset, MetricsReading, Network};
 
@@ -120,4 +121,53 @@ pub trait ReadMetrics: Send + Sync {
 
     /// The account's own counters (followers, subscribers).
     async fn account_metrics(&self, account: &Account<'_>) -> Result<MetricsReading, PublishError>;
+}
+
+/// What one read of an inbox stream found, and where the next read starts.
+#[derive(Debug, Clone, Default)]
+pub struct InboxRead {
+    /// What people addressed to the brand.
+    pub found: Vec<Incoming>,
+    /// The brand's own replies made on the network.
+    pub native: Vec<NativeReply>,
+    /// Where the next read of the stream starts; `None` keeps the one it had.
+    pub cursor: Option<String>,
+}
+
+/// Reading what people address to the brand's account: its streams, each read from its cursor.
+#[async_trait]
+pub trait ReadInbox: Send + Sync {
+    /// The streams this network's channels are polled on.
+    fn streams(&self) -> &'static [StreamKind];
+
+    /// Reads `stream` from `cursor` (`None`: the first read, which takes the latest page).
+    /// `recent_posts` are the network ids of the brand's posts of the last days, whose threads
+    /// the `threads` stream reads.
+    async fn read(
+        &self,
+        account: &Account<'_>,
+        stream: StreamKind,
+        cursor: Option<&str>,
+        recent_posts: &[String],
+    ) -> Result<InboxRead, PublishError>;
+}
+
+/// Answering an interaction on the network, exactly once: a stable key per reply, and a
+/// read-back after a lost answer.
+#[async_trait]
+pub trait ReplyTo: Send + Sync {
+    async fn reply(
+        &self,
+        ctx: &PublishContext<'_>,
+        target: &ReplyTarget,
+        reply: &Outgoing,
+    ) -> Result<Published, PublishError>;
+
+    /// After an unknown outcome: the reply an earlier attempt made, if any.
+    async fn find_reply(
+        &self,
+        ctx: &PublishContext<'_>,
+        target: &ReplyTarget,
+        reply: &Outgoing,
+    ) -> Result<ReadBack, PublishError>;
 }

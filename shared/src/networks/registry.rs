@@ -8,8 +8,8 @@ use std::sync::Arc;
 use super::connect::{ConnectAccount, OAuthApps};
 use super::meta_graph::login::FacebookLogin;
 use super::{
-    CheckCredentials, Publish, ReadMetrics, bluesky, facebook, instagram, linkedin, mastodon,
-    telegram, threads, x,
+    CheckCredentials, Publish, ReadInbox, ReadMetrics, ReplyTo, bluesky, facebook, instagram,
+    linkedin, mastodon, telegram, threads, x,
 };
 use crate::domain::Network;
 use crate::domain::coverage::{self, Capability};
@@ -28,18 +28,30 @@ pub struct NetworkConnectors {
     pub check: Option<Arc<dyn CheckCredentials>>,
     /// Connects an account by OAuth.
     pub connect: Option<Arc<dyn ConnectAccount>>,
+    /// Reads what people address to the brand (the inbox).
+    pub inbox: Option<Arc<dyn ReadInbox>>,
+    /// Answers it.
+    pub reply: Option<Arc<dyn ReplyTo>>,
 }
 
 impl NetworkConnectors {
     /// A connector offering both publishing and metrics, as every network's does today.
-    pub fn publishing_and_metrics<C: Publish + ReadMetrics + 'static>(connector: C) -> Self {
-        let connector = Arc::new(connector);
+    pub fn publishing_and_metrics<C: Publish + ReadMetrics + 'static>(
+        connector: impl Into<Arc<C>>,
+    ) -> Self {
+        let connector = connector.into();
         Self {
             publish: Some(connector.clone()),
             metrics: Some(connector),
-            check: None,
-            connect: None,
+            ..Self::default()
         }
+    }
+
+    /// These connectors, reading the inbox and answering it with `connector`.
+    pub fn answering<C: ReadInbox + ReplyTo + 'static>(mut self, connector: Arc<C>) -> Self {
+        self.inbox = Some(connector.clone());
+        self.reply = Some(connector);
+        self
     }
 
     /// These connectors, connecting accounts by OAuth with `connect`.
@@ -49,13 +61,15 @@ impl NetworkConnectors {
     }
 
     /// A connector that also checks the credentials a person gives.
-    pub fn checking<C: Publish + ReadMetrics + CheckCredentials + 'static>(connector: C) -> Self {
-        let connector = Arc::new(connector);
+    pub fn checking<C: Publish + ReadMetrics + CheckCredentials + 'static>(
+        connector: impl Into<Arc<C>>,
+    ) -> Self {
+        let connector = connector.into();
         Self {
             publish: Some(connector.clone()),
             metrics: Some(connector.clone()),
             check: Some(connector),
-            connect: None,
+            ..Self::default()
         }
     }
 
@@ -67,6 +81,12 @@ impl NetworkConnectors {
         }
         if self.metrics.is_some() {
             offered.push(Capability::Metrics);
+        }
+        if self.inbox.is_some() {
+            offered.push(Capability::Inbox);
+        }
+        if self.reply.is_some() {
+            offered.push(Capability::Reply);
         }
         if self.connect.is_some() {
             offered.push(Capability::Oauth);
@@ -115,6 +135,22 @@ impl Connectors {
             .get(&network)
             .and_then(|n| n.connect.as_ref())
             .ok_or_else(|| unsupported(network, Capability::Oauth))
+    }
+
+    /// The connector that reads `network`'s inbox streams.
+    pub fn inbox_reader(&self, network: Network) -> Result<&Arc<dyn ReadInbox>, Unsupported> {
+        self.by_network
+            .get(&network)
+            .and_then(|n| n.inbox.as_ref())
+            .ok_or_else(|| unsupported(network, Capability::Inbox))
+    }
+
+    /// The connector that answers on `network`.
+    pub fn replier(&self, network: Network) -> Result<&Arc<dyn ReplyTo>, Unsupported> {
+        self.by_network
+            .get(&network)
+            .and_then(|n| n.reply.as_ref())
+            .ok_or_else(|| unsupported(network, Capability::Reply))
     }
 
     /// What checks `network`'s credentials when they are stored, if anything does.
@@ -235,14 +271,21 @@ pub fn standard_connectors(
     Connectors::new([
         (
             Network::Mastodon,
-            NetworkConnectors::publishing_and_metrics(
-                mastodon::MastodonConnector::new(http.clone()).with_polling(i, w),
-            )
-            .connecting(mastodon::oauth::MastodonOAuth::new(http.clone())),
+            {
+                let mastodon =
+                    Arc::new(mastodon::MastodonConnector::new(http.clone()).with_polling(i, w));
+                NetworkConnectors::publishing_and_metrics::<mastodon::MastodonConnector>(mastodon.clone())
+                    .answering(mastodon)
+                    .connecting(mastodon::oauth::MastodonOAuth::new(http.clone()))
+            },
         ),
         (
             Network::Bluesky,
-            NetworkConnectors::checking(bluesky::BlueskyConnector::new(http.clone())),
+            {
+                let bluesky = Arc::new(bluesky::BlueskyConnector::new(http.clone()));
+                NetworkConnectors::checking::<bluesky::BlueskyConnector>(bluesky.clone())
+                    .answering(bluesky)
+            },
         ),
         (
             Network::Linkedin,
@@ -340,7 +383,11 @@ mod tests {
                 .filter(|c| {
                     matches!(
                         c,
-                        Capability::Publish | Capability::Metrics | Capability::Oauth
+                        Capability::Publish
+                            | Capability::Metrics
+                            | Capability::Oauth
+                            | Capability::Inbox
+                            | Capability::Reply
                     )
                 })
                 .collect();

@@ -24,7 +24,7 @@ pub(super) fn coverage() -> Coverage {
         },
         post_metrics: &["likes", "reposts", "replies", "quotes", "saves"],
         account_metrics: &["followers"],
-        engagement: &[],
+        engagement: &[Capability::Inbox, Capability::Reply],
         scopes: &[],
         constraints: vec![
             publish(

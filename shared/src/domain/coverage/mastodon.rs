@@ -36,7 +36,7 @@ pub(super) fn coverage() -> Coverage {
         },
         post_metrics: &["likes", "reposts", "replies", "quotes"],
         account_metrics: &["followers"],
-        engagement: &[Capability::Oauth],
+        engagement: &[Capability::Inbox, Capability::Reply, Capability::Oauth],
         scopes: SCOPES,
         constraints: vec![
             publish(

@@ -40,6 +40,10 @@ fn every_network_publishes_and_reads_metrics_and_those_without_typed_credentials
     for entry in all() {
         let mut expected = vec![Capability::Publish, Capability::Metrics];
         // Bluesky keeps app passwords, Telegram bot tokens; the sandbox takes any token.
+        // The inbox, part 1: Mastodon and Bluesky.
+        if matches!(entry.network, Network::Mastodon | Network::Bluesky) {
+            expected.extend([Capability::Inbox, Capability::Reply]);
+        }
         if !matches!(
             entry.network,
             Network::Bluesky | Network::Telegram | Network::Sandbox

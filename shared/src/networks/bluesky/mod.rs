@@ -15,10 +15,12 @@ use crate::outbound::OutboundClient;
 
 mod check;
 mod facets;
+mod inbox;
 mod metrics;
 pub(super) mod public;
 mod publish;
 mod record_key;
+mod reply;
 mod session;
 mod xrpc;
 

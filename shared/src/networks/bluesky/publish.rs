@@ -24,14 +24,14 @@ const MAX_IMAGE_BYTES: u64 = 1_000_000;
 
 /// A created (or found) post record.
 #[derive(Debug, Clone, Deserialize)]
-struct PostRef {
-    uri: String,
-    cid: String,
+pub(super) struct PostRef {
+    pub(super) uri: String,
+    pub(super) cid: String,
 }
 
 impl BlueskyConnector {
     /// Reads our record `rkey` back; `None` when the repository has no such record.
-    async fn read_post(
+    pub(super) async fn read_post(
         &self,
         session: &Session,
         rkey: &str,
@@ -61,7 +61,7 @@ impl BlueskyConnector {
 
     /// Creates one post record under our deterministic `rkey`. A refusal is checked against the
     /// repository first: if the record is already there, an earlier attempt made it.
-    async fn create_post(
+    pub(super) async fn create_post(
         &self,
         account: &Account<'_>,
         rkey: &str,
@@ -140,7 +140,7 @@ impl BlueskyConnector {
 
     /// The post's embed; uploads happen here, right before the record is created, because
     /// Bluesky deletes blobs that no record references within minutes.
-    async fn embed(
+    pub(super) async fn embed(
         &self,
         ctx: &PublishContext<'_>,
         media: &[Asset],
@@ -178,7 +178,7 @@ impl BlueskyConnector {
         ))
     }
 
-    async fn record(
+    pub(super) async fn record(
         &self,
         account: &Account<'_>,
         text: &str,
@@ -322,7 +322,7 @@ fn languages(account: &Account<'_>) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn post_url(did: &str, rkey: &str) -> String {
+pub(super) fn post_url(did: &str, rkey: &str) -> String {
     // The DID, unlike the handle, never changes, so the link keeps working.
     format!("https://bsky.app/profile/{did}/post/{rkey}")
 }
@@ -344,7 +344,7 @@ fn check_image_size(what: &str, size: u64) -> Result<(), PublishError> {
 }
 
 /// What Bluesky's embeds can carry: up to four photos, or one mp4 video.
-fn check_media(media: &[Asset]) -> Result<(), PublishError> {
+pub(super) fn check_media(media: &[Asset]) -> Result<(), PublishError> {
     let videos = media.iter().filter(|a| a.kind == MediaKind::Video).count();
     if videos > 0 {
         if media.len() > 1 {

@@ -12,11 +12,13 @@ use crate::domain::preflight::Rules;
 use crate::outbound::OutboundClient;
 
 mod client;
+mod inbox;
 mod metrics;
 pub mod oauth;
 pub(super) mod public;
 mod publish;
 mod read_back;
+mod reply;
 mod rules;
 
 const NETWORK: &str = "Mastodon";

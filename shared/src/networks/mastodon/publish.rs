@@ -27,8 +27,8 @@ struct MediaAttachment {
 }
 
 #[derive(Deserialize)]
-struct Me {
-    id: String,
+pub(super) struct Me {
+    pub(super) id: String,
 }
 
 #[async_trait]
@@ -136,7 +136,7 @@ impl Publish for MastodonConnector {
 }
 
 impl MastodonConnector {
-    async fn upload(
+    pub(super) async fn upload(
         &self,
         ctx: &PublishContext<'_>,
         base: &str,
@@ -218,7 +218,7 @@ impl MastodonConnector {
         }
     }
 
-    async fn create_status(
+    pub(super) async fn create_status(
         &self,
         base: &str,
         token: &Secret,
