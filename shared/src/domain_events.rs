@@ -30,6 +30,8 @@ pub const POST_FAILED: &str = "post.failed";
 pub const POST_MISSED: &str = "post.missed";
 pub const CHANNEL_NEEDS_RECONNECT: &str = "channel.needs_reconnect";
 pub const CHANNEL_EXPIRING: &str = "channel.expiring";
+pub const INTERACTION_RECEIVED: &str = "interaction.received";
+pub const INTERACTION_REPLIED: &str = "interaction.replied";
 pub const ASSET_READY: &str = "asset.ready";
 pub const ASSET_REJECTED: &str = "asset.rejected";
 pub const REPORT_READY: &str = "report.ready";
@@ -37,13 +39,15 @@ pub const REPORT_READY: &str = "report.ready";
 pub const WEBHOOK_PING: &str = "webhook.ping";
 
 /// Every event type, in the order docs/events.md lists them.
-pub const EVENT_TYPES: [&str; 10] = [
+pub const EVENT_TYPES: [&str; 12] = [
     POST_PUBLISHED,
     POST_PARTIALLY_PUBLISHED,
     POST_FAILED,
     POST_MISSED,
     CHANNEL_NEEDS_RECONNECT,
     CHANNEL_EXPIRING,
+    INTERACTION_RECEIVED,
+    INTERACTION_REPLIED,
     ASSET_READY,
     ASSET_REJECTED,
     REPORT_READY,
@@ -127,6 +131,38 @@ impl DomainEvent {
             "expires_at": expires_at,
         });
         Self::new(CHANNEL_EXPIRING, brand, time, data)
+    }
+
+    /// Someone addressed the brand (ids and the API path only: never the text or the author).
+    pub fn interaction_received(
+        brand: &BrandId,
+        interaction: &crate::domain::inbox::Interaction,
+        time: Timestamp,
+    ) -> Self {
+        let data = json!({
+            "interaction_id": interaction.id.to_string(),
+            "path": format!("/v1/inbox/{}", interaction.id),
+            "channel_id": interaction.channel.to_string(),
+            "network": interaction.network,
+            "kind": interaction.kind,
+        });
+        Self::new(INTERACTION_RECEIVED, brand, time, data)
+    }
+
+    /// The brand answered an interaction for the first time (from Palinsesto or natively).
+    pub fn interaction_replied(
+        brand: &BrandId,
+        interaction: &crate::domain::inbox::Interaction,
+        time: Timestamp,
+    ) -> Self {
+        let data = json!({
+            "interaction_id": interaction.id.to_string(),
+            "path": format!("/v1/inbox/{}", interaction.id),
+            "channel_id": interaction.channel.to_string(),
+            "via": interaction.first_response_via,
+            "first_response_at": interaction.first_response_at,
+        });
+        Self::new(INTERACTION_REPLIED, brand, time, data)
     }
 
     /// A file became a library asset.

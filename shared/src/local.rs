@@ -356,6 +356,11 @@ impl LocalRuntime {
         self.wiring.metrics()
     }
 
+    /// The inbox worker: streams polled, replies sent (reply media from the bucket folder).
+    pub fn inbox_worker(&self) -> crate::services::inbox_worker::InboxWorker {
+        self.wiring.inbox_worker(Arc::new(self.bucket.clone()))
+    }
+
     /// The connection worker: tokens revoked on disconnect, renewed ahead of expiry.
     pub fn connection_worker(&self) -> crate::services::connection_worker::ConnectionWorker {
         self.wiring.connection_worker()

@@ -21,6 +21,7 @@ use crate::outbound::OutboundClient;
 use crate::sealing::Keyring;
 use crate::services::connection_worker::ConnectionWorker;
 use crate::services::connections::{ConnectSettings, ConnectionService};
+use crate::services::inbox_worker::InboxWorker;
 use crate::services::publishing::PublishingService;
 use crate::services::relay::RelayService;
 use crate::services::{IntakeService, MetricsService, Ports, ReportService};
@@ -137,6 +138,11 @@ impl Wiring {
         jobs: Arc<dyn Dispatcher>,
     ) -> PublishingService {
         PublishingService::new(self.ports(), Arc::new(BucketMedia(media)), jobs)
+    }
+
+    /// The inbox worker: streams polled, replies sent; reply media read from `media`.
+    pub fn inbox_worker(&self, media: Arc<dyn Bucket>) -> InboxWorker {
+        InboxWorker::new(self.ports(), Arc::new(BucketMedia(media)))
     }
 
     /// The connection worker: revocations on disconnect, renewals ahead of expiry.

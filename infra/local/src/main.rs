@@ -52,6 +52,11 @@ enum Command {
         /// Seconds between checks for due reports (each brand's is due Monday 08:00 local).
         #[arg(long, default_value_t = 10 * 60)]
         reports_every: u64,
+        /// Seconds between inbox polls (each channel's streams are read when due: every 2
+        /// minutes while it has posts from the last 48 hours, every 15 when quiet). Replies
+        /// written in the inbox are sent every --tick.
+        #[arg(long, default_value_t = 120)]
+        inbox_every: u64,
         /// Let channels and competitors point at loopback and private addresses (plain http
         /// too): for fake networks on this machine. Also PALINSESTO_ALLOW_PRIVATE_NETWORKS=1.
         #[arg(long)]
@@ -96,6 +101,7 @@ fn main() -> ExitCode {
             tick,
             metrics_every,
             reports_every,
+            inbox_every,
             allow_private_networks,
             frontend_url,
             demo,
@@ -104,7 +110,7 @@ fn main() -> ExitCode {
             addr,
             data,
             cors_origin,
-            [tick, metrics_every, reports_every],
+            [tick, metrics_every, reports_every, inbox_every],
             allow_private_networks,
             frontend_url,
             Demo { demo, reset },
@@ -155,7 +161,7 @@ async fn serve(
     addr: SocketAddr,
     data: PathBuf,
     cors_origins: Vec<String>,
-    [tick, metrics_every, reports_every]: [u64; 3],
+    [tick, metrics_every, reports_every, inbox_every]: [u64; 4],
     allow_private_networks: bool,
     frontend_url: Option<String>,
     wanted: Demo,
@@ -164,6 +170,7 @@ async fn serve(
         ("--tick", tick),
         ("--metrics-every", metrics_every),
         ("--reports-every", reports_every),
+        ("--inbox-every", inbox_every),
     ] {
         if seconds == 0 {
             return Err(format!("{flag} must be at least 1 second"));
@@ -263,6 +270,23 @@ async fn serve(
             async move { metrics.tick().await.map(|_| ()) }
         },
     ));
+    // What people say to the brand, read when each stream is due; replies sent every tick.
+    let inbox = runtime.inbox_worker();
+    let polling = tokio::spawn(every("inbox poll", Duration::from_secs(inbox_every), {
+        let inbox = inbox.clone();
+        move || {
+            let inbox = inbox.clone();
+            async move { inbox.poll().await.map(|_| ()) }
+        }
+    }));
+    let replying = tokio::spawn(every(
+        "inbox replies",
+        Duration::from_secs(tick),
+        move || {
+            let inbox = inbox.clone();
+            async move { inbox.send_replies().await.map(|_| ()) }
+        },
+    ));
     // Disconnects are revoked at the network within a publish tick.
     let worker = runtime.connection_worker();
     let connecting = tokio::spawn(every(
@@ -285,7 +309,7 @@ async fn serve(
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await;
-    for task in [ticking, measuring, connecting, reporting] {
+    for task in [ticking, measuring, polling, replying, connecting, reporting] {
         task.abort();
         let _ = task.await;
     }

@@ -33,8 +33,9 @@ pub mod action {
     pub const WEBHOOK_UPDATED: &str = "webhook.updated";
     pub const WEBHOOK_DELETED: &str = "webhook.deleted";
     pub const WEBHOOK_PINGED: &str = "webhook.pinged";
+    pub const INBOX_REPLIED: &str = "inbox.replied";
 
-    pub const ALL: [&str; 19] = [
+    pub const ALL: [&str; 20] = [
         CHANNEL_CREATED,
         CHANNEL_UPDATED,
         CHANNEL_ENDPOINT_CHANGED,
@@ -54,6 +55,7 @@ pub mod action {
         WEBHOOK_UPDATED,
         WEBHOOK_DELETED,
         WEBHOOK_PINGED,
+        INBOX_REPLIED,
     ];
 }
 

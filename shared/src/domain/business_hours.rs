@@ -234,7 +234,8 @@ impl WeeklyHours {
 }))]
 pub struct BusinessHours {
     weekly: WeeklyHours,
-    /// Sorted, each date once.
+    /// Local dates written YYYY-MM-DD, sorted, each once.
+    #[schema(value_type = Vec<String>, format = Date)]
     holidays: Vec<Date>,
 }
 

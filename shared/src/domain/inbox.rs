@@ -65,7 +65,17 @@ impl InteractionKind {
 
 /// Where an interaction is in its life.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum InteractionState {
@@ -378,15 +388,22 @@ pub enum ReplyState {
     /// Waiting for the worker.
     Pending,
     /// A worker holds it until `until`.
-    Sending { until: Timestamp },
+    Sending {
+        until: Timestamp,
+    },
     Sent {
         remote_id: String,
         url: Option<String>,
         sent_at: Timestamp,
     },
-    Failed { kind: String, message: String },
+    Failed {
+        kind: String,
+        message: String,
+    },
     /// A sending whose outcome is unknown (the answer was lost): read back before any retry.
-    Unknown { message: String },
+    Unknown {
+        message: String,
+    },
 }
 
 /// A reply the brand sends to an interaction, exactly once.
@@ -551,18 +568,22 @@ mod tests {
     #[test]
     fn the_first_response_counts_and_never_comes_before_the_interaction() {
         let now: Timestamp = "2027-01-15T10:05:00Z".parse().unwrap();
-        let mut i = Interaction::received(incoming(), ChannelId::new(), Network::Mastodon, None, now);
+        let mut i =
+            Interaction::received(incoming(), ChannelId::new(), Network::Mastodon, None, now);
         assert!(i.responded("2027-01-15T09:59:00Z".parse().unwrap(), ResponseVia::Native));
         assert_eq!(i.first_response_at, Some(i.created_at));
         assert_eq!(i.state, InteractionState::Replied);
-        assert!(!i.responded(now, ResponseVia::Palinsesto), "the first one counts");
+        assert!(
+            !i.responded(now, ResponseVia::Palinsesto),
+            "the first one counts"
+        );
         assert_eq!(i.first_response_via, Some(ResponseVia::Native));
     }
 
     #[test]
     fn a_patch_is_checked_field_by_field() {
-        let err = InteractionPatch::parse(Some("new"), None, Some(vec!["".into()]), None)
-            .unwrap_err();
+        let err =
+            InteractionPatch::parse(Some("new"), None, Some(vec!["".into()]), None).unwrap_err();
         let DomainError::Invalid(fields) = err else {
             panic!("{err:?}")
         };

@@ -34,7 +34,7 @@ use crate::services::{
 };
 use routes::health::OpenApiJson;
 use routes::{
-    assets, audit, brand, calendar, channels, competitors, connections, health, kpis,
+    assets, audit, brand, calendar, channels, competitors, connections, health, inbox, kpis,
     meta_callbacks, networks, posts, reports, webhooks,
 };
 
@@ -53,6 +53,7 @@ pub struct AppState {
     pub webhooks: WebhookService,
     pub audit: AuditService,
     pub connections: crate::services::connections::ConnectionService,
+    pub inbox: crate::services::inbox::InboxService,
     pub verifier: Arc<Verifier>,
     /// Woken after publish-now, so a local publisher need not wait for its next tick.
     pub publish_soon: Arc<tokio::sync::Notify>,
@@ -82,6 +83,7 @@ impl AppState {
             competitors: CompetitorService::new(ports.clone()),
             webhooks: WebhookService::new(ports.clone()),
             audit: AuditService::new(ports.clone()),
+            inbox: crate::services::inbox::InboxService::new(ports.clone()),
             connections,
             calendar: CalendarService::new(ports),
             verifier,
@@ -185,7 +187,7 @@ impl ApiSettings {
     info(title = "Palinsesto API", description = "The back end of a brand's social media desk: channels, posts, approval, scheduling, the editorial calendar and the media library. Errors are RFC 9457 problem+json."),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
-    tags((name = "brand"), (name = "channels"), (name = "posts"), (name = "workflow"), (name = "calendar"), (name = "assets"), (name = "reports"), (name = "kpis"), (name = "competitors"), (name = "webhooks"), (name = "audit"), (name = "networks"), (name = "meta"))
+    tags((name = "brand"), (name = "channels"), (name = "posts"), (name = "workflow"), (name = "calendar"), (name = "assets"), (name = "reports"), (name = "kpis"), (name = "competitors"), (name = "webhooks"), (name = "audit"), (name = "inbox"), (name = "networks"), (name = "meta"))
 )]
 struct ApiDoc;
 
@@ -228,6 +230,11 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(connections::get_pending_connection))
         .routes(routes!(connections::confirm_connection))
         .routes(routes!(connections::disconnect_channel))
+        .routes(routes!(inbox::list_inbox))
+        .routes(routes!(inbox::inbox_counts))
+        .routes(routes!(inbox::get_interaction, inbox::patch_interaction))
+        .routes(routes!(inbox::list_notes, inbox::add_note))
+        .routes(routes!(inbox::reply))
         .routes(routes!(meta_callbacks::meta_deauthorize))
         .routes(routes!(meta_callbacks::meta_data_deletion))
         .routes(routes!(meta_callbacks::meta_deletion_status))

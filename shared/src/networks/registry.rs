@@ -269,24 +269,20 @@ pub fn standard_connectors(
     let (i, w) = (polling.interval, polling.max_wait);
     let e = endpoints;
     Connectors::new([
-        (
-            Network::Mastodon,
-            {
-                let mastodon =
-                    Arc::new(mastodon::MastodonConnector::new(http.clone()).with_polling(i, w));
-                NetworkConnectors::publishing_and_metrics::<mastodon::MastodonConnector>(mastodon.clone())
-                    .answering(mastodon)
-                    .connecting(mastodon::oauth::MastodonOAuth::new(http.clone()))
-            },
-        ),
-        (
-            Network::Bluesky,
-            {
-                let bluesky = Arc::new(bluesky::BlueskyConnector::new(http.clone()));
-                NetworkConnectors::checking::<bluesky::BlueskyConnector>(bluesky.clone())
-                    .answering(bluesky)
-            },
-        ),
+        (Network::Mastodon, {
+            let mastodon =
+                Arc::new(mastodon::MastodonConnector::new(http.clone()).with_polling(i, w));
+            NetworkConnectors::publishing_and_metrics::<mastodon::MastodonConnector>(
+                mastodon.clone(),
+            )
+            .answering(mastodon)
+            .connecting(mastodon::oauth::MastodonOAuth::new(http.clone()))
+        }),
+        (Network::Bluesky, {
+            let bluesky = Arc::new(bluesky::BlueskyConnector::new(http.clone()));
+            NetworkConnectors::checking::<bluesky::BlueskyConnector>(bluesky.clone())
+                .answering(bluesky)
+        }),
         (
             Network::Linkedin,
             NetworkConnectors::publishing_and_metrics(

@@ -200,10 +200,12 @@ impl ChannelService {
             channel.account = None;
             // Which values were given, never the values.
             let audit = audit(actor, action::CHANNEL_CREDENTIALS_REPLACED, &channel, now)?;
+            let mut also = vec![audit];
+            also.extend(self.ports.inbox_stream_writes(&actor.brand, &channel)?);
             Ok(self
                 .ports
                 .store
-                .put_credentials_with(&actor.brand, &channel, version, &credentials, vec![audit])
+                .put_credentials_with(&actor.brand, &channel, version, &credentials, also)
                 .await?)
         })
         .await

@@ -660,6 +660,7 @@ impl ConnectionService {
             None => Store::connection_work_done(&actor.brand, id, WATCH),
         };
         let mut also = vec![spent, audit, watch];
+        also.extend(self.ports.inbox_stream_writes(&actor.brand, &channel)?);
         // The person's deauthorize and data-deletion callbacks find the channel by its grant.
         if let Some(grant) = &candidate.grant {
             also.push(Store::granted_channel_write(

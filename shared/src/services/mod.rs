@@ -9,6 +9,8 @@ pub mod channels;
 pub mod competitors;
 pub mod connection_worker;
 pub mod connections;
+pub mod inbox;
+pub mod inbox_worker;
 pub mod intake;
 pub mod kpis;
 pub mod metrics;
@@ -103,6 +105,22 @@ pub struct Ports {
 }
 
 impl Ports {
+    /// The writes that start the inbox streams of `channel`, on a network whose inbox is read
+    /// here: put with the channel's new credentials, so a connected channel is polled.
+    pub fn inbox_stream_writes(
+        &self,
+        brand: &crate::domain::BrandId,
+        channel: &crate::domain::Channel,
+    ) -> Result<Vec<crate::store::Write>, crate::store::StoreError> {
+        let Ok(reader) = self.connectors.inbox_reader(channel.network) else {
+            return Ok(Vec::new());
+        };
+        inbox_worker::new_streams(channel, reader.streams(), self.clock.now())
+            .iter()
+            .map(|stream| crate::store::Store::new_stream_write(brand, stream))
+            .collect()
+    }
+
     /// Whether this deployment serves `network` (the sandbox only where it is allowed).
     pub fn allows(&self, network: crate::domain::Network) -> bool {
         !network.is_simulated() || self.connectors.has(network)

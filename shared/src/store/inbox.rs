@@ -24,7 +24,7 @@ use super::{
     Condition, Cursor, Index, IndexKey, Item, KeyRange, Query, Store, StoreError, Write, keys,
 };
 use crate::domain::connection::secret_hash;
-use crate::domain::inbox::{Interaction, InteractionState, InboxStream, OutgoingReply};
+use crate::domain::inbox::{InboxStream, Interaction, InteractionState, OutgoingReply};
 use crate::domain::{BrandId, ChannelId, InteractionId, Network, ReplyId};
 
 /// How many shards the streams' due index is spread over.
@@ -147,7 +147,13 @@ fn entries(
     Listing::of(i)
         .iter()
         .map(|listing| {
-            let mut item = encode(listing_pk(brand, listing), entry_sk(i), i.version, vec![], &copy)?;
+            let mut item = encode(
+                listing_pk(brand, listing),
+                entry_sk(i),
+                i.version,
+                vec![],
+                &copy,
+            )?;
             item.expires_at = Some(expiry(i, retention));
             Ok(Write::Put {
                 item,
@@ -197,7 +203,10 @@ impl Store {
             None => (Counters::default(), Condition::Absent, 1),
         };
         for (state, delta) in changes {
-            let count = counters.counts.entry(state.as_str().to_owned()).or_default();
+            let count = counters
+                .counts
+                .entry(state.as_str().to_owned())
+                .or_default();
             *count = count.saturating_add_signed(*delta);
         }
         Ok(Some(Write::Put {
@@ -449,9 +458,13 @@ impl Store {
 
     // ---- streams ----
 
-    fn stream_item(brand: &BrandId, stream: &InboxStream, version: u64) -> Result<Item, StoreError> {
-        let shard = keys::shard_of(&format!("{}{}", stream.channel, stream.kind.as_str()))
-            % STREAM_SHARDS;
+    fn stream_item(
+        brand: &BrandId,
+        stream: &InboxStream,
+        version: u64,
+    ) -> Result<Item, StoreError> {
+        let shard =
+            keys::shard_of(&format!("{}{}", stream.channel, stream.kind.as_str())) % STREAM_SHARDS;
         let due = IndexKey {
             pk: format!("IDUE#{shard}"),
             sk: format!(
@@ -468,6 +481,14 @@ impl Store {
             vec![(Index::Due, due)],
             stream,
         )
+    }
+
+    /// The write that starts `stream` afresh (a channel connected again reads from now).
+    pub fn new_stream_write(brand: &BrandId, stream: &InboxStream) -> Result<Write, StoreError> {
+        Ok(Write::Put {
+            item: Self::stream_item(brand, stream, 1)?,
+            condition: Condition::Any,
+        })
     }
 
     /// Saves `stream` over the version read (`None`: a new stream, unless it exists).
@@ -584,6 +605,18 @@ impl Store {
         })
     }
 
+    /// The write that saves `reply` over the version read.
+    pub fn reply_write(
+        brand: &BrandId,
+        reply: &OutgoingReply,
+        retention: SignedDuration,
+    ) -> Result<Write, StoreError> {
+        Ok(Write::Put {
+            item: Self::reply_item(brand, reply, reply.version + 1, retention)?,
+            condition: Condition::Version(reply.version),
+        })
+    }
+
     /// Saves `reply` over the version read, with `also` in the same write.
     pub async fn update_reply(
         &self,
@@ -592,14 +625,11 @@ impl Store {
         retention: SignedDuration,
         also: Vec<Write>,
     ) -> Result<OutgoingReply, StoreError> {
-        let mut saved = reply.clone();
-        saved.version = reply.version + 1;
-        let mut writes = vec![Write::Put {
-            item: Self::reply_item(brand, &saved, saved.version, retention)?,
-            condition: Condition::Version(reply.version),
-        }];
+        let mut writes = vec![Self::reply_write(brand, reply, retention)?];
         writes.extend(also);
         self.items().write(writes).await?;
+        let mut saved = reply.clone();
+        saved.version = reply.version + 1;
         Ok(saved)
     }
 
@@ -649,7 +679,10 @@ impl Store {
             .await?
             .into_iter()
             .map(|(brand, item)| {
-                Ok((brand, decode(item, |r: &mut OutgoingReply, v| r.version = v)?))
+                Ok((
+                    brand,
+                    decode(item, |r: &mut OutgoingReply, v| r.version = v)?,
+                ))
             })
             .collect()
     }

@@ -8,6 +8,7 @@ pub mod channels;
 pub mod competitors;
 pub mod connections;
 pub mod health;
+pub mod inbox;
 pub mod kpis;
 pub mod meta_callbacks;
 pub mod networks;

@@ -73,7 +73,12 @@ impl BlueskyConnector {
             }
             let page: Value = answer.parse()?;
             let mut reached_seen = false;
-            for item in page.get(list).and_then(Value::as_array).into_iter().flatten() {
+            for item in page
+                .get(list)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 let at = indexed_at(item);
                 if let (Some(at), Some(seen)) = (at, seen)
                     && at <= seen
@@ -147,7 +152,10 @@ impl BlueskyConnector {
             .filter_map(|f| {
                 Some(NativeReply {
                     external_id: f.pointer("/post/uri")?.as_str()?.to_owned(),
-                    parent: f.pointer("/post/record/reply/parent/uri")?.as_str()?.to_owned(),
+                    parent: f
+                        .pointer("/post/record/reply/parent/uri")?
+                        .as_str()?
+                        .to_owned(),
                     created_at: time_at(f, "/post/record/createdAt")?,
                 })
             })

@@ -42,7 +42,11 @@ struct Context {
 #[async_trait]
 impl ReadInbox for MastodonConnector {
     fn streams(&self) -> &'static [StreamKind] {
-        &[StreamKind::Notifications, StreamKind::Threads, StreamKind::Own]
+        &[
+            StreamKind::Notifications,
+            StreamKind::Threads,
+            StreamKind::Own,
+        ]
     }
 
     async fn read(

@@ -1,0 +1,386 @@
+//! `/v1/inbox`: what people say to the brand, answered from one place. Viewers read (direct
+//! messages: editors and up), editors reply and write notes, managers assign and change states.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::ApiResult;
+use crate::domain::inbox::{
+    Author, Interaction, InteractionKind, InteractionPatch, InteractionState, OutgoingReply,
+    Priority, ReplyState, ResponseVia,
+};
+use crate::domain::{AssetId, ChannelId, DomainError, InteractionId, Network};
+use crate::http::extract::{Caller, IfMatch, JsonBody, QueryParams};
+use crate::http::views::present;
+use crate::http::{AppState, Problem, etag};
+use crate::services::ServiceError;
+use crate::services::inbox::InboxQuery;
+use crate::store::inbox::Note;
+
+fn interaction_id(raw: &str) -> Result<InteractionId, Problem> {
+    InteractionId::parse(raw).map_err(|_| ServiceError::NotFound("interaction").into())
+}
+
+/// An interaction as the API shows it (never the network's raw answer).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InteractionView {
+    pub id: String,
+    pub channel_id: String,
+    pub network: Network,
+    pub kind: InteractionKind,
+    /// The network's id of the item.
+    pub external_id: String,
+    pub permalink: Option<String>,
+    /// The brand's post it answers, when Palinsesto published it.
+    pub post_id: Option<String>,
+    /// The network id of the brand's post it answers.
+    pub answers: Option<String>,
+    /// The network id of the item it answers.
+    pub parent: Option<String>,
+    pub author: Author,
+    pub text: String,
+    pub visibility: Option<String>,
+    pub created_at: Timestamp,
+    pub received_at: Timestamp,
+    pub state: InteractionState,
+    pub assignee: Option<String>,
+    pub tags: Vec<String>,
+    pub priority: Priority,
+    pub first_response_at: Option<Timestamp>,
+    pub first_response_via: Option<ResponseVia>,
+    pub version: u64,
+}
+
+impl From<&Interaction> for InteractionView {
+    fn from(i: &Interaction) -> Self {
+        Self {
+            id: i.id.to_string(),
+            channel_id: i.channel.to_string(),
+            network: i.network,
+            kind: i.kind,
+            external_id: i.external_id.clone(),
+            permalink: i.permalink.clone(),
+            post_id: i.post.map(|p| p.to_string()),
+            answers: i.answers.clone(),
+            parent: i.parent.clone(),
+            author: i.author.clone(),
+            text: i.text.clone(),
+            visibility: i.target.visibility.clone(),
+            created_at: i.created_at,
+            received_at: i.received_at,
+            state: i.state,
+            assignee: i.assignee.clone(),
+            tags: i.tags.clone(),
+            priority: i.priority,
+            first_response_at: i.first_response_at,
+            first_response_via: i.first_response_via,
+            version: i.version,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReplyView {
+    pub id: String,
+    pub interaction_id: String,
+    pub text: String,
+    pub media: Vec<String>,
+    #[serde(flatten)]
+    pub state: ReplyState,
+    pub attempts: u32,
+    pub requested_by: String,
+    pub created_at: Timestamp,
+}
+
+impl From<&OutgoingReply> for ReplyView {
+    fn from(r: &OutgoingReply) -> Self {
+        Self {
+            id: r.id.to_string(),
+            interaction_id: r.interaction.to_string(),
+            text: r.text.clone(),
+            media: r.media.iter().map(ToString::to_string).collect(),
+            state: r.state.clone(),
+            attempts: r.attempts,
+            requested_by: r.requested_by.clone(),
+            created_at: r.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct InboxParams {
+    /// `new`, `open`, `replied`, `resolved` or `ignored`.
+    pub state: Option<String>,
+    /// With `state`: that person's interactions in that state.
+    pub assignee: Option<String>,
+    pub channel: Option<String>,
+    pub network: Option<String>,
+    /// `reply`, `comment`, `mention`, `quote`, `direct_message`.
+    pub kind: Option<String>,
+    pub tag: Option<String>,
+    /// Created at or after (RFC 3339).
+    pub from: Option<Timestamp>,
+    /// Created before (RFC 3339).
+    pub to: Option<Timestamp>,
+    /// `newest` (default) or `oldest`.
+    pub order: Option<String>,
+    pub cursor: Option<String>,
+    /// 1 to 100, default 50.
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InboxPage {
+    pub items: Vec<InteractionView>,
+    pub next_cursor: Option<String>,
+    /// The page was cut short after examining its limit of interactions: follow `next_cursor`
+    /// for more that match.
+    pub partial: bool,
+}
+
+fn parse_query(q: InboxParams) -> Result<InboxQuery, DomainError> {
+    let mut v = crate::domain::Validation::new();
+    let state = q
+        .state
+        .as_deref()
+        .and_then(|s| v.check("state", InteractionState::parse(s)));
+    let channel = q
+        .channel
+        .as_deref()
+        .and_then(|c| v.check("channel", ChannelId::parse(c)));
+    let network = q
+        .network
+        .as_deref()
+        .and_then(|n| v.check("network", Network::parse(n)));
+    let kind = q
+        .kind
+        .as_deref()
+        .and_then(|k| v.check("kind", InteractionKind::parse(k)));
+    let oldest_first = match q.order.as_deref() {
+        None | Some("newest") => false,
+        Some("oldest") => true,
+        Some(other) => {
+            v.add("order", format!("{other:?}: expected newest or oldest"));
+            false
+        }
+    };
+    v.finish()?;
+    Ok(InboxQuery {
+        state,
+        assignee: q.assignee,
+        channel,
+        network,
+        kind,
+        tag: q.tag.map(|t| t.trim().to_lowercase()),
+        from: q.from,
+        to: q.to,
+        oldest_first,
+        cursor: q.cursor,
+        limit: q.limit.unwrap_or(50),
+    })
+}
+
+/// The brand's inbox, newest first (or oldest), served by one index: open (`state=new|open`),
+/// a channel (`channel`), an assignee's (`assignee` + `state`), or everything; other filters
+/// refine it.
+#[utoipa::path(get, path = "/v1/inbox", tag = "inbox", params(InboxParams),
+    responses((status = 200, body = InboxPage),
+              (status = "4XX", description = "Problem", body = Problem, content_type = "application/problem+json")))]
+pub async fn list_inbox(
+    State(s): State<AppState>,
+    Caller(actor): Caller,
+    QueryParams(q): QueryParams<InboxParams>,
+) -> ApiResult {
+    let page = s.inbox.list(&actor, parse_query(q)?).await?;
+    Ok(Json(InboxPage {
+        items: page.items.iter().map(InteractionView::from).collect(),
+        next_cursor: page.next.map(|c| c.into_string()),
+        partial: page.partial,
+    })
+    .into_response())
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InboxCounts {
+    pub new: u64,
+    pub open: u64,
+    pub replied: u64,
+    pub resolved: u64,
+    pub ignored: u64,
+}
+
+/// Interactions per state (kept as they change, not counted on request).
+#[utoipa::path(get, path = "/v1/inbox/counts", tag = "inbox",
+    responses((status = 200, body = InboxCounts),
+              (status = "4XX", description = "Problem", body = Problem, content_type = "application/problem+json")))]
+pub async fn inbox_counts(State(s): State<AppState>, Caller(actor): Caller) -> ApiResult {
+    let counts = s.inbox.counts(&actor).await?;
+    let of = |state| counts.get(&state).copied().unwrap_or(0);
+    Ok(Json(InboxCounts {
+        new: of(InteractionState::New),
+        open: of(InteractionState::Open),
+        replied: of(InteractionState::Replied),
+        resolved: of(InteractionState::Resolved),
+        ignored: of(InteractionState::Ignored),
+    })
+    .into_response())
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InteractionDetailView {
+    #[serde(flatten)]
+    pub interaction: InteractionView,
+    /// What it answers, when the brand has it in the inbox.
+    pub in_reply_to: Option<InteractionView>,
+    /// The replies sent (or waiting) from Palinsesto.
+    pub replies: Vec<ReplyView>,
+    pub notes: Vec<Note>,
+}
+
+/// One interaction, with what it answers, the brand's replies and the team's notes.
+#[utoipa::path(get, path = "/v1/inbox/{id}", tag = "inbox", params(("id" = String, Path)),
+    responses((status = 200, body = InteractionDetailView),
+              (status = "4XX", description = "Problem", body = Problem, content_type = "application/problem+json")))]
+pub async fn get_interaction(
+    State(s): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let detail = s.inbox.get(&actor, &interaction_id(&id)?).await?;
+    let version = detail.interaction.version;
+    Ok(etag::tagged(
+        version,
+        Json(InteractionDetailView {
+            interaction: InteractionView::from(&detail.interaction),
+            in_reply_to: detail.parent.as_ref().map(InteractionView::from),
+            replies: detail.replies.iter().map(ReplyView::from).collect(),
+            notes: detail.notes,
+        }),
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchInteraction {
+    /// `open`, `replied`, `resolved` or `ignored`.
+    pub state: Option<String>,
+    /// A person's name or id; `null` unassigns.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub assignee: Option<Option<String>>,
+    pub tags: Option<Vec<String>>,
+    pub priority: Option<Priority>,
+}
+
+/// A manager's changes (state, assignee, tags, priority), with `If-Match`.
+#[utoipa::path(patch, path = "/v1/inbox/{id}", tag = "inbox", params(("id" = String, Path)),
+    request_body = PatchInteraction,
+    responses((status = 200, body = InteractionView),
+              (status = "4XX", description = "Problem", body = Problem, content_type = "application/problem+json")))]
+pub async fn patch_interaction(
+    State(s): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    IfMatch(expected): IfMatch,
+    JsonBody(body): JsonBody<PatchInteraction>,
+) -> ApiResult {
+    let patch = InteractionPatch::parse(
+        body.state.as_deref(),
+        body.assignee.as_ref().map(|a| a.as_deref()),
+        body.tags,
+        body.priority,
+    )?;
+    let saved = s
+        .inbox
+        .patch(&actor, &interaction_id(&id)?, patch, expected)
+        .await?;
+    Ok(etag::tagged(
+        saved.version,
+        Json(InteractionView::from(&saved)),
+    ))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NoteList {
+    pub items: Vec<Note>,
+}
+
+/// The team's notes on an interaction, oldest first.
+#[utoipa::path(get, path = "/v1/inbox/{id}/notes", tag = "inbox", params(("id" = String, Path)),
+    responses((status = 200, body = NoteList),
+              (status = "4XX", description = "Problem", body = Problem, content_type = "application/problem+json")))]
+pub async fn list_notes(
+    State(s): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let items = s.inbox.notes(&actor, &interaction_id(&id)?).await?;
+    Ok(Json(NoteList { items }).into_response())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewNote {
+    pub text: String,
+}
+
+/// Adds a note (editors and up); only the brand's team sees notes.
+#[utoipa::path(post, path = "/v1/inbox/{id}/notes", tag = "inbox", params(("id" = String, Path)),
+    request_body = NewNote,
+    responses((status = 201, body = Note),
+              (status = "4XX", description = "Problem", body = Problem, content_type = "application/problem+json")))]
+pub async fn add_note(
+    State(s): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<NewNote>,
+) -> ApiResult {
+    let note = s
+        .inbox
+        .add_note(&actor, &interaction_id(&id)?, &body.text)
+        .await?;
+    Ok((StatusCode::CREATED, Json(note)).into_response())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewReply {
+    pub text: String,
+    /// Media-library asset ids.
+    #[serde(default)]
+    pub media: Vec<String>,
+}
+
+/// Answers the interaction on its network (editors and up): 202, the reply is sent by the inbox
+/// worker exactly once; its state is in `GET /v1/inbox/{id}`.
+#[utoipa::path(post, path = "/v1/inbox/{id}/reply", tag = "inbox", params(("id" = String, Path)),
+    request_body = NewReply,
+    responses((status = 202, body = ReplyView),
+              (status = "4XX", description = "Problem", body = Problem, content_type = "application/problem+json")))]
+pub async fn reply(
+    State(s): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<NewReply>,
+) -> ApiResult {
+    let mut media = Vec::new();
+    let mut v = crate::domain::Validation::new();
+    for (i, raw) in body.media.iter().enumerate() {
+        if let Some(id) = v.check(&format!("media.{i}"), AssetId::parse(raw)) {
+            media.push(id);
+        }
+    }
+    v.finish()?;
+    let reply = s
+        .inbox
+        .reply(&actor, &interaction_id(&id)?, &body.text, media)
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(ReplyView::from(&reply))).into_response())
+}

@@ -1,0 +1,270 @@
+//! The inbox as the brand's team uses it: listings served by indexes (open, by channel, by
+//! assignee and state, everything), refined by the other filters; counts per state; one
+//! interaction with its context (the brand post it answers, what it answers, the replies and
+//! notes); managers' changes; notes; and replies, which the inbox worker sends.
+
+use jiff::Timestamp;
+use serde_json::json;
+
+use super::{Ports, ServiceError, check_version};
+use crate::domain::audit::{AuditEntry, action};
+use crate::domain::inbox::{
+    DEFAULT_RETENTION, Interaction, InteractionKind, InteractionPatch, InteractionState,
+    OutgoingReply,
+};
+use crate::domain::{Actor, AssetId, ChannelId, DomainError, InteractionId, Network, Permission};
+use crate::store::audit::audit_write;
+use crate::store::inbox::{InteractionPage, Listing, Note};
+use crate::store::{ListError, Store, StoreError};
+
+/// What a listing asks for.
+#[derive(Debug, Clone, Default)]
+pub struct InboxQuery {
+    pub state: Option<InteractionState>,
+    pub assignee: Option<String>,
+    pub channel: Option<ChannelId>,
+    pub network: Option<Network>,
+    pub kind: Option<InteractionKind>,
+    pub tag: Option<String>,
+    pub from: Option<Timestamp>,
+    pub to: Option<Timestamp>,
+    pub oldest_first: bool,
+    pub cursor: Option<String>,
+    pub limit: usize,
+}
+
+/// One interaction and what surrounds it.
+#[derive(Debug, Clone)]
+pub struct InteractionDetail {
+    pub interaction: Interaction,
+    /// The interaction it answers, when the brand has it.
+    pub parent: Option<Interaction>,
+    pub replies: Vec<OutgoingReply>,
+    pub notes: Vec<Note>,
+}
+
+#[derive(Clone)]
+pub struct InboxService {
+    ports: Ports,
+}
+
+fn list_error(e: ListError) -> ServiceError {
+    match e {
+        ListError::BadCursor(why) => DomainError::invalid("cursor", why).into(),
+        ListError::Store(e) => e.into(),
+    }
+}
+
+impl InboxService {
+    pub fn new(ports: Ports) -> Self {
+        Self { ports }
+    }
+
+    fn store(&self) -> &Store {
+        &self.ports.store
+    }
+
+    /// `GET /v1/inbox`: viewers read everything but direct messages, which editors and up read.
+    pub async fn list(
+        &self,
+        actor: &Actor,
+        query: InboxQuery,
+    ) -> Result<InteractionPage, ServiceError> {
+        actor.require(Permission::Read)?;
+        let directs = actor.can(Permission::ReadDirectMessages);
+        let listing = match (&query.assignee, query.state, query.channel) {
+            (Some(a), Some(state), _) => Listing::Assignee(a.clone(), state),
+            (Some(_), None, _) => {
+                return Err(DomainError::invalid(
+                    "state",
+                    "is needed with assignee (for example state=open)",
+                )
+                .into());
+            }
+            (None, _, Some(channel)) => Listing::Channel(channel),
+            (None, Some(s), None) if s.is_open() => Listing::Open,
+            (None, _, None) => Listing::All,
+        };
+        let q = &query;
+        let keep = |i: &Interaction| {
+            (directs || !i.is_direct())
+                && q.state.is_none_or(|s| i.state == s)
+                && q.channel.is_none_or(|c| i.channel == c)
+                && q.network.is_none_or(|n| i.network == n)
+                && q.kind.is_none_or(|k| i.kind == k)
+                && q.tag.as_ref().is_none_or(|t| i.tags.contains(t))
+        };
+        self.store()
+            .list_interactions(
+                &actor.brand,
+                &listing,
+                (query.from, query.to),
+                query.oldest_first,
+                query.cursor.as_deref(),
+                query.limit.clamp(1, 100),
+                keep,
+            )
+            .await
+            .map_err(list_error)
+    }
+
+    /// `GET /v1/inbox/counts`: interactions per state, from the counters kept on write.
+    pub async fn counts(
+        &self,
+        actor: &Actor,
+    ) -> Result<std::collections::BTreeMap<InteractionState, u64>, ServiceError> {
+        actor.require(Permission::Read)?;
+        Ok(self.store().inbox_counts(&actor.brand).await?)
+    }
+
+    async fn load(&self, actor: &Actor, id: &InteractionId) -> Result<Interaction, ServiceError> {
+        actor.require(Permission::Read)?;
+        let interaction = self
+            .store()
+            .get_interaction(&actor.brand, id)
+            .await?
+            .ok_or(ServiceError::NotFound("interaction"))?;
+        // A direct message does not exist for someone who may not read it.
+        if interaction.is_direct() && !actor.can(Permission::ReadDirectMessages) {
+            return Err(ServiceError::NotFound("interaction"));
+        }
+        Ok(interaction)
+    }
+
+    /// `GET /v1/inbox/{id}`.
+    pub async fn get(
+        &self,
+        actor: &Actor,
+        id: &InteractionId,
+    ) -> Result<InteractionDetail, ServiceError> {
+        let interaction = self.load(actor, id).await?;
+        let parent = match &interaction.parent {
+            Some(parent) => self
+                .store()
+                .find_interaction(&actor.brand, interaction.network, parent)
+                .await?
+                .filter(|p| !p.is_direct() || actor.can(Permission::ReadDirectMessages)),
+            None => None,
+        };
+        let replies = self.store().replies_of(&actor.brand, id).await?;
+        let notes = self.store().list_notes(&actor.brand, id).await?;
+        Ok(InteractionDetail {
+            interaction,
+            parent,
+            replies,
+            notes,
+        })
+    }
+
+    /// `PATCH /v1/inbox/{id}` (managers): state, assignee, tags, priority, on the version read.
+    pub async fn patch(
+        &self,
+        actor: &Actor,
+        id: &InteractionId,
+        patch: InteractionPatch,
+        expected: Option<u64>,
+    ) -> Result<Interaction, ServiceError> {
+        actor.require(Permission::ManageInbox)?;
+        let expected = expected.ok_or(ServiceError::VersionRequired("interaction"))?;
+        let before = self.load(actor, id).await?;
+        check_version(Some(expected), before.version, "interaction")?;
+        let mut after = before.clone();
+        after.apply(patch);
+        match self
+            .store()
+            .update_interaction(&actor.brand, &before, &after, DEFAULT_RETENTION, Vec::new())
+            .await
+        {
+            Ok(saved) => Ok(saved),
+            Err(StoreError::Conflict { .. }) => Err(ServiceError::Stale("interaction")),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// `POST /v1/inbox/{id}/notes` (editors and up).
+    pub async fn add_note(
+        &self,
+        actor: &Actor,
+        id: &InteractionId,
+        text: &str,
+    ) -> Result<Note, ServiceError> {
+        actor.require(Permission::ReplyInbox)?;
+        let text = text.trim();
+        if text.is_empty() || text.chars().count() > 5_000 {
+            return Err(DomainError::invalid("text", "must be 1 to 5,000 characters").into());
+        }
+        let interaction = self.load(actor, id).await?;
+        let note = Note {
+            id: ulid::Ulid::new().to_string(),
+            author: actor.subject.clone(),
+            text: text.to_owned(),
+            at: self.ports.clock.now(),
+        };
+        self.store()
+            .put_note(&actor.brand, &interaction, &note, DEFAULT_RETENTION)
+            .await?;
+        Ok(note)
+    }
+
+    /// `GET /v1/inbox/{id}/notes`.
+    pub async fn notes(
+        &self,
+        actor: &Actor,
+        id: &InteractionId,
+    ) -> Result<Vec<Note>, ServiceError> {
+        self.load(actor, id).await?;
+        Ok(self.store().list_notes(&actor.brand, id).await?)
+    }
+
+    /// `POST /v1/inbox/{id}/reply` (editors and up): the reply waits for the worker, which
+    /// sends it exactly once; it is in the audit log.
+    pub async fn reply(
+        &self,
+        actor: &Actor,
+        id: &InteractionId,
+        text: &str,
+        media: Vec<AssetId>,
+    ) -> Result<OutgoingReply, ServiceError> {
+        actor.require(Permission::ReplyInbox)?;
+        let interaction = self.load(actor, id).await?;
+        self.ports
+            .connectors
+            .replier(interaction.network)
+            .map_err(|e| DomainError::InvalidState(e.0))?;
+        for asset in &media {
+            if self.store().get_asset(&actor.brand, asset).await?.is_none() {
+                return Err(DomainError::invalid(
+                    "media",
+                    format!("the asset {asset} is not in the library"),
+                )
+                .into());
+            }
+        }
+        let now = self.ports.clock.now();
+        let reply = OutgoingReply::new(&interaction, text, media, &actor.subject, false, now)?;
+        let audit = audit_write(
+            &actor.brand,
+            &AuditEntry::new(
+                actor,
+                action::INBOX_REPLIED,
+                format!("interaction/{id}"),
+                now,
+                json!({
+                    "reply_id": reply.id.to_string(),
+                    "channel_id": interaction.channel.to_string(),
+                    "network": interaction.network.as_str(),
+                }),
+            ),
+        )?;
+        self.store()
+            .items()
+            .write(vec![
+                Store::new_reply_write(&actor.brand, &reply, DEFAULT_RETENTION)?,
+                audit,
+            ])
+            .await?;
+        let mut saved = reply;
+        saved.version = 1;
+        Ok(saved)
+    }
+}

@@ -1,0 +1,568 @@
+//! The inbox worker: polls each channel's streams when they are due (busy channels often, quiet
+//! ones less) and records what people address to the brand, once each; recognises the brand's
+//! native replies as responses; and sends the replies people write in Palinsesto, exactly once
+//! (a claim with a lease, the reply's own key at the network, a read-back before any retry).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use jiff::{SignedDuration, Timestamp};
+use serde::Serialize;
+
+use super::channels::mark_needs_reconnect;
+use super::preflight::Preflight;
+use super::publishing::StoreCredentials;
+use super::{Ports, ServiceError};
+use crate::domain::inbox::{
+    BUSY_WINDOW, DEFAULT_RETENTION, InboxStream, Interaction, MAX_REPLY_ATTEMPTS, REPLY_LEASE,
+    ReplyState, ResponseVia, StreamKind, next_poll,
+};
+use crate::domain::post::TargetState;
+use crate::domain::{BrandId, Channel, ChannelStatus, PostId, ReconnectReason};
+use crate::domain_events::DomainEvent;
+use crate::networks::{Account, MediaFiles, Outgoing, PublishContext, PublishError, ReadBack};
+use crate::store::outbox::outbox_write;
+use crate::store::{Store, StoreError, Write};
+
+/// How many streams one tick polls per shard.
+const STREAMS_PER_TICK: usize = 50;
+/// How many replies one tick sends.
+const REPLIES_PER_TICK: usize = 50;
+/// How many times a write that met a concurrent one is tried.
+const WRITE_ATTEMPTS: usize = 5;
+
+/// What a tick did, for its log line.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct InboxTickReport {
+    pub polled: usize,
+    pub recorded: usize,
+    pub native_responses: usize,
+    pub replies_sent: usize,
+    pub replies_failed: usize,
+    pub failed_polls: usize,
+}
+
+#[derive(Clone)]
+pub struct InboxWorker {
+    ports: Ports,
+    preflight: Preflight,
+    media: Arc<dyn MediaFiles>,
+}
+
+/// The brand's recent posts on a channel: their network ids, and the post each is.
+struct RecentPosts {
+    by_remote: HashMap<String, PostId>,
+}
+
+impl InboxWorker {
+    pub fn new(ports: Ports, media: Arc<dyn MediaFiles>) -> Self {
+        Self {
+            preflight: Preflight::new(ports.store.clone(), ports.connectors.clone()),
+            ports,
+            media,
+        }
+    }
+
+    fn store(&self) -> &Store {
+        &self.ports.store
+    }
+
+    /// Polls the streams that are due, then sends the replies that are due.
+    pub async fn tick(&self) -> Result<InboxTickReport, ServiceError> {
+        let mut report = self.poll().await?;
+        let sent = self.send_replies().await?;
+        report.replies_sent = sent.replies_sent;
+        report.replies_failed = sent.replies_failed;
+        if report != InboxTickReport::default() {
+            tracing::info!(?report, "inbox tick");
+        }
+        Ok(report)
+    }
+
+    /// Polls every stream due now.
+    pub async fn poll(&self) -> Result<InboxTickReport, ServiceError> {
+        let now = self.ports.clock.now();
+        let mut report = InboxTickReport::default();
+        for shard in 0..crate::store::inbox::STREAM_SHARDS {
+            for (brand, stream) in self
+                .store()
+                .due_streams(shard, now, STREAMS_PER_TICK)
+                .await?
+            {
+                report.polled += 1;
+                if let Err(e) = self.poll_stream(&brand, stream, &mut report).await {
+                    report.failed_polls += 1;
+                    tracing::warn!(brand = %brand, error = %e, "an inbox stream could not be polled; it is tried again later");
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    async fn poll_stream(
+        &self,
+        brand: &BrandId,
+        mut stream: InboxStream,
+        report: &mut InboxTickReport,
+    ) -> Result<(), ServiceError> {
+        let store = self.store();
+        let now = self.ports.clock.now();
+        let channel = match store.get_channel(brand, &stream.channel).await? {
+            Some(c) => c,
+            None => return Ok(store.delete_stream(brand, &stream).await?),
+        };
+        let Ok(reader) = self.ports.connectors.inbox_reader(channel.network) else {
+            return Ok(store.delete_stream(brand, &stream).await?);
+        };
+        let version = stream.version;
+        let credentials = store.get_credentials(brand, &channel.id).await?;
+        let (Some(credentials), ChannelStatus::Active) = (credentials, channel.status) else {
+            // Not connected, or waiting for a reconnect: looked at again later, quietly.
+            stream.next_poll = now + SignedDuration::from_hours(1);
+            return Ok(store.put_stream(brand, &stream, Some(version)).await?);
+        };
+        let recent = self.recent_posts(brand, &channel, now).await?;
+        let recent_ids: Vec<String> = recent.by_remote.keys().cloned().collect();
+        let sink = StoreCredentials {
+            store: store.clone(),
+            brand: brand.clone(),
+            channel: channel.id,
+            network: channel.network,
+        };
+        let read = match Account::new(brand, &channel, &credentials, &sink) {
+            Ok(account) => {
+                reader
+                    .read(&account, stream.kind, stream.cursor.as_deref(), &recent_ids)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        let read = match read {
+            Ok(read) => read,
+            Err(e) => {
+                if let PublishError::AuthExpired(why) | PublishError::EndpointChanged(why) = &e {
+                    mark_needs_reconnect(
+                        &self.ports,
+                        brand,
+                        &channel.id,
+                        ReconnectReason::AuthExpired,
+                        why,
+                    )
+                    .await?;
+                }
+                stream.failures += 1;
+                let wait = match &e {
+                    PublishError::RateLimited {
+                        retry_at: Some(at), ..
+                    } => Some(*at),
+                    _ => None,
+                };
+                stream.next_poll = wait.unwrap_or_else(|| {
+                    next_poll(now, false, minimum(channel.network), stream.failures)
+                });
+                store.put_stream(brand, &stream, Some(version)).await?;
+                return Err(ServiceError::BadRequest(e.to_string()));
+            }
+        };
+        for incoming in read.found {
+            let answers = [incoming.parent.as_ref(), incoming.root.as_ref()]
+                .into_iter()
+                .flatten()
+                .find_map(|id| {
+                    recent
+                        .by_remote
+                        .get(id)
+                        .map(|post| (id.clone(), Some(*post)))
+                });
+            let interaction =
+                Interaction::received(incoming, channel.id, channel.network, answers, now);
+            if self.record(brand, &interaction).await? {
+                report.recorded += 1;
+            }
+        }
+        for native in read.native {
+            if self
+                .respond(
+                    brand,
+                    &channel,
+                    &native.parent,
+                    native.created_at,
+                    ResponseVia::Native,
+                )
+                .await?
+            {
+                report.native_responses += 1;
+            }
+        }
+        if read.cursor.is_some() {
+            stream.cursor = read.cursor;
+        }
+        stream.failures = 0;
+        stream.last_polled = Some(now);
+        stream.next_poll = next_poll(
+            now,
+            !recent.by_remote.is_empty(),
+            minimum(channel.network),
+            0,
+        );
+        match store.put_stream(brand, &stream, Some(version)).await {
+            // The stream was reset meanwhile (the channel reconnected): its new state wins.
+            Err(StoreError::Conflict { .. }) => Ok(()),
+            other => Ok(other?),
+        }
+    }
+
+    /// The brand's posts published on `channel` in the last [`BUSY_WINDOW`].
+    async fn recent_posts(
+        &self,
+        brand: &BrandId,
+        channel: &Channel,
+        now: Timestamp,
+    ) -> Result<RecentPosts, ServiceError> {
+        let since = now - BUSY_WINDOW;
+        // Posts planned up to a week before they went out are looked at.
+        let (posts, _) = self
+            .store()
+            .posts_between(brand, since - SignedDuration::from_hours(7 * 24), now, 500)
+            .await?;
+        let mut by_remote = HashMap::new();
+        for post in posts {
+            for target in post.targets.iter().filter(|t| t.channel_id == channel.id) {
+                if let TargetState::Published {
+                    remote_id,
+                    published_at,
+                    ..
+                } = &target.state
+                    && *published_at >= since
+                {
+                    by_remote.insert(remote_id.clone(), post.id);
+                }
+            }
+        }
+        Ok(RecentPosts { by_remote })
+    }
+
+    /// Records an interaction once: `false` when the brand already has it.
+    async fn record(
+        &self,
+        brand: &BrandId,
+        interaction: &Interaction,
+    ) -> Result<bool, ServiceError> {
+        let event = DomainEvent::interaction_received(brand, interaction, interaction.received_at);
+        for _ in 0..WRITE_ATTEMPTS {
+            match self
+                .store()
+                .record_interaction(
+                    brand,
+                    interaction,
+                    DEFAULT_RETENTION,
+                    vec![outbox_write(&event)?],
+                )
+                .await
+            {
+                Ok(recorded) => return Ok(recorded.is_some()),
+                // The channel's counters moved meanwhile: read them again.
+                Err(StoreError::Conflict { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(StoreError::Conflict { index: 0 }.into())
+    }
+
+    /// Marks the interaction the brand answered (`parent`, a network id) as responded at `at`.
+    /// Returns whether it was an interaction waiting for its first response.
+    async fn respond(
+        &self,
+        brand: &BrandId,
+        channel: &Channel,
+        parent: &str,
+        at: Timestamp,
+        via: ResponseVia,
+    ) -> Result<bool, ServiceError> {
+        for _ in 0..WRITE_ATTEMPTS {
+            let Some(before) = self
+                .store()
+                .find_interaction(brand, channel.network, parent)
+                .await?
+            else {
+                return Ok(false);
+            };
+            let mut after = before.clone();
+            let first = after.first_response_at.is_none();
+            if !after.responded(at, via) {
+                return Ok(false);
+            }
+            let also = if first {
+                vec![outbox_write(&DomainEvent::interaction_replied(
+                    brand,
+                    &after,
+                    self.ports.clock.now(),
+                ))?]
+            } else {
+                Vec::new()
+            };
+            match self
+                .store()
+                .update_interaction(brand, &before, &after, DEFAULT_RETENTION, also)
+                .await
+            {
+                Ok(_) => return Ok(first),
+                Err(StoreError::Conflict { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(false)
+    }
+
+    /// Sends every reply due now.
+    pub async fn send_replies(&self) -> Result<InboxTickReport, ServiceError> {
+        let now = self.ports.clock.now();
+        let mut report = InboxTickReport::default();
+        for (brand, reply) in self.store().due_replies(now, REPLIES_PER_TICK).await? {
+            match self.send_reply(&brand, reply).await {
+                Ok(Some(true)) => report.replies_sent += 1,
+                Ok(Some(false)) => report.replies_failed += 1,
+                Ok(None) => {}
+                Err(e) => {
+                    report.replies_failed += 1;
+                    tracing::warn!(brand = %brand, error = %e, "a reply could not be sent; it is tried again later");
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// Claims and sends one reply. `Some(true)`: sent (or found sent); `Some(false)`: failed
+    /// for good; `None`: left for later (claimed by another worker, or to be retried).
+    async fn send_reply(
+        &self,
+        brand: &BrandId,
+        reply: crate::domain::inbox::OutgoingReply,
+    ) -> Result<Option<bool>, ServiceError> {
+        let store = self.store();
+        let now = self.ports.clock.now();
+        // A reply left `sending` past its lease, or `unknown`, may have been made: look first.
+        let verify_first = match &reply.state {
+            ReplyState::Pending => false,
+            ReplyState::Unknown { .. } => true,
+            ReplyState::Sending { until } if *until <= now => true,
+            _ => return Ok(None),
+        };
+        let mut claimed = reply.clone();
+        claimed.state = ReplyState::Sending {
+            until: now + REPLY_LEASE,
+        };
+        claimed.attempts += 1;
+        claimed.first_attempt_at.get_or_insert(now);
+        claimed.next_attempt_at = Some(now + REPLY_LEASE);
+        let claimed = match store
+            .update_reply(brand, &claimed, DEFAULT_RETENTION, Vec::new())
+            .await
+        {
+            Ok(saved) => saved,
+            Err(StoreError::Conflict { .. }) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let outcome = self.attempt(brand, &claimed, verify_first).await;
+        self.settle(brand, claimed, outcome).await
+    }
+
+    /// One attempt at the network, after a read-back when `verify_first`.
+    async fn attempt(
+        &self,
+        brand: &BrandId,
+        reply: &crate::domain::inbox::OutgoingReply,
+        verify_first: bool,
+    ) -> Result<crate::networks::Published, PublishError> {
+        let store = self.store();
+        let failed = |e: StoreError| PublishError::Transient(e.to_string());
+        let interaction = store
+            .get_interaction(brand, &reply.interaction)
+            .await
+            .map_err(failed)?
+            .ok_or_else(|| PublishError::InvalidContent("the interaction is gone".into()))?;
+        let channel = store
+            .get_channel(brand, &reply.channel)
+            .await
+            .map_err(failed)?
+            .ok_or_else(|| PublishError::Misconfigured("the channel is gone".into()))?;
+        let replier = self
+            .ports
+            .connectors
+            .replier(channel.network)
+            .map_err(|e| PublishError::Misconfigured(e.0))?;
+        let credentials = store
+            .get_credentials(brand, &channel.id)
+            .await
+            .map_err(failed)?
+            .ok_or_else(|| {
+                PublishError::AuthExpired(format!(
+                    "the channel \"{}\" is not connected",
+                    channel.name
+                ))
+            })?;
+        let mut media = Vec::new();
+        for id in &reply.media {
+            media.push(
+                store
+                    .get_asset(brand, id)
+                    .await
+                    .map_err(failed)?
+                    .ok_or_else(|| {
+                        PublishError::InvalidMedia(format!("the asset {id} is not in the library"))
+                    })?,
+            );
+        }
+        // The network's rules, as for a post: a reply it would refuse is not sent.
+        let rules = self
+            .preflight
+            .rules(brand, &channel, Some(&credentials))
+            .await;
+        let problems = rules.check(&reply.text, &[], &media);
+        if !problems.is_empty() {
+            return Err(PublishError::InvalidContent(problems.join("; ")));
+        }
+        let sink = StoreCredentials {
+            store: store.clone(),
+            brand: brand.clone(),
+            channel: channel.id,
+            network: channel.network,
+        };
+        let account = Account::new(brand, &channel, &credentials, &sink)?;
+        let ctx = PublishContext {
+            account,
+            media: self.media.as_ref(),
+        };
+        let outgoing = Outgoing {
+            key: reply.key(),
+            text: reply.text.clone(),
+            thread: Vec::new(),
+            media,
+            first_attempt_at: reply.first_attempt_at.unwrap_or_else(Timestamp::now),
+        };
+        if verify_first
+            && let ReadBack::Found(found) = replier
+                .find_reply(&ctx, &interaction.target, &outgoing)
+                .await?
+        {
+            return Ok(found);
+        }
+        replier.reply(&ctx, &interaction.target, &outgoing).await
+    }
+
+    /// Saves what an attempt ended in; a sent reply answers its interaction in the same write.
+    async fn settle(
+        &self,
+        brand: &BrandId,
+        claimed: crate::domain::inbox::OutgoingReply,
+        outcome: Result<crate::networks::Published, PublishError>,
+    ) -> Result<Option<bool>, ServiceError> {
+        let store = self.store();
+        let now = self.ports.clock.now();
+        let mut done = claimed.clone();
+        let result = match outcome {
+            Ok(published) => {
+                done.state = ReplyState::Sent {
+                    remote_id: published.remote_id,
+                    url: published.url,
+                    sent_at: now,
+                };
+                done.next_attempt_at = None;
+                Some(true)
+            }
+            Err(PublishError::UnknownOutcome(message)) if done.attempts < MAX_REPLY_ATTEMPTS => {
+                done.state = ReplyState::Unknown { message };
+                done.next_attempt_at = Some(now + SignedDuration::from_mins(1));
+                None
+            }
+            Err(e) if e.retryable() && done.attempts < MAX_REPLY_ATTEMPTS => {
+                let wait = match &e {
+                    PublishError::RateLimited {
+                        retry_at: Some(at), ..
+                    } => *at,
+                    _ => now + SignedDuration::from_mins(i64::from(done.attempts) * 2),
+                };
+                done.state = ReplyState::Pending;
+                done.next_attempt_at = Some(wait.max(now));
+                None
+            }
+            Err(e) => {
+                if let PublishError::AuthExpired(why) = &e {
+                    mark_needs_reconnect(
+                        &self.ports,
+                        brand,
+                        &claimed.channel,
+                        ReconnectReason::AuthExpired,
+                        why,
+                    )
+                    .await?;
+                }
+                done.state = ReplyState::Failed {
+                    kind: e.kind().to_owned(),
+                    message: e.to_string(),
+                };
+                done.next_attempt_at = None;
+                Some(false)
+            }
+        };
+        if !matches!(done.state, ReplyState::Sent { .. }) {
+            store
+                .update_reply(brand, &done, DEFAULT_RETENTION, Vec::new())
+                .await?;
+            return Ok(result);
+        }
+        // The reply and its interaction's first response, in one write.
+        for _ in 0..WRITE_ATTEMPTS {
+            let before = store.get_interaction(brand, &claimed.interaction).await?;
+            let Some(before) = before else {
+                store
+                    .update_reply(brand, &done, DEFAULT_RETENTION, Vec::new())
+                    .await?;
+                return Ok(result);
+            };
+            let mut after = before.clone();
+            let first = after.first_response_at.is_none();
+            after.responded(now, ResponseVia::Palinsesto);
+            let mut also: Vec<Write> = vec![Store::reply_write(brand, &done, DEFAULT_RETENTION)?];
+            if first {
+                also.push(outbox_write(&DomainEvent::interaction_replied(
+                    brand, &after, now,
+                ))?);
+            }
+            match store
+                .update_interaction(brand, &before, &after, DEFAULT_RETENTION, also)
+                .await
+            {
+                Ok(_) => return Ok(result),
+                Err(StoreError::Conflict { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(StoreError::Conflict { index: 0 }.into())
+    }
+}
+
+/// The shortest interval between polls of one stream. engagement.md's limits: Mastodon 300
+/// requests per 5 minutes per account (and per IP: every function shares its egress
+/// addresses), Bluesky 3,000 per 5 minutes per IP. A stream costs a few calls a poll, so a
+/// minute between polls leaves most of an account's allowance to publishing; docs/deploy.md
+/// works out the per-IP side at scale.
+fn minimum(_network: crate::domain::Network) -> SignedDuration {
+    SignedDuration::from_mins(1)
+}
+
+/// The streams of a channel on a network with an inbox, new (due now).
+pub fn new_streams(channel: &Channel, kinds: &[StreamKind], now: Timestamp) -> Vec<InboxStream> {
+    kinds
+        .iter()
+        .map(|kind| InboxStream {
+            channel: channel.id,
+            kind: *kind,
+            cursor: None,
+            next_poll: now,
+            last_polled: None,
+            failures: 0,
+            version: 0,
+        })
+        .collect()
+}
