@@ -973,9 +973,12 @@ fn only_the_functions_that_connect_or_renew_read_the_oauth_apps_and_only_under_t
         if !reads.is_empty() {
             readers.insert(f.binary.clone());
         }
-        assert!(
-            f.environment.iter().any(|v| v == "OAUTH_PARAMETERS_PATH") || reads.is_empty(),
-            "{} may read the apps but is not told where",
+        // Told where exactly when allowed to read there: a function told the path without the
+        // right would fail at every cold start.
+        assert_eq!(
+            f.environment.iter().any(|v| v == "OAUTH_PARAMETERS_PATH"),
+            !reads.is_empty(),
+            "{}: OAUTH_PARAMETERS_PATH and the right to read it go together",
             f.logical_id
         );
     }
