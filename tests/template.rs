@@ -466,6 +466,7 @@ fn the_ticks_run_on_their_schedules() {
         ("publisher", "rate(1 minute)"),
         ("metrics", "rate(15 minutes)"),
         ("connections", "rate(5 minutes)"),
+        ("inbox", "rate(1 minute)"),
         ("reports", "rate(1 hour)"),
     ] {
         let f = deployed(binary);
@@ -604,6 +605,7 @@ fn only_the_functions_that_call_the_networks_can_read_channel_credentials() {
         readers,
         BTreeSet::from([
             "connections".to_owned(),
+            "inbox".to_owned(),
             "metrics".to_owned(),
             "publisher".to_owned()
         ]),
@@ -843,7 +845,7 @@ fn only_the_functions_that_need_a_secret_can_open_one() {
         ]
     );
     // The functions that talk to networks open credentials (and seal renewed ones), nothing else.
-    for binary in ["publisher", "metrics", "connections"] {
+    for binary in ["publisher", "metrics", "connections", "inbox"] {
         let f = deployed(binary);
         assert_eq!(
             kms_purposes(&f, "kms:Decrypt"),
@@ -867,7 +869,14 @@ fn only_the_functions_that_need_a_secret_can_open_one() {
         );
     }
     // Every function that seals or opens is told which key.
-    for binary in ["api", "publisher", "metrics", "connections", "relay"] {
+    for binary in [
+        "api",
+        "publisher",
+        "metrics",
+        "connections",
+        "inbox",
+        "relay",
+    ] {
         assert!(
             deployed(binary)
                 .environment

@@ -18,6 +18,7 @@ use crate::outbound::OutboundClient;
 use crate::sealing::{Keyring, Unconfigured};
 use crate::services::connection_worker::ConnectionWorker;
 use crate::services::connections::ConnectSettings;
+use crate::services::inbox_worker::InboxWorker;
 use crate::services::publishing::PublishingService;
 use crate::services::relay::RelayService;
 use crate::services::{MetricsService, ReportService};
@@ -189,6 +190,11 @@ impl AwsDeployment {
         self.wiring.metrics()
     }
 
+    /// The inbox function: streams polled and replies sent; reply media from the bucket.
+    pub fn inbox_worker(&self) -> Result<InboxWorker, StartupError> {
+        Ok(self.wiring.inbox_worker(Arc::new(self.bucket()?)))
+    }
+
     /// The connections function: revocations and renewals through the networks.
     pub fn connection_worker(&self) -> ConnectionWorker {
         self.wiring.connection_worker()
@@ -228,6 +234,11 @@ pub async fn intake_service() -> Result<S3Intake, StartupError> {
 /// The metrics function's service (`TABLE_NAME`; `BLUESKY_APPVIEW_BASE` optional).
 pub async fn metrics_service() -> Result<MetricsService, StartupError> {
     Ok(AwsDeployment::from_env().await?.metrics_service())
+}
+
+/// The inbox function's worker (`TABLE_NAME`, `BUCKET_NAME`).
+pub async fn inbox_worker() -> Result<InboxWorker, StartupError> {
+    AwsDeployment::from_env().await?.inbox_worker()
 }
 
 /// The connections function's worker (`TABLE_NAME`, `OAUTH_PARAMETERS_PATH`).

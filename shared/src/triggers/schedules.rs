@@ -7,6 +7,7 @@ use serde_json::Value;
 use super::publisher::{EventBridgeEvent, SCHEDULED_EVENT, describe};
 use crate::services::ServiceError;
 use crate::services::connection_worker::{ConnectionTickReport, ConnectionWorker};
+use crate::services::inbox_worker::{InboxTickReport, InboxWorker};
 use crate::services::metrics::{MetricsService, MetricsTickReport};
 use crate::services::reports::{ReportService, ReportsTickReport};
 
@@ -82,6 +83,15 @@ pub async fn handle_connections_event(
     event: Value,
 ) -> Result<ConnectionTickReport, ScheduleError> {
     expect_schedule("connections", &event)?;
+    Ok(worker.tick().await?)
+}
+
+/// The inbox function: the streams due polled, then the replies due sent.
+pub async fn handle_inbox_event(
+    worker: &InboxWorker,
+    event: Value,
+) -> Result<InboxTickReport, ScheduleError> {
+    expect_schedule("inbox", &event)?;
     Ok(worker.tick().await?)
 }
 
