@@ -34,8 +34,9 @@ pub mod action {
     pub const WEBHOOK_DELETED: &str = "webhook.deleted";
     pub const WEBHOOK_PINGED: &str = "webhook.pinged";
     pub const INBOX_REPLIED: &str = "inbox.replied";
+    pub const INBOX_REPLY_APPROVED: &str = "inbox.reply_approved";
 
-    pub const ALL: [&str; 20] = [
+    pub const ALL: [&str; 21] = [
         CHANNEL_CREATED,
         CHANNEL_UPDATED,
         CHANNEL_ENDPOINT_CHANGED,
@@ -56,6 +57,7 @@ pub mod action {
         WEBHOOK_DELETED,
         WEBHOOK_PINGED,
         INBOX_REPLIED,
+        INBOX_REPLY_APPROVED,
     ];
 }
 

@@ -94,6 +94,9 @@ pub struct Brand {
     /// How often the report is written: every week or every other week (Monday 08:00 local).
     #[serde(default)]
     pub report_period: super::PeriodKind,
+    /// The inbox: business hours, response target, reply approval, retention.
+    #[serde(default)]
+    pub inbox: super::inbox::InboxSettings,
     pub version: u64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -113,6 +116,7 @@ impl Brand {
             late_window_minutes: profile.late_window_minutes,
             publish_late: profile.publish_late,
             report_period: profile.report_period,
+            inbox: Default::default(),
             version: 0,
             created_at: now,
             updated_at: now,

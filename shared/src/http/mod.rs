@@ -232,6 +232,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(connections::disconnect_channel))
         .routes(routes!(inbox::list_inbox))
         .routes(routes!(inbox::inbox_counts))
+        .routes(routes!(inbox::inbox_stats))
+        .routes(routes!(inbox::approve_reply))
         .routes(routes!(inbox::get_interaction, inbox::patch_interaction))
         .routes(routes!(inbox::list_notes, inbox::add_note))
         .routes(routes!(inbox::reply))

@@ -43,6 +43,11 @@ pub struct PatchBrand {
     pub late_window_minutes: Option<u32>,
     pub publish_late: Option<bool>,
     pub report_period: Option<PeriodKind>,
+    /// Inbox settings to change: `business_hours` (`{"weekly": {"mon": [["09:00","18:00"]],
+    /// ...}, "holidays": ["2027-04-25"]}`, in the brand's time zone), `response_target_minutes`,
+    /// `replies_need_approval`, `retention_days`; absent fields keep their value.
+    #[schema(value_type = Option<Object>)]
+    pub inbox: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -54,6 +59,7 @@ pub struct BrandView {
     pub late_window_minutes: u32,
     pub publish_late: bool,
     pub report_period: PeriodKind,
+    pub inbox: crate::domain::inbox::InboxSettings,
     pub version: u64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -69,6 +75,7 @@ impl From<&Brand> for BrandView {
             late_window_minutes: b.late_window_minutes,
             publish_late: b.publish_late,
             report_period: b.report_period,
+            inbox: b.inbox.clone(),
             version: b.version,
             created_at: b.created_at,
             updated_at: b.updated_at,

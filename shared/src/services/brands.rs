@@ -13,6 +13,8 @@ pub struct BrandChanges {
     pub late_window_minutes: Option<u32>,
     pub publish_late: Option<bool>,
     pub report_period: Option<PeriodKind>,
+    /// Inbox settings to change (an object; absent fields keep their value).
+    pub inbox: Option<serde_json::Value>,
 }
 
 /// A whole profile as the caller gave it; `None` takes the default.
@@ -129,6 +131,9 @@ impl BrandService {
             let version = brand.version;
             let now = self.ports.clock.now();
             brand.update(profile, now);
+            if let Some(inbox) = &changes.inbox {
+                brand.inbox.apply(inbox)?;
+            }
             let audit = audit(actor, &brand, now)?;
             Ok(self
                 .ports

@@ -9,12 +9,15 @@ use serde_json::json;
 use super::{Ports, ServiceError, check_version};
 use crate::domain::audit::{AuditEntry, action};
 use crate::domain::inbox::{
-    DEFAULT_RETENTION, Interaction, InteractionKind, InteractionPatch, InteractionState,
-    OutgoingReply,
+    InboxSettings, Interaction, InteractionKind, InteractionPatch, InteractionState, OutgoingReply,
+    ReplyState,
 };
-use crate::domain::{Actor, AssetId, ChannelId, DomainError, InteractionId, Network, Permission};
+use crate::domain::inbox_stats::{InboxStats, inbox_stats};
+use crate::domain::{
+    Actor, AssetId, ChannelId, DomainError, InteractionId, Network, Permission, ReplyId,
+};
 use crate::store::audit::audit_write;
-use crate::store::inbox::{InteractionPage, Listing, Note};
+use crate::store::inbox::{InteractionPage, Listing, Note, PageRequest};
 use crate::store::{ListError, Store, StoreError};
 
 /// What a listing asks for.
@@ -43,6 +46,9 @@ pub struct InteractionDetail {
     pub notes: Vec<Note>,
 }
 
+/// At most this many interactions go into one period's figures.
+pub const MAX_STATS_INTERACTIONS: usize = 20_000;
+
 #[derive(Clone)]
 pub struct InboxService {
     ports: Ports,
@@ -62,6 +68,115 @@ impl InboxService {
 
     fn store(&self) -> &Store {
         &self.ports.store
+    }
+
+    /// The brand's inbox settings and time zone (the defaults before it has a profile).
+    pub async fn settings(
+        &self,
+        actor: &Actor,
+    ) -> Result<(InboxSettings, jiff::tz::TimeZone), ServiceError> {
+        Ok(match self.store().get_brand(&actor.brand).await? {
+            Some(brand) => (brand.inbox.clone(), brand.time_zone.zone()),
+            None => (InboxSettings::default(), jiff::tz::TimeZone::UTC),
+        })
+    }
+
+    /// `GET /v1/inbox/stats`: response times and volumes of the interactions created in
+    /// `[from, to)` (at most [`MAX_STATS_INTERACTIONS`]; `partial` says when there were more).
+    pub async fn stats(
+        &self,
+        actor: &Actor,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<(InboxStats, bool), ServiceError> {
+        actor.require(Permission::Read)?;
+        if to <= from {
+            return Err(DomainError::invalid("to", "must be after from").into());
+        }
+        let (settings, zone) = self.settings(actor).await?;
+        let mut all = Vec::new();
+        let mut cursor: Option<String> = None;
+        let partial = loop {
+            let page = self
+                .store()
+                .list_interactions(
+                    &actor.brand,
+                    &Listing::All,
+                    PageRequest {
+                        range: (Some(from), Some(to)),
+                        oldest_first: true,
+                        cursor: cursor.as_deref(),
+                        limit: 100,
+                    },
+                    |_| true,
+                )
+                .await
+                .map_err(list_error)?;
+            all.extend(page.items);
+            match page.next {
+                Some(next) if all.len() < MAX_STATS_INTERACTIONS => {
+                    cursor = Some(next.into_string())
+                }
+                Some(_) => break true,
+                None => break false,
+            }
+        };
+        let mut stats = inbox_stats(
+            &all,
+            &settings.business_hours,
+            &zone,
+            settings.response_target_minutes,
+            self.ports.clock.now(),
+        );
+        stats.from = Some(from);
+        stats.to = Some(to);
+        Ok((stats, partial))
+    }
+
+    /// Approves a reply waiting for a manager (brands with `replies_need_approval`): it is sent
+    /// by the next worker tick. In the audit log.
+    pub async fn approve_reply(
+        &self,
+        actor: &Actor,
+        id: &InteractionId,
+        reply: &ReplyId,
+    ) -> Result<OutgoingReply, ServiceError> {
+        actor.require(Permission::ManageInbox)?;
+        self.load(actor, id).await?;
+        let mut found = self
+            .store()
+            .get_reply(&actor.brand, id, reply)
+            .await?
+            .ok_or(ServiceError::NotFound("reply"))?;
+        if found.state != ReplyState::AwaitingApproval {
+            return Err(
+                DomainError::InvalidState("this reply is not waiting for approval".into()).into(),
+            );
+        }
+        let now = self.ports.clock.now();
+        found.state = ReplyState::Pending;
+        found.next_attempt_at = Some(now);
+        found.approved_by = Some(actor.subject.clone());
+        let (settings, _) = self.settings(actor).await?;
+        let audit = audit_write(
+            &actor.brand,
+            &AuditEntry::new(
+                actor,
+                action::INBOX_REPLY_APPROVED,
+                format!("interaction/{id}"),
+                now,
+                json!({"reply_id": reply.to_string()}),
+            ),
+        )?;
+        match self
+            .store()
+            .update_reply(&actor.brand, &found, settings.retention(), vec![audit])
+            .await
+        {
+            Ok(saved) => Ok(saved),
+            Err(StoreError::Conflict { .. }) => Err(ServiceError::Stale("reply")),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// `GET /v1/inbox`: viewers read everything but direct messages, which editors and up read.
@@ -98,10 +213,12 @@ impl InboxService {
             .list_interactions(
                 &actor.brand,
                 &listing,
-                (query.from, query.to),
-                query.oldest_first,
-                query.cursor.as_deref(),
-                query.limit.clamp(1, 100),
+                PageRequest {
+                    range: (query.from, query.to),
+                    oldest_first: query.oldest_first,
+                    cursor: query.cursor.as_deref(),
+                    limit: query.limit.clamp(1, 100),
+                },
                 keep,
             )
             .await
@@ -170,9 +287,16 @@ impl InboxService {
         check_version(Some(expected), before.version, "interaction")?;
         let mut after = before.clone();
         after.apply(patch);
+        let (settings, _) = self.settings(actor).await?;
         match self
             .store()
-            .update_interaction(&actor.brand, &before, &after, DEFAULT_RETENTION, Vec::new())
+            .update_interaction(
+                &actor.brand,
+                &before,
+                &after,
+                settings.retention(),
+                Vec::new(),
+            )
             .await
         {
             Ok(saved) => Ok(saved),
@@ -200,8 +324,9 @@ impl InboxService {
             text: text.to_owned(),
             at: self.ports.clock.now(),
         };
+        let (settings, _) = self.settings(actor).await?;
         self.store()
-            .put_note(&actor.brand, &interaction, &note, DEFAULT_RETENTION)
+            .put_note(&actor.brand, &interaction, &note, settings.retention())
             .await?;
         Ok(note)
     }
@@ -241,7 +366,15 @@ impl InboxService {
             }
         }
         let now = self.ports.clock.now();
-        let reply = OutgoingReply::new(&interaction, text, media, &actor.subject, false, now)?;
+        let (settings, _) = self.settings(actor).await?;
+        let reply = OutgoingReply::new(
+            &interaction,
+            text,
+            media,
+            &actor.subject,
+            settings.replies_need_approval,
+            now,
+        )?;
         let audit = audit_write(
             &actor.brand,
             &AuditEntry::new(
@@ -259,7 +392,7 @@ impl InboxService {
         self.store()
             .items()
             .write(vec![
-                Store::new_reply_write(&actor.brand, &reply, DEFAULT_RETENTION)?,
+                Store::new_reply_write(&actor.brand, &reply, settings.retention())?,
                 audit,
             ])
             .await?;

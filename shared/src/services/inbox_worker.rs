@@ -67,6 +67,15 @@ impl InboxWorker {
         &self.ports.store
     }
 
+    /// How long the brand keeps interactions and replies.
+    async fn retention(&self, brand: &BrandId) -> Result<SignedDuration, ServiceError> {
+        Ok(self
+            .store()
+            .get_brand(brand)
+            .await?
+            .map_or(DEFAULT_RETENTION, |b| b.inbox.retention()))
+    }
+
     /// Polls the streams that are due, then sends the replies that are due.
     pub async fn tick(&self) -> Result<InboxTickReport, ServiceError> {
         let mut report = self.poll().await?;
@@ -122,6 +131,7 @@ impl InboxWorker {
             return Ok(store.put_stream(brand, &stream, Some(version)).await?);
         };
         let recent = self.recent_posts(brand, &channel, now).await?;
+        let retention = self.retention(brand).await?;
         let recent_ids: Vec<String> = recent.by_remote.keys().cloned().collect();
         let sink = StoreCredentials {
             store: store.clone(),
@@ -176,7 +186,7 @@ impl InboxWorker {
                 });
             let interaction =
                 Interaction::received(incoming, channel.id, channel.network, answers, now);
-            if self.record(brand, &interaction).await? {
+            if self.record(brand, &interaction, retention).await? {
                 report.recorded += 1;
             }
         }
@@ -186,8 +196,8 @@ impl InboxWorker {
                     brand,
                     &channel,
                     &native.parent,
-                    native.created_at,
-                    ResponseVia::Native,
+                    (native.created_at, ResponseVia::Native),
+                    retention,
                 )
                 .await?
             {
@@ -247,17 +257,13 @@ impl InboxWorker {
         &self,
         brand: &BrandId,
         interaction: &Interaction,
+        retention: SignedDuration,
     ) -> Result<bool, ServiceError> {
         let event = DomainEvent::interaction_received(brand, interaction, interaction.received_at);
         for _ in 0..WRITE_ATTEMPTS {
             match self
                 .store()
-                .record_interaction(
-                    brand,
-                    interaction,
-                    DEFAULT_RETENTION,
-                    vec![outbox_write(&event)?],
-                )
+                .record_interaction(brand, interaction, retention, vec![outbox_write(&event)?])
                 .await
             {
                 Ok(recorded) => return Ok(recorded.is_some()),
@@ -276,8 +282,8 @@ impl InboxWorker {
         brand: &BrandId,
         channel: &Channel,
         parent: &str,
-        at: Timestamp,
-        via: ResponseVia,
+        (at, via): (Timestamp, ResponseVia),
+        retention: SignedDuration,
     ) -> Result<bool, ServiceError> {
         for _ in 0..WRITE_ATTEMPTS {
             let Some(before) = self
@@ -303,7 +309,7 @@ impl InboxWorker {
             };
             match self
                 .store()
-                .update_interaction(brand, &before, &after, DEFAULT_RETENTION, also)
+                .update_interaction(brand, &before, &after, retention, also)
                 .await
             {
                 Ok(_) => return Ok(first),
@@ -355,8 +361,9 @@ impl InboxWorker {
         claimed.attempts += 1;
         claimed.first_attempt_at.get_or_insert(now);
         claimed.next_attempt_at = Some(now + REPLY_LEASE);
+        let retention = self.retention(brand).await?;
         let claimed = match store
-            .update_reply(brand, &claimed, DEFAULT_RETENTION, Vec::new())
+            .update_reply(brand, &claimed, retention, Vec::new())
             .await
         {
             Ok(saved) => saved,
@@ -364,7 +371,7 @@ impl InboxWorker {
             Err(e) => return Err(e.into()),
         };
         let outcome = self.attempt(brand, &claimed, verify_first).await;
-        self.settle(brand, claimed, outcome).await
+        self.settle(brand, claimed, outcome, retention).await
     }
 
     /// One attempt at the network, after a read-back when `verify_first`.
@@ -456,6 +463,7 @@ impl InboxWorker {
         brand: &BrandId,
         claimed: crate::domain::inbox::OutgoingReply,
         outcome: Result<crate::networks::Published, PublishError>,
+        retention: SignedDuration,
     ) -> Result<Option<bool>, ServiceError> {
         let store = self.store();
         let now = self.ports.clock.now();
@@ -507,7 +515,7 @@ impl InboxWorker {
         };
         if !matches!(done.state, ReplyState::Sent { .. }) {
             store
-                .update_reply(brand, &done, DEFAULT_RETENTION, Vec::new())
+                .update_reply(brand, &done, retention, Vec::new())
                 .await?;
             return Ok(result);
         }
@@ -516,21 +524,21 @@ impl InboxWorker {
             let before = store.get_interaction(brand, &claimed.interaction).await?;
             let Some(before) = before else {
                 store
-                    .update_reply(brand, &done, DEFAULT_RETENTION, Vec::new())
+                    .update_reply(brand, &done, retention, Vec::new())
                     .await?;
                 return Ok(result);
             };
             let mut after = before.clone();
             let first = after.first_response_at.is_none();
             after.responded(now, ResponseVia::Palinsesto);
-            let mut also: Vec<Write> = vec![Store::reply_write(brand, &done, DEFAULT_RETENTION)?];
+            let mut also: Vec<Write> = vec![Store::reply_write(brand, &done, retention)?];
             if first {
                 also.push(outbox_write(&DomainEvent::interaction_replied(
                     brand, &after, now,
                 ))?);
             }
             match store
-                .update_interaction(brand, &before, &after, DEFAULT_RETENTION, also)
+                .update_interaction(brand, &before, &after, retention, also)
                 .await
             {
                 Ok(_) => return Ok(result),

@@ -92,6 +92,15 @@ fn reply_sk(interaction: &InteractionId, reply: &ReplyId) -> String {
     format!("RP#{interaction}#{reply}")
 }
 
+/// Which page of a listing: created in `range`, in which order, from where, how many.
+#[derive(Debug, Clone, Copy)]
+pub struct PageRequest<'a> {
+    pub range: (Option<Timestamp>, Option<Timestamp>),
+    pub oldest_first: bool,
+    pub cursor: Option<&'a str>,
+    pub limit: usize,
+}
+
 /// A page of a listing.
 #[derive(Debug, Clone)]
 pub struct InteractionPage {
@@ -337,12 +346,15 @@ impl Store {
         &self,
         brand: &BrandId,
         listing: &Listing,
-        range: (Option<Timestamp>, Option<Timestamp>),
-        oldest_first: bool,
-        cursor: Option<&str>,
-        limit: usize,
+        page: PageRequest<'_>,
         keep: impl Fn(&Interaction) -> bool,
     ) -> Result<InteractionPage, ListError> {
+        let PageRequest {
+            range,
+            oldest_first,
+            cursor,
+            limit,
+        } = page;
         let after = cursor
             .map(|c| Cursor::decode(c, ""))
             .transpose()

@@ -6,7 +6,13 @@
 //!
 //! It also stands in for the AppView behind the PDS: `getPosts` and `getProfile` with counters a
 //! test can change (the PDS proxies them with the session's token), and, without any token,
-//! `getProfile` and `getAuthorFeed` for seeded public actors (competitors).
+//! `getProfile` and `getAuthorFeed` for seeded public actors (competitors) and for the brand.
+//!
+//! The community inbox: people added with [`FakeBluesky::add_person`] reply, mention, quote,
+//! like and follow ([`FakeBluesky::reply_as`], [`FakeBluesky::mention_as`],
+//! [`FakeBluesky::quote_as`], ...); the AppView's notifications follow from them as its indexer
+//! makes them (`app.bsky.notification.listNotifications`, `updateSeen`), and threads read back
+//! with `app.bsky.feed.getPostThread`.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -51,10 +57,12 @@ pub struct SeededActor {
     pub post_uris: Vec<String>,
 }
 
-/// Someone else's account, readable by anyone.
+/// Someone else's account, readable by anyone: a seeded public actor or a person added with
+/// [`FakeBluesky::add_person`].
 struct PublicActor {
     did: String,
     handle: String,
+    display_name: String,
     followers: u64,
     feed: Vec<FeedEntry>,
 }
@@ -67,7 +75,40 @@ struct FeedEntry {
     reply_to: Option<String>,
     /// A repost of someone else's post: the feed item carries a `reason`.
     repost: bool,
+    /// The whole post record (reply refs, facets, embed) of a person's post; `None`: a plain
+    /// record made from `text` and `reply_to`.
+    record: Option<Value>,
 }
+
+/// A notification of the brand's account, as the fake's AppView stored it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakeNotification {
+    /// The record that caused it (the reply, the mention, the quote, the like, the follow).
+    pub uri: String,
+    pub cid: String,
+    pub author_did: String,
+    /// `reply`, `mention`, `quote`, `like` or `follow`.
+    pub reason: String,
+    /// The brand's post it is about (`reply`: the brand's closest post above the reply; `quote`:
+    /// the quoted post; `like`: the liked post); `None` for `mention` and `follow`.
+    pub reason_subject: Option<String>,
+    /// The record itself, as the notification carries it.
+    pub record: Value,
+    pub indexed_at: Timestamp,
+}
+
+/// Any post the AppView knows: the brand's or someone else's.
+struct PostInfo {
+    uri: String,
+    cid: String,
+    author: Value,
+    record: Value,
+    created_at: Timestamp,
+}
+
+/// Replies notify the authors of the posts up to this many levels above them, exclusive (the
+/// AppView's `REPLY_NOTIF_DEPTH`).
+const REPLY_NOTIF_DEPTH: usize = 5;
 
 /// One record in the fake repository.
 #[derive(Debug, Clone)]
@@ -103,6 +144,14 @@ struct Account {
     /// Post at-uri -> counters; a post not here has every counter at 0.
     counts: HashMap<String, PostCounts>,
     actors: Vec<PublicActor>,
+    /// The brand's notifications, oldest first.
+    notifications: Vec<FakeNotification>,
+    /// When the brand last marked its notifications seen (`updateSeen`).
+    seen_at: Option<Timestamp>,
+    notification_requests: usize,
+    thread_requests: usize,
+    /// Records other people made (likes, follows): how many, for their record keys.
+    other_records: usize,
 }
 
 type Shared = Arc<Mutex<Account>>;
@@ -135,6 +184,12 @@ impl FakeBluesky {
             .route("/xrpc/app.bsky.feed.getPosts", get(get_posts))
             .route("/xrpc/app.bsky.actor.getProfile", get(get_profile))
             .route("/xrpc/app.bsky.feed.getAuthorFeed", get(get_author_feed))
+            .route("/xrpc/app.bsky.feed.getPostThread", get(get_post_thread))
+            .route(
+                "/xrpc/app.bsky.notification.listNotifications",
+                get(list_notifications),
+            )
+            .route("/xrpc/app.bsky.notification.updateSeen", post(update_seen))
             .layer(DefaultBodyLimit::max(MAX_VIDEO_BYTES + 1_000_000))
             .with_state(state.clone());
         let server = FakeServer::start(router).await;
@@ -217,9 +272,15 @@ impl FakeBluesky {
             .likes = likes;
     }
 
-    /// The post is deleted: `getPosts` leaves it out, as Bluesky does.
+    /// The post is deleted (the brand's or someone else's): `getPosts` leaves it out, as
+    /// Bluesky does, threads show it as not found, and the notifications it made go.
     pub fn delete_post(&self, uri: &str) {
-        self.state.lock().unwrap().records.retain(|r| r.uri != uri);
+        let mut account = self.state.lock().unwrap();
+        account.records.retain(|r| r.uri != uri);
+        for actor in &mut account.actors {
+            actor.feed.retain(|p| p.repost || p.uri != uri);
+        }
+        account.notifications.retain(|n| n.uri != uri);
     }
 
     /// The account's followers, as `getProfile` reports them (default 0).
@@ -247,6 +308,7 @@ impl FakeBluesky {
                     created_at,
                     reply_to: None,
                     repost: false,
+                    record: None,
                 }
             })
             .collect();
@@ -255,6 +317,7 @@ impl FakeBluesky {
         account.actors.push(PublicActor {
             did: did.clone(),
             handle: handle.to_owned(),
+            display_name: handle.to_owned(),
             followers,
             feed,
         });
@@ -307,8 +370,175 @@ impl FakeBluesky {
             created_at: Timestamp::now(),
             reply_to,
             repost,
+            record: None,
         });
         uri
+    }
+
+    /// Someone on Bluesky (a follower, a customer) who can talk to the brand; returns the DID
+    /// (`did:plc:` and 24 base32 characters derived from the handle). Like a seeded public
+    /// actor, anyone can read its profile and feed, and its handle resolves. Panics if the
+    /// handle is taken.
+    pub fn add_person(&self, handle: &str, display_name: &str, followers: u64) -> String {
+        let mut account = self.state.lock().unwrap();
+        assert!(
+            handle != IDENTIFIER && !account.actors.iter().any(|a| a.handle == handle),
+            "fake Bluesky: the handle {handle} is taken"
+        );
+        let did = format!("did:plc:{}", &fake_cid("", handle.as_bytes())[..24]);
+        account.handles.insert(handle.to_owned(), did.clone());
+        account.actors.push(PublicActor {
+            did: did.clone(),
+            handle: handle.to_owned(),
+            display_name: display_name.to_owned(),
+            followers,
+            feed: Vec::new(),
+        });
+        did
+    }
+
+    /// The person's reply to the post `parent_uri` (the brand's or anyone's), made now: an
+    /// `app.bsky.feed.post` record in the person's repo with `reply: {root, parent}` strong refs
+    /// (root: the parent's root when the parent is itself a reply). As the AppView does, the
+    /// brand gets a `reply` notification when one of the 4 posts above the reply is its own
+    /// (`reasonSubject`: the closest). The parent's `replyCount` goes up by one. Returns the
+    /// reply's at-uri and cid.
+    pub fn reply_as(&self, person_handle: &str, parent_uri: &str, text: &str) -> (String, String) {
+        let mut account = self.state.lock().unwrap();
+        let parent = account
+            .find_post(parent_uri)
+            .unwrap_or_else(|| panic!("fake Bluesky: no post {parent_uri} to reply to"));
+        let parent_ref = json!({"uri": parent.uri, "cid": parent.cid});
+        let root_ref = match parent.record.get("reply") {
+            Some(reply) => reply["root"].clone(),
+            None => parent_ref.clone(),
+        };
+        let mut record = new_post(text);
+        record["reply"] = json!({"root": root_ref, "parent": parent_ref});
+        let (uri, cid) = account.add_person_post(person_handle, record, Some(parent_uri));
+        account
+            .counts
+            .entry(parent_uri.to_owned())
+            .or_default()
+            .replies += 1;
+        (uri, cid)
+    }
+
+    /// The person's new post mentioning the brand (`@brand.test {text}`, unless the text already
+    /// has `@brand.test`), with a mention facet of the brand's DID: a `mention` notification.
+    /// Returns its at-uri and cid.
+    pub fn mention_as(&self, person_handle: &str, text: &str) -> (String, String) {
+        let mention = format!("@{IDENTIFIER}");
+        let text = if text.contains(&mention) {
+            text.to_owned()
+        } else {
+            format!("{mention} {text}")
+        };
+        let start = text.find(&mention).expect("the mention");
+        let mut record = new_post(&text);
+        record["facets"] = json!([{
+            "index": {"byteStart": start, "byteEnd": start + mention.len()},
+            "features": [{"$type": "app.bsky.richtext.facet#mention", "did": DID}],
+        }]);
+        self.state
+            .lock()
+            .unwrap()
+            .add_person_post(person_handle, record, None)
+    }
+
+    /// The person's new post quoting `quoted_uri` (an `app.bsky.embed.record` embed): a `quote`
+    /// notification when the quoted post is the brand's; its `quoteCount` goes up by one.
+    /// Returns the quote's at-uri and cid.
+    pub fn quote_as(&self, person_handle: &str, quoted_uri: &str, text: &str) -> (String, String) {
+        let mut account = self.state.lock().unwrap();
+        let quoted = account
+            .find_post(quoted_uri)
+            .unwrap_or_else(|| panic!("fake Bluesky: no post {quoted_uri} to quote"));
+        let mut record = new_post(text);
+        record["embed"] = json!({
+            "$type": "app.bsky.embed.record",
+            "record": {"uri": quoted.uri, "cid": quoted.cid},
+        });
+        let answer = account.add_person_post(person_handle, record, None);
+        account
+            .counts
+            .entry(quoted_uri.to_owned())
+            .or_default()
+            .quotes += 1;
+        answer
+    }
+
+    /// The person likes the post `subject_uri`: a `like` notification when it is the brand's;
+    /// its `likeCount` goes up by one. Returns the like record's at-uri.
+    pub fn like_as(&self, person_handle: &str, subject_uri: &str) -> String {
+        let mut account = self.state.lock().unwrap();
+        let subject = account
+            .find_post(subject_uri)
+            .unwrap_or_else(|| panic!("fake Bluesky: no post {subject_uri} to like"));
+        let record = json!({
+            "$type": "app.bsky.feed.like",
+            "subject": {"uri": subject.uri, "cid": subject.cid},
+            "createdAt": now_string(),
+        });
+        let brand = subject.author["did"] == DID;
+        let uri = account.add_other_record(
+            person_handle,
+            "app.bsky.feed.like",
+            &record,
+            brand.then_some(("like", subject_uri)),
+        );
+        account
+            .counts
+            .entry(subject_uri.to_owned())
+            .or_default()
+            .likes += 1;
+        uri
+    }
+
+    /// The person follows the brand: a `follow` notification; the brand's followers go up by
+    /// one. Returns the follow record's at-uri.
+    pub fn follow_as(&self, person_handle: &str) -> String {
+        let mut account = self.state.lock().unwrap();
+        let record = json!({
+            "$type": "app.bsky.graph.follow",
+            "subject": DID,
+            "createdAt": now_string(),
+        });
+        account.followers += 1;
+        account.add_other_record(
+            person_handle,
+            "app.bsky.graph.follow",
+            &record,
+            Some(("follow", "")),
+        )
+    }
+
+    /// The brand's records that reply directly to `uri` (their `reply.parent`), oldest first.
+    pub fn replies_to(&self, uri: &str) -> Vec<StoredRecord> {
+        self.records()
+            .into_iter()
+            .filter(|r| r.value["reply"]["parent"]["uri"].as_str() == Some(uri))
+            .collect()
+    }
+
+    /// The brand's notifications, oldest first.
+    pub fn notifications(&self) -> Vec<FakeNotification> {
+        self.state.lock().unwrap().notifications.clone()
+    }
+
+    /// When the brand last marked its notifications seen (`updateSeen`), if ever.
+    pub fn seen_at(&self) -> Option<Timestamp> {
+        self.state.lock().unwrap().seen_at
+    }
+
+    /// `app.bsky.notification.listNotifications` requests received (answered or refused).
+    pub fn notification_requests(&self) -> usize {
+        self.state.lock().unwrap().notification_requests
+    }
+
+    /// `app.bsky.feed.getPostThread` requests received (answered or refused).
+    pub fn thread_requests(&self) -> usize {
+        self.state.lock().unwrap().thread_requests
     }
 
     /// Another account, so that mentions of `handle` resolve.
@@ -696,7 +926,277 @@ async fn get_record(
     }
 }
 
+/// A new post record of someone else, made now.
+fn new_post(text: &str) -> Value {
+    json!({"$type": POST, "text": text, "createdAt": now_string(), "langs": ["en"]})
+}
+
+fn now_string() -> String {
+    bsky_time(Timestamp::now())
+}
+
+fn bsky_time(t: Timestamp) -> String {
+    t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+/// A record's `createdAt`, or the Unix epoch when it is not a datetime.
+fn created_at(record: &Value) -> Timestamp {
+    record["createdAt"]
+        .as_str()
+        .and_then(|t| t.parse::<Timestamp>().ok())
+        .unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+/// The DID an at-uri's authority names.
+fn uri_did(uri: &str) -> &str {
+    uri.trim_start_matches("at://")
+        .split('/')
+        .next()
+        .unwrap_or_default()
+}
+
+fn not_found_post(uri: &str) -> Value {
+    json!({"$type": "app.bsky.feed.defs#notFoundPost", "uri": uri, "notFound": true})
+}
+
 impl Account {
+    fn actor(&self, did: &str) -> Option<&PublicActor> {
+        self.actors.iter().find(|a| a.did == did)
+    }
+
+    /// A person by handle; panics if there is none.
+    fn person(&self, handle: &str) -> &PublicActor {
+        self.actors
+            .iter()
+            .find(|a| a.handle == handle)
+            .unwrap_or_else(|| panic!("fake Bluesky: no person {handle} (add_person first)"))
+    }
+
+    /// `app.bsky.actor.defs#profileViewBasic` of the brand or someone else.
+    fn author_basic(&self, did: &str) -> Value {
+        if did == DID {
+            return json!({"did": DID, "handle": IDENTIFIER, "displayName": "Brand", "labels": []});
+        }
+        match self.actor(did) {
+            Some(a) => json!({
+                "did": a.did,
+                "handle": a.handle,
+                "displayName": a.display_name,
+                "avatar": format!("{}/img/avatar/{}.jpg", self.base, a.did),
+                "labels": [],
+            }),
+            None => json!({"did": did, "handle": "handle.invalid", "labels": []}),
+        }
+    }
+
+    /// `app.bsky.actor.defs#profileView`, as notifications carry their authors.
+    fn author_profile(&self, did: &str) -> Value {
+        let mut view = self.author_basic(did);
+        view["indexedAt"] = json!("2024-01-01T00:00:00.000Z");
+        view["createdAt"] = json!("2024-01-01T00:00:00.000Z");
+        view["viewer"] = json!({"muted": false, "blockedBy": false});
+        view
+    }
+
+    /// Every post the AppView knows: the brand's records and everyone else's posts.
+    fn all_posts(&self) -> Vec<PostInfo> {
+        let mut posts: Vec<PostInfo> = self
+            .records
+            .iter()
+            .map(|r| PostInfo {
+                uri: r.uri.clone(),
+                cid: r.cid.clone(),
+                author: self.author_basic(DID),
+                record: r.value.clone(),
+                created_at: created_at(&r.value),
+            })
+            .collect();
+        for actor in &self.actors {
+            for entry in actor.feed.iter().filter(|p| !p.repost) {
+                posts.push(PostInfo {
+                    uri: entry.uri.clone(),
+                    cid: fake_cid("bafyrei", entry.uri.as_bytes()),
+                    author: self.author_basic(&actor.did),
+                    record: Account::entry_record(entry),
+                    created_at: entry.created_at,
+                });
+            }
+        }
+        posts
+    }
+
+    fn find_post(&self, uri: &str) -> Option<PostInfo> {
+        self.all_posts().into_iter().find(|p| p.uri == uri)
+    }
+
+    /// Now, or a millisecond after the last notification: notifications are indexed in order,
+    /// each at its own millisecond (the cursor's time).
+    fn next_indexed_at(&self) -> Timestamp {
+        let now = Timestamp::now();
+        match self.notifications.last() {
+            Some(last) => {
+                let next = Timestamp::from_millisecond(last.indexed_at.as_millisecond() + 1)
+                    .unwrap_or(now);
+                now.max(next)
+            }
+            None => now,
+        }
+    }
+
+    /// A new post in a person's repo, made now, with the notifications the AppView's indexer
+    /// makes for the brand: a mention facet first, then a quote, then a reply (one per
+    /// recipient, never for one's own post).
+    fn add_person_post(
+        &mut self,
+        handle: &str,
+        record: Value,
+        reply_to: Option<&str>,
+    ) -> (String, String) {
+        let did = self.person(handle).did.clone();
+        self.other_records += 1;
+        let uri = format!("at://{did}/{POST}/3lper{:08}", self.other_records);
+        let cid = fake_cid("bafyrei", uri.as_bytes());
+
+        let mentions_brand = record["facets"].as_array().into_iter().flatten().any(|f| {
+            f["features"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|x| x["$type"] == "app.bsky.richtext.facet#mention" && x["did"] == DID)
+        });
+        let embed = &record["embed"];
+        let quoted = embed["record"]["uri"]
+            .as_str()
+            .or(embed["record"]["record"]["uri"].as_str())
+            .filter(|u| uri_did(u) == DID && u.contains(&format!("/{POST}/")));
+        let notification = if mentions_brand {
+            Some(("mention", None))
+        } else if let Some(quoted) = quoted {
+            Some(("quote", Some(quoted.to_owned())))
+        } else {
+            // The posts above the reply, closest first, up to REPLY_NOTIF_DEPTH - 1 levels.
+            let mut subject = None;
+            let mut above = reply_to.map(str::to_owned);
+            for _ in 1..REPLY_NOTIF_DEPTH {
+                let Some(post) = above.as_deref().and_then(|u| self.find_post(u)) else {
+                    break;
+                };
+                if post.author["did"] == DID {
+                    subject = Some(post.uri);
+                    break;
+                }
+                above = post.record["reply"]["parent"]["uri"]
+                    .as_str()
+                    .map(str::to_owned);
+            }
+            subject.map(|s| ("reply", Some(s)))
+        };
+        if let Some((reason, subject)) = notification {
+            self.notifications.push(FakeNotification {
+                uri: uri.clone(),
+                cid: cid.clone(),
+                author_did: did.clone(),
+                reason: reason.to_owned(),
+                reason_subject: subject,
+                record: record.clone(),
+                indexed_at: self.next_indexed_at(),
+            });
+        }
+        let actor = self
+            .actors
+            .iter_mut()
+            .find(|a| a.did == did)
+            .expect("the person");
+        actor.feed.push(FeedEntry {
+            uri: uri.clone(),
+            text: record["text"].as_str().unwrap_or_default().to_owned(),
+            created_at: Timestamp::now(),
+            reply_to: reply_to.map(str::to_owned),
+            repost: false,
+            record: Some(record),
+        });
+        (uri, cid)
+    }
+
+    /// A record other than a post in a person's repo (a like, a follow), with the brand's
+    /// notification `(reason, reasonSubject or "")` if any. Returns its at-uri.
+    fn add_other_record(
+        &mut self,
+        handle: &str,
+        collection: &str,
+        record: &Value,
+        notify: Option<(&str, &str)>,
+    ) -> String {
+        let did = self.person(handle).did.clone();
+        self.other_records += 1;
+        let uri = format!("at://{did}/{collection}/3lrec{:08}", self.other_records);
+        if let Some((reason, subject)) = notify {
+            self.notifications.push(FakeNotification {
+                uri: uri.clone(),
+                cid: fake_cid("bafyrei", format!("{uri}{record}").as_bytes()),
+                author_did: did,
+                reason: reason.to_owned(),
+                reason_subject: (!subject.is_empty()).then(|| subject.to_owned()),
+                record: record.clone(),
+                indexed_at: self.next_indexed_at(),
+            });
+        }
+        uri
+    }
+
+    /// A post view with its `$type`, for places that hold a union (`reply` refs of a feed item).
+    fn typed_view(&self, post: &PostInfo) -> Value {
+        let mut view = self.view(post);
+        view["$type"] = json!("app.bsky.feed.defs#postView");
+        view
+    }
+
+    fn view(&self, post: &PostInfo) -> Value {
+        self.post_view(&post.uri, &post.cid, post.author.clone(), &post.record)
+    }
+
+    /// The thread below a post, `depth` levels (`replies` absent at the last level), replies
+    /// oldest first.
+    fn thread_down(&self, post: &PostInfo, depth: usize, all: &[PostInfo]) -> Value {
+        let mut node = json!({
+            "$type": "app.bsky.feed.defs#threadViewPost",
+            "post": self.view(post),
+        });
+        if depth > 0 {
+            let mut children: Vec<&PostInfo> = all
+                .iter()
+                .filter(|p| p.record["reply"]["parent"]["uri"].as_str() == Some(&post.uri))
+                .collect();
+            children.sort_by_key(|p| p.created_at);
+            node["replies"] = json!(
+                children
+                    .into_iter()
+                    .map(|c| self.thread_down(c, depth - 1, all))
+                    .collect::<Vec<_>>()
+            );
+        }
+        node
+    }
+
+    /// The post's parents, `height` levels up; a missing parent is a `notFoundPost`.
+    fn thread_up(&self, post: &PostInfo, height: usize, all: &[PostInfo]) -> Option<Value> {
+        let parent_uri = post.record["reply"]["parent"]["uri"].as_str()?;
+        if height == 0 {
+            return None;
+        }
+        let Some(parent) = all.iter().find(|p| p.uri == parent_uri) else {
+            return Some(not_found_post(parent_uri));
+        };
+        let mut node = json!({
+            "$type": "app.bsky.feed.defs#threadViewPost",
+            "post": self.view(parent),
+        });
+        if let Some(above) = self.thread_up(parent, height - 1, all) {
+            node["parent"] = above;
+        }
+        Some(node)
+    }
+
     fn own_profile(&self) -> Value {
         json!({
             "did": DID,
@@ -713,7 +1213,7 @@ impl Account {
         json!({
             "did": actor.did,
             "handle": actor.handle,
-            "displayName": actor.handle,
+            "displayName": actor.display_name,
             "followersCount": actor.followers,
             "followsCount": 9,
             "postsCount": actor.feed.iter().filter(|p| !p.repost).count(),
@@ -739,24 +1239,54 @@ impl Account {
         if let Some(bookmarks) = counts.bookmarks {
             view["bookmarkCount"] = json!(bookmarks);
         }
+        // A quote shows the quoted post (`app.bsky.embed.record#view`).
+        if record["embed"]["$type"] == "app.bsky.embed.record"
+            && let Some(quoted) = record["embed"]["record"]["uri"].as_str()
+        {
+            let shown = match self.find_post(quoted) {
+                Some(q) => json!({
+                    "$type": "app.bsky.embed.record#viewRecord",
+                    "uri": q.uri,
+                    "cid": q.cid,
+                    "author": q.author,
+                    "value": q.record,
+                    "indexedAt": q.record["createdAt"],
+                }),
+                None => json!({
+                    "$type": "app.bsky.embed.record#viewNotFound",
+                    "uri": quoted,
+                    "notFound": true,
+                }),
+            };
+            view["embed"] = json!({"$type": "app.bsky.embed.record#view", "record": shown});
+        }
         view
     }
 
-    fn feed_view(&self, actor: &PublicActor, entry: &FeedEntry) -> Value {
+    /// A seeded entry's record: a person's as it was made, or one made from its text.
+    fn entry_record(entry: &FeedEntry) -> Value {
+        if let Some(record) = &entry.record {
+            return record.clone();
+        }
         let mut record = json!({
             "$type": POST,
             "text": entry.text,
-            "createdAt": entry.created_at.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+            "createdAt": bsky_time(entry.created_at),
         });
         if let Some(parent) = &entry.reply_to {
             let cid = fake_cid("bafyrei", parent.as_bytes());
             record["reply"] =
                 json!({"root": {"uri": parent, "cid": cid}, "parent": {"uri": parent, "cid": cid}});
         }
+        record
+    }
+
+    fn feed_view(&self, actor: &PublicActor, entry: &FeedEntry) -> Value {
+        let record = Account::entry_record(entry);
         let author = if entry.repost {
             json!({"did": "did:plc:someoneelse2222222222222", "handle": "someone.else.test"})
         } else {
-            json!({"did": actor.did, "handle": actor.handle})
+            self.author_basic(&actor.did)
         };
         let cid = fake_cid("bafyrei", entry.uri.as_bytes());
         self.post_view(&entry.uri, &cid, author, &record)
@@ -783,7 +1313,7 @@ async fn get_posts(
     let mut posts = Vec::new();
     for uri in uris {
         if let Some(r) = account.records.iter().find(|r| r.uri == uri) {
-            let author = json!({"did": DID, "handle": IDENTIFIER});
+            let author = account.author_basic(DID);
             posts.push(account.post_view(&r.uri, &r.cid, author, &r.value));
         }
         for actor in &account.actors {
@@ -821,13 +1351,21 @@ async fn get_profile(
 }
 
 /// `app.bsky.feed.getAuthorFeed` for a seeded actor, newest first, without a token. Reposts
-/// come with a `reason`; `filter=posts_no_replies` leaves replies out.
+/// come with a `reason`; `filter=posts_no_replies` leaves replies out. For the brand, see
+/// [`brand_feed`].
 async fn get_author_feed(
     State(state): State<Shared>,
+    headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Answer {
     let account = state.lock().unwrap();
+    if headers.contains_key("authorization") {
+        authorize(&account, &headers)?;
+    }
     let actor = query.get("actor").map(String::as_str).unwrap_or_default();
+    if actor == DID || actor == IDENTIFIER {
+        return brand_feed(&account, &query);
+    }
     let Some(a) = account
         .actors
         .iter()
@@ -862,6 +1400,217 @@ async fn get_author_feed(
         })
         .collect();
     Ok(axum::Json(json!({ "feed": feed })))
+}
+
+/// The brand's `getAuthorFeed`: its posts, newest first, replies with their `record.reply` and
+/// the feed item's `reply: {root, parent}` views; `filter` `posts_with_replies` (the default),
+/// `posts_no_replies`, `posts_and_author_threads` (replies only in the brand's own threads),
+/// `posts_with_media`; `limit` 1-100 (50); `cursor`, absent on the last page.
+fn brand_feed(account: &Account, query: &HashMap<String, String>) -> Answer {
+    let limit = query
+        .get("limit")
+        .and_then(|l| l.parse::<usize>().ok())
+        .unwrap_or(50);
+    if !(1..=100).contains(&limit) {
+        return Err(invalid("limit must be between 1 and 100"));
+    }
+    let filter = query
+        .get("filter")
+        .map(String::as_str)
+        .unwrap_or("posts_with_replies");
+    let all = account.all_posts();
+    let mut posts: Vec<&PostInfo> = all
+        .iter()
+        .filter(|p| p.author["did"] == DID)
+        .filter(|p| {
+            let reply = &p.record["reply"];
+            match filter {
+                "posts_no_replies" => reply.is_null(),
+                "posts_and_author_threads" => {
+                    reply.is_null()
+                        || reply["root"]["uri"]
+                            .as_str()
+                            .is_some_and(|u| uri_did(u) == DID)
+                }
+                "posts_with_media" | "posts_with_video" => p.record["embed"]["$type"]
+                    .as_str()
+                    .is_some_and(|t| t.contains("images") || t.contains("video")),
+                _ => true,
+            }
+        })
+        .collect();
+    // Newest first; the brand's records keep their order when their times tie.
+    posts.reverse();
+    posts.sort_by_key(|p| std::cmp::Reverse(p.created_at));
+    if let Some(cursor) = query.get("cursor") {
+        let Some(i) = posts.iter().position(|p| &p.uri == cursor) else {
+            return Err(invalid("Malformed cursor"));
+        };
+        posts.drain(..=i);
+    }
+    let more = posts.len() > limit;
+    posts.truncate(limit);
+    let shown = |uri: Option<&str>| match uri.and_then(|u| all.iter().find(|p| p.uri == u)) {
+        Some(p) => account.typed_view(p),
+        None => not_found_post(uri.unwrap_or_default()),
+    };
+    let feed: Vec<Value> = posts
+        .iter()
+        .map(|p| {
+            let mut item = json!({ "post": account.view(p) });
+            let reply = &p.record["reply"];
+            if !reply.is_null() {
+                item["reply"] = json!({
+                    "root": shown(reply["root"]["uri"].as_str()),
+                    "parent": shown(reply["parent"]["uri"].as_str()),
+                });
+            }
+            item
+        })
+        .collect();
+    let mut answer = json!({ "feed": feed });
+    if more && let Some(last) = posts.last() {
+        answer["cursor"] = json!(last.uri);
+    }
+    Ok(axum::Json(answer))
+}
+
+/// `app.bsky.feed.getPostThread` (token optional): the post with its parents (`parentHeight`,
+/// default 80) and its replies (`depth`, default 6), both 0-1000; a missing parent is a
+/// `notFoundPost`, a missing post the AppView's `NotFound` error.
+async fn get_post_thread(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Answer {
+    let mut account = state.lock().unwrap();
+    account.thread_requests += 1;
+    if headers.contains_key("authorization") {
+        authorize(&account, &headers)?;
+    }
+    let Some(uri) = query.get("uri") else {
+        return Err(invalid("Params must have the property \"uri\""));
+    };
+    let number = |name: &str, default: usize| -> Result<usize, Refusal> {
+        match query.get(name) {
+            None => Ok(default),
+            Some(v) => v
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n <= 1000)
+                .ok_or_else(|| invalid(format!("{name} must be an integer between 0 and 1000"))),
+        }
+    };
+    let depth = number("depth", 6)?;
+    let parent_height = number("parentHeight", 80)?;
+    let all = account.all_posts();
+    let Some(post) = all.iter().find(|p| &p.uri == uri) else {
+        return Err(xrpc_error(
+            400,
+            "NotFound",
+            &format!("Post not found: {uri}"),
+        ));
+    };
+    let mut thread = account.thread_down(post, depth, &all);
+    if let Some(parent) = account.thread_up(post, parent_height, &all) {
+        thread["parent"] = parent;
+    }
+    Ok(axum::Json(json!({ "thread": thread })))
+}
+
+/// `app.bsky.notification.listNotifications` (the brand's token): newest first, `reasons`
+/// filter (`reasons=reply&reasons=mention`, or `reasons[]=`), `limit` 1-100 (50), `cursor`
+/// (opaque; absent on the last page); `isRead` against the last `updateSeen`.
+async fn list_notifications(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Query(query): Query<Vec<(String, String)>>,
+) -> Answer {
+    let mut account = state.lock().unwrap();
+    account.notification_requests += 1;
+    authorize(&account, &headers)?;
+    let get = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let limit = match get("limit") {
+        None => 50,
+        Some(l) => l
+            .parse::<usize>()
+            .ok()
+            .filter(|l| (1..=100).contains(l))
+            .ok_or_else(|| invalid("limit must be between 1 and 100"))?,
+    };
+    let reasons: Vec<&str> = query
+        .iter()
+        .filter(|(k, _)| k == "reasons" || k == "reasons[]")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    // The AppView's cursor, "<indexedAt in ms>::<cid>" of the last item: the next page is what
+    // was indexed before that millisecond (each notification has its own).
+    let before = match get("cursor") {
+        None => i64::MAX,
+        Some(cursor) => cursor
+            .split_once("::")
+            .and_then(|(ms, _)| ms.parse::<i64>().ok())
+            .ok_or_else(|| invalid("Malformed cursor"))?,
+    };
+    let matching: Vec<&FakeNotification> = account
+        .notifications
+        .iter()
+        .filter(|n| n.indexed_at.as_millisecond() < before)
+        .filter(|n| reasons.is_empty() || reasons.contains(&n.reason.as_str()))
+        .rev()
+        .collect();
+    let more = matching.len() > limit;
+    let page = &matching[..matching.len().min(limit)];
+    let notifications: Vec<Value> = page
+        .iter()
+        .map(|n| {
+            let mut item = json!({
+                "uri": n.uri,
+                "cid": n.cid,
+                "author": account.author_profile(&n.author_did),
+                "reason": n.reason,
+                "record": n.record,
+                "isRead": account.seen_at.is_some_and(|seen| n.indexed_at <= seen),
+                "indexedAt": bsky_time(n.indexed_at),
+                "labels": [],
+            });
+            if let Some(subject) = &n.reason_subject {
+                item["reasonSubject"] = json!(subject);
+            }
+            item
+        })
+        .collect();
+    let mut answer = json!({ "notifications": notifications, "priority": false });
+    if more && let Some(n) = page.last() {
+        answer["cursor"] = json!(format!("{}::{}", n.indexed_at.as_millisecond(), n.cid));
+    }
+    if let Some(seen) = account.seen_at {
+        answer["seenAt"] = json!(bsky_time(seen));
+    }
+    Ok(axum::Json(answer))
+}
+
+/// `app.bsky.notification.updateSeen` (the brand's token): `{seenAt}`, a datetime.
+async fn update_seen(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    axum::Json(body): axum::Json<Value>,
+) -> Result<StatusCode, Refusal> {
+    let mut account = state.lock().unwrap();
+    authorize(&account, &headers)?;
+    let Some(seen) = body["seenAt"]
+        .as_str()
+        .and_then(|t| t.parse::<Timestamp>().ok())
+    else {
+        return Err(invalid("Input/seenAt must be a valid datetime"));
+    };
+    account.seen_at = Some(seen);
+    Ok(StatusCode::OK)
 }
 
 async fn resolve_handle(

@@ -3,8 +3,19 @@
 //! configuration, the account's statuses, and Mastodon's rate-limit headers on every answer.
 //! Statuses carry counters a test can change; public accounts of other people (competitors) can
 //! be seeded and are read without a token, as `accounts/lookup` and account statuses are.
+//!
+//! The community inbox: people added with [`FakeMastodon::add_person`] reply to statuses and
+//! mention the brand ([`FakeMastodon::reply_as`], [`FakeMastodon::mention_as`]); a status that
+//! mentions the brand makes a `mention` notification (`GET /api/v1/notifications`, paged by id
+//! with Mastodon's `Link` header), and every reply is in its thread
+//! (`GET /api/v1/statuses/:id/context`), whether it kept the brand's @mention or not.
+//!
+//! Visibility is Mastodon's, seen from the brand (the token) or from anyone (no token): `public`
+//! and `unlisted` statuses are seen by all; a `private` (followers-only) status of someone else
+//! by the brand only when it mentions the brand or the brand follows its author
+//! ([`FakeMastodon::follow_person`]); a `direct` one only when it mentions the brand.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use axum::Json;
@@ -82,7 +93,24 @@ pub struct FakeStatus {
     pub visibility: String,
     pub media_ids: Vec<String>,
     pub in_reply_to_id: Option<String>,
+    /// The author of the status it replies to (the brand's [`ACCOUNT_ID`] or a person's id).
+    pub in_reply_to_account_id: Option<String>,
     pub idempotency_key: Option<String>,
+    pub created_at: Timestamp,
+}
+
+/// A notification of the brand's account, as the fake stored it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakeNotification {
+    /// An increasing numeric string.
+    pub id: String,
+    /// Mastodon's `type`: `mention`, `favourite` or `follow` here.
+    pub kind: String,
+    /// The account that caused it.
+    pub account_id: String,
+    /// The status it is about (`mention`: the status that mentions the brand; `favourite`: the
+    /// brand's status); `None` for a `follow`.
+    pub status_id: Option<String>,
     pub created_at: Timestamp,
 }
 
@@ -122,10 +150,12 @@ pub struct SeededAccount {
     pub status_ids: Vec<String>,
 }
 
-/// Someone else's account on this server, readable by anyone.
+/// Someone else's account on this server, readable by anyone: a seeded public account or a
+/// person added with [`FakeMastodon::add_person`].
 struct PublicAccount {
     id: String,
     username: String,
+    display_name: String,
     followers: u64,
     statuses: Vec<PublicStatus>,
 }
@@ -135,8 +165,58 @@ struct PublicStatus {
     text: String,
     created_at: Timestamp,
     in_reply_to_id: Option<String>,
+    in_reply_to_account_id: Option<String>,
+    visibility: String,
     /// A boost of someone else's status rather than a status of their own.
     reblog: bool,
+}
+
+/// Any status on the server: the brand's or someone else's.
+#[derive(Clone, Copy)]
+enum StatusRef<'a> {
+    Brand(&'a FakeStatus),
+    Other(&'a PublicAccount, &'a PublicStatus),
+}
+
+impl<'a> StatusRef<'a> {
+    fn id(&self) -> &'a str {
+        match self {
+            StatusRef::Brand(s) => &s.id,
+            StatusRef::Other(_, s) => &s.id,
+        }
+    }
+
+    fn number(&self) -> u64 {
+        self.id().parse().unwrap_or(0)
+    }
+
+    fn in_reply_to_id(&self) -> Option<&'a str> {
+        match self {
+            StatusRef::Brand(s) => s.in_reply_to_id.as_deref(),
+            StatusRef::Other(_, s) => s.in_reply_to_id.as_deref(),
+        }
+    }
+
+    fn author_id(&self) -> &'a str {
+        match self {
+            StatusRef::Brand(_) => ACCOUNT_ID,
+            StatusRef::Other(a, _) => &a.id,
+        }
+    }
+
+    fn visibility(&self) -> &'a str {
+        match self {
+            StatusRef::Brand(s) => &s.visibility,
+            StatusRef::Other(_, s) => &s.visibility,
+        }
+    }
+
+    fn text(&self) -> &'a str {
+        match self {
+            StatusRef::Brand(s) => &s.text,
+            StatusRef::Other(_, s) => &s.text,
+        }
+    }
 }
 
 struct RateWindow {
@@ -165,6 +245,13 @@ struct Mastodon {
     /// Status id -> counters; a status not here has all counters at 0.
     counts: HashMap<String, StatusCounts>,
     public_accounts: Vec<PublicAccount>,
+    /// The brand's notifications, oldest first.
+    notifications: Vec<FakeNotification>,
+    next_notification_id: u64,
+    /// Ids of the accounts the brand follows (their followers-only statuses are visible to it).
+    follows: HashSet<String>,
+    notification_requests: usize,
+    context_requests: usize,
     /// The OAuth authorization server's apps, codes and switches (mastodon_oauth.rs).
     oauth: oauth::OAuth,
 }
@@ -202,6 +289,11 @@ impl FakeMastodon {
             followers: 12,
             counts: HashMap::new(),
             public_accounts: Vec::new(),
+            notifications: Vec::new(),
+            next_notification_id: 34_975_000,
+            follows: HashSet::new(),
+            notification_requests: 0,
+            context_requests: 0,
             oauth: oauth::OAuth::default(),
         }));
         let router = Router::new()
@@ -210,11 +302,14 @@ impl FakeMastodon {
             .route("/api/v1/media/{id}", get(media_status))
             .route("/api/v1/statuses", post(create_status))
             .route("/api/v1/statuses/{id}", get(show_status))
+            .route("/api/v1/statuses/{id}/context", get(status_context))
+            .route("/api/v1/notifications", get(notifications))
             .route(
                 "/api/v1/accounts/verify_credentials",
                 get(verify_credentials),
             )
             .route("/api/v1/accounts/lookup", get(lookup_account))
+            .route("/api/v1/accounts/{id}", get(show_account))
             .route("/api/v1/accounts/{id}/statuses", get(account_statuses))
             .merge(oauth::routes())
             .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
@@ -321,9 +416,17 @@ impl FakeMastodon {
             .quotes = quotes;
     }
 
-    /// The status is deleted: reading it answers Mastodon's 404 "Record not found".
+    /// The status is deleted (the brand's or someone else's): reading it answers Mastodon's 404
+    /// "Record not found", it leaves its thread's context and its notifications go, as Mastodon
+    /// removes them with the status.
     pub fn delete_status(&self, id: &str) {
-        self.state.lock().unwrap().statuses.retain(|s| s.id != id);
+        let mut m = self.state.lock().unwrap();
+        m.statuses.retain(|s| s.id != id);
+        for account in &mut m.public_accounts {
+            account.statuses.retain(|s| s.id != id);
+        }
+        m.notifications
+            .retain(|n| n.status_id.as_deref() != Some(id));
     }
 
     /// The account's followers, as `verify_credentials` reports them (default 12).
@@ -353,6 +456,8 @@ impl FakeMastodon {
                     .checked_sub(SignedDuration::from_hours(hours_ago))
                     .unwrap(),
                 in_reply_to_id: None,
+                in_reply_to_account_id: None,
+                visibility: "public".into(),
                 reblog: false,
             });
         }
@@ -360,6 +465,7 @@ impl FakeMastodon {
         m.public_accounts.push(PublicAccount {
             id: id.clone(),
             username: username.to_owned(),
+            display_name: username.to_owned(),
             followers,
             statuses,
         });
@@ -401,11 +507,14 @@ impl FakeMastodon {
         } else {
             None
         };
+        let in_reply_to_account_id = in_reply_to_id.as_ref().map(|_| account.id.clone());
         account.statuses.push(PublicStatus {
             id: id.clone(),
             text: text.to_owned(),
             created_at: Timestamp::now(),
             in_reply_to_id,
+            in_reply_to_account_id,
+            visibility: "public".into(),
             reblog,
         });
         id
@@ -421,10 +530,131 @@ impl FakeMastodon {
             visibility: "public".into(),
             media_ids: Vec::new(),
             in_reply_to_id: None,
+            in_reply_to_account_id: None,
             idempotency_key: None,
             created_at,
         });
         id
+    }
+
+    /// Someone on this server (a follower, a customer) who can talk to the brand; returns the
+    /// account's id. Like a seeded public account, anyone can look it up and read its public
+    /// statuses. Panics if the username is taken.
+    pub fn add_person(&self, username: &str, display_name: &str, followers: u64) -> String {
+        let mut m = self.state.lock().unwrap();
+        assert!(
+            username != USERNAME && !m.public_accounts.iter().any(|a| a.username == username),
+            "fake Mastodon: the username {username} is taken"
+        );
+        let id = m.new_id();
+        m.public_accounts.push(PublicAccount {
+            id: id.clone(),
+            username: username.to_owned(),
+            display_name: display_name.to_owned(),
+            followers,
+            statuses: Vec::new(),
+        });
+        id
+    }
+
+    /// The person's reply to the status `in_reply_to_id` (the brand's or anyone's), made now;
+    /// returns its id. With `mention_brand` the text is `@palinsesto {text}` (as the composer
+    /// prefills it) and the brand gets a `mention` notification; without it (the replier deleted
+    /// the @mention) there is no notification, but the reply is in the thread's context (when
+    /// the brand may see it: see the module's note on visibility). `visibility`: `public`,
+    /// `unlisted`, `private` or `direct`. The parent's `replies_count` goes up by one.
+    pub fn reply_as(
+        &self,
+        person_username: &str,
+        in_reply_to_id: &str,
+        text: &str,
+        mention_brand: bool,
+        visibility: &str,
+    ) -> String {
+        let mut m = self.state.lock().unwrap();
+        let parent_author = m
+            .find_status(in_reply_to_id)
+            .map(|s| s.author_id().to_owned())
+            .unwrap_or_else(|| panic!("fake Mastodon: no status {in_reply_to_id} to reply to"));
+        let text = if mention_brand {
+            format!("@{USERNAME} {text}")
+        } else {
+            text.to_owned()
+        };
+        let id = m.add_person_status(
+            person_username,
+            text,
+            Some((in_reply_to_id.to_owned(), parent_author)),
+            visibility,
+            mention_brand,
+        );
+        m.counts
+            .entry(in_reply_to_id.to_owned())
+            .or_default()
+            .replies += 1;
+        id
+    }
+
+    /// The person's new public status mentioning the brand (`@palinsesto {text}`, unless the
+    /// text already mentions it), made now: a `mention` notification. Returns the status id.
+    pub fn mention_as(&self, person_username: &str, text: &str) -> String {
+        self.new_mention(person_username, text, "public")
+    }
+
+    /// The person's new direct message to the brand: a top-level `direct` status mentioning it
+    /// (`@palinsesto {text}`, unless the text already mentions it), a `mention` notification.
+    /// Returns the status id.
+    pub fn direct_as(&self, person_username: &str, text: &str) -> String {
+        self.new_mention(person_username, text, "direct")
+    }
+
+    fn new_mention(&self, person_username: &str, text: &str, visibility: &str) -> String {
+        let mut m = self.state.lock().unwrap();
+        let text = if m.mentions_brand(text) {
+            text.to_owned()
+        } else {
+            format!("@{USERNAME} {text}")
+        };
+        m.add_person_status(person_username, text, None, visibility, true)
+    }
+
+    /// The person favourites a status of the brand: a `favourite` notification (its
+    /// `favourites_count` goes up by one). Returns the notification's id.
+    pub fn favourite_as(&self, person_username: &str, status_id: &str) -> String {
+        let mut m = self.state.lock().unwrap();
+        let account_id = m.person(person_username).id.clone();
+        m.counts.entry(status_id.to_owned()).or_default().favourites += 1;
+        m.notify("favourite", &account_id, Some(status_id))
+    }
+
+    /// The person follows the brand: a `follow` notification. Returns the notification's id.
+    pub fn follow_as(&self, person_username: &str) -> String {
+        let mut m = self.state.lock().unwrap();
+        let account_id = m.person(person_username).id.clone();
+        m.followers += 1;
+        m.notify("follow", &account_id, None)
+    }
+
+    /// The brand follows the person: the person's followers-only statuses become visible to it.
+    pub fn follow_person(&self, username: &str) {
+        let mut m = self.state.lock().unwrap();
+        let id = m.person(username).id.clone();
+        m.follows.insert(id);
+    }
+
+    /// The brand's notifications, oldest first.
+    pub fn notifications(&self) -> Vec<FakeNotification> {
+        self.state.lock().unwrap().notifications.clone()
+    }
+
+    /// `GET /api/v1/notifications` requests received (answered or refused).
+    pub fn notification_requests(&self) -> usize {
+        self.state.lock().unwrap().notification_requests
+    }
+
+    /// `GET /api/v1/statuses/:id/context` requests received (answered or refused).
+    pub fn context_requests(&self) -> usize {
+        self.state.lock().unwrap().context_requests
     }
 }
 
@@ -434,6 +664,158 @@ impl Mastodon {
         self.next_id.to_string()
     }
 
+    /// A person (or seeded public account) by username; panics if there is none.
+    fn person(&self, username: &str) -> &PublicAccount {
+        self.public_accounts
+            .iter()
+            .find(|a| a.username == username)
+            .unwrap_or_else(|| panic!("fake Mastodon: no person {username} (add_person first)"))
+    }
+
+    /// A new status of a person, made now; with `notify_brand`, the brand's `mention`
+    /// notification for it.
+    fn add_person_status(
+        &mut self,
+        username: &str,
+        text: String,
+        reply_to: Option<(String, String)>,
+        visibility: &str,
+        notify_brand: bool,
+    ) -> String {
+        assert!(
+            ["public", "unlisted", "private", "direct"].contains(&visibility),
+            "fake Mastodon: unknown visibility {visibility}"
+        );
+        let account_id = self.person(username).id.clone();
+        let id = self.new_id();
+        let (in_reply_to_id, in_reply_to_account_id) = reply_to.unzip();
+        let account = self
+            .public_accounts
+            .iter_mut()
+            .find(|a| a.id == account_id)
+            .expect("the person");
+        account.statuses.push(PublicStatus {
+            id: id.clone(),
+            text,
+            created_at: Timestamp::now(),
+            in_reply_to_id,
+            in_reply_to_account_id,
+            visibility: visibility.to_owned(),
+            reblog: false,
+        });
+        if notify_brand {
+            self.notify("mention", &account_id, Some(&id));
+        }
+        id
+    }
+
+    fn notify(&mut self, kind: &str, account_id: &str, status_id: Option<&str>) -> String {
+        self.next_notification_id += 1;
+        let id = self.next_notification_id.to_string();
+        self.notifications.push(FakeNotification {
+            id: id.clone(),
+            kind: kind.to_owned(),
+            account_id: account_id.to_owned(),
+            status_id: status_id.map(str::to_owned),
+            created_at: Timestamp::now(),
+        });
+        id
+    }
+
+    /// Every status on the server, the brand's and everyone else's.
+    fn all_statuses(&self) -> impl Iterator<Item = StatusRef<'_>> {
+        self.statuses.iter().map(StatusRef::Brand).chain(
+            self.public_accounts
+                .iter()
+                .flat_map(|a| a.statuses.iter().map(move |s| StatusRef::Other(a, s))),
+        )
+    }
+
+    fn find_status(&self, id: &str) -> Option<StatusRef<'_>> {
+        self.all_statuses().find(|s| s.id() == id)
+    }
+
+    /// Mastodon's visibility rules, for the brand (`brand`: the request carries its token) or
+    /// for anyone.
+    fn can_see(&self, s: StatusRef<'_>, brand: bool) -> bool {
+        match s.visibility() {
+            "public" | "unlisted" => true,
+            _ if !brand => false,
+            _ if s.author_id() == ACCOUNT_ID => true,
+            "private" => self.mentions_brand(s.text()) || self.follows.contains(s.author_id()),
+            _ => self.mentions_brand(s.text()),
+        }
+    }
+
+    /// The local accounts a text mentions (`@user`, or `@user@` this server's host): their ids
+    /// and usernames, in order, without repeats.
+    fn mentioned(&self, text: &str) -> Vec<(String, String)> {
+        let mut found: Vec<(String, String)> = Vec::new();
+        for word in text.split_whitespace() {
+            if let Some((acct, _)) = split_mention(word)
+                && let Some(account) = self.local_account(acct)
+                && !found.iter().any(|(id, _)| *id == account.0)
+            {
+                found.push(account);
+            }
+        }
+        found
+    }
+
+    fn mentions_brand(&self, text: &str) -> bool {
+        self.mentioned(text).iter().any(|(id, _)| id == ACCOUNT_ID)
+    }
+
+    /// A local account's id and username from an `acct` (`user` or `user@host`).
+    fn local_account(&self, acct: &str) -> Option<(String, String)> {
+        let (username, domain) = match acct.split_once('@') {
+            Some((user, domain)) => (user, Some(domain)),
+            None => (acct, None),
+        };
+        if domain.is_some_and(|d| !d.eq_ignore_ascii_case(self.host())) {
+            return None;
+        }
+        if username.eq_ignore_ascii_case(USERNAME) {
+            return Some((ACCOUNT_ID.to_owned(), USERNAME.to_owned()));
+        }
+        self.public_accounts
+            .iter()
+            .find(|a| a.username.eq_ignore_ascii_case(username))
+            .map(|a| (a.id.clone(), a.username.clone()))
+    }
+
+    fn host(&self) -> &str {
+        self.base.trim_start_matches("http://")
+    }
+
+    /// The `mentions` of a status and its HTML `content`, as Mastodon renders them.
+    fn mentions_and_content(&self, text: &str) -> (Value, String) {
+        let mentioned = self.mentioned(text);
+        let mentions: Vec<Value> = mentioned
+            .iter()
+            .map(|(id, username)| {
+                json!({
+                    "id": id,
+                    "username": username,
+                    "acct": username,
+                    "url": format!("{}/@{username}", self.base),
+                })
+            })
+            .collect();
+        let content = render_html(text, &|acct| {
+            self.local_account(acct)
+                .map(|(_, username)| (username.clone(), format!("{}/@{username}", self.base)))
+        });
+        (json!(mentions), content)
+    }
+
+    fn status_view(&self, s: StatusRef<'_>) -> Value {
+        match s {
+            StatusRef::Brand(status) => self.status_json(status),
+            StatusRef::Other(account, status) => self.public_status_json(account, status),
+        }
+    }
+
     fn status_json(&self, s: &FakeStatus) -> Value {
         let media: Vec<Value> = s
             .media_ids
@@ -441,22 +823,28 @@ impl Mastodon {
             .filter_map(|id| self.media.iter().find(|m| &m.id == id))
             .map(|m| self.media_json(m))
             .collect();
+        let in_reply_to_account_id = s.in_reply_to_id.as_ref().map(|_| {
+            s.in_reply_to_account_id
+                .clone()
+                .unwrap_or_else(|| ACCOUNT_ID.to_owned())
+        });
+        let (mentions, content) = self.mentions_and_content(&s.text);
         let mut status = json!({
             "id": s.id,
             "created_at": mastodon_time(s.created_at),
             "in_reply_to_id": s.in_reply_to_id,
-            "in_reply_to_account_id": s.in_reply_to_id.as_ref().map(|_| ACCOUNT_ID),
+            "in_reply_to_account_id": in_reply_to_account_id,
             "sensitive": false,
             "spoiler_text": "",
             "visibility": s.visibility,
             "language": "en",
             "uri": format!("{}/users/{USERNAME}/statuses/{}", self.base, s.id),
             "url": format!("{}/@{USERNAME}/{}", self.base, s.id),
-            "content": render_html(&s.text),
+            "content": content,
             "reblog": null,
             "account": self.account_json(),
             "media_attachments": media,
-            "mentions": [],
+            "mentions": mentions,
             "tags": [],
         });
         self.add_counts(&mut status, &s.id);
@@ -478,10 +866,12 @@ impl Mastodon {
             "id": a.id,
             "username": a.username,
             "acct": a.username,
-            "display_name": a.username,
+            "display_name": a.display_name,
             "locked": false,
             "bot": false,
             "url": format!("{}/@{}", self.base, a.username),
+            "avatar": format!("{}/avatars/{}.png", self.base, a.id),
+            "avatar_static": format!("{}/avatars/{}.png", self.base, a.id),
             "followers_count": a.followers,
             "following_count": 3,
             "statuses_count": a.statuses.len(),
@@ -498,22 +888,23 @@ impl Mastodon {
                 "account": {"id": "1", "username": "someone", "acct": "someone@elsewhere.example"},
             })
         });
+        let (mentions, content) = self.mentions_and_content(&s.text);
         let mut status = json!({
             "id": s.id,
             "created_at": mastodon_time(s.created_at),
             "in_reply_to_id": s.in_reply_to_id,
-            "in_reply_to_account_id": s.in_reply_to_id.as_ref().map(|_| a.id.clone()),
+            "in_reply_to_account_id": s.in_reply_to_account_id,
             "sensitive": false,
             "spoiler_text": "",
-            "visibility": "public",
+            "visibility": s.visibility,
             "language": "en",
             "uri": format!("{}/users/{}/statuses/{}", self.base, a.username, s.id),
             "url": if s.reblog { Value::Null } else { json!(url) },
-            "content": render_html(&s.text),
+            "content": content,
             "reblog": reblog,
             "account": self.public_account_json(a),
             "media_attachments": [],
-            "mentions": [],
+            "mentions": mentions,
             "tags": [],
         });
         self.add_counts(&mut status, &s.id);
@@ -551,6 +942,8 @@ impl Mastodon {
             "acct": USERNAME,
             "display_name": "Palinsesto test",
             "url": format!("{}/@{USERNAME}", self.base),
+            "avatar": format!("{}/avatars/{ACCOUNT_ID}.png", self.base),
+            "avatar_static": format!("{}/avatars/{ACCOUNT_ID}.png", self.base),
             "followers_count": self.followers,
             "following_count": 7,
             "statuses_count": self.statuses.len(),
@@ -861,10 +1254,15 @@ async fn create_status(State(state): State<Shared>, headers: HeaderMap, body: By
             "Validation failed: Visibility is not included in the list",
         );
     }
-    if let Some(parent) = &in_reply_to_id
-        && !m.statuses.iter().any(|s| &s.id == parent)
-    {
-        return error(StatusCode::NOT_FOUND, "Record not found");
+    // The brand may reply to any status it can see, its own or someone else's.
+    let mut in_reply_to_account_id = None;
+    if let Some(parent) = &in_reply_to_id {
+        match m.find_status(parent) {
+            Some(s) if m.can_see(s, true) => {
+                in_reply_to_account_id = Some(s.author_id().to_owned());
+            }
+            _ => return error(StatusCode::NOT_FOUND, "Record not found"),
+        }
     }
 
     let id = m.new_id();
@@ -874,6 +1272,7 @@ async fn create_status(State(state): State<Shared>, headers: HeaderMap, body: By
         visibility,
         media_ids,
         in_reply_to_id,
+        in_reply_to_account_id,
         idempotency_key: key.clone(),
         created_at: Timestamp::now(),
     };
@@ -898,7 +1297,8 @@ async fn verify_credentials(State(state): State<Shared>, headers: HeaderMap) -> 
     Json(state.lock().unwrap().account_json()).into_response()
 }
 
-/// `GET /api/v1/statuses/:id`: the status with its counters; 404 once it is deleted.
+/// `GET /api/v1/statuses/:id`: the status with its counters; 404 once it is deleted, or when
+/// the brand may not see it.
 async fn show_status(
     State(state): State<Shared>,
     headers: HeaderMap,
@@ -908,15 +1308,267 @@ async fn show_status(
         return refused;
     }
     let m = state.lock().unwrap();
-    if let Some(status) = m.statuses.iter().find(|s| s.id == id) {
-        return Json(m.status_json(status)).into_response();
+    match m.find_status(&id) {
+        Some(status) if m.can_see(status, true) => Json(m.status_view(status)).into_response(),
+        _ => error(StatusCode::NOT_FOUND, "Record not found"),
     }
-    for account in &m.public_accounts {
-        if let Some(status) = account.statuses.iter().find(|s| s.id == id) {
-            return Json(m.public_status_json(account, status)).into_response();
+}
+
+/// `GET /api/v1/accounts/:id`: the brand's account or someone else's, public.
+async fn show_account(State(state): State<Shared>, Path(id): Path<String>) -> Response {
+    let m = state.lock().unwrap();
+    if id == ACCOUNT_ID {
+        return Json(m.account_json()).into_response();
+    }
+    match m.public_account(&id) {
+        Some(account) => Json(m.public_account_json(account)).into_response(),
+        None => error(StatusCode::NOT_FOUND, "Record not found"),
+    }
+}
+
+/// `GET /api/v1/statuses/:id/context`: the ancestors (root first) and the descendants (thread
+/// order: depth first, replies oldest first) the requester may see. Without a token, as
+/// Mastodon: at most 40 ancestors and 60 descendants, 20 levels deep; with one, 4,096 each.
+async fn status_context(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    state.lock().unwrap().context_requests += 1;
+    // No token: anyone; the brand's token: the brand; any other token: Mastodon's 401.
+    let brand = headers.contains_key("authorization");
+    if brand && let Some(refused) = unauthorized(&headers) {
+        return refused;
+    }
+    let m = state.lock().unwrap();
+    let Some(status) = m.find_status(&id).filter(|s| m.can_see(*s, brand)) else {
+        return error(StatusCode::NOT_FOUND, "Record not found");
+    };
+    let (ancestors_limit, descendants_limit, depth_limit) = if brand {
+        (4_096, 4_096, usize::MAX)
+    } else {
+        (40, 60, 20)
+    };
+
+    let mut ancestors = Vec::new();
+    let mut seen = HashSet::from([status.id()]);
+    let mut parent = status.in_reply_to_id();
+    while let Some(parent_id) = parent {
+        if ancestors.len() >= ancestors_limit || !seen.insert(parent_id) {
+            break;
+        }
+        let Some(p) = m.find_status(parent_id) else {
+            break;
+        };
+        if m.can_see(p, brand) {
+            ancestors.push(p);
+        }
+        parent = p.in_reply_to_id();
+    }
+    ancestors.reverse();
+
+    let all: Vec<StatusRef<'_>> = m.all_statuses().collect();
+    let mut descendants = Vec::new();
+    // Depth first; the stack holds (status, depth), children pushed newest first so that the
+    // oldest is visited first.
+    let children = |of: &str| {
+        let mut c: Vec<StatusRef<'_>> = all
+            .iter()
+            .copied()
+            .filter(|s| s.in_reply_to_id() == Some(of))
+            .collect();
+        c.sort_by_key(|s| std::cmp::Reverse(s.number()));
+        c
+    };
+    let mut stack: Vec<(StatusRef<'_>, usize)> =
+        children(status.id()).into_iter().map(|s| (s, 1)).collect();
+    while let Some((s, depth)) = stack.pop() {
+        if descendants.len() >= descendants_limit {
+            break;
+        }
+        if !seen.insert(s.id()) {
+            continue;
+        }
+        if m.can_see(s, brand) {
+            descendants.push(s);
+        }
+        if depth < depth_limit {
+            stack.extend(children(s.id()).into_iter().map(|c| (c, depth + 1)));
         }
     }
-    error(StatusCode::NOT_FOUND, "Record not found")
+
+    Json(json!({
+        "ancestors": ancestors.into_iter().map(|s| m.status_view(s)).collect::<Vec<_>>(),
+        "descendants": descendants.into_iter().map(|s| m.status_view(s)).collect::<Vec<_>>(),
+    }))
+    .into_response()
+}
+
+/// A request's query, with Rails' array parameters (`types[]=a&types[]=b`).
+struct QueryParams(Vec<(String, String)>);
+
+impl QueryParams {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of `name[]` (or of a plain `name`).
+    fn all(&self, name: &str) -> Vec<&str> {
+        let array = format!("{name}[]");
+        self.0
+            .iter()
+            .filter(|(k, _)| *k == array || k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    fn flag(&self, name: &str) -> bool {
+        self.get(name).is_some_and(|v| v == "true" || v == "1")
+    }
+
+    fn id(&self, name: &str) -> Option<u64> {
+        self.get(name).and_then(|v| v.parse().ok())
+    }
+
+    /// `limit`, `default` when absent, at most `max` (Mastodon's `limit_param`).
+    fn limit(&self, default: usize, max: usize) -> usize {
+        self.get("limit")
+            .and_then(|l| l.parse::<usize>().ok())
+            .unwrap_or(default)
+            .clamp(1, max)
+    }
+}
+
+/// Mastodon's pagination by id over `items` (any order): `max_id` (older than), `since_id` (the
+/// newest page newer than), `min_id` (the page immediately newer than); newest first.
+fn paginate<T>(mut items: Vec<(u64, T)>, query: &QueryParams, limit: usize) -> Vec<(u64, T)> {
+    let max_id = query.id("max_id");
+    let since_id = query.id("since_id");
+    let min_id = query.id("min_id");
+    items.retain(|(id, _)| {
+        max_id.is_none_or(|max| *id < max)
+            && since_id.is_none_or(|since| *id > since)
+            && min_id.is_none_or(|min| *id > min)
+    });
+    if min_id.is_some() {
+        items.sort_by_key(|(id, _)| *id);
+        items.truncate(limit);
+        items.reverse();
+    } else {
+        items.sort_by_key(|(id, _)| std::cmp::Reverse(*id));
+        items.truncate(limit);
+    }
+    items
+}
+
+/// Mastodon's `Link` header for a page (newest first): `next` (older, `max_id` of the last
+/// item) and `prev` (newer, `min_id` of the first), keeping the query's other parameters;
+/// none for an empty page.
+fn link_header(base: &str, path: &str, query: &QueryParams, page_ids: &[u64]) -> Option<String> {
+    let (first, last) = (page_ids.first()?, page_ids.last()?);
+    let mut kept: Vec<(&str, &str)> = query
+        .0
+        .iter()
+        .filter(|(k, _)| !["max_id", "since_id", "min_id"].contains(&k.as_str()))
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    kept.sort_by_key(|(k, _)| *k);
+    let url = |name: &str, id: u64| {
+        let id = id.to_string();
+        let mut pairs = kept.clone();
+        pairs.push((name, &id));
+        pairs.sort_by_key(|(k, _)| *k);
+        let query: Vec<String> = pairs
+            .iter()
+            .map(|(k, v)| format!("{}={}", url_encode(k), url_encode(v)))
+            .collect();
+        format!("{base}{path}?{}", query.join("&"))
+    };
+    Some(format!(
+        "<{}>; rel=\"next\", <{}>; rel=\"prev\"",
+        url("max_id", *last),
+        url("min_id", *first)
+    ))
+}
+
+fn url_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+fn with_link(answer: Value, link: Option<String>) -> Response {
+    let mut response = Json(answer).into_response();
+    if let Some(link) = link.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        response.headers_mut().insert("link", link);
+    }
+    response
+}
+
+/// `GET /api/v1/notifications`: the brand's notifications, newest first, filtered by `types[]`
+/// and `exclude_types[]`, paged by id (`max_id`, `since_id`, `min_id`, `limit` 40, at most 80)
+/// with the `Link` header.
+async fn notifications(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Query(query): Query<Vec<(String, String)>>,
+) -> Response {
+    state.lock().unwrap().notification_requests += 1;
+    if let Some(refused) = unauthorized(&headers) {
+        return refused;
+    }
+    let query = QueryParams(query);
+    let types = query.all("types");
+    let exclude = query.all("exclude_types");
+    let m = state.lock().unwrap();
+    let items: Vec<(u64, &FakeNotification)> = m
+        .notifications
+        .iter()
+        .filter(|n| types.is_empty() || types.contains(&n.kind.as_str()))
+        .filter(|n| !exclude.contains(&n.kind.as_str()))
+        .map(|n| (n.id.parse().unwrap_or(0), n))
+        .collect();
+    let page = paginate(items, &query, query.limit(40, 80));
+    let ids: Vec<u64> = page.iter().map(|(id, _)| *id).collect();
+    let answer: Vec<Value> = page
+        .into_iter()
+        .map(|(_, n)| {
+            let account = if n.account_id == ACCOUNT_ID {
+                m.account_json()
+            } else {
+                m.public_account(&n.account_id)
+                    .map(|a| m.public_account_json(a))
+                    .unwrap_or(Value::Null)
+            };
+            let status = n
+                .status_id
+                .as_deref()
+                .and_then(|id| m.find_status(id))
+                .map(|s| m.status_view(s));
+            let mut notification = json!({
+                "id": n.id,
+                "type": n.kind,
+                "created_at": mastodon_time(n.created_at),
+                "group_key": format!("ungrouped-{}", n.id),
+                "account": account,
+            });
+            if let Some(status) = status {
+                notification["status"] = status;
+            }
+            notification
+        })
+        .collect();
+    let link = link_header(&m.base, "/api/v1/notifications", &query, &ids);
+    with_link(json!(answer), link)
 }
 
 /// `GET /api/v1/accounts/lookup?acct=`: public, no token needed.
@@ -939,51 +1591,63 @@ async fn lookup_account(
     }
 }
 
-/// A seeded public account's statuses, newest first, as anyone may read them: `exclude_reblogs`
-/// drops boosts, `exclude_replies` drops replies to others but, as Mastodon does, keeps replies
-/// to oneself.
-fn public_statuses(
+/// An account's statuses, newest first (`limit` 20, at most 40; `max_id`, `since_id`,
+/// `min_id`; the `Link` header): `exclude_reblogs` drops boosts, `exclude_replies` drops replies
+/// to others but, as Mastodon does, keeps replies to oneself.
+fn account_page(
     m: &Mastodon,
-    account: &PublicAccount,
-    query: &HashMap<String, String>,
+    id: &str,
+    statuses: Vec<StatusRef<'_>>,
+    query: &QueryParams,
 ) -> Response {
-    let flag = |name: &str| query.get(name).is_some_and(|v| v == "true" || v == "1");
-    let limit = query
-        .get("limit")
-        .and_then(|l| l.parse::<usize>().ok())
-        .unwrap_or(20)
-        .clamp(1, 40);
-    let own: Vec<&str> = account.statuses.iter().map(|s| s.id.as_str()).collect();
-    let mut page: Vec<&PublicStatus> = account
-        .statuses
-        .iter()
-        .filter(|s| !(flag("exclude_reblogs") && s.reblog))
-        .filter(|s| {
-            !flag("exclude_replies")
-                || s.in_reply_to_id
-                    .as_deref()
-                    .is_none_or(|parent| own.contains(&parent))
-        })
-        .collect();
-    page.sort_by_key(|s| std::cmp::Reverse(s.id.parse::<u64>().unwrap_or(0)));
-    let page: Vec<Value> = page
+    let items: Vec<(u64, StatusRef<'_>)> = statuses
         .into_iter()
-        .take(limit)
-        .map(|s| m.public_status_json(account, s))
+        .filter(|s| {
+            !(query.flag("exclude_reblogs") && matches!(s, StatusRef::Other(_, p) if p.reblog))
+        })
+        .filter(|s| {
+            !query.flag("exclude_replies")
+                || s.in_reply_to_id().is_none_or(|parent| {
+                    m.find_status(parent)
+                        .is_some_and(|p| p.author_id() == s.author_id())
+                })
+        })
+        .map(|s| (s.number(), s))
         .collect();
-    Json(page).into_response()
+    let page = paginate(items, query, query.limit(20, 40));
+    let ids: Vec<u64> = page.iter().map(|(id, _)| *id).collect();
+    let answer: Vec<Value> = page.into_iter().map(|(_, s)| m.status_view(s)).collect();
+    let link = link_header(
+        &m.base,
+        &format!("/api/v1/accounts/{id}/statuses"),
+        query,
+        &ids,
+    );
+    with_link(json!(answer), link)
 }
 
+/// `GET /api/v1/accounts/:id/statuses`: someone else's statuses the requester may see (no token
+/// needed), or, with the token, all of the brand's.
 async fn account_statuses(
     State(state): State<Shared>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
+    Query(query): Query<Vec<(String, String)>>,
 ) -> Response {
+    let query = QueryParams(query);
     {
         let m = state.lock().unwrap();
         if let Some(account) = m.public_account(&id) {
-            return public_statuses(&m, account, &query);
+            // Read without a token (a competitor's); the brand's token also shows what only
+            // the brand may see.
+            let brand = unauthorized(&headers).is_none();
+            let statuses = account
+                .statuses
+                .iter()
+                .map(|s| StatusRef::Other(account, s))
+                .filter(|s| m.can_see(*s, brand))
+                .collect();
+            return account_page(&m, &id, statuses, &query);
         }
     }
     if let Some(refused) = unauthorized(&headers) {
@@ -992,30 +1656,28 @@ async fn account_statuses(
     if id != ACCOUNT_ID {
         return error(StatusCode::NOT_FOUND, "Record not found");
     }
-    let limit = query
-        .get("limit")
-        .and_then(|l| l.parse::<usize>().ok())
-        .unwrap_or(20)
-        .clamp(1, 40);
-    let max_id = query.get("max_id").and_then(|i| i.parse::<u64>().ok());
     let m = state.lock().unwrap();
-    let mut newest_first: Vec<&FakeStatus> = m
-        .statuses
-        .iter()
-        .filter(|s| max_id.is_none_or(|max| s.id.parse::<u64>().is_ok_and(|i| i < max)))
-        .collect();
-    newest_first.sort_by_key(|s| std::cmp::Reverse(s.id.parse::<u64>().unwrap_or(0)));
-    let page: Vec<Value> = newest_first
-        .into_iter()
-        .take(limit)
-        .map(|s| m.status_json(s))
-        .collect();
-    Json(page).into_response()
+    let statuses = m.statuses.iter().map(StatusRef::Brand).collect();
+    account_page(&m, &id, statuses, &query)
 }
 
-/// Mastodon's rendering of a plain-text status: escaped, paragraphs, line breaks, and links split
-/// into hidden and visible spans.
-fn render_html(text: &str) -> String {
+/// An `@user` or `@user@host` word: the `acct` and what follows it (punctuation).
+fn split_mention(word: &str) -> Option<(&str, &str)> {
+    let rest = word.strip_prefix('@')?;
+    let end = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || "_@.-:".contains(c)))
+        .unwrap_or(rest.len());
+    let acct = rest[..end].trim_end_matches(['.', ':', '-', '@']);
+    if acct.is_empty() || acct.starts_with('@') {
+        return None;
+    }
+    Some((acct, &rest[acct.len()..]))
+}
+
+/// Mastodon's rendering of a plain-text status: escaped, paragraphs, line breaks, links split
+/// into hidden and visible spans, and mentions of local accounts (`mention` resolves an `acct`
+/// to its username and profile URL) as h-cards.
+fn render_html(text: &str, mention: &dyn Fn(&str) -> Option<(String, String)>) -> String {
     text.split("\n\n")
         .map(|paragraph| {
             let lines: Vec<String> = paragraph
@@ -1023,7 +1685,16 @@ fn render_html(text: &str) -> String {
                 .map(|line| {
                     line.split(' ')
                         .map(|word| {
-                            if let Some(rest) = word.strip_prefix("https://") {
+                            if let Some((acct, after)) = split_mention(word)
+                                && let Some((username, url)) = mention(acct)
+                            {
+                                format!(
+                                    "<span class=\"h-card\" translate=\"no\"><a href=\"{url}\" class=\"u-url mention\">@<span>{user}</span></a></span>{after}",
+                                    url = escape(&url),
+                                    user = escape(&username),
+                                    after = escape(after)
+                                )
+                            } else if let Some(rest) = word.strip_prefix("https://") {
                                 format!(
                                     "<a href=\"{href}\" rel=\"nofollow noopener\" target=\"_blank\"><span class=\"invisible\">https://</span><span class=\"\">{shown}</span><span class=\"invisible\"></span></a>",
                                     href = escape(word),

@@ -73,6 +73,7 @@ pub async fn patch_brand(
         late_window_minutes: body.late_window_minutes,
         publish_late: body.publish_late,
         report_period: body.report_period,
+        inbox: body.inbox,
     };
     let brand = s.brands.patch(&actor, changes, expected).await?;
     Ok(etag::tagged(brand.version, Json(BrandView::from(&brand))))

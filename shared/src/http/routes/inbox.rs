@@ -10,11 +10,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::ApiResult;
+use crate::domain::business_hours::BusinessHours;
 use crate::domain::inbox::{
     Author, Interaction, InteractionKind, InteractionPatch, InteractionState, OutgoingReply,
     Priority, ReplyState, ResponseVia,
 };
-use crate::domain::{AssetId, ChannelId, DomainError, InteractionId, Network};
+use crate::domain::inbox_stats::{InboxStats, first_response_minutes};
+use crate::domain::{AssetId, ChannelId, DomainError, InteractionId, Network, ReplyId};
 use crate::http::extract::{Caller, IfMatch, JsonBody, QueryParams};
 use crate::http::views::present;
 use crate::http::{AppState, Problem, etag};
@@ -53,11 +55,16 @@ pub struct InteractionView {
     pub priority: Priority,
     pub first_response_at: Option<Timestamp>,
     pub first_response_via: Option<ResponseVia>,
+    /// The first response time in the brand's business minutes (its hours, holidays, zone).
+    pub first_response_minutes: Option<i64>,
     pub version: u64,
 }
 
-impl From<&Interaction> for InteractionView {
-    fn from(i: &Interaction) -> Self {
+/// How the brand counts response times: its business hours, in its zone.
+type Clock = (BusinessHours, jiff::tz::TimeZone);
+
+impl InteractionView {
+    fn of(i: &Interaction, (hours, zone): &Clock) -> Self {
         Self {
             id: i.id.to_string(),
             channel_id: i.channel.to_string(),
@@ -79,9 +86,15 @@ impl From<&Interaction> for InteractionView {
             priority: i.priority,
             first_response_at: i.first_response_at,
             first_response_via: i.first_response_via,
+            first_response_minutes: first_response_minutes(i, hours, zone),
             version: i.version,
         }
     }
+}
+
+async fn clock(s: &AppState, actor: &crate::domain::Actor) -> Result<Clock, ServiceError> {
+    let (settings, zone) = s.inbox.settings(actor).await?;
+    Ok((settings.business_hours, zone))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -199,8 +212,13 @@ pub async fn list_inbox(
     QueryParams(q): QueryParams<InboxParams>,
 ) -> ApiResult {
     let page = s.inbox.list(&actor, parse_query(q)?).await?;
+    let clock = clock(&s, &actor).await?;
     Ok(Json(InboxPage {
-        items: page.items.iter().map(InteractionView::from).collect(),
+        items: page
+            .items
+            .iter()
+            .map(|i| InteractionView::of(i, &clock))
+            .collect(),
         next_cursor: page.next.map(|c| c.into_string()),
         partial: page.partial,
     })
@@ -255,11 +273,15 @@ pub async fn get_interaction(
 ) -> ApiResult {
     let detail = s.inbox.get(&actor, &interaction_id(&id)?).await?;
     let version = detail.interaction.version;
+    let clock = clock(&s, &actor).await?;
     Ok(etag::tagged(
         version,
         Json(InteractionDetailView {
-            interaction: InteractionView::from(&detail.interaction),
-            in_reply_to: detail.parent.as_ref().map(InteractionView::from),
+            interaction: InteractionView::of(&detail.interaction, &clock),
+            in_reply_to: detail
+                .parent
+                .as_ref()
+                .map(|p| InteractionView::of(p, &clock)),
             replies: detail.replies.iter().map(ReplyView::from).collect(),
             notes: detail.notes,
         }),
@@ -301,9 +323,10 @@ pub async fn patch_interaction(
         .inbox
         .patch(&actor, &interaction_id(&id)?, patch, expected)
         .await?;
+    let clock = clock(&s, &actor).await?;
     Ok(etag::tagged(
         saved.version,
-        Json(InteractionView::from(&saved)),
+        Json(InteractionView::of(&saved, &clock)),
     ))
 }
 
@@ -383,4 +406,58 @@ pub async fn reply(
         .reply(&actor, &interaction_id(&id)?, &body.text, media)
         .await?;
     Ok((StatusCode::ACCEPTED, Json(ReplyView::from(&reply))).into_response())
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct StatsParams {
+    /// Interactions created at or after (RFC 3339).
+    pub from: Timestamp,
+    /// Created before (RFC 3339).
+    pub to: Timestamp,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InboxStatsView {
+    #[serde(flatten)]
+    pub stats: InboxStats,
+    /// More interactions than one read takes were created in the period: the figures cover the
+    /// first 20,000.
+    pub partial: bool,
+}
+
+/// Response times and volumes of the interactions created in `[from, to)`: median and p90 first
+/// response in business minutes, the share within the brand's target, the response rate
+/// (answered / needing an answer: not ignored, not a quote), backlog by age, volume by hour,
+/// per network, channel and assignee.
+#[utoipa::path(get, path = "/v1/inbox/stats", tag = "inbox", params(StatsParams),
+    responses((status = 200, body = InboxStatsView),
+              (status = "4XX", description = "Problem", body = Problem, content_type = "application/problem+json")))]
+pub async fn inbox_stats(
+    State(s): State<AppState>,
+    Caller(actor): Caller,
+    QueryParams(q): QueryParams<StatsParams>,
+) -> ApiResult {
+    let (stats, partial) = s.inbox.stats(&actor, q.from, q.to).await?;
+    Ok(Json(InboxStatsView { stats, partial }).into_response())
+}
+
+/// Approves a reply waiting for a manager (brands with `inbox.replies_need_approval`); it is sent
+/// by the next worker tick.
+#[utoipa::path(post, path = "/v1/inbox/{id}/replies/{reply}/approve", tag = "inbox",
+    params(("id" = String, Path), ("reply" = String, Path)),
+    responses((status = 200, body = ReplyView),
+              (status = "4XX", description = "Problem", body = Problem, content_type = "application/problem+json")))]
+pub async fn approve_reply(
+    State(s): State<AppState>,
+    Caller(actor): Caller,
+    Path((id, reply)): Path<(String, String)>,
+) -> ApiResult {
+    let reply = ReplyId::parse(&reply).map_err(|_| ServiceError::NotFound("reply"))?;
+    let approved = s
+        .inbox
+        .approve_reply(&actor, &interaction_id(&id)?, &reply)
+        .await?;
+    Ok(Json(ReplyView::from(&approved)).into_response())
 }

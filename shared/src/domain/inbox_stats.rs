@@ -1,0 +1,143 @@
+//! Response times and volumes of a period's interactions, as a brand reads them: first response
+//! in business minutes (the brand's hours, holidays and zone), median and p90, the share
+//! answered within the brand's target, the response rate (answered / needing an answer), the
+//! backlog by age, the volume by hour of day, and the same per network, channel and assignee.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use serde::Serialize;
+
+use super::business_hours::{BusinessHours, median, percentile, share_within};
+use super::inbox::{Interaction, InteractionKind, InteractionState};
+
+/// Whether an interaction asks for an answer: not one the brand ignored, and not a kind that
+/// only informs (a quote shares the brand's post; it is not addressed to the brand).
+pub fn needs_answer(i: &Interaction) -> bool {
+    i.state != InteractionState::Ignored && i.kind != InteractionKind::Quote
+}
+
+/// The first response time of `i` in business minutes, once it has one.
+pub fn first_response_minutes(
+    i: &Interaction,
+    hours: &BusinessHours,
+    zone: &TimeZone,
+) -> Option<i64> {
+    let at = i.first_response_at?;
+    Some(hours.business_minutes(zone, i.created_at, at))
+}
+
+/// Figures of a group of interactions.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ResponseFigures {
+    pub interactions: usize,
+    pub needing_answer: usize,
+    pub answered: usize,
+    /// answered / needing an answer (0 to 1); absent when nothing needed one.
+    pub response_rate: Option<f64>,
+    /// Median first response, business minutes.
+    pub first_response_median_minutes: Option<f64>,
+    /// 90th percentile (nearest rank), business minutes.
+    pub first_response_p90_minutes: Option<f64>,
+    /// Share of the answered ones answered within the target (0 to 1).
+    pub within_target: Option<f64>,
+}
+
+/// A period's figures.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct InboxStats {
+    pub from: Option<Timestamp>,
+    pub to: Option<Timestamp>,
+    pub target_minutes: u32,
+    #[serde(flatten)]
+    pub overall: ResponseFigures,
+    /// Still waiting (new or open), by age now: `under_1h`, `1h_to_4h`, `4h_to_24h`, `over_24h`.
+    pub backlog_by_age: BTreeMap<String, usize>,
+    /// Interactions received per hour of the day, in the brand's zone (0 to 23).
+    pub volume_by_hour: Vec<usize>,
+    pub by_network: BTreeMap<String, ResponseFigures>,
+    pub by_channel: BTreeMap<String, ResponseFigures>,
+    /// Keyed by assignee; `unassigned` for the others.
+    pub by_assignee: BTreeMap<String, ResponseFigures>,
+}
+
+fn figures<'a>(
+    group: impl Iterator<Item = &'a Interaction>,
+    hours: &BusinessHours,
+    zone: &TimeZone,
+    target: u32,
+) -> ResponseFigures {
+    let mut f = ResponseFigures::default();
+    let mut times = Vec::new();
+    for i in group {
+        f.interactions += 1;
+        if !needs_answer(i) {
+            continue;
+        }
+        f.needing_answer += 1;
+        if let Some(m) = first_response_minutes(i, hours, zone) {
+            f.answered += 1;
+            times.push(m);
+        }
+    }
+    f.response_rate = (f.needing_answer > 0).then(|| f.answered as f64 / f.needing_answer as f64);
+    f.first_response_median_minutes = median(&mut times.clone());
+    f.first_response_p90_minutes = percentile(&mut times.clone(), 90);
+    f.within_target = share_within(&times, i64::from(target));
+    f
+}
+
+/// The figures of `interactions` (those created in the period), at `now`.
+pub fn inbox_stats(
+    interactions: &[Interaction],
+    hours: &BusinessHours,
+    zone: &TimeZone,
+    target: u32,
+    now: Timestamp,
+) -> InboxStats {
+    let mut stats = InboxStats {
+        target_minutes: target,
+        overall: figures(interactions.iter(), hours, zone, target),
+        volume_by_hour: vec![0; 24],
+        ..InboxStats::default()
+    };
+    for bucket in ["under_1h", "1h_to_4h", "4h_to_24h", "over_24h"] {
+        stats.backlog_by_age.insert(bucket.into(), 0);
+    }
+    let mut networks: BTreeMap<String, Vec<&Interaction>> = BTreeMap::new();
+    let mut channels: BTreeMap<String, Vec<&Interaction>> = BTreeMap::new();
+    let mut assignees: BTreeMap<String, Vec<&Interaction>> = BTreeMap::new();
+    for i in interactions {
+        let hour = i.created_at.to_zoned(zone.clone()).hour();
+        stats.volume_by_hour[hour as usize] += 1;
+        if i.state.is_open() {
+            let age = now.duration_since(i.created_at).as_hours();
+            let bucket = match age {
+                ..1 => "under_1h",
+                1..4 => "1h_to_4h",
+                4..24 => "4h_to_24h",
+                _ => "over_24h",
+            };
+            *stats.backlog_by_age.entry(bucket.into()).or_default() += 1;
+        }
+        networks
+            .entry(i.network.as_str().into())
+            .or_default()
+            .push(i);
+        channels.entry(i.channel.to_string()).or_default().push(i);
+        assignees
+            .entry(i.assignee.clone().unwrap_or_else(|| "unassigned".into()))
+            .or_default()
+            .push(i);
+    }
+    let group = |g: BTreeMap<String, Vec<&Interaction>>| {
+        g.into_iter()
+            .map(|(k, v)| (k, figures(v.into_iter(), hours, zone, target)))
+            .collect()
+    };
+    stats.by_network = group(networks);
+    stats.by_channel = group(channels);
+    stats.by_assignee = group(assignees);
+    stats
+}
