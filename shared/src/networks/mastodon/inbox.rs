@@ -252,7 +252,9 @@ fn incoming(status: &Value, host: &str, root: Option<&str>) -> Option<Incoming> 
                 .to_owned(),
             followers: account.get("followers_count").and_then(Value::as_u64),
         },
-        text: strip_html(text_at(status, "content").unwrap_or_default()),
+        text: strip_html(text_at(status, "content").unwrap_or_default())
+            .trim()
+            .to_owned(),
         created_at: created_at(status)?,
         target: ReplyTarget {
             id: id.clone(),
