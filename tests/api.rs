@@ -1187,6 +1187,15 @@ async fn the_openapi_document_covers_every_route() {
         ("post", "/oauth/meta/{app}/deauthorize"),
         ("post", "/oauth/meta/{app}/data-deletion"),
         ("get", "/oauth/meta/deletion/{code}"),
+        ("get", "/v1/inbox"),
+        ("get", "/v1/inbox/counts"),
+        ("get", "/v1/inbox/stats"),
+        ("get", "/v1/inbox/{id}"),
+        ("patch", "/v1/inbox/{id}"),
+        ("get", "/v1/inbox/{id}/notes"),
+        ("post", "/v1/inbox/{id}/notes"),
+        ("post", "/v1/inbox/{id}/reply"),
+        ("post", "/v1/inbox/{id}/replies/{reply}/approve"),
     ];
     let paths = r.body["paths"].as_object().unwrap();
     let documented: Vec<(String, String)> = paths
@@ -1282,7 +1291,7 @@ async fn the_coverage_table_is_served_to_every_role_and_is_the_same_for_every_br
     );
     let get = |name: &str| networks.iter().find(|n| n["network"] == name).unwrap();
     let bluesky = get("bluesky");
-    assert_eq!(bluesky["capabilities"], json!(["publish", "metrics"]));
+    assert_eq!(bluesky["capabilities"], json!(["publish", "metrics", "inbox", "reply"]));
     assert_eq!(bluesky["limits"]["max_text"], 300);
     assert_eq!(bluesky["limits"]["text_counted_as"], "graphemes");
     assert_eq!(bluesky["limits"]["max_image_bytes"], 1_000_000);
