@@ -1291,7 +1291,10 @@ async fn the_coverage_table_is_served_to_every_role_and_is_the_same_for_every_br
     );
     let get = |name: &str| networks.iter().find(|n| n["network"] == name).unwrap();
     let bluesky = get("bluesky");
-    assert_eq!(bluesky["capabilities"], json!(["publish", "metrics", "inbox", "reply"]));
+    assert_eq!(
+        bluesky["capabilities"],
+        json!(["publish", "metrics", "inbox", "reply"])
+    );
     assert_eq!(bluesky["limits"]["max_text"], 300);
     assert_eq!(bluesky["limits"]["text_counted_as"], "graphemes");
     assert_eq!(bluesky["limits"]["max_image_bytes"], 1_000_000);
