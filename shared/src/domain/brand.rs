@@ -96,7 +96,7 @@ pub struct Brand {
     pub report_period: super::PeriodKind,
     /// The inbox: business hours, response target, reply approval, retention.
     #[serde(default)]
-    pub inbox: super::inbox::InboxSettings,
+    pub inbox: super::inbox_settings::InboxSettings,
     pub version: u64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,

@@ -59,7 +59,7 @@ pub struct BrandView {
     pub late_window_minutes: u32,
     pub publish_late: bool,
     pub report_period: PeriodKind,
-    pub inbox: crate::domain::inbox::InboxSettings,
+    pub inbox: crate::domain::inbox_settings::InboxSettings,
     pub version: u64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
