@@ -1196,6 +1196,11 @@ async fn the_openapi_document_covers_every_route() {
         ("post", "/v1/inbox/{id}/notes"),
         ("post", "/v1/inbox/{id}/reply"),
         ("post", "/v1/inbox/{id}/replies/{reply}/approve"),
+        ("post", "/v1/inbox/bulk"),
+        ("get", "/v1/saved-replies"),
+        ("post", "/v1/saved-replies"),
+        ("patch", "/v1/saved-replies/{id}"),
+        ("delete", "/v1/saved-replies/{id}"),
     ];
     let paths = r.body["paths"].as_object().unwrap();
     let documented: Vec<(String, String)> = paths

@@ -401,3 +401,147 @@ async fn bluesky_replies_and_quotes_arrive_once_and_answers_are_threaded() {
     let shown = desk.manager().get(&format!("/v1/inbox/{id}")).await;
     assert_eq!(shown.body["state"], "replied");
 }
+
+/// The brand's response target: an interaction still waiting at its deadline is announced once
+/// (`interaction.sla_breached`); saved replies fill in the person; managers change many at once;
+/// another brand reaches none of it.
+#[tokio::test]
+async fn late_interactions_are_announced_saved_replies_fill_in_the_person_and_bulk_changes_apply() {
+    let (mut desk, fake, _channel, _post, remote) = mastodon_desk().await;
+    let owner = desk.app.client("acme", "owner");
+    let brand = owner.get("/v1/brand").await;
+    let r = owner
+        .patch(
+            "/v1/brand",
+            json!({"inbox": {"response_target_minutes": 30}}),
+            Some(&brand.etag()),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.body);
+    fake.add_person("fay", "Fay", 1);
+    fake.add_person("gil", "Gil", 1);
+    let fay = fake.reply_as("fay", &remote, "hello?", true, "public");
+    let gil = fake.reply_as("gil", &remote, "anyone?", true, "public");
+    assert_eq!(poll(&desk).await.recorded, 2);
+    desk.events().await;
+
+    // past the target, both are late: announced once
+    desk.advance(SignedDuration::from_hours(2));
+    let worker = desk.app.runtime.inbox_worker();
+    // interactions are made "now" on the fake's clock; the target counts from then
+    let late = worker.check_response_targets().await.unwrap();
+    assert_eq!(late, 2);
+    assert_eq!(worker.check_response_targets().await.unwrap(), 0, "once");
+    let events = desk.events().await;
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.kind == "interaction.sla_breached")
+            .count(),
+        2,
+        "{events:?}"
+    );
+
+    // a saved reply, filled in for Fay
+    let editor = desk.app.client("acme", "editor");
+    let bad = editor
+        .post(
+            "/v1/saved-replies",
+            json!({"title": "Thanks", "text": "Hi {first_name}"}),
+        )
+        .await;
+    assert_eq!(bad.error_fields(), ["text"], "{}", bad.body);
+    let saved = editor
+        .post(
+            "/v1/saved-replies",
+            json!({"title": "Thanks", "text": "Thanks {name}, we are on it"}),
+        )
+        .await;
+    assert_eq!(saved.status.as_u16(), 201, "{}", saved.body);
+    let saved_id = saved.body["id"].as_str().unwrap().to_owned();
+    let page = inbox(&desk, "editor", "").await;
+    let fay_id = item(&page, &fay)["id"].as_str().unwrap().to_owned();
+    let gil_id = item(&page, &gil)["id"].as_str().unwrap().to_owned();
+    let r = editor
+        .post(
+            &format!("/v1/inbox/{fay_id}/reply"),
+            json!({"saved_reply": saved_id}),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 202, "{}", r.body);
+    assert_eq!(r.body["text"], "Thanks Fay, we are on it");
+    assert_eq!(send(&desk).await.replies_sent, 1);
+
+    // another brand reaches none of it
+    desk.app.brand("rival", "Europe/Rome", false).await;
+    let rival = desk.app.client("rival", "manager");
+    assert_eq!(
+        rival.get("/v1/saved-replies").await.body["items"],
+        json!([])
+    );
+    rival
+        .patch(
+            &format!("/v1/saved-replies/{saved_id}"),
+            json!({"title": "x"}),
+            Some("\"1\""),
+        )
+        .await
+        .problem(404);
+    rival
+        .patch(
+            &format!("/v1/inbox/{gil_id}"),
+            json!({"state": "resolved"}),
+            Some("\"1\""),
+        )
+        .await
+        .problem(404);
+    rival
+        .get(&format!("/v1/inbox/{gil_id}/notes"))
+        .await
+        .problem(404);
+    rival
+        .post(&format!("/v1/inbox/{gil_id}/notes"), json!({"text": "x"}))
+        .await
+        .problem(404);
+    let bulk = rival
+        .post(
+            "/v1/inbox/bulk",
+            json!({"ids": [gil_id], "state": "ignored"}),
+        )
+        .await;
+    assert_eq!(bulk.status.as_u16(), 200, "{}", bulk.body);
+    assert!(bulk.body["items"][0]["interaction"].is_null());
+    assert_eq!(
+        rival.get("/v1/inbox/counts").await.body["new"],
+        0,
+        "another brand's counts are its own"
+    );
+
+    // managers change many at once; editors may not
+    let m = desk.manager();
+    editor
+        .post(
+            "/v1/inbox/bulk",
+            json!({"ids": [gil_id], "state": "ignored"}),
+        )
+        .await
+        .problem(403);
+    let r = m
+        .post(
+            "/v1/inbox/bulk",
+            json!({"ids": [gil_id, fay_id], "assignee": "ada@acme", "state": "resolved"}),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.body);
+    assert_eq!(r.body["items"][0]["interaction"]["state"], "resolved");
+    assert_eq!(r.body["items"][1]["interaction"]["assignee"], "ada@acme");
+    let counts = m.get("/v1/inbox/counts").await;
+    assert_eq!(counts.body["resolved"], 2, "{}", counts.body);
+    assert_eq!(counts.body["new"], 0);
+
+    // deleting a saved reply needs the version read
+    let path = format!("/v1/saved-replies/{saved_id}");
+    editor.delete(&path, None).await.problem(428);
+    let r = editor.delete(&path, Some(&saved.etag())).await;
+    assert_eq!(r.status.as_u16(), 204);
+}

@@ -32,6 +32,7 @@ pub const CHANNEL_NEEDS_RECONNECT: &str = "channel.needs_reconnect";
 pub const CHANNEL_EXPIRING: &str = "channel.expiring";
 pub const INTERACTION_RECEIVED: &str = "interaction.received";
 pub const INTERACTION_REPLIED: &str = "interaction.replied";
+pub const INTERACTION_SLA_BREACHED: &str = "interaction.sla_breached";
 pub const ASSET_READY: &str = "asset.ready";
 pub const ASSET_REJECTED: &str = "asset.rejected";
 pub const REPORT_READY: &str = "report.ready";
@@ -39,7 +40,7 @@ pub const REPORT_READY: &str = "report.ready";
 pub const WEBHOOK_PING: &str = "webhook.ping";
 
 /// Every event type, in the order docs/events.md lists them.
-pub const EVENT_TYPES: [&str; 12] = [
+pub const EVENT_TYPES: [&str; 13] = [
     POST_PUBLISHED,
     POST_PARTIALLY_PUBLISHED,
     POST_FAILED,
@@ -48,6 +49,7 @@ pub const EVENT_TYPES: [&str; 12] = [
     CHANNEL_EXPIRING,
     INTERACTION_RECEIVED,
     INTERACTION_REPLIED,
+    INTERACTION_SLA_BREACHED,
     ASSET_READY,
     ASSET_REJECTED,
     REPORT_READY,
@@ -163,6 +165,22 @@ impl DomainEvent {
             "first_response_at": interaction.first_response_at,
         });
         Self::new(INTERACTION_REPLIED, brand, time, data)
+    }
+
+    /// An interaction is still waiting for its first response at the brand's target.
+    pub fn interaction_sla_breached(
+        brand: &BrandId,
+        interaction: &crate::domain::inbox::Interaction,
+        deadline: Timestamp,
+        time: Timestamp,
+    ) -> Self {
+        let data = json!({
+            "interaction_id": interaction.id.to_string(),
+            "path": format!("/v1/inbox/{}", interaction.id),
+            "channel_id": interaction.channel.to_string(),
+            "deadline": deadline,
+        });
+        Self::new(INTERACTION_SLA_BREACHED, brand, time, data)
     }
 
     /// A file became a library asset.

@@ -284,7 +284,10 @@ async fn serve(
         Duration::from_secs(tick),
         move || {
             let inbox = inbox.clone();
-            async move { inbox.send_replies().await.map(|_| ()) }
+            async move {
+                inbox.check_response_targets().await?;
+                inbox.send_replies().await.map(|_| ())
+            }
         },
     ));
     // Disconnects are revoked at the network within a publish tick.

@@ -615,3 +615,102 @@ mod tests {
         );
     }
 }
+
+/// A reply the team keeps to reuse, with variables filled in for each person: `{name}` and
+/// `{handle}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SavedReply {
+    pub id: String,
+    pub title: String,
+    pub text: String,
+    pub created_by: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    #[serde(default)]
+    pub version: u64,
+}
+
+/// The variables a saved reply may use.
+pub const SAVED_REPLY_VARIABLES: [&str; 2] = ["name", "handle"];
+/// At most this many saved replies per brand.
+pub const MAX_SAVED_REPLIES: usize = 500;
+
+impl SavedReply {
+    /// Checks a title and a text (its variables among [`SAVED_REPLY_VARIABLES`]).
+    pub fn check(title: &str, text: &str) -> Result<(String, String), DomainError> {
+        let mut v = Validation::new();
+        let (title, text) = (title.trim(), text.trim());
+        if title.is_empty() || title.chars().count() > 100 {
+            v.add("title", "must be 1 to 100 characters");
+        }
+        if text.is_empty() || text.chars().count() > 5_000 {
+            v.add("text", "must be 1 to 5,000 characters");
+        }
+        for variable in variables(text) {
+            if !SAVED_REPLY_VARIABLES.contains(&variable) {
+                v.add(
+                    "text",
+                    format!(
+                        "{{{variable}}} is not a variable: use {}",
+                        SAVED_REPLY_VARIABLES
+                            .map(|n| format!("{{{n}}}"))
+                            .join(" or ")
+                    ),
+                );
+            }
+        }
+        v.finish()?;
+        Ok((title.to_owned(), text.to_owned()))
+    }
+
+    /// The text for `author`, its variables filled in.
+    pub fn render(&self, author: &Author) -> String {
+        self.text
+            .replace("{name}", &author.name)
+            .replace("{handle}", &author.handle)
+    }
+}
+
+/// The `{word}` variables of a text.
+fn variables(text: &str) -> impl Iterator<Item = &str> {
+    text.split('{').skip(1).filter_map(|rest| {
+        let end = rest.find('}')?;
+        let name = &rest[..end];
+        (!name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+            .then_some(name)
+    })
+}
+
+#[cfg(test)]
+mod saved_reply_tests {
+    use super::*;
+
+    #[test]
+    fn a_saved_reply_fills_in_the_person_and_refuses_unknown_variables() {
+        let (title, text) = SavedReply::check(" Thanks ", "Thank you {name} ({handle})!").unwrap();
+        let saved = SavedReply {
+            id: "1".into(),
+            title,
+            text,
+            created_by: "a".into(),
+            created_at: Timestamp::UNIX_EPOCH,
+            updated_at: Timestamp::UNIX_EPOCH,
+            version: 1,
+        };
+        let author = Author {
+            id: "7".into(),
+            handle: "@ada@example.social".into(),
+            name: "Ada".into(),
+            followers: None,
+        };
+        assert_eq!(
+            saved.render(&author),
+            "Thank you Ada (@ada@example.social)!"
+        );
+        assert!(SavedReply::check("t", "Hi {first_name}").is_err());
+        assert!(
+            SavedReply::check("t", "a { b } c {}").is_ok(),
+            "not variables"
+        );
+    }
+}

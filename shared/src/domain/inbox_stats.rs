@@ -28,6 +28,56 @@ pub fn first_response_minutes(
     Some(hours.business_minutes(zone, i.created_at, at))
 }
 
+/// When `minutes` business minutes will have passed since `from`: the moment a first response
+/// becomes late. `None` when the hours never add up to it within a year.
+pub fn deadline(
+    hours: &BusinessHours,
+    zone: &TimeZone,
+    from: Timestamp,
+    minutes: u32,
+) -> Option<Timestamp> {
+    let minutes = i64::from(minutes);
+    let hi = from
+        .checked_add(jiff::SignedDuration::from_hours(366 * 24))
+        .ok()?;
+    if hours.business_minutes(zone, from, hi) < minutes {
+        return None;
+    }
+    // Business minutes only grow with the end of the span: the first second that reaches the
+    // target, by bisection (about 25 evaluations).
+    let (mut lo, mut hi) = (from.as_second(), hi.as_second());
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        let at = Timestamp::from_second(mid).ok()?;
+        if hours.business_minutes(zone, from, at) >= minutes {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    Timestamp::from_second(hi).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_deadline_skips_closed_hours() {
+        let hours = BusinessHours::parse(&serde_json::json!({
+            "weekly": {"mon": [["09:00", "18:00"]], "fri": [["09:00", "18:00"]]}
+        }))
+        .unwrap();
+        let zone = TimeZone::get("Europe/Rome").unwrap();
+        // Friday 2027-01-15 17:30 Rome: 30 minutes left that day, 30 more on Monday from 09:00.
+        let from: Timestamp = "2027-01-15T16:30:00Z".parse().unwrap();
+        let due = deadline(&hours, &zone, from, 60).unwrap();
+        assert_eq!(due, "2027-01-18T08:30:00Z".parse::<Timestamp>().unwrap());
+        let always = deadline(&BusinessHours::always(), &zone, from, 60).unwrap();
+        assert_eq!(always, from + jiff::SignedDuration::from_hours(1));
+    }
+}
+
 /// Figures of a group of interactions.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ResponseFigures {

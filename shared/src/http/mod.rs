@@ -35,7 +35,7 @@ use crate::services::{
 use routes::health::OpenApiJson;
 use routes::{
     assets, audit, brand, calendar, channels, competitors, connections, health, inbox, kpis,
-    meta_callbacks, networks, posts, reports, webhooks,
+    meta_callbacks, networks, posts, reports, saved_replies, webhooks,
 };
 
 /// Everything a route needs, built once per process.
@@ -234,6 +234,15 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(inbox::inbox_counts))
         .routes(routes!(inbox::inbox_stats))
         .routes(routes!(inbox::approve_reply))
+        .routes(routes!(inbox::bulk_change))
+        .routes(routes!(
+            saved_replies::list_saved_replies,
+            saved_replies::create_saved_reply
+        ))
+        .routes(routes!(
+            saved_replies::patch_saved_reply,
+            saved_replies::delete_saved_reply
+        ))
         .routes(routes!(inbox::get_interaction, inbox::patch_interaction))
         .routes(routes!(inbox::list_notes, inbox::add_note))
         .routes(routes!(inbox::reply))

@@ -9,8 +9,8 @@ use serde_json::json;
 use super::{Ports, ServiceError, check_version};
 use crate::domain::audit::{AuditEntry, action};
 use crate::domain::inbox::{
-    InboxSettings, Interaction, InteractionKind, InteractionPatch, InteractionState, OutgoingReply,
-    ReplyState,
+    InboxSettings, Interaction, InteractionKind, InteractionPatch, InteractionState,
+    MAX_SAVED_REPLIES, OutgoingReply, ReplyState, SavedReply,
 };
 use crate::domain::inbox_stats::{InboxStats, inbox_stats};
 use crate::domain::{
@@ -400,4 +400,182 @@ impl InboxService {
         saved.version = 1;
         Ok(saved)
     }
+
+    // ---- saved replies ----
+
+    /// `GET /v1/saved-replies` (viewers).
+    pub async fn saved_replies(&self, actor: &Actor) -> Result<Vec<SavedReply>, ServiceError> {
+        actor.require(Permission::Read)?;
+        Ok(self.store().list_saved_replies(&actor.brand).await?)
+    }
+
+    /// `POST /v1/saved-replies` (editors and up).
+    pub async fn create_saved_reply(
+        &self,
+        actor: &Actor,
+        title: &str,
+        text: &str,
+    ) -> Result<SavedReply, ServiceError> {
+        actor.require(Permission::ReplyInbox)?;
+        let (title, text) = SavedReply::check(title, text)?;
+        if self.store().list_saved_replies(&actor.brand).await?.len() >= MAX_SAVED_REPLIES {
+            return Err(DomainError::InvalidState(format!(
+                "the brand has {MAX_SAVED_REPLIES} saved replies, the most it may keep: delete one first"
+            ))
+            .into());
+        }
+        let now = self.ports.clock.now();
+        let saved = SavedReply {
+            id: ulid::Ulid::new().to_string(),
+            title,
+            text,
+            created_by: actor.subject.clone(),
+            created_at: now,
+            updated_at: now,
+            version: 0,
+        };
+        Ok(self
+            .store()
+            .put_saved_reply(&actor.brand, &saved, None)
+            .await?)
+    }
+
+    async fn load_saved(&self, actor: &Actor, id: &str) -> Result<SavedReply, ServiceError> {
+        self.store()
+            .get_saved_reply(&actor.brand, id)
+            .await?
+            .ok_or(ServiceError::NotFound("saved reply"))
+    }
+
+    /// `PATCH /v1/saved-replies/{id}` (editors and up, `If-Match`).
+    pub async fn update_saved_reply(
+        &self,
+        actor: &Actor,
+        id: &str,
+        title: Option<&str>,
+        text: Option<&str>,
+        expected: Option<u64>,
+    ) -> Result<SavedReply, ServiceError> {
+        actor.require(Permission::ReplyInbox)?;
+        let expected = expected.ok_or(ServiceError::VersionRequired("saved reply"))?;
+        let mut saved = self.load_saved(actor, id).await?;
+        check_version(Some(expected), saved.version, "saved reply")?;
+        let (title, text) =
+            SavedReply::check(title.unwrap_or(&saved.title), text.unwrap_or(&saved.text))?;
+        saved.title = title;
+        saved.text = text;
+        saved.updated_at = self.ports.clock.now();
+        match self
+            .store()
+            .put_saved_reply(&actor.brand, &saved, Some(expected))
+            .await
+        {
+            Err(StoreError::Conflict { .. }) => Err(ServiceError::Stale("saved reply")),
+            other => Ok(other?),
+        }
+    }
+
+    /// `DELETE /v1/saved-replies/{id}` (editors and up, `If-Match`).
+    pub async fn delete_saved_reply(
+        &self,
+        actor: &Actor,
+        id: &str,
+        expected: Option<u64>,
+    ) -> Result<(), ServiceError> {
+        actor.require(Permission::ReplyInbox)?;
+        let expected = expected.ok_or(ServiceError::VersionRequired("saved reply"))?;
+        let saved = self.load_saved(actor, id).await?;
+        check_version(Some(expected), saved.version, "saved reply")?;
+        match self
+            .store()
+            .delete_saved_reply(&actor.brand, id, expected)
+            .await
+        {
+            Err(StoreError::Conflict { .. }) => Err(ServiceError::Stale("saved reply")),
+            other => Ok(other?),
+        }
+    }
+
+    /// The text of a reply made from a saved one, for the interaction's author.
+    pub async fn rendered(
+        &self,
+        actor: &Actor,
+        id: &InteractionId,
+        saved: &str,
+    ) -> Result<String, ServiceError> {
+        let interaction = self.load(actor, id).await?;
+        let saved = self
+            .store()
+            .get_saved_reply(&actor.brand, saved)
+            .await?
+            .ok_or_else(|| {
+                DomainError::invalid("saved_reply", "is not one of the brand's saved replies")
+            })?;
+        Ok(saved.render(&interaction.author))
+    }
+
+    // ---- bulk ----
+
+    /// `POST /v1/inbox/bulk` (managers): the same state and/or assignee on up to 100
+    /// interactions, each on its latest version; one outcome per id.
+    pub async fn bulk(
+        &self,
+        actor: &Actor,
+        ids: &[InteractionId],
+        patch: InteractionPatch,
+    ) -> Result<Vec<(InteractionId, Result<Interaction, ServiceError>)>, ServiceError> {
+        actor.require(Permission::ManageInbox)?;
+        if ids.is_empty() || ids.len() > MAX_BULK {
+            return Err(
+                DomainError::invalid("ids", format!("1 to {MAX_BULK} interactions")).into(),
+            );
+        }
+        if patch.tags.is_some() || patch.priority.is_some() {
+            return Err(
+                DomainError::invalid("tags", "bulk changes set state and assignee only").into(),
+            );
+        }
+        let (settings, _) = self.settings(actor).await?;
+        let mut outcomes = Vec::with_capacity(ids.len());
+        for id in ids {
+            let mut outcome = Err(ServiceError::Stale("interaction"));
+            for _ in 0..3 {
+                let before = match self.load(actor, id).await {
+                    Ok(i) => i,
+                    Err(e) => {
+                        outcome = Err(e);
+                        break;
+                    }
+                };
+                let mut after = before.clone();
+                after.apply(patch.clone());
+                match self
+                    .store()
+                    .update_interaction(
+                        &actor.brand,
+                        &before,
+                        &after,
+                        settings.retention(),
+                        Vec::new(),
+                    )
+                    .await
+                {
+                    Ok(saved) => {
+                        outcome = Ok(saved);
+                        break;
+                    }
+                    Err(StoreError::Conflict { .. }) => continue,
+                    Err(e) => {
+                        outcome = Err(e.into());
+                        break;
+                    }
+                }
+            }
+            outcomes.push((*id, outcome));
+        }
+        Ok(outcomes)
+    }
 }
+
+/// At most this many interactions in one bulk change.
+pub const MAX_BULK: usize = 100;

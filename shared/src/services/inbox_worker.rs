@@ -14,20 +14,26 @@ use super::preflight::Preflight;
 use super::publishing::StoreCredentials;
 use super::{Ports, ServiceError};
 use crate::domain::inbox::{
-    BUSY_WINDOW, DEFAULT_RETENTION, InboxStream, Interaction, MAX_REPLY_ATTEMPTS, REPLY_LEASE,
-    ReplyState, ResponseVia, StreamKind, next_poll,
+    BUSY_WINDOW, InboxStream, Interaction, MAX_REPLY_ATTEMPTS, REPLY_LEASE, ReplyState,
+    ResponseVia, StreamKind, next_poll,
 };
+use crate::domain::inbox_settings::InboxSettings;
+use crate::domain::inbox_stats::{deadline, needs_answer};
 use crate::domain::post::TargetState;
 use crate::domain::{BrandId, Channel, ChannelStatus, PostId, ReconnectReason};
 use crate::domain_events::DomainEvent;
 use crate::networks::{Account, MediaFiles, Outgoing, PublishContext, PublishError, ReadBack};
+use crate::store::inbox::SlaWatch;
 use crate::store::outbox::outbox_write;
 use crate::store::{Store, StoreError, Write};
+use jiff::tz::TimeZone;
 
 /// How many streams one tick polls per shard.
 const STREAMS_PER_TICK: usize = 50;
 /// How many replies one tick sends.
 const REPLIES_PER_TICK: usize = 50;
+/// How many response targets one tick checks.
+const SLA_PER_TICK: usize = 200;
 /// How many times a write that met a concurrent one is tried.
 const WRITE_ATTEMPTS: usize = 5;
 
@@ -40,6 +46,8 @@ pub struct InboxTickReport {
     pub replies_sent: usize,
     pub replies_failed: usize,
     pub failed_polls: usize,
+    /// Interactions that passed the brand's response target unanswered.
+    pub late: usize,
 }
 
 #[derive(Clone)]
@@ -67,18 +75,23 @@ impl InboxWorker {
         &self.ports.store
     }
 
+    /// The brand's inbox settings and zone (the defaults before it has a profile).
+    async fn settings(&self, brand: &BrandId) -> Result<(InboxSettings, TimeZone), ServiceError> {
+        Ok(match self.store().get_brand(brand).await? {
+            Some(b) => (b.inbox.clone(), b.time_zone.zone()),
+            None => (InboxSettings::default(), TimeZone::UTC),
+        })
+    }
+
     /// How long the brand keeps interactions and replies.
     async fn retention(&self, brand: &BrandId) -> Result<SignedDuration, ServiceError> {
-        Ok(self
-            .store()
-            .get_brand(brand)
-            .await?
-            .map_or(DEFAULT_RETENTION, |b| b.inbox.retention()))
+        Ok(self.settings(brand).await?.0.retention())
     }
 
     /// Polls the streams that are due, then sends the replies that are due.
     pub async fn tick(&self) -> Result<InboxTickReport, ServiceError> {
         let mut report = self.poll().await?;
+        report.late = self.check_response_targets().await?;
         let sent = self.send_replies().await?;
         report.replies_sent = sent.replies_sent;
         report.replies_failed = sent.replies_failed;
@@ -131,7 +144,8 @@ impl InboxWorker {
             return Ok(store.put_stream(brand, &stream, Some(version)).await?);
         };
         let recent = self.recent_posts(brand, &channel, now).await?;
-        let retention = self.retention(brand).await?;
+        let (settings, zone) = self.settings(brand).await?;
+        let retention = settings.retention();
         let recent_ids: Vec<String> = recent.by_remote.keys().cloned().collect();
         let sink = StoreCredentials {
             store: store.clone(),
@@ -186,7 +200,27 @@ impl InboxWorker {
                 });
             let interaction =
                 Interaction::received(incoming, channel.id, channel.network, answers, now);
-            if self.record(brand, &interaction, retention).await? {
+            // The response target is watched from the moment the interaction was made.
+            let watch = needs_answer(&interaction)
+                .then(|| {
+                    deadline(
+                        &settings.business_hours,
+                        &zone,
+                        interaction.created_at,
+                        settings.response_target_minutes,
+                    )
+                })
+                .flatten()
+                .map(|deadline| SlaWatch {
+                    interaction: interaction.id,
+                    deadline,
+                });
+            let also = watch
+                .map(|w| Store::sla_watch_write(brand, &w))
+                .transpose()?
+                .into_iter()
+                .collect();
+            if self.record(brand, &interaction, retention, also).await? {
                 report.recorded += 1;
             }
         }
@@ -258,12 +292,15 @@ impl InboxWorker {
         brand: &BrandId,
         interaction: &Interaction,
         retention: SignedDuration,
+        also: Vec<Write>,
     ) -> Result<bool, ServiceError> {
         let event = DomainEvent::interaction_received(brand, interaction, interaction.received_at);
         for _ in 0..WRITE_ATTEMPTS {
+            let mut writes = vec![outbox_write(&event)?];
+            writes.extend(also.iter().cloned());
             match self
                 .store()
-                .record_interaction(brand, interaction, retention, vec![outbox_write(&event)?])
+                .record_interaction(brand, interaction, retention, writes)
                 .await
             {
                 Ok(recorded) => return Ok(recorded.is_some()),
@@ -318,6 +355,35 @@ impl InboxWorker {
             }
         }
         Ok(false)
+    }
+
+    /// Tells the brand of every interaction still waiting for its first response at its
+    /// deadline (`interaction.sla_breached`, once); watches of answered ones are dropped.
+    pub async fn check_response_targets(&self) -> Result<usize, ServiceError> {
+        let now = self.ports.clock.now();
+        let mut late = 0;
+        for (brand, watch) in self.store().due_sla_watches(now, SLA_PER_TICK).await? {
+            let done = Store::sla_watch_done(&brand, &watch.interaction);
+            let interaction = self
+                .store()
+                .get_interaction(&brand, &watch.interaction)
+                .await?;
+            let mut writes = vec![done];
+            if let Some(i) = interaction
+                && i.state.is_open()
+                && i.first_response_at.is_none()
+            {
+                writes.push(outbox_write(&DomainEvent::interaction_sla_breached(
+                    &brand,
+                    &i,
+                    watch.deadline,
+                    now,
+                ))?);
+                late += 1;
+            }
+            self.store().items().write(writes).await?;
+        }
+        Ok(late)
     }
 
     /// Sends every reply due now.

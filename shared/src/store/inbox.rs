@@ -24,7 +24,7 @@ use super::{
     Condition, Cursor, Index, IndexKey, Item, KeyRange, Query, Store, StoreError, Write, keys,
 };
 use crate::domain::connection::secret_hash;
-use crate::domain::inbox::{InboxStream, Interaction, InteractionState, OutgoingReply};
+use crate::domain::inbox::{InboxStream, Interaction, InteractionState, OutgoingReply, SavedReply};
 use crate::domain::{BrandId, ChannelId, InteractionId, Network, ReplyId};
 
 /// How many shards the streams' due index is spread over.
@@ -695,6 +695,141 @@ impl Store {
                     brand,
                     decode(item, |r: &mut OutgoingReply, v| r.version = v)?,
                 ))
+            })
+            .collect()
+    }
+}
+
+impl Store {
+    /// Saves a saved reply (`None`: a new one, unless the id exists), on the version read.
+    pub async fn put_saved_reply(
+        &self,
+        brand: &BrandId,
+        saved: &SavedReply,
+        expected: Option<u64>,
+    ) -> Result<SavedReply, StoreError> {
+        let version = expected.map_or(1, |v| v + 1);
+        let item = encode(
+            keys::brand_pk(brand),
+            format!("SR#{}", saved.id),
+            version,
+            vec![],
+            saved,
+        )?;
+        self.items()
+            .write(vec![Write::Put {
+                item,
+                condition: expected.map_or(Condition::Absent, Condition::Version),
+            }])
+            .await?;
+        let mut out = saved.clone();
+        out.version = version;
+        Ok(out)
+    }
+
+    pub async fn get_saved_reply(
+        &self,
+        brand: &BrandId,
+        id: &str,
+    ) -> Result<Option<SavedReply>, StoreError> {
+        self.items()
+            .get(&keys::brand_pk(brand), &format!("SR#{id}"))
+            .await?
+            .map(|item| decode(item, |r: &mut SavedReply, v| r.version = v))
+            .transpose()
+    }
+
+    /// The brand's saved replies, oldest first.
+    pub async fn list_saved_replies(&self, brand: &BrandId) -> Result<Vec<SavedReply>, StoreError> {
+        let page = self
+            .items()
+            .query(&Query {
+                pk: keys::brand_pk(brand),
+                index: None,
+                range: KeyRange::Prefix("SR#".into()),
+                after: None,
+                limit: crate::domain::inbox::MAX_SAVED_REPLIES,
+                descending: false,
+            })
+            .await?;
+        page.items
+            .into_iter()
+            .map(|item| decode(item, |r: &mut SavedReply, v| r.version = v))
+            .collect()
+    }
+
+    pub async fn delete_saved_reply(
+        &self,
+        brand: &BrandId,
+        id: &str,
+        expected: u64,
+    ) -> Result<(), StoreError> {
+        self.items()
+            .write(vec![Write::Delete {
+                pk: keys::brand_pk(brand),
+                sk: format!("SR#{id}"),
+                condition: Condition::Version(expected),
+            }])
+            .await
+    }
+}
+
+/// An interaction whose first response becomes late at `deadline` (its brand's target).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlaWatch {
+    pub interaction: InteractionId,
+    pub deadline: Timestamp,
+}
+
+const SLA_DUE_PK: &str = "SDUE#0";
+
+impl Store {
+    /// The write that watches `interaction`'s response target until `deadline`.
+    pub fn sla_watch_write(brand: &BrandId, watch: &SlaWatch) -> Result<Write, StoreError> {
+        let due = IndexKey {
+            pk: SLA_DUE_PK.into(),
+            sk: format!(
+                "{}#{brand}#{}",
+                keys::time_key(watch.deadline),
+                watch.interaction
+            ),
+        };
+        let mut item = encode(
+            keys::brand_pk(brand),
+            format!("SLA#{}", watch.interaction),
+            1,
+            vec![(Index::Due, due)],
+            watch,
+        )?;
+        item.expires_at = Some((watch.deadline + SignedDuration::from_hours(24 * 30)).as_second());
+        Ok(Write::Put {
+            item,
+            condition: Condition::Any,
+        })
+    }
+
+    /// The write that stops watching `interaction`.
+    pub fn sla_watch_done(brand: &BrandId, interaction: &InteractionId) -> Write {
+        Write::Delete {
+            pk: keys::brand_pk(brand),
+            sk: format!("SLA#{interaction}"),
+            condition: Condition::Any,
+        }
+    }
+
+    /// Up to `limit` watches of any brand whose deadline has passed at `now`.
+    pub async fn due_sla_watches(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<(BrandId, SlaWatch)>, StoreError> {
+        self.due_entries(SLA_DUE_PK.into(), now, limit)
+            .await?
+            .into_iter()
+            .map(|(brand, item)| {
+                let watch = serde_json::from_value(item.body)
+                    .map_err(|e| StoreError::Corrupt(format!("an SLA watch: {e}")))?;
+                Ok((brand, watch))
             })
             .collect()
     }

@@ -375,7 +375,10 @@ pub async fn add_note(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewReply {
-    pub text: String,
+    /// The reply's text; or `saved_reply`.
+    pub text: Option<String>,
+    /// A saved reply's id: its text, with `{name}` and `{handle}` filled in for the author.
+    pub saved_reply: Option<String>,
     /// Media-library asset ids.
     #[serde(default)]
     pub media: Vec<String>,
@@ -400,11 +403,17 @@ pub async fn reply(
             media.push(id);
         }
     }
+    if body.text.is_some() == body.saved_reply.is_some() {
+        v.add("text", "give either text or saved_reply");
+    }
     v.finish()?;
-    let reply = s
-        .inbox
-        .reply(&actor, &interaction_id(&id)?, &body.text, media)
-        .await?;
+    let id = interaction_id(&id)?;
+    let text = match (body.text, body.saved_reply) {
+        (Some(text), _) => text,
+        (None, Some(saved)) => s.inbox.rendered(&actor, &id, &saved).await?,
+        (None, None) => String::new(),
+    };
+    let reply = s.inbox.reply(&actor, &id, &text, media).await?;
     Ok((StatusCode::ACCEPTED, Json(ReplyView::from(&reply))).into_response())
 }
 
@@ -460,4 +469,77 @@ pub async fn approve_reply(
         .approve_reply(&actor, &interaction_id(&id)?, &reply)
         .await?;
     Ok(Json(ReplyView::from(&approved)).into_response())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkChange {
+    /// 1 to 100 interaction ids.
+    pub ids: Vec<String>,
+    /// `open`, `replied`, `resolved` or `ignored`.
+    pub state: Option<String>,
+    /// `null` unassigns.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub assignee: Option<Option<String>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BulkOutcome {
+    pub id: String,
+    /// The interaction as saved; absent when it was not changed.
+    pub interaction: Option<InteractionView>,
+    /// Why it was not changed (not found, not allowed).
+    pub problem: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BulkResult {
+    pub items: Vec<BulkOutcome>,
+}
+
+/// The same state and/or assignee on many interactions at once (managers), each on its latest
+/// version; one outcome per id.
+#[utoipa::path(post, path = "/v1/inbox/bulk", tag = "inbox", request_body = BulkChange,
+    responses((status = 200, body = BulkResult),
+              (status = "4XX", description = "Problem", body = Problem, content_type = "application/problem+json")))]
+pub async fn bulk_change(
+    State(s): State<AppState>,
+    Caller(actor): Caller,
+    JsonBody(body): JsonBody<BulkChange>,
+) -> ApiResult {
+    let patch = InteractionPatch::parse(
+        body.state.as_deref(),
+        body.assignee.as_ref().map(|a| a.as_deref()),
+        None,
+        None,
+    )?;
+    let mut v = crate::domain::Validation::new();
+    let ids: Vec<InteractionId> = body
+        .ids
+        .iter()
+        .enumerate()
+        .filter_map(|(i, raw)| v.check(&format!("ids.{i}"), InteractionId::parse(raw)))
+        .collect();
+    v.finish()?;
+    let outcomes = s.inbox.bulk(&actor, &ids, patch).await?;
+    let clock = clock(&s, &actor).await?;
+    Ok(Json(BulkResult {
+        items: outcomes
+            .into_iter()
+            .map(|(id, outcome)| match outcome {
+                Ok(saved) => BulkOutcome {
+                    id: id.to_string(),
+                    interaction: Some(InteractionView::of(&saved, &clock)),
+                    problem: None,
+                },
+                Err(e) => BulkOutcome {
+                    id: id.to_string(),
+                    interaction: None,
+                    problem: Some(e.to_string()),
+                },
+            })
+            .collect(),
+    })
+    .into_response())
 }

@@ -14,6 +14,7 @@ pub mod meta_callbacks;
 pub mod networks;
 pub mod posts;
 pub mod reports;
+pub mod saved_replies;
 pub mod webhooks;
 
 use axum::response::Response;
