@@ -181,9 +181,8 @@ impl InboxWorker {
                     } => Some(*at),
                     _ => None,
                 };
-                stream.next_poll = wait.unwrap_or_else(|| {
-                    next_poll(now, false, minimum(channel.network), stream.failures)
-                });
+                stream.next_poll = wait
+                    .unwrap_or_else(|| next_poll(now, false, MIN_POLL_INTERVAL, stream.failures));
                 store.put_stream(brand, &stream, Some(version)).await?;
                 return Err(ServiceError::BadRequest(e.to_string()));
             }
@@ -243,12 +242,7 @@ impl InboxWorker {
         }
         stream.failures = 0;
         stream.last_polled = Some(now);
-        stream.next_poll = next_poll(
-            now,
-            !recent.by_remote.is_empty(),
-            minimum(channel.network),
-            0,
-        );
+        stream.next_poll = next_poll(now, !recent.by_remote.is_empty(), MIN_POLL_INTERVAL, 0);
         match store.put_stream(brand, &stream, Some(version)).await {
             // The stream was reset meanwhile (the channel reconnected): its new state wins.
             Err(StoreError::Conflict { .. }) => Ok(()),
@@ -621,9 +615,7 @@ impl InboxWorker {
 /// addresses), Bluesky 3,000 per 5 minutes per IP. A stream costs a few calls a poll, so a
 /// minute between polls leaves most of an account's allowance to publishing; docs/deploy.md
 /// works out the per-IP side at scale.
-fn minimum(_network: crate::domain::Network) -> SignedDuration {
-    SignedDuration::from_mins(1)
-}
+const MIN_POLL_INTERVAL: SignedDuration = SignedDuration::from_mins(1);
 
 /// The streams of a channel on a network with an inbox, new (due now).
 pub fn new_streams(channel: &Channel, kinds: &[StreamKind], now: Timestamp) -> Vec<InboxStream> {

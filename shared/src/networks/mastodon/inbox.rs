@@ -11,7 +11,6 @@ use serde_json::Value;
 
 use super::MastodonConnector;
 use super::client::instance_url;
-use super::publish::Me;
 use super::read_back::strip_html;
 use crate::domain::Secret;
 use crate::domain::inbox::{
@@ -183,15 +182,6 @@ impl MastodonConnector {
         }
         read.cursor = after;
         Ok(read)
-    }
-
-    async fn me(&self, base: &str, token: &Secret) -> Result<Me, PublishError> {
-        self.read(
-            token,
-            self.http
-                .get(format!("{base}/api/v1/accounts/verify_credentials")),
-        )
-        .await
     }
 }
 

@@ -5,7 +5,6 @@ use std::sync::PoisonError;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use jiff::SignedDuration;
 use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
 use serde::Deserialize;
@@ -103,18 +102,9 @@ impl Publish for MastodonConnector {
     ) -> Result<ReadBack, PublishError> {
         let base = instance_url(&ctx.account)?;
         let token = ctx.account.credential("access_token")?;
-        let since = post
-            .first_attempt_at
-            .checked_sub(SignedDuration::from_mins(1))
-            .unwrap_or(post.first_attempt_at);
-        let me: Me = self
-            .read(
-                token,
-                self.http
-                    .get(format!("{base}/api/v1/accounts/verify_credentials")),
-            )
+        let recent = self
+            .own_statuses_since(&base, token, post.first_attempt_at)
             .await?;
-        let recent = self.recent_statuses(&base, token, &me.id, since).await?;
 
         let wanted = comparable(&post.text);
         let root = recent

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::MastodonConnector;
+use super::publish::Me;
 use crate::domain::Secret;
 use crate::networks::PublishError;
 
@@ -33,6 +34,31 @@ pub(super) struct Status {
 }
 
 impl MastodonConnector {
+    /// The account the token acts as.
+    pub(super) async fn me(&self, base: &str, token: &Secret) -> Result<Me, PublishError> {
+        self.read(
+            token,
+            self.http
+                .get(format!("{base}/api/v1/accounts/verify_credentials")),
+        )
+        .await
+    }
+
+    /// The brand's own statuses made since a minute before `first_attempt_at` (clock skew):
+    /// what a read-back looks through.
+    pub(super) async fn own_statuses_since(
+        &self,
+        base: &str,
+        token: &Secret,
+        first_attempt_at: Timestamp,
+    ) -> Result<Vec<Status>, PublishError> {
+        let since = first_attempt_at
+            .checked_sub(jiff::SignedDuration::from_mins(1))
+            .unwrap_or(first_attempt_at);
+        let me = self.me(base, token).await?;
+        self.recent_statuses(base, token, &me.id, since).await
+    }
+
     /// The account's statuses made since `since`, newest first.
     pub(super) async fn recent_statuses(
         &self,

@@ -3,12 +3,10 @@
 //! lost answer, the brand's recent statuses are read back for it before any retry.
 
 use async_trait::async_trait;
-use jiff::SignedDuration;
 use serde_json::json;
 
 use super::MastodonConnector;
 use super::client::instance_url;
-use super::publish::Me;
 use super::read_back::{comparable, created_at, strip_html};
 use crate::domain::inbox::ReplyTarget;
 use crate::networks::{Outgoing, PublishContext, PublishError, Published, ReadBack, ReplyTo};
@@ -61,18 +59,9 @@ impl ReplyTo for MastodonConnector {
     ) -> Result<ReadBack, PublishError> {
         let base = instance_url(&ctx.account)?;
         let token = ctx.account.credential("access_token")?;
-        let since = reply
-            .first_attempt_at
-            .checked_sub(SignedDuration::from_mins(1))
-            .unwrap_or(reply.first_attempt_at);
-        let me: Me = self
-            .read(
-                token,
-                self.http
-                    .get(format!("{base}/api/v1/accounts/verify_credentials")),
-            )
+        let recent = self
+            .own_statuses_since(&base, token, reply.first_attempt_at)
             .await?;
-        let recent = self.recent_statuses(&base, token, &me.id, since).await?;
         let wanted = comparable(&reply.text);
         let found = recent
             .iter()
