@@ -25,11 +25,6 @@ struct MediaAttachment {
     id: String,
 }
 
-#[derive(Deserialize)]
-pub(super) struct Me {
-    pub(super) id: String,
-}
-
 #[async_trait]
 impl Publish for MastodonConnector {
     fn network(&self) -> Network {

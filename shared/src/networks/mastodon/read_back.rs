@@ -6,7 +6,6 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::MastodonConnector;
-use super::publish::Me;
 use crate::domain::Secret;
 use crate::networks::PublishError;
 
@@ -31,6 +30,12 @@ pub(super) struct Status {
     pub(super) media_attachments: Vec<Value>,
     #[serde(default)]
     pub(super) reblog: Option<Value>,
+}
+
+/// The account a token acts as.
+#[derive(Deserialize)]
+pub(super) struct Me {
+    pub(super) id: String,
 }
 
 impl MastodonConnector {
