@@ -129,6 +129,52 @@ async fn kpi_targets_are_set_read_changed_and_deleted_with_etags() {
 }
 
 #[tokio::test]
+async fn community_targets_have_a_direction() {
+    let app = TestApp::spawn().await;
+    app.brand("acme", "Europe/Rome", false).await;
+    let manager = app.client("acme", "manager");
+    let minutes = kpi(
+        &app,
+        "acme",
+        json!({"metric": "first_response_median_minutes", "target": 60, "period": "week"}),
+    )
+    .await;
+    assert_eq!(minutes["direction"], "at_most", "{minutes}");
+    assert_eq!(minutes["label"], "Median first response (business minutes)");
+    let rate = kpi(
+        &app,
+        "acme",
+        json!({"metric": "response_rate", "target": 90, "period": "week"}),
+    )
+    .await;
+    assert_eq!(rate["direction"], "at_least");
+    // a strategist may cap a figure instead: at most 20 posts a week
+    let capped = kpi(
+        &app,
+        "acme",
+        json!({"metric": "posts_published", "target": 20, "period": "week", "direction": "at_most"}),
+    )
+    .await;
+    assert_eq!(capped["direction"], "at_most");
+    let path = format!("/v1/kpis/{}", capped["id"].as_str().unwrap());
+    let r = manager.patch(&path, json!({"direction": null}), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        r.body["direction"], "at_least",
+        "back to the metric's usual one"
+    );
+
+    let r = manager
+        .post(
+            "/v1/kpis",
+            json!({"metric": "response_rate", "target": 120, "period": "week", "direction": "above"}),
+        )
+        .await;
+    r.problem(422);
+    assert_eq!(r.error_fields(), ["direction", "target"], "{}", r.body);
+}
+
+#[tokio::test]
 async fn kpi_input_errors_name_the_field() {
     let app = TestApp::spawn().await;
     app.brand("acme", "Europe/Rome", false).await;

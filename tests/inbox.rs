@@ -264,6 +264,44 @@ async fn a_reply_to_the_brand_appears_once_and_is_answered_exactly_once() {
     assert_eq!(stats.body["answered"], 3);
     assert_eq!(stats.body["response_rate"], 1.0);
     assert_eq!(stats.body["by_network"]["mastodon"]["answered"], 3);
+
+    // the weekly report has the community section, in every format. (The fake dates what people
+    // write by its own clock: the week asked for is the one that holds Ada's reply.)
+    let written: jiff::Timestamp = from_ada["created_at"].as_str().unwrap().parse().unwrap();
+    let ending = (written + SignedDuration::from_hours(24))
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date();
+    let path = format!("/v1/reports?period=week&ending={ending}");
+    let report = viewer.get(&path).await;
+    assert_eq!(report.status.as_u16(), 200, "{}", report.body);
+    let community = &report.body["community"];
+    assert_eq!(
+        community["total"]["current"]["interactions"], 3,
+        "{community}"
+    );
+    assert_eq!(community["total"]["current"]["answered"], 3);
+    assert_eq!(community["total"]["current"]["response_rate"], 1.0);
+    assert_eq!(community["channels"][0]["channel_id"], channel.as_str());
+    let received: u64 = community["days"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["received"].as_u64().unwrap())
+        .sum();
+    assert_eq!(received, 3);
+    let csv = viewer.get(&format!("{path}&format=csv")).await;
+    assert!(
+        csv.text().contains("community,All channels,all,3,"),
+        "{}",
+        csv.text()
+    );
+    let html = viewer.get(&format!("{path}&format=html")).await;
+    assert!(html.text().contains("<h2 id=\"community\">Community</h2>"));
+    let rival_report = rival.get(&path).await;
+    assert_eq!(
+        rival_report.body["community"]["total"]["current"]["interactions"], 0,
+        "another brand's report counts none of it"
+    );
 }
 
 #[tokio::test]

@@ -769,6 +769,7 @@ async fn load(runtime: &LocalRuntime, clock: &ManualClock, scale: &Scale) -> Loa
         channel_id: channel.map(|c| c.id.to_string()),
         target,
         period: period.into(),
+        direction: None,
     };
     for new in [
         kpi("engagement_rate", None, 1.5, "week"),
@@ -1484,6 +1485,8 @@ async fn steps(runtime: &LocalRuntime, stored: &StoredBrand, period: Period, run
             kpis: &kpis,
             competitors: &competitors,
             competitor_snapshots: &by_competitor,
+            interactions: &[],
+            interactions_partial: false,
         });
         std::hint::black_box(&report);
         arithmetic.push(started.elapsed());

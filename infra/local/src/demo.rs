@@ -346,6 +346,7 @@ impl<'a> Demo<'a> {
                         channel_id: Some(self.channels[channel].to_string()),
                         target,
                         period: "week".into(),
+                        direction: None,
                     },
                 )
                 .await

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::business_hours::{BusinessHours, median, percentile, share_within};
 use super::inbox::{Interaction, InteractionKind, InteractionState};
@@ -79,7 +79,7 @@ mod tests {
 }
 
 /// Figures of a group of interactions.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ResponseFigures {
     pub interactions: usize,
     pub needing_answer: usize,
@@ -112,7 +112,8 @@ pub struct InboxStats {
     pub by_assignee: BTreeMap<String, ResponseFigures>,
 }
 
-fn figures<'a>(
+/// The response figures of `group`, answered at any time before now.
+pub fn response_figures<'a>(
     group: impl Iterator<Item = &'a Interaction>,
     hours: &BusinessHours,
     zone: &TimeZone,
@@ -148,7 +149,7 @@ pub fn inbox_stats(
 ) -> InboxStats {
     let mut stats = InboxStats {
         target_minutes: target,
-        overall: figures(interactions.iter(), hours, zone, target),
+        overall: response_figures(interactions.iter(), hours, zone, target),
         volume_by_hour: vec![0; 24],
         ..InboxStats::default()
     };
@@ -183,7 +184,7 @@ pub fn inbox_stats(
     }
     let group = |g: BTreeMap<String, Vec<&Interaction>>| {
         g.into_iter()
-            .map(|(k, v)| (k, figures(v.into_iter(), hours, zone, target)))
+            .map(|(k, v)| (k, response_figures(v.into_iter(), hours, zone, target)))
             .collect()
     };
     stats.by_network = group(networks);

@@ -57,17 +57,82 @@ pub enum KpiMetric {
     Reach,
     /// Posts published in the period.
     PostsPublished,
+    /// The median first response to interactions received in the period, in business minutes.
+    FirstResponseMedianMinutes,
+    /// Interactions answered, as a percentage of those needing an answer.
+    ResponseRate,
+}
+
+/// Which side of the target meets it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum KpiDirection {
+    /// Met when the figure is the target or more.
+    AtLeast,
+    /// Met when the figure is the target or less.
+    AtMost,
+}
+
+impl KpiDirection {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AtLeast => "at_least",
+            Self::AtMost => "at_most",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        match raw {
+            "at_least" => Ok(Self::AtLeast),
+            "at_most" => Ok(Self::AtMost),
+            other => Err(format!(
+                "{other:?} is not a direction: use at_least or at_most"
+            )),
+        }
+    }
+
+    /// Whether `actual` meets `target`.
+    pub fn met(self, actual: f64, target: f64) -> bool {
+        match self {
+            Self::AtLeast => actual >= target,
+            Self::AtMost => actual <= target,
+        }
+    }
+
+    /// The sign a report puts before the target: "≥" or "≤".
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Self::AtLeast => "\u{2265}",
+            Self::AtMost => "\u{2264}",
+        }
+    }
 }
 
 impl KpiMetric {
-    pub const ALL: [KpiMetric; 6] = [
+    pub const ALL: [KpiMetric; 8] = [
         Self::EngagementRate,
         Self::FollowerGrowth,
         Self::Impressions,
         Self::Engagement,
         Self::Reach,
         Self::PostsPublished,
+        Self::FirstResponseMedianMinutes,
+        Self::ResponseRate,
     ];
+
+    /// The direction a target of this metric has unless the strategist says otherwise: a
+    /// response time is met at most at its target, every other figure at least.
+    pub fn usual_direction(self) -> KpiDirection {
+        match self {
+            Self::FirstResponseMedianMinutes => KpiDirection::AtMost,
+            _ => KpiDirection::AtLeast,
+        }
+    }
+
+    /// Whether the figure is a percentage (shown with two decimals and a % sign).
+    pub fn is_percentage(self) -> bool {
+        matches!(self, Self::EngagementRate | Self::ResponseRate)
+    }
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -77,6 +142,8 @@ impl KpiMetric {
             Self::Engagement => "engagement",
             Self::Reach => "reach",
             Self::PostsPublished => "posts_published",
+            Self::FirstResponseMedianMinutes => "first_response_median_minutes",
+            Self::ResponseRate => "response_rate",
         }
     }
 
@@ -89,6 +156,8 @@ impl KpiMetric {
             Self::Engagement => "Engagement",
             Self::Reach => "Reach",
             Self::PostsPublished => "Posts published",
+            Self::FirstResponseMedianMinutes => "Median first response (business minutes)",
+            Self::ResponseRate => "Response rate (%)",
         }
     }
 }
@@ -101,6 +170,10 @@ pub struct Kpi {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel: Option<ChannelId>,
     pub target: f64,
+    /// `None`: the metric's usual direction ([`KpiMetric::usual_direction`]); targets set
+    /// before directions existed read so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub direction: Option<KpiDirection>,
     pub period: PeriodKind,
     pub version: u64,
     pub created_at: Timestamp,
@@ -115,8 +188,8 @@ pub fn check_target(metric: KpiMetric, target: f64) -> Result<f64, DomainError> 
     let mut v = Validation::new();
     if !target.is_finite() {
         v.add("target", "must be a number");
-    } else if metric == KpiMetric::EngagementRate && !(0.0..=100.0).contains(&target) {
-        v.add("target", "an engagement rate is a percentage from 0 to 100");
+    } else if metric.is_percentage() && !(0.0..=100.0).contains(&target) {
+        v.add("target", "a rate is a percentage from 0 to 100");
     } else if metric != KpiMetric::FollowerGrowth && target < 0.0 {
         v.add("target", "must not be negative");
     } else if matches!(metric, KpiMetric::PostsPublished) && target.fract() != 0.0 {
@@ -139,11 +212,20 @@ impl Kpi {
             metric,
             channel,
             target: check_target(metric, target)?,
+            direction: None,
             period,
             version: 0,
             created_at: now,
             updated_at: now,
         })
+    }
+}
+
+impl Kpi {
+    /// Which side of the target meets it.
+    pub fn direction(&self) -> KpiDirection {
+        self.direction
+            .unwrap_or_else(|| self.metric.usual_direction())
     }
 }
 
@@ -161,5 +243,32 @@ mod tests {
         assert!(new(KpiMetric::Impressions, -1.0).is_err());
         assert!(new(KpiMetric::PostsPublished, 2.5).is_err());
         assert!(new(KpiMetric::Engagement, f64::NAN).is_err());
+        assert!(new(KpiMetric::ResponseRate, 101.0).is_err());
+        assert!(new(KpiMetric::FirstResponseMedianMinutes, -5.0).is_err());
+    }
+
+    #[test]
+    fn response_times_are_met_at_most_and_everything_else_at_least() {
+        let now = Timestamp::UNIX_EPOCH;
+        let minutes = Kpi::new(
+            KpiMetric::FirstResponseMedianMinutes,
+            None,
+            60.0,
+            PeriodKind::Week,
+            now,
+        )
+        .unwrap();
+        assert_eq!(minutes.direction(), KpiDirection::AtMost);
+        assert!(minutes.direction().met(60.0, 60.0) && !minutes.direction().met(61.0, 60.0));
+        let rate = Kpi::new(KpiMetric::ResponseRate, None, 90.0, PeriodKind::Week, now).unwrap();
+        assert_eq!(rate.direction(), KpiDirection::AtLeast);
+        assert!(rate.direction().met(90.0, 90.0) && !rate.direction().met(89.9, 90.0));
+        // A stored target from before directions existed reads with its metric's.
+        let old: Kpi = serde_json::from_value(serde_json::json!({
+            "id": minutes.id, "metric": "first_response_median_minutes", "target": 30.0,
+            "period": "week", "version": 0, "created_at": now, "updated_at": now
+        }))
+        .unwrap();
+        assert_eq!(old.direction(), KpiDirection::AtMost);
     }
 }

@@ -43,7 +43,7 @@ pub use error::{DomainError, FieldError, Validation};
 pub use ids::{
     AssetId, BrandId, ChannelId, CompetitorId, InteractionId, KpiId, PostId, ReplyId, WebhookId,
 };
-pub use kpi::{Kpi, KpiMetric, PeriodKind};
+pub use kpi::{Kpi, KpiDirection, KpiMetric, PeriodKind};
 pub use metrics::{Counters, MetricsReading, PublicPost, PublicProfile};
 pub use post::{
     Failure, Post, PostDraft, PostInput, PostStatus, Target, TargetState, Variant, Workflow,

@@ -6,7 +6,8 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
-use super::{ChannelId, KpiMetric, Network, PeriodKind, TimeZoneName};
+use super::inbox_stats::ResponseFigures;
+use super::{ChannelId, KpiDirection, KpiMetric, Network, PeriodKind, TimeZoneName};
 
 /// One report period: whole local days `first_day..=last_day`, and the UTC instants where it
 /// begins and ends (`[start, end)`). Across a DST change a week lasts 167 or 169 hours.
@@ -142,6 +143,8 @@ pub struct KpiStatus {
     /// The channel's name, or "All channels".
     pub scope: String,
     pub target: f64,
+    /// Met at least at the target, or at most (a response time).
+    pub direction: KpiDirection,
     pub actual: Option<f64>,
     pub outcome: KpiOutcome,
     /// Actual minus target (positive: above target).
@@ -203,6 +206,41 @@ pub struct FollowerSeries {
     pub followers: Vec<Option<u64>>,
 }
 
+/// The community's figures of one channel (or all channels together, `channel_id: None`): the
+/// interactions received in the period and how the brand answered them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CommunityRow {
+    #[schema(value_type = Option<String>)]
+    pub channel_id: Option<ChannelId>,
+    pub name: String,
+    pub network: Option<Network>,
+    pub current: ResponseFigures,
+    pub previous: ResponseFigures,
+}
+
+/// Interactions received on one local day of the period (aligned with `Report::days`), and how
+/// many of them have been answered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CommunityDay {
+    #[schema(value_type = String, format = Date)]
+    pub date: Date,
+    pub received: u64,
+    pub answered: u64,
+}
+
+/// The community section: what people said to the brand in the period and how fast, and how
+/// often, the brand answered, in business minutes against the brand's response target.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Community {
+    pub target_minutes: u32,
+    /// All channels together.
+    pub total: Option<CommunityRow>,
+    pub channels: Vec<CommunityRow>,
+    pub days: Vec<CommunityDay>,
+    /// More interactions were received than a report reads: the figures cover the first ones.
+    pub partial: bool,
+}
+
 /// How a figure is computed, in plain words, printed with the report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Definition {
@@ -227,6 +265,9 @@ pub struct Report {
     pub competitors: Vec<CompetitorFigures>,
     pub days: Vec<Day>,
     pub followers: Vec<FollowerSeries>,
+    /// What people said to the brand and how it answered.
+    #[serde(default)]
+    pub community: Community,
     pub definitions: Vec<Definition>,
     /// The brand's sandbox channels (simulated figures), reported apart: never in the totals,
     /// the all-channel KPI targets or the competitor comparison above. Absent without them.

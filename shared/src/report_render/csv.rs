@@ -9,6 +9,7 @@ use super::{
     local_time, number, outcome_label, rate_basis_label, zone,
 };
 use crate::domain::KpiMetric;
+use crate::domain::inbox_stats::ResponseFigures;
 use crate::domain::report::{Figures, Report};
 
 /// A cell: text is the user's or ours and may need defusing; a number is ours and never does.
@@ -107,6 +108,7 @@ fn figure_sections(sheet: &mut Sheet, report: &Report) {
     top_posts_section(sheet, report);
     competitors_section(sheet, report);
     days_section(sheet, report);
+    community_section(sheet, report);
 }
 
 fn report_section(sheet: &mut Sheet, report: &Report) {
@@ -214,6 +216,7 @@ fn kpis_section(sheet: &mut Sheet, report: &Report) {
     sheet.header(&[
         "KPI",
         "scope",
+        "met when",
         "target",
         "actual",
         "outcome",
@@ -221,15 +224,16 @@ fn kpis_section(sheet: &mut Sheet, report: &Report) {
         "difference %",
     ]);
     for kpi in &report.kpis {
-        let decimals = if kpi.metric == KpiMetric::EngagementRate {
-            2
-        } else {
-            0
+        let decimals = match kpi.metric {
+            m if m.is_percentage() => 2,
+            KpiMetric::FirstResponseMedianMinutes => 1,
+            _ => 0,
         };
         sheet.row([
             text("KPIs"),
             text(kpi.metric.label()),
             text(kpi.scope.as_str()),
+            text(kpi.direction.as_str().replace('_', " ")),
             figure(Some(kpi.target), decimals),
             figure(kpi.actual, decimals),
             text(outcome_label(kpi.outcome)),
@@ -346,6 +350,66 @@ fn days_section(sheet: &mut Sheet, report: &Report) {
     sheet.end_section();
 }
 
+/// The community's figures per channel (then all channels), and per day. Shares are percentages.
+fn community_section(sheet: &mut Sheet, report: &Report) {
+    let community = &report.community;
+    let Some(total) = &community.total else {
+        return;
+    };
+    type Column = (&'static str, fn(&ResponseFigures) -> Option<f64>, usize);
+    const COLUMNS: [Column; 7] = [
+        ("interactions", |f| Some(f.interactions as f64), 0),
+        ("needing an answer", |f| Some(f.needing_answer as f64), 0),
+        ("answered", |f| Some(f.answered as f64), 0),
+        ("response rate %", |f| f.response_rate.map(|r| r * 100.0), 1),
+        (
+            "median first response (business minutes)",
+            |f| f.first_response_median_minutes,
+            1,
+        ),
+        (
+            "p90 first response (business minutes)",
+            |f| f.first_response_p90_minutes,
+            1,
+        ),
+        ("within target %", |f| f.within_target.map(|r| r * 100.0), 1),
+    ];
+    let mut columns = vec!["channel".to_owned(), "network".to_owned()];
+    for (label, _, _) in COLUMNS {
+        columns.push(label.to_owned());
+        columns.push(format!("{label} (previous)"));
+    }
+    columns.push("target minutes".to_owned());
+    sheet.header(&columns.iter().map(String::as_str).collect::<Vec<_>>());
+    for row in std::iter::once(total).chain(&community.channels) {
+        let mut cells = vec![
+            text("community"),
+            text(row.name.as_str()),
+            text(
+                row.network
+                    .map_or("all", crate::domain::Network::display_name),
+            ),
+        ];
+        for (_, value, decimals) in COLUMNS {
+            cells.push(figure(value(&row.current), decimals));
+            cells.push(figure(value(&row.previous), decimals));
+        }
+        cells.push(figure(Some(f64::from(community.target_minutes)), 0));
+        sheet.row(cells);
+    }
+    sheet.end_section();
+    sheet.header(&["date", "received", "answered"]);
+    for day in &community.days {
+        sheet.row([
+            text("community days"),
+            text(day.date.to_string()),
+            count(Some(day.received)),
+            count(Some(day.answered)),
+        ]);
+    }
+    sheet.end_section();
+}
+
 fn definitions_section(sheet: &mut Sheet, report: &Report) {
     sheet.header(&["figure", "how it is computed"]);
     for definition in &report.definitions {
@@ -423,6 +487,27 @@ mod tests {
                 assert_eq!(row.len(), width, "{row:?}");
             }
         }
+    }
+
+    #[test]
+    fn the_community_rows_and_kpi_directions_are_in_the_sheet() {
+        let rows = parse(&render(&sample_report()));
+        let all = rows
+            .iter()
+            .find(|r| r[0] == "community" && r[1] == "All channels")
+            .expect("the community total row");
+        // interactions, previous; needing an answer, previous; answered, previous; rate, previous.
+        assert_eq!(
+            &all[3..11],
+            ["21", "17", "20", "17", "17", "8", "85.0", "47.1"]
+        );
+        let days: Vec<&Vec<String>> = rows.iter().filter(|r| r[0] == "community days").collect();
+        assert_eq!(days.len(), 7);
+        let kpi = rows
+            .iter()
+            .find(|r| r[0] == "KPIs" && r[1].starts_with("Median first response"))
+            .expect("the response time KPI");
+        assert_eq!(kpi[3], "at most");
     }
 
     #[test]

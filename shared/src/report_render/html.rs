@@ -10,7 +10,10 @@ use super::{
     day_text, engagement_per_post, escape, local_time, number, period_text, zone,
 };
 use crate::domain::KpiMetric;
-use crate::domain::report::{ChannelFigures, Delta, KpiOutcome, KpiStatus, RateBasis, Report};
+use crate::domain::inbox_stats::ResponseFigures;
+use crate::domain::report::{
+    ChannelFigures, CommunityRow, Delta, KpiOutcome, KpiStatus, RateBasis, Report,
+};
 
 const STYLE: &str = r#"
 :root {
@@ -151,6 +154,7 @@ fn figures(page: &mut String, report: &Report) {
     page.push_str("</section>\n");
     top_posts(page, report);
     competitors(page, report);
+    community(page, report);
 }
 
 /// The sandbox channels' own section, after everything real: the same tables and charts, their
@@ -407,10 +411,10 @@ fn followers_chart(page: &mut String, report: &Report) {
 }
 
 fn kpi_figure(kpi: &KpiStatus, value: Option<f64>, signed: bool) -> String {
-    let (decimals, unit) = if kpi.metric == KpiMetric::EngagementRate {
-        (2, "%")
-    } else {
-        (0, "")
+    let (decimals, unit) = match kpi.metric {
+        m if m.is_percentage() => (2, "%"),
+        KpiMetric::FirstResponseMedianMinutes => (1, " min"),
+        _ => (0, ""),
     };
     figure(value, decimals, signed, unit)
 }
@@ -448,17 +452,145 @@ fn kpis(page: &mut String, report: &Report) {
         };
         let _ = write!(
             page,
-            "<tr><th scope=\"row\">{}</th><td>{}</td><td class=\"num\">{}</td>\
+            "<tr><th scope=\"row\">{}</th><td>{}</td><td class=\"num\">{} {}</td>\
              <td class=\"num\">{}</td><td class=\"num\">{}{percent}</td>\
              <td><span class=\"badge {class}\">{badge}</span></td></tr>",
             escape(kpi.metric.label()),
             escape(&kpi.scope),
+            kpi.direction.symbol(),
             kpi_figure(kpi, Some(kpi.target), false),
             kpi_figure(kpi, kpi.actual, false),
             kpi_figure(kpi, kpi.difference, true),
         );
     }
     page.push_str("</tbody></table></div></section>\n");
+}
+
+/// A share (0 to 1) as a percentage.
+fn share(value: Option<f64>) -> String {
+    figure(value.map(|v| v * 100.0), 1, false, "%")
+}
+
+fn minutes(value: Option<f64>) -> String {
+    figure(value, 0, false, " min")
+}
+
+/// The community section: interactions received, how many were answered and how fast.
+fn community(page: &mut String, report: &Report) {
+    let community = &report.community;
+    let Some(total) = &community.total else {
+        return;
+    };
+    let (now, before) = (&total.current, &total.previous);
+    let _ = write!(
+        page,
+        "<section class=\"new-page\" aria-labelledby=\"community\"><h2 id=\"community\">Community</h2>\
+         <p class=\"lead\">What people said to the brand (replies, comments, mentions, quotes, \
+         direct messages) and how the brand answered. First response in business minutes; \
+         target {} min.</p><div class=\"cards\">",
+        community.target_minutes
+    );
+    type Card = (&'static str, fn(&ResponseFigures) -> String);
+    let cards: [Card; 4] = [
+        ("Interactions", |f| {
+            figure(Some(f.interactions as f64), 0, false, "")
+        }),
+        ("Response rate", |f| share(f.response_rate)),
+        ("Median first response", |f| {
+            minutes(f.first_response_median_minutes)
+        }),
+        ("Answered within target", |f| share(f.within_target)),
+    ];
+    for (label, value) in cards {
+        let _ = write!(
+            page,
+            "<div class=\"card\"><h3>{label}</h3><p class=\"value\">{}</p>\
+             <p class=\"previous\">previous: {}</p></div>",
+            value(now),
+            value(before),
+        );
+    }
+    page.push_str("</div>");
+    if community.partial {
+        page.push_str(
+            "<p class=\"lead\">More interactions were received than a report reads: these \
+             figures cover the earliest ones.</p>",
+        );
+    }
+    page.push_str(
+        "<div class=\"table-wrap\"><table><thead><tr><th scope=\"col\">Channel</th>\
+         <th scope=\"col\" class=\"num\">Interactions</th>\
+         <th scope=\"col\" class=\"num\">Needing an answer</th>\
+         <th scope=\"col\" class=\"num\">Answered</th>\
+         <th scope=\"col\" class=\"num\">Response rate</th>\
+         <th scope=\"col\" class=\"num\">Median first response</th>\
+         <th scope=\"col\" class=\"num\">90th percentile</th>\
+         <th scope=\"col\" class=\"num\">Within target</th></tr></thead><tbody>",
+    );
+    let rows = community
+        .channels
+        .iter()
+        .map(|c| (c, ""))
+        .chain([(total, " class=\"total\"")]);
+    for (row, class) in rows {
+        community_row(page, row, class);
+    }
+    page.push_str("</tbody></table></div>");
+    let series = |name: &str, value: fn(&crate::domain::report::CommunityDay) -> u64| Series {
+        name: name.to_owned(),
+        note: String::new(),
+        values: community
+            .days
+            .iter()
+            .map(|d| Some(value(d) as f64))
+            .collect(),
+        point_notes: Vec::new(),
+    };
+    let chart = svg::lines(
+        &Labels {
+            id: "chart-community",
+            title: "Interactions received and answered per day",
+            x_axis: "Day",
+            y_axis: "Interactions",
+        },
+        &day_labels(report),
+        &[
+            series("Received", |d| d.received),
+            series("Answered", |d| d.answered),
+        ],
+    );
+    let _ = writeln!(
+        page,
+        "<figure>{chart}<figcaption>Interactions received each day on all channels, and how \
+         many of them the brand has answered.</figcaption></figure></section>"
+    );
+}
+
+fn community_row(page: &mut String, row: &CommunityRow, class: &str) {
+    let network = row
+        .network
+        .map_or("All networks", crate::domain::Network::display_name);
+    let (f, p) = (&row.current, &row.previous);
+    let _ = write!(
+        page,
+        "<tr{class}><th scope=\"row\">{}<small>{}</small></th>\
+         <td class=\"num\">{}<small>previous {}</small></td><td class=\"num\">{}</td>\
+         <td class=\"num\">{}</td><td class=\"num\">{}<small>previous {}</small></td>\
+         <td class=\"num\">{}<small>previous {}</small></td><td class=\"num\">{}</td>\
+         <td class=\"num\">{}</td></tr>",
+        escape(&row.name),
+        escape(network),
+        figure(Some(f.interactions as f64), 0, false, ""),
+        figure(Some(p.interactions as f64), 0, false, ""),
+        figure(Some(f.needing_answer as f64), 0, false, ""),
+        figure(Some(f.answered as f64), 0, false, ""),
+        share(f.response_rate),
+        share(p.response_rate),
+        minutes(f.first_response_median_minutes),
+        minutes(p.first_response_median_minutes),
+        minutes(f.first_response_p90_minutes),
+        share(f.within_target),
+    );
 }
 
 fn engagement_chart(page: &mut String, report: &Report) {
@@ -732,5 +864,19 @@ mod tests {
             assert!(!page.contains(external), "{external}");
         }
         assert!(page.contains("@media print"));
+    }
+
+    #[test]
+    fn the_community_section_shows_answers_and_response_times_with_target_directions() {
+        let page = render(&sample_report());
+        assert!(page.contains("<h2 id=\"community\">Community</h2>"));
+        assert!(page.contains("target 60 min"));
+        // All channels: 17 of 20 needing an answer, median 41 minutes (sample figures).
+        assert!(page.contains("85.0%"), "response rate");
+        assert!(page.contains("41 min"), "median first response");
+        assert!(page.contains("chart-community"));
+        // Response times are met at most at the target, the rest at least.
+        assert!(page.contains("\u{2264} 60.0 min"));
+        assert!(page.contains("\u{2265} 90.00%"));
     }
 }

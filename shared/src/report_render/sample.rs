@@ -5,9 +5,11 @@
 use jiff::Timestamp;
 use jiff::civil::date;
 
+use crate::domain::inbox_stats::ResponseFigures;
 use crate::domain::report::{
-    Change, ChannelFigures, CompetitorFigures, Day, Definition, Delta, Figures, FollowerSeries,
-    KpiOutcome, KpiStatus, Period, RateBasis, Report, TopPost,
+    Change, ChannelFigures, Community, CommunityDay, CommunityRow, CompetitorFigures, Day,
+    Definition, Delta, Figures, FollowerSeries, KpiOutcome, KpiStatus, Period, RateBasis, Report,
+    TopPost,
 };
 use crate::domain::{ChannelId, KpiMetric, Network, PeriodKind};
 
@@ -117,22 +119,41 @@ fn kpi(
     actual: Option<f64>,
 ) -> KpiStatus {
     let difference = actual.map(|a| a - target);
+    let direction = metric.usual_direction();
     KpiStatus {
         kpi_id: format!("kpi-{}", metric.as_str()),
         metric,
         channel_id: channel.map(|(id, _)| channel_id(id)),
         scope: channel.map_or("All channels", |(_, name)| name).to_owned(),
         target,
+        direction,
         actual,
-        outcome: match difference {
+        outcome: match actual {
             None => KpiOutcome::NotAvailable,
-            Some(d) if d >= 0.0 => KpiOutcome::Met,
+            Some(a) if direction.met(a, target) => KpiOutcome::Met,
             Some(_) => KpiOutcome::Missed,
         },
         difference,
         difference_percent: difference
             .filter(|_| target != 0.0)
             .map(|d| d / target * 100.0),
+    }
+}
+
+/// Response figures from counts and business minutes (`times` sorted, those answered).
+fn responses(interactions: usize, ignored: usize, times: &[f64], target: f64) -> ResponseFigures {
+    let needing_answer = interactions - ignored;
+    let answered = times.len();
+    let nearest_rank = |p: usize| times.get((p * answered).div_ceil(100).max(1) - 1).copied();
+    ResponseFigures {
+        interactions,
+        needing_answer,
+        answered,
+        response_rate: (needing_answer > 0).then(|| answered as f64 / needing_answer as f64),
+        first_response_median_minutes: nearest_rank(50),
+        first_response_p90_minutes: nearest_rank(90),
+        within_target: (answered > 0)
+            .then(|| times.iter().filter(|t| **t <= target).count() as f64 / answered as f64),
     }
 }
 
@@ -160,6 +181,7 @@ fn post(
 
 /// The week of Monday 1 to Sunday 7 March 2027 in Europe/Rome.
 pub fn sample_report() -> Report {
+    let community = sample_community();
     const MASTODON: (&str, &str, Network) = (
         "01JNKQ00000000000000000001",
         "@acme@mastodon.social",
@@ -307,7 +329,27 @@ pub fn sample_report() -> Report {
                 500.0,
                 Some(429.0),
             ),
+            kpi(
+                KpiMetric::FirstResponseMedianMinutes,
+                None,
+                60.0,
+                community
+                    .total
+                    .as_ref()
+                    .and_then(|t| t.current.first_response_median_minutes),
+            ),
+            kpi(
+                KpiMetric::ResponseRate,
+                None,
+                90.0,
+                community
+                    .total
+                    .as_ref()
+                    .and_then(|t| t.current.response_rate)
+                    .map(|r| (r * 1000.0).round() / 10.0),
+            ),
         ],
+        community,
         total,
         channels: vec![mastodon, bluesky, instagram],
         top_posts: vec![
@@ -460,5 +502,69 @@ pub fn sample_report() -> Report {
         })
         .collect(),
         sandbox: None,
+    }
+}
+
+/// Twelve interactions on Mastodon and nine on Bluesky, one of them ignored, against a 60-minute
+/// target.
+fn sample_community() -> Community {
+    let mastodon = [4.0, 12.0, 25.0, 31.0, 48.0, 55.0, 70.0, 95.0, 140.0, 260.0];
+    let bluesky = [9.0, 15.0, 22.0, 38.0, 41.0, 66.0, 180.0];
+    let mut all: Vec<f64> = mastodon.iter().chain(&bluesky).copied().collect();
+    all.sort_by(f64::total_cmp);
+    let row = |id: Option<&str>, name: &str, network, current, previous| CommunityRow {
+        channel_id: id.map(channel_id),
+        name: name.to_owned(),
+        network,
+        current,
+        previous,
+    };
+    let received = [5, 3, 4, 2, 4, 1, 2];
+    let answered = [5, 3, 4, 2, 2, 1, 0];
+    Community {
+        target_minutes: 60,
+        total: Some(row(
+            None,
+            "All channels",
+            None,
+            responses(21, 1, &all, 60.0),
+            responses(
+                17,
+                0,
+                &[20.0, 35.0, 50.0, 62.0, 75.0, 90.0, 120.0, 300.0],
+                60.0,
+            ),
+        )),
+        channels: vec![
+            row(
+                Some("01JNKQ00000000000000000001"),
+                "@acme@mastodon.social",
+                Some(Network::Mastodon),
+                responses(12, 0, &mastodon, 60.0),
+                responses(9, 0, &[20.0, 50.0, 62.0, 90.0, 300.0], 60.0),
+            ),
+            row(
+                Some("01JNKQ00000000000000000002"),
+                "@acme.coffee",
+                Some(Network::Bluesky),
+                responses(9, 1, &bluesky, 60.0),
+                responses(8, 0, &[35.0, 75.0, 120.0], 60.0),
+            ),
+            row(
+                Some("01JNKQ00000000000000000003"),
+                "@acmecoffee",
+                Some(Network::Instagram),
+                ResponseFigures::default(),
+                ResponseFigures::default(),
+            ),
+        ],
+        days: (1..=7)
+            .map(|d| CommunityDay {
+                date: date(2027, 3, d),
+                received: received[d as usize - 1],
+                answered: answered[d as usize - 1],
+            })
+            .collect(),
+        partial: false,
     }
 }

@@ -94,33 +94,10 @@ impl InboxService {
             return Err(DomainError::invalid("to", "must be after from").into());
         }
         let (settings, zone) = self.settings(actor).await?;
-        let mut all = Vec::new();
-        let mut cursor: Option<String> = None;
-        let partial = loop {
-            let page = self
-                .store()
-                .list_interactions(
-                    &actor.brand,
-                    &Listing::All,
-                    PageRequest {
-                        range: (Some(from), Some(to)),
-                        oldest_first: true,
-                        cursor: cursor.as_deref(),
-                        limit: 100,
-                    },
-                    |_| true,
-                )
-                .await
-                .map_err(list_error)?;
-            all.extend(page.items);
-            match page.next {
-                Some(next) if all.len() < MAX_STATS_INTERACTIONS => {
-                    cursor = Some(next.into_string())
-                }
-                Some(_) => break true,
-                None => break false,
-            }
-        };
+        let (all, partial) = self
+            .store()
+            .interactions_created(&actor.brand, (from, to), MAX_STATS_INTERACTIONS)
+            .await?;
         let mut stats = inbox_stats(
             &all,
             &settings.business_hours,

@@ -3,7 +3,8 @@
 
 use crate::domain::kpi::{MAX_KPIS_PER_BRAND, check_target};
 use crate::domain::{
-    Actor, ChannelId, DomainError, Kpi, KpiId, KpiMetric, PeriodKind, Permission, Validation,
+    Actor, ChannelId, DomainError, Kpi, KpiDirection, KpiId, KpiMetric, PeriodKind, Permission,
+    Validation,
 };
 
 use super::{Ports, ServiceError, check_version, with_retries};
@@ -18,6 +19,8 @@ pub struct NewKpi {
     pub channel_id: Option<String>,
     pub target: f64,
     pub period: String,
+    /// `None`: the metric's usual direction.
+    pub direction: Option<String>,
 }
 
 /// A partial change; `None` keeps the current value.
@@ -28,6 +31,8 @@ pub struct KpiChanges {
     pub channel_id: Option<Option<String>>,
     pub target: Option<f64>,
     pub period: Option<String>,
+    /// `Some(None)`: back to the metric's usual direction.
+    pub direction: Option<Option<String>>,
 }
 
 #[derive(Clone)]
@@ -55,6 +60,13 @@ impl KpiService {
         let mut v = Validation::new();
         let metric = v.check("metric", parse_metric(&new.metric));
         let period = v.check("period", PeriodKind::parse(&new.period));
+        let direction = v.check(
+            "direction",
+            new.direction
+                .as_deref()
+                .map(KpiDirection::parse)
+                .transpose(),
+        );
         let channel = v.check(
             "channel_id",
             self.channel_in_brand(actor, new.channel_id.as_deref())
@@ -75,7 +87,8 @@ impl KpiService {
             ))
             .into());
         }
-        let kpi = Kpi::new(metric, channel, new.target, period, self.ports.clock.now())?;
+        let mut kpi = Kpi::new(metric, channel, new.target, period, self.ports.clock.now())?;
+        kpi.direction = direction.flatten();
         Ok(self.ports.store.put_kpi(&actor.brand, &kpi, None).await?)
     }
 
@@ -96,6 +109,15 @@ impl KpiService {
             Some(raw) => v.check("period", PeriodKind::parse(raw)).map(Some),
             None => Some(None),
         };
+        let direction = match changes.direction.as_ref() {
+            Some(raw) => v
+                .check(
+                    "direction",
+                    raw.as_deref().map(KpiDirection::parse).transpose(),
+                )
+                .map(Some),
+            None => Some(None),
+        };
         let channel = match changes.channel_id.as_ref() {
             Some(raw) => v
                 .check(
@@ -109,10 +131,11 @@ impl KpiService {
             collect(&mut v, check_target(metric, target));
         }
         v.finish()?;
-        let (metric, period, channel) = (
+        let (metric, period, channel, direction) = (
             metric.expect("checked"),
             period.expect("checked"),
             channel.expect("checked"),
+            direction.expect("checked"),
         );
         with_retries(expected, "KPI target", || async {
             let mut kpi = self.load(actor, id).await?;
@@ -122,6 +145,9 @@ impl KpiService {
             // A target that was fine for the old metric may not be for the new one.
             kpi.target = check_target(kpi.metric, changes.target.unwrap_or(kpi.target))?;
             kpi.period = period.unwrap_or(kpi.period);
+            if let Some(direction) = direction {
+                kpi.direction = direction;
+            }
             if let Some(channel) = channel {
                 kpi.channel = channel;
             }

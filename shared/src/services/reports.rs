@@ -27,6 +27,8 @@ use crate::store::outbox::outbox_write;
 /// Posts can go out this long after their planned time (retries, the late window): the posts
 /// read for a period start this much earlier, then are filtered by when they really went out.
 const PUBLISH_SLACK: SignedDuration = SignedDuration::from_hours(48);
+/// At most this many interactions (both periods together) go into a report's community section.
+pub const MAX_REPORT_INTERACTIONS: usize = 2 * super::inbox::MAX_STATS_INTERACTIONS;
 /// Reports written per tick.
 pub const SCHEDULES_PER_TICK: usize = 100;
 
@@ -43,6 +45,8 @@ pub struct ReadStats {
     pub snapshots: usize,
     /// Published targets of both periods kept (a few words each, never whole posts).
     pub posts: usize,
+    /// Interactions received in both periods.
+    pub interactions: usize,
 }
 
 /// What one reports tick did.
@@ -186,6 +190,15 @@ impl ReportService {
             .await?;
         stats.queries += 1;
         stats.posts = published.len();
+        let (interactions, interactions_partial) = store
+            .interactions_created(
+                &brand.id,
+                (previous.start, period.end),
+                MAX_REPORT_INTERACTIONS,
+            )
+            .await?;
+        stats.queries += interactions.len().div_ceil(100).max(1);
+        stats.interactions = interactions.len();
 
         let mut report = build_report(&ReportInput {
             brand,
@@ -198,6 +211,8 @@ impl ReportService {
             kpis: &kpis,
             competitors: &competitors,
             competitor_snapshots: &competitor_snapshots,
+            interactions: &interactions,
+            interactions_partial,
         });
         // Top posts published before the posts read: their text, one read each (at most five).
         let sandbox_top = report

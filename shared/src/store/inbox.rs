@@ -388,6 +388,44 @@ impl Store {
         })
     }
 
+    /// The brand's interactions created in `[from, to)`, oldest first, at most `max` of them;
+    /// `true` when there were more. For figures over a period (stats, reports).
+    pub async fn interactions_created(
+        &self,
+        brand: &BrandId,
+        (from, to): (Timestamp, Timestamp),
+        max: usize,
+    ) -> Result<(Vec<Interaction>, bool), StoreError> {
+        let mut all = Vec::new();
+        let mut cursor: Option<Cursor> = None;
+        loop {
+            let page = self
+                .list_interactions(
+                    brand,
+                    &Listing::All,
+                    PageRequest {
+                        range: (Some(from), Some(to)),
+                        oldest_first: true,
+                        cursor: cursor.as_ref().map(Cursor::as_str),
+                        limit: 100.min(max.saturating_sub(all.len())).max(1),
+                    },
+                    |_| true,
+                )
+                .await
+                .map_err(|e| match e {
+                    ListError::Store(e) => e,
+                    // Cursors made here decode: this would be a bug, not bad input.
+                    ListError::BadCursor(why) => StoreError::Corrupt(why),
+                })?;
+            all.extend(page.items);
+            match page.next {
+                Some(_) if all.len() >= max => return Ok((all, true)),
+                Some(next) => cursor = Some(next),
+                None => return Ok((all, false)),
+            }
+        }
+    }
+
     /// The brand's interactions per state, from the counters kept on write.
     pub async fn inbox_counts(
         &self,

@@ -15,10 +15,11 @@ use std::collections::{BTreeMap, HashMap};
 
 use jiff::Timestamp;
 
+use super::inbox::Interaction;
 use super::metrics::{COUNTER_NAMES, Counters, MAX_SNAPSHOT_GAP, Snapshot, Subject};
 use super::report::{
-    Change, ChannelFigures, CompetitorFigures, Day, Definition, Delta, Figures, FollowerSeries,
-    KpiOutcome, KpiStatus, Period, RateBasis, Report, TopPost,
+    Change, ChannelFigures, Community, CommunityRow, CompetitorFigures, Day, Definition, Delta,
+    Figures, FollowerSeries, KpiOutcome, KpiStatus, Period, RateBasis, Report, TopPost,
 };
 use super::{
     Brand, Channel, ChannelId, Competitor, CompetitorId, Kpi, KpiMetric, Network, Post, PostId,
@@ -86,6 +87,10 @@ pub struct ReportInput<'a> {
     pub kpis: &'a [Kpi],
     pub competitors: &'a [Competitor],
     pub competitor_snapshots: &'a HashMap<CompetitorId, Vec<Snapshot>>,
+    /// The interactions received in both periods (at least), for the community section.
+    pub interactions: &'a [Interaction],
+    /// There were more interactions than were read.
+    pub interactions_partial: bool,
 }
 
 /// The snapshots a report needs: from [`MAX_SNAPSHOT_GAP`] before the previous period (so every
@@ -380,7 +385,7 @@ fn change(current: &Figures, previous: &Figures) -> Change {
     }
 }
 
-fn actual(metric: KpiMetric, f: &Figures) -> Option<f64> {
+fn actual(metric: KpiMetric, f: &Figures, community: Option<&CommunityRow>) -> Option<f64> {
     match metric {
         KpiMetric::EngagementRate => f.engagement_rate,
         KpiMetric::FollowerGrowth => f.follower_growth.map(|g| g as f64),
@@ -388,10 +393,21 @@ fn actual(metric: KpiMetric, f: &Figures) -> Option<f64> {
         KpiMetric::Engagement => f.engagement.map(|v| v as f64),
         KpiMetric::Reach => f.reach.map(|v| v as f64),
         KpiMetric::PostsPublished => Some(f.posts_published as f64),
+        KpiMetric::FirstResponseMedianMinutes => {
+            community.and_then(|c| c.current.first_response_median_minutes)
+        }
+        KpiMetric::ResponseRate => community
+            .and_then(|c| c.current.response_rate)
+            .map(|r| round2(r * 100.0)),
     }
 }
 
-fn kpi_status(kpi: &Kpi, rows: &[ChannelFigures], total: &ChannelFigures) -> KpiStatus {
+fn kpi_status(
+    kpi: &Kpi,
+    rows: &[ChannelFigures],
+    total: &ChannelFigures,
+    community: &Community,
+) -> KpiStatus {
     let row = match &kpi.channel {
         None => Some(total),
         Some(id) => rows.iter().find(|r| r.channel_id.as_ref() == Some(id)),
@@ -401,18 +417,21 @@ fn kpi_status(kpi: &Kpi, rows: &[ChannelFigures], total: &ChannelFigures) -> Kpi
         (Some(_), Some(r)) => r.name.clone(),
         (Some(id), None) => format!("deleted channel {id}"),
     };
-    let actual = row.and_then(|r| actual(kpi.metric, &r.current));
+    let community = community::row_of(community, kpi.channel.as_ref());
+    let actual = row.and_then(|r| actual(kpi.metric, &r.current, community));
     let difference = actual.map(|a| round2(a - kpi.target));
+    let direction = kpi.direction();
     KpiStatus {
         kpi_id: kpi.id.to_string(),
         metric: kpi.metric,
         channel_id: kpi.channel,
         scope,
         target: kpi.target,
+        direction,
         actual,
         outcome: match actual {
             None => KpiOutcome::NotAvailable,
-            Some(a) if a >= kpi.target => KpiOutcome::Met,
+            Some(a) if direction.met(a, kpi.target) => KpiOutcome::Met,
             Some(_) => KpiOutcome::Missed,
         },
         difference,
@@ -508,6 +527,8 @@ pub fn build_report(input: &ReportInput<'_>) -> Report {
     report
 }
 
+mod community;
+
 /// The name of the sandbox section's total row.
 pub const SANDBOX_TOTAL: &str = "All sandbox channels (simulated)";
 
@@ -548,11 +569,12 @@ fn build_section(input: &ReportInput<'_>) -> Report {
         previous: previous_total,
     };
 
+    let community = community::community(input, input.channels);
     let kpis = input
         .kpis
         .iter()
         .filter(|k| k.period == input.period.kind)
-        .map(|k| kpi_status(k, &channels, &total_row))
+        .map(|k| kpi_status(k, &channels, &total_row, &community))
         .collect();
 
     let targets: HashMap<(PostId, ChannelId), &PublishedTarget> = input
@@ -660,6 +682,7 @@ fn build_section(input: &ReportInput<'_>) -> Report {
         competitors,
         days,
         followers,
+        community,
         definitions: definitions(),
         sandbox: None,
     }
@@ -676,7 +699,10 @@ pub fn definitions() -> Vec<Definition> {
         ("Engagement rate", "Engagement ÷ views × 100 where the network counts views; otherwise engagement ÷ followers at the end of the period × 100. The total uses views only when every channel with engagement counts them."),
         ("Followers", "The account's followers in the last daily snapshot at or before the start and the end of the period; growth is end minus start."),
         ("Change", "This period's figure minus the previous period's, and that difference as a percentage of the previous figure (absent when it was 0)."),
-        ("KPI targets", "Met when the period's figure is at least the target; the difference is figure minus target. n/a when the figure cannot be computed."),
+        ("KPI targets", "Each target has a direction. Met when the period's figure is at least the target (≥), or at most the target (≤) for a response time; the difference is figure minus target. n/a when the figure cannot be computed."),
+        ("Interactions", "Replies, comments, mentions, quotes and direct messages people addressed to the brand, counted in the period they were received."),
+        ("Response rate", "Interactions answered ÷ interactions needing an answer × 100: all but those the brand ignored and quotes (which share a post rather than address the brand). Answered means the brand replied, from Palinsesto or natively on the network, by the time the report was written."),
+        ("First response", "The business minutes (the brand's weekly hours and holidays, in its time zone) from an interaction to the brand's first reply. Median and 90th percentile (nearest rank) over the interactions answered; within target is the share answered within the brand's response target."),
         ("Top posts", "The posts with the most engagement gained within the period, on any channel, published in it or before."),
         ("Competitors", "Read from the networks' public APIs once a day: followers at the end of the period and growth over it; their public posts (not replies or reposts) created in the period, and the engagement those posts had when last read."),
         ("n/a", "Not available: the network does not report the figure, or there was no snapshot to compute it from. Never the same as 0."),

@@ -287,6 +287,8 @@ fn a_dst_week_with_two_channels_kpis_and_a_competitor() {
         kpis: &kpis,
         competitors: &competitors,
         competitor_snapshots: &competitor_snapshots,
+        interactions: &[],
+        interactions_partial: false,
     });
 
     // Mastodon. P1: 10/2/1/0 at the start, 20/4/3/1 at the end: +10 +2 +2 +1 = 15.
@@ -562,6 +564,8 @@ mod saturation {
             kpis: &[],
             competitors: std::slice::from_ref(&rival),
             competitor_snapshots: &competitor_snapshots,
+            interactions: &[],
+            interactions_partial: false,
         });
 
         // Each channel: its posts' counters summed, capped at u64::MAX.
@@ -630,4 +634,216 @@ mod saturation {
         }
         Ok(())
     }
+}
+
+/// The community section, worked out by hand over the same DST week in Rome (Sunday 28 March
+/// 2027 lasts 23 hours), with Friday 26 a holiday. The desk opens Monday to Friday 09:00-18:00
+/// and Sunday 00:00-12:00 (11 real hours that Sunday); the target is 60 business minutes.
+#[test]
+fn community_figures_in_business_minutes_across_a_dst_change_and_a_holiday() {
+    use crate::domain::business_hours::BusinessHours;
+    use crate::domain::inbox::{
+        Author, Incoming, Interaction, InteractionKind, InteractionState, ReplyTarget, ResponseVia,
+    };
+
+    let mut brand = Brand::create(
+        crate::domain::BrandId::parse("acme").unwrap(),
+        BrandProfile::parse("Acme", "Europe/Rome", false).unwrap(),
+        at("2027-01-01T00:00:00Z"),
+    );
+    let weekday = json!([["09:00", "18:00"]]);
+    brand.inbox.business_hours = BusinessHours::parse(&json!({
+        "weekly": {"mon": weekday, "tue": weekday, "wed": weekday, "thu": weekday,
+                   "fri": weekday, "sun": [["00:00", "12:00"]]},
+        "holidays": ["2027-03-26"]
+    }))
+    .unwrap();
+    brand.inbox.response_target_minutes = 60;
+    let zone = &brand.time_zone;
+    let period = Period::ending(PeriodKind::Week, jiff::civil::date(2027, 3, 28), zone).unwrap();
+    let previous = period.previous(zone).unwrap();
+    let m = channel(
+        Network::Mastodon,
+        "Mastodon",
+        json!({"instance_url": "https://social.example"}),
+    );
+    let b = channel(Network::Bluesky, "Bluesky", json!({}));
+
+    let interaction =
+        |channel: &Channel, kind: InteractionKind, created: &str, answered: Option<&str>| {
+            let mut i = Interaction::received(
+                Incoming {
+                    external_id: created.into(),
+                    kind,
+                    permalink: None,
+                    parent: None,
+                    root: None,
+                    author: Author {
+                        id: "p".into(),
+                        handle: "@p".into(),
+                        name: "P".into(),
+                        followers: None,
+                    },
+                    text: "hello".into(),
+                    raw: serde_json::Value::Null,
+                    target: ReplyTarget {
+                        id: created.into(),
+                        cid: None,
+                        root_id: None,
+                        root_cid: None,
+                        visibility: None,
+                    },
+                    created_at: at(created),
+                },
+                channel.id,
+                channel.network,
+                None,
+                at(created),
+            );
+            if let Some(a) = answered {
+                i.responded(at(a), ResponseVia::Palinsesto);
+            }
+            i
+        };
+    let mut ignored = interaction(&m, InteractionKind::Mention, "2027-03-24T13:00:00Z", None);
+    ignored.state = InteractionState::Ignored;
+    let interactions = vec![
+        // Previous week: Tuesday 16 March 11:00 CET, answered at 11:45: 45 minutes.
+        interaction(
+            &m,
+            InteractionKind::Reply,
+            "2027-03-16T10:00:00Z",
+            Some("2027-03-16T10:45:00Z"),
+        ),
+        // C. Monday 22, 10:00 -> 10:20 CET: 20 minutes.
+        interaction(
+            &m,
+            InteractionKind::Reply,
+            "2027-03-22T09:00:00Z",
+            Some("2027-03-22T09:20:00Z"),
+        ),
+        // D. Tuesday 23, 11:00 CET, not answered: it needs an answer.
+        interaction(&m, InteractionKind::Reply, "2027-03-23T10:00:00Z", None),
+        // E. Wednesday 24, a quote: it informs, it needs no answer.
+        interaction(&m, InteractionKind::Quote, "2027-03-24T11:00:00Z", None),
+        // F. Wednesday 24, ignored by the brand.
+        ignored,
+        // A. Thursday 25 at 17:30 CET, answered Monday 29 at 09:30 CEST: 30 minutes on
+        // Thursday, none on the Friday holiday or on Saturday, 11 hours on the short Sunday
+        // (00:00-12:00 with 02:00-03:00 skipped), 30 minutes on Monday: 30 + 660 + 30 = 720.
+        interaction(
+            &b,
+            InteractionKind::Reply,
+            "2027-03-25T16:30:00Z",
+            Some("2027-03-29T07:30:00Z"),
+        ),
+        // B. Saturday 27 at 23:00 CET, answered Sunday 28 at 04:00 CEST: the desk opens at
+        // midnight; 00:00 to 04:00 on the clock is 3 real hours: 180 minutes.
+        interaction(
+            &b,
+            InteractionKind::Mention,
+            "2027-03-27T22:00:00Z",
+            Some("2027-03-28T02:00:00Z"),
+        ),
+    ];
+    let kpi = |metric, target, direction| {
+        let mut k = Kpi::new(
+            metric,
+            None,
+            target,
+            PeriodKind::Week,
+            at("2027-01-01T00:00:00Z"),
+        )
+        .unwrap();
+        k.direction = direction;
+        k
+    };
+    let kpis = vec![
+        kpi(KpiMetric::FirstResponseMedianMinutes, 200.0, None),
+        kpi(KpiMetric::FirstResponseMedianMinutes, 100.0, None),
+        kpi(KpiMetric::ResponseRate, 80.0, None),
+        kpi(
+            KpiMetric::ResponseRate,
+            70.0,
+            Some(crate::domain::KpiDirection::AtMost),
+        ),
+    ];
+    let channels = vec![m.clone(), b.clone()];
+    let report = build_report(&ReportInput {
+        brand: &brand,
+        period,
+        previous,
+        generated_at: at("2027-03-29T08:00:00Z"),
+        channels: &channels,
+        snapshots: &HashMap::new(),
+        published: &[],
+        kpis: &kpis,
+        competitors: &[],
+        competitor_snapshots: &HashMap::new(),
+        interactions: &interactions,
+        interactions_partial: false,
+    });
+
+    let community = &report.community;
+    assert_eq!(community.target_minutes, 60);
+    let total = community.total.as_ref().unwrap();
+    // Six received; A, B, C and D need an answer; A, B and C have one.
+    let now = &total.current;
+    assert_eq!(
+        (now.interactions, now.needing_answer, now.answered),
+        (6, 4, 3)
+    );
+    assert_eq!(now.response_rate, Some(0.75));
+    // [20, 180, 720]: the median is 180, the 90th percentile (rank ⌈0.9 × 3⌉ = 3) is 720, and
+    // one of three within 60 minutes.
+    assert_eq!(now.first_response_median_minutes, Some(180.0));
+    assert_eq!(now.first_response_p90_minutes, Some(720.0));
+    assert_eq!(now.within_target, Some(1.0 / 3.0));
+    assert_eq!(
+        (
+            total.previous.interactions,
+            total.previous.first_response_median_minutes
+        ),
+        (1, Some(45.0))
+    );
+    let bluesky = &community.channels[1];
+    assert_eq!(bluesky.channel_id, Some(b.id));
+    assert_eq!(
+        (
+            bluesky.current.answered,
+            bluesky.current.first_response_median_minutes
+        ),
+        (2, Some(450.0))
+    );
+    let per_day: Vec<(u64, u64)> = community
+        .days
+        .iter()
+        .map(|d| (d.received, d.answered))
+        .collect();
+    assert_eq!(
+        per_day,
+        [(1, 1), (1, 0), (2, 0), (1, 1), (0, 0), (1, 1), (0, 0)]
+    );
+
+    // A response time is met at most at its target; a rate at least, unless set otherwise.
+    let outcomes: Vec<(f64, Option<f64>, KpiOutcome)> = report
+        .kpis
+        .iter()
+        .map(|k| (k.target, k.actual, k.outcome))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            (200.0, Some(180.0), KpiOutcome::Met),
+            (100.0, Some(180.0), KpiOutcome::Missed),
+            (80.0, Some(75.0), KpiOutcome::Missed),
+            (70.0, Some(75.0), KpiOutcome::Missed),
+        ]
+    );
+    assert!(
+        report
+            .definitions
+            .iter()
+            .any(|d| d.figure == "KPI targets" && d.how.contains("at most"))
+    );
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::ApiResult;
-use crate::domain::{Kpi, KpiId, KpiMetric, PeriodKind};
+use crate::domain::{Kpi, KpiDirection, KpiId, KpiMetric, PeriodKind};
 use crate::http::extract::{Caller, IfMatch, JsonBody};
 use crate::http::views::present;
 use crate::http::{AppState, Problem, etag};
@@ -31,6 +31,11 @@ pub struct CreateKpi {
     /// The report period the target is measured over.
     #[schema(value_type = PeriodKind)]
     pub period: String,
+    /// Met when the figure is `at_least` the target or `at_most` it; left out, the metric's
+    /// usual one (`at_most` for `first_response_median_minutes`, `at_least` for the others).
+    #[serde(default)]
+    #[schema(value_type = Option<KpiDirection>)]
+    pub direction: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -46,6 +51,10 @@ pub struct PatchKpi {
     pub target: Option<f64>,
     #[schema(value_type = Option<PeriodKind>)]
     pub period: Option<String>,
+    /// `at_least` or `at_most`; `null` for the metric's usual one.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<KpiDirection>)]
+    pub direction: Option<Option<String>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -57,6 +66,8 @@ pub struct KpiView {
     /// `null`: all channels together.
     pub channel_id: Option<String>,
     pub target: f64,
+    /// Which side of the target meets it.
+    pub direction: KpiDirection,
     pub period: PeriodKind,
     pub version: u64,
     pub created_at: Timestamp,
@@ -71,6 +82,7 @@ impl From<&Kpi> for KpiView {
             label: k.metric.label().to_owned(),
             channel_id: k.channel.map(|c| c.to_string()),
             target: k.target,
+            direction: k.direction(),
             period: k.period,
             version: k.version,
             created_at: k.created_at,
@@ -113,6 +125,7 @@ pub async fn create_kpi(
         channel_id: body.channel_id,
         target: body.target,
         period: body.period,
+        direction: body.direction,
     };
     let kpi = s.kpis.create(&actor, new).await?;
     let location = format!("/v1/kpis/{}", kpi.id);
@@ -156,6 +169,7 @@ pub async fn patch_kpi(
         channel_id: body.channel_id,
         target: body.target,
         period: body.period,
+        direction: body.direction,
     };
     let kpi = s
         .kpis
