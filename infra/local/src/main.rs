@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use demo::DEMO_SANDBOX_BRAND;
 use palinsesto::domain::OutboundPolicy;
+use palinsesto::domain::inbox::PollCadence;
 use palinsesto::domain::{BrandId, Role};
 use palinsesto::http::ApiSettings;
 use palinsesto::local::{DEMO_BRAND, LocalOptions, LocalRuntime, mint_token};
@@ -52,9 +53,9 @@ enum Command {
         /// Seconds between checks for due reports (each brand's is due Monday 08:00 local).
         #[arg(long, default_value_t = 10 * 60)]
         reports_every: u64,
-        /// Seconds between inbox polls (each channel's streams are read when due: every 2
-        /// minutes while it has posts from the last 48 hours, every 15 when quiet). Replies
-        /// written in the inbox are sent every --tick.
+        /// Seconds between inbox polls of a channel with posts from the last 48 hours (a quiet
+        /// one every 15 minutes, or this if longer). Below 60, only for fake networks on this
+        /// machine: real ones limit requests per account. Replies are sent every --tick.
         #[arg(long, default_value_t = 120)]
         inbox_every: u64,
         /// Let channels and competitors point at loopback and private addresses (plain http
@@ -270,8 +271,14 @@ async fn serve(
             async move { metrics.tick().await.map(|_| ()) }
         },
     ));
-    // What people say to the brand, read when each stream is due; replies sent every tick.
-    let inbox = runtime.inbox_worker();
+    // What people say to the brand, each channel's streams read every --inbox-every seconds
+    // while it has recent posts; replies sent every tick.
+    let inbox =
+        runtime
+            .inbox_worker()
+            .with_cadence(PollCadence::every(jiff::SignedDuration::from_secs(
+                i64::try_from(inbox_every).unwrap_or(i64::MAX),
+            )));
     let polling = tokio::spawn(every("inbox poll", Duration::from_secs(inbox_every), {
         let inbox = inbox.clone();
         move || {

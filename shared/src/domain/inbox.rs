@@ -513,23 +513,43 @@ pub struct InboxStream {
 }
 
 /// How often a channel's streams are polled: often while it has recent posts (people answer
-/// in the first hours), less when quiet, never more often than the network allows.
-pub fn next_poll(
-    now: Timestamp,
-    busy: bool,
-    network_minimum: SignedDuration,
-    failures: u32,
-) -> Timestamp {
-    let base = if busy { BUSY_EVERY } else { QUIET_EVERY };
-    // After failures, wait longer (capped at an hour) so a broken channel costs little.
-    let backoff = SignedDuration::from_mins(5 * i64::from(failures.min(12)));
-    now + base.max(network_minimum) + backoff
+/// in the first hours), less when quiet, and less again after failures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PollCadence {
+    pub busy: SignedDuration,
+    pub quiet: SignedDuration,
 }
 
-/// The cadence while the channel has posts from the last [`BUSY_WINDOW`].
-pub const BUSY_EVERY: SignedDuration = SignedDuration::from_mins(2);
-/// The cadence of a quiet channel.
-pub const QUIET_EVERY: SignedDuration = SignedDuration::from_mins(15);
+impl PollCadence {
+    /// Deployed: every 2 minutes while busy, 15 when quiet. engagement.md's limits: Mastodon
+    /// 300 requests per 5 minutes per account (and per IP: every function shares its egress
+    /// addresses), Bluesky 3,000 per 5 minutes per IP; a stream costs a few calls a poll, so
+    /// this leaves most of an account's allowance to publishing. docs/deploy.md works out the
+    /// per-IP side at scale.
+    pub const DEPLOYED: Self = Self {
+        busy: SignedDuration::from_mins(2),
+        quiet: SignedDuration::from_mins(15),
+    };
+
+    /// The local runner's `--inbox-every`: a busy channel at that interval (a second at
+    /// least), a quiet one at it or at the deployed quiet cadence, whichever is longer.
+    pub fn every(interval: SignedDuration) -> Self {
+        let busy = interval.max(SignedDuration::from_secs(1));
+        Self {
+            busy,
+            quiet: busy.max(Self::DEPLOYED.quiet),
+        }
+    }
+
+    /// When a stream polled at `now` is due again.
+    pub fn next(&self, now: Timestamp, busy: bool, failures: u32) -> Timestamp {
+        let base = if busy { self.busy } else { self.quiet };
+        // After failures, wait longer (capped at an hour) so a broken channel costs little.
+        let backoff = SignedDuration::from_mins(5 * i64::from(failures.min(12)));
+        now + base + backoff
+    }
+}
+
 /// How recent a post keeps its channel busy.
 pub const BUSY_WINDOW: SignedDuration = SignedDuration::from_hours(48);
 
@@ -601,17 +621,34 @@ mod tests {
     #[test]
     fn busy_channels_are_polled_often_and_failing_ones_back_off() {
         let now: Timestamp = "2027-01-15T10:00:00Z".parse().unwrap();
-        let m = SignedDuration::ZERO;
-        assert_eq!(next_poll(now, true, m, 0), now + BUSY_EVERY);
-        assert_eq!(next_poll(now, false, m, 0), now + QUIET_EVERY);
+        let deployed = PollCadence::DEPLOYED;
         assert_eq!(
-            next_poll(now, true, SignedDuration::from_mins(5), 0),
-            now + SignedDuration::from_mins(5),
-            "never more often than the network allows"
+            deployed.next(now, true, 0),
+            now + SignedDuration::from_mins(2)
         );
         assert_eq!(
-            next_poll(now, true, m, 100),
-            now + BUSY_EVERY + SignedDuration::from_hours(1)
+            deployed.next(now, false, 0),
+            now + SignedDuration::from_mins(15)
+        );
+        assert_eq!(
+            deployed.next(now, true, 100),
+            now + SignedDuration::from_mins(2) + SignedDuration::from_hours(1),
+            "backs off an hour at most"
+        );
+        let local = PollCadence::every(SignedDuration::from_secs(5));
+        assert_eq!(local.next(now, true, 0), now + SignedDuration::from_secs(5));
+        assert_eq!(
+            local.next(now, false, 0),
+            now + SignedDuration::from_mins(15)
+        );
+        let slow = PollCadence::every(SignedDuration::from_mins(30));
+        assert_eq!(
+            slow.next(now, false, 0),
+            now + SignedDuration::from_mins(30)
+        );
+        assert_eq!(
+            PollCadence::every(SignedDuration::ZERO).busy,
+            SignedDuration::from_secs(1)
         );
     }
 }

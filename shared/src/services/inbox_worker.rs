@@ -14,8 +14,8 @@ use super::preflight::Preflight;
 use super::publishing::StoreCredentials;
 use super::{Ports, ServiceError};
 use crate::domain::inbox::{
-    BUSY_WINDOW, InboxStream, Interaction, MAX_REPLY_ATTEMPTS, REPLY_LEASE, ReplyState,
-    ResponseVia, StreamKind, next_poll,
+    BUSY_WINDOW, InboxStream, Interaction, MAX_REPLY_ATTEMPTS, PollCadence, REPLY_LEASE,
+    ReplyState, ResponseVia, StreamKind,
 };
 use crate::domain::inbox_settings::InboxSettings;
 use crate::domain::inbox_stats::{deadline, needs_answer};
@@ -55,6 +55,7 @@ pub struct InboxWorker {
     ports: Ports,
     preflight: Preflight,
     media: Arc<dyn MediaFiles>,
+    cadence: PollCadence,
 }
 
 /// The brand's recent posts on a channel: their network ids, and the post each is.
@@ -68,7 +69,14 @@ impl InboxWorker {
             preflight: Preflight::new(ports.store.clone(), ports.connectors.clone()),
             ports,
             media,
+            cadence: PollCadence::DEPLOYED,
         }
+    }
+
+    /// The same worker polling at `cadence` (the local runner's `--inbox-every`).
+    pub fn with_cadence(mut self, cadence: PollCadence) -> Self {
+        self.cadence = cadence;
+        self
     }
 
     fn store(&self) -> &Store {
@@ -181,8 +189,8 @@ impl InboxWorker {
                     } => Some(*at),
                     _ => None,
                 };
-                stream.next_poll = wait
-                    .unwrap_or_else(|| next_poll(now, false, MIN_POLL_INTERVAL, stream.failures));
+                stream.next_poll =
+                    wait.unwrap_or_else(|| self.cadence.next(now, false, stream.failures));
                 store.put_stream(brand, &stream, Some(version)).await?;
                 return Err(ServiceError::BadRequest(e.to_string()));
             }
@@ -242,7 +250,7 @@ impl InboxWorker {
         }
         stream.failures = 0;
         stream.last_polled = Some(now);
-        stream.next_poll = next_poll(now, !recent.by_remote.is_empty(), MIN_POLL_INTERVAL, 0);
+        stream.next_poll = self.cadence.next(now, !recent.by_remote.is_empty(), 0);
         match store.put_stream(brand, &stream, Some(version)).await {
             // The stream was reset meanwhile (the channel reconnected): its new state wins.
             Err(StoreError::Conflict { .. }) => Ok(()),
@@ -609,13 +617,6 @@ impl InboxWorker {
         Err(StoreError::Conflict { index: 0 }.into())
     }
 }
-
-/// The shortest interval between polls of one stream. engagement.md's limits: Mastodon 300
-/// requests per 5 minutes per account (and per IP: every function shares its egress
-/// addresses), Bluesky 3,000 per 5 minutes per IP. A stream costs a few calls a poll, so a
-/// minute between polls leaves most of an account's allowance to publishing; docs/deploy.md
-/// works out the per-IP side at scale.
-const MIN_POLL_INTERVAL: SignedDuration = SignedDuration::from_mins(1);
 
 /// The streams of a channel on a network with an inbox, new (due now).
 pub fn new_streams(channel: &Channel, kinds: &[StreamKind], now: Timestamp) -> Vec<InboxStream> {
