@@ -279,6 +279,12 @@ async fn serve(
             .with_cadence(PollCadence::every(jiff::SignedDuration::from_secs(
                 i64::try_from(inbox_every).unwrap_or(i64::MAX),
             )));
+    // This process alone has the store open: a reply it was sending when it last stopped has
+    // no other worker; it is read back from the network at the next tick.
+    inbox
+        .recover_after_restart()
+        .await
+        .map_err(|e| format!("the inbox could not check the replies the last run left: {e}"))?;
     let polling = tokio::spawn(every("inbox poll", Duration::from_secs(inbox_every), {
         let inbox = inbox.clone();
         move || {

@@ -388,6 +388,46 @@ impl InboxWorker {
         Ok(late)
     }
 
+    /// For a worker that is the only one on its store (the local runner, whose embedded store
+    /// one process opens at a time), at its start: a reply left `sending` was cut off by this
+    /// runner's own end, so nobody holds its lease. Each becomes `unknown`, due now: the next
+    /// send reads the network back before any new attempt, instead of waiting out the lease.
+    /// Returns how many were found.
+    pub async fn recover_after_restart(&self) -> Result<usize, ServiceError> {
+        let now = self.ports.clock.now();
+        let store = self.store();
+        let mut recovered = 0;
+        let horizon = now + REPLY_LEASE;
+        for (brand, reply) in store.due_replies(horizon, usize::MAX).await? {
+            if !matches!(reply.state, ReplyState::Sending { .. }) {
+                continue;
+            }
+            let mut cut = reply.clone();
+            cut.state = ReplyState::Unknown {
+                message: "the runner stopped while sending this reply; it is checked on the \
+                          network before any new attempt"
+                    .into(),
+            };
+            cut.next_attempt_at = Some(now);
+            let retention = self.retention(&brand).await?;
+            match store
+                .update_reply(&brand, &cut, retention, Vec::new())
+                .await
+            {
+                Ok(_) => recovered += 1,
+                Err(StoreError::Conflict { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if recovered > 0 {
+            tracing::info!(
+                replies = recovered,
+                "replies cut off by the last stop are checked on their networks first"
+            );
+        }
+        Ok(recovered)
+    }
+
     /// Sends every reply due now.
     pub async fn send_replies(&self) -> Result<InboxTickReport, ServiceError> {
         let now = self.ports.clock.now();
