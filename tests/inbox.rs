@@ -305,6 +305,97 @@ async fn a_reply_to_the_brand_appears_once_and_is_answered_exactly_once() {
 }
 
 #[tokio::test]
+async fn reply_faults_end_with_each_reply_on_the_network_exactly_once() {
+    let (desk, fake, _channel, _post, remote) = mastodon_desk().await;
+    let people = ["ada", "bob", "cleo", "dan"];
+    let mut statuses = Vec::new();
+    for person in people {
+        fake.add_person(person, person, 1);
+        statuses.push(fake.reply_as(person, &remote, "hello", true, "public"));
+    }
+    assert_eq!(poll(&desk).await.recorded, 4);
+    let page = inbox(&desk, "editor", "?order=oldest").await;
+    let editor = desk.app.client("acme", "editor");
+    let mut ids = Vec::new();
+    for status in &statuses {
+        let id = item(&page, status)["id"].as_str().unwrap().to_owned();
+        let r = editor
+            .post(
+                &format!("/v1/inbox/{id}/reply"),
+                json!({"text": format!("thanks {status}")}),
+            )
+            .await;
+        assert_eq!(r.status.as_u16(), 202, "{}", r.body);
+        ids.push(id);
+    }
+
+    // the first send is rate limited until the network's reset, the second is taken and its
+    // answer lost with the connection; two workers run at once
+    let reset = (desk.app.clock.now() + SignedDuration::from_mins(7))
+        .round(jiff::Unit::Second)
+        .unwrap();
+    fake.faults().inject(
+        reqwest::Method::POST,
+        "/api/v1/statuses",
+        1,
+        palinsesto_system_tests::fakes::Fault::status_with_headers(
+            429,
+            &[
+                ("X-RateLimit-Limit", "300"),
+                ("X-RateLimit-Remaining", "0"),
+                ("X-RateLimit-Reset", &reset.to_string()),
+            ],
+            r#"{"error":"Too many requests"}"#,
+        ),
+    );
+    fake.faults().inject(
+        reqwest::Method::POST,
+        "/api/v1/statuses",
+        1,
+        palinsesto_system_tests::fakes::Fault::DropAfterReceive,
+    );
+    let (a, b) = tokio::join!(send(&desk), send(&desk));
+    let states = || async {
+        let mut states = Vec::new();
+        for id in &ids {
+            let shown = editor.get(&format!("/v1/inbox/{id}")).await;
+            states.push(shown.body["replies"][0].clone());
+        }
+        states
+    };
+    let now = states().await;
+    assert_eq!(a.replies_sent + b.replies_sent, 2, "{a:?} {b:?} {now:#?}");
+    let waiting: Vec<&Value> = now.iter().filter(|r| r["state"] == "pending").collect();
+    assert_eq!(waiting.len(), 1, "{now:?}");
+    assert_eq!(
+        waiting[0]["next_attempt_at"],
+        reset.to_string(),
+        "waits for the reset"
+    );
+    assert_eq!(
+        now.iter().filter(|r| r["state"] == "unknown").count(),
+        1,
+        "{now:?}"
+    );
+
+    // a minute later the lost answer is read back; at the reset the waiting one goes out;
+    // workers running at once again send nothing twice
+    desk.advance(SignedDuration::from_mins(1));
+    let (a, b) = tokio::join!(send(&desk), send(&desk));
+    assert_eq!(a.replies_sent + b.replies_sent, 1, "{a:?} {b:?}");
+    desk.app.clock.set(reset);
+    let (a, b) = tokio::join!(send(&desk), send(&desk));
+    assert_eq!(a.replies_sent + b.replies_sent, 1, "{a:?} {b:?}");
+    desk.advance(SignedDuration::from_mins(10));
+    let (a, b) = tokio::join!(send(&desk), send(&desk));
+    assert_eq!(a.replies_sent + b.replies_sent, 0);
+    for (status, reply) in statuses.iter().zip(states().await) {
+        assert_eq!(reply["state"], "sent", "{reply}");
+        assert_eq!(fake.replies_to(status).len(), 1, "exactly once: {status}");
+    }
+}
+
+#[tokio::test]
 async fn direct_messages_stay_with_editors_and_are_answered_directly() {
     let (desk, fake, _channel, _post, _remote) = mastodon_desk().await;
     fake.add_person("dora", "Dora", 1);

@@ -420,6 +420,10 @@ pub struct OutgoingReply {
     pub requested_by: String,
     pub approved_by: Option<String>,
     pub created_at: Timestamp,
+    /// A fresh id per claim, so two workers claiming at the same instant never write the same
+    /// item (the store takes an identical write as a replay of the first, not a conflict).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim: Option<String>,
     #[serde(default)]
     pub version: u64,
 }
@@ -463,6 +467,7 @@ impl OutgoingReply {
             requested_by: requested_by.to_owned(),
             approved_by: None,
             created_at: now,
+            claim: None,
             version: 0,
         })
     }

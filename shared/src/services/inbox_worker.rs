@@ -467,6 +467,7 @@ impl InboxWorker {
             until: now + REPLY_LEASE,
         };
         claimed.attempts += 1;
+        claimed.claim = Some(ulid::Ulid::new().to_string());
         claimed.first_attempt_at.get_or_insert(now);
         claimed.next_attempt_at = Some(now + REPLY_LEASE);
         let retention = self.retention(brand).await?;

@@ -106,6 +106,8 @@ pub struct ReplyView {
     #[serde(flatten)]
     pub state: ReplyState,
     pub attempts: u32,
+    /// When the worker takes it next (after a rate limit: the network's reset).
+    pub next_attempt_at: Option<Timestamp>,
     pub requested_by: String,
     pub created_at: Timestamp,
 }
@@ -119,6 +121,7 @@ impl From<&OutgoingReply> for ReplyView {
             media: r.media.iter().map(ToString::to_string).collect(),
             state: r.state.clone(),
             attempts: r.attempts,
+            next_attempt_at: r.next_attempt_at,
             requested_by: r.requested_by.clone(),
             created_at: r.created_at,
         }
