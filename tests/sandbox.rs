@@ -118,12 +118,94 @@ async fn the_sandbox_offers_what_its_coverage_entry_says() {
         .of(Network::Sandbox)
         .expect("the local runner serves the sandbox")
         .capabilities();
-    let listed: Vec<Capability> = coverage::of(Network::Sandbox)
-        .capabilities()
-        .into_iter()
-        .filter(|c| matches!(c, Capability::Publish | Capability::Metrics))
-        .collect();
+    let listed: Vec<Capability> = coverage::of(Network::Sandbox).capabilities();
     assert_eq!(offered, listed);
+    assert!(listed.contains(&Capability::Inbox) && listed.contains(&Capability::Reply));
+}
+
+#[tokio::test]
+async fn the_simulated_audience_comments_and_answers_are_kept_once() {
+    let desk = desk().await;
+    let channel = sandbox_channel(&desk, json!({"seed": "acme-demo"})).await;
+    let (post, _) = publish(&desk, "Our spring collection", &[&channel]).await;
+    let worker = desk.app.runtime.inbox_worker();
+
+    // a day later the audience has commented, and a second poll finds nothing new
+    desk.advance(SignedDuration::from_hours(24));
+    let first = worker.poll().await.unwrap();
+    assert!(first.recorded >= 1, "{first:?}");
+    desk.advance(SignedDuration::from_mins(20));
+    assert_eq!(worker.poll().await.unwrap().recorded, 0, "once each");
+    let editor = desk.app.client("acme", "editor");
+    let page = editor.get("/v1/inbox?order=oldest").await;
+    let items = page.body["items"].as_array().unwrap().clone();
+    assert_eq!(items.len(), first.recorded, "{}", page.body);
+    let comment = &items[0];
+    assert_eq!(comment["kind"], "reply");
+    assert_eq!(
+        comment["post_id"],
+        post.as_str(),
+        "the brand post it answers"
+    );
+    assert!(
+        comment["author"]["handle"]
+            .as_str()
+            .unwrap()
+            .ends_with("@sandbox.palinsesto.invalid")
+    );
+
+    // the answer is kept like a post, once, even when the sandbox loses its answer
+    let m = desk.manager();
+    let read = m.get(&format!("/v1/channels/{channel}")).await;
+    let r = m
+        .patch(
+            &format!("/v1/channels/{channel}"),
+            json!({"settings": {"seed": "acme-demo", "fail_next_publish": "unknown_outcome"}}),
+            Some(&read.etag()),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.body);
+    let id = comment["id"].as_str().unwrap();
+    let r = editor
+        .post(
+            &format!("/v1/inbox/{id}/reply"),
+            json!({"text": "Thank you!"}),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 202, "{}", r.body);
+    assert_eq!(worker.send_replies().await.unwrap().replies_sent, 0);
+    desk.advance(SignedDuration::from_mins(2));
+    assert_eq!(worker.send_replies().await.unwrap().replies_sent, 1);
+    let shown = editor.get(&format!("/v1/inbox/{id}")).await;
+    assert_eq!(shown.body["state"], "replied", "{}", shown.body);
+    assert_eq!(shown.body["replies"][0]["state"], "sent");
+    assert_eq!(
+        shown.body["replies"][0]["attempts"], 2,
+        "read back, not sent again"
+    );
+
+    // the report keeps the simulated community apart from the brand's own
+    let report = desk
+        .app
+        .client("acme", "viewer")
+        .get(&format!(
+            "/v1/reports?period=week&ending={}",
+            desk.app
+                .clock
+                .now()
+                .to_zoned(jiff::tz::TimeZone::get("Europe/Rome").unwrap())
+                .date()
+        ))
+        .await;
+    assert_eq!(report.status.as_u16(), 200, "{}", report.body);
+    assert_eq!(
+        report.body["community"]["total"]["current"]["interactions"],
+        0
+    );
+    assert_eq!(
+        report.body["sandbox"]["community"]["total"]["current"]["interactions"],
+        first.recorded
+    );
 }
 
 #[tokio::test]

@@ -1439,6 +1439,7 @@ fn sandbox_post(remote_id: &str, text: &str) -> palinsesto::domain::sandbox::San
         media: vec![],
         published_at: now(),
         followers: 1_000,
+        in_reply_to: None,
     }
 }
 

@@ -97,13 +97,11 @@ impl Wiring {
         let mut public = PublicReader::new(http.clone()).with_bluesky_appview(bluesky_appview);
         if sandbox {
             public = public.with_sandbox(clock.clone());
-            connectors = connectors.with(
-                Network::Sandbox,
-                NetworkConnectors::publishing_and_metrics(SandboxConnector::new(
-                    store.clone(),
-                    clock.clone(),
-                )),
-            );
+            connectors = connectors.with(Network::Sandbox, {
+                let sandbox = Arc::new(SandboxConnector::new(store.clone(), clock.clone()));
+                NetworkConnectors::publishing_and_metrics::<SandboxConnector>(sandbox.clone())
+                    .answering(sandbox)
+            });
         }
         Self {
             ports: Ports {

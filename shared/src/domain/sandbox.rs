@@ -107,6 +107,9 @@ pub struct SandboxPost {
     pub published_at: Timestamp,
     /// The account's followers when it was published: the post's audience.
     pub followers: u64,
+    /// For a reply from the inbox: the id of the comment it answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_reply_to: Option<String>,
 }
 
 /// Why a sandbox setting is refused; `None` for a good value or a setting the sandbox does not

@@ -84,6 +84,94 @@ pub fn public_profile(handle: &str, since: Timestamp, now: Timestamp) -> PublicP
     }
 }
 
+/// At most this many simulated people comment on one sandbox post (the inbox's share of its
+/// `replies` figure: enough to try the inbox, not a flood).
+pub const MAX_COMMENTS_PER_POST: u64 = 6;
+
+/// The simulated people who comment on sandbox posts: a handle and a name.
+const PEOPLE: [(&str, &str); 12] = [
+    ("ada", "Ada Rossi"),
+    ("bruno", "Bruno Costa"),
+    ("chiara", "Chiara Neri"),
+    ("dario", "Dario Gallo"),
+    ("elena", "Elena Ferri"),
+    ("fabio", "Fabio Villa"),
+    ("giulia", "Giulia Conti"),
+    ("hugo", "Hugo Martin"),
+    ("irene", "Irene Lombardi"),
+    ("jonas", "Jonas Berg"),
+    ("kemal", "Kemal Aydın"),
+    ("lea", "Léa Moreau"),
+];
+
+/// What they say: some praise, some questions that want an answer.
+const LINES: [&str; 10] = [
+    "Love this!",
+    "Where can I buy it?",
+    "Is it available in my country?",
+    "Great news, congratulations to the team",
+    "How much does it cost?",
+    "My order hasn't arrived yet, can you help?",
+    "This made my day 😊",
+    "Do you ship to Switzerland?",
+    "Any discount for students?",
+    "Beautiful photo, who took it?",
+];
+
+/// A simulated comment on a sandbox post.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimulatedComment {
+    /// 1 for the first comment on the post, 2 for the next...
+    pub index: u64,
+    pub at: Timestamp,
+    pub handle: &'static str,
+    pub name: &'static str,
+    pub followers: u64,
+    pub text: &'static str,
+}
+
+/// The comments on a post published at `published_at` to `followers` that have arrived by
+/// `now`, in order. They arrive as its audience does (most in the first hours): the `k`-th of
+/// `n` when the post has reached `k / (n + 1)` of its audience.
+pub fn comments(
+    seed: &str,
+    post_key: &str,
+    published_at: Timestamp,
+    followers: u64,
+    now: Timestamp,
+) -> Vec<SimulatedComment> {
+    let lifetime = post_counters(
+        seed,
+        post_key,
+        SignedDuration::from_hours(24 * 365),
+        followers,
+    );
+    let n = lifetime.replies.unwrap_or(0).min(MAX_COMMENTS_PER_POST);
+    let mut out = Vec::new();
+    for k in 1..=n {
+        let share = k as f64 / (n + 1) as f64;
+        let hours = -POST_TIME_CONSTANT_HOURS * (1.0 - share).ln();
+        let Ok(at) = published_at.checked_add(SignedDuration::from_secs_f64(hours * 3_600.0))
+        else {
+            continue;
+        };
+        if at > now {
+            break;
+        }
+        let what = |x: &str| format!("{post_key}/comment-{k}/{x}");
+        let (handle, name) = PEOPLE[(unit(seed, &what("who")) * PEOPLE.len() as f64) as usize];
+        out.push(SimulatedComment {
+            index: k,
+            at,
+            handle,
+            name,
+            followers: (20.0 + 2_000.0 * unit(seed, &what("followers")).powi(3)) as u64,
+            text: LINES[(unit(seed, &what("line")) * LINES.len() as f64) as usize],
+        });
+    }
+    out
+}
+
 /// A number in `[0, 1)` fixed by `seed` and `what`.
 fn unit(seed: &str, what: &str) -> f64 {
     (mix(seed, what) >> 11) as f64 / (1u64 << 53) as f64
@@ -107,6 +195,21 @@ fn mix(seed: &str, what: &str) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn comments_arrive_with_the_audience_and_are_the_same_every_time() {
+        let published: Timestamp = "2027-01-15T10:00:00Z".parse().unwrap();
+        let at = |h: i64| published + SignedDuration::from_hours(h);
+        let all = comments("acme", "p1", published, 3_000, at(24 * 30));
+        assert!(!all.is_empty() && all.len() as u64 <= MAX_COMMENTS_PER_POST);
+        assert_eq!(all, comments("acme", "p1", published, 3_000, at(24 * 30)));
+        // none before the post, some within hours, all of them within days
+        assert!(comments("acme", "p1", published, 3_000, published).is_empty());
+        let early = comments("acme", "p1", published, 3_000, at(6));
+        assert!(!early.is_empty() && early.len() <= all.len());
+        assert_eq!(early[..], all[..early.len()], "the same comments, in order");
+        assert!(all.windows(2).all(|w| w[0].at < w[1].at));
+    }
 
     fn hours(h: i64) -> SignedDuration {
         SignedDuration::from_hours(h)

@@ -15,7 +15,7 @@ pub(super) fn coverage() -> Coverage {
         },
         post_metrics: &["likes", "reposts", "replies", "quotes", "views", "saves"],
         account_metrics: &["followers"],
-        engagement: &[],
+        engagement: &[Capability::Inbox, Capability::Reply],
         scopes: &[],
         constraints: vec![
             own(
@@ -34,6 +34,14 @@ pub(super) fn coverage() -> Coverage {
                 Capability::Metrics,
                 "Sandbox figures are never added to real channels': reports show them apart, under \"Sandbox (simulated)\".",
             ),
+            own(
+                Capability::Inbox,
+                "Simulated: up to 6 people of a fixed cast comment on each sandbox post of the last 48 hours, arriving as its audience does (most in the first hours), the same comments for the same seed. No mentions or direct messages.",
+            ),
+            own(
+                Capability::Reply,
+                "Answers stay in Palinsesto like posts, once per reply (a retry finds the answer kept); fail_next_publish makes the next answer fail too.",
+            ),
         ],
     }
 }
@@ -44,7 +52,7 @@ fn own(about: Capability, text: &'static str) -> Constraint {
         about,
         text,
         source: match about {
-            Capability::Metrics => "shared/src/domain/sandbox_audience.rs",
+            Capability::Metrics | Capability::Inbox => "shared/src/domain/sandbox_audience.rs",
             _ => "shared/src/domain/sandbox.rs",
         },
         recorded: "2026-12-05",

@@ -40,8 +40,11 @@ fn every_network_publishes_and_reads_metrics_and_those_without_typed_credentials
     for entry in all() {
         let mut expected = vec![Capability::Publish, Capability::Metrics];
         // Bluesky keeps app passwords, Telegram bot tokens; the sandbox takes any token.
-        // The inbox, part 1: Mastodon and Bluesky.
-        if matches!(entry.network, Network::Mastodon | Network::Bluesky) {
+        // The inbox, part 1: Mastodon, Bluesky and the sandbox's simulated audience.
+        if matches!(
+            entry.network,
+            Network::Mastodon | Network::Bluesky | Network::Sandbox
+        ) {
             expected.extend([Capability::Inbox, Capability::Reply]);
         }
         if !matches!(

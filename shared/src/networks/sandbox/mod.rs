@@ -1,8 +1,10 @@
 //! The sandbox network: Palinsesto's own, simulated. Publishing keeps the post in the store
 //! (no network call), read-back finds it there, and figures come from the simulated audience of
 //! `domain::sandbox_audience`, so a sandbox channel goes through the same claims, preflight, outcomes,
-//! events, snapshots and reports as a real one.
+//! events, snapshots and reports as a real one. Its simulated audience also comments, and the
+//! brand's answers are kept like its posts: the inbox works on it end to end.
 
+mod inbox;
 mod metrics;
 mod publish;
 

@@ -22,16 +22,7 @@ impl Publish for SandboxConnector {
         ctx: &PublishContext<'_>,
         post: &Outgoing,
     ) -> Result<Published, PublishError> {
-        let account = &ctx.account;
-        if let Some(failure) = self.take_injected_failure(account).await? {
-            if failure == InjectedFailure::UnknownOutcome {
-                // The post is made; only the answer is lost.
-                self.keep(account, post).await?;
-            }
-            return Err(as_error(failure));
-        }
-        let kept = self.keep(account, post).await?;
-        Ok(Published::new(kept.remote_id, None))
+        self.send(&ctx.account, post, None).await
     }
 
     async fn find_published(
@@ -39,7 +30,36 @@ impl Publish for SandboxConnector {
         ctx: &PublishContext<'_>,
         post: &Outgoing,
     ) -> Result<ReadBack, PublishError> {
-        let account = &ctx.account;
+        self.find_kept(&ctx.account, post).await
+    }
+}
+
+impl SandboxConnector {
+    /// Posts (a reply when `in_reply_to`), unless the channel asked for a failure: the same
+    /// path, the same injected failures, for posts and inbox replies.
+    pub(super) async fn send(
+        &self,
+        account: &Account<'_>,
+        post: &Outgoing,
+        in_reply_to: Option<&str>,
+    ) -> Result<Published, PublishError> {
+        if let Some(failure) = self.take_injected_failure(account).await? {
+            if failure == InjectedFailure::UnknownOutcome {
+                // The post is made; only the answer is lost.
+                self.keep(account, post, in_reply_to).await?;
+            }
+            return Err(as_error(failure));
+        }
+        let kept = self.keep(account, post, in_reply_to).await?;
+        Ok(Published::new(kept.remote_id, None))
+    }
+
+    /// What an earlier attempt at `post` kept, if any.
+    pub(super) async fn find_kept(
+        &self,
+        account: &Account<'_>,
+        post: &Outgoing,
+    ) -> Result<ReadBack, PublishError> {
         let found = self
             .store
             .get_sandbox_post(account.brand, &account.channel.id, &post.key)
@@ -50,14 +70,13 @@ impl Publish for SandboxConnector {
             None => ReadBack::NotFound,
         })
     }
-}
 
-impl SandboxConnector {
     /// Keeps the post (once): the post an earlier attempt kept is the one answered.
     async fn keep(
         &self,
         account: &Account<'_>,
         post: &Outgoing,
+        in_reply_to: Option<&str>,
     ) -> Result<SandboxPost, PublishError> {
         let kept = SandboxPost {
             remote_id: post.key.clone(),
@@ -66,6 +85,7 @@ impl SandboxConnector {
             media: post.media.iter().map(|a| a.id.to_string()).collect(),
             published_at: self.clock.now(),
             followers: self.followers_now(account),
+            in_reply_to: in_reply_to.map(str::to_owned),
         };
         let (brand, channel) = (account.brand, &account.channel.id);
         if self
