@@ -484,6 +484,19 @@ async fn replies_wait_for_a_managers_approval_when_the_brand_asks_for_it() {
         .post(&approve, json!({}))
         .await
         .problem(403);
+    // another brand's manager can neither approve it nor see it in its figures
+    desk.app.brand("rival", "Europe/Rome", false).await;
+    let rival = desk.app.client("rival", "manager");
+    rival.post(&approve, json!({})).await.problem(404);
+    let from = (desk.app.clock.now() - SignedDuration::from_hours(24 * 60)).to_string();
+    let to = (desk.app.clock.now() + SignedDuration::from_hours(1)).to_string();
+    let theirs = rival
+        .get(&format!("/v1/inbox/stats?from={from}&to={to}"))
+        .await;
+    assert_eq!(theirs.status.as_u16(), 200, "{}", theirs.body);
+    assert_eq!(theirs.body["interactions"], 0, "{}", theirs.body);
+    let ours = m.get(&format!("/v1/inbox/stats?from={from}&to={to}")).await;
+    assert_eq!(ours.body["interactions"], 1, "{}", ours.body);
     let r = m.post(&approve, json!({})).await;
     assert_eq!(r.status.as_u16(), 200, "{}", r.body);
     assert_eq!(send(&desk).await.replies_sent, 1);
