@@ -396,6 +396,70 @@ async fn reply_faults_end_with_each_reply_on_the_network_exactly_once() {
 }
 
 #[tokio::test]
+async fn a_reply_asked_for_twice_is_one_reply_and_a_refused_one_can_be_sent_again() {
+    let (desk, fake, _channel, _post, remote) = mastodon_desk().await;
+    fake.add_person("ada", "Ada", 1);
+    let ada = fake.reply_as("ada", &remote, "hello", true, "public");
+    assert_eq!(poll(&desk).await.recorded, 1);
+    let page = inbox(&desk, "editor", "").await;
+    let id = item(&page, &ada)["id"].as_str().unwrap().to_owned();
+    let path = format!("/v1/inbox/{id}/reply");
+    let editor = desk.app.client("acme", "editor");
+
+    // a double click: two requests at once, one reply
+    let body = json!({"text": "Thanks Ada"});
+    let (a, b) = tokio::join!(
+        editor.post(&path, body.clone()),
+        editor.post(&path, body.clone())
+    );
+    assert_eq!(
+        (a.status.as_u16(), b.status.as_u16()),
+        (202, 202),
+        "{} {}",
+        a.body,
+        b.body
+    );
+    assert_eq!(a.body["id"], b.body["id"], "the same reply");
+    // a retry after a lost answer, later: still the same one
+    desk.advance(SignedDuration::from_secs(30));
+    let again = editor.post(&path, body.clone()).await;
+    assert_eq!(again.body["id"], a.body["id"]);
+
+    // the network refuses it: the same words may be sent again at once, as a new reply
+    fake.faults().inject(
+        reqwest::Method::POST,
+        "/api/v1/statuses",
+        1,
+        palinsesto_system_tests::fakes::Fault::status(
+            422,
+            r#"{"error":"Validation failed: Text character limit of 500 exceeded"}"#,
+        ),
+    );
+    assert_eq!(send(&desk).await.replies_failed, 1);
+    let shown = editor.get(&format!("/v1/inbox/{id}")).await;
+    assert_eq!(
+        shown.body["replies"][0]["state"], "failed",
+        "{}",
+        shown.body
+    );
+    let retry = editor.post(&path, body).await;
+    assert_eq!(retry.status.as_u16(), 202, "{}", retry.body);
+    assert_ne!(retry.body["id"], a.body["id"], "a new reply");
+    assert_eq!(send(&desk).await.replies_sent, 1);
+    assert_eq!(
+        fake.replies_to(&ada).len(),
+        1,
+        "exactly once on the network"
+    );
+    let audit = desk.manager().get("/v1/audit?action=inbox.replied").await;
+    assert_eq!(
+        audit.body["items"].as_array().unwrap().len(),
+        2,
+        "one entry per reply made"
+    );
+}
+
+#[tokio::test]
 async fn direct_messages_stay_with_editors_and_are_answered_directly() {
     let (desk, fake, _channel, _post, _remote) = mastodon_desk().await;
     fake.add_person("dora", "Dora", 1);

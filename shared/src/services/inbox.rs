@@ -46,6 +46,10 @@ pub struct InteractionDetail {
     pub notes: Vec<Note>,
 }
 
+/// The same text (and media) answered to the same interaction within this long is one reply:
+/// a form sent twice, or a client retrying after a lost answer, sends nothing twice.
+pub const SAME_REPLY_WINDOW: jiff::SignedDuration = jiff::SignedDuration::from_mins(10);
+
 /// At most this many interactions go into one period's figures.
 pub const MAX_STATS_INTERACTIONS: usize = 20_000;
 
@@ -366,16 +370,29 @@ impl InboxService {
                 }),
             ),
         )?;
-        self.store()
-            .items()
-            .write(vec![
-                Store::new_reply_write(&actor.brand, &reply, settings.retention())?,
-                audit,
-            ])
-            .await?;
-        let mut saved = reply;
-        saved.version = 1;
-        Ok(saved)
+        match self
+            .store()
+            .create_reply(
+                &actor.brand,
+                &reply,
+                settings.retention(),
+                SAME_REPLY_WINDOW,
+                vec![audit],
+            )
+            .await?
+        {
+            Ok(()) => {
+                let mut saved = reply;
+                saved.version = 1;
+                Ok(saved)
+            }
+            // The same answer, asked for again: the reply it already made.
+            Err(earlier) => self
+                .store()
+                .get_reply(&actor.brand, id, &earlier)
+                .await?
+                .ok_or(ServiceError::NotFound("reply")),
+        }
     }
 
     // ---- saved replies ----

@@ -623,9 +623,11 @@ impl InboxWorker {
             }
         };
         if !matches!(done.state, ReplyState::Sent { .. }) {
-            store
-                .update_reply(brand, &done, retention, Vec::new())
-                .await?;
+            let also = match done.state {
+                ReplyState::Failed { .. } => vec![Store::release_reply_guard(brand, &done)],
+                _ => Vec::new(),
+            };
+            store.update_reply(brand, &done, retention, also).await?;
             return Ok(result);
         }
         // The reply and its interaction's first response, in one write.

@@ -120,6 +120,19 @@ struct Dedupe {
     id: InteractionId,
 }
 
+/// The guard of a reply's text on an interaction: the reply it made, and when.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ReplyGuard {
+    reply: ReplyId,
+    at: Timestamp,
+}
+
+fn reply_guard_sk(reply: &OutgoingReply) -> String {
+    let media: Vec<String> = reply.media.iter().map(ToString::to_string).collect();
+    let what = format!("{}\u{1f}{}", reply.text, media.join(","));
+    format!("RPG#{}#{}", reply.interaction, secret_hash(&what))
+}
+
 fn expiry(i: &Interaction, retention: SignedDuration) -> i64 {
     (i.received_at + retention).as_second()
 }
@@ -665,6 +678,74 @@ impl Store {
             item: Self::reply_item(brand, reply, reply.version + 1, retention)?,
             condition: Condition::Version(reply.version),
         })
+    }
+
+    /// Creates `reply` with `also`, unless the same text (and media) was written to the same
+    /// interaction less than `window` ago: then nothing is written and the earlier reply's id
+    /// is the answer (a form sent twice, a client's retry after a lost answer). A guard item,
+    /// written on absence in the same write, makes two requests at once one reply.
+    pub async fn create_reply(
+        &self,
+        brand: &BrandId,
+        reply: &OutgoingReply,
+        retention: SignedDuration,
+        window: SignedDuration,
+        also: Vec<Write>,
+    ) -> Result<Result<(), ReplyId>, StoreError> {
+        let pk = keys::brand_pk(brand);
+        let sk = reply_guard_sk(reply);
+        let now = reply.created_at;
+        for _ in 0..2 {
+            let condition = match self.items().get(&pk, &sk).await? {
+                Some(item) => {
+                    let version = item.version;
+                    let guard: ReplyGuard = serde_json::from_value(item.body)
+                        .map_err(|e| StoreError::Corrupt(format!("reply guard: {e}")))?;
+                    if now.duration_since(guard.at) < window {
+                        return Ok(Err(guard.reply));
+                    }
+                    Condition::Version(version)
+                }
+                None => Condition::Absent,
+            };
+            let mut item = encode(
+                pk.clone(),
+                sk.clone(),
+                1,
+                vec![],
+                &ReplyGuard {
+                    reply: reply.id,
+                    at: now,
+                },
+            )?;
+            if let Condition::Version(v) = condition {
+                item.version = v + 1;
+            }
+            // Kept no longer than the window needs (a late TTL is read as stale above).
+            item.expires_at = Some((now + window).as_second());
+            let mut writes = vec![
+                Write::Put { item, condition },
+                Self::new_reply_write(brand, reply, retention)?,
+            ];
+            writes.extend(also.iter().cloned());
+            match self.items().write(writes).await {
+                Ok(()) => return Ok(Ok(())),
+                // Another request wrote the guard first: read it again.
+                Err(StoreError::Conflict { index: 0 }) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(StoreError::Conflict { index: 0 })
+    }
+
+    /// The write that lets the same text be answered again at once: a reply that failed for
+    /// good no longer stands for it.
+    pub fn release_reply_guard(brand: &BrandId, reply: &OutgoingReply) -> Write {
+        Write::Delete {
+            pk: keys::brand_pk(brand),
+            sk: reply_guard_sk(reply),
+            condition: Condition::Any,
+        }
     }
 
     /// Saves `reply` over the version read, with `also` in the same write.
