@@ -34,16 +34,11 @@ use palinsesto::services::channels::NewChannel;
 use palinsesto::services::{BrandService, ChannelService};
 use palinsesto::store::inbox::{InteractionPage, Listing, PageRequest};
 use palinsesto::store::{Item, ItemStore, Page, Query, Store, StoreError, Write};
+use palinsesto_system_tests::bench::{
+    full_run, mib, object, peak_memory_kib, percentile, status_kib, thousands,
+};
 use palinsesto_system_tests::fakes::mastodon::FakeMastodon;
-use serde_json::{Map, Value};
-
-/// `cargo bench` passes `--bench` and gets the full run; under `cargo test --all-targets` the
-/// same binary runs a small version of both parts with the same checks.
-static FULL_RUN: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-
-fn full_run() -> bool {
-    *FULL_RUN.get_or_init(|| std::env::args().any(|a| a == "--bench"))
-}
+use serde_json::Value;
 
 struct Scale {
     channels: usize,
@@ -173,49 +168,8 @@ impl Rng {
     }
 }
 
-fn status_kib(field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with(field))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
-/// The peak resident set of this process (VmHWM), in KiB.
-fn peak_memory_kib() -> Option<u64> {
-    status_kib("VmHWM:")
-}
-
-fn mib(kib: Option<u64>) -> String {
-    kib.map_or("not available".into(), |k| {
-        format!("{:.0} MiB", k as f64 / 1024.0)
-    })
-}
-
-fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
-    sorted[i]
-}
-
 fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
-}
-
-fn object(value: Value) -> Map<String, Value> {
-    match value {
-        Value::Object(map) => map,
-        other => panic!("expected a JSON object, got {other}"),
-    }
 }
 
 fn owner(brand: &BrandId) -> Actor {

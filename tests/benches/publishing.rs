@@ -28,19 +28,12 @@ use palinsesto::networks::NetworkEndpoints;
 use palinsesto::services::channels::NewChannel;
 use palinsesto::services::{BrandService, ChannelService};
 use palinsesto::store::{Item, ItemStore, Page, Query, StoreError, Write};
+use palinsesto_system_tests::bench::{full_run, object, peak_memory_kib, thousands};
 use palinsesto_system_tests::fakes::FakeServer;
 use palinsesto_system_tests::fakes::bluesky::FakeBluesky;
 use palinsesto_system_tests::fakes::mastodon::FakeMastodon;
 use palinsesto_system_tests::fakes::telegram::{self, FakeTelegram};
-use serde_json::{Map, Value};
-
-/// `cargo bench` passes `--bench` and gets the full run; under `cargo test --all-targets` the
-/// same binary runs a small smoke check of the whole path instead (same checks, fewer posts).
-static FULL_RUN: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-
-fn full_run() -> bool {
-    *FULL_RUN.get_or_init(|| std::env::args().any(|a| a == "--bench"))
-}
+use serde_json::Value;
 
 fn channels_total() -> usize {
     if full_run() { 100 } else { 6 }
@@ -183,13 +176,6 @@ fn caps() -> Caps {
     }
 }
 
-fn object(value: Value) -> Map<String, Value> {
-    match value {
-        Value::Object(map) => map,
-        other => panic!("expected a JSON object, got {other}"),
-    }
-}
-
 /// CPU time (user and system) this process has used so far; /proc reports it in USER_HZ, which
 /// Linux fixes at 100 per second.
 fn cpu_time() -> Option<Duration> {
@@ -199,25 +185,6 @@ fn cpu_time() -> Option<Duration> {
     let user: u64 = fields.nth(11)?.parse().ok()?;
     let system: u64 = fields.next()?.parse().ok()?;
     Some(Duration::from_millis((user + system) * 10))
-}
-
-/// The peak resident set of this process (VmHWM), in KiB.
-fn peak_memory_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
-fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 fn fail(message: &str) -> ExitCode {

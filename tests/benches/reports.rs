@@ -39,15 +39,8 @@ use palinsesto::services::reports::{ReadStats, ReportService};
 use palinsesto::services::{BrandService, ChannelService, CompetitorService, KpiService};
 use palinsesto::store::keys::{self, table};
 use palinsesto::store::{Index, Item, ItemStore, KeyRange, Page, Query, Store, StoreError, Write};
-use serde_json::{Map, Value, json};
-
-/// `cargo bench` passes `--bench` and gets the year; under `cargo test --all-targets` the same
-/// binary runs a small dataset through the same path and checks.
-static FULL_RUN: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-
-fn full_run() -> bool {
-    *FULL_RUN.get_or_init(|| std::env::args().any(|a| a == "--bench"))
-}
+use palinsesto_system_tests::bench::{full_run, mib, object, percentile, status_kib, thousands};
+use serde_json::{Value, json};
 
 struct Scale {
     days: i64,
@@ -687,13 +680,6 @@ async fn follow(
     }
 }
 
-fn object(value: Value) -> Map<String, Value> {
-    match value {
-        Value::Object(map) => map,
-        other => panic!("expected a JSON object, got {other}"),
-    }
-}
-
 const TEXTS: [&str; 6] = [
     "Il blend d'autunno è arrivato: note di nocciola e cacao, tostatura media. Lo trovate in negozio e online da oggi.",
     "Behind the counter: how our baristas dial in the grinder every morning before the first espresso of the day.",
@@ -1225,11 +1211,6 @@ struct Timings {
     report: Report,
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
-    sorted[i]
-}
-
 fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
@@ -1237,28 +1218,6 @@ fn ms(d: Duration) -> String {
 fn median(mut runs: Vec<Duration>) -> Duration {
     runs.sort();
     percentile(&runs, 0.5)
-}
-
-fn status_kib(field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with(field))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
-fn mib(kib: Option<u64>) -> String {
-    kib.map_or("n/a".into(), |k| format!("{:.0} MiB", k as f64 / 1024.0))
-}
-
-fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 fn kb(bytes: usize) -> String {

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod app;
 pub mod aws;
+pub mod bench;
 pub mod browser;
 pub mod bucket;
 pub mod desk;

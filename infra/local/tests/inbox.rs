@@ -7,7 +7,7 @@
 
 mod support;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Child;
 use std::time::{Duration, Instant};
 
@@ -176,6 +176,14 @@ impl Api {
     }
 }
 
+/// A fresh data folder (kept while the guard lives), a free port and the server's address.
+fn fresh() -> (tempfile::TempDir, PathBuf, u16, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("var");
+    let port = free_port();
+    (dir, data, port, format!("http://127.0.0.1:{port}"))
+}
+
 async fn brand(data: &Path, base: &str) -> Api {
     let api = Api::new(base, &token_for(data, "shop"));
     let (status, body, _) = api
@@ -192,10 +200,7 @@ async fn brand(data: &Path, base: &str) -> Api {
 
 #[tokio::test]
 async fn a_mastodon_reply_is_answered_exactly_once_across_a_killed_runner() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("var");
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
+    let (_dir, data, port, base) = fresh();
     let fake = FakeMastodon::start().await;
     fake.add_person("ada", "Ada", 120);
 
@@ -277,10 +282,7 @@ async fn a_mastodon_reply_is_answered_exactly_once_across_a_killed_runner() {
 
 #[tokio::test]
 async fn a_bluesky_reply_arrives_once_and_is_answered_once_in_its_thread() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("var");
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
+    let (_dir, data, port, base) = fresh();
     let pds = FakeBluesky::start().await;
     pds.add_person("ada.test", "Ada", 10);
 

@@ -6,9 +6,8 @@ use std::borrow::Cow;
 
 use super::{
     ENGAGEMENT_PER_POST_NOTE, MEASURES, Medium, NOT_AVAILABLE_NOTE, day_text, engagement_per_post,
-    local_time, number, outcome_label, rate_basis_label, zone,
+    kpi_format, local_time, number, outcome_label, rate_basis_label, zone,
 };
-use crate::domain::KpiMetric;
 use crate::domain::inbox_stats::ResponseFigures;
 use crate::domain::report::{Figures, Report};
 
@@ -224,11 +223,7 @@ fn kpis_section(sheet: &mut Sheet, report: &Report) {
         "difference %",
     ]);
     for kpi in &report.kpis {
-        let decimals = match kpi.metric {
-            m if m.is_percentage() => 2,
-            KpiMetric::FirstResponseMedianMinutes => 1,
-            _ => 0,
-        };
+        let (decimals, _) = kpi_format(kpi.metric);
         sheet.row([
             text("KPIs"),
             text(kpi.metric.label()),

@@ -7,9 +7,8 @@ use std::fmt::Write;
 use super::svg::{self, Labels, Series};
 use super::{
     ENGAGEMENT_PER_POST_NOTE, Key, MEASURES, Measure, Medium, NOT_AVAILABLE, NOT_AVAILABLE_NOTE,
-    day_text, engagement_per_post, escape, local_time, number, period_text, zone,
+    day_text, engagement_per_post, escape, kpi_format, local_time, number, period_text, zone,
 };
-use crate::domain::KpiMetric;
 use crate::domain::inbox_stats::ResponseFigures;
 use crate::domain::report::{
     ChannelFigures, CommunityRow, Delta, KpiOutcome, KpiStatus, RateBasis, Report,
@@ -411,11 +410,7 @@ fn followers_chart(page: &mut String, report: &Report) {
 }
 
 fn kpi_figure(kpi: &KpiStatus, value: Option<f64>, signed: bool) -> String {
-    let (decimals, unit) = match kpi.metric {
-        m if m.is_percentage() => (2, "%"),
-        KpiMetric::FirstResponseMedianMinutes => (1, " min"),
-        _ => (0, ""),
-    };
+    let (decimals, unit) = kpi_format(kpi.metric);
     figure(value, decimals, signed, unit)
 }
 
@@ -471,6 +466,11 @@ fn share(value: Option<f64>) -> String {
     figure(value.map(|v| v * 100.0), 1, false, "%")
 }
 
+/// A count, as page HTML.
+fn whole(n: usize) -> String {
+    figure(Some(n as f64), 0, false, "")
+}
+
 fn minutes(value: Option<f64>) -> String {
     figure(value, 0, false, " min")
 }
@@ -492,9 +492,7 @@ fn community(page: &mut String, report: &Report) {
     );
     type Card = (&'static str, fn(&ResponseFigures) -> String);
     let cards: [Card; 4] = [
-        ("Interactions", |f| {
-            figure(Some(f.interactions as f64), 0, false, "")
-        }),
+        ("Interactions", |f| whole(f.interactions)),
         ("Response rate", |f| share(f.response_rate)),
         ("Median first response", |f| {
             minutes(f.first_response_median_minutes)
@@ -580,10 +578,10 @@ fn community_row(page: &mut String, row: &CommunityRow, class: &str) {
          <td class=\"num\">{}</td></tr>",
         escape(&row.name),
         escape(network),
-        figure(Some(f.interactions as f64), 0, false, ""),
-        figure(Some(p.interactions as f64), 0, false, ""),
-        figure(Some(f.needing_answer as f64), 0, false, ""),
-        figure(Some(f.answered as f64), 0, false, ""),
+        whole(f.interactions),
+        whole(p.interactions),
+        whole(f.needing_answer),
+        whole(f.answered),
         share(f.response_rate),
         share(p.response_rate),
         minutes(f.first_response_median_minutes),

@@ -14,6 +14,7 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 
+use crate::domain::KpiMetric;
 use crate::domain::report::{Change, Delta, Figures, KpiOutcome, Period, RateBasis, Report};
 
 /// A way to render a report.
@@ -404,6 +405,16 @@ pub(crate) const MEASURES: [Measure; 7] = [
 pub(crate) fn engagement_per_post(figures: &Figures) -> Option<f64> {
     let engagement = figures.engagement?;
     (figures.posts_published > 0).then(|| engagement as f64 / figures.posts_published as f64)
+}
+
+/// How a KPI's figures are written: decimals and the unit after them (a page shows the unit; a
+/// sheet's column name says it).
+pub(crate) fn kpi_format(metric: KpiMetric) -> (usize, &'static str) {
+    match metric {
+        m if m.is_percentage() => (2, "%"),
+        KpiMetric::FirstResponseMedianMinutes => (1, " min"),
+        _ => (0, ""),
+    }
 }
 
 pub(crate) fn outcome_label(outcome: KpiOutcome) -> &'static str {

@@ -5,6 +5,7 @@
 use jiff::Timestamp;
 use jiff::civil::date;
 
+use crate::domain::business_hours::{median, percentile, share_within};
 use crate::domain::inbox_stats::ResponseFigures;
 use crate::domain::report::{
     Change, ChannelFigures, Community, CommunityDay, CommunityRow, CompetitorFigures, Day,
@@ -140,20 +141,19 @@ fn kpi(
     }
 }
 
-/// Response figures from counts and business minutes (`times` sorted, those answered).
-fn responses(interactions: usize, ignored: usize, times: &[f64], target: f64) -> ResponseFigures {
+/// Response figures from counts and business minutes (those answered), by the domain's own
+/// statistics.
+fn responses(interactions: usize, ignored: usize, times: &[i64], target: i64) -> ResponseFigures {
     let needing_answer = interactions - ignored;
     let answered = times.len();
-    let nearest_rank = |p: usize| times.get((p * answered).div_ceil(100).max(1) - 1).copied();
     ResponseFigures {
         interactions,
         needing_answer,
         answered,
         response_rate: (needing_answer > 0).then(|| answered as f64 / needing_answer as f64),
-        first_response_median_minutes: nearest_rank(50),
-        first_response_p90_minutes: nearest_rank(90),
-        within_target: (answered > 0)
-            .then(|| times.iter().filter(|t| **t <= target).count() as f64 / answered as f64),
+        first_response_median_minutes: median(&mut times.to_vec()),
+        first_response_p90_minutes: percentile(&mut times.to_vec(), 90),
+        within_target: share_within(times, target),
     }
 }
 
@@ -508,10 +508,9 @@ pub fn sample_report() -> Report {
 /// Twelve interactions on Mastodon and nine on Bluesky, one of them ignored, against a 60-minute
 /// target.
 fn sample_community() -> Community {
-    let mastodon = [4.0, 12.0, 25.0, 31.0, 48.0, 55.0, 70.0, 95.0, 140.0, 260.0];
-    let bluesky = [9.0, 15.0, 22.0, 38.0, 41.0, 66.0, 180.0];
-    let mut all: Vec<f64> = mastodon.iter().chain(&bluesky).copied().collect();
-    all.sort_by(f64::total_cmp);
+    let mastodon = [4, 12, 25, 31, 48, 55, 70, 95, 140, 260];
+    let bluesky = [9, 15, 22, 38, 41, 66, 180];
+    let all: Vec<i64> = mastodon.iter().chain(&bluesky).copied().collect();
     let row = |id: Option<&str>, name: &str, network, current, previous| CommunityRow {
         channel_id: id.map(channel_id),
         name: name.to_owned(),
@@ -527,28 +526,23 @@ fn sample_community() -> Community {
             None,
             "All channels",
             None,
-            responses(21, 1, &all, 60.0),
-            responses(
-                17,
-                0,
-                &[20.0, 35.0, 50.0, 62.0, 75.0, 90.0, 120.0, 300.0],
-                60.0,
-            ),
+            responses(21, 1, &all, 60),
+            responses(17, 0, &[20, 35, 50, 62, 75, 90, 120, 300], 60),
         )),
         channels: vec![
             row(
                 Some("01JNKQ00000000000000000001"),
                 "@acme@mastodon.social",
                 Some(Network::Mastodon),
-                responses(12, 0, &mastodon, 60.0),
-                responses(9, 0, &[20.0, 50.0, 62.0, 90.0, 300.0], 60.0),
+                responses(12, 0, &mastodon, 60),
+                responses(9, 0, &[20, 50, 62, 90, 300], 60),
             ),
             row(
                 Some("01JNKQ00000000000000000002"),
                 "@acme.coffee",
                 Some(Network::Bluesky),
-                responses(9, 1, &bluesky, 60.0),
-                responses(8, 0, &[35.0, 75.0, 120.0], 60.0),
+                responses(9, 1, &bluesky, 60),
+                responses(8, 0, &[35, 75, 120], 60),
             ),
             row(
                 Some("01JNKQ00000000000000000003"),

@@ -197,7 +197,10 @@ impl ReportService {
                 MAX_REPORT_INTERACTIONS,
             )
             .await?;
-        stats.queries += interactions.len().div_ceil(100).max(1);
+        stats.queries += interactions
+            .len()
+            .div_ceil(crate::store::inbox::PERIOD_PAGE)
+            .max(1);
         stats.interactions = interactions.len();
 
         let mut report = build_report(&ReportInput {

@@ -92,6 +92,9 @@ fn reply_sk(interaction: &InteractionId, reply: &ReplyId) -> String {
     format!("RP#{interaction}#{reply}")
 }
 
+/// Interactions read per query by [`Store::interactions_created`].
+pub const PERIOD_PAGE: usize = 100;
+
 /// Which page of a listing: created in `range`, in which order, from where, how many.
 #[derive(Debug, Clone, Copy)]
 pub struct PageRequest<'a> {
@@ -420,7 +423,7 @@ impl Store {
                         range: (Some(from), Some(to)),
                         oldest_first: true,
                         cursor: cursor.as_ref().map(Cursor::as_str),
-                        limit: 100.min(max.saturating_sub(all.len())).max(1),
+                        limit: PERIOD_PAGE.min(max.saturating_sub(all.len())).max(1),
                     },
                     |_| true,
                 )
