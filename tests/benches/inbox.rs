@@ -472,6 +472,7 @@ fn listed_interaction(k: usize, channel: ChannelId, now: Timestamp, rng: &mut Rn
                 root_id: None,
                 root_cid: None,
                 visibility: Some("public".into()),
+                chat: None,
             },
             created_at,
         },

@@ -65,6 +65,10 @@ pub enum DomainError {
     /// The caller's role does not allow the action.
     #[error("{0}")]
     Forbidden(String),
+    /// The network does not allow it (a rule of its API, or a capability it lacks), in plain
+    /// words naming the network.
+    #[error("{0}")]
+    NetworkRule(String),
 }
 
 impl DomainError {

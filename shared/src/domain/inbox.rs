@@ -86,15 +86,19 @@ pub enum InteractionState {
     /// Done without an answer needed.
     Resolved,
     Ignored,
+    /// Hidden on the network by a manager (where the network allows it): people other than its
+    /// author no longer see it.
+    Hidden,
 }
 
 impl InteractionState {
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::New,
         Self::Open,
         Self::Replied,
         Self::Resolved,
         Self::Ignored,
+        Self::Hidden,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -104,6 +108,7 @@ impl InteractionState {
             Self::Replied => "replied",
             Self::Resolved => "resolved",
             Self::Ignored => "ignored",
+            Self::Hidden => "hidden",
         }
     }
 
@@ -175,6 +180,11 @@ pub struct ReplyTarget {
     /// a direct message stays direct).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub visibility: Option<String>,
+    /// The conversation the item lives in, where an answer must name it: a Telegram chat id, the
+    /// person's id a Messenger or Instagram message is answered to (PSID, IGSID), an X
+    /// conversation id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chat: Option<String>,
 }
 
 /// An interaction as a network's reader found it, before it is recorded.
@@ -491,6 +501,9 @@ pub enum StreamKind {
     Threads,
     /// The brand's own recent replies: native answers count as responses.
     Own,
+    /// Direct messages where the network reads them apart from notifications (Messenger,
+    /// Instagram messaging, a Telegram bot's updates).
+    Messages,
 }
 
 impl StreamKind {
@@ -499,6 +512,7 @@ impl StreamKind {
             Self::Notifications => "notifications",
             Self::Threads => "threads",
             Self::Own => "own",
+            Self::Messages => "messages",
         }
     }
 }
@@ -583,6 +597,7 @@ mod tests {
                 root_id: None,
                 root_cid: None,
                 visibility: None,
+                chat: None,
             },
             created_at: "2027-01-15T10:00:00Z".parse().unwrap(),
         }

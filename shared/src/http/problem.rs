@@ -144,6 +144,12 @@ impl From<DomainError> for Problem {
             DomainError::Forbidden(detail) => {
                 Self::new(StatusCode::FORBIDDEN, "forbidden", "Not allowed", detail)
             }
+            DomainError::NetworkRule(detail) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "network-rule",
+                "The network does not allow it",
+                detail,
+            ),
         }
     }
 }

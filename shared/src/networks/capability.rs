@@ -11,6 +11,7 @@ use jiff::Timestamp;
 
 use super::{Account, PublishError};
 use crate::domain::inbox::{Incoming, NativeReply, ReplyTarget, StreamKind};
+use crate::domain::moderation::ModerationAction;
 use crate::domain::preflight::Rules;
 use crate::domain::{Asset, MetricsReading, Network};
 
@@ -170,4 +171,39 @@ pub trait ReplyTo: Send + Sync {
         target: &ReplyTarget,
         reply: &Outgoing,
     ) -> Result<ReadBack, PublishError>;
+
+    /// Answers a comment with a private message to its author (Meta's private replies, one per
+    /// comment: the domain's reply rules check that before this is called). Networks without
+    /// them refuse.
+    async fn reply_privately(
+        &self,
+        ctx: &PublishContext<'_>,
+        target: &ReplyTarget,
+        _reply: &Outgoing,
+    ) -> Result<Published, PublishError> {
+        let _ = target;
+        Err(PublishError::InvalidContent(format!(
+            "{} has no private replies to comments",
+            ctx.account.channel.network.display_name()
+        )))
+    }
+}
+
+/// Moderating on the brand's account: hiding, unhiding and liking what people said, deleting
+/// the brand's own replies, where the network allows it.
+#[async_trait]
+pub trait Moderate: Send + Sync {
+    /// The actions this network allows; the others are refused before any call, naming the
+    /// network.
+    fn actions(&self) -> &'static [ModerationAction];
+
+    /// Takes `action` on `target`, the interaction's item (for
+    /// [`ModerationAction::DeleteReply`], `target.id` is the brand's reply's network id).
+    /// Doing it twice is harmless: hiding a hidden comment is not an error.
+    async fn moderate(
+        &self,
+        account: &Account<'_>,
+        target: &ReplyTarget,
+        action: ModerationAction,
+    ) -> Result<(), PublishError>;
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use super::connect::{ConnectAccount, OAuthApps};
 use super::meta_graph::login::FacebookLogin;
 use super::{
-    CheckCredentials, Publish, ReadInbox, ReadMetrics, ReplyTo, bluesky, facebook, instagram,
+    CheckCredentials, Moderate, Publish, ReadInbox, ReadMetrics, ReplyTo, bluesky, facebook, instagram,
     linkedin, mastodon, telegram, threads, x,
 };
 use crate::domain::Network;
@@ -32,6 +32,8 @@ pub struct NetworkConnectors {
     pub inbox: Option<Arc<dyn ReadInbox>>,
     /// Answers it.
     pub reply: Option<Arc<dyn ReplyTo>>,
+    /// Hides, unhides and likes comments, deletes the brand's replies.
+    pub moderate: Option<Arc<dyn Moderate>>,
 }
 
 impl NetworkConnectors {
@@ -51,6 +53,12 @@ impl NetworkConnectors {
     pub fn answering<C: ReadInbox + ReplyTo + 'static>(mut self, connector: Arc<C>) -> Self {
         self.inbox = Some(connector.clone());
         self.reply = Some(connector);
+        self
+    }
+
+    /// These connectors, moderating with `connector`.
+    pub fn moderating<C: Moderate + 'static>(mut self, connector: Arc<C>) -> Self {
+        self.moderate = Some(connector);
         self
     }
 
@@ -87,6 +95,9 @@ impl NetworkConnectors {
         }
         if self.reply.is_some() {
             offered.push(Capability::Reply);
+        }
+        if self.moderate.is_some() {
+            offered.push(Capability::Moderation);
         }
         if self.connect.is_some() {
             offered.push(Capability::Oauth);
@@ -151,6 +162,14 @@ impl Connectors {
             .get(&network)
             .and_then(|n| n.reply.as_ref())
             .ok_or_else(|| unsupported(network, Capability::Reply))
+    }
+
+    /// The connector that moderates on `network`.
+    pub fn moderator(&self, network: Network) -> Result<&Arc<dyn Moderate>, Unsupported> {
+        self.by_network
+            .get(&network)
+            .and_then(|n| n.moderate.as_ref())
+            .ok_or_else(|| unsupported(network, Capability::Moderation))
     }
 
     /// What checks `network`'s credentials when they are stored, if anything does.

@@ -692,6 +692,7 @@ fn community_figures_in_business_minutes_across_a_dst_change_and_a_holiday() {
                         root_id: None,
                         root_cid: None,
                         visibility: None,
+                        chat: None,
                     },
                     created_at: at(created),
                 },

@@ -235,6 +235,7 @@ pub struct InboxCounts {
     pub replied: u64,
     pub resolved: u64,
     pub ignored: u64,
+    pub hidden: u64,
 }
 
 /// Interactions per state (kept as they change, not counted on request).
@@ -250,6 +251,7 @@ pub async fn inbox_counts(State(s): State<AppState>, Caller(actor): Caller) -> A
         replied: of(InteractionState::Replied),
         resolved: of(InteractionState::Resolved),
         ignored: of(InteractionState::Ignored),
+        hidden: of(InteractionState::Hidden),
     })
     .into_response())
 }

@@ -210,6 +210,7 @@ fn incoming(notification: &Value) -> Option<Incoming> {
             root_id: text(notification, "/record/reply/root/uri"),
             root_cid: text(notification, "/record/reply/root/cid"),
             visibility: None,
+            chat: None,
         },
         raw: notification.clone(),
         external_id: uri,

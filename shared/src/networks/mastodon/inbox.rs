@@ -252,6 +252,7 @@ fn incoming(status: &Value, host: &str, root: Option<&str>) -> Option<Incoming> 
             root_id: None,
             root_cid: None,
             visibility,
+            chat: None,
         },
         raw: status.clone(),
         parent,

@@ -83,6 +83,7 @@ impl ReadInbox for SandboxConnector {
                         root_id: Some(remote_id.clone()),
                         root_cid: None,
                         visibility: None,
+                        chat: None,
                     },
                     created_at: c.at,
                 });
