@@ -39,7 +39,8 @@ impl ReadInbox for BlueskyConnector {
         match stream {
             StreamKind::Notifications => self.notifications(account, seen).await,
             StreamKind::Own => self.own(account, seen).await,
-            StreamKind::Threads => Ok(InboxRead::default()),
+            // Not polled on Bluesky (threads: notifications say `reply`; chats: not read).
+            StreamKind::Threads | StreamKind::Messages => Ok(InboxRead::default()),
         }
     }
 }

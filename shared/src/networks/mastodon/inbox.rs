@@ -61,6 +61,8 @@ impl ReadInbox for MastodonConnector {
             StreamKind::Notifications => self.notifications(&base, token, cursor).await,
             StreamKind::Threads => self.threads(&base, token, recent_posts).await,
             StreamKind::Own => self.own(&base, token, cursor).await,
+            // Direct statuses arrive as mention notifications.
+            StreamKind::Messages => Ok(InboxRead::default()),
         }
     }
 }
