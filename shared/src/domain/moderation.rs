@@ -75,9 +75,13 @@ impl ModerationAction {
 pub enum ModerationState {
     /// Waiting for the worker.
     Pending,
-    Done { at: Timestamp },
+    Done {
+        at: Timestamp,
+    },
     /// The network refused it, or it failed for good; `message` says why in plain words.
-    Failed { message: String },
+    Failed {
+        message: String,
+    },
 }
 
 /// One manager's request to moderate an interaction.

@@ -40,9 +40,7 @@ pub fn check(interaction: &Interaction, c: ReplyCheck<'_>) -> Result<(), DomainE
     let name = network.display_name();
     let refuse = |why: String| Err(DomainError::NetworkRule(why));
     if c.private {
-        if !matches!(network, Network::Facebook | Network::Instagram)
-            || interaction.is_direct()
-        {
+        if !matches!(network, Network::Facebook | Network::Instagram) || interaction.is_direct() {
             return refuse(format!(
                 "{name} has no private replies to comments: they are a Facebook and Instagram feature for comments"
             ));
@@ -270,7 +268,10 @@ mod tests {
         assert!(check(&named, check_at(now)).is_ok());
         let longer = interaction(Network::X, InteractionKind::Reply, "@acme_fans where?");
         let why = refusal(check(&longer, check_at(now)));
-        assert!(why.contains("mention or quote") && why.contains("@acme"), "{why}");
+        assert!(
+            why.contains("mention or quote") && why.contains("@acme"),
+            "{why}"
+        );
         // other networks answer replies without a mention
         let bsky = interaction(Network::Bluesky, InteractionKind::Reply, "where?");
         assert!(check(&bsky, check_at(now)).is_ok());

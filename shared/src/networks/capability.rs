@@ -151,6 +151,41 @@ pub trait ReadInbox: Send + Sync {
         cursor: Option<&str>,
         recent_posts: &[String],
     ) -> Result<InboxRead, PublishError>;
+
+    /// Reads items a webhook named only by id ([`Pushed::to_fetch`]). Networks whose pushes
+    /// are complete never get here.
+    async fn fetch(
+        &self,
+        account: &Account<'_>,
+        ids: &[String],
+    ) -> Result<InboxRead, PublishError> {
+        let _ = (account, ids);
+        Ok(InboxRead::default())
+    }
+}
+
+/// What one verified webhook delivery says about one account it names.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Pushed {
+    /// The network's id of the account the delivery is for (a Page id, an Instagram or Threads
+    /// user id, a LinkedIn organization URN, an X user id; for Telegram, the channel's hook).
+    pub account: String,
+    /// What people addressed to the brand, complete enough to record.
+    pub found: Vec<Incoming>,
+    /// The brand's own replies made on the network.
+    pub native: Vec<NativeReply>,
+    /// Items the delivery names only by id (an Instagram mention): read with the account's token
+    /// by the inbox worker ([`ReadInbox::fetch`]), since the hook function cannot open
+    /// credentials.
+    pub to_fetch: Vec<String>,
+}
+
+/// Turning a verified webhook delivery of a network into what it says, without any call: the
+/// hook function that parses it holds no credentials. Signatures are checked before this.
+pub trait ParsePush: Send + Sync {
+    /// What `body` says, per account. A body that is not the network's shape is an error in
+    /// plain words (answered 400, nothing stored); parts it does not know are skipped.
+    fn parse(&self, body: &[u8]) -> Result<Vec<Pushed>, String>;
 }
 
 /// Answering an interaction on the network, exactly once: a stable key per reply, and a

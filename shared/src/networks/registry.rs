@@ -8,8 +8,8 @@ use std::sync::Arc;
 use super::connect::{ConnectAccount, OAuthApps};
 use super::meta_graph::login::FacebookLogin;
 use super::{
-    CheckCredentials, Moderate, Publish, ReadInbox, ReadMetrics, ReplyTo, bluesky, facebook, instagram,
-    linkedin, mastodon, telegram, threads, x,
+    CheckCredentials, Moderate, ParsePush, Publish, ReadInbox, ReadMetrics, ReplyTo, bluesky,
+    facebook, instagram, linkedin, mastodon, telegram, threads, x,
 };
 use crate::domain::Network;
 use crate::domain::coverage::{self, Capability};
@@ -34,6 +34,8 @@ pub struct NetworkConnectors {
     pub reply: Option<Arc<dyn ReplyTo>>,
     /// Hides, unhides and likes comments, deletes the brand's replies.
     pub moderate: Option<Arc<dyn Moderate>>,
+    /// Reads the network's verified webhook deliveries.
+    pub push: Option<Arc<dyn ParsePush>>,
 }
 
 impl NetworkConnectors {
@@ -59,6 +61,12 @@ impl NetworkConnectors {
     /// These connectors, moderating with `connector`.
     pub fn moderating<C: Moderate + 'static>(mut self, connector: Arc<C>) -> Self {
         self.moderate = Some(connector);
+        self
+    }
+
+    /// These connectors, reading webhook deliveries with `parser`.
+    pub fn pushing<P: ParsePush + 'static>(mut self, parser: Arc<P>) -> Self {
+        self.push = Some(parser);
         self
     }
 
@@ -170,6 +178,11 @@ impl Connectors {
             .get(&network)
             .and_then(|n| n.moderate.as_ref())
             .ok_or_else(|| unsupported(network, Capability::Moderation))
+    }
+
+    /// What reads `network`'s webhook deliveries, if it pushes.
+    pub fn push_parser(&self, network: Network) -> Option<&Arc<dyn ParsePush>> {
+        self.by_network.get(&network).and_then(|n| n.push.as_ref())
     }
 
     /// What checks `network`'s credentials when they are stored, if anything does.
