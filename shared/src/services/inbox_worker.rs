@@ -14,8 +14,8 @@ use super::preflight::Preflight;
 use super::publishing::StoreCredentials;
 use super::{Ports, ServiceError};
 use crate::domain::inbox::{
-    BUSY_WINDOW, InboxStream, Interaction, MAX_REPLY_ATTEMPTS, PollCadence, REPLY_LEASE,
-    ReplyState, ResponseVia, StreamKind,
+    BUSY_WINDOW, InboxStream, Incoming, Interaction, MAX_REPLY_ATTEMPTS, NativeReply, PollCadence,
+    REPLY_LEASE, ReplyState, ResponseVia, StreamKind,
 };
 use crate::domain::inbox_settings::InboxSettings;
 use crate::domain::inbox_stats::{deadline, needs_answer};
@@ -59,7 +59,7 @@ pub struct InboxWorker {
 }
 
 /// The brand's recent posts on a channel: their network ids, and the post each is.
-struct RecentPosts {
+pub struct RecentPosts {
     by_remote: HashMap<String, PostId>,
 }
 
@@ -152,8 +152,6 @@ impl InboxWorker {
             return Ok(store.put_stream(brand, &stream, Some(version)).await?);
         };
         let recent = self.recent_posts(brand, &channel, now).await?;
-        let (settings, zone) = self.settings(brand).await?;
-        let retention = settings.retention();
         let recent_ids: Vec<String> = recent.by_remote.keys().cloned().collect();
         let sink = StoreCredentials {
             store: store.clone(),
@@ -195,7 +193,39 @@ impl InboxWorker {
                 return Err(ServiceError::BadRequest(e.to_string()));
             }
         };
-        for incoming in read.found {
+        let found = self
+            .take_in(brand, &channel, &recent, read.found, read.native)
+            .await?;
+        report.recorded += found.recorded;
+        report.native_responses += found.native_responses;
+        if read.cursor.is_some() {
+            stream.cursor = read.cursor;
+        }
+        stream.failures = 0;
+        stream.last_polled = Some(now);
+        stream.next_poll = self.cadence.next(now, !recent.by_remote.is_empty(), 0);
+        match store.put_stream(brand, &stream, Some(version)).await {
+            // The stream was reset meanwhile (the channel reconnected): its new state wins.
+            Err(StoreError::Conflict { .. }) => Ok(()),
+            other => Ok(other?),
+        }
+    }
+
+    /// Records what a read or a webhook found on `channel`: each interaction once, the brand's
+    /// native replies as responses. Used by polls and by pushed deliveries alike.
+    pub async fn take_in(
+        &self,
+        brand: &BrandId,
+        channel: &Channel,
+        recent: &RecentPosts,
+        found: Vec<Incoming>,
+        native: Vec<NativeReply>,
+    ) -> Result<InboxTickReport, ServiceError> {
+        let mut report = InboxTickReport::default();
+        let now = self.ports.clock.now();
+        let (settings, zone) = self.settings(brand).await?;
+        let retention = settings.retention();
+        for incoming in found {
             let answers = [incoming.parent.as_ref(), incoming.root.as_ref()]
                 .into_iter()
                 .flatten()
@@ -231,11 +261,11 @@ impl InboxWorker {
                 report.recorded += 1;
             }
         }
-        for native in read.native {
+        for native in native {
             if self
                 .respond(
                     brand,
-                    &channel,
+                    channel,
                     &native.parent,
                     (native.created_at, ResponseVia::Native),
                     retention,
@@ -245,21 +275,11 @@ impl InboxWorker {
                 report.native_responses += 1;
             }
         }
-        if read.cursor.is_some() {
-            stream.cursor = read.cursor;
-        }
-        stream.failures = 0;
-        stream.last_polled = Some(now);
-        stream.next_poll = self.cadence.next(now, !recent.by_remote.is_empty(), 0);
-        match store.put_stream(brand, &stream, Some(version)).await {
-            // The stream was reset meanwhile (the channel reconnected): its new state wins.
-            Err(StoreError::Conflict { .. }) => Ok(()),
-            other => Ok(other?),
-        }
+        Ok(report)
     }
 
     /// The brand's posts published on `channel` in the last [`BUSY_WINDOW`].
-    async fn recent_posts(
+    pub async fn recent_posts(
         &self,
         brand: &BrandId,
         channel: &Channel,
