@@ -54,6 +54,19 @@ pub(super) enum Subject {
     Media,
     /// Reading the channel's subscriber count: creates nothing.
     Subscribers,
+    /// Reading the bot's updates (`getUpdates`, `getMe`): creates nothing.
+    Updates,
+    /// The brand's answer in a discussion group or a private chat.
+    Reply,
+    /// Deleting one of the bot's messages: creates nothing, so a lost answer is a plain retry.
+    Delete,
+}
+
+impl Subject {
+    /// Whether the call creates nothing, so that a lost answer leaves nothing unknown.
+    fn reads(self) -> bool {
+        matches!(self, Self::Subscribers | Self::Updates | Self::Delete)
+    }
 }
 
 impl TelegramConnector {
@@ -86,7 +99,7 @@ impl TelegramConnector {
         request: RequestBuilder,
         about: &About<'_>,
     ) -> Result<Value, PublishError> {
-        let reads = about.subject == Subject::Subscribers;
+        let reads = about.subject.reads();
         // `without_url`: reqwest's errors carry the URL, and the URL carries the token.
         let transport = |e: CallError| {
             if reads {
@@ -165,8 +178,11 @@ fn refused(
     about: &About<'_>,
 ) -> PublishError {
     let chat = about.chat;
-    let reads = about.subject == Subject::Subscribers;
+    let reads = about.subject.reads();
     let lower = description.to_lowercase();
+    if let Some(refusal) = inbox_refusal(code, &description, &lower, about) {
+        return refusal;
+    }
     let not_allowed = || {
         let act = if reads { "read" } else { "post in" };
         PublishError::AuthExpired(format!(
@@ -208,8 +224,11 @@ fn refused(
         400 if lower.contains("chat not found") => PublishError::Misconfigured(format!(
             "Telegram cannot find the chat {chat} ({description}): check the channel's settings.chat_id and that the bot was added to the channel"
         )),
-        400 if reads => PublishError::Misconfigured(format!(
+        400 if about.subject == Subject::Subscribers => PublishError::Misconfigured(format!(
             "Telegram refused to count the subscribers of {chat} ({description}): check the channel's settings.chat_id"
+        )),
+        400 if about.subject == Subject::Updates => PublishError::Misconfigured(format!(
+            "Telegram refused to hand over the bot's updates ({description})"
         )),
         400 if about.subject == Subject::Media && is_about_media(&lower) => {
             PublishError::InvalidMedia(format!("Telegram refused the media: {description}"))
@@ -226,11 +245,55 @@ fn refused(
             "Telegram had a server error ({description}); it will be tried again"
         )),
         _ if reads => PublishError::Transient(format!(
-            "Telegram answered error {code} when asked for the subscriber count: {description}"
+            "Telegram answered error {code} when asked {}: {description}",
+            match about.subject {
+                Subject::Updates => "for the bot's updates",
+                Subject::Delete => "to delete a message",
+                _ => "for the subscriber count",
+            }
         )),
         _ => PublishError::InvalidContent(format!(
             "Telegram refused the message (error {code}): {description}"
         )),
+    }
+}
+
+/// The refusals particular to reading updates, answering in a group and deleting, in the words
+/// of what the brand was doing; `None` for those worded as publishing's.
+fn inbox_refusal(
+    code: u16,
+    description: &str,
+    lower: &str,
+    about: &About<'_>,
+) -> Option<PublishError> {
+    let chat = about.chat;
+    match (about.subject, code) {
+        // Telegram's Bot API, getUpdates: "will not work if an outgoing webhook is set up"; two
+        // pollers of one bot are refused with 409 as well (checked 2026-12-06,
+        // https://core.telegram.org/bots/api#getupdates).
+        (Subject::Updates, 409) if lower.contains("webhook") => Some(PublishError::Misconfigured(format!(
+            "Telegram will not hand the bot's updates to polling while a webhook is set for it ({description}): a bot uses either its webhook or getUpdates, never both; remove the webhook or let it deliver the updates"
+        ))),
+        (Subject::Updates, 409) => Some(PublishError::Misconfigured(format!(
+            "another program is reading this bot's updates ({description}): a bot must serve one integration only; give Palinsesto a bot of its own"
+        ))),
+        (Subject::Reply | Subject::Delete, 403) => Some(PublishError::AuthExpired(format!(
+            "Telegram does not let the bot write in the chat {chat} ({description}): it must stay a member of the channel's discussion group (an administrator, to see every comment), and a person who blocked it can no longer be answered"
+        ))),
+        (Subject::Reply, 400) if lower.contains("message to be replied not found") => {
+            Some(PublishError::InvalidContent(format!(
+                "the message to answer is no longer in the chat {chat} ({description}): it was deleted"
+            )))
+        }
+        (Subject::Delete, 400) if lower.contains("can't be deleted") => {
+            Some(PublishError::InvalidContent(format!(
+                "Telegram no longer lets the bot delete this message ({description}): a bot may delete its messages in groups only for 48 hours"
+            )))
+        }
+        (Subject::Delete, 400) => Some(PublishError::InvalidContent(format!(
+            "Telegram refused to delete the message in the chat {chat}: {description}"
+        ))),
+        _ => None,
     }
 }
 

@@ -1,14 +1,19 @@
 //! Telegram: posts to a channel through the Bot API (the bot must be an administrator there).
 //! The bot token sits in the URL path, so no URL and no token ever reaches an error message.
 //! `client` calls the Bot API and words its refusals; `publish` and `metrics` are the
-//! capabilities.
+//! capabilities, with `inbox` (the bot's updates), `reply`, `moderate` and `push` (its webhook)
+//! for the community inbox.
 
 use crate::outbound::OutboundClient;
 
 mod check;
 mod client;
+mod inbox;
 mod metrics;
+mod moderate;
 mod publish;
+mod push;
+mod reply;
 
 const NETWORK: &str = "Telegram";
 pub const DEFAULT_API_BASE: &str = "https://api.telegram.org";

@@ -24,23 +24,27 @@ pub(super) enum Step {
     Create,
     Media,
     Read,
+    /// An answer to someone's post: created like a post, refused by X's reply rules.
+    Reply,
+    /// Hiding, liking, deleting: creates nothing, so a lost answer is a plain retry.
+    Moderate,
 }
 
 impl Step {
     fn transport(self, e: &CallError) -> PublishError {
         match self {
-            Step::Create => create_failed(NETWORK, e),
-            Step::Media | Step::Read => call_failed(NETWORK, e),
+            Step::Create | Step::Reply => create_failed(NETWORK, e),
+            Step::Media | Step::Read | Step::Moderate => call_failed(NETWORK, e),
         }
     }
 
     /// A success answer we cannot read: after a create, the post may exist.
     fn garbled(self, what: &str) -> PublishError {
         match self {
-            Step::Create => PublishError::UnknownOutcome(format!(
+            Step::Create | Step::Reply => PublishError::UnknownOutcome(format!(
                 "X accepted the post but its answer could not be read ({what}); it will be checked before any retry"
             )),
-            Step::Media | Step::Read => {
+            Step::Media | Step::Read | Step::Moderate => {
                 PublishError::Transient(format!("X gave an answer that could not be read: {what}"))
             }
         }
@@ -184,6 +188,15 @@ async fn failure(response: Response, step: Step) -> PublishError {
         403 if problem.is_duplicate() => PublishError::Duplicate(format!(
             "X refused the post as a duplicate of one the account already made: {detail}"
         )),
+        // X's reply rule since 2026-02-23 (engagement.md, "X"): a self-serve app may answer only
+        // posts that mention or quote the account. Its refusal is about this post, not the
+        // channel's access: a plain failure, never retried.
+        403 if step == Step::Reply => PublishError::InvalidContent(format!(
+            "X refused the reply ({detail}): since 2026-02-23 X lets an app reply only to posts that mention or quote the brand's account (or the app lacks the tweet.write permission)"
+        )),
+        403 if step == Step::Moderate => PublishError::AuthExpired(format!(
+            "X did not allow this ({detail}); hiding replies needs the tweet.moderate.write permission, liking like.write, deleting tweet.write: connect the channel again"
+        )),
         403 if step == Step::Read => PublishError::AuthExpired(format!(
             "X did not allow this read ({detail}); check that the app has the tweet.read and users.read permissions, then connect the channel again"
         )),
@@ -195,7 +208,7 @@ async fn failure(response: Response, step: Step) -> PublishError {
             message: format!("X's rate limit for this account or app is used up: {detail}"),
         },
         // A gateway timeout on a create may still have created the post behind the gateway.
-        504 if step == Step::Create => PublishError::UnknownOutcome(format!(
+        504 if matches!(step, Step::Create | Step::Reply) => PublishError::UnknownOutcome(format!(
             "X timed out answering ({detail}); the post may or may not have been made, so it will be checked before any retry"
         )),
         500..=599 => PublishError::Transient(format!("X had a problem ({status}): {detail}")),

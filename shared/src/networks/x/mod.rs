@@ -1,7 +1,8 @@
 //! X (API v2): posts and threads for one OAuth 2.0 user, media through the chunked upload, and a
 //! read-back of the account's recent posts after an unknown outcome (X has no idempotency key).
 //! `client` holds the calls (token renewal, refusals); `media` the chunked upload; `publish` and
-//! `metrics` the capabilities.
+//! `metrics` the capabilities; `inbox` (opt-in: X bills each post read), `reply`, `moderate` and
+//! `push` (Account Activity and X Activity API deliveries) the community inbox.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -11,10 +12,14 @@ use crate::networks::connect::OAuthApps;
 use crate::outbound::OutboundClient;
 
 mod client;
+mod inbox;
 mod media;
 mod metrics;
+mod moderate;
 pub mod oauth;
 mod publish;
+mod push;
+mod reply;
 
 pub use publish::same_text;
 
@@ -44,6 +49,20 @@ mod endpoint {
 
     pub fn user_tweets(user_id: &str) -> String {
         format!("/2/users/{}/tweets", urlencoding::encode(user_id))
+    }
+
+    pub const SEARCH_RECENT: &str = "/2/tweets/search/recent";
+
+    pub fn user_mentions(user_id: &str) -> String {
+        format!("/2/users/{}/mentions", urlencoding::encode(user_id))
+    }
+
+    pub fn hidden(id: &str) -> String {
+        format!("/2/tweets/{}/hidden", urlencoding::encode(id))
+    }
+
+    pub fn user_likes(user_id: &str) -> String {
+        format!("/2/users/{}/likes", urlencoding::encode(user_id))
     }
 }
 

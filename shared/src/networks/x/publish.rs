@@ -18,7 +18,7 @@ const READ_BACK_PAGE: u32 = 20;
 const READ_BACK_PAGES: usize = 5;
 
 impl XConnector {
-    async fn create_tweet(
+    pub(super) async fn create_tweet(
         &self,
         session: &mut Session<'_>,
         text: &str,
@@ -43,7 +43,7 @@ impl XConnector {
             .id)
     }
 
-    async fn user_id(&self, session: &mut Session<'_>) -> Result<String, PublishError> {
+    pub(super) async fn user_id(&self, session: &mut Session<'_>) -> Result<String, PublishError> {
         let channel = session.account.channel;
         let key = format!("{}@{:?}", channel.id, channel.credentials_updated_at);
         if let Some(id) = self.cached_user_id(&key) {
@@ -64,7 +64,7 @@ impl XConnector {
     }
 }
 
-fn tweet_url(id: &str) -> String {
+pub(super) fn tweet_url(id: &str) -> String {
     format!("https://x.com/i/web/status/{id}")
 }
 
