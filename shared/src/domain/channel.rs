@@ -379,6 +379,13 @@ impl ChannelFields {
                         format!("must be one of {}", network.logins().join(", ")),
                     );
                 }
+            } else if network == Network::X && key == X_READ_INBOX {
+                if !value.is_boolean() {
+                    v.add(
+                        field,
+                        "must be true or false: whether the channel's inbox is read (X bills every post read)",
+                    );
+                }
             } else if network == Network::Sandbox
                 && let Some(why) = super::sandbox::check_setting(key, value)
             {
@@ -402,6 +409,11 @@ impl ChannelFields {
         })
     }
 }
+
+/// An X channel's setting that turns its inbox on: `true` reads mentions, replies and the
+/// brand's own answers; absent or `false` reads nothing, since X bills every post read (pay per
+/// use since 2026, engagement.md "X").
+pub const X_READ_INBOX: &str = "read_inbox";
 
 fn parse_handle(raw: &str) -> Result<String, String> {
     let handle = raw.trim();

@@ -315,29 +315,37 @@ pub fn standard_connectors(
             NetworkConnectors::checking::<bluesky::BlueskyConnector>(bluesky.clone())
                 .answering(bluesky)
         }),
-        (
-            Network::Linkedin,
-            NetworkConnectors::publishing_and_metrics(
+        (Network::Linkedin, {
+            let linkedin = Arc::new(
                 linkedin::LinkedinConnector::new(http.clone(), e.linkedin.clone())
                     .with_oauth_base(e.linkedin_web.clone())
                     .with_apps(apps.clone())
                     .with_polling(i, w),
+            );
+            NetworkConnectors::publishing_and_metrics::<linkedin::LinkedinConnector>(
+                linkedin.clone(),
             )
+            .answering(linkedin.clone())
+            .moderating(linkedin.clone())
+            .pushing(linkedin)
             .connecting(linkedin::oauth::LinkedinOAuth::new(
                 http.clone(),
                 &e.linkedin_web,
                 &e.linkedin,
-            )),
-        ),
-        (
-            Network::X,
-            NetworkConnectors::publishing_and_metrics(
+            ))
+        }),
+        (Network::X, {
+            let x = Arc::new(
                 x::XConnector::new(http.clone(), e.x.clone())
                     .with_apps(apps.clone())
                     .with_polling(i, w),
-            )
-            .connecting(x::oauth::XOAuth::new(http.clone(), &e.x_web, &e.x)),
-        ),
+            );
+            NetworkConnectors::publishing_and_metrics::<x::XConnector>(x.clone())
+                .answering(x.clone())
+                .moderating(x.clone())
+                .pushing(x)
+                .connecting(x::oauth::XOAuth::new(http.clone(), &e.x_web, &e.x))
+        }),
         (
             Network::Facebook,
             NetworkConnectors::publishing_and_metrics(facebook::FacebookConnector::new(
@@ -380,10 +388,13 @@ pub fn standard_connectors(
                 &e.threads,
             )),
         ),
-        (
-            Network::Telegram,
-            NetworkConnectors::checking(telegram::TelegramConnector::new(http, e.telegram.clone())),
-        ),
+        (Network::Telegram, {
+            let telegram = Arc::new(telegram::TelegramConnector::new(http, e.telegram.clone()));
+            NetworkConnectors::checking::<telegram::TelegramConnector>(telegram.clone())
+                .answering(telegram.clone())
+                .moderating(telegram.clone())
+                .pushing(telegram)
+        }),
     ])
 }
 

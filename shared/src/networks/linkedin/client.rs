@@ -23,13 +23,21 @@ pub(super) enum Step {
     Read,
     /// Statistics, which need their own permissions.
     Metrics,
+    /// Reading the comments under the page's posts.
+    Inbox,
+    /// The page's answer to a comment: created like a post.
+    Reply,
+    /// Liking a comment or deleting the page's own: creates nothing new to look for.
+    Moderate,
 }
 
 impl Step {
     fn transport(self, e: &CallError) -> PublishError {
         match self {
-            Step::Create => create_failed(NETWORK, e),
-            Step::Media | Step::Read | Step::Metrics => call_failed(NETWORK, e),
+            Step::Create | Step::Reply => create_failed(NETWORK, e),
+            Step::Media | Step::Read | Step::Metrics | Step::Inbox | Step::Moderate => {
+                call_failed(NETWORK, e)
+            }
         }
     }
 }
@@ -88,6 +96,20 @@ impl<'a> Session<'a> {
         step: Step,
         build: impl Fn(&reqwest::Client) -> RequestBuilder,
     ) -> Result<Response, PublishError> {
+        match self.send_allowing(step, &[], build).await? {
+            Some(response) => Ok(response),
+            None => unreachable!("no status is allowed"),
+        }
+    }
+
+    /// As [`Session::send`], but an answer with one of the `allowed` statuses is `None` instead
+    /// of an error: a comment already deleted, a reaction already made.
+    pub(super) async fn send_allowing(
+        &mut self,
+        step: Step,
+        allowed: &[StatusCode],
+        build: impl Fn(&reqwest::Client) -> RequestBuilder,
+    ) -> Result<Option<Response>, PublishError> {
         loop {
             let request = build(&self.linkedin.http)
                 .bearer_auth(&self.token)
@@ -101,7 +123,10 @@ impl<'a> Session<'a> {
                 .map_err(|e| step.transport(&e))?;
             let status = response.status();
             if status.is_success() {
-                return Ok(response);
+                return Ok(Some(response));
+            }
+            if allowed.contains(&status) {
+                return Ok(None);
             }
             if status == StatusCode::UNAUTHORIZED && !self.refreshed && self.can_refresh() {
                 self.refresh().await?;
@@ -171,6 +196,12 @@ async fn failure(response: Response, step: Step, version: &str) -> PublishError 
         401 => PublishError::AuthExpired(format!(
             "LinkedIn refused the channel's access token ({message}); its tokens last 60 days: connect the channel again"
         )),
+        403 if step == Step::Inbox => PublishError::AuthExpired(format!(
+            "LinkedIn did not allow reading the page's comments ({message}); it needs the r_organization_social permission and an ADMINISTRATOR role on the page: connect the channel again"
+        )),
+        403 if matches!(step, Step::Reply | Step::Moderate) => PublishError::AuthExpired(format!(
+            "LinkedIn did not allow acting as the page ({message}); it needs the w_organization_social permission and an ADMINISTRATOR role on the page: connect the channel again"
+        )),
         403 if step == Step::Metrics => PublishError::AuthExpired(format!(
             "LinkedIn did not allow reading statistics ({message}); a page's statistics need the rw_organization_admin permission and an ADMINISTRATOR role on the page, a member's need r_member_postAnalytics: connect the channel again"
         )),
@@ -196,7 +227,7 @@ async fn failure(response: Response, step: Step, version: &str) -> PublishError 
             ))
         }
         // A gateway timeout on a create may still have created the post behind the gateway.
-        504 if step == Step::Create => PublishError::UnknownOutcome(format!(
+        504 if matches!(step, Step::Create | Step::Reply) => PublishError::UnknownOutcome(format!(
             "LinkedIn timed out answering ({message}); the post may or may not have been made, so it will be checked before any retry"
         )),
         500..=599 => {
@@ -205,6 +236,15 @@ async fn failure(response: Response, step: Step, version: &str) -> PublishError 
         400..=499 if step == Step::Metrics => PublishError::InvalidContent(format!(
             "LinkedIn refused the statistics request: {message}"
         )),
+        400..=499 if step == Step::Inbox => PublishError::Misconfigured(format!(
+            "LinkedIn refused to read the page's comments: {message}"
+        )),
+        400..=499 if step == Step::Reply => {
+            PublishError::InvalidContent(format!("LinkedIn refused the reply: {message}"))
+        }
+        400..=499 if step == Step::Moderate => {
+            PublishError::InvalidContent(format!("LinkedIn refused the action: {message}"))
+        }
         400..=499 if step == Step::Media => {
             PublishError::InvalidMedia(format!("LinkedIn refused the media: {message}"))
         }

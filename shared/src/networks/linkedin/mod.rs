@@ -1,7 +1,9 @@
 //! LinkedIn (versioned REST Posts API): posts for a member or an organization page, images and
 //! videos through their upload flows, follow-ups as comments, a read-back by author, and post and
 //! page statistics. `client` holds the calls (token renewal, LinkedIn's headers, refusals);
-//! `media` the upload flows; `publish` and `metrics` the capabilities.
+//! `media` the upload flows; `publish` and `metrics` the capabilities; `inbox` (comments under
+//! an organization page's posts), `reply`, `moderate` and `push` (social action notifications)
+//! the community inbox.
 
 use std::time::Duration;
 
@@ -9,10 +11,14 @@ use crate::networks::connect::OAuthApps;
 use crate::outbound::OutboundClient;
 
 mod client;
+mod inbox;
 mod media;
 mod metrics;
+mod moderate;
 pub mod oauth;
 mod publish;
+mod push;
+mod reply;
 
 pub use publish::little_text;
 
@@ -43,6 +49,17 @@ mod endpoint {
             urlencoding::encode(post_urn)
         )
     }
+
+    /// One comment, by the entity it is on (`urn:li:activity:..`, a share, a comment) and its id.
+    pub fn comment(entity: &str, comment_id: &str) -> String {
+        format!(
+            "/rest/socialActions/{}/comments/{}",
+            urlencoding::encode(entity),
+            urlencoding::encode(comment_id)
+        )
+    }
+
+    pub const REACTIONS: &str = "/rest/reactions";
 }
 
 pub const DEFAULT_VERSION: &str = "202510";

@@ -12,13 +12,12 @@ use serde_json::Value;
 
 use super::client::{Session, Step, parse};
 use super::{XConnector, endpoint};
+use crate::domain::channel::X_READ_INBOX;
 use crate::domain::inbox::{
     Author, Incoming, InteractionKind, NativeReply, ReplyTarget, StreamKind,
 };
 use crate::networks::{Account, InboxRead, PublishError, ReadInbox};
 
-/// The channel setting that turns reading on (see `domain::channel`).
-pub const READ_INBOX: &str = "read_inbox";
 /// The largest page X gives; the first read takes a small one (each post read is billed).
 const PAGE: u32 = 100;
 const FIRST_PAGE: u32 = 10;
@@ -83,7 +82,7 @@ fn reads_inbox(account: &Account<'_>) -> bool {
     account
         .channel
         .settings
-        .get(READ_INBOX)
+        .get(X_READ_INBOX)
         .and_then(Value::as_bool)
         == Some(true)
 }
