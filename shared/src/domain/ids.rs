@@ -137,6 +137,11 @@ ulid_id!(
     ReplyId,
     "reply"
 );
+ulid_id!(
+    /// A person who interacts with the brand (the community's member record).
+    PersonId,
+    "person"
+);
 
 #[cfg(test)]
 mod tests {

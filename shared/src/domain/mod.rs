@@ -19,6 +19,7 @@ pub mod inbox_stats;
 pub mod kpi;
 pub mod metrics;
 pub mod moderation;
+pub mod people;
 pub mod post;
 pub mod preflight;
 pub mod publishing;
@@ -43,7 +44,8 @@ pub use competitor::{Competitor, CompetitorFields};
 pub use endpoint::{Endpoint, OutboundPolicy};
 pub use error::{DomainError, FieldError, Validation};
 pub use ids::{
-    AssetId, BrandId, ChannelId, CompetitorId, InteractionId, KpiId, PostId, ReplyId, WebhookId,
+    AssetId, BrandId, ChannelId, CompetitorId, InteractionId, KpiId, PersonId, PostId, ReplyId,
+    WebhookId,
 };
 pub use kpi::{Kpi, KpiDirection, KpiMetric, PeriodKind};
 pub use metrics::{Counters, MetricsReading, PublicPost, PublicProfile};
