@@ -18,6 +18,7 @@ use crate::outbound::OutboundClient;
 use crate::sealing::{Keyring, Unconfigured};
 use crate::services::connection_worker::ConnectionWorker;
 use crate::services::connections::ConnectSettings;
+use crate::services::hooks::{HookService, HookSettings};
 use crate::services::inbox_worker::InboxWorker;
 use crate::services::publishing::PublishingService;
 use crate::services::relay::RelayService;
@@ -95,7 +96,9 @@ impl AwsDeployment {
                 .map_err(StartupError::Invalid)?;
             networks.apps = networks.apps.overridden_by(stored);
         }
-        Ok(Self::on(&config, names, Arc::new(SystemClock), networks))
+        let mut deployment = Self::on(&config, names, Arc::new(SystemClock), networks);
+        deployment.wiring = deployment.wiring.clone().with_hooks(HookSettings::from_env());
+        Ok(deployment)
     }
 
     /// On `config`'s endpoints (AWS, or the emulator in tests).
@@ -200,6 +203,11 @@ impl AwsDeployment {
         self.wiring.connection_worker()
     }
 
+    /// The hook function: deliveries verified, parsed and queued (no bucket, no key).
+    pub fn hook_service(&self) -> HookService {
+        self.wiring.hooks()
+    }
+
     /// The reports function: reports written to the bucket.
     pub fn reports_service(&self) -> Result<ReportService, StartupError> {
         Ok(self.wiring.reports(Arc::new(self.bucket()?)))
@@ -244,6 +252,12 @@ pub async fn inbox_worker() -> Result<InboxWorker, StartupError> {
 /// The connections function's worker (`TABLE_NAME`, `OAUTH_PARAMETERS_PATH`).
 pub async fn connection_worker() -> Result<ConnectionWorker, StartupError> {
     Ok(AwsDeployment::from_env().await?.connection_worker())
+}
+
+/// The hook function's service (`TABLE_NAME`, `OAUTH_PARAMETERS_PATH` for the apps' secrets,
+/// `META_VERIFY_TOKEN`).
+pub async fn hook_service() -> Result<HookService, StartupError> {
+    Ok(AwsDeployment::from_env().await?.hook_service())
 }
 
 /// The reports function's service (`TABLE_NAME`, `BUCKET_NAME`).

@@ -27,6 +27,7 @@ use crate::outbound::{OutboundClient, SystemLookup, Timeouts};
 use crate::sealing::Keyring;
 use crate::services::brands::NewProfile;
 use crate::services::connections::ConnectSettings;
+use crate::services::hooks::HookSettings;
 use crate::services::publishing::PublishingService;
 use crate::services::relay::RelayService;
 use crate::services::{
@@ -95,6 +96,9 @@ pub struct LocalOptions {
     /// The OAuth apps channels connect through: `PALINSESTO_OAUTH_{APP}_CLIENT_ID` and
     /// `..._CLIENT_SECRET`, over those of the data folder's `oauth-apps.json`.
     pub apps: OAuthApps,
+    /// The inbound webhooks (`/hooks/...`): Meta's verify token (`META_VERIFY_TOKEN`), X's
+    /// webhook id, LinkedIn's application id; their address is `public_base`.
+    pub hooks: HookSettings,
 }
 
 impl Default for LocalOptions {
@@ -111,6 +115,7 @@ impl Default for LocalOptions {
             sandbox: true,
             frontend_url: None,
             apps: OAuthApps::from_env(),
+            hooks: HookSettings::from_env(),
         }
     }
 }
@@ -203,6 +208,10 @@ impl LocalRuntime {
         let bucket_secret = secret_file(data, BUCKET_SECRET_FILE)?;
         let embedded = Arc::new(EmbeddedStore::open(&data.join(STORE_FILE))?);
         let bucket_root = data.join("bucket");
+        let hooks = HookSettings {
+            public_base: options.public_base.clone(),
+            ..options.hooks.clone()
+        };
         let connect = ConnectSettings {
             public_base: options.public_base.clone(),
             frontend_url: options.frontend_url.clone(),
@@ -233,7 +242,8 @@ impl LocalRuntime {
                 sandbox: options.sandbox,
                 apps: oauth_apps_file(data)?.overridden_by(options.apps),
             },
-        );
+        )
+        .with_hooks(hooks);
         Ok(Self {
             data: data.to_owned(),
             embedded,
@@ -297,10 +307,12 @@ impl LocalRuntime {
         )
     }
 
-    /// The API and the bucket's own presigned-URL routes, as the local runner serves them.
+    /// The API, the bucket's own presigned-URL routes and the inbound webhooks (`/hooks/...`),
+    /// as the local runner serves them.
     pub fn router(&self, state: AppState, settings: &ApiSettings) -> axum::Router {
         crate::http::router(state, settings)
             .merge(crate::http::local_bucket::router(self.bucket.clone()))
+            .merge(crate::http::hooks::hook_routes(self.wiring.hooks()))
     }
 
     /// Asset intake on the bucket folder.

@@ -21,6 +21,7 @@ use crate::outbound::OutboundClient;
 use crate::sealing::Keyring;
 use crate::services::connection_worker::ConnectionWorker;
 use crate::services::connections::{ConnectSettings, ConnectionService};
+use crate::services::hooks::{HookService, HookSettings};
 use crate::services::inbox_worker::InboxWorker;
 use crate::services::publishing::PublishingService;
 use crate::services::relay::RelayService;
@@ -76,6 +77,8 @@ pub struct Wiring {
     /// The guarded client webhook deliveries go through.
     http: OutboundClient,
     apps: OAuthApps,
+    /// The inbound webhooks' settings (their public address, Meta's verify token).
+    hooks: HookSettings,
 }
 
 impl Wiring {
@@ -114,7 +117,25 @@ impl Wiring {
             public: Arc::new(public),
             http,
             apps,
+            hooks: HookSettings::default(),
         }
+    }
+
+    /// The same wiring with these inbound webhook settings.
+    pub fn with_hooks(mut self, hooks: HookSettings) -> Self {
+        self.hooks = hooks;
+        self
+    }
+
+    /// The hook routes' service: verifies, parses and queues deliveries; opens no credentials.
+    pub fn hooks(&self) -> HookService {
+        HookService::new(
+            self.ports.store.clone(),
+            self.ports.clock.clone(),
+            self.ports.connectors.clone(),
+            self.apps.clone(),
+            self.hooks.clone(),
+        )
     }
 
     pub fn ports(&self) -> Ports {
@@ -145,7 +166,7 @@ impl Wiring {
 
     /// The connection worker: revocations on disconnect, renewals ahead of expiry.
     pub fn connection_worker(&self) -> ConnectionWorker {
-        ConnectionWorker::new(self.ports(), self.apps.clone())
+        ConnectionWorker::new(self.ports(), self.apps.clone()).with_hooks(self.hooks.clone())
     }
 
     /// The relay: events read from the outbox go to `bus` and to the brands' webhooks.

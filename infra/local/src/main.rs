@@ -298,6 +298,8 @@ async fn serve(
         move || {
             let inbox = inbox.clone();
             async move {
+                // What the networks pushed to /hooks/... is taken in within a tick.
+                inbox.take_pushed().await?;
                 inbox.check_response_targets().await?;
                 inbox.send_replies().await.map(|_| ())
             }

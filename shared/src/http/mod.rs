@@ -4,6 +4,7 @@
 
 pub mod etag;
 pub mod extract;
+pub mod hooks;
 #[cfg(feature = "local")]
 pub mod local_bucket;
 pub mod problem;

@@ -242,3 +242,47 @@ pub trait Moderate: Send + Sync {
         action: ModerationAction,
     ) -> Result<(), PublishError>;
 }
+
+/// Where a network is to push an account's activity: this deployment's hook URL for the
+/// network, and what the network needs besides (Telegram's `secret_token`, the id under which
+/// the network already knows the deployment's webhook).
+#[derive(Debug, Clone, Copy)]
+pub struct Callback<'a> {
+    /// `https://api.example.com/hooks/meta`, `.../hooks/telegram/{hook id}`.
+    pub url: &'a str,
+    /// The secret the network sends back with each delivery (Telegram's `secret_token`).
+    pub secret: Option<&'a str>,
+    /// The deployment's webhook as the network registered it once for the whole app (X's
+    /// webhook id, LinkedIn's developer application id): a deployment setting.
+    pub registration: Option<&'a str>,
+}
+
+/// What a subscription left at the network: the id its deliveries name the account by (the
+/// key of the global lookup), and the network's ids of what was made (X subscription ids), to
+/// remove them again.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Subscription {
+    pub account: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remote: Vec<String>,
+}
+
+/// Asking a network to push the account's activity to this deployment's webhook when a channel
+/// connects, and to stop when it disconnects. A network that pushes to an app-wide URL set in
+/// its dashboard (Threads) only names the account.
+#[async_trait]
+pub trait Subscribe: Send + Sync {
+    async fn subscribe(
+        &self,
+        account: &Account<'_>,
+        callback: &Callback<'_>,
+    ) -> Result<Subscription, PublishError>;
+
+    /// Undoing it is harmless when it is already undone.
+    async fn unsubscribe(
+        &self,
+        account: &Account<'_>,
+        subscription: &Subscription,
+        callback: &Callback<'_>,
+    ) -> Result<(), PublishError>;
+}

@@ -27,8 +27,9 @@ pub use account::{
     Account, CredentialsSink, RENEWAL_CALL_TIMEOUT, Renewal, RenewalLease, within_renewal_time,
 };
 pub use capability::{
-    CheckCredentials, InboxRead, MediaFiles, Moderate, Outgoing, ParsePush, Publish,
-    PublishContext, Published, Pushed, ReadBack, ReadInbox, ReadMetrics, ReplyTo,
+    Callback, CheckCredentials, InboxRead, MediaFiles, Moderate, Outgoing, ParsePush, Publish,
+    PublishContext, Published, Pushed, ReadBack, ReadInbox, ReadMetrics, ReplyTo, Subscribe,
+    Subscription,
 };
 pub use error::{PublishError, call_failed, create_failed, reset_at_unix, retry_after, snippet};
 pub use polling::Polling;

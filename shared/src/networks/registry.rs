@@ -8,8 +8,8 @@ use std::sync::Arc;
 use super::connect::{ConnectAccount, OAuthApps};
 use super::meta_graph::login::FacebookLogin;
 use super::{
-    CheckCredentials, Moderate, ParsePush, Publish, ReadInbox, ReadMetrics, ReplyTo, bluesky,
-    facebook, instagram, linkedin, mastodon, telegram, threads, x,
+    CheckCredentials, Moderate, ParsePush, Publish, ReadInbox, ReadMetrics, ReplyTo, Subscribe,
+    bluesky, facebook, instagram, linkedin, mastodon, telegram, threads, x,
 };
 use crate::domain::Network;
 use crate::domain::coverage::{self, Capability};
@@ -36,6 +36,8 @@ pub struct NetworkConnectors {
     pub moderate: Option<Arc<dyn Moderate>>,
     /// Reads the network's verified webhook deliveries.
     pub push: Option<Arc<dyn ParsePush>>,
+    /// Asks the network to push an account's activity to the deployment's webhook.
+    pub subscribe: Option<Arc<dyn Subscribe>>,
 }
 
 impl NetworkConnectors {
@@ -67,6 +69,12 @@ impl NetworkConnectors {
     /// These connectors, reading webhook deliveries with `parser`.
     pub fn pushing<P: ParsePush + 'static>(mut self, parser: Arc<P>) -> Self {
         self.push = Some(parser);
+        self
+    }
+
+    /// These connectors, subscribing accounts to the deployment's webhook with `connector`.
+    pub fn subscribing<S: Subscribe + 'static>(mut self, connector: Arc<S>) -> Self {
+        self.subscribe = Some(connector);
         self
     }
 
@@ -185,9 +193,25 @@ impl Connectors {
         self.by_network.get(&network).and_then(|n| n.push.as_ref())
     }
 
+    /// What subscribes `network`'s accounts to the deployment's webhook, if it pushes.
+    pub fn subscriber(&self, network: Network) -> Option<&Arc<dyn Subscribe>> {
+        self.by_network
+            .get(&network)
+            .and_then(|n| n.subscribe.as_ref())
+    }
+
     /// What checks `network`'s credentials when they are stored, if anything does.
     pub fn checker(&self, network: Network) -> Option<&Arc<dyn CheckCredentials>> {
         self.by_network.get(&network).and_then(|n| n.check.as_ref())
+    }
+
+    /// The same registry with `network`'s accounts subscribed to the deployment's webhook by
+    /// `subscriber` (for networks registered before).
+    pub fn subscribing(mut self, network: Network, subscriber: Arc<dyn Subscribe>) -> Self {
+        if let Some(n) = self.by_network.get_mut(&network) {
+            n.subscribe = Some(subscriber);
+        }
+        self
     }
 
     /// The same registry with `network` served by `connectors`.
@@ -300,7 +324,28 @@ pub fn standard_connectors(
 ) -> Connectors {
     let (i, w) = (polling.interval, polling.max_wait);
     let e = endpoints;
-    Connectors::new([
+    let subscribers: [(Network, Arc<dyn Subscribe>); 3] = [
+        (
+            Network::Linkedin,
+            Arc::new(
+                linkedin::LinkedinConnector::new(http.clone(), e.linkedin.clone())
+                    .with_oauth_base(e.linkedin_web.clone())
+                    .with_apps(apps.clone()),
+            ),
+        ),
+        (
+            Network::X,
+            Arc::new(x::XConnector::new(http.clone(), e.x.clone()).with_apps(apps.clone())),
+        ),
+        (
+            Network::Telegram,
+            Arc::new(telegram::TelegramConnector::new(
+                http.clone(),
+                e.telegram.clone(),
+            )),
+        ),
+    ];
+    let connectors = Connectors::new([
         (Network::Mastodon, {
             let mastodon =
                 Arc::new(mastodon::MastodonConnector::new(http.clone()).with_polling(i, w));
@@ -395,7 +440,10 @@ pub fn standard_connectors(
                 .moderating(telegram.clone())
                 .pushing(telegram)
         }),
-    ])
+    ]);
+    subscribers
+        .into_iter()
+        .fold(connectors, |c, (network, s)| c.subscribing(network, s))
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use crate::domain::{
     ReconnectReason, Validation,
 };
 use crate::domain_events::DomainEvent;
+use crate::networks::telegram::subscribe::WEBHOOK_SETTING;
 use crate::networks::{Account, CredentialsSink, PublishError};
 use crate::store::StoreError;
 use crate::store::audit::audit_write;
@@ -116,11 +117,17 @@ impl ChannelService {
             let mut channel = self.load(actor, id).await?;
             check_version(expected, channel.version, "channel")?;
             let current = channel.fields();
+            // Whether a Telegram channel's updates come by webhook is the worker's to say.
+            let mut settings = changes.settings.clone().unwrap_or(current.settings.clone());
+            match current.settings.get(WEBHOOK_SETTING) {
+                Some(flag) => settings.insert(WEBHOOK_SETTING.into(), flag.clone()),
+                None => settings.remove(WEBHOOK_SETTING),
+            };
             let fields = ChannelFields::parse(
                 channel.network,
                 changes.name.as_deref().unwrap_or(&current.name),
                 changes.handle.as_deref().unwrap_or(&current.handle),
-                changes.settings.clone().unwrap_or(current.settings),
+                settings,
                 status.unwrap_or(current.status),
                 self.ports.outbound,
             )?
@@ -167,10 +174,19 @@ impl ChannelService {
                 &channel,
                 self.ports.clock.now(),
             )?;
+            // Deliveries for it are no longer taken in (the network's side stays: the
+            // credentials that could undo it go with the channel).
+            let mut also = vec![
+                audit,
+                crate::store::Store::subscription_done(&actor.brand, id),
+            ];
+            also.extend(
+                super::subscriptions::lookups_done(&self.ports.store, &actor.brand, id).await?,
+            );
             Ok(self
                 .ports
                 .store
-                .delete_channel_with(&actor.brand, id, channel.version, vec![audit])
+                .delete_channel_with(&actor.brand, id, channel.version, also)
                 .await?)
         })
         .await
@@ -202,6 +218,12 @@ impl ChannelService {
             let audit = audit(actor, action::CHANNEL_CREDENTIALS_REPLACED, &channel, now)?;
             let mut also = vec![audit];
             also.extend(self.ports.inbox_stream_writes(&actor.brand, &channel)?);
+            // New credentials may be another bot or account: polled until the connection
+            // worker has subscribed them to the network's webhook again.
+            super::subscriptions::set_webhook_flag(&mut channel, false);
+            also.extend(
+                super::subscriptions::wanted_write(&self.ports, &actor.brand, &channel).await?,
+            );
             Ok(self
                 .ports
                 .store

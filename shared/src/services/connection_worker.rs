@@ -10,9 +10,13 @@
 //!   or its refresh token's end), tell the brand a week before (`channel.expiring`) and mark the
 //!   channel once it has run out.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 
 use super::channels::mark_needs_reconnect;
+use super::hooks::HookSettings;
+use super::subscriptions::Subscriptions;
 use super::publishing::StoreCredentials;
 use super::{Ports, ServiceError};
 use crate::domain::channel::ReconnectReason;
@@ -38,17 +42,32 @@ pub struct ConnectionTickReport {
     pub expired: usize,
     /// Tasks put off to try again.
     pub retried: usize,
+    /// Channels subscribed to their network's webhook.
+    pub subscribed: usize,
 }
 
 #[derive(Clone)]
 pub struct ConnectionWorker {
     ports: Ports,
     apps: OAuthApps,
+    /// Webhook subscriptions made when channels connect and undone when they disconnect.
+    subscriptions: Subscriptions,
 }
 
 impl ConnectionWorker {
     pub fn new(ports: Ports, apps: OAuthApps) -> Self {
-        Self { ports, apps }
+        let subscriptions = Subscriptions::new(ports.clone(), Arc::new(HookSettings::default()));
+        Self {
+            ports,
+            apps,
+            subscriptions,
+        }
+    }
+
+    /// The same worker subscribing channels to this deployment's webhooks (`settings`).
+    pub fn with_hooks(mut self, settings: HookSettings) -> Self {
+        self.subscriptions = Subscriptions::new(self.ports.clone(), Arc::new(settings));
+        self
     }
 
     fn store(&self) -> &Store {
@@ -72,6 +91,9 @@ impl ConnectionWorker {
                 report.retried += 1;
             }
         }
+        let subscribed = self.subscriptions.make_due().await?;
+        report.subscribed = subscribed.subscribed;
+        report.retried += subscribed.retried;
         if report != ConnectionTickReport::default() {
             tracing::info!(?report, "connection tasks done");
         }
@@ -98,6 +120,8 @@ impl ConnectionWorker {
             Some(c) if c.credentials_updated_at.is_none() => c,
             _ => return Ok(store.finish_connection_work(brand, work).await?),
         };
+        let mut channel = channel;
+        let mut forget = Vec::new();
         let credentials = store.get_credentials(brand, &work.channel).await?;
         if let Some(credentials) = credentials {
             let sink = StoreCredentials {
@@ -106,6 +130,14 @@ impl ConnectionWorker {
                 channel: work.channel,
                 network: channel.network,
             };
+            // The webhook subscription is undone first, while the tokens still work.
+            let unsubscribed = channel.clone();
+            if let Ok(account) = Account::new(brand, &unsubscribed, &credentials, &sink) {
+                forget = self
+                    .subscriptions
+                    .undo(brand, &mut channel, &account)
+                    .await?;
+            }
             let revoked = match Account::new(brand, &channel, &credentials, &sink) {
                 Ok(account) => self.revoke(&channel, &account).await,
                 Err(e) => Err(e),
@@ -130,8 +162,9 @@ impl ConnectionWorker {
             }
         }
         let done = Store::connection_work_done(brand, &work.channel, work.task.key());
+        forget.push(done);
         match store
-            .put_channel_without_credentials(brand, &channel, channel.version, vec![done])
+            .put_channel_without_credentials(brand, &channel, channel.version, forget)
             .await
         {
             // The channel changed meanwhile (reconnected, say): the next tick looks again.

@@ -661,6 +661,8 @@ impl ConnectionService {
         };
         let mut also = vec![spent, audit, watch];
         also.extend(self.ports.inbox_stream_writes(&actor.brand, &channel)?);
+        // The connection worker subscribes the account to the network's webhook.
+        also.extend(super::subscriptions::wanted_write(&self.ports, &actor.brand, &channel).await?);
         // The person's deauthorize and data-deletion callbacks find the channel by its grant.
         if let Some(grant) = &candidate.grant {
             also.push(Store::granted_channel_write(
@@ -734,11 +736,16 @@ impl ConnectionService {
                 &actor.brand,
                 &channel,
                 version,
-                vec![
+                [
                     Store::connection_work_write(&actor.brand, &work)?,
                     Store::connection_work_done(&actor.brand, id, WATCH),
                     audit,
-                ],
+                ]
+                .into_iter()
+                // Nothing more is taken in from its webhook; the worker undoes the
+                // subscription at the network before it revokes the tokens.
+                .chain(super::subscriptions::lookups_done(self.store(), &actor.brand, id).await?)
+                .collect(),
             )
             .await?)
     }

@@ -83,6 +83,11 @@ impl InboxWorker {
         &self.ports.store
     }
 
+    /// The worker's ports, for its other halves (`services::inbox_push`).
+    pub(crate) fn ports(&self) -> &Ports {
+        &self.ports
+    }
+
     /// The brand's inbox settings and zone (the defaults before it has a profile).
     async fn settings(&self, brand: &BrandId) -> Result<(InboxSettings, TimeZone), ServiceError> {
         Ok(match self.store().get_brand(brand).await? {
@@ -99,6 +104,7 @@ impl InboxWorker {
     /// Polls the streams that are due, then sends the replies that are due.
     pub async fn tick(&self) -> Result<InboxTickReport, ServiceError> {
         let mut report = self.poll().await?;
+        report.recorded += self.take_pushed().await?.recorded;
         report.late = self.check_response_targets().await?;
         let sent = self.send_replies().await?;
         report.replies_sent = sent.replies_sent;

@@ -9,7 +9,9 @@ pub mod channels;
 pub mod competitors;
 pub mod connection_worker;
 pub mod connections;
+pub mod hooks;
 pub mod inbox;
+pub mod inbox_push;
 pub mod inbox_worker;
 pub mod intake;
 pub mod kpis;
@@ -20,6 +22,7 @@ pub mod publishing;
 pub mod rate_limits;
 pub mod relay;
 pub mod reports;
+pub mod subscriptions;
 pub mod webhooks;
 
 use std::sync::Arc;

@@ -9,6 +9,7 @@ mod connections;
 mod credentials;
 pub mod cursor;
 mod erasure;
+pub mod hooks;
 pub mod inbox;
 pub mod keys;
 mod metrics;

@@ -15,6 +15,7 @@ use crate::outbound::OutboundClient;
 mod metrics;
 pub mod oauth;
 mod publish;
+mod subscribe;
 
 pub(crate) const NETWORK: &str = "Instagram";
 

@@ -26,6 +26,7 @@ pub(crate) const NETWORK: &str = "LinkedIn";
 
 /// Every LinkedIn endpoint the connector calls, relative to the API base (or the OAuth base).
 mod endpoint {
+mod subscribe;
     pub const POSTS: &str = "/rest/posts";
     pub const IMAGES_INITIALIZE: &str = "/rest/images?action=initializeUpload";
     pub const VIDEOS_INITIALIZE: &str = "/rest/videos?action=initializeUpload";

@@ -56,7 +56,8 @@ impl ReadInbox for TelegramConnector {
         cursor: Option<&str>,
         _recent_posts: &[String],
     ) -> Result<InboxRead, PublishError> {
-        if stream != StreamKind::Messages {
+        // While the channel's webhook is set its updates come there (getUpdates would be 409).
+        if stream != StreamKind::Messages || super::subscribe::webhook_is_set(account.channel) {
             return Ok(InboxRead::default());
         }
         let token = account.credential("bot_token")?;

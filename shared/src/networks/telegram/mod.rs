@@ -14,6 +14,7 @@ mod moderate;
 mod publish;
 mod push;
 mod reply;
+pub mod subscribe;
 
 const NETWORK: &str = "Telegram";
 pub const DEFAULT_API_BASE: &str = "https://api.telegram.org";

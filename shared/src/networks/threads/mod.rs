@@ -12,6 +12,7 @@ use crate::outbound::OutboundClient;
 mod metrics;
 pub mod oauth;
 mod publish;
+mod subscribe;
 
 pub(crate) const NETWORK: &str = "Threads";
 
