@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::channel::Network;
 use super::error::{DomainError, Validation};
-use super::ids::{AssetId, ChannelId, InteractionId, PostId, ReplyId};
+use super::ids::{AssetId, ChannelId, InteractionId, PersonId, PostId, ReplyId};
 
 pub use super::inbox_settings::{DEFAULT_RETENTION, InboxSettings};
 
@@ -240,6 +240,12 @@ pub struct Interaction {
     pub priority: Priority,
     pub first_response_at: Option<Timestamp>,
     pub first_response_via: Option<ResponseVia>,
+    /// The person who wrote it, as the brand knows them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person: Option<PersonId>,
+    /// What the brand's inbox rules did to it when it arrived, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rule_actions: Vec<String>,
     #[serde(default)]
     pub version: u64,
 }
@@ -281,6 +287,8 @@ impl Interaction {
             priority: Priority::default(),
             first_response_at: None,
             first_response_via: None,
+            person: None,
+            rule_actions: Vec::new(),
             version: 0,
         }
     }

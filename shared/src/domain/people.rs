@@ -52,6 +52,10 @@ pub struct Person {
     pub last_direct: BTreeMap<ChannelId, Timestamp>,
     pub tags: Vec<String>,
     pub notes: String,
+    /// Records of the same person a manager linked into this one: their interactions still
+    /// name them, so erasure and export read them too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged: Vec<PersonId>,
     #[serde(default)]
     pub version: u64,
 }
@@ -74,6 +78,7 @@ impl Person {
             last_direct: BTreeMap::new(),
             tags: Vec::new(),
             notes: String::new(),
+            merged: Vec::new(),
             version: 0,
         };
         person.saw(interaction);
@@ -166,9 +171,16 @@ impl Person {
         Ok(added)
     }
 
+    /// Every id their interactions may carry: their own and the records linked into it.
+    pub fn ids(&self) -> Vec<PersonId> {
+        std::iter::once(self.id).chain(self.merged.iter().copied()).collect()
+    }
+
     /// Takes in `other`, the same person seen under another handle (a manager linked them):
     /// handles, counts, first and last seen, tags and notes.
     pub fn absorb(&mut self, other: Person) {
+        self.merged.push(other.id);
+        self.merged.extend(other.merged);
         for h in other.handles {
             if !self.handles.contains(&h) {
                 self.handles.push(h);

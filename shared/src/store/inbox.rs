@@ -25,7 +25,7 @@ use super::{
 };
 use crate::domain::connection::secret_hash;
 use crate::domain::inbox::{InboxStream, Interaction, InteractionState, OutgoingReply, SavedReply};
-use crate::domain::{BrandId, ChannelId, InteractionId, Network, ReplyId};
+use crate::domain::{BrandId, ChannelId, InteractionId, Network, PersonId, ReplyId};
 
 /// How many shards the streams' due index is spread over.
 pub const STREAM_SHARDS: u32 = 4;
@@ -39,6 +39,8 @@ pub enum Listing {
     Open,
     Channel(ChannelId),
     Assignee(String, InteractionState),
+    /// One person's (for their record, erasure and export).
+    Person(PersonId),
 }
 
 impl Listing {
@@ -48,6 +50,7 @@ impl Listing {
             Self::Open => "open".into(),
             Self::Channel(c) => format!("ch#{c}"),
             Self::Assignee(a, s) => format!("as#{}#{}", secret_hash(a), s.as_str()),
+            Self::Person(p) => format!("pe#{p}"),
         }
     }
 
@@ -59,6 +62,9 @@ impl Listing {
         }
         if let Some(a) = &interaction.assignee {
             all.push(Self::Assignee(a.clone(), interaction.state));
+        }
+        if let Some(p) = interaction.person {
+            all.push(Self::Person(p));
         }
         all
     }
@@ -470,6 +476,75 @@ impl Store {
             }
         }
         Ok(totals)
+    }
+
+    /// Deletes `interaction` for good with everything that names it: its listing entries, its
+    /// dedupe item (so only a suppression can keep it out later), its notes, the brand's
+    /// replies to it and their guards, its response-target watch; its channel's counters
+    /// follow. Returns how many items went.
+    pub async fn erase_interaction(
+        &self,
+        brand: &BrandId,
+        interaction: &Interaction,
+    ) -> Result<usize, StoreError> {
+        let pk = keys::brand_pk(brand);
+        let delete = |pk: String, sk: String| Write::Delete {
+            pk,
+            sk,
+            condition: Condition::Any,
+        };
+        let mut writes = vec![
+            Write::Delete {
+                pk: pk.clone(),
+                sk: interaction_sk(&interaction.id),
+                condition: Condition::Version(interaction.version),
+            },
+            delete(
+                pk.clone(),
+                dedupe_sk(interaction.network, &interaction.external_id),
+            ),
+            delete(pk.clone(), format!("SLA#{}", interaction.id)),
+        ];
+        for listing in Listing::of(interaction) {
+            writes.push(delete(listing_pk(brand, &listing), entry_sk(interaction)));
+        }
+        // What hangs off it first, page by page (a write takes at most 100 items); the
+        // interaction itself last, so a failure part way leaves it findable to erase again.
+        let mut count = 0;
+        for prefix in [
+            format!("IXN#{}#", interaction.id),
+            format!("RP#{}#", interaction.id),
+            format!("RPG#{}#", interaction.id),
+            format!("MOD#{}#", interaction.id),
+        ] {
+            loop {
+                let page = self
+                    .items()
+                    .query(&Query {
+                        pk: pk.clone(),
+                        index: None,
+                        range: KeyRange::Prefix(prefix.clone()),
+                        after: None,
+                        limit: 100,
+                        descending: false,
+                    })
+                    .await?;
+                if page.items.is_empty() {
+                    break;
+                }
+                count += page.items.len();
+                self.items()
+                    .write(page.items.into_iter().map(|i| delete(i.pk, i.sk)).collect())
+                    .await?;
+            }
+        }
+        writes.extend(
+            self.counters_write(brand, &interaction.channel, &[(interaction.state, -1)])
+                .await?,
+        );
+        count += writes.len();
+        self.items().write(writes).await?;
+        Ok(count)
     }
 
     // ---- notes ----

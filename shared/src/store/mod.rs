@@ -14,6 +14,7 @@ pub mod inbox;
 pub mod keys;
 mod metrics;
 pub mod outbox;
+pub mod people;
 mod repository;
 mod sandbox;
 pub mod webhooks;
