@@ -641,3 +641,319 @@ async fn an_expired_token_on_a_metrics_read_asks_for_a_reconnect() {
     assert!(matches!(post, PublishError::AuthExpired(_)), "{post:?}");
     assert!(matches!(page, PublishError::AuthExpired(_)), "{page:?}");
 }
+
+// The inbox: comments, mentions and Messenger messages read from each stream's cursor, the
+// page's answers exactly once, private replies, moderation and webhook deliveries.
+
+mod inbox {
+    use super::*;
+    use palinsesto::domain::inbox::{InteractionKind, StreamKind};
+    use palinsesto::domain::moderation::ModerationAction;
+    use palinsesto::networks::{Moderate, ParsePush, ReadInbox, ReplyTo};
+    use palinsesto_system_tests::fakes::meta_inbox::Person;
+
+    const SECRET: &str = "fb-app-secret";
+
+    async fn a_page_with_a_post() -> (FakeFacebook, TestAccount, String) {
+        let (fake, account) = given_a_page().await;
+        let post = connector(&fake)
+            .publish(&account.context(), &outgoing("Our spring menu"))
+            .await
+            .unwrap()
+            .remote_id;
+        (fake, account, post)
+    }
+
+    fn ada() -> Person {
+        Person::new("7001", "Ada Byron")
+    }
+
+    #[tokio::test]
+    async fn comments_are_read_once_with_their_authors_and_the_pages_own_are_native() {
+        let (fake, account, post) = a_page_with_a_post().await;
+        let c = connector(&fake);
+        let comment = fake.comment_as(&ada(), &post, "Is it vegan?");
+        let reply = fake.comment_as(&Person::new("7002", "Bob"), &comment, "I hope so");
+
+        let first = c
+            .read(&account.account(), StreamKind::Threads, None, &[post.clone()])
+            .await
+            .unwrap();
+        assert_eq!(first.found.len(), 2, "{:?}", first.found);
+        let top = first.found.iter().find(|f| f.external_id == comment).unwrap();
+        assert_eq!(top.kind, InteractionKind::Comment);
+        assert_eq!(top.author.id, "7001");
+        assert_eq!(top.author.name, "Ada Byron");
+        assert_eq!(top.text, "Is it vegan?");
+        assert_eq!(top.parent.as_deref(), Some(post.as_str()));
+        assert_eq!(top.target.id, comment);
+        assert_eq!(top.target.chat, None);
+        assert_eq!(
+            top.permalink.as_deref(),
+            Some(format!("https://www.facebook.com/{comment}").as_str())
+        );
+        let under = first.found.iter().find(|f| f.external_id == reply).unwrap();
+        assert_eq!(under.kind, InteractionKind::Reply);
+        assert_eq!(under.parent.as_deref(), Some(comment.as_str()));
+
+        // the second read brings only what is new; the page's own comment is a native reply
+        let later = fake.comment_as(&ada(), &post, "Also: gluten free?");
+        c.reply(&account.context(), &top.target, &outgoing("Yes, all of it"))
+            .await
+            .unwrap();
+        let second = c
+            .read(
+                &account.account(),
+                StreamKind::Threads,
+                first.cursor.as_deref(),
+                &[post.clone()],
+            )
+            .await
+            .unwrap();
+        let ids: Vec<&str> = second.found.iter().map(|f| f.external_id.as_str()).collect();
+        assert_eq!(ids, [later.as_str()]);
+        assert_eq!(second.native.len(), 1, "{:?}", second.native);
+        assert_eq!(second.native[0].parent, comment);
+        let third = c
+            .read(
+                &account.account(),
+                StreamKind::Threads,
+                second.cursor.as_deref(),
+                &[post.clone()],
+            )
+            .await
+            .unwrap();
+        assert!(third.found.is_empty() && third.native.is_empty());
+    }
+
+    #[tokio::test]
+    async fn mentions_and_messages_are_read_with_the_person_to_answer() {
+        let (fake, account) = given_a_page().await;
+        let c = connector(&fake);
+        let tag = fake.tag_page(&ada(), "Lunch at @TestPage");
+        let mid = fake.message_from(&ada(), "Do you deliver?");
+
+        let mentions = c
+            .read(&account.account(), StreamKind::Notifications, None, &[])
+            .await
+            .unwrap();
+        assert_eq!(mentions.found.len(), 1);
+        assert_eq!(mentions.found[0].kind, InteractionKind::Mention);
+        assert_eq!(mentions.found[0].external_id, tag);
+        assert!(mentions.found[0].permalink.is_some());
+
+        let messages = c
+            .read(&account.account(), StreamKind::Messages, None, &[])
+            .await
+            .unwrap();
+        assert_eq!(messages.found.len(), 1);
+        let dm = &messages.found[0];
+        assert_eq!(dm.kind, InteractionKind::DirectMessage);
+        assert_eq!(dm.external_id, mid);
+        assert_eq!(dm.target.chat.as_deref(), Some("7001"), "the PSID");
+        assert_eq!(dm.author.name, "Ada Byron");
+
+        // the answer goes by the Send API, once; the page's message is then a native reply
+        let sent = c
+            .reply(&account.context(), &dm.target, &outgoing("Yes, within 5 km"))
+            .await
+            .unwrap();
+        let to_ada = fake.page_messages_to("7001");
+        assert_eq!(to_ada.len(), 1);
+        assert_eq!(sent.remote_id, to_ada[0].id);
+        assert_eq!(to_ada[0].messaging_type.as_deref(), Some("RESPONSE"));
+        let again = c
+            .read(
+                &account.account(),
+                StreamKind::Messages,
+                messages.cursor.as_deref(),
+                &[],
+            )
+            .await
+            .unwrap();
+        assert!(again.found.is_empty(), "{:?}", again.found);
+        assert_eq!(again.native.len(), 1);
+        assert_eq!(again.native[0].parent, mid);
+    }
+
+    #[tokio::test]
+    async fn a_lost_answer_is_found_by_the_read_back_and_never_sent_twice() {
+        let (fake, account, post) = a_page_with_a_post().await;
+        let c = connector(&fake);
+        let comment = fake.comment_as(&ada(), &post, "Open on Sunday?");
+        let read = c
+            .read(&account.account(), StreamKind::Threads, None, &[post])
+            .await
+            .unwrap();
+        let target = &read.found[0].target;
+        let reply = outgoing("Yes, 10 to 13");
+        assert_eq!(
+            c.find_reply(&account.context(), target, &reply).await.unwrap(),
+            ReadBack::NotFound
+        );
+        fake.lose_next_answer_on(&comment);
+        let lost = c.reply(&account.context(), target, &reply).await.unwrap_err();
+        assert!(matches!(lost, PublishError::UnknownOutcome(_)), "{lost:?}");
+        let ReadBack::Found(found) = c.find_reply(&account.context(), target, &reply).await.unwrap()
+        else {
+            panic!("the reply was made")
+        };
+        let made = fake.page_replies_to(&comment);
+        assert_eq!(made.len(), 1, "exactly one");
+        assert_eq!(found.remote_id, made[0].id);
+
+        // a lost Messenger answer is found among the page's messages to the person
+        let mid = fake.message_from(&ada(), "and Monday?");
+        let dms = c
+            .read(&account.account(), StreamKind::Messages, None, &[])
+            .await
+            .unwrap();
+        let dm = dms.found.iter().find(|f| f.external_id == mid).unwrap();
+        fake.lose_next_answer_on(&fake.page_id);
+        let answer = outgoing("Closed on Monday");
+        assert!(c.reply(&account.context(), &dm.target, &answer).await.is_err());
+        let ReadBack::Found(found) = c.find_reply(&account.context(), &dm.target, &answer).await.unwrap()
+        else {
+            panic!("the message was sent")
+        };
+        assert_eq!(fake.page_messages_to("7001").len(), 1);
+        assert_eq!(found.remote_id, fake.page_messages_to("7001")[0].id);
+    }
+
+    #[tokio::test]
+    async fn a_private_reply_goes_to_the_comments_author_once() {
+        let (fake, account, post) = a_page_with_a_post().await;
+        let c = connector(&fake);
+        let comment = fake.comment_as(&ada(), &post, "What's the price?");
+        let read = c
+            .read(&account.account(), StreamKind::Threads, None, &[post])
+            .await
+            .unwrap();
+        let target = &read.found[0].target;
+        c.reply_privately(&account.context(), target, &outgoing("12 euros, see DM"))
+            .await
+            .unwrap();
+        let private = fake.private_replies_to(&comment);
+        assert_eq!(private.len(), 1);
+        assert_eq!(private[0].person.id, "7001");
+        // Meta refuses a second one (the domain's rule stops it first)
+        let again = c
+            .reply_privately(&account.context(), target, &outgoing("again"))
+            .await
+            .unwrap_err();
+        assert!(again.to_string().contains("already replied"), "{again}");
+    }
+
+    #[tokio::test]
+    async fn each_moderation_action_changes_the_comment() {
+        let (fake, account, post) = a_page_with_a_post().await;
+        let c = connector(&fake);
+        assert_eq!(
+            c.actions(),
+            [
+                ModerationAction::Hide,
+                ModerationAction::Unhide,
+                ModerationAction::Like,
+                ModerationAction::DeleteReply
+            ]
+        );
+        let comment = fake.comment_as(&ada(), &post, "spam spam");
+        let read = c
+            .read(&account.account(), StreamKind::Threads, None, &[post])
+            .await
+            .unwrap();
+        let target = read.found[0].target.clone();
+        let a = account.account();
+        c.moderate(&a, &target, ModerationAction::Hide).await.unwrap();
+        c.moderate(&a, &target, ModerationAction::Hide).await.unwrap();
+        assert!(fake.comment(&comment).unwrap().hidden);
+        c.moderate(&a, &target, ModerationAction::Unhide).await.unwrap();
+        assert!(!fake.comment(&comment).unwrap().hidden);
+        c.moderate(&a, &target, ModerationAction::Like).await.unwrap();
+        assert!(fake.comment(&comment).unwrap().liked);
+        let mine = c
+            .reply(&account.context(), &target, &outgoing("Please stop"))
+            .await
+            .unwrap();
+        let mut theirs = target.clone();
+        theirs.id = mine.remote_id.clone();
+        c.moderate(&a, &theirs, ModerationAction::DeleteReply).await.unwrap();
+        assert!(fake.comment(&mine.remote_id).unwrap().deleted);
+        // deleting what is gone is done
+        c.moderate(&a, &theirs, ModerationAction::DeleteReply).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn documented_refusals_come_back_in_plain_words() {
+        let (fake, account, post) = a_page_with_a_post().await;
+        let c = connector(&fake);
+        for code in [4, 17, 32, 613] {
+            fake.server.faults.inject(
+                Method::GET,
+                &fake.object_path(&post),
+                1,
+                graph::business_rate_limited(code, &fake.page_id, 7),
+            );
+            let err = c
+                .read(&account.account(), StreamKind::Threads, None, &[post.clone()])
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(err, PublishError::RateLimited { retry_at: Some(_), .. }),
+                "{code}: {err:?}"
+            );
+        }
+        fake.expire_token();
+        let err = c
+            .read(&account.account(), StreamKind::Messages, None, &[])
+            .await
+            .unwrap_err();
+        assert!(matches!(err, PublishError::AuthExpired(_)), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn a_webhook_names_the_same_items_as_the_poll() {
+        let (fake, account, post) = a_page_with_a_post().await;
+        let c = connector(&fake);
+        let comment = fake.comment_as(&ada(), &post, "Love it");
+        let tag = fake.tag_page(&ada(), "with @TestPage");
+        let mid = fake.message_from(&ada(), "hello");
+        let polled = c
+            .read(&account.account(), StreamKind::Threads, None, &[post.clone()])
+            .await
+            .unwrap();
+
+        let hook = fake.comment_webhook(&comment, SECRET);
+        assert!(hook.signature.starts_with("sha256="));
+        let pushed = c.parse(&hook.body).unwrap();
+        assert_eq!(pushed.len(), 1);
+        assert_eq!(pushed[0].account, fake.page_id);
+        assert_eq!(pushed[0].found.len(), 1);
+        let from_hook = &pushed[0].found[0];
+        let from_poll = &polled.found[0];
+        assert_eq!(from_hook.external_id, from_poll.external_id);
+        assert_eq!(from_hook.kind, from_poll.kind);
+        assert_eq!(from_hook.parent, from_poll.parent);
+        assert_eq!(from_hook.author.id, from_poll.author.id);
+        assert_eq!(from_hook.created_at, from_poll.created_at);
+
+        let mention = c.parse(&fake.mention_webhook(&tag, SECRET).body).unwrap();
+        assert_eq!(mention[0].found[0].external_id, tag);
+        assert_eq!(mention[0].found[0].kind, InteractionKind::Mention);
+        let message = c.parse(&fake.message_webhook(&mid, SECRET).body).unwrap();
+        assert_eq!(message[0].found[0].external_id, mid);
+        assert_eq!(message[0].found[0].target.chat.as_deref(), Some("7001"));
+
+        // the page's own comment arrives as a native reply
+        c.reply(&account.context(), &from_poll.target, &outgoing("Thanks!"))
+            .await
+            .unwrap();
+        let own = fake.page_replies_to(&comment)[0].id.clone();
+        let native = c.parse(&fake.comment_webhook(&own, SECRET).body).unwrap();
+        assert!(native[0].found.is_empty());
+        assert_eq!(native[0].native[0].parent, comment);
+
+        let err = c.parse(br#"{"object":"instagram","entry":[]}"#).unwrap_err();
+        assert!(err.contains("not \"page\""), "{err}");
+    }
+}

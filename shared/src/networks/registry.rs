@@ -391,26 +391,36 @@ pub fn standard_connectors(
                 .pushing(x)
                 .connecting(x::oauth::XOAuth::new(http.clone(), &e.x_web, &e.x))
         }),
-        (
-            Network::Facebook,
-            NetworkConnectors::publishing_and_metrics(facebook::FacebookConnector::new(
+        (Network::Facebook, {
+            let facebook = Arc::new(facebook::FacebookConnector::new(
                 http.clone(),
                 e.facebook.clone(),
-            ))
+            ));
+            NetworkConnectors::publishing_and_metrics::<facebook::FacebookConnector>(
+                facebook.clone(),
+            )
+            .answering(facebook.clone())
+            .moderating(facebook.clone())
+            .pushing(facebook)
             .connecting(facebook::oauth::FacebookOAuth::new(FacebookLogin::new(
                 http.clone(),
                 &e.facebook_web,
                 &e.facebook,
                 facebook::NETWORK,
-            ))),
-        ),
-        (
-            Network::Instagram,
-            NetworkConnectors::publishing_and_metrics(
+            )))
+        }),
+        (Network::Instagram, {
+            let instagram = Arc::new(
                 instagram::InstagramConnector::new(http.clone(), e.instagram.clone())
                     .with_facebook_login(e.facebook.clone())
                     .with_polling(i, w),
+            );
+            NetworkConnectors::publishing_and_metrics::<instagram::InstagramConnector>(
+                instagram.clone(),
             )
+            .answering(instagram.clone())
+            .moderating(instagram.clone())
+            .pushing(instagram)
             .connecting(instagram::oauth::InstagramOAuth::new(
                 http.clone(),
                 &instagram::oauth::InstagramLogins {
@@ -420,19 +430,24 @@ pub fn standard_connectors(
                     facebook_web: &e.facebook_web,
                     facebook_graph: &e.facebook,
                 },
-            )),
-        ),
-        (
-            Network::Threads,
-            NetworkConnectors::publishing_and_metrics(
+            ))
+        }),
+        (Network::Threads, {
+            let threads = Arc::new(
                 threads::ThreadsConnector::new(http.clone(), e.threads.clone()).with_polling(i, w),
+            );
+            NetworkConnectors::publishing_and_metrics::<threads::ThreadsConnector>(
+                threads.clone(),
             )
+            .answering(threads.clone())
+            .moderating(threads.clone())
+            .pushing(threads)
             .connecting(threads::oauth::ThreadsOAuth::new(
                 http.clone(),
                 &e.threads_web,
                 &e.threads,
-            )),
-        ),
+            ))
+        }),
         (Network::Telegram, {
             let telegram = Arc::new(telegram::TelegramConnector::new(http, e.telegram.clone()));
             NetworkConnectors::checking::<telegram::TelegramConnector>(telegram.clone())
@@ -475,6 +490,7 @@ mod tests {
                             | Capability::Oauth
                             | Capability::Inbox
                             | Capability::Reply
+                            | Capability::Moderation
                     )
                 })
                 .collect();

@@ -8,6 +8,14 @@
 //! page ([`FakeFacebook::page_id`], "Test page", no Instagram account) with a page token the page
 //! endpoints accept, then any added with `facebook.oauth.add_page(..)`. `GET /v21.0/me` with a
 //! page token reads the page, as Graph does.
+//!
+//! The inbox: people comment under the page's posts and in comments' threads
+//! ([`FakeFacebook::comment_as`]), tag the page ([`FakeFacebook::tag_page`]) and write to it on
+//! Messenger ([`FakeFacebook::message_from`]); `GET /{post-id}/comments` (`filter=stream` lists
+//! every level, newest first), `GET /{page-id}/tagged`, `GET /{page-id}/conversations`, the page's
+//! answers (`POST /{object-id}/comments`, the Send API and private replies), and moderation
+//! (`POST /{comment-id}` with `is_hidden`, `POST /{comment-id}/likes`, `DELETE /{comment-id}`), with
+//! webhook deliveries built from what the fake holds ([`FakeFacebook::comment_webhook`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -17,12 +25,14 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
+use axum::http::Method;
 use axum::routing::get;
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
-use super::FakeServer;
+use super::meta_inbox::{self, Delivery, Dm, Messages, Naming, Person};
 use super::meta_login::{FacebookLogin, ListedPage};
+use super::{FakeServer, Fault};
 use graph::{Auth, Params};
 
 /// Graph's request parameters, error bodies, usage headers, media fetching and post lists.
@@ -399,6 +409,23 @@ pub struct FbComment {
     pub id: String,
     pub post_id: String,
     pub message: String,
+    /// The comment whose thread it is in (a reply), if any.
+    pub parent: Option<String>,
+    /// Who wrote it; `None`: the page.
+    pub from: Option<Person>,
+    pub created_time: Timestamp,
+    pub hidden: bool,
+    pub liked: bool,
+    pub deleted: bool,
+}
+
+/// A post by someone else that tags the page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FbTagged {
+    pub id: String,
+    pub from: Person,
+    pub message: String,
+    pub created_time: Timestamp,
 }
 
 #[derive(Debug)]
@@ -410,6 +437,8 @@ struct Page {
     posts: Vec<FbPost>,
     photos: Vec<FbPhoto>,
     comments: Vec<FbComment>,
+    tagged: Vec<FbTagged>,
+    messages: Messages,
     fetched: Vec<String>,
     refuse_comments: bool,
     stats: HashMap<String, FbPostStats>,
@@ -420,6 +449,8 @@ struct Page {
     followers_count: Option<u64>,
     fan_count: Option<u64>,
     next_id: u64,
+    /// The `subscribed_fields` of each `POST /{page}/subscribed_apps`, and `DELETE` as `-`.
+    subscribed_apps: Vec<String>,
 }
 
 impl Page {
@@ -480,6 +511,8 @@ impl FakeFacebook {
             posts: Vec::new(),
             photos: Vec::new(),
             comments: Vec::new(),
+            tagged: Vec::new(),
+            messages: Messages::new(&page_id, "Test page", Naming::Name),
             fetched: Vec::new(),
             refuse_comments: false,
             stats: HashMap::new(),
@@ -488,6 +521,7 @@ impl FakeFacebook {
             followers_count: None,
             fan_count: None,
             next_id: 0,
+            subscribed_apps: Vec::new(),
         }));
         let accepting = page.clone();
         let oauth = FacebookLogin::new(vec![ListedPage::new(&page_id, "Test page")], move |t| {
@@ -506,10 +540,13 @@ impl FakeFacebook {
         };
         let router = Router::new()
             .route(&format!("/{VERSION}/me"), get(me))
-            .route(&format!("/{VERSION}/{{node}}"), get(read_node))
+            .route(
+                &format!("/{VERSION}/{{node}}"),
+                get(read_node).post(update_node).delete(delete_node),
+            )
             .route(
                 &format!("/{VERSION}/{{node}}/{{edge}}"),
-                get(read_edge).post(create_on_edge),
+                get(read_edge).post(create_on_edge).delete(delete_on_edge),
             )
             .fallback(|| async { graph::unknown_path() })
             .with_state(page.clone())
@@ -611,6 +648,170 @@ impl FakeFacebook {
     pub fn set_now(&self, now: Timestamp) {
         self.page.lock().unwrap().now = Some(now);
     }
+
+    /// `person` comments under `on`: a post (a top-level comment) or a comment (a reply in its
+    /// thread). Returns the comment's id.
+    pub fn comment_as(&self, person: &Person, on: &str, text: &str) -> String {
+        let mut page = self.page.lock().unwrap();
+        let (post, parent) = match page.comments.iter().find(|c| c.id == on) {
+            Some(c) => (c.post_id.clone(), Some(c.parent.clone().unwrap_or(c.id.clone()))),
+            None => (on.to_owned(), None),
+        };
+        let id = format!("{post}_{}", page.next_id());
+        let created_time = page.now();
+        page.comments.push(FbComment {
+            id: id.clone(),
+            post_id: post,
+            message: text.to_owned(),
+            parent,
+            from: Some(person.clone()),
+            created_time,
+            hidden: false,
+            liked: false,
+            deleted: false,
+        });
+        id
+    }
+
+    /// `person` publishes a post that tags the page; its id.
+    pub fn tag_page(&self, person: &Person, text: &str) -> String {
+        let mut page = self.page.lock().unwrap();
+        let id = format!("{}_{}", person.id, 300_000 + page.next_id());
+        let created_time = page.now();
+        page.tagged.push(FbTagged {
+            id: id.clone(),
+            from: person.clone(),
+            message: text.to_owned(),
+            created_time,
+        });
+        id
+    }
+
+    /// `person` writes to the page on Messenger; the message's id (`mid`).
+    pub fn message_from(&self, person: &Person, text: &str) -> String {
+        let mut page = self.page.lock().unwrap();
+        let now = page.now();
+        page.messages.receive(person, text, now)
+    }
+
+    /// A comment by id, with its moderation state.
+    pub fn comment(&self, id: &str) -> Option<FbComment> {
+        self.comments().into_iter().find(|c| c.id == id)
+    }
+
+    /// The page's own comments answering `id` (in a comment's thread, or under a post).
+    pub fn page_replies_to(&self, id: &str) -> Vec<FbComment> {
+        let page = self.page.lock().unwrap();
+        let thread = page
+            .comments
+            .iter()
+            .find(|c| c.id == id)
+            .map(|c| c.parent.clone().unwrap_or(c.id.clone()));
+        page.comments
+            .iter()
+            .filter(|c| c.from.is_none() && !c.deleted)
+            .filter(|c| match &thread {
+                Some(thread) => c.parent.as_deref() == Some(thread.as_str()),
+                None => c.post_id == id && c.parent.is_none(),
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// The page's Messenger messages to `person`.
+    pub fn page_messages_to(&self, person: &str) -> Vec<Dm> {
+        self.page.lock().unwrap().messages.sent_to(person)
+    }
+
+    /// The page's private replies to the comment `comment`.
+    pub fn private_replies_to(&self, comment: &str) -> Vec<Dm> {
+        self.page
+            .lock()
+            .unwrap()
+            .messages
+            .private_replies_to(comment)
+    }
+
+    /// The next POST to `object` or one of its edges (`/{object}/comments`, the page's
+    /// `/messages`) is made, then its answer is lost: the connection drops.
+    pub fn lose_next_answer_on(&self, object: &str) {
+        self.server.faults.inject(
+            Method::POST,
+            &self.object_path(object),
+            1,
+            Fault::DropAfterReceive,
+        );
+    }
+
+    /// The page's app subscriptions, in order: the `subscribed_fields` of each `POST
+    /// /{page}/subscribed_apps`, `-` for each `DELETE`.
+    pub fn subscribed_apps(&self) -> Vec<String> {
+        self.page.lock().unwrap().subscribed_apps.clone()
+    }
+
+    /// The `feed` webhook Meta sends for the comment `id` (`item: comment`, `verb: add`).
+    pub fn comment_webhook(&self, id: &str, app_secret: &str) -> Delivery {
+        let page = self.page.lock().unwrap();
+        let c = page.comments.iter().find(|c| c.id == id).expect("a comment");
+        let from = match &c.from {
+            Some(p) => json!({ "id": p.id, "name": p.name }),
+            None => json!({ "id": page.page_id, "name": "Test page" }),
+        };
+        let at = c.created_time.as_second();
+        let value = json!({
+            "from": from,
+            "post": {
+                "status_type": "mobile_status_update",
+                "is_published": true,
+                "updated_time": graph::time(c.created_time),
+                "permalink_url": format!("https://www.facebook.com/{}", c.post_id),
+                "promotion_status": "inactive",
+                "id": c.post_id,
+            },
+            "message": c.message,
+            "post_id": c.post_id,
+            "comment_id": c.id,
+            "created_time": at,
+            "item": "comment",
+            "parent_id": c.parent.clone().unwrap_or(c.post_id.clone()),
+            "verb": "add",
+        });
+        let entry = json!({
+            "id": page.page_id,
+            "time": at,
+            "changes": [{ "field": "feed", "value": value }],
+        });
+        meta_inbox::delivery(app_secret, &meta_inbox::envelope("page", vec![entry]))
+    }
+
+    /// The `mention` webhook Meta sends for the post `id` that tags the page.
+    pub fn mention_webhook(&self, id: &str, app_secret: &str) -> Delivery {
+        let page = self.page.lock().unwrap();
+        let t = page.tagged.iter().find(|t| t.id == id).expect("a tagged post");
+        let value = json!({
+            "post_id": t.id,
+            "sender_name": t.from.name,
+            "item": "post",
+            "sender_id": t.from.id,
+            "verb": "add",
+            "message": t.message,
+            "created_time": t.created_time.as_second(),
+        });
+        let entry = json!({
+            "id": page.page_id,
+            "time": t.created_time.as_second(),
+            "changes": [{ "field": "mention", "value": value }],
+        });
+        meta_inbox::delivery(app_secret, &meta_inbox::envelope("page", vec![entry]))
+    }
+
+    /// The `messages` webhook Meta sends for the message `mid`.
+    pub fn message_webhook(&self, mid: &str, app_secret: &str) -> Delivery {
+        let page = self.page.lock().unwrap();
+        let m = page.messages.get(mid).expect("a message");
+        let entry = page.messages.webhook_entry(&page.page_id, &m);
+        meta_inbox::delivery(app_secret, &meta_inbox::envelope("page", vec![entry]))
+    }
 }
 
 async fn create_on_edge(
@@ -626,7 +827,21 @@ async fn create_on_edge(
     }
     let page_id = page.lock().unwrap().page_id.clone();
     match edge.as_str() {
+        "subscribed_apps" if node == page_id => {
+            let fields = params.get("subscribed_fields").unwrap_or_default().to_owned();
+            page.lock().unwrap().subscribed_apps.push(fields);
+            meta_inbox::success()
+        }
         "comments" => comment(&page, &node, &params),
+        "likes" => like(&page, &node),
+        "messages" if node == page_id => {
+            let mut page = page.lock().unwrap();
+            let now = page.now();
+            let comments = page.comments.clone();
+            page.messages.send(&params, now, |id| {
+                comments.iter().find(|c| c.id == id).and_then(|c| c.from.clone())
+            })
+        }
         _ if node != page_id => graph::no_such_object(&node),
         "feed" => feed(&page, &params),
         "photos" => photo(&page, &params).await,
@@ -741,24 +956,165 @@ async fn video(page: &Shared, params: &Params) -> Response {
     }
 }
 
+/// The page comments under a post (its own, or one that tags the page) or in a comment's thread
+/// (a reply to a reply joins the thread of the comment it is in, as on Facebook).
 fn comment(page: &Shared, object: &str, params: &Params) -> Response {
     let mut page = page.lock().unwrap();
     if page.refuse_comments {
         return graph::error(403, 200, None, "(#200) Permissions error");
     }
-    if !page.posts.iter().any(|p| p.id == object) {
-        return graph::no_such_object(object);
-    }
     let Some(message) = params.get("message").map(str::to_owned) else {
         return graph::error(400, 100, None, "(#100) Missing message");
     };
-    let id = format!("{object}_{}", page.next_id());
+    let (post, parent) = if page.posts.iter().any(|p| p.id == object)
+        || page.tagged.iter().any(|t| t.id == object)
+    {
+        (object.to_owned(), None)
+    } else if let Some(c) = page.comments.iter().find(|c| c.id == object && !c.deleted) {
+        (c.post_id.clone(), Some(c.parent.clone().unwrap_or(c.id.clone())))
+    } else {
+        return graph::no_such_object(object);
+    };
+    let id = format!("{post}_{}", page.next_id());
+    let created_time = page.now();
     page.comments.push(FbComment {
         id: id.clone(),
-        post_id: object.to_owned(),
+        post_id: post,
         message,
+        parent,
+        from: None,
+        created_time,
+        hidden: false,
+        liked: false,
+        deleted: false,
     });
     graph::ok(json!({ "id": id }))
+}
+
+fn like(page: &Shared, object: &str) -> Response {
+    let mut page = page.lock().unwrap();
+    match page.comments.iter_mut().find(|c| c.id == object && !c.deleted) {
+        Some(c) => {
+            c.liked = true;
+            meta_inbox::success()
+        }
+        None => graph::no_such_object(object),
+    }
+}
+
+/// `POST /{comment-id}` with `is_hidden`.
+async fn update_node(
+    State(page): State<Shared>,
+    Path(node): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let params = Params::parse(query.as_deref(), &headers, &body);
+    let mut page = page.lock().unwrap();
+    if let Err(refused) = page.auth.check(&headers, &params) {
+        return refused.into_response();
+    }
+    let Some(c) = page.comments.iter_mut().find(|c| c.id == node && !c.deleted) else {
+        return graph::no_such_object(&node);
+    };
+    match params.get("is_hidden") {
+        Some(flag) => {
+            c.hidden = flag == "true";
+            meta_inbox::success()
+        }
+        None => graph::error(400, 100, None, "(#100) Nothing to update"),
+    }
+}
+
+/// `DELETE /{comment-id}`.
+async fn delete_node(
+    State(page): State<Shared>,
+    Path(node): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let params = Params::parse(query.as_deref(), &headers, &[]);
+    let mut page = page.lock().unwrap();
+    if let Err(refused) = page.auth.check(&headers, &params) {
+        return refused.into_response();
+    }
+    match page.comments.iter_mut().find(|c| c.id == node && !c.deleted) {
+        Some(c) => {
+            c.deleted = true;
+            meta_inbox::success()
+        }
+        None => graph::no_such_object(&node),
+    }
+}
+
+impl Page {
+    fn comment_json(&self, c: &FbComment) -> Value {
+        let from = match &c.from {
+            Some(p) => json!({ "id": p.id, "name": p.name }),
+            None => json!({ "id": self.page_id, "name": "Test page" }),
+        };
+        let mut out = json!({
+            "id": c.id,
+            "message": c.message,
+            "from": from,
+            "created_time": graph::time(c.created_time),
+            "permalink_url": format!("https://www.facebook.com/{}", c.id),
+            "is_hidden": c.hidden,
+        });
+        if let Some(parent) = &c.parent {
+            out["parent"] = json!({ "id": parent, "message": "" });
+        }
+        out
+    }
+
+    /// `GET /{object-id}/comments`: under a post, the top-level comments (every level with
+    /// `filter=stream`); under a comment, its thread.
+    fn list_comments(&self, node: &str, params: &Params) -> Response {
+        let on_post =
+            self.posts.iter().any(|p| p.id == node) || self.tagged.iter().any(|t| t.id == node);
+        let on_comment = self.comments.iter().any(|c| c.id == node);
+        if !on_post && !on_comment {
+            return graph::no_such_object(node);
+        }
+        let stream = params.get("filter") == Some("stream");
+        let fields = params.fields();
+        let items = self
+            .comments
+            .iter()
+            .filter(|c| !c.deleted)
+            .filter(|c| {
+                if on_post {
+                    c.post_id == node && (stream || c.parent.is_none())
+                } else {
+                    c.parent.as_deref() == Some(node)
+                }
+            })
+            .map(|c| (c.created_time, graph::select(&self.comment_json(c), &fields)))
+            .collect();
+        let url = format!("{}/{node}/comments", self.base);
+        graph::ok(graph::page(items, params, &url))
+    }
+
+    fn list_tagged(&self, params: &Params) -> Response {
+        let fields = params.fields();
+        let items = self
+            .tagged
+            .iter()
+            .map(|t| {
+                let full = json!({
+                    "id": t.id,
+                    "message": t.message,
+                    "from": { "id": t.from.id, "name": t.from.name },
+                    "created_time": graph::time(t.created_time),
+                    "permalink_url": format!("https://www.facebook.com/{}", t.id),
+                });
+                (t.created_time, graph::select(&full, &fields))
+            })
+            .collect();
+        let url = format!("{}/{}/tagged", self.base, self.page_id);
+        graph::ok(graph::page(items, params, &url))
+    }
 }
 
 async fn read_edge(
@@ -775,8 +1131,22 @@ async fn read_edge(
     if edge == "insights" {
         return insights(&page, &node, &params);
     }
+    if edge == "comments" {
+        return page.list_comments(&node, &params);
+    }
     if node != page.page_id {
         return graph::no_such_object(&node);
+    }
+    match edge.as_str() {
+        "tagged" => return page.list_tagged(&params),
+        "conversations" if params.get("platform") == Some("messenger") => {
+            let url = format!("{}/{node}/conversations", page.base);
+            return page.messages.conversations(&params, &url);
+        }
+        "conversations" => {
+            return graph::error(400, 100, None, "(#100) platform must be messenger or instagram");
+        }
+        _ => {}
     }
     if edge != "posts" && edge != "feed" {
         return graph::unknown_path();
@@ -941,4 +1311,23 @@ fn insights(page: &Page, node: &str, params: &Params) -> Response {
         Vec::new()
     };
     graph::ok(json!({ "data": data }))
+}
+
+/// `DELETE /{page}/subscribed_apps`: the app stops receiving the page's webhooks.
+async fn delete_on_edge(
+    State(page): State<Shared>,
+    Path((node, edge)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let params = Params::parse(query.as_deref(), &headers, &[]);
+    let mut page = page.lock().unwrap();
+    if let Err(refused) = page.auth.check(&headers, &params) {
+        return refused.into_response();
+    }
+    if edge != "subscribed_apps" || node != page.page_id {
+        return graph::unknown_path();
+    }
+    page.subscribed_apps.push("-".into());
+    meta_inbox::success()
 }

@@ -29,11 +29,12 @@ use serde_json::{Value, json};
 
 use super::consent::Dialog;
 use super::facebook::graph::{self, Params, Refusal};
+use super::meta_inbox::{self, Delivery, Dm, Person};
 use super::meta_login::{
     FacebookLogin, LinkedInstagram, ListedPage, LongLivedFlavor, LongLivedLogin,
 };
 use super::{FakeServer, Fault};
-use containers::{Engine, Flavor, Kind};
+use containers::{Comment, Engine, Flavor, Kind, Mentioned};
 
 /// The id Instagram Login's code exchange answers as `user_id`, and `/me` as `id` (the app-scoped
 /// id, which is not the professional account id the content API takes).
@@ -83,6 +84,7 @@ pub mod containers {
     use serde_json::{Value, json};
 
     use crate::fakes::facebook::graph::{self, Auth, Params, Refusal};
+    use crate::fakes::meta_inbox::{Messages, Naming, Person};
 
     /// What a container holds, read from a network's own parameters.
     #[derive(Debug, Clone, PartialEq)]
@@ -141,6 +143,12 @@ pub mod containers {
         pub reply_to: Option<String>,
         /// The URLs of the media it shows (the carousel's items for a carousel).
         pub media_urls: Vec<String>,
+        /// Who made it; `None`: the account (a Threads reply or mention by someone else).
+        pub author: Option<Person>,
+        /// A post by someone else that mentions the account (Threads).
+        pub mention: bool,
+        pub hidden: bool,
+        pub deleted: bool,
     }
 
     #[derive(Debug, Clone, PartialEq)]
@@ -148,6 +156,24 @@ pub mod containers {
         pub id: String,
         pub media_id: String,
         pub message: String,
+        /// The top-level comment it replies to, if any.
+        pub parent: Option<String>,
+        /// Who wrote it; `None`: the account.
+        pub from: Option<Person>,
+        pub timestamp: Timestamp,
+        pub hidden: bool,
+        pub deleted: bool,
+    }
+
+    /// A comment on someone else's media that @mentions the account (Instagram), read only
+    /// through the account's `mentioned_comment` field.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct Mentioned {
+        pub comment_id: String,
+        pub media_id: String,
+        pub from: Person,
+        pub text: String,
+        pub timestamp: Timestamp,
     }
 
     #[derive(Debug, Default)]
@@ -175,16 +201,19 @@ pub mod containers {
         pub insights_ready: bool,
         /// The account's followers; `None`: not reported (field left out, or empty insights).
         pub followers: Option<u64>,
+        /// The account's direct messages (Instagram).
+        pub messages: Messages,
+        pub mentioned: Vec<Mentioned>,
         next_id: u64,
     }
 
     impl Store {
-        fn next_id(&mut self) -> String {
+        pub fn next_id(&mut self) -> String {
             self.next_id += 1;
             format!("{}", 17_900_000_000_000_000u64 + self.next_id)
         }
 
-        fn now(&self) -> Timestamp {
+        pub fn now(&self) -> Timestamp {
             self.now.unwrap_or_else(Timestamp::now)
         }
 
@@ -216,6 +245,7 @@ pub mod containers {
                     auth: Auth::new(token),
                     user_id: user_id.to_owned(),
                     polls_before_finished: 1,
+                    messages: Messages::new(user_id, "test", Naming::Username),
                     insights_ready: true,
                     ..Store::default()
                 })),
@@ -226,7 +256,12 @@ pub mod containers {
             let v = self.flavor.version;
             Router::new()
                 .route("/refresh_access_token", get(refresh))
-                .route(&format!("/{v}/{{node}}"), get(read_node))
+                .route(
+                    &format!("/{v}/{{node}}"),
+                    get(read_node)
+                        .post(community::update_node)
+                        .delete(community::delete_node),
+                )
                 .route(
                     &format!("/{v}/{{node}}/{{edge}}"),
                     get(read_edge).post(create_on_edge),
@@ -328,6 +363,53 @@ pub mod containers {
         pub fn set_followers(&self, followers: Option<u64>) {
             self.store().followers = followers;
         }
+
+        /// A post the account published (as if through the API); its id.
+        pub fn add_post(&self, text: &str) -> String {
+            self.add_media(text, None, None, false)
+        }
+
+        /// A post or reply by `author` (`None`: the account) under `reply_to`.
+        pub(crate) fn add_media(
+            &self,
+            text: &str,
+            reply_to: Option<&str>,
+            author: Option<&Person>,
+            mention: bool,
+        ) -> String {
+            let mut store = self.store();
+            let id = store.next_id();
+            let timestamp = store.now();
+            let username = author.map_or("test", |a| a.username.as_str());
+            let permalink = match self.flavor.create_edge {
+                "threads" => format!("https://www.threads.net/@{username}/post/{id}"),
+                _ => format!("{}{id}/", self.flavor.permalink_prefix),
+            };
+            store.media.push(Media {
+                id: id.clone(),
+                container_id: String::new(),
+                media_type: if self.flavor.create_edge == "threads" {
+                    "TEXT_POST".into()
+                } else {
+                    "IMAGE".into()
+                },
+                text: text.to_owned(),
+                timestamp,
+                permalink,
+                reply_to: reply_to.map(str::to_owned),
+                media_urls: Vec::new(),
+                author: author.cloned(),
+                mention,
+                hidden: false,
+                deleted: false,
+            });
+            id
+        }
+
+        /// A published media (or Threads post or reply) by id, with its moderation state.
+        pub fn media(&self, id: &str) -> Option<Media> {
+            self.store().media.iter().find(|m| m.id == id).cloned()
+        }
     }
 
     async fn create_on_edge(
@@ -346,6 +428,9 @@ pub mod containers {
             store.user_id.clone()
         };
         let flavor = engine.flavor;
+        if let Some(answer) = community::create(&engine, &node, &edge, &params, &user_id) {
+            return answer;
+        }
         match edge.as_str() {
             "comments" => comment(&engine, &node, &params),
             _ if node != user_id => graph::no_such_object(&node),
@@ -495,6 +580,10 @@ pub mod containers {
             permalink: format!("{}{id}/", flavor.permalink_prefix),
             reply_to: container.reply_to.clone(),
             media_urls: store.media_urls(&container),
+            author: None,
+            mention: false,
+            hidden: false,
+            deleted: false,
         };
         store.media.push(media);
         if let Some(c) = store.containers.iter_mut().find(|c| c.id == creation_id) {
@@ -519,10 +608,16 @@ pub mod containers {
             return graph::error(400, 100, None, "(#100) The parameter message is required");
         };
         let id = store.next_id();
+        let timestamp = store.now();
         store.comments.push(Comment {
             id: id.clone(),
             media_id: media_id.to_owned(),
             message,
+            parent: None,
+            from: None,
+            timestamp,
+            hidden: false,
+            deleted: false,
         });
         graph::ok(json!({ "id": id }))
     }
@@ -560,6 +655,9 @@ pub mod containers {
             return graph::ok(graph::select(&full, &fields));
         }
         if node == store.user_id {
+            if let Some(answer) = community::mentioned(&store, &params) {
+                return answer;
+            }
             return graph::ok(graph::select(&account_json(flavor, &store), &fields));
         }
         match store.media.iter().find(|m| m.id == node) {
@@ -573,7 +671,7 @@ pub mod containers {
         let mut account = json!({
             "id": store.user_id,
             "username": "test",
-            "media_count": store.media.iter().filter(|m| m.reply_to.is_none()).count(),
+            "media_count": store.media.iter().filter(|m| m.reply_to.is_none() && m.author.is_none()).count(),
         });
         if let (None, Some(followers)) = (flavor.user_insights_edge, store.followers) {
             account["followers_count"] = json!(followers);
@@ -685,6 +783,9 @@ pub mod containers {
         if edge == "insights" {
             return media_insights(flavor, &store, &node, &params);
         }
+        if let Some(answer) = community::read(flavor, &store, &node, &edge, &params) {
+            return answer;
+        }
         if node != store.user_id {
             return graph::no_such_object(&node);
         }
@@ -698,11 +799,399 @@ pub mod containers {
         let items = store
             .media
             .iter()
-            .filter(|m| m.reply_to.is_none())
+            .filter(|m| m.reply_to.is_none() && m.author.is_none() && !m.deleted)
             .map(|m| (m.timestamp, graph::select(&media_json(flavor, m), &fields)))
             .collect();
         let url = format!("{}/{node}/{edge}", store.base);
         graph::ok(graph::page(items, &params, &url))
+    }
+
+    /// The inbox on the account: Instagram's comments, replies, mentions and direct messages,
+    /// and Threads' replies, conversations and mentions, with their moderation.
+    pub mod community {
+        use axum::body::Bytes;
+        use axum::extract::{Path, RawQuery, State};
+        use axum::http::HeaderMap;
+        use axum::response::{IntoResponse, Response};
+        use serde_json::{Value, json};
+
+        use super::{Comment, Engine, Flavor, Media, Store};
+        use crate::fakes::facebook::graph::{self, Params};
+        use crate::fakes::meta_inbox;
+
+        fn threads(flavor: &Flavor) -> bool {
+            flavor.create_edge == "threads"
+        }
+
+        /// Instagram's IG Comment as Graph answers it (with its first replies when top-level).
+        fn ig_comment(store: &Store, c: &Comment, with_replies: bool) -> Value {
+            let (id, username) = match &c.from {
+                Some(p) => (p.id.clone(), p.username.clone()),
+                None => (store.user_id.clone(), "test".to_owned()),
+            };
+            let mut out = json!({
+                "id": c.id,
+                "text": c.message,
+                "timestamp": graph::time(c.timestamp),
+                "username": username,
+                "from": { "id": id, "username": username },
+                "hidden": c.hidden,
+                "like_count": 0,
+                "media": { "id": c.media_id },
+            });
+            if let Some(parent) = &c.parent {
+                out["parent_id"] = json!(parent);
+            }
+            if with_replies {
+                let mut replies: Vec<&Comment> = store
+                    .comments
+                    .iter()
+                    .filter(|r| !r.deleted && r.parent.as_deref() == Some(c.id.as_str()))
+                    .collect();
+                replies.sort_by_key(|r| r.timestamp);
+                out["replies"] = json!({
+                    "data": replies.iter().map(|r| ig_comment(store, r, false)).collect::<Vec<_>>()
+                });
+            }
+            out
+        }
+
+        /// A Threads post or reply as the reply and mention endpoints answer it.
+        fn threads_media(store: &Store, m: &Media) -> Value {
+            let username = m.author.as_ref().map_or("test", |p| p.username.as_str());
+            let mut out = json!({
+                "id": m.id,
+                "text": m.text,
+                "username": username,
+                "permalink": m.permalink,
+                "timestamp": graph::time(m.timestamp),
+                "media_type": "TEXT_POST",
+                "is_reply_owned_by_me": m.author.is_none(),
+                "hide_status": if m.hidden { "HIDDEN" } else { "NOT_HUSHED" },
+            });
+            if let Some(to) = &m.reply_to {
+                out["replied_to"] = json!({ "id": to });
+                out["root_post"] = json!({ "id": root_of(store, &m.id) });
+                out["is_reply"] = json!(true);
+            }
+            out
+        }
+
+        /// The post a reply's chain starts from.
+        pub fn root_of(store: &Store, id: &str) -> String {
+            let mut id = id.to_owned();
+            for _ in 0..100 {
+                match store.media.iter().find(|m| m.id == id).and_then(|m| m.reply_to.clone()) {
+                    Some(up) => id = up,
+                    None => break,
+                }
+            }
+            id
+        }
+
+        fn list(items: Vec<(jiff::Timestamp, Value)>, params: &Params, url: &str) -> Response {
+            let fields = params.fields();
+            let items = items
+                .into_iter()
+                .map(|(at, v)| (at, graph::select(&v, &fields)))
+                .collect();
+            graph::ok(graph::page(items, params, url))
+        }
+
+        /// Reads of the inbox's edges; `None`: not one of them.
+        pub fn read(
+            flavor: &Flavor,
+            store: &Store,
+            node: &str,
+            edge: &str,
+            params: &Params,
+        ) -> Option<Response> {
+            let url = format!("{}/{node}/{edge}", store.base);
+            let live = |m: &&Media| !m.deleted;
+            if threads(flavor) {
+                let answer = match edge {
+                    "conversation" | "replies" if node != store.user_id => {
+                        if !store.media.iter().any(|m| m.id == node) {
+                            return Some(graph::no_such_object(node));
+                        }
+                        let items = store
+                            .media
+                            .iter()
+                            .filter(live)
+                            .filter(|m| match edge {
+                                "replies" => m.reply_to.as_deref() == Some(node),
+                                _ => m.reply_to.is_some() && root_of(store, &m.id) == node,
+                            })
+                            .map(|m| (m.timestamp, threads_media(store, m)))
+                            .collect();
+                        list(items, params, &url)
+                    }
+                    "mentions" if node == store.user_id => {
+                        let items = store
+                            .media
+                            .iter()
+                            .filter(live)
+                            .filter(|m| m.mention)
+                            .map(|m| (m.timestamp, threads_media(store, m)))
+                            .collect();
+                        list(items, params, &url)
+                    }
+                    "replies" if node == store.user_id => {
+                        let items = store
+                            .media
+                            .iter()
+                            .filter(live)
+                            .filter(|m| m.author.is_none() && m.reply_to.is_some())
+                            .map(|m| (m.timestamp, threads_media(store, m)))
+                            .collect();
+                        list(items, params, &url)
+                    }
+                    _ => return None,
+                };
+                return Some(answer);
+            }
+            let answer = match edge {
+                "comments" if node != store.user_id => {
+                    if !store.media.iter().any(|m| m.id == node) {
+                        return Some(graph::no_such_object(node));
+                    }
+                    let items = store
+                        .comments
+                        .iter()
+                        .filter(|c| !c.deleted && c.media_id == node && c.parent.is_none())
+                        .map(|c| (c.timestamp, ig_comment(store, c, true)))
+                        .collect();
+                    list(items, params, &url)
+                }
+                "replies" if node != store.user_id => {
+                    let known = store.comments.iter().any(|c| c.id == node)
+                        || store.mentioned.iter().any(|m| m.comment_id == node);
+                    if !known {
+                        return Some(graph::no_such_object(node));
+                    }
+                    let items = store
+                        .comments
+                        .iter()
+                        .filter(|c| !c.deleted && c.parent.as_deref() == Some(node))
+                        .map(|c| (c.timestamp, ig_comment(store, c, false)))
+                        .collect();
+                    list(items, params, &url)
+                }
+                "conversations" if node == store.user_id => {
+                    if params.get("platform") != Some("instagram") {
+                        return Some(graph::error(
+                            400,
+                            100,
+                            None,
+                            "(#100) platform must be instagram",
+                        ));
+                    }
+                    store.messages.conversations(params, &url)
+                }
+                _ => return None,
+            };
+            Some(answer)
+        }
+
+        /// `GET /{ig-user-id}?fields=mentioned_comment.comment_id(..){..}` (or
+        /// `mentioned_media.media_id(..)`); `None`: not such a read.
+        pub fn mentioned(store: &Store, params: &Params) -> Option<Response> {
+            let fields = params.get("fields")?;
+            let (field, rest) = fields.split_once('.')?;
+            if field != "mentioned_comment" && field != "mentioned_media" {
+                return None;
+            }
+            let id = rest.split_once('(')?.1.split_once(')')?.0;
+            let found = store
+                .mentioned
+                .iter()
+                .find(|m| m.comment_id == id || (field == "mentioned_media" && m.media_id == id));
+            let Some(m) = found else {
+                return Some(graph::error(
+                    400,
+                    100,
+                    None,
+                    &format!("(#100) {id} does not mention this account"),
+                ));
+            };
+            let permalink = format!("https://www.instagram.com/p/{}/", m.media_id);
+            let item = json!({
+                "id": if field == "mentioned_comment" { &m.comment_id } else { &m.media_id },
+                "text": m.text,
+                "caption": m.text,
+                "timestamp": graph::time(m.timestamp),
+                "username": m.from.username,
+                "from": { "id": m.from.id, "username": m.from.username },
+                "permalink": permalink,
+                "media": { "id": m.media_id, "permalink": permalink },
+            });
+            Some(graph::ok(json!({ field: item, "id": store.user_id })))
+        }
+
+        /// The account's answers and moderation on an edge; `None`: not one of them.
+        pub fn create(
+            engine: &Engine,
+            node: &str,
+            edge: &str,
+            params: &Params,
+            user_id: &str,
+        ) -> Option<Response> {
+            let mut store = engine.store();
+            let now = store.now();
+            if threads(engine.flavor) {
+                if edge != "manage_reply" {
+                    return None;
+                }
+                let hide = match params.get("hide") {
+                    Some(flag) => flag == "true",
+                    None => return Some(graph::error(400, 100, None, "(#100) hide is required")),
+                };
+                let owner_post = |to: &str| {
+                    store
+                        .media
+                        .iter()
+                        .any(|m| m.id == to && m.author.is_none() && m.reply_to.is_none())
+                };
+                let top_level = store
+                    .media
+                    .iter()
+                    .find(|m| m.id == node && !m.deleted)
+                    .and_then(|m| m.reply_to.clone())
+                    .is_some_and(|to| owner_post(&to));
+                if !top_level {
+                    return Some(graph::error(
+                        400,
+                        100,
+                        None,
+                        "(#100) Only top-level replies to your own posts can be hidden",
+                    ));
+                }
+                if let Some(m) = store.media.iter_mut().find(|m| m.id == node) {
+                    m.hidden = hide;
+                }
+                return Some(meta_inbox::success());
+            }
+            let message = params.get("message").map(str::to_owned);
+            let answer = match edge {
+                "replies" => {
+                    let Some(c) = store.comments.iter().find(|c| c.id == node && !c.deleted) else {
+                        return Some(graph::no_such_object(node));
+                    };
+                    if c.parent.is_some() || c.hidden {
+                        return Some(graph::error(
+                            400,
+                            100,
+                            None,
+                            "(#100) Replies can be made only to visible top-level comments",
+                        ));
+                    }
+                    let Some(message) = message else {
+                        return Some(graph::error(400, 100, None, "(#100) message is required"));
+                    };
+                    let media_id = c.media_id.clone();
+                    reply(&mut store, &media_id, Some(node), message, now)
+                }
+                "mentions" if node == user_id => {
+                    let (Some(media), Some(message)) = (params.get("media_id"), message) else {
+                        return Some(graph::error(
+                            400,
+                            100,
+                            None,
+                            "(#100) media_id and message are required",
+                        ));
+                    };
+                    let media = media.to_owned();
+                    let comment = params.get("comment_id").map(str::to_owned);
+                    reply(&mut store, &media, comment.as_deref(), message, now)
+                }
+                "messages" if node == user_id => {
+                    let comments = store.comments.clone();
+                    store.messages.send(params, now, |id| {
+                        comments.iter().find(|c| c.id == id).and_then(|c| c.from.clone())
+                    })
+                }
+                _ => return None,
+            };
+            Some(answer)
+        }
+
+        fn reply(
+            store: &mut Store,
+            media: &str,
+            parent: Option<&str>,
+            message: String,
+            now: jiff::Timestamp,
+        ) -> Response {
+            let id = store.next_id();
+            store.comments.push(Comment {
+                id: id.clone(),
+                media_id: media.to_owned(),
+                message,
+                parent: parent.map(str::to_owned),
+                from: None,
+                timestamp: now,
+                hidden: false,
+                deleted: false,
+            });
+            graph::ok(json!({ "id": id }))
+        }
+
+        /// `POST /{ig-comment-id}?hide=true|false` (Instagram).
+        pub async fn update_node(
+            State(engine): State<Engine>,
+            Path(node): Path<String>,
+            RawQuery(query): RawQuery,
+            headers: HeaderMap,
+            body: Bytes,
+        ) -> Response {
+            let params = Params::parse(query.as_deref(), &headers, &body);
+            let mut store = engine.store();
+            if let Err(refused) = store.auth.check(&headers, &params) {
+                return refused.into_response();
+            }
+            let Some(c) = store.comments.iter_mut().find(|c| c.id == node && !c.deleted) else {
+                return graph::no_such_object(&node);
+            };
+            match params.get("hide") {
+                Some(flag) => {
+                    c.hidden = flag == "true";
+                    meta_inbox::success()
+                }
+                None => graph::error(400, 100, None, "(#100) Nothing to update"),
+            }
+        }
+
+        /// `DELETE /{id}`: a comment (Instagram), or one of the account's own posts or replies
+        /// (Threads: `{"success": true, "deleted_id": ..}`).
+        pub async fn delete_node(
+            State(engine): State<Engine>,
+            Path(node): Path<String>,
+            RawQuery(query): RawQuery,
+            headers: HeaderMap,
+        ) -> Response {
+            let params = Params::parse(query.as_deref(), &headers, &[]);
+            let mut store = engine.store();
+            if let Err(refused) = store.auth.check(&headers, &params) {
+                return refused.into_response();
+            }
+            if let Some(c) = store.comments.iter_mut().find(|c| c.id == node && !c.deleted) {
+                c.deleted = true;
+                return meta_inbox::success();
+            }
+            match store.media.iter_mut().find(|m| m.id == node && !m.deleted) {
+                Some(m) if m.author.is_none() => {
+                    m.deleted = true;
+                    graph::ok(json!({ "success": true, "deleted_id": node }))
+                }
+                Some(_) => graph::error(
+                    403,
+                    10,
+                    None,
+                    "(#10) Application does not have permission to delete this media",
+                ),
+                None => graph::no_such_object(&node),
+            }
+        }
     }
 
     async fn refresh(
@@ -893,6 +1382,136 @@ impl FakeInstagram {
         self.server
             .faults
             .inject(Method::POST, &self.path("media_publish"), times, fault);
+    }
+
+    /// `person` comments under `on`: a media (a top-level comment) or a top-level comment (a
+    /// reply). Returns the comment's id.
+    pub fn comment_as(&self, person: &Person, on: &str, text: &str) -> String {
+        let mut store = self.store();
+        let (media, parent) = match store.comments.iter().find(|c| c.id == on) {
+            Some(c) => (c.media_id.clone(), Some(c.parent.clone().unwrap_or(c.id.clone()))),
+            None => (on.to_owned(), None),
+        };
+        let id = store.next_id();
+        let timestamp = store.now();
+        store.comments.push(Comment {
+            id: id.clone(),
+            media_id: media,
+            message: text.to_owned(),
+            parent,
+            from: Some(person.clone()),
+            timestamp,
+            hidden: false,
+            deleted: false,
+        });
+        id
+    }
+
+    /// `person` @mentions the account in a comment under their own media `media`; the
+    /// comment's id (readable only through `mentioned_comment`, as on Instagram).
+    pub fn mention_in_comment(&self, person: &Person, media: &str, text: &str) -> String {
+        let mut store = self.store();
+        let id = store.next_id();
+        let timestamp = store.now();
+        store.mentioned.push(Mentioned {
+            comment_id: id.clone(),
+            media_id: media.to_owned(),
+            from: person.clone(),
+            text: text.to_owned(),
+            timestamp,
+        });
+        id
+    }
+
+    /// `person` writes to the account; the message's id (`mid`).
+    pub fn message_from(&self, person: &Person, text: &str) -> String {
+        let mut store = self.store();
+        let now = store.now();
+        store.messages.receive(person, text, now)
+    }
+
+    /// A comment by id, with its moderation state.
+    pub fn comment(&self, id: &str) -> Option<Comment> {
+        self.comments().into_iter().find(|c| c.id == id)
+    }
+
+    /// The account's own replies under the comment `id`.
+    pub fn account_replies_to(&self, id: &str) -> Vec<Comment> {
+        self.comments()
+            .into_iter()
+            .filter(|c| c.from.is_none() && !c.deleted && c.parent.as_deref() == Some(id))
+            .collect()
+    }
+
+    /// The account's direct messages to `person`.
+    pub fn messages_to(&self, person: &str) -> Vec<Dm> {
+        self.store().messages.sent_to(person)
+    }
+
+    /// The account's private replies to the comment `comment`.
+    pub fn private_replies_to(&self, comment: &str) -> Vec<Dm> {
+        self.store().messages.private_replies_to(comment)
+    }
+
+    /// The next POST to `object` or one of its edges (`/{comment}/replies`, the account's
+    /// `/messages`) is made, then its answer is lost: the connection drops.
+    pub fn lose_next_answer_on(&self, object: &str) {
+        self.server.faults.inject(
+            Method::POST,
+            &self.node_path(object, ""),
+            1,
+            Fault::DropAfterReceive,
+        );
+    }
+
+    /// The `comments` webhook Meta sends for the comment `id`.
+    pub fn comment_webhook(&self, id: &str, app_secret: &str) -> Delivery {
+        let store = self.store();
+        let c = store.comments.iter().find(|c| c.id == id).expect("a comment");
+        let (from_id, username) = match &c.from {
+            Some(p) => (p.id.clone(), p.username.clone()),
+            None => (store.user_id.clone(), USERNAME.to_owned()),
+        };
+        let mut value = json!({
+            "from": { "id": from_id, "username": username },
+            "media": { "id": c.media_id, "media_product_type": "FEED" },
+            "id": c.id,
+            "text": c.message,
+        });
+        if let Some(parent) = &c.parent {
+            value["parent_id"] = json!(parent);
+        }
+        let entry = json!({
+            "id": store.user_id,
+            "time": c.timestamp.as_second(),
+            "changes": [{ "field": "comments", "value": value }],
+        });
+        meta_inbox::delivery(app_secret, &meta_inbox::envelope("instagram", vec![entry]))
+    }
+
+    /// The `mentions` webhook Meta sends for the comment `comment_id` that mentions the
+    /// account: ids only.
+    pub fn mention_webhook(&self, comment_id: &str, app_secret: &str) -> Delivery {
+        let store = self.store();
+        let m = store
+            .mentioned
+            .iter()
+            .find(|m| m.comment_id == comment_id)
+            .expect("a mention");
+        let entry = json!({
+            "id": store.user_id,
+            "time": m.timestamp.as_second(),
+            "changes": [{ "field": "mentions", "value": { "media_id": m.media_id, "comment_id": m.comment_id } }],
+        });
+        meta_inbox::delivery(app_secret, &meta_inbox::envelope("instagram", vec![entry]))
+    }
+
+    /// The `messages` webhook Meta sends for the message `mid`.
+    pub fn message_webhook(&self, mid: &str, app_secret: &str) -> Delivery {
+        let store = self.store();
+        let m = store.messages.get(mid).expect("a message");
+        let entry = store.messages.webhook_entry(&store.user_id, &m);
+        meta_inbox::delivery(app_secret, &meta_inbox::envelope("instagram", vec![entry]))
     }
 }
 

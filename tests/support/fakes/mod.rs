@@ -17,6 +17,7 @@ pub mod facebook;
 pub mod instagram;
 pub mod linkedin;
 pub mod mastodon;
+pub mod meta_inbox;
 pub mod meta_login;
 pub mod telegram;
 pub mod threads;

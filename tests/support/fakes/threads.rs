@@ -20,7 +20,9 @@ use serde_json::{Value, json};
 
 use super::consent::Dialog;
 use super::facebook::graph::{self, Params, Refusal};
-use super::instagram::containers::{Engine, Flavor, Kind};
+use super::instagram::containers::community::root_of;
+use super::instagram::containers::{Engine, Flavor, Kind, Media};
+use super::meta_inbox::{self, Delivery, Person};
 use super::meta_login::{LongLivedFlavor, LongLivedLogin};
 use super::{FakeServer, Fault};
 
@@ -169,12 +171,78 @@ impl FakeThreads {
             .inject(Method::POST, &self.path("threads_publish"), times, fault);
     }
 
-    /// The replies, in the order they were published.
-    pub fn replies(&self) -> Vec<super::instagram::containers::Media> {
+    /// The account's replies, in the order they were published.
+    pub fn replies(&self) -> Vec<Media> {
         self.posts()
             .into_iter()
-            .filter(|m| m.reply_to.is_some())
+            .filter(|m| m.reply_to.is_some() && m.author.is_none())
             .collect()
+    }
+
+    /// `person` replies under `to` (one of the account's posts, or a reply); the reply's id.
+    pub fn reply_as(&self, person: &Person, to: &str, text: &str) -> String {
+        self.add_media(text, Some(to), Some(person), false)
+    }
+
+    /// `person` publishes a post that mentions the account; its id.
+    pub fn mention_as(&self, person: &Person, text: &str) -> String {
+        self.add_media(text, None, Some(person), true)
+    }
+
+    /// The account's own replies under `id`.
+    pub fn account_replies_to(&self, id: &str) -> Vec<Media> {
+        self.replies()
+            .into_iter()
+            .filter(|m| m.reply_to.as_deref() == Some(id) && !m.deleted)
+            .collect()
+    }
+
+    /// The next reply is published, then the answer of `threads_publish` is lost.
+    pub fn lose_next_publish_answer(&self) {
+        self.on_publish(1, Fault::DropAfterReceive);
+    }
+
+    fn hook(&self, field: &str, id: &str, app_secret: &str) -> Delivery {
+        let store = self.store();
+        let m = store.media.iter().find(|m| m.id == id).expect("a post or reply");
+        let username = m.author.as_ref().map_or(USERNAME, |a| a.username.as_str());
+        let mut value = json!({
+            "id": m.id,
+            "username": username,
+            "text": m.text,
+            "media_type": "TEXT_POST",
+            "permalink": m.permalink,
+            "shortcode": m.id,
+            "timestamp": graph::time(m.timestamp),
+        });
+        if let Some(to) = &m.reply_to {
+            value["replied_to"] = json!({ "id": to });
+            value["root_post"] = json!({
+                "id": root_of(&store, &m.id),
+                "owner_id": store.user_id,
+                "username": USERNAME,
+            });
+        }
+        let body = json!({
+            "app_id": "1234567890",
+            "topic": if field == "replies" { "moderate" } else { "interaction" },
+            "target_id": store.user_id,
+            "time": m.timestamp.as_second(),
+            "subscription_id": "234567",
+            "has_uid_field": false,
+            "values": { "value": value, "field": field },
+        });
+        meta_inbox::delivery(app_secret, &body)
+    }
+
+    /// The `replies` webhook Meta sends for the reply `id`.
+    pub fn reply_webhook(&self, id: &str, app_secret: &str) -> Delivery {
+        self.hook("replies", id, app_secret)
+    }
+
+    /// The `mentions` webhook Meta sends for the post `id`.
+    pub fn mention_webhook(&self, id: &str, app_secret: &str) -> Delivery {
+        self.hook("mentions", id, app_secret)
     }
 }
 

@@ -22,6 +22,43 @@ const SCOPES: &[ScopeNeed] = &[
     need_on("facebook", Capability::Publish, "instagram_content_publish"),
     need_on("facebook", Capability::Publish, "pages_read_engagement"),
     need_on("facebook", Capability::Metrics, "instagram_manage_insights"),
+    // Meta's Instagram Platform docs: comments and mentions, direct messages (through the
+    // linked page's conversations with Facebook Login).
+    need_on(
+        "instagram",
+        Capability::Inbox,
+        "instagram_business_manage_comments",
+    ),
+    need_on(
+        "instagram",
+        Capability::Inbox,
+        "instagram_business_manage_messages",
+    ),
+    need_on(
+        "instagram",
+        Capability::Reply,
+        "instagram_business_manage_comments",
+    ),
+    need_on(
+        "instagram",
+        Capability::Reply,
+        "instagram_business_manage_messages",
+    ),
+    need_on(
+        "instagram",
+        Capability::Moderation,
+        "instagram_business_manage_comments",
+    ),
+    need_on("facebook", Capability::Inbox, "instagram_manage_comments"),
+    need_on("facebook", Capability::Inbox, "instagram_manage_messages"),
+    need_on("facebook", Capability::Inbox, "pages_manage_metadata"),
+    need_on("facebook", Capability::Reply, "instagram_manage_comments"),
+    need_on("facebook", Capability::Reply, "instagram_manage_messages"),
+    need_on(
+        "facebook",
+        Capability::Moderation,
+        "instagram_manage_comments",
+    ),
 ];
 
 pub(super) fn coverage() -> Coverage {
@@ -52,7 +89,12 @@ pub(super) fn coverage() -> Coverage {
         },
         post_metrics: &["likes", "reposts", "replies", "views", "reach", "saves"],
         account_metrics: &["followers"],
-        engagement: &[Capability::Oauth],
+        engagement: &[
+            Capability::Inbox,
+            Capability::Reply,
+            Capability::Moderation,
+            Capability::Oauth,
+        ],
         scopes: SCOPES,
         constraints: vec![
             publish(
@@ -63,6 +105,18 @@ pub(super) fn coverage() -> Coverage {
             ),
             publish("50 published posts per rolling 24 hours per account."),
             metrics("Insights may lag up to 48 hours; until then a figure is missing, not zero."),
+            engaging(
+                Capability::Inbox,
+                "Comments under the account's media of the last days and direct messages are polled; @mentions arrive only by the mentions webhook (no list of them can be read), and webhooks need Advanced Access and a verified business.",
+            ),
+            engaging(
+                Capability::Reply,
+                "Only top-level comments can be answered, not replies and not hidden comments; a direct message only within 24 hours of the person's last one; a comment can get one private reply, within 7 days.",
+            ),
+            engaging(
+                Capability::Moderation,
+                "Comments can be hidden and unhidden, the account's own replies deleted; liking a comment is not offered, as the API cannot do it.",
+            ),
         ],
     }
 }

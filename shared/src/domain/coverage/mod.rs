@@ -269,6 +269,20 @@ fn metrics(text: &'static str) -> Constraint {
     constraint(Capability::Metrics, text)
 }
 
+/// The inbox's facts (engagement.md), as recorded when each network gained its inbox.
+const ENGAGEMENT_MD: &str = "shared/reference/engagement.md";
+const ENGAGEMENT_RECORDED: &str = "2026-12-06";
+
+/// A fact from engagement.md about `about` (the inbox, replies, moderation).
+fn engaging(about: Capability, text: &'static str) -> Constraint {
+    Constraint {
+        about,
+        text,
+        source: ENGAGEMENT_MD,
+        recorded: ENGAGEMENT_RECORDED,
+    }
+}
+
 fn constraint(about: Capability, text: &'static str) -> Constraint {
     Constraint {
         about,

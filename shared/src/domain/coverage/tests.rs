@@ -47,6 +47,17 @@ fn every_network_publishes_and_reads_metrics_and_those_without_typed_credentials
         ) {
             expected.extend([Capability::Inbox, Capability::Reply]);
         }
+        // The inbox, part 2: Meta's networks also moderate.
+        if matches!(
+            entry.network,
+            Network::Facebook | Network::Instagram | Network::Threads
+        ) {
+            expected.extend([
+                Capability::Inbox,
+                Capability::Reply,
+                Capability::Moderation,
+            ]);
+        }
         if !matches!(
             entry.network,
             Network::Bluesky | Network::Telegram | Network::Sandbox

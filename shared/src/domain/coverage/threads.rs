@@ -7,6 +7,15 @@ const SCOPES: &[ScopeNeed] = &[
     need(Capability::Oauth, "threads_basic"),
     need(Capability::Publish, "threads_content_publish"),
     need(Capability::Metrics, "threads_manage_insights"),
+    // Meta's Threads docs: replies are read with threads_read_replies, mentions with
+    // threads_manage_mentions (also needed to answer under other people's posts), hidden with
+    // threads_manage_replies, deleted with threads_delete.
+    need(Capability::Inbox, "threads_read_replies"),
+    need(Capability::Inbox, "threads_manage_mentions"),
+    need(Capability::Reply, "threads_manage_replies"),
+    need(Capability::Reply, "threads_manage_mentions"),
+    need(Capability::Moderation, "threads_manage_replies"),
+    need(Capability::Moderation, "threads_delete"),
 ];
 
 pub(super) fn coverage() -> Coverage {
@@ -32,7 +41,12 @@ pub(super) fn coverage() -> Coverage {
         },
         post_metrics: &["likes", "reposts", "replies", "quotes", "views"],
         account_metrics: &["followers"],
-        engagement: &[Capability::Oauth],
+        engagement: &[
+            Capability::Inbox,
+            Capability::Reply,
+            Capability::Moderation,
+            Capability::Oauth,
+        ],
         scopes: SCOPES,
         constraints: vec![
             publish("More than 5 distinct links fail the post (from 22 December 2025)."),
@@ -40,6 +54,18 @@ pub(super) fn coverage() -> Coverage {
                 "250 posts per rolling 24 hours through the API; media is fetched by Meta from a short-lived public URL.",
             ),
             publish("An emoji counts as its UTF-8 bytes towards the 500-character limit."),
+            engaging(
+                Capability::Inbox,
+                "Replies under the account's posts of the last days and mentions are polled; Threads has no direct messages. Webhooks (replies, mentions) need Advanced Access and a verified business.",
+            ),
+            engaging(
+                Capability::Reply,
+                "At most 1,000 replies per 24 hours; each reply is a post made in two steps (a container, then publish).",
+            ),
+            engaging(
+                Capability::Moderation,
+                "Top-level replies can be hidden and unhidden (the replies under them with them); the account's own replies deleted, at most 100 deletions a day. Liking is not offered.",
+            ),
         ],
     }
 }

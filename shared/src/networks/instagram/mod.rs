@@ -1,7 +1,9 @@
 //! Instagram (professional accounts): photo, reel and carousel posts through media containers, a
 //! first comment, token refresh, the read-back through the account's recent media, and media and
-//! account metrics. Graph calls, containers and token refresh are Meta's shared `meta_graph`;
-//! `publish` and `metrics` are the capabilities.
+//! account metrics; the inbox's comments, mentions (by webhook) and direct messages, answers,
+//! moderation and webhook deliveries. Graph calls, containers and token refresh are Meta's shared
+//! `meta_graph`; `publish`, `metrics`, `inbox`, `reply`, `moderate` and `push` are the
+//! capabilities.
 
 use std::time::Duration;
 
@@ -12,9 +14,13 @@ use crate::networks::meta_graph::{self, Containers, Graph};
 use crate::networks::{Account, Polling, PublishError};
 use crate::outbound::OutboundClient;
 
+mod inbox;
 mod metrics;
+mod moderate;
 pub mod oauth;
 mod publish;
+mod push;
+mod reply;
 mod subscribe;
 
 pub(crate) const NETWORK: &str = "Instagram";

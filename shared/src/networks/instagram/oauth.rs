@@ -116,8 +116,11 @@ impl ConnectAccount for InstagramOAuth {
                     avatar: ig.picture,
                     scopes: grant.scopes.clone(),
                     credentials: vec![credential("access_token", page.token)],
+                    // The page's conversations hold the account's direct messages
+                    // (Messenger API for Instagram: `/{page-id}/conversations?platform=instagram`).
                     settings: vec![
                         ("ig_user_id".to_owned(), Value::from(ig.id.clone())),
+                        ("page_id".to_owned(), Value::from(page.id.clone())),
                         login(FACEBOOK_LOGIN),
                     ],
                     id: ig.id,

@@ -39,6 +39,12 @@ impl Call {
         visible: false,
         media: false,
     };
+    /// Changes something already there (hides a comment, likes it, deletes a reply): doing it
+    /// again is harmless, so a lost answer is retried like a read.
+    pub const CHANGE: Call = Call {
+        visible: false,
+        media: false,
+    };
 }
 
 /// A failed Graph call: the typed error, plus Graph's own code and subcode where the network
@@ -141,6 +147,15 @@ impl Graph {
             .bearer_auth(token.expose())
             .query(query);
         self.send(Call::READ, request).await
+    }
+
+    /// `DELETE {base}/{path}`: Graph answers `{"success": true}`.
+    pub async fn delete(&self, path: &[&str], token: &Secret) -> Result<Value, GraphFailure> {
+        let request = self
+            .http
+            .delete(self.url(path))
+            .bearer_auth(token.expose());
+        self.send(Call::CHANGE, request).await
     }
 
     async fn send(

@@ -164,7 +164,7 @@ fn normalized(text: &str) -> String {
 }
 
 /// Graph times look like `2024-05-01T10:00:00+0000`.
-fn graph_time(raw: &str) -> Option<Timestamp> {
+pub fn graph_time(raw: &str) -> Option<Timestamp> {
     jiff::fmt::strtime::parse("%Y-%m-%dT%H:%M:%S%z", raw)
         .and_then(|t| t.to_timestamp())
         .ok()

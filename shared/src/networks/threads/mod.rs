@@ -1,7 +1,8 @@
 //! Threads: text, image, video and carousel posts through containers, follow-ups as a chain of
 //! replies, token refresh, the read-back through the account's recent threads, and post and
-//! account metrics. Graph calls, containers and token refresh are Meta's shared `meta_graph`;
-//! `publish` and `metrics` are the capabilities.
+//! account metrics; the inbox's replies and mentions, answers, moderation and webhook
+//! deliveries. Graph calls, containers and token refresh are Meta's shared `meta_graph`;
+//! `publish`, `metrics`, `inbox`, `reply`, `moderate` and `push` are the capabilities.
 
 use std::time::Duration;
 
@@ -9,9 +10,13 @@ use crate::networks::Polling;
 use crate::networks::meta_graph::{Containers, Graph};
 use crate::outbound::OutboundClient;
 
+mod inbox;
 mod metrics;
+mod moderate;
 pub mod oauth;
 mod publish;
+mod push;
+mod reply;
 mod subscribe;
 
 pub(crate) const NETWORK: &str = "Threads";

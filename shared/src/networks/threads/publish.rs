@@ -10,8 +10,9 @@ use crate::networks::meta_graph::{self, Container, Params, RecentPosts};
 use crate::networks::{Outgoing, Publish, PublishContext, PublishError, Published, ReadBack};
 
 impl ThreadsConnector {
-    /// Prepares and publishes one post (or reply); returns its id.
-    async fn post(
+    /// Prepares and publishes one post (or reply); returns its id. Answers in the inbox are
+    /// made the same way.
+    pub(super) async fn post(
         &self,
         user: &str,
         token: &Secret,
