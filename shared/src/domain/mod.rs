@@ -14,6 +14,7 @@ pub mod endpoint;
 pub mod error;
 pub mod ids;
 pub mod inbox;
+pub mod inbox_rules;
 pub mod inbox_settings;
 pub mod inbox_stats;
 pub mod kpi;
