@@ -633,3 +633,251 @@ async fn a_lost_answer_to_the_subscriber_count_is_transient_not_unknown() {
     assert!(matches!(err, PublishError::Transient(_)), "{err:?}");
     assert_no_token(&err);
 }
+
+// The community inbox: the bot's updates, answers, moderation and webhook deliveries.
+
+mod inbox {
+    use palinsesto::domain::inbox::{InteractionKind, StreamKind};
+    use palinsesto::domain::moderation::ModerationAction;
+    use palinsesto::networks::{InboxRead, Moderate, ParsePush, ReadInbox, ReplyTo};
+    use palinsesto_system_tests::fakes::telegram::DISCUSSION_GROUP_ID;
+
+    use super::*;
+
+    const ADA: i64 = 4_200_001;
+    const BOB: i64 = 4_200_002;
+
+    /// A public channel with one published post, and two people.
+    async fn given_a_post() -> (FakeTelegram, TestAccount, i64) {
+        let (fake, account) = given_a_channel(PUBLIC_CHANNEL).await;
+        let published = connector(&fake)
+            .publish(&account.context(), &outgoing("Il nuovo menu"))
+            .await
+            .unwrap();
+        fake.add_person(ADA, "Ada", "ada");
+        fake.add_person(BOB, "Bob", "bob");
+        (fake, account, published.remote_id.parse().unwrap())
+    }
+
+    async fn read(fake: &FakeTelegram, account: &TestAccount, cursor: Option<&str>) -> InboxRead {
+        connector(fake)
+            .read(&account.account(), StreamKind::Messages, cursor, &[])
+            .await
+            .unwrap()
+    }
+
+    fn found<'r>(read: &'r InboxRead, id: &str) -> &'r palinsesto::domain::inbox::Incoming {
+        read.found
+            .iter()
+            .find(|f| f.external_id == id)
+            .unwrap_or_else(|| panic!("{id} not in {:?}", read.found))
+    }
+
+    #[tokio::test]
+    async fn the_bots_updates_become_comments_replies_mentions_and_messages_once() {
+        let (fake, account, post) = given_a_post().await;
+        let comment = fake.comment(ADA, post, "Che bello!");
+        let comment_id: i64 = comment.split(':').nth(1).unwrap().parse().unwrap();
+        let reply = fake.reply_in_group(BOB, comment_id, "Vero!");
+        let mention = fake.say_in_group(BOB, "@palinsesto_bot a che ora aprite?");
+        let chatter = fake.say_in_group(BOB, "ciao a tutti");
+        let dm = fake.direct_message(ADA, "Avete tavoli liberi?");
+        let native = fake.channel_answers(comment_id, "Grazie Ada!");
+
+        let first = read(&fake, &account, None).await;
+        assert_eq!(first.found.len(), 4, "{:?}", first.found);
+        assert!(first.found.iter().all(|f| f.external_id != chatter));
+        let c = found(&first, &comment);
+        assert_eq!(c.kind, InteractionKind::Comment);
+        assert_eq!(c.root.as_deref(), Some(post.to_string().as_str()));
+        assert_eq!(c.author.handle, "@ada");
+        assert_eq!(c.author.name, "Ada");
+        assert_eq!(c.text, "Che bello!");
+        assert_eq!(c.target.id, comment_id.to_string());
+        assert_eq!(c.target.chat.as_deref(), Some(DISCUSSION_GROUP_ID.to_string().as_str()));
+        assert_eq!(
+            c.permalink.as_deref(),
+            Some(format!("https://t.me/c/1000000003/{comment_id}").as_str())
+        );
+        let r = found(&first, &reply);
+        assert_eq!(r.kind, InteractionKind::Reply);
+        assert_eq!(r.parent.as_deref(), Some(comment.as_str()));
+        assert_eq!(found(&first, &mention).kind, InteractionKind::Mention);
+        let d = found(&first, &dm);
+        assert_eq!(d.kind, InteractionKind::DirectMessage);
+        assert_eq!(d.target.chat.as_deref(), Some(ADA.to_string().as_str()));
+        assert_eq!(d.permalink, None, "private chats have no link");
+        assert_eq!(first.native.len(), 1);
+        assert_eq!(first.native[0].external_id, native);
+        assert_eq!(first.native[0].parent, comment);
+
+        // the next read confirms them: Telegram forgets them, nothing comes twice
+        let cursor = first.cursor.clone().expect("a cursor");
+        let second = read(&fake, &account, Some(&cursor)).await;
+        assert!(second.found.is_empty() && second.native.is_empty());
+        assert_eq!(fake.pending_updates(), 0, "confirmed updates are gone");
+        let later = fake.direct_message(BOB, "Grazie!");
+        let third = read(&fake, &account, second.cursor.as_deref().or(Some(&cursor))).await;
+        assert_eq!(third.found.len(), 1);
+        assert_eq!(third.found[0].external_id, later);
+        // other streams are not read on Telegram
+        let none = connector(&fake)
+            .read(&account.account(), StreamKind::Notifications, None, &[])
+            .await
+            .unwrap();
+        assert!(none.found.is_empty());
+    }
+
+    async fn bot_call(fake: &FakeTelegram, method: &str, body: serde_json::Value) {
+        let r = reqwest::Client::builder()
+            .use_preconfigured_tls(palinsesto::outbound::tls_config(&[]).unwrap())
+            .build()
+            .unwrap()
+            .post(format!("{}{}", fake.base(), FakeTelegram::path(method)))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success());
+    }
+
+    #[tokio::test]
+    async fn polling_while_a_webhook_is_set_is_a_plain_error() {
+        let (fake, account, post) = given_a_post().await;
+        fake.comment(ADA, post, "Ciao");
+        bot_call(
+            &fake,
+            "setWebhook",
+            json!({"url": "https://hooks.example/telegram/abc", "secret_token": "s3cret"}),
+        )
+        .await;
+        assert_eq!(
+            fake.webhook(),
+            Some(("https://hooks.example/telegram/abc".into(), Some("s3cret".into())))
+        );
+        let err = connector(&fake)
+            .read(&account.account(), StreamKind::Messages, None, &[])
+            .await
+            .unwrap_err();
+        assert!(matches!(err, PublishError::Misconfigured(_)), "{err:?}");
+        assert!(err.to_string().contains("webhook"), "{err}");
+        assert_no_token(&err);
+        bot_call(&fake, "deleteWebhook", json!({})).await;
+        assert_eq!(read(&fake, &account, None).await.found.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_answer_is_sent_once_and_a_lost_one_cannot_be_told() {
+        let (fake, account, post) = given_a_post().await;
+        let comment = fake.comment(ADA, post, "Che bello!");
+        let dm = fake.direct_message(BOB, "Aperti domani?");
+        let first = read(&fake, &account, None).await;
+        let telegram = connector(&fake);
+
+        let target = &found(&first, &comment).target;
+        let sent = telegram
+            .reply(&account.context(), target, &outgoing("Grazie Ada!"))
+            .await
+            .unwrap();
+        let comment_id: i64 = target.id.parse().unwrap();
+        let replies = fake.bot_replies_to(DISCUSSION_GROUP_ID, comment_id);
+        assert_eq!(replies.len(), 1);
+        assert_eq!(replies[0].text.as_deref(), Some("Grazie Ada!"));
+        assert_eq!(
+            sent.remote_id,
+            format!("{DISCUSSION_GROUP_ID}:{}", replies[0].message_id)
+        );
+
+        // the answer to a private message is lost: it was sent, and nobody can tell
+        let target = &found(&first, &dm).target;
+        fake.lose_next_message_answer();
+        let reply = outgoing("Sì, dalle 9");
+        let err = telegram
+            .reply(&account.context(), target, &reply)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, PublishError::UnknownOutcome(_)), "{err:?}");
+        assert_eq!(fake.bot_replies_to(BOB, target.id.parse().unwrap()).len(), 1);
+        let ReadBack::CannotTell(why) = telegram
+            .find_reply(&account.context(), target, &reply)
+            .await
+            .unwrap()
+        else {
+            panic!("bots cannot read history")
+        };
+        assert!(why.contains("cannot read"), "{why}");
+
+        // flood control: Telegram's retry_after
+        fake.flood_wait(7);
+        let err = telegram
+            .reply(&account.context(), target, &outgoing("again"))
+            .await
+            .unwrap_err();
+        let PublishError::RateLimited { retry_at, .. } = err else {
+            panic!("{err:?}")
+        };
+        assert!(retry_at.is_some());
+    }
+
+    #[tokio::test]
+    async fn the_bot_deletes_its_own_answer_and_offers_nothing_else() {
+        let (fake, account, post) = given_a_post().await;
+        let comment = fake.comment(ADA, post, "Che bello!");
+        let first = read(&fake, &account, None).await;
+        let telegram = connector(&fake);
+        assert_eq!(telegram.actions(), [ModerationAction::DeleteReply]);
+        let sent = telegram
+            .reply(&account.context(), &found(&first, &comment).target, &outgoing("Grazie!"))
+            .await
+            .unwrap();
+        let reply_id: i64 = sent.remote_id.split(':').nth(1).unwrap().parse().unwrap();
+        assert!(fake.has_message(DISCUSSION_GROUP_ID, reply_id));
+        let mut target = found(&first, &comment).target.clone();
+        target.id = sent.remote_id.clone();
+        for _ in 0..2 {
+            telegram
+                .moderate(&account.account(), &target, ModerationAction::DeleteReply)
+                .await
+                .expect("deleting twice is harmless");
+        }
+        assert!(!fake.has_message(DISCUSSION_GROUP_ID, reply_id));
+        // someone else's message is not the bot's to delete
+        let mut theirs = found(&first, &comment).target.clone();
+        theirs.id = comment.clone();
+        let err = telegram
+            .moderate(&account.account(), &theirs, ModerationAction::DeleteReply)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("48 hours"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_webhook_delivery_names_the_same_message_as_the_poll() {
+        let (fake, account, post) = given_a_post().await;
+        let comment = fake.comment(ADA, post, "Che bello!");
+        let dm = fake.direct_message(BOB, "Ciao");
+        let polled = read(&fake, &account, None).await;
+        bot_call(
+            &fake,
+            "setWebhook",
+            json!({"url": "https://hooks.example/telegram/abc", "secret_token": "s3cret"}),
+        )
+        .await;
+        for key in [&comment, &dm] {
+            let (body, header) = fake.webhook_delivery(key);
+            assert_eq!(
+                header,
+                Some(("X-Telegram-Bot-Api-Secret-Token", "s3cret".to_owned()))
+            );
+            let pushed = connector(&fake).parse(&body).unwrap();
+            assert_eq!(pushed.len(), 1);
+            assert_eq!(pushed[0].account, "", "the hook layer names the account");
+            let from_push = &pushed[0].found[0];
+            let from_poll = found(&polled, key);
+            assert_eq!(from_push.external_id, from_poll.external_id);
+            assert_eq!(from_push.kind, from_poll.kind);
+            assert_eq!(from_push.target, from_poll.target);
+        }
+        assert!(connector(&fake).parse(b"{\"nope\": 1}").is_err());
+    }
+}

@@ -336,6 +336,10 @@ fn incoming(
 /// A link to the message: public groups by name; a supergroup's for its members only (the
 /// `t.me/c/` form drops the `-100` of its id); private chats have none.
 fn permalink(message: &Value, chat: i64, id: i64) -> Option<String> {
+    // A private chat's `username` is the person's, not a place anyone can open.
+    if text(message, "/chat/type").as_deref() == Some("private") {
+        return None;
+    }
     if let Some(name) = text(message, "/chat/username") {
         return Some(format!("https://t.me/{name}/{id}"));
     }
