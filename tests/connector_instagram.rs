@@ -592,3 +592,216 @@ async fn a_metrics_read_keeps_a_week_old_token_alive() {
     assert_eq!(saved.len(), 1);
     assert!(saved[0].iter().any(|(k, _)| k == "access_token"));
 }
+
+// The inbox: comments and replies under the account's media, direct messages, mentions named by
+// the webhook and fetched, answers exactly once, private replies, moderation.
+
+mod inbox {
+    use super::*;
+    use axum::http::Method;
+    use palinsesto::domain::inbox::{InteractionKind, StreamKind};
+    use palinsesto::domain::moderation::ModerationAction;
+    use palinsesto::networks::{Moderate, ParsePush, ReadInbox, ReplyTo};
+    use palinsesto_system_tests::fakes::meta_inbox::Person;
+
+    const SECRET: &str = "ig-app-secret";
+
+    fn ada() -> Person {
+        Person::new("9001", "Ada")
+    }
+
+    #[tokio::test]
+    async fn top_level_comments_replies_and_the_accounts_own_are_told_apart() {
+        let (fake, account) = given_an_account().await;
+        let c = connector(&fake);
+        let media = fake.add_post("New collection");
+        let comment = fake.comment_as(&ada(), &media, "Sizes?");
+        let reply = fake.comment_as(&Person::new("9002", "Bob"), &comment, "+1");
+
+        let first = c
+            .read(&account.account(), StreamKind::Threads, None, &[media.clone()])
+            .await
+            .unwrap();
+        assert_eq!(first.found.len(), 2, "{:?}", first.found);
+        let top = first.found.iter().find(|f| f.external_id == comment).unwrap();
+        assert_eq!(top.kind, InteractionKind::Comment);
+        assert_eq!(top.author.handle, "@ada");
+        assert_eq!(top.author.id, "9001");
+        assert_eq!(top.parent.as_deref(), Some(media.as_str()));
+        assert_eq!(
+            top.permalink.as_deref(),
+            Some(format!("https://www.instagram.com/p/{media}/").as_str()),
+            "the media's link"
+        );
+        let under = first.found.iter().find(|f| f.external_id == reply).unwrap();
+        assert_eq!(under.kind, InteractionKind::Reply, "the reply rule reads this");
+        assert_eq!(under.parent.as_deref(), Some(comment.as_str()));
+
+        let sent = c
+            .reply(&account.context(), &top.target, &outgoing("S to XL"))
+            .await
+            .unwrap();
+        assert_eq!(fake.account_replies_to(&comment).len(), 1);
+        let later = fake.comment_as(&ada(), &media, "Thanks");
+        let second = c
+            .read(
+                &account.account(),
+                StreamKind::Threads,
+                first.cursor.as_deref(),
+                &[media.clone()],
+            )
+            .await
+            .unwrap();
+        let ids: Vec<&str> = second.found.iter().map(|f| f.external_id.as_str()).collect();
+        assert_eq!(ids, [later.as_str()]);
+        assert_eq!(second.native.len(), 1);
+        assert_eq!(second.native[0].external_id, sent.remote_id);
+        assert_eq!(second.native[0].parent, comment);
+    }
+
+    #[tokio::test]
+    async fn direct_messages_are_answered_once_even_after_a_lost_answer() {
+        let (fake, account) = given_an_account().await;
+        let c = connector(&fake);
+        let mid = fake.message_from(&ada(), "Is it in stock?");
+        let read = c
+            .read(&account.account(), StreamKind::Messages, None, &[])
+            .await
+            .unwrap();
+        let dm = &read.found[0];
+        assert_eq!(dm.kind, InteractionKind::DirectMessage);
+        assert_eq!(dm.external_id, mid);
+        assert_eq!(dm.target.chat.as_deref(), Some("9001"), "the IGSID");
+        assert_eq!(dm.author.handle, "@ada");
+
+        let answer = outgoing("Yes, in every size");
+        fake.lose_next_answer_on(&fake.user_id);
+        assert!(c.reply(&account.context(), &dm.target, &answer).await.is_err());
+        let ReadBack::Found(found) = c.find_reply(&account.context(), &dm.target, &answer).await.unwrap()
+        else {
+            panic!("the message was sent")
+        };
+        let sent = fake.messages_to("9001");
+        assert_eq!(sent.len(), 1, "exactly one");
+        assert_eq!(found.remote_id, sent[0].id);
+    }
+
+    #[tokio::test]
+    async fn a_lost_reply_to_a_comment_is_found_and_a_private_reply_goes_once() {
+        let (fake, account) = given_an_account().await;
+        let c = connector(&fake);
+        let media = fake.add_post("Sale");
+        let comment = fake.comment_as(&ada(), &media, "How much?");
+        let read = c
+            .read(&account.account(), StreamKind::Threads, None, &[media])
+            .await
+            .unwrap();
+        let target = &read.found[0].target;
+        let reply = outgoing("30% off");
+        fake.lose_next_answer_on(&comment);
+        let lost = c.reply(&account.context(), target, &reply).await.unwrap_err();
+        assert!(matches!(lost, PublishError::UnknownOutcome(_)), "{lost:?}");
+        assert!(matches!(
+            c.find_reply(&account.context(), target, &reply).await.unwrap(),
+            ReadBack::Found(_)
+        ));
+        assert_eq!(fake.account_replies_to(&comment).len(), 1);
+
+        c.reply_privately(&account.context(), target, &outgoing("Code SALE30"))
+            .await
+            .unwrap();
+        assert_eq!(fake.private_replies_to(&comment).len(), 1);
+        assert_eq!(fake.private_replies_to(&comment)[0].person.id, "9001");
+    }
+
+    #[tokio::test]
+    async fn hiding_unhiding_and_deleting_change_the_comment_and_liking_is_not_offered() {
+        let (fake, account) = given_an_account().await;
+        let c = connector(&fake);
+        assert!(!c.actions().contains(&ModerationAction::Like));
+        let media = fake.add_post("Launch");
+        let comment = fake.comment_as(&ada(), &media, "rude words");
+        let read = c
+            .read(&account.account(), StreamKind::Threads, None, &[media])
+            .await
+            .unwrap();
+        let target = read.found[0].target.clone();
+        let a = account.account();
+        c.moderate(&a, &target, ModerationAction::Hide).await.unwrap();
+        assert!(fake.comment(&comment).unwrap().hidden);
+        c.moderate(&a, &target, ModerationAction::Unhide).await.unwrap();
+        assert!(!fake.comment(&comment).unwrap().hidden);
+        let mine = c
+            .reply(&account.context(), &target, &outgoing("Please be kind"))
+            .await
+            .unwrap();
+        let mut reply = target.clone();
+        reply.id = mine.remote_id.clone();
+        c.moderate(&a, &reply, ModerationAction::DeleteReply).await.unwrap();
+        assert!(fake.comment(&mine.remote_id).unwrap().deleted);
+    }
+
+    #[tokio::test]
+    async fn a_rate_limit_and_an_expired_token_are_said_in_plain_words() {
+        let (fake, account) = given_an_account().await;
+        let c = connector(&fake);
+        fake.server.faults.inject(
+            Method::GET,
+            &fake.path("conversations"),
+            1,
+            graph::business_rate_limited(32, &fake.user_id, 3),
+        );
+        let err = c
+            .read(&account.account(), StreamKind::Messages, None, &[])
+            .await
+            .unwrap_err();
+        assert!(matches!(err, PublishError::RateLimited { .. }), "{err:?}");
+        fake.expire_token();
+        let err = c
+            .read(&account.account(), StreamKind::Messages, None, &[])
+            .await
+            .unwrap_err();
+        assert!(matches!(err, PublishError::AuthExpired(_)), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn webhooks_name_what_the_poll_reads_and_mentions_are_fetched_by_id() {
+        let (fake, account) = given_an_account().await;
+        let c = connector(&fake);
+        let media = fake.add_post("Spring");
+        let comment = fake.comment_as(&ada(), &media, "Gorgeous");
+        let polled = c
+            .read(&account.account(), StreamKind::Threads, None, &[media.clone()])
+            .await
+            .unwrap();
+        let pushed = c.parse(&fake.comment_webhook(&comment, SECRET).body).unwrap();
+        assert_eq!(pushed[0].account, fake.user_id);
+        let from_hook = &pushed[0].found[0];
+        assert_eq!(from_hook.external_id, polled.found[0].external_id);
+        assert_eq!(from_hook.kind, InteractionKind::Comment);
+        assert_eq!(from_hook.parent, polled.found[0].parent);
+
+        let mid = fake.message_from(&ada(), "hi");
+        let message = c.parse(&fake.message_webhook(&mid, SECRET).body).unwrap();
+        assert_eq!(message[0].found[0].external_id, mid);
+        assert_eq!(message[0].found[0].target.chat.as_deref(), Some("9001"));
+
+        // a mention comes as ids only, then is read with the account's token
+        let mention = fake.mention_in_comment(&ada(), "17999000000000001", "love @test");
+        let named = c.parse(&fake.mention_webhook(&mention, SECRET).body).unwrap();
+        assert!(named[0].found.is_empty());
+        assert_eq!(named[0].to_fetch.len(), 1);
+        let fetched = c.fetch(&account.account(), &named[0].to_fetch).await.unwrap();
+        assert_eq!(fetched.found.len(), 1);
+        let m = &fetched.found[0];
+        assert_eq!(m.kind, InteractionKind::Mention);
+        assert_eq!(m.external_id, mention);
+        assert_eq!(m.text, "love @test");
+        assert_eq!(m.author.handle, "@ada");
+        // and is answered through the account's mentions edge
+        c.reply(&account.context(), &m.target, &outgoing("Thank you!"))
+            .await
+            .unwrap();
+        assert_eq!(fake.account_replies_to(&mention).len(), 1);
+    }
+}

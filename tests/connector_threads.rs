@@ -460,3 +460,181 @@ async fn an_expired_token_on_a_metrics_read_asks_for_a_reconnect() {
         "{followers:?}"
     );
 }
+
+// The inbox: replies under the account's posts and mentions, answers in two steps exactly once,
+// moderation with manage_reply and deletion, webhook deliveries.
+
+mod inbox {
+    use super::*;
+    use palinsesto::domain::inbox::{InteractionKind, StreamKind};
+    use palinsesto::domain::moderation::ModerationAction;
+    use palinsesto::networks::{Moderate, ParsePush, ReadInbox, ReplyTo};
+    use palinsesto_system_tests::fakes::meta_inbox::Person;
+
+    const SECRET: &str = "th-app-secret";
+
+    fn ada() -> Person {
+        Person::new("3001", "Ada")
+    }
+
+    #[tokio::test]
+    async fn replies_and_mentions_are_read_once_and_the_accounts_own_are_native() {
+        let (fake, account) = given_an_account().await;
+        let c = connector(&fake);
+        let post = fake.add_post("Ask me anything");
+        let reply = fake.reply_as(&ada(), &post, "What's next?");
+        let nested = fake.reply_as(&Person::new("3002", "Bob"), &reply, "same question");
+        let mention = fake.mention_as(&ada(), "cc @test");
+
+        let first = c
+            .read(&account.account(), StreamKind::Threads, None, &[post.clone()])
+            .await
+            .unwrap();
+        assert_eq!(first.found.len(), 2, "{:?}", first.found);
+        let r = first.found.iter().find(|f| f.external_id == reply).unwrap();
+        assert_eq!(r.kind, InteractionKind::Reply);
+        assert_eq!(r.author.handle, "@ada");
+        assert_eq!(r.parent.as_deref(), Some(post.as_str()));
+        assert_eq!(r.root.as_deref(), Some(post.as_str()));
+        assert!(r.permalink.as_deref().unwrap().contains("threads.net/@ada/post/"));
+        let n = first.found.iter().find(|f| f.external_id == nested).unwrap();
+        assert_eq!(n.parent.as_deref(), Some(reply.as_str()));
+
+        let mentions = c
+            .read(&account.account(), StreamKind::Notifications, None, &[])
+            .await
+            .unwrap();
+        assert_eq!(mentions.found.len(), 1);
+        assert_eq!(mentions.found[0].kind, InteractionKind::Mention);
+        assert_eq!(mentions.found[0].external_id, mention);
+
+        // the account answers (container, then publish): one reply, then native on the next read
+        let sent = c
+            .reply(&account.context(), &r.target, &outgoing("A new season"))
+            .await
+            .unwrap();
+        assert_eq!(fake.account_replies_to(&reply).len(), 1);
+        assert!(sent.url.is_some());
+        let later = fake.reply_as(&ada(), &post, "Yay");
+        let second = c
+            .read(
+                &account.account(),
+                StreamKind::Threads,
+                first.cursor.as_deref(),
+                &[post.clone()],
+            )
+            .await
+            .unwrap();
+        let ids: Vec<&str> = second.found.iter().map(|f| f.external_id.as_str()).collect();
+        assert_eq!(ids, [later.as_str()]);
+        assert_eq!(second.native.len(), 1);
+        assert_eq!(second.native[0].external_id, sent.remote_id);
+        assert_eq!(second.native[0].parent, reply);
+    }
+
+    #[tokio::test]
+    async fn a_lost_publish_answer_is_found_by_the_read_back_and_not_repeated() {
+        let (fake, account) = given_an_account().await;
+        let c = connector(&fake);
+        let post = fake.add_post("Hello");
+        let reply = fake.reply_as(&ada(), &post, "Hi!");
+        let read = c
+            .read(&account.account(), StreamKind::Threads, None, &[post])
+            .await
+            .unwrap();
+        let target = &read.found[0].target;
+        let answer = outgoing("Welcome");
+        assert_eq!(
+            c.find_reply(&account.context(), target, &answer).await.unwrap(),
+            ReadBack::NotFound
+        );
+        fake.lose_next_publish_answer();
+        let lost = c.reply(&account.context(), target, &answer).await.unwrap_err();
+        assert!(matches!(lost, PublishError::UnknownOutcome(_)), "{lost:?}");
+        let ReadBack::Found(found) = c.find_reply(&account.context(), target, &answer).await.unwrap()
+        else {
+            panic!("the reply was published")
+        };
+        let made = fake.account_replies_to(&reply);
+        assert_eq!(made.len(), 1, "exactly one");
+        assert_eq!(found.remote_id, made[0].id);
+        // Threads has no private replies
+        assert!(c
+            .reply_privately(&account.context(), target, &answer)
+            .await
+            .is_err());
+    }
+
+    #[tokio::test]
+    async fn hiding_unhiding_and_deleting_change_the_reply_and_liking_is_not_offered() {
+        let (fake, account) = given_an_account().await;
+        let c = connector(&fake);
+        assert_eq!(
+            c.actions(),
+            [
+                ModerationAction::Hide,
+                ModerationAction::Unhide,
+                ModerationAction::DeleteReply
+            ]
+        );
+        let post = fake.add_post("Poll");
+        let reply = fake.reply_as(&ada(), &post, "troll");
+        let read = c
+            .read(&account.account(), StreamKind::Threads, None, &[post])
+            .await
+            .unwrap();
+        let target = read.found[0].target.clone();
+        let a = account.account();
+        c.moderate(&a, &target, ModerationAction::Hide).await.unwrap();
+        assert!(fake.media(&reply).unwrap().hidden);
+        c.moderate(&a, &target, ModerationAction::Unhide).await.unwrap();
+        assert!(!fake.media(&reply).unwrap().hidden);
+        let mine = c
+            .reply(&account.context(), &target, &outgoing("Let's keep it civil"))
+            .await
+            .unwrap();
+        let mut own = target.clone();
+        own.id = mine.remote_id.clone();
+        c.moderate(&a, &own, ModerationAction::DeleteReply).await.unwrap();
+        assert!(fake.media(&mine.remote_id).unwrap().deleted);
+        // someone else's reply cannot be deleted: Threads says so
+        let err = c
+            .moderate(&a, &target, ModerationAction::DeleteReply)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, PublishError::AuthExpired(_)), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn webhooks_name_what_the_poll_reads() {
+        let (fake, account) = given_an_account().await;
+        let c = connector(&fake);
+        let post = fake.add_post("Morning");
+        let reply = fake.reply_as(&ada(), &post, "Good morning");
+        let mention = fake.mention_as(&ada(), "hey @test");
+        let polled = c
+            .read(&account.account(), StreamKind::Threads, None, &[post.clone()])
+            .await
+            .unwrap();
+        let pushed = c.parse(&fake.reply_webhook(&reply, SECRET).body).unwrap();
+        assert_eq!(pushed.len(), 1);
+        assert_eq!(pushed[0].account, fake.user_id);
+        let from_hook = &pushed[0].found[0];
+        assert_eq!(from_hook.external_id, polled.found[0].external_id);
+        assert_eq!(from_hook.kind, InteractionKind::Reply);
+        assert_eq!(from_hook.parent, polled.found[0].parent);
+        assert_eq!(from_hook.created_at, polled.found[0].created_at);
+        let mentioned = c.parse(&fake.mention_webhook(&mention, SECRET).body).unwrap();
+        assert_eq!(mentioned[0].found[0].external_id, mention);
+        assert_eq!(mentioned[0].found[0].kind, InteractionKind::Mention);
+
+        // the account's own reply comes back as native
+        let mine = c
+            .reply(&account.context(), &polled.found[0].target, &outgoing("Hi Ada"))
+            .await
+            .unwrap();
+        let own = c.parse(&fake.reply_webhook(&mine.remote_id, SECRET).body).unwrap();
+        assert!(own[0].found.is_empty());
+        assert_eq!(own[0].native[0].parent, reply);
+    }
+}
