@@ -909,11 +909,12 @@ fn the_sandbox_is_refused_unless_the_stack_allows_it() {
     );
 }
 
-/// Only what a browser or a probe opens without a token is outside the JWT authorizer: the
-/// health check, the OpenAPI document, and the connection flow's pages (GET only), which check
-/// their one-time link, state and cookie themselves.
+/// Only what a browser, a probe or a network opens without a token is outside the JWT
+/// authorizer: the health check, the OpenAPI document, the connection flow's pages (GET only),
+/// which check their one-time link, state and cookie themselves, Meta's callbacks and the
+/// networks' webhooks, which check their signatures.
 #[test]
-fn only_the_health_check_the_document_the_connection_pages_and_meta_s_callbacks_skip_the_authorizer()
+fn only_the_health_check_the_document_the_connection_pages_meta_s_callbacks_and_the_webhooks_skip_the_authorizer()
  {
     let template = palinsesto_system_tests::template::load();
     let mut open = Vec::new();
@@ -943,9 +944,13 @@ fn only_the_health_check_the_document_the_connection_pages_and_meta_s_callbacks_
     assert_eq!(
         open,
         [
+            ("ANY".to_owned(), "/hooks/linkedin".to_owned()),
+            ("ANY".to_owned(), "/hooks/meta".to_owned()),
+            ("ANY".to_owned(), "/hooks/x".to_owned()),
             ("GET".to_owned(), "/healthz".to_owned()),
             ("GET".to_owned(), "/oauth/{proxy+}".to_owned()),
             ("GET".to_owned(), "/v1/openapi.json".to_owned()),
+            ("POST".to_owned(), "/hooks/telegram/{hook}".to_owned()),
             ("POST".to_owned(), "/oauth/meta/{proxy+}".to_owned()),
         ]
     );
@@ -993,6 +998,6 @@ fn only_the_functions_that_connect_or_renew_read_the_oauth_apps_and_only_under_t
     }
     assert_eq!(
         readers,
-        BTreeSet::from(["api", "connections", "metrics", "publisher"].map(str::to_owned))
+        BTreeSet::from(["api", "connections", "hooks", "metrics", "publisher"].map(str::to_owned))
     );
 }

@@ -31,8 +31,18 @@ impl Desk {
 
     /// A desk that connects channels through the deployment's OAuth `apps`.
     pub async fn start_connecting(endpoints: NetworkEndpoints, apps: OAuthApps) -> Self {
+        Self::start_adjusted(endpoints, apps, |options| options).await
+    }
+
+    /// [`Desk::start_connecting`] with the runtime's options adjusted further (the inbound
+    /// webhooks' settings).
+    pub async fn start_adjusted(
+        endpoints: NetworkEndpoints,
+        apps: OAuthApps,
+        adjust: impl FnOnce(palinsesto::local::LocalOptions) -> palinsesto::local::LocalOptions,
+    ) -> Self {
         let app = TestApp::spawn_full(ApiSettings::default(), |options| {
-            palinsesto::local::LocalOptions {
+            adjust(palinsesto::local::LocalOptions {
                 endpoints,
                 apps,
                 polling: Polling {
@@ -41,7 +51,7 @@ impl Desk {
                 },
                 timeouts: crate::accounts::impatient_timeouts(),
                 ..options
-            }
+            })
         })
         .await;
         app.brand("acme", "Europe/Rome", false).await;

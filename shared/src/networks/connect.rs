@@ -28,15 +28,17 @@ pub struct OAuthApps {
 }
 
 impl OAuthApps {
-    /// The apps a deployment may register: one per network, and LinkedIn's Community Management
-    /// app for organization pages, which LinkedIn wants alone on its app.
-    pub const NAMES: [&'static str; 6] = [
+    /// The apps a deployment may register: one per network, LinkedIn's Community Management
+    /// app for organization pages, which LinkedIn wants alone on its app, and X's consumer key
+    /// and secret (OAuth 1.0a), which sign X's webhook deliveries.
+    pub const NAMES: [&'static str; 7] = [
         "x",
         "linkedin",
         "linkedin_community",
         "facebook",
         "instagram",
         "threads",
+        "x_consumer",
     ];
 
     /// From `(name/client_id, value)` and `(name/client_secret, value)` pairs, as the Parameter

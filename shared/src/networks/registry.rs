@@ -401,7 +401,8 @@ pub fn standard_connectors(
             )
             .answering(facebook.clone())
             .moderating(facebook.clone())
-            .pushing(facebook)
+            .pushing(facebook.clone())
+            .subscribing(facebook)
             .connecting(facebook::oauth::FacebookOAuth::new(FacebookLogin::new(
                 http.clone(),
                 &e.facebook_web,
@@ -420,7 +421,8 @@ pub fn standard_connectors(
             )
             .answering(instagram.clone())
             .moderating(instagram.clone())
-            .pushing(instagram)
+            .pushing(instagram.clone())
+            .subscribing(instagram)
             .connecting(instagram::oauth::InstagramOAuth::new(
                 http.clone(),
                 &instagram::oauth::InstagramLogins {
@@ -441,7 +443,8 @@ pub fn standard_connectors(
             )
             .answering(threads.clone())
             .moderating(threads.clone())
-            .pushing(threads)
+            .pushing(threads.clone())
+            .subscribing(threads)
             .connecting(threads::oauth::ThreadsOAuth::new(
                 http.clone(),
                 &e.threads_web,
