@@ -830,3 +830,278 @@ async fn the_accounts_followers_are_read_from_its_public_metrics() {
     assert_eq!(second.counters.likes, None);
     assert_eq!(second.raw["public_metrics"]["followers_count"], json!(4400));
 }
+
+// The community inbox: mentions, conversations and the brand's own replies (opt-in, billed),
+// answers under X's reply rule, moderation and webhook deliveries.
+
+mod inbox {
+    use palinsesto::domain::inbox::{Incoming, InteractionKind, StreamKind};
+    use palinsesto::domain::moderation::ModerationAction;
+    use palinsesto::networks::{InboxRead, Moderate, ParsePush, ReadInbox, ReplyTo};
+
+    use super::*;
+
+    async fn reading_account(x: &FakeX) -> TestAccount {
+        TestAccount::new(Network::X, json!({"read_inbox": true}), x.credentials()).await
+    }
+
+    async fn read(
+        x: &FakeX,
+        account: &TestAccount,
+        stream: StreamKind,
+        cursor: Option<&str>,
+        recent: &[String],
+    ) -> InboxRead {
+        connector(x)
+            .read(&account.account(), stream, cursor, recent)
+            .await
+            .unwrap()
+    }
+
+    fn found<'r>(read: &'r InboxRead, id: &str) -> &'r Incoming {
+        read.found
+            .iter()
+            .find(|f| f.external_id == id)
+            .unwrap_or_else(|| panic!("{id} not in {:?}", read.found))
+    }
+
+    /// The brand's post, and people: ada mentions the brand, bob answers the post naming it,
+    /// cleo answers without naming it, dan quotes the post naming it.
+    struct World {
+        x: FakeX,
+        account: TestAccount,
+        post: String,
+        ada: String,
+        bob: String,
+        cleo: String,
+        dan: String,
+    }
+
+    async fn world() -> World {
+        let x = FakeX::start().await;
+        let account = reading_account(&x).await;
+        let post = connector(&x)
+            .publish(&account.context(), &outgoing("Our new blend is out"))
+            .await
+            .unwrap()
+            .remote_id;
+        x.add_user("11", "ada", "Ada", 120);
+        x.add_user("12", "bob", "Bob", 7);
+        x.add_user("13", "cleo", "Cleo", 3);
+        x.add_user("14", "dan", "Dan", 1);
+        let ada = x.post_as("11", "@acme is the shop open?", None, None);
+        let bob = x.post_as("12", "@acme where can I buy it?", Some(&post), None);
+        let cleo = x.post_as("13", "looks great", Some(&post), None);
+        let dan = x.post_as("14", "@acme finally!", None, Some(&post));
+        World {
+            x,
+            account,
+            post,
+            ada,
+            bob,
+            cleo,
+            dan,
+        }
+    }
+
+    #[tokio::test]
+    async fn nothing_is_read_without_read_inbox_since_x_bills_every_post_read() {
+        let x = FakeX::start().await;
+        x.add_user("11", "ada", "Ada", 1);
+        x.post_as("11", "@acme hi", None, None);
+        for settings in [json!({}), json!({"read_inbox": false})] {
+            let account = TestAccount::new(Network::X, settings, x.credentials()).await;
+            let before = x.server.faults.requests();
+            for stream in [StreamKind::Notifications, StreamKind::Threads, StreamKind::Own] {
+                let read = read(&x, &account, stream, None, &["1".into()]).await;
+                assert!(read.found.is_empty() && read.native.is_empty() && read.cursor.is_none());
+            }
+            assert_eq!(x.server.faults.requests(), before, "no call at all");
+        }
+        assert_eq!(x.posts_read(), 0);
+    }
+
+    #[tokio::test]
+    async fn mentions_quotes_and_replies_are_read_once_with_their_authors() {
+        let w = world().await;
+        let recent = vec![w.post.clone()];
+        let mentions = read(&w.x, &w.account, StreamKind::Notifications, None, &recent).await;
+        assert_eq!(mentions.found.len(), 3, "{:?}", mentions.found);
+        let ada = found(&mentions, &w.ada);
+        assert_eq!(ada.kind, InteractionKind::Mention);
+        assert_eq!(ada.author.handle, "@ada");
+        assert_eq!(ada.author.name, "Ada");
+        assert_eq!(ada.author.followers, Some(120));
+        assert_eq!(
+            ada.permalink.as_deref(),
+            Some(format!("https://x.com/ada/status/{}", w.ada).as_str())
+        );
+        assert_eq!(ada.target.id, w.ada);
+        let bob = found(&mentions, &w.bob);
+        assert_eq!(bob.kind, InteractionKind::Reply, "an answer to the brand's post");
+        assert_eq!(bob.parent.as_deref(), Some(w.post.as_str()));
+        assert_eq!(bob.target.chat.as_deref(), Some(w.post.as_str()));
+        assert_eq!(found(&mentions, &w.dan).kind, InteractionKind::Quote);
+        assert!(mentions.found.iter().all(|f| f.external_id != w.cleo));
+
+        // the conversation of the brand's post holds the reply that did not name it
+        let threads = read(&w.x, &w.account, StreamKind::Threads, None, &recent).await;
+        let cleo = found(&threads, &w.cleo);
+        assert_eq!(cleo.kind, InteractionKind::Reply);
+        assert_eq!(cleo.text, "looks great");
+        assert_eq!(found(&threads, &w.bob).external_id, bob.external_id);
+
+        // the next reads bring only what is new
+        let cursor = mentions.cursor.clone().expect("a cursor");
+        let again = read(&w.x, &w.account, StreamKind::Notifications, Some(&cursor), &recent).await;
+        assert!(again.found.is_empty(), "{:?}", again.found);
+        let eve = w.x.post_as("11", "@acme one more thing", None, None);
+        let next = read(&w.x, &w.account, StreamKind::Notifications, Some(&cursor), &recent).await;
+        assert_eq!(next.found.len(), 1);
+        assert_eq!(next.found[0].external_id, eve);
+        let t_cursor = threads.cursor.clone().expect("a cursor");
+        let t_again = read(&w.x, &w.account, StreamKind::Threads, Some(&t_cursor), &recent).await;
+        assert!(t_again.found.is_empty());
+
+        // 429 with X's reset time
+        let reset = Timestamp::now().as_second() + 600;
+        w.x.rate_limit_next_read(&format!("/2/users/{}/mentions", fake::USER_ID), reset);
+        let err = connector(&w.x)
+            .read(&w.account.account(), StreamKind::Notifications, Some(&cursor), &recent)
+            .await
+            .unwrap_err();
+        let PublishError::RateLimited { retry_at, .. } = err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(retry_at.map(|t| t.as_second()), Some(reset));
+    }
+
+    #[tokio::test]
+    async fn a_reply_is_made_once_a_lost_one_is_found_and_x_refusing_one_is_plain() {
+        let w = world().await;
+        let x = connector(&w.x);
+        let mentions = read(&w.x, &w.account, StreamKind::Notifications, None, &[]).await;
+        let sent = x
+            .reply(&w.account.context(), &found(&mentions, &w.ada).target, &outgoing("Yes, 9 to 18"))
+            .await
+            .unwrap();
+        let replies = w.x.replies_to(&w.ada);
+        assert_eq!(replies.len(), 1);
+        assert_eq!(replies[0].id, sent.remote_id);
+
+        // the brand's own answers come back as native replies
+        let own = read(&w.x, &w.account, StreamKind::Own, None, &[]).await;
+        assert!(
+            own.native.iter().any(|n| n.external_id == sent.remote_id && n.parent == w.ada),
+            "{:?}",
+            own.native
+        );
+
+        // the answer to Bob is lost: the read-back finds it, nobody sends it again
+        let target = found(&mentions, &w.bob).target.clone();
+        let reply = outgoing("At our shop in via Roma");
+        w.x.lose_next_post_answer();
+        let err = x.reply(&w.account.context(), &target, &reply).await.unwrap_err();
+        assert!(matches!(err, PublishError::UnknownOutcome(_)), "{err:?}");
+        let ReadBack::Found(found_back) =
+            x.find_reply(&w.account.context(), &target, &reply).await.unwrap()
+        else {
+            panic!("the lost reply is found")
+        };
+        let replies = w.x.replies_to(&w.bob);
+        assert_eq!(replies.len(), 1, "exactly once");
+        assert_eq!(found_back.remote_id, replies[0].id);
+        assert_eq!(
+            x.find_reply(&w.account.context(), &found(&mentions, &w.dan).target, &reply)
+                .await
+                .unwrap(),
+            ReadBack::NotFound
+        );
+
+        // Cleo did not name the brand: X refuses, in plain words, for good
+        let threads = read(&w.x, &w.account, StreamKind::Threads, None, &[w.post.clone()]).await;
+        let err = x
+            .reply(&w.account.context(), &found(&threads, &w.cleo).target, &outgoing("Thanks!"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, PublishError::InvalidContent(_)), "{err:?}");
+        assert!(!err.retryable());
+        assert!(err.to_string().contains("mention or quote"), "{err}");
+        assert!(w.x.replies_to(&w.cleo).is_empty());
+    }
+
+    #[tokio::test]
+    async fn replies_are_hidden_and_unhidden_posts_liked_and_the_brands_replies_deleted() {
+        let w = world().await;
+        let x = connector(&w.x);
+        assert_eq!(
+            x.actions(),
+            [
+                ModerationAction::Hide,
+                ModerationAction::Unhide,
+                ModerationAction::Like,
+                ModerationAction::DeleteReply
+            ]
+        );
+        let threads = read(&w.x, &w.account, StreamKind::Threads, None, &[w.post.clone()]).await;
+        let cleo = found(&threads, &w.cleo).target.clone();
+        let account = w.account.account();
+        for _ in 0..2 {
+            x.moderate(&account, &cleo, ModerationAction::Hide).await.unwrap();
+        }
+        assert_eq!(w.x.hidden(), vec![w.cleo.clone()]);
+        x.moderate(&account, &cleo, ModerationAction::Unhide).await.unwrap();
+        assert!(w.x.hidden().is_empty());
+        x.moderate(&account, &cleo, ModerationAction::Like).await.unwrap();
+        assert_eq!(w.x.likes(), vec![w.cleo.clone()]);
+
+        let mentions = read(&w.x, &w.account, StreamKind::Notifications, None, &[]).await;
+        let sent = x
+            .reply(&w.account.context(), &found(&mentions, &w.ada).target, &outgoing("Yes!"))
+            .await
+            .unwrap();
+        let mut mine = found(&mentions, &w.ada).target.clone();
+        mine.id = sent.remote_id.clone();
+        for _ in 0..2 {
+            x.moderate(&account, &mine, ModerationAction::DeleteReply).await.unwrap();
+        }
+        assert!(w.x.replies_to(&w.ada).is_empty());
+    }
+
+    #[tokio::test]
+    async fn webhook_deliveries_name_the_same_posts_as_the_reads() {
+        let w = world().await;
+        let recent = vec![w.post.clone()];
+        let mentions = read(&w.x, &w.account, StreamKind::Notifications, None, &recent).await;
+        let threads = read(&w.x, &w.account, StreamKind::Threads, None, &recent).await;
+        let x = connector(&w.x);
+        for id in [&w.ada, &w.bob, &w.dan] {
+            let pushed = x.parse(&w.x.account_activity_body(id)).unwrap();
+            assert_eq!(pushed.len(), 1);
+            assert_eq!(pushed[0].account, fake::USER_ID);
+            let polled = found(&mentions, id);
+            let from_push = &pushed[0].found[0];
+            assert_eq!(from_push.external_id, polled.external_id);
+            assert_eq!(from_push.kind, polled.kind, "{id}");
+            assert_eq!(from_push.author.handle, polled.author.handle);
+        }
+        let pushed = x
+            .parse(&w.x.activity_event_body("post.reply.create", &w.cleo))
+            .unwrap();
+        assert_eq!(pushed[0].account, fake::USER_ID);
+        assert_eq!(pushed[0].found[0].external_id, found(&threads, &w.cleo).external_id);
+        assert_eq!(pushed[0].found[0].kind, InteractionKind::Reply);
+        let pushed = x
+            .parse(&w.x.activity_event_body("post.mention.create", &w.ada))
+            .unwrap();
+        assert_eq!(pushed[0].found[0].external_id, w.ada);
+        assert!(x.parse(b"[]").is_err());
+
+        // the signature and CRC a hook checks, as X documents them
+        let body = w.x.account_activity_body(&w.ada);
+        let signature = fake::webhook_signature("consumer-secret", &body);
+        assert!(signature.starts_with("sha256=") && signature.len() == 7 + 44);
+        let crc = fake::crc_response("consumer-secret", "challenge");
+        assert!(crc["response_token"].as_str().unwrap().starts_with("sha256="));
+    }
+}

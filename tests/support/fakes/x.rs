@@ -32,7 +32,7 @@ use axum::extract::{Path, Query, RawForm, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
@@ -118,6 +118,21 @@ pub struct FakeTweet {
     pub media_ids: Vec<String>,
     pub in_reply_to: Option<String>,
     pub created_at: Timestamp,
+    /// Who wrote it: [`USER_ID`] for the brand, else a person added with [`FakeX::add_user`].
+    pub author_id: String,
+    /// The post it quotes.
+    pub quote_of: Option<String>,
+    /// The first post of its conversation (itself for a new post).
+    pub conversation_id: String,
+}
+
+/// A person on X, as `includes.users` shows them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakeUser {
+    pub id: String,
+    pub username: String,
+    pub name: String,
+    pub followers: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -173,6 +188,11 @@ struct XState {
     scope: String,
     /// The grant behind the current tokens, when they came from a code.
     grant: Option<Grant>,
+    users: Vec<FakeUser>,
+    hidden: Vec<String>,
+    likes: Vec<String>,
+    /// Posts handed out by the inbox's reads (X bills each).
+    posts_read: usize,
 }
 
 type Shared = Arc<Mutex<XState>>;
@@ -224,6 +244,10 @@ impl FakeX {
             oauth: oauth.clone(),
             scope: FIXTURE_SCOPE.into(),
             grant: None,
+            users: Vec::new(),
+            hidden: Vec::new(),
+            likes: Vec::new(),
+            posts_read: 0,
         }));
         let router = Router::new()
             .route("/2/oauth2/token", post(token))
@@ -231,7 +255,11 @@ impl FakeX {
             .route("/2/users/me", get(users_me))
             .route("/2/users/{id}/tweets", get(user_tweets))
             .route("/2/tweets", post(create_tweet))
-            .route("/2/tweets/{id}", get(lookup_tweet))
+            .route("/2/tweets/{id}", get(lookup_tweet).delete(delete_tweet_call))
+            .route("/2/tweets/{id}/hidden", put(hide_reply))
+            .route("/2/tweets/search/recent", get(search_recent))
+            .route("/2/users/{id}/mentions", get(user_mentions))
+            .route("/2/users/{id}/likes", post(like_tweet))
             .route("/2/media/upload/initialize", post(media_initialize))
             .route("/2/media/upload/{id}/append", post(media_append))
             .route("/2/media/upload/{id}/finalize", post(media_finalize))
@@ -368,6 +396,7 @@ impl FakeX {
     }
 
     /// The post is deleted: a lookup answers 200 with X's "Not Found Error" and no data.
+    /// (People's posts are kept apart: see [`FakeX::post_as`].)
     pub fn delete_tweet(&self, id: &str) {
         lock(&self.state).tweets.retain(|t| t.id != id);
     }
@@ -394,12 +423,298 @@ impl FakeX {
             media_ids: Vec::new(),
             in_reply_to: None,
             created_at,
+            author_id: USER_ID.into(),
+            quote_of: None,
+            conversation_id: id.clone(),
         });
         id
     }
+
+    /// A person who can mention, answer and quote the brand.
+    pub fn add_user(&self, id: &str, username: &str, name: &str, followers: u64) {
+        lock(&self.state).users.push(FakeUser {
+            id: id.into(),
+            username: username.into(),
+            name: name.into(),
+            followers,
+        });
+    }
+
+    /// A person's post, now: mentioning the brand when `text` names `@acme`, answering
+    /// `in_reply_to`, quoting `quote_of`. Returns its id.
+    pub fn post_as(
+        &self,
+        user: &str,
+        text: &str,
+        in_reply_to: Option<&str>,
+        quote_of: Option<&str>,
+    ) -> String {
+        let mut s = lock(&self.state);
+        let id = s.tweet_id(Timestamp::now());
+        let conversation_id = in_reply_to
+            .and_then(|p| s.tweets.iter().find(|t| t.id == p))
+            .map_or_else(|| id.clone(), |p| p.conversation_id.clone());
+        s.tweets.push(FakeTweet {
+            id: id.clone(),
+            text: text.to_owned(),
+            media_ids: Vec::new(),
+            in_reply_to: in_reply_to.map(str::to_owned),
+            created_at: Timestamp::now(),
+            author_id: user.to_owned(),
+            quote_of: quote_of.map(str::to_owned),
+            conversation_id,
+        });
+        id
+    }
+
+    /// The brand's posts answering `id` (each should be there once).
+    pub fn replies_to(&self, id: &str) -> Vec<FakeTweet> {
+        lock(&self.state)
+            .tweets
+            .iter()
+            .filter(|t| t.author_id == USER_ID && t.in_reply_to.as_deref() == Some(id))
+            .cloned()
+            .collect()
+    }
+
+    /// The next post the brand makes is made, but its answer never arrives.
+    pub fn lose_next_post_answer(&self) {
+        self.server.faults.inject(
+            Method::POST,
+            "/2/tweets",
+            1,
+            super::Fault::DropAfterReceive,
+        );
+    }
+
+    /// The next inbox read (`path`, e.g. `/2/users/{id}/mentions`) answers 429 with X's
+    /// rate-limit headers, the window ending at `reset` (unix seconds).
+    pub fn rate_limit_next_read(&self, path: &str, reset: i64) {
+        let reset = reset.to_string();
+        self.server.faults.inject(
+            Method::GET,
+            path,
+            1,
+            super::Fault::status_with_headers(
+                429,
+                &[
+                    ("x-rate-limit-limit", "450"),
+                    ("x-rate-limit-remaining", "0"),
+                    ("x-rate-limit-reset", reset.as_str()),
+                ],
+                r#"{"title":"Too Many Requests","detail":"Too Many Requests","type":"about:blank","status":429}"#,
+            ),
+        );
+    }
+
+    /// Hidden replies (`PUT /2/tweets/:id/hidden`).
+    pub fn hidden(&self) -> Vec<String> {
+        lock(&self.state).hidden.clone()
+    }
+
+    /// Posts the brand liked.
+    pub fn likes(&self) -> Vec<String> {
+        lock(&self.state).likes.clone()
+    }
+
+    /// Posts the inbox's reads handed out (each billed by X).
+    pub fn posts_read(&self) -> usize {
+        lock(&self.state).posts_read
+    }
+
+    /// An Account Activity API delivery of post `id` (`tweet_create_events`, v1.1 shape), as X
+    /// sends it for the brand's account.
+    pub fn account_activity_body(&self, id: &str) -> Vec<u8> {
+        let s = lock(&self.state);
+        let tweet = s.tweets.iter().find(|t| t.id == id).expect("a post");
+        let user = s.user(&tweet.author_id);
+        let mut event = json!({
+            "created_at": tweet.created_at.strftime("%a %b %d %H:%M:%S +0000 %Y").to_string(),
+            "id": tweet.id.parse::<u64>().unwrap_or(0),
+            "id_str": tweet.id,
+            "text": tweet.text,
+            "user": {"id_str": user.id, "screen_name": user.username, "name": user.name,
+                     "followers_count": user.followers},
+            "entities": {"user_mentions": mentions_v1(&tweet.text)},
+            "in_reply_to_status_id_str": tweet.in_reply_to,
+            "in_reply_to_user_id_str": tweet.in_reply_to.as_ref()
+                .and_then(|p| s.tweets.iter().find(|t| &t.id == p)).map(|p| p.author_id.clone()),
+            "is_quote_status": tweet.quote_of.is_some(),
+        });
+        if let Some(quoted) = &tweet.quote_of {
+            let author = s.tweets.iter().find(|t| &t.id == quoted).map(|t| t.author_id.clone());
+            event["quoted_status_id_str"] = json!(quoted);
+            event["quoted_status"] = json!({"id_str": quoted, "user": {"id_str": author}});
+        }
+        let mut body = json!({"for_user_id": USER_ID, "tweet_create_events": [event]});
+        if tweet.text.contains(&format!("@{USERNAME}")) {
+            body["user_has_blocked"] = json!("false");
+        }
+        serde_json::to_vec(&body).unwrap()
+    }
+
+    /// An X Activity API delivery (`post.mention.create`, `post.reply.create`, ...) of post `id`.
+    pub fn activity_event_body(&self, event_type: &str, id: &str) -> Vec<u8> {
+        let s = lock(&self.state);
+        let tweet = s.tweets.iter().find(|t| t.id == id).expect("a post");
+        let body = json!({"data": {
+            "event_uuid": tweet.id,
+            "filter": {"user_id": USER_ID},
+            "event_type": event_type,
+            "tag": "inbox",
+            "payload": s.post_json(tweet),
+            "includes": {"users": [s.user_json(&tweet.author_id)]},
+        }});
+        serde_json::to_vec(&body).unwrap()
+    }
+}
+
+/// `x-twitter-webhooks-signature`: "sha256=" + base64 HMAC-SHA256 of the raw body keyed by the
+/// app's consumer secret (xdevplatform/docs x-api/webhooks/introduction.mdx).
+pub fn webhook_signature(consumer_secret: &str, body: &[u8]) -> String {
+    format!("sha256={}", hmac_base64(consumer_secret, body))
+}
+
+/// The answer to X's CRC check: `{"response_token": "sha256=" + base64 HMAC-SHA256 of the
+/// crc_token keyed by the consumer secret}`.
+pub fn crc_response(consumer_secret: &str, crc_token: &str) -> Value {
+    json!({"response_token": format!("sha256={}", hmac_base64(consumer_secret, crc_token.as_bytes()))})
+}
+
+fn hmac_base64(key: &str, data: &[u8]) -> String {
+    use base64::Engine;
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes()).expect("any key");
+    mac.update(data);
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+/// The `@name` words of a text.
+fn mentioned(text: &str) -> Vec<String> {
+    text.split_whitespace()
+        .filter_map(|w| w.strip_prefix('@'))
+        .map(|w| w.trim_end_matches(|c: char| !(c.is_alphanumeric() || c == '_')).to_owned())
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+fn mentions_v1(text: &str) -> Vec<Value> {
+    mentioned(text)
+        .into_iter()
+        .filter(|m| m.eq_ignore_ascii_case(USERNAME))
+        .map(|m| json!({"id_str": USER_ID, "screen_name": m}))
+        .collect()
 }
 
 impl XState {
+    fn user(&self, id: &str) -> FakeUser {
+        self.users.iter().find(|u| u.id == id).cloned().unwrap_or(FakeUser {
+            id: USER_ID.into(),
+            username: USERNAME.into(),
+            name: NAME.into(),
+            followers: self.followers,
+        })
+    }
+
+    fn user_json(&self, id: &str) -> Value {
+        let u = self.user(id);
+        json!({"id": u.id, "username": u.username, "name": u.name,
+               "public_metrics": {"followers_count": u.followers}})
+    }
+
+    /// A post in the v2 shape the inbox asks for (`tweet.fields` created_at, author_id,
+    /// conversation_id, in_reply_to_user_id, referenced_tweets, entities).
+    fn post_json(&self, t: &FakeTweet) -> Value {
+        let mut post = json!({
+            "id": t.id, "text": shown_text(t), "edit_history_tweet_ids": [t.id],
+            "author_id": t.author_id, "conversation_id": t.conversation_id,
+            "created_at": t.created_at.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+        });
+        let mut references = Vec::new();
+        if let Some(parent) = &t.in_reply_to {
+            references.push(json!({"type": "replied_to", "id": parent}));
+            if let Some(p) = self.tweets.iter().find(|p| &p.id == parent) {
+                post["in_reply_to_user_id"] = json!(p.author_id);
+            }
+        }
+        if let Some(quoted) = &t.quote_of {
+            references.push(json!({"type": "quoted", "id": quoted}));
+        }
+        if !references.is_empty() {
+            post["referenced_tweets"] = json!(references);
+        }
+        let mentions: Vec<Value> = mentioned(&t.text)
+            .into_iter()
+            .filter_map(|m| {
+                let u = self.users.iter().find(|u| u.username.eq_ignore_ascii_case(&m));
+                match u {
+                    Some(u) => Some(json!({"username": u.username, "id": u.id})),
+                    None if m.eq_ignore_ascii_case(USERNAME) => {
+                        Some(json!({"username": USERNAME, "id": USER_ID}))
+                    }
+                    None => None,
+                }
+            })
+            .collect();
+        if !mentions.is_empty() {
+            post["entities"] = json!({"mentions": mentions});
+        }
+        post
+    }
+
+    /// A page of posts as a timeline or search answers it, newest first, after `since_id`.
+    fn page(&mut self, posts: Vec<FakeTweet>, query: &HashMap<String, String>, token: &str) -> Response {
+        let max_results: usize = match query.get("max_results").map(|m| m.parse()) {
+            None => 10,
+            Some(Ok(n)) if (5..=100).contains(&n) => n,
+            _ => {
+                return invalid_request(
+                    "The `max_results` query parameter value is not between 5 and 100",
+                );
+            }
+        };
+        let newer = |id: &str, than: &str| (id.len(), id) > (than.len(), than);
+        let mut posts: Vec<FakeTweet> = posts
+            .into_iter()
+            .filter(|t| query.get("since_id").is_none_or(|since| newer(&t.id, since)))
+            .collect();
+        posts.sort_by(|a, b| (b.id.len(), &b.id).cmp(&(a.id.len(), &a.id)));
+        let offset: usize = query
+            .get(token)
+            .and_then(|t| t.strip_prefix("page-"))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        let page: Vec<&FakeTweet> = posts.iter().skip(offset).take(max_results).collect();
+        if page.is_empty() {
+            return axum::Json(json!({"meta": {"result_count": 0}})).into_response();
+        }
+        self.posts_read += page.len();
+        let mut users: Vec<Value> = Vec::new();
+        for t in &page {
+            let u = self.user_json(&t.author_id);
+            if !users.contains(&u) {
+                users.push(u);
+            }
+        }
+        let tweets: Vec<Value> = page
+            .iter()
+            .filter_map(|t| t.quote_of.as_ref().or(t.in_reply_to.as_ref()))
+            .filter_map(|r| self.tweets.iter().find(|t| &t.id == r))
+            .map(|r| json!({"id": r.id, "author_id": r.author_id, "text": shown_text(r)}))
+            .collect();
+        let data: Vec<Value> = page.iter().map(|t| self.post_json(t)).collect();
+        let mut meta = json!({
+            "result_count": page.len(),
+            "newest_id": page[0].id,
+            "oldest_id": page[page.len() - 1].id,
+        });
+        if offset + max_results < posts.len() {
+            meta["next_token"] = json!(format!("page-{}", offset + max_results));
+        }
+        axum::Json(json!({"data": data, "includes": {"users": users, "tweets": tweets}, "meta": meta}))
+            .into_response()
+    }
+
     fn new_id(&mut self) -> String {
         self.next_id += 1;
         self.next_id.to_string()
@@ -860,6 +1175,8 @@ fn shown_text(tweet: &FakeTweet) -> String {
         .replace('>', "&gt;")
 }
 
+/// The account's timeline. Asked with the inbox's `tweet.fields` (or `since_id`), it answers in
+/// the inbox's v2 shape; otherwise as before (the publishing read-back), by `start_time`.
 async fn user_tweets(
     State(state): State<Shared>,
     headers: HeaderMap,
@@ -876,15 +1193,6 @@ async fn user_tweets(
             &format!("Could not find user with id: [{id}]."),
         );
     }
-    let max_results: usize = match query.get("max_results").map(|m| m.parse()) {
-        None => 10,
-        Some(Ok(n)) if (5..=100).contains(&n) => n,
-        _ => {
-            return invalid_request(
-                "The `max_results` query parameter value is not between 5 and 100",
-            );
-        }
-    };
     let start_time = match query.get("start_time").map(|t| t.parse::<Timestamp>()) {
         None => None,
         Some(Ok(t)) if t.subsec_nanosecond() == 0 => Some(t),
@@ -894,36 +1202,167 @@ async fn user_tweets(
             );
         }
     };
-    let offset: usize = query
-        .get("pagination_token")
-        .and_then(|t| t.strip_prefix("page-"))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0);
-    let s = lock(&state);
-    let mut timeline: Vec<&FakeTweet> = s
+    let mut s = lock(&state);
+    let mine: Vec<FakeTweet> = s
         .tweets
         .iter()
+        .filter(|t| t.author_id == USER_ID)
         .filter(|t| start_time.is_none_or(|since| t.created_at >= since))
+        .cloned()
         .collect();
-    timeline.reverse();
-    let page: Vec<Value> = timeline
+    s.page(mine, &query, "pagination_token")
+}
+
+/// `GET /2/users/:id/mentions`: posts naming `@acme`, after `since_id`.
+async fn user_mentions(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(refused) = unauthorized(&state, &headers) {
+        return refused;
+    }
+    if id != USER_ID {
+        return problem(
+            StatusCode::NOT_FOUND,
+            "Not Found Error",
+            &format!("Could not find user with id: [{id}]."),
+        );
+    }
+    let mut s = lock(&state);
+    let mentions: Vec<FakeTweet> = s
+        .tweets
         .iter()
-        .skip(offset)
-        .take(max_results)
-        .map(|t| json!({"id": t.id, "text": shown_text(t), "edit_history_tweet_ids": [t.id]}))
+        .filter(|t| t.author_id != USER_ID)
+        .filter(|t| mentioned(&t.text).iter().any(|m| m.eq_ignore_ascii_case(USERNAME)))
+        .cloned()
         .collect();
-    if page.is_empty() {
-        return axum::Json(json!({"meta": {"result_count": 0}})).into_response();
+    s.page(mentions, &query, "pagination_token")
+}
+
+/// `GET /2/tweets/search/recent`: only `conversation_id:<id>` terms joined by `OR`.
+async fn search_recent(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(refused) = unauthorized(&state, &headers) {
+        return refused;
     }
-    let mut meta = json!({
-        "result_count": page.len(),
-        "newest_id": page[0]["id"],
-        "oldest_id": page[page.len() - 1]["id"],
-    });
-    if offset + max_results < timeline.len() {
-        meta["next_token"] = json!(format!("page-{}", offset + max_results));
+    let Some(search) = query.get("query") else {
+        return invalid_request("The `query` query parameter can not be empty");
+    };
+    if search.len() > 512 {
+        return invalid_request("The `query` query parameter value is too long");
     }
-    axum::Json(json!({"data": page, "meta": meta})).into_response()
+    let mut conversations = Vec::new();
+    for term in search.split(" OR ") {
+        match term.trim().strip_prefix("conversation_id:") {
+            Some(id) => conversations.push(id.to_owned()),
+            None => return invalid_request(&format!("This fake searches conversation_id only: {term}")),
+        }
+    }
+    let mut s = lock(&state);
+    let found: Vec<FakeTweet> = s
+        .tweets
+        .iter()
+        .filter(|t| conversations.contains(&t.conversation_id) && t.id != t.conversation_id)
+        .cloned()
+        .collect();
+    s.page(found, &query, "next_token")
+}
+
+/// `PUT /2/tweets/:id/hidden` `{"hidden": bool}`: a reply in a conversation the brand started.
+async fn hide_reply(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    if let Some(refused) = unauthorized(&state, &headers) {
+        return refused;
+    }
+    let Some(hidden) = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|b| b["hidden"].as_bool())
+    else {
+        return invalid_request("hidden must be true or false");
+    };
+    let mut s = lock(&state);
+    let Some(tweet) = s.tweets.iter().find(|t| t.id == id).cloned() else {
+        return problem(StatusCode::NOT_FOUND, "Not Found Error", "Could not find tweet");
+    };
+    let root_is_brands = s
+        .tweets
+        .iter()
+        .any(|t| t.id == tweet.conversation_id && t.author_id == USER_ID);
+    if tweet.in_reply_to.is_none() || !root_is_brands {
+        return problem(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            "You can only hide or unhide replies to conversations you authored.",
+        );
+    }
+    s.hidden.retain(|h| h != &id);
+    if hidden {
+        s.hidden.push(id);
+    }
+    axum::Json(json!({"data": {"hidden": hidden}})).into_response()
+}
+
+/// `POST /2/users/:id/likes` `{"tweet_id"}`.
+async fn like_tweet(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    if let Some(refused) = unauthorized(&state, &headers) {
+        return refused;
+    }
+    if id != USER_ID {
+        return problem(StatusCode::FORBIDDEN, "Forbidden", "You can only like as yourself.");
+    }
+    let Some(tweet_id) = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|b| b["tweet_id"].as_str().map(str::to_owned))
+    else {
+        return invalid_request("tweet_id is required");
+    };
+    let mut s = lock(&state);
+    if !s.tweets.iter().any(|t| t.id == tweet_id) {
+        return problem(StatusCode::NOT_FOUND, "Not Found Error", "Could not find tweet");
+    }
+    if !s.likes.contains(&tweet_id) {
+        s.likes.push(tweet_id);
+    }
+    axum::Json(json!({"data": {"liked": true}})).into_response()
+}
+
+/// `DELETE /2/tweets/:id`: the brand's own posts only; a post already gone answers 200 with
+/// `deleted: false`.
+async fn delete_tweet_call(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Some(refused) = unauthorized(&state, &headers) {
+        return refused;
+    }
+    let mut s = lock(&state);
+    match s.tweets.iter().find(|t| t.id == id) {
+        Some(t) if t.author_id != USER_ID => problem(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            "You are not allowed to delete a Tweet you did not author.",
+        ),
+        Some(_) => {
+            s.tweets.retain(|t| t.id != id);
+            axum::Json(json!({"data": {"deleted": true}})).into_response()
+        }
+        None => axum::Json(json!({"data": {"deleted": false}})).into_response(),
+    }
 }
 
 async fn create_tweet(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
@@ -961,12 +1400,30 @@ async fn create_tweet(State(state): State<Shared>, headers: HeaderMap, body: Byt
             _ => return invalid_request(&format!("Your media IDs are invalid: {id}.")),
         }
     }
-    if let Some(parent) = &in_reply_to
-        && !s.tweets.iter().any(|t| &t.id == parent)
-    {
+    let parent = in_reply_to
+        .as_ref()
+        .map(|p| s.tweets.iter().find(|t| &t.id == p).cloned());
+    if let Some(None) = parent {
         return invalid_request("The Tweet you are replying to does not exist.");
     }
-    if s.tweets.iter().any(|t| t.text == text) {
+    // X's reply rule since 2026-02-23 (engagement.md): an app answers someone's post only when
+    // it mentions or quotes the account.
+    if let Some(Some(parent)) = &parent
+        && parent.author_id != USER_ID
+        && !mentioned(&parent.text).iter().any(|m| m.eq_ignore_ascii_case(USERNAME))
+        && !parent
+            .quote_of
+            .as_ref()
+            .is_some_and(|q| s.tweets.iter().any(|t| &t.id == q && t.author_id == USER_ID))
+    {
+        return problem(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            "Reply to this conversation is not allowed because you have not been mentioned or otherwise engaged by the author of the post you are replying to.",
+        );
+    }
+    let conversation_id = parent.flatten().map(|p| p.conversation_id);
+    if s.tweets.iter().any(|t| t.author_id == USER_ID && t.text == text) {
         return problem(
             StatusCode::FORBIDDEN,
             "Forbidden",
@@ -981,6 +1438,9 @@ async fn create_tweet(State(state): State<Shared>, headers: HeaderMap, body: Byt
         media_ids,
         in_reply_to,
         created_at: now,
+        author_id: USER_ID.into(),
+        quote_of: None,
+        conversation_id: conversation_id.unwrap_or_else(|| id.clone()),
     });
     (
         StatusCode::CREATED,
