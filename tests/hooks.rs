@@ -46,12 +46,14 @@ fn apps() -> OAuthApps {
 }
 
 async fn desk(endpoints: NetworkEndpoints) -> Desk {
-    Desk::start_adjusted(endpoints, apps(), |options| palinsesto::local::LocalOptions {
-        hooks: HookSettings {
-            meta_verify_token: Some(Secret::new(VERIFY_TOKEN)),
-            ..HookSettings::default()
-        },
-        ..options
+    Desk::start_adjusted(endpoints, apps(), |options| {
+        palinsesto::local::LocalOptions {
+            hooks: HookSettings {
+                meta_verify_token: Some(Secret::new(VERIFY_TOKEN)),
+                ..HookSettings::default()
+            },
+            ..options
+        }
     })
     .await
 }
@@ -117,7 +119,9 @@ async fn facebook_desk() -> (Desk, FakeFacebook, String, String) {
     assert_eq!(report.subscribed, 1, "{report:?}");
     assert_eq!(fake.subscribed_apps(), ["feed,mention,messages"]);
     let at = (desk.app.clock.now() + SignedDuration::from_mins(1)).to_string();
-    let post = desk.scheduled("Our new blend is out", &[&channel], &at).await;
+    let post = desk
+        .scheduled("Our new blend is out", &[&channel], &at)
+        .await;
     desk.set_time(&at);
     let settled = desk.tick_and_settle(&post).await;
     let published = target(&settled, &channel);
@@ -186,7 +190,10 @@ async fn a_signed_comment_is_recorded_once_by_the_worker_and_answered() {
     let id = items[0]["id"].as_str().unwrap();
     let r = desk
         .manager()
-        .post(&format!("/v1/inbox/{id}/reply"), json!({"text": "Thank you, Ada!"}))
+        .post(
+            &format!("/v1/inbox/{id}/reply"),
+            json!({"text": "Thank you, Ada!"}),
+        )
         .await;
     assert!(r.status.is_success(), "{}", r.body);
     let sent = desk
@@ -244,7 +251,13 @@ async fn a_replayed_delivery_and_the_poll_of_the_same_comment_make_one_record() 
     let items = inbox(&desk, "acme").await;
     assert_eq!(items.len(), 2, "{items:?}");
     for id in [&comment, &polled_only] {
-        assert_eq!(items.iter().filter(|i| i["external_id"] == id.as_str()).count(), 1);
+        assert_eq!(
+            items
+                .iter()
+                .filter(|i| i["external_id"] == id.as_str())
+                .count(),
+            1
+        );
     }
 }
 
@@ -259,7 +272,13 @@ async fn an_account_nobody_connected_is_answered_200_and_dropped() {
         .replace(&fake.page_id, "555000000000009")
         .into_bytes();
     let signed = signature(META_SECRET, &body);
-    let (status, answer) = deliver(&desk, "/hooks/meta", &[("x-hub-signature-256", &signed)], body).await;
+    let (status, answer) = deliver(
+        &desk,
+        "/hooks/meta",
+        &[("x-hub-signature-256", &signed)],
+        body,
+    )
+    .await;
     assert_eq!((status, answer), (200, Value::Null));
     assert_eq!(take_pushed(&desk).await, 0);
     assert!(inbox(&desk, "acme").await.is_empty());
@@ -276,7 +295,10 @@ async fn one_page_on_two_brands_channels_reaches_both() {
     assert_eq!(r.status.as_u16(), 201, "{}", r.body);
     let id = r.body["id"].as_str().unwrap().to_owned();
     let r = beta
-        .put(&format!("/v1/channels/{id}/credentials"), fake.credentials())
+        .put(
+            &format!("/v1/channels/{id}/credentials"),
+            fake.credentials(),
+        )
         .await;
     assert_eq!(r.status.as_u16(), 200, "{}", r.body);
     let report = desk.app.runtime.connection_worker().tick().await.unwrap();
@@ -305,12 +327,27 @@ async fn a_body_over_one_mebibyte_is_refused_with_413() {
     let desk = desk(NetworkEndpoints::default()).await;
     let big = vec![b' '; 1024 * 1024 + 1];
     let signed = signature(META_SECRET, &big);
-    let (status, body) = deliver(&desk, "/hooks/meta", &[("x-hub-signature-256", &signed)], big).await;
+    let (status, body) = deliver(
+        &desk,
+        "/hooks/meta",
+        &[("x-hub-signature-256", &signed)],
+        big,
+    )
+    .await;
     assert_eq!(status, 413, "{body}");
     // Just under the limit is read (and refused as not Meta's shape, after its signature holds).
-    let json = format!("{{\"object\":\"page\",\"entry\":[],\"pad\":\"{}\"}}", " ".repeat(1024 * 1000));
+    let json = format!(
+        "{{\"object\":\"page\",\"entry\":[],\"pad\":\"{}\"}}",
+        " ".repeat(1024 * 1000)
+    );
     let signed = signature(META_SECRET, json.as_bytes());
-    let (status, body) = deliver(&desk, "/hooks/meta", &[("x-hub-signature-256", &signed)], json.into_bytes()).await;
+    let (status, body) = deliver(
+        &desk,
+        "/hooks/meta",
+        &[("x-hub-signature-256", &signed)],
+        json.into_bytes(),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
 }
 
@@ -352,17 +389,41 @@ async fn x_s_crc_and_linkedin_s_challenge_are_answered_with_the_app_secrets() {
         "sha256={}",
         base64::engine::general_purpose::STANDARD.encode(hmac(X_SECRET, &x_body))
     );
-    let (status, body) = deliver(&desk, "/hooks/x", &[("x-twitter-webhooks-signature", &x_signature)], x_body.clone()).await;
+    let (status, body) = deliver(
+        &desk,
+        "/hooks/x",
+        &[("x-twitter-webhooks-signature", &x_signature)],
+        x_body.clone(),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
-    let (status, _) = deliver(&desk, "/hooks/x", &[("x-twitter-webhooks-signature", "sha256=AAAA")], x_body).await;
+    let (status, _) = deliver(
+        &desk,
+        "/hooks/x",
+        &[("x-twitter-webhooks-signature", "sha256=AAAA")],
+        x_body,
+    )
+    .await;
     assert_eq!(status, 401);
     let li_body = br#"{"type":"ORGANIZATION_SOCIAL_ACTION_NOTIFICATIONS"}"#.to_vec();
     let mut prefixed = b"hmacsha256=".to_vec();
     prefixed.extend(&li_body);
     let li_signature = hex(&hmac(LINKEDIN_SECRET, &prefixed));
-    let (status, _) = deliver(&desk, "/hooks/linkedin", &[("x-li-signature", &hex(&hmac("wrong", &prefixed)))], li_body.clone()).await;
+    let (status, _) = deliver(
+        &desk,
+        "/hooks/linkedin",
+        &[("x-li-signature", &hex(&hmac("wrong", &prefixed)))],
+        li_body.clone(),
+    )
+    .await;
     assert_eq!(status, 401);
-    let (status, _) = deliver(&desk, "/hooks/linkedin", &[("x-li-signature", &li_signature)], li_body).await;
+    let (status, _) = deliver(
+        &desk,
+        "/hooks/linkedin",
+        &[("x-li-signature", &li_signature)],
+        li_body,
+    )
+    .await;
     assert_ne!(status, 401, "the signature holds");
     assert_eq!(take_pushed(&desk).await, 0);
 }
@@ -379,10 +440,15 @@ struct Bot {
     calls: Vec<(String, Value)>,
 }
 
-async fn bot_api(State(bot): State<Arc<Mutex<Bot>>>, Path((token, method)): Path<(String, String)>, body: Bytes) -> axum::response::Response {
+async fn bot_api(
+    State(bot): State<Arc<Mutex<Bot>>>,
+    Path((token, method)): Path<(String, String)>,
+    body: Bytes,
+) -> axum::response::Response {
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     if token != format!("bot{BOT_TOKEN}") {
-        return axum::Json(json!({"ok": false, "error_code": 401, "description": "Unauthorized"})).into_response();
+        return axum::Json(json!({"ok": false, "error_code": 401, "description": "Unauthorized"}))
+            .into_response();
     }
     bot.lock().unwrap().calls.push((method.clone(), body));
     let result = match method.as_str() {
@@ -390,7 +456,10 @@ async fn bot_api(State(bot): State<Arc<Mutex<Bot>>>, Path((token, method)): Path
         "getChatMember" => json!({"status": "administrator"}),
         "setWebhook" | "deleteWebhook" => json!(true),
         "getUpdates" => json!([]),
-        _ => return axum::Json(json!({"ok": false, "error_code": 404, "description": "Not Found"})).into_response(),
+        _ => {
+            return axum::Json(json!({"ok": false, "error_code": 404, "description": "Not Found"}))
+                .into_response();
+        }
     };
     axum::Json(json!({"ok": true, "result": result})).into_response()
 }
@@ -439,7 +508,11 @@ async fn a_telegram_channel_gets_its_own_hook_set_on_connect_and_removed_on_disc
     })
     .await;
     let channel = desk
-        .channel("telegram", json!({"chat_id": CHAT}), json!({"bot_token": BOT_TOKEN}))
+        .channel(
+            "telegram",
+            json!({"chat_id": CHAT}),
+            json!({"bot_token": BOT_TOKEN}),
+        )
         .await;
     let report = desk.app.runtime.connection_worker().tick().await.unwrap();
     assert_eq!(report.subscribed, 1, "{report:?}");
@@ -458,10 +531,22 @@ async fn a_telegram_channel_gets_its_own_hook_set_on_connect_and_removed_on_disc
     assert!(!r.body.to_string().contains(&secret));
     let stored = desk.app.runtime.store();
     assert!(stored.telegram_hook(&hook_id).await.unwrap().is_none());
-    assert!(stored.telegram_hook(&secret_hash(&hook_id)).await.unwrap().is_some());
+    assert!(
+        stored
+            .telegram_hook(&secret_hash(&hook_id))
+            .await
+            .unwrap()
+            .is_some()
+    );
 
     // The right secret: recorded once the worker takes it in.
-    let (status, body) = deliver(&desk, &path, &[("x-telegram-bot-api-secret-token", &secret)], private_message(1, "hello")).await;
+    let (status, body) = deliver(
+        &desk,
+        &path,
+        &[("x-telegram-bot-api-secret-token", &secret)],
+        private_message(1, "hello"),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     // A wrong or missing secret: 401, nothing kept.
     for headers in [vec![("x-telegram-bot-api-secret-token", "guess")], vec![]] {
@@ -469,7 +554,13 @@ async fn a_telegram_channel_gets_its_own_hook_set_on_connect_and_removed_on_disc
         assert_eq!(status, 401, "{body}");
     }
     // A hook id nobody has: answered as a known one would be, nothing kept.
-    let (status, _) = deliver(&desk, "/hooks/telegram/0123456789abcdef", &[("x-telegram-bot-api-secret-token", &secret)], private_message(3, "lost")).await;
+    let (status, _) = deliver(
+        &desk,
+        "/hooks/telegram/0123456789abcdef",
+        &[("x-telegram-bot-api-secret-token", &secret)],
+        private_message(3, "lost"),
+    )
+    .await;
     assert_eq!(status, 200);
     assert_eq!(take_pushed(&desk).await, 1);
     let items = inbox(&desk, "acme").await;
@@ -485,7 +576,11 @@ async fn a_telegram_channel_gets_its_own_hook_set_on_connect_and_removed_on_disc
     let etag = r.etag();
     let r = desk
         .manager()
-        .patch(&format!("/v1/channels/{channel}"), json!({"settings": {"chat_id": CHAT}}), Some(&etag))
+        .patch(
+            &format!("/v1/channels/{channel}"),
+            json!({"settings": {"chat_id": CHAT}}),
+            Some(&etag),
+        )
         .await;
     assert_eq!(r.status.as_u16(), 200, "{}", r.body);
     assert_eq!(r.body["settings"]["inbox_updates"], "webhook", "{}", r.body);
@@ -494,17 +589,39 @@ async fn a_telegram_channel_gets_its_own_hook_set_on_connect_and_removed_on_disc
     let r = desk.manager().get(&format!("/v1/channels/{channel}")).await;
     let r = desk
         .manager()
-        .delete(&format!("/v1/channels/{channel}/connection"), Some(&r.etag()))
+        .delete(
+            &format!("/v1/channels/{channel}/connection"),
+            Some(&r.etag()),
+        )
         .await;
     assert!(r.status.is_success(), "{}", r.body);
-    let (status, _) = deliver(&desk, &path, &[("x-telegram-bot-api-secret-token", &secret)], private_message(4, "after")).await;
+    let (status, _) = deliver(
+        &desk,
+        &path,
+        &[("x-telegram-bot-api-secret-token", &secret)],
+        private_message(4, "after"),
+    )
+    .await;
     assert_eq!(status, 200);
     assert_eq!(take_pushed(&desk).await, 0);
     desk.app.runtime.connection_worker().tick().await.unwrap();
     assert_eq!(calls(&bot, "deleteWebhook").len(), 1);
     let r = desk.manager().get(&format!("/v1/channels/{channel}")).await;
-    assert!(r.body["settings"].get("inbox_updates").is_none(), "{}", r.body);
-    assert!(stored.get_subscription(&BrandId::parse("acme").unwrap(), &channel.parse::<ChannelId>().unwrap()).await.unwrap().is_none());
+    assert!(
+        r.body["settings"].get("inbox_updates").is_none(),
+        "{}",
+        r.body
+    );
+    assert!(
+        stored
+            .get_subscription(
+                &BrandId::parse("acme").unwrap(),
+                &channel.parse::<ChannelId>().unwrap()
+            )
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 // ---- the store's hook items, on both adapters ----
@@ -519,30 +636,71 @@ async fn hook_items_contract(items: Arc<dyn ItemStore>) {
     let (one, two) = (ChannelId::new(), ChannelId::new());
     // Lookups: one item per (brand, channel) under the account.
     let pairs = [
-        AccountChannel { brand: acme.clone(), channel: one },
-        AccountChannel { brand: beta.clone(), channel: two },
+        AccountChannel {
+            brand: acme.clone(),
+            channel: one,
+        },
+        AccountChannel {
+            brand: beta.clone(),
+            channel: two,
+        },
     ];
     let writes = pairs
         .iter()
         .map(|p| Store::account_channel_write(Network::Facebook, "104", p).unwrap())
         .collect();
     store.items().write(writes).await.unwrap();
-    let mut found = store.account_channels(Network::Facebook, "104").await.unwrap();
-    found.sort_by_key(|p| p.brand.to_string());
-    assert_eq!(found, pairs);
-    assert!(store.account_channels(Network::Instagram, "104").await.unwrap().is_empty());
-    store
-        .items()
-        .write(vec![Store::account_channel_done(Network::Facebook, "104", &pairs[0])])
+    let mut found = store
+        .account_channels(Network::Facebook, "104")
         .await
         .unwrap();
-    assert_eq!(store.account_channels(Network::Facebook, "104").await.unwrap(), [pairs[1].clone()]);
+    found.sort_by_key(|p| p.brand.to_string());
+    assert_eq!(found, pairs);
+    assert!(
+        store
+            .account_channels(Network::Instagram, "104")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    store
+        .items()
+        .write(vec![Store::account_channel_done(
+            Network::Facebook,
+            "104",
+            &pairs[0],
+        )])
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .account_channels(Network::Facebook, "104")
+            .await
+            .unwrap(),
+        [pairs[1].clone()]
+    );
 
     // Telegram hooks, by the hash of their id.
-    let hook = TelegramHook { brand: acme.clone(), channel: one, secret_hash: secret_hash("s") };
-    store.items().write(vec![Store::telegram_hook_write(&secret_hash("id"), &hook).unwrap()]).await.unwrap();
-    assert_eq!(store.telegram_hook(&secret_hash("id")).await.unwrap(), Some(hook));
-    assert_eq!(store.telegram_hook(&secret_hash("other")).await.unwrap(), None);
+    let hook = TelegramHook {
+        brand: acme.clone(),
+        channel: one,
+        secret_hash: secret_hash("s"),
+    };
+    store
+        .items()
+        .write(vec![
+            Store::telegram_hook_write(&secret_hash("id"), &hook).unwrap(),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.telegram_hook(&secret_hash("id")).await.unwrap(),
+        Some(hook)
+    );
+    assert_eq!(
+        store.telegram_hook(&secret_hash("other")).await.unwrap(),
+        None
+    );
 
     // The queue: due in time order per shard, put off with a version check, removed when done.
     let now: Timestamp = "2027-01-15T10:00:00Z".parse().unwrap();
@@ -553,9 +711,17 @@ async fn hook_items_contract(items: Arc<dyn ItemStore>) {
     };
     let mut queued = Vec::new();
     for account in ["a", "b", "c"] {
-        queued.extend(QueuedDelivery::split(Network::Instagram, pushed(account), None, now));
+        queued.extend(QueuedDelivery::split(
+            Network::Instagram,
+            pushed(account),
+            None,
+            now,
+        ));
     }
-    assert!(QueuedDelivery::split(Network::Instagram, Pushed::default(), None, now).is_empty(), "an empty push queues nothing");
+    assert!(
+        QueuedDelivery::split(Network::Instagram, Pushed::default(), None, now).is_empty(),
+        "an empty push queues nothing"
+    );
     store.queue_deliveries(&queued).await.unwrap();
     let due = |at: Timestamp| {
         let store = store.clone();
@@ -569,7 +735,11 @@ async fn hook_items_contract(items: Arc<dyn ItemStore>) {
     };
     assert_eq!(due(now).await.len(), 3);
     assert!(due(now - SignedDuration::from_secs(1)).await.is_empty());
-    let first = due(now).await.into_iter().find(|d| d.account == "a").unwrap();
+    let first = due(now)
+        .await
+        .into_iter()
+        .find(|d| d.account == "a")
+        .unwrap();
     let mut later = first.clone();
     later.next_attempt_at = now + SignedDuration::from_mins(5);
     store.delivery_later(&later).await.unwrap();
@@ -618,9 +788,17 @@ fn the_hook_function_opens_no_secret_and_reads_only_its_lookups() {
         );
         if s.allow && s.actions.iter().any(|a| a.starts_with("dynamodb:")) {
             let keys = s.condition("ForAllValues:StringLike", "dynamodb:LeadingKeys");
-            assert!(!keys.is_empty(), "{}: limit it to the hook's own keys", s.sid);
+            assert!(
+                !keys.is_empty(),
+                "{}: limit it to the hook's own keys",
+                s.sid
+            );
             for key in keys {
-                assert!(["ACCT#*", "HOOK#*", "HQ#*"].contains(&key), "{}: {key}", s.sid);
+                assert!(
+                    ["ACCT#*", "HOOK#*", "HQ#*"].contains(&key),
+                    "{}: {key}",
+                    s.sid
+                );
             }
         }
     }

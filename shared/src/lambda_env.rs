@@ -97,7 +97,10 @@ impl AwsDeployment {
             networks.apps = networks.apps.overridden_by(stored);
         }
         let mut deployment = Self::on(&config, names, Arc::new(SystemClock), networks);
-        deployment.wiring = deployment.wiring.clone().with_hooks(HookSettings::from_env());
+        deployment.wiring = deployment
+            .wiring
+            .clone()
+            .with_hooks(HookSettings::from_env());
         Ok(deployment)
     }
 

@@ -32,7 +32,10 @@ pub fn hook_routes(service: HookService) -> Router {
     Router::new()
         .route("/hooks/meta", get(meta_handshake).post(meta_delivery))
         .route("/hooks/x", get(x_crc).post(x_delivery))
-        .route("/hooks/linkedin", get(linkedin_challenge).post(linkedin_delivery))
+        .route(
+            "/hooks/linkedin",
+            get(linkedin_challenge).post(linkedin_delivery),
+        )
         .route("/hooks/telegram/{hook}", post(telegram_delivery))
         .layer(DefaultBodyLimit::max(MAX_HOOK_BODY))
         .with_state(service)
@@ -129,7 +132,11 @@ async fn meta_handshake(
             q.get("hub.challenge").map(String::as_str),
         )
         .map_err(refused)?;
-    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], challenge).into_response())
+    Ok((
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        challenge,
+    )
+        .into_response())
 }
 
 async fn meta_delivery(
@@ -178,7 +185,12 @@ async fn linkedin_delivery(
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Problem> {
     let raw = body(raw)?;
-    answer(s.receive(AppHook::Linkedin, header(&headers, LINKEDIN_SIGNATURE), &raw)).await
+    answer(s.receive(
+        AppHook::Linkedin,
+        header(&headers, LINKEDIN_SIGNATURE),
+        &raw,
+    ))
+    .await
 }
 
 async fn telegram_delivery(

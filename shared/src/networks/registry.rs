@@ -438,18 +438,16 @@ pub fn standard_connectors(
             let threads = Arc::new(
                 threads::ThreadsConnector::new(http.clone(), e.threads.clone()).with_polling(i, w),
             );
-            NetworkConnectors::publishing_and_metrics::<threads::ThreadsConnector>(
-                threads.clone(),
-            )
-            .answering(threads.clone())
-            .moderating(threads.clone())
-            .pushing(threads.clone())
-            .subscribing(threads)
-            .connecting(threads::oauth::ThreadsOAuth::new(
-                http.clone(),
-                &e.threads_web,
-                &e.threads,
-            ))
+            NetworkConnectors::publishing_and_metrics::<threads::ThreadsConnector>(threads.clone())
+                .answering(threads.clone())
+                .moderating(threads.clone())
+                .pushing(threads.clone())
+                .subscribing(threads)
+                .connecting(threads::oauth::ThreadsOAuth::new(
+                    http.clone(),
+                    &e.threads_web,
+                    &e.threads,
+                ))
         }),
         (Network::Telegram, {
             let telegram = Arc::new(telegram::TelegramConnector::new(http, e.telegram.clone()));

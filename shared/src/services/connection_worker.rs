@@ -16,8 +16,8 @@ use serde::Serialize;
 
 use super::channels::mark_needs_reconnect;
 use super::hooks::HookSettings;
-use super::subscriptions::Subscriptions;
 use super::publishing::StoreCredentials;
+use super::subscriptions::Subscriptions;
 use super::{Ports, ServiceError};
 use crate::domain::channel::ReconnectReason;
 use crate::domain::connection::{ConnectionTask, ConnectionWork, MAX_REVOKE_ATTEMPTS, WORK_RETRY};

@@ -223,15 +223,11 @@ impl HookService {
         token: Option<&str>,
         challenge: Option<&str>,
     ) -> Result<String, ServiceError> {
-        let expected = self
-            .settings
-            .meta_verify_token
-            .as_ref()
-            .ok_or_else(|| {
-                DomainError::Forbidden(
-                    "this deployment has no Meta verify token (META_VERIFY_TOKEN)".into(),
-                )
-            })?;
+        let expected = self.settings.meta_verify_token.as_ref().ok_or_else(|| {
+            DomainError::Forbidden(
+                "this deployment has no Meta verify token (META_VERIFY_TOKEN)".into(),
+            )
+        })?;
         let (Some("subscribe"), Some(token), Some(challenge)) = (mode, token, challenge) else {
             return Err(ServiceError::BadRequest(
                 "a Meta handshake has hub.mode=subscribe, hub.verify_token and hub.challenge"
@@ -244,7 +240,9 @@ impl HookService {
             secret_hash(expected.expose()).as_bytes(),
         );
         if !same {
-            return Err(DomainError::Forbidden("the verify token is not this deployment's".into()).into());
+            return Err(
+                DomainError::Forbidden("the verify token is not this deployment's".into()).into(),
+            );
         }
         Ok(challenge.to_owned())
     }
@@ -271,7 +269,12 @@ impl HookService {
 
     /// Checks `signature` (the network's header) on the raw `body`, with each app that may have
     /// signed it.
-    fn verify(&self, hook: AppHook, signature: Option<&str>, body: &[u8]) -> Result<(), ServiceError> {
+    fn verify(
+        &self,
+        hook: AppHook,
+        signature: Option<&str>,
+        body: &[u8],
+    ) -> Result<(), ServiceError> {
         let secrets = self.secrets(hook)?;
         let signature = signature
             .map(str::trim)
@@ -301,7 +304,9 @@ impl HookService {
                 return Ok(());
             }
         }
-        Err(unauthorized("it was not made with this deployment's app secret"))
+        Err(unauthorized(
+            "it was not made with this deployment's app secret",
+        ))
     }
 
     /// A delivery to an app-wide hook: verified, parsed, and queued for the accounts connected
@@ -325,7 +330,10 @@ impl HookService {
         }
         if refusals.is_empty() {
             // Verified, but nothing here reads this network's deliveries yet: taken, not kept.
-            tracing::info!(hook = hook.name(), "a verified delivery has no parser here; dropped");
+            tracing::info!(
+                hook = hook.name(),
+                "a verified delivery has no parser here; dropped"
+            );
             return Ok(Received::default());
         }
         Err(ServiceError::BadRequest(refusals.join("; ")))

@@ -84,7 +84,9 @@ impl InboxWorker {
             let found: Vec<Incoming> = delivery.found.iter().cloned().map(Into::into).collect();
             let native: Vec<NativeReply> =
                 delivery.native.iter().cloned().map(Into::into).collect();
-            let taken = self.take_in(&brand, &channel, &recent, found, native).await?;
+            let taken = self
+                .take_in(&brand, &channel, &recent, found, native)
+                .await?;
             report.recorded += taken.recorded;
             report.native_responses += taken.native_responses;
             if delivery.to_fetch.is_empty() {

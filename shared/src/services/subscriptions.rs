@@ -295,9 +295,7 @@ impl Subscriptions {
         let Some(subscription) = self.store().get_subscription(brand, &channel.id).await? else {
             return Ok(Vec::new());
         };
-        let url = self
-            .callback_url(channel.network, "")
-            .unwrap_or_default();
+        let url = self.callback_url(channel.network, "").unwrap_or_default();
         let callback = Callback {
             url: &url,
             secret: None,

@@ -380,11 +380,7 @@ fn subscription_item(
             Index::Due,
             IndexKey {
                 pk: SUBSCRIPTIONS_DUE_PK.to_owned(),
-                sk: format!(
-                    "{}#{brand}#{}",
-                    keys::time_key(due),
-                    subscription.channel
-                ),
+                sk: format!("{}#{brand}#{}", keys::time_key(due), subscription.channel),
             },
         )],
         None => vec![],

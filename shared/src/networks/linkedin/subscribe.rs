@@ -24,9 +24,8 @@ struct UserInfo {
 
 /// The subscription's key, Rest.li 2.0 (each URN percent-encoded).
 fn key(application: &str, person: &str, organization: &str) -> String {
-    let urn = |kind: &str, id: &str| {
-        urlencoding::encode(&format!("urn:li:{kind}:{id}")).into_owned()
-    };
+    let urn =
+        |kind: &str, id: &str| urlencoding::encode(&format!("urn:li:{kind}:{id}")).into_owned();
     format!(
         "(developerApplication:{},user:{},entity:{},eventType:{EVENT})",
         urn("developerApplication", application),
@@ -56,7 +55,9 @@ impl Subscribe for LinkedinConnector {
         })?;
         let mut session = Session::open(self, account).await?;
         let response = session
-            .send(Step::Read, |http| http.get(format!("{}/v2/userinfo", self.api_base)))
+            .send(Step::Read, |http| {
+                http.get(format!("{}/v2/userinfo", self.api_base))
+            })
             .await?;
         let person = parse::<UserInfo>(response, Step::Read).await?.sub;
         let key = key(application, &person, organization);

@@ -27,7 +27,12 @@ pub fn webhook_is_set(channel: &Channel) -> bool {
 }
 
 /// The updates the inbox reads (the reader's own list when it polls).
-const ALLOWED_UPDATES: [&str; 4] = ["message", "edited_message", "channel_post", "edited_channel_post"];
+const ALLOWED_UPDATES: [&str; 4] = [
+    "message",
+    "edited_message",
+    "channel_post",
+    "edited_channel_post",
+];
 
 #[async_trait]
 impl Subscribe for TelegramConnector {
