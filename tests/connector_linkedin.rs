@@ -753,3 +753,238 @@ async fn a_refused_statistics_permission_names_what_is_missing() {
         "{err:?}"
     );
 }
+
+// The community inbox: comments under the page's posts, answers as the page, likes and
+// deletions, and social action notifications.
+
+mod inbox {
+    use palinsesto::domain::inbox::{Incoming, InteractionKind, StreamKind};
+    use palinsesto::domain::moderation::ModerationAction;
+    use palinsesto::networks::{InboxRead, Moderate, ParsePush, ReadInbox, ReplyTo};
+
+    use super::*;
+
+    const ADA: &str = "urn:li:person:ada1";
+    const BOB: &str = "urn:li:person:bob2";
+
+    async fn given_a_post() -> (FakeLinkedin, TestAccount, String) {
+        let li = FakeLinkedin::start().await;
+        let account = account(&li, li.credentials()).await;
+        let post = connector(&li)
+            .publish(&account.context(), &outgoing("Our new blend is out"))
+            .await
+            .unwrap()
+            .remote_id;
+        (li, account, post)
+    }
+
+    async fn read(
+        li: &FakeLinkedin,
+        account: &TestAccount,
+        cursor: Option<&str>,
+        post: &str,
+    ) -> InboxRead {
+        connector(li)
+            .read(
+                &account.account(),
+                StreamKind::Threads,
+                cursor,
+                &[post.to_owned()],
+            )
+            .await
+            .unwrap()
+    }
+
+    fn found<'r>(read: &'r InboxRead, id: &str) -> &'r Incoming {
+        read.found
+            .iter()
+            .find(|f| f.external_id == id)
+            .unwrap_or_else(|| panic!("{id} not in {:?}", read.found))
+    }
+
+    fn id_of(urn: &str) -> String {
+        urn.trim_end_matches(')').rsplit(',').next().unwrap().to_owned()
+    }
+
+    #[tokio::test]
+    async fn comments_and_replies_under_the_pages_posts_are_read_once() {
+        let (li, account, post) = given_a_post().await;
+        let comment = li.comment_as(ADA, &post, None, "Lovely!");
+        let reply = li.comment_as(BOB, &post, Some(&comment), "Agreed");
+        let own = li.comment_as(fake::AUTHOR, &post, Some(&comment), "Thank you Ada!");
+
+        let first = read(&li, &account, None, &post).await;
+        assert_eq!(first.found.len(), 2, "{:?}", first.found);
+        let c = found(&first, &id_of(&comment));
+        assert_eq!(c.kind, InteractionKind::Comment);
+        assert_eq!(c.author.id, ADA);
+        assert_eq!(c.text, "Lovely!");
+        assert_eq!(c.root.as_deref(), Some(post.as_str()));
+        assert_eq!(c.parent.as_deref(), Some(post.as_str()));
+        assert_eq!(c.target.id, comment);
+        assert_eq!(c.target.chat.as_deref(), Some(comment.as_str()));
+        assert_eq!(c.target.root_id.as_deref(), Some(post.as_str()));
+        assert!(
+            c.permalink
+                .as_deref()
+                .is_some_and(|p| p.starts_with(&format!("https://www.linkedin.com/feed/update/{post}/?commentUrn="))),
+            "{:?}",
+            c.permalink
+        );
+        let r = found(&first, &id_of(&reply));
+        assert_eq!(r.kind, InteractionKind::Reply);
+        assert_eq!(r.parent, Some(id_of(&comment)));
+        assert_eq!(r.target.chat.as_deref(), Some(comment.as_str()), "answered in its thread");
+        assert_eq!(first.native.len(), 1, "the page's own answer");
+        assert_eq!(first.native[0].external_id, id_of(&own));
+        assert_eq!(first.native[0].parent, id_of(&comment));
+
+        let cursor = first.cursor.clone().expect("a cursor");
+        let again = read(&li, &account, Some(&cursor), &post).await;
+        assert!(again.found.is_empty() && again.native.is_empty(), "{:?}", again.found);
+        let later = li.comment_as(BOB, &post, None, "When is it in shops?");
+        let next = read(&li, &account, Some(again.cursor.as_deref().unwrap_or(&cursor)), &post).await;
+        assert_eq!(next.found.len(), 1);
+        assert_eq!(next.found[0].external_id, id_of(&later));
+
+        // a member's channel has no inbox: nothing is read
+        let member =
+            TestAccount::new(Network::Linkedin, li.member_settings(), li.credentials()).await;
+        let before = li.server.faults.requests();
+        let none = connector(&li)
+            .read(&member.account(), StreamKind::Threads, None, &[post.clone()])
+            .await
+            .unwrap();
+        assert!(none.found.is_empty());
+        assert_eq!(li.server.faults.requests(), before);
+
+        // throttled: a plain, retryable refusal
+        li.rate_limit_next_comments_read();
+        let err = connector(&li)
+            .read(&account.account(), StreamKind::Threads, Some(&cursor), &[post.clone()])
+            .await
+            .unwrap_err();
+        assert!(matches!(err, PublishError::RateLimited { .. }), "{err:?}");
+        // an expired token: reconnect
+        li.expire_access_token();
+        let err = connector(&li)
+            .read(&account.account(), StreamKind::Threads, Some(&cursor), &[post])
+            .await
+            .unwrap_err();
+        assert!(matches!(err, PublishError::AuthExpired(_)), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn the_page_answers_once_and_a_lost_answer_is_found_in_the_thread() {
+        let (li, account, post) = given_a_post().await;
+        let comment = li.comment_as(ADA, &post, None, "Lovely!");
+        let reply = li.comment_as(BOB, &post, Some(&comment), "Where?");
+        let first = read(&li, &account, None, &post).await;
+        let linkedin = connector(&li);
+
+        let sent = linkedin
+            .reply(&account.context(), &found(&first, &id_of(&comment)).target, &outgoing("Thank you!"))
+            .await
+            .unwrap();
+        let answers = li.page_replies_to(&comment);
+        assert_eq!(answers.len(), 1);
+        assert_eq!(answers[0].text, "Thank you!");
+        assert_eq!(sent.remote_id, answers[0].urn);
+
+        // answering Bob's reply goes into the same thread (one level deep); the answer is lost
+        let target = found(&first, &id_of(&reply)).target.clone();
+        let answer = outgoing("In our shop, Bob");
+        li.lose_next_comment_answer();
+        let err = linkedin.reply(&account.context(), &target, &answer).await.unwrap_err();
+        assert!(matches!(err, PublishError::UnknownOutcome(_)), "{err:?}");
+        let ReadBack::Found(back) = linkedin
+            .find_reply(&account.context(), &target, &answer)
+            .await
+            .unwrap()
+        else {
+            panic!("found in the thread")
+        };
+        let answers: Vec<_> = li
+            .page_replies_to(&comment)
+            .into_iter()
+            .filter(|c| c.text == "In our shop, Bob")
+            .collect();
+        assert_eq!(answers.len(), 1, "exactly once");
+        assert_eq!(back.remote_id, answers[0].urn);
+        assert_eq!(
+            linkedin
+                .find_reply(&account.context(), &target, &outgoing("never sent"))
+                .await
+                .unwrap(),
+            ReadBack::NotFound
+        );
+    }
+
+    #[tokio::test]
+    async fn comments_are_liked_and_the_pages_answers_deleted_but_never_hidden() {
+        let (li, account, post) = given_a_post().await;
+        let comment = li.comment_as(ADA, &post, None, "Lovely!");
+        let first = read(&li, &account, None, &post).await;
+        let linkedin = connector(&li);
+        assert_eq!(
+            linkedin.actions(),
+            [ModerationAction::Like, ModerationAction::DeleteReply]
+        );
+        let target = found(&first, &id_of(&comment)).target.clone();
+        for _ in 0..2 {
+            linkedin
+                .moderate(&account.account(), &target, ModerationAction::Like)
+                .await
+                .expect("liking twice is harmless");
+        }
+        assert_eq!(
+            li.reactions(),
+            vec![(fake::AUTHOR.to_owned(), comment.clone(), "LIKE".to_owned())]
+        );
+        let sent = linkedin
+            .reply(&account.context(), &target, &outgoing("Thanks"))
+            .await
+            .unwrap();
+        let mut mine = target.clone();
+        mine.id = sent.remote_id;
+        for _ in 0..2 {
+            linkedin
+                .moderate(&account.account(), &mine, ModerationAction::DeleteReply)
+                .await
+                .expect("deleting twice is harmless");
+        }
+        assert!(li.page_replies_to(&comment).is_empty());
+        assert!(li.comments().iter().any(|c| c.urn == comment), "Ada's stays");
+    }
+
+    #[tokio::test]
+    async fn a_notification_names_the_comment_the_poll_reads() {
+        let (li, account, post) = given_a_post().await;
+        let comment = li.comment_as(ADA, &post, None, "Lovely!");
+        let own = li.comment_as(fake::AUTHOR, &post, Some(&comment), "Thanks!");
+        let polled = read(&li, &account, None, &post).await;
+        let linkedin = connector(&li);
+        let mut ids = Vec::new();
+        for (urn, action) in [(&comment, "COMMENT"), (&own, "ADMIN_COMMENT")] {
+            let body = li.notification_body(urn, action);
+            let signature = fake::webhook_signature(fake::CLIENT_SECRET, &body);
+            assert_eq!(signature.len(), 64, "hex HMAC-SHA256");
+            let pushed = linkedin.parse(&body).unwrap();
+            assert_eq!(pushed.len(), 1);
+            assert_eq!(pushed[0].account, fake::AUTHOR);
+            assert!(pushed[0].found.is_empty(), "named by URN only");
+            ids.extend(pushed[0].to_fetch.clone());
+        }
+        let fetched = linkedin.fetch(&account.account(), &ids).await.unwrap();
+        assert_eq!(fetched.found.len(), 1);
+        let from_poll = found(&polled, &id_of(&comment));
+        assert_eq!(fetched.found[0].external_id, from_poll.external_id);
+        assert_eq!(fetched.found[0].kind, from_poll.kind);
+        assert_eq!(fetched.found[0].target.id, from_poll.target.id);
+        assert_eq!(fetched.native.len(), 1);
+        assert_eq!(fetched.native[0].external_id, polled.native[0].external_id);
+        assert!(linkedin.parse(b"{}").is_err());
+        let challenge = fake::challenge_response(fake::CLIENT_SECRET, "890e4665");
+        assert_eq!(challenge["challengeResponse"].as_str().unwrap().len(), 64);
+    }
+}

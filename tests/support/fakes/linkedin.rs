@@ -183,6 +183,11 @@ pub struct FakeComment {
     pub post: String,
     pub actor: String,
     pub text: String,
+    /// The comment's own id (the last part of its URN).
+    pub id: u64,
+    /// The comment it answers (LinkedIn nests one level deep).
+    pub parent: Option<String>,
+    pub created_at: Timestamp,
 }
 
 struct LinkedinState {
@@ -216,6 +221,8 @@ struct LinkedinState {
     /// Apps whose exchanges give a refresh token.
     refresh_clients: Vec<String>,
     organizations: Vec<FakeOrganization>,
+    /// Reactions as `(actor, root, reactionType)`.
+    reactions: Vec<(String, String, String)>,
 }
 
 type Shared = Arc<Mutex<LinkedinState>>;
@@ -261,13 +268,22 @@ impl FakeLinkedin {
             refresh_tokens: Vec::new(),
             refresh_clients: Vec::new(),
             organizations: vec![FakeOrganization::new(ORGANIZATION_ID, "Acme", "acme")],
+            reactions: Vec::new(),
         }));
         let rest = Router::new()
             .route("/rest/posts", post(create_post).get(posts_by_author))
             .route("/rest/images", post(images_action))
             .route("/rest/videos", post(videos_action))
             .route("/rest/videos/{urn}", get(video_status))
-            .route("/rest/socialActions/{urn}/comments", post(create_comment))
+            .route(
+                "/rest/socialActions/{urn}/comments",
+                post(create_comment).get(list_comments),
+            )
+            .route(
+                "/rest/socialActions/{urn}/comments/{id}",
+                get(get_comment).delete(delete_comment),
+            )
+            .route("/rest/reactions", post(create_reaction))
             .route(
                 "/rest/organizationalEntityShareStatistics",
                 get(share_statistics),
@@ -431,6 +447,82 @@ impl FakeLinkedin {
     /// The organization page's follower count.
     pub fn set_followers(&self, followers: u64) {
         lock(&self.state).followers = followers;
+    }
+
+    /// A person's comment on the page's post `post` (or, with `parent`, under that comment),
+    /// now. Returns its URN.
+    pub fn comment_as(&self, actor: &str, post: &str, parent: Option<&str>, text: &str) -> String {
+        let mut s = lock(&self.state);
+        let id = s.new_id();
+        let urn = format!("urn:li:comment:({post},{id})");
+        s.comments.push(FakeComment {
+            urn: urn.clone(),
+            post: post.to_owned(),
+            actor: actor.to_owned(),
+            text: text.to_owned(),
+            id,
+            parent: parent.map(str::to_owned),
+            created_at: Timestamp::now(),
+        });
+        urn
+    }
+
+    /// The page's comments answering the comment `urn` (each should be there once).
+    pub fn page_replies_to(&self, urn: &str) -> Vec<FakeComment> {
+        lock(&self.state)
+            .comments
+            .iter()
+            .filter(|c| c.actor == AUTHOR && c.parent.as_deref() == Some(urn))
+            .cloned()
+            .collect()
+    }
+
+    /// Reactions as `(actor, root, reactionType)`.
+    pub fn reactions(&self) -> Vec<(String, String, String)> {
+        lock(&self.state).reactions.clone()
+    }
+
+    /// The next comment made is made, but its answer never arrives.
+    pub fn lose_next_comment_answer(&self) {
+        self.server.faults.inject(
+            axum::http::Method::POST,
+            "/rest/socialActions/",
+            1,
+            super::Fault::DropAfterReceive,
+        );
+    }
+
+    /// The next read of comments answers 429 (LinkedIn documents no rate-limit headers).
+    pub fn rate_limit_next_comments_read(&self) {
+        self.server.faults.inject(
+            axum::http::Method::GET,
+            "/rest/socialActions/",
+            1,
+            super::Fault::status(
+                429,
+                r#"{"status":429,"serviceErrorCode":101,"code":"TOO_MANY_REQUESTS","message":"Resource level throttle APPLICATION DAY limit for calls to this resource is reached."}"#,
+            ),
+        );
+    }
+
+    /// An organization social action notification delivery naming the comment `urn` (LinkedIn
+    /// batches up to 10 per delivery), as sent to the app's webhook.
+    pub fn notification_body(&self, urn: &str, action: &str) -> Vec<u8> {
+        let s = lock(&self.state);
+        let comment = s.comments.iter().find(|c| c.urn == urn).expect("a comment");
+        serde_json::to_vec(&json!({
+            "type": "ORGANIZATION_SOCIAL_ACTION_NOTIFICATIONS",
+            "notifications": [{
+                "notificationId": comment.id,
+                "organizationalEntity": AUTHOR,
+                "action": action,
+                "sourcePost": comment.post,
+                "generatedActivity": urn,
+                "lastModifiedAt": comment.created_at.as_millisecond(),
+                "subscriber": MEMBER,
+            }],
+        }))
+        .unwrap()
     }
 
     /// The path of a statistics endpoint, for injecting faults.
@@ -944,16 +1036,19 @@ async fn video_status(State(state): State<Shared>, Path(urn): Path<String>) -> R
     axum::Json(answer).into_response()
 }
 
+/// `POST /rest/socialActions/{post}/comments` (a comment), or `/{comment}/comments` with
+/// `parentComment` (a reply under it, as the page or the member).
 async fn create_comment(
     State(state): State<Shared>,
-    Path(post_urn): Path<String>,
+    Path(target): Path<String>,
     body: Bytes,
 ) -> Response {
     let Some(body) = parse_json(&body) else {
         return not_json();
     };
     let actor = body["actor"].as_str().unwrap_or_default().to_owned();
-    let object = body["object"].as_str().unwrap_or_default();
+    let object = body["object"].as_str().unwrap_or_default().to_owned();
+    let parent = body["parentComment"].as_str().map(str::to_owned);
     let Some(text) = body["message"]["text"].as_str().map(str::to_owned) else {
         return unprocessable(
             "/message/text :: field is required",
@@ -962,29 +1057,209 @@ async fn create_comment(
         );
     };
     let mut s = lock(&state);
-    if object != post_urn || !s.posts.iter().any(|p| p.urn == post_urn) {
-        return error(StatusCode::NOT_FOUND, &format!("Unknown post {post_urn}"));
+    if !s.posts.iter().any(|p| p.urn == object) {
+        return error(StatusCode::NOT_FOUND, &format!("Unknown post {object}"));
+    }
+    match &parent {
+        None if target != object => {
+            return error(StatusCode::BAD_REQUEST, "object must be the post in the path");
+        }
+        Some(parent) => {
+            let known = s
+                .comments
+                .iter()
+                .find(|c| &c.urn == parent)
+                .map(|c| (c.post.clone(), c.parent.is_some()));
+            match known {
+                Some((post, nested)) if post == object && !nested && *parent == target => {}
+                Some((_, true)) => {
+                    return unprocessable(
+                        "/parentComment :: nested comments are one level deep",
+                        "INVALID_VALUE",
+                        "a reply cannot be answered with a nested comment; answer its parent",
+                    );
+                }
+                _ => {
+                    return error(StatusCode::NOT_FOUND, &format!("Unknown comment {parent}"));
+                }
+            }
+        }
+        None => {}
     }
     let id = s.new_id();
-    let urn = format!("urn:li:comment:({post_urn},{id})");
-    s.comments.push(FakeComment {
+    let urn = format!("urn:li:comment:({object},{id})");
+    let comment = FakeComment {
         urn: urn.clone(),
-        post: post_urn.clone(),
+        post: object.clone(),
         actor: actor.clone(),
         text: text.clone(),
+        id,
+        parent,
+        created_at: Timestamp::now(),
+    };
+    let answer = comment_json(&s, &comment);
+    s.comments.push(comment);
+    (StatusCode::CREATED, [("x-restli-id", urn)], axum::Json(answer)).into_response()
+}
+
+/// A comment as the Comments API shows it.
+fn comment_json(s: &LinkedinState, c: &FakeComment) -> Value {
+    let replies = s
+        .comments
+        .iter()
+        .filter(|r| r.parent.as_deref() == Some(c.urn.as_str()))
+        .count();
+    let at = c.created_at.as_millisecond();
+    let mut json = json!({
+        "id": c.id.to_string(),
+        "commentUrn": c.urn,
+        "$URN": c.urn,
+        "actor": c.actor,
+        "object": c.post,
+        "created": {"actor": c.actor, "time": at},
+        "lastModified": {"actor": c.actor, "time": at},
+        "message": {"text": c.text, "attributes": []},
+        "commentsSummary": {"totalFirstLevelComments": replies, "aggregatedTotalComments": replies},
     });
-    (
-        StatusCode::CREATED,
-        [("x-restli-id", urn.clone())],
-        axum::Json(json!({
-            "id": id.to_string(),
-            "commentUrn": urn,
-            "actor": actor,
-            "object": post_urn,
-            "message": {"text": text},
-        })),
-    )
-        .into_response()
+    if let Some(parent) = &c.parent {
+        json["parentComment"] = json!(parent);
+    }
+    json
+}
+
+/// `GET /rest/socialActions/{post or comment}/comments?start&count`: a post's top-level comments,
+/// or the replies under a comment, oldest first.
+async fn list_comments(
+    State(state): State<Shared>,
+    Path(target): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let count: usize = query
+        .get("count")
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(10)
+        .min(100);
+    let start: usize = query.get("start").and_then(|c| c.parse().ok()).unwrap_or(0);
+    let s = lock(&state);
+    let under: Vec<&FakeComment> = if target.starts_with("urn:li:comment:") {
+        if !s.comments.iter().any(|c| c.urn == target) {
+            return error(StatusCode::NOT_FOUND, &format!("Unknown comment {target}"));
+        }
+        s.comments
+            .iter()
+            .filter(|c| c.parent.as_deref() == Some(target.as_str()))
+            .collect()
+    } else {
+        if !s.posts.iter().any(|p| p.urn == target) {
+            return error(StatusCode::NOT_FOUND, &format!("Unknown post {target}"));
+        }
+        s.comments
+            .iter()
+            .filter(|c| c.post == target && c.parent.is_none())
+            .collect()
+    };
+    let elements: Vec<Value> = under
+        .iter()
+        .skip(start)
+        .take(count)
+        .map(|c| comment_json(&s, c))
+        .collect();
+    axum::Json(json!({
+        "paging": {"start": start, "count": count, "total": under.len(), "links": []},
+        "elements": elements,
+    }))
+    .into_response()
+}
+
+fn find_comment<'s>(s: &'s LinkedinState, entity: &str, id: &str) -> Option<&'s FakeComment> {
+    s.comments
+        .iter()
+        .find(|c| c.id.to_string() == id && c.urn.contains(entity))
+}
+
+async fn get_comment(
+    State(state): State<Shared>,
+    Path((entity, id)): Path<(String, String)>,
+) -> Response {
+    let s = lock(&state);
+    match find_comment(&s, &entity, &id) {
+        Some(c) => axum::Json(comment_json(&s, c)).into_response(),
+        None => error(StatusCode::NOT_FOUND, &format!("Unknown comment {id}")),
+    }
+}
+
+/// `DELETE /rest/socialActions/{entity}/comments/{id}?actor=`: by its author only.
+async fn delete_comment(
+    State(state): State<Shared>,
+    Path((entity, id)): Path<(String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let mut s = lock(&state);
+    let Some(comment) = find_comment(&s, &entity, &id).cloned() else {
+        return error(StatusCode::NOT_FOUND, &format!("Unknown comment {id}"));
+    };
+    if query.get("actor") != Some(&comment.actor) {
+        return access_denied("Not enough permissions to delete this comment");
+    }
+    s.comments
+        .retain(|c| c.urn != comment.urn && c.parent.as_deref() != Some(comment.urn.as_str()));
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// `POST /rest/reactions?actor=` `{"root", "reactionType"}`: 201, or 409 when the actor reacted.
+async fn create_reaction(
+    State(state): State<Shared>,
+    Query(query): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Response {
+    let Some(body) = parse_json(&body) else {
+        return not_json();
+    };
+    let Some(actor) = query.get("actor").cloned() else {
+        return error(StatusCode::BAD_REQUEST, "actor is required");
+    };
+    let root = body["root"].as_str().unwrap_or_default().to_owned();
+    let kind = body["reactionType"].as_str().unwrap_or_default().to_owned();
+    let mut s = lock(&state);
+    let exists = s.comments.iter().any(|c| c.urn == root) || s.posts.iter().any(|p| p.urn == root);
+    if !exists {
+        return error(StatusCode::NOT_FOUND, &format!("Unknown entity {root}"));
+    }
+    if s.reactions.iter().any(|(a, r, _)| *a == actor && *r == root) {
+        return coded_error(StatusCode::CONFLICT, "DUPLICATE", "The actor already reacted");
+    }
+    s.reactions.push((actor, root, kind));
+    StatusCode::CREATED.into_response()
+}
+
+/// `X-LI-Signature`: lowercase hex HMAC-SHA256 of "hmacsha256=" + the raw body, keyed by the
+/// app's client secret (LinkedIn "Webhooks", learn.microsoft.com/linkedin/shared/api-guide/
+/// webhook-validation, as quoted by api-evangelist/linkedin asyncapi/linkedin-webhooks.yml;
+/// the prefix was not checked against LinkedIn's page itself).
+pub fn webhook_signature(client_secret: &str, body: &[u8]) -> String {
+    let mut signed = b"hmacsha256=".to_vec();
+    signed.extend_from_slice(body);
+    hmac_hex(client_secret, &signed)
+}
+
+/// LinkedIn's endpoint validation: `GET ?challengeCode=` answered with
+/// `{"challengeCode", "challengeResponse": hex HMAC-SHA256(challengeCode, client secret)}`.
+pub fn challenge_response(client_secret: &str, challenge_code: &str) -> Value {
+    json!({
+        "challengeCode": challenge_code,
+        "challengeResponse": hmac_hex(client_secret, challenge_code.as_bytes()),
+    })
+}
+
+fn hmac_hex(key: &str, data: &[u8]) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes()).expect("any key");
+    mac.update(data);
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn form_fields(form: &[u8]) -> HashMap<String, String> {

@@ -65,10 +65,10 @@ impl ReadInbox for LinkedinConnector {
         if stream != StreamKind::Threads || recent_posts.is_empty() {
             return Ok(InboxRead::default());
         }
-        let since: Option<i64> = cursor.and_then(|c| c.parse().ok());
+        let since = cursor.map(Cursor::parse);
         let mut session = Session::open(self, account).await?;
         let mut read = InboxRead::default();
-        let mut newest = since;
+        let mut newest = since.clone().unwrap_or_default();
         let mut nested = 0;
         for post in recent_posts.iter().take(MAX_THREADS) {
             let Some(comments) = self
@@ -95,11 +95,13 @@ impl ReadInbox for LinkedinConnector {
                     }
                 }
                 for item in &thread {
-                    let at = created_ms(item);
-                    if since.is_some_and(|since| at.is_none_or(|at| at <= since)) {
+                    let (Some(at), Some(id)) = (created_ms(item), item_id(item)) else {
+                        continue;
+                    };
+                    if since.as_ref().is_some_and(|since| !since.is_before(at, &id)) {
                         continue;
                     }
-                    newest = newest.max(at);
+                    newest.saw(at, id);
                     match hear(item, org, Some(post)) {
                         Some(Heard::Found(found)) => read.found.push(*found),
                         Some(Heard::Native(native)) => read.native.push(native),
@@ -108,7 +110,7 @@ impl ReadInbox for LinkedinConnector {
                 }
             }
         }
-        read.cursor = newest.map(|ms| ms.to_string());
+        read.cursor = newest.to_text();
         Ok(read)
     }
 
@@ -178,6 +180,68 @@ impl LinkedinConnector {
         }
         Ok(Some(all))
     }
+}
+
+/// Where a read of the comments stops: the newest comment time read (milliseconds) and the ids
+/// of the comments made in that very millisecond, so that one made in the same millisecond
+/// later is still read, and none is read twice: `{ms}` or `{ms}:{id},{id}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Cursor {
+    ms: Option<i64>,
+    ids: Vec<String>,
+}
+
+impl Cursor {
+    fn parse(raw: &str) -> Self {
+        let (ms, ids) = raw.split_once(':').unwrap_or((raw, ""));
+        Self {
+            ms: ms.parse().ok(),
+            ids: ids
+                .split(',')
+                .filter(|i| !i.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        }
+    }
+
+    /// Whether a comment made at `at` with `id` comes after this cursor.
+    fn is_before(&self, at: i64, id: &str) -> bool {
+        match self.ms {
+            None => true,
+            Some(ms) => at > ms || (at == ms && !self.ids.iter().any(|i| i == id)),
+        }
+    }
+
+    fn saw(&mut self, at: i64, id: String) {
+        match self.ms {
+            Some(ms) if at < ms => {}
+            Some(ms) if at == ms => {
+                if !self.ids.contains(&id) {
+                    self.ids.push(id);
+                }
+            }
+            _ => {
+                self.ms = Some(at);
+                self.ids = vec![id];
+            }
+        }
+    }
+
+    fn to_text(&self) -> Option<String> {
+        let ms = self.ms?;
+        Some(if self.ids.is_empty() {
+            ms.to_string()
+        } else {
+            format!("{ms}:{}", self.ids.join(","))
+        })
+    }
+}
+
+/// A comment's own id, from its `id` or its URN.
+fn item_id(comment: &Value) -> Option<String> {
+    text_at(comment, "/id")
+        .map(str::to_owned)
+        .or_else(|| comment_urn(comment).map(|urn| comment_id(&urn)))
 }
 
 fn text_at<'v>(value: &'v Value, pointer: &str) -> Option<&'v str> {
@@ -309,5 +373,18 @@ mod tests {
             split_comment_urn("urn:li:comment:(urn:li:activity:5,8)"),
             Some(("urn:li:activity:5", "8"))
         );
+    }
+
+    #[test]
+    fn the_cursor_keeps_comments_of_the_same_millisecond_apart() {
+        let mut cursor = Cursor::default();
+        cursor.saw(10, "a".into());
+        cursor.saw(10, "b".into());
+        cursor.saw(9, "c".into());
+        let text = cursor.to_text().unwrap();
+        assert_eq!(text, "10:a,b");
+        let read = Cursor::parse(&text);
+        assert!(!read.is_before(10, "a") && !read.is_before(9, "z"));
+        assert!(read.is_before(10, "d") && read.is_before(11, "a"));
     }
 }
