@@ -13,6 +13,11 @@ const SCOPES: &[ScopeNeed] = &[
     need_on("organization", Capability::Oauth, "rw_organization_admin"),
     need_on("organization", Capability::Publish, "w_organization_social"),
     need_on("organization", Capability::Metrics, "rw_organization_admin"),
+    // LinkedIn's Comments API: r_organization_social reads a page's comments,
+    // w_organization_social comments, reacts and deletes as the page.
+    need_on("organization", Capability::Inbox, "r_organization_social"),
+    need_on("organization", Capability::Reply, "w_organization_social"),
+    need_on("organization", Capability::Moderation, "w_organization_social"),
 ];
 
 pub(super) fn coverage() -> Coverage {
@@ -33,7 +38,12 @@ pub(super) fn coverage() -> Coverage {
         },
         post_metrics: &["likes", "reposts", "replies", "views", "reach", "clicks"],
         account_metrics: &["followers"],
-        engagement: &[Capability::Oauth],
+        engagement: &[
+            Capability::Inbox,
+            Capability::Reply,
+            Capability::Moderation,
+            Capability::Oauth,
+        ],
         scopes: SCOPES,
         constraints: vec![
             publish(
@@ -47,6 +57,18 @@ pub(super) fn coverage() -> Coverage {
             ),
             metrics(
                 "Organization posts need the rw_organization_admin scope for their figures; member posts need r_member_postAnalytics.",
+            ),
+            engaging(
+                Capability::Inbox,
+                "Comments under an organization page's recent posts only: LinkedIn has no API for an organization's direct messages, and a member's comments need r_member_social, which LinkedIn grants to few. Social action notifications (webhooks) need an app approved for them.",
+            ),
+            engaging(
+                Capability::Reply,
+                "Answers are comments by the page under the comment's thread (LinkedIn nests comments one level deep); limits are unpublished.",
+            ),
+            engaging(
+                Capability::Moderation,
+                "Comments can be liked as the page and the page's own replies deleted; LinkedIn's API cannot hide a comment.",
             ),
         ],
     }

@@ -22,7 +22,7 @@ pub(super) fn coverage() -> Coverage {
         },
         post_metrics: &[],
         account_metrics: &["followers"],
-        engagement: &[],
+        engagement: &[Capability::Inbox, Capability::Reply, Capability::Moderation],
         scopes: &[],
         constraints: vec![
             publish("The bot must be an administrator of the channel."),
@@ -32,6 +32,22 @@ pub(super) fn coverage() -> Coverage {
             publish("About 1 message per second per chat and 30 per second overall."),
             metrics(
                 "The Bot API gives no view, forward or reaction counts for a post; only the channel's subscriber count.",
+            ),
+            engaging(
+                Capability::Inbox,
+                "The bot reads comments (messages in the channel's linked discussion group, where it must be a member, an administrator to see them all), messages mentioning or answering it, and its private chats. Updates missed for more than 24 hours cannot be recovered.",
+            ),
+            engaging(
+                Capability::Inbox,
+                "A bot gets its updates either from its webhook or by polling (getUpdates), never both, and must not serve another integration: give Palinsesto a bot of its own.",
+            ),
+            engaging(
+                Capability::Reply,
+                "Bots cannot read a chat's history: after a lost answer, whether the reply was sent cannot be checked and a person must look.",
+            ),
+            engaging(
+                Capability::Moderation,
+                "The bot can delete its own replies (for 48 hours in groups); it cannot hide or like someone's message.",
             ),
         ],
     }

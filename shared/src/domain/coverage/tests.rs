@@ -47,10 +47,15 @@ fn every_network_publishes_and_reads_metrics_and_those_without_typed_credentials
         ) {
             expected.extend([Capability::Inbox, Capability::Reply]);
         }
-        // The inbox, part 2: Meta's networks also moderate.
+        // The inbox, part 2: Meta's networks, LinkedIn, X and Telegram also moderate.
         if matches!(
             entry.network,
-            Network::Facebook | Network::Instagram | Network::Threads
+            Network::Facebook
+                | Network::Instagram
+                | Network::Threads
+                | Network::Linkedin
+                | Network::X
+                | Network::Telegram
         ) {
             expected.extend([
                 Capability::Inbox,
@@ -80,8 +85,8 @@ fn a_missing_capability_is_refused_in_plain_words() {
     let telegram = of(Network::Telegram);
     assert_eq!(telegram.lacks(Capability::Metrics), None);
     assert_eq!(
-        telegram.lacks(Capability::Inbox).as_deref(),
-        Some("Palinsesto does not offer reading comments and messages (the inbox) on Telegram")
+        telegram.lacks(Capability::Listening).as_deref(),
+        Some("Palinsesto does not offer listening (searching what people say) on Telegram")
     );
 }
 
