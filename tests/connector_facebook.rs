@@ -676,11 +676,20 @@ mod inbox {
         let reply = fake.comment_as(&Person::new("7002", "Bob"), &comment, "I hope so");
 
         let first = c
-            .read(&account.account(), StreamKind::Threads, None, &[post.clone()])
+            .read(
+                &account.account(),
+                StreamKind::Threads,
+                None,
+                std::slice::from_ref(&post),
+            )
             .await
             .unwrap();
         assert_eq!(first.found.len(), 2, "{:?}", first.found);
-        let top = first.found.iter().find(|f| f.external_id == comment).unwrap();
+        let top = first
+            .found
+            .iter()
+            .find(|f| f.external_id == comment)
+            .unwrap();
         assert_eq!(top.kind, InteractionKind::Comment);
         assert_eq!(top.author.id, "7001");
         assert_eq!(top.author.name, "Ada Byron");
@@ -706,11 +715,15 @@ mod inbox {
                 &account.account(),
                 StreamKind::Threads,
                 first.cursor.as_deref(),
-                &[post.clone()],
+                std::slice::from_ref(&post),
             )
             .await
             .unwrap();
-        let ids: Vec<&str> = second.found.iter().map(|f| f.external_id.as_str()).collect();
+        let ids: Vec<&str> = second
+            .found
+            .iter()
+            .map(|f| f.external_id.as_str())
+            .collect();
         assert_eq!(ids, [later.as_str()]);
         assert_eq!(second.native.len(), 1, "{:?}", second.native);
         assert_eq!(second.native[0].parent, comment);
@@ -719,7 +732,7 @@ mod inbox {
                 &account.account(),
                 StreamKind::Threads,
                 second.cursor.as_deref(),
-                &[post.clone()],
+                std::slice::from_ref(&post),
             )
             .await
             .unwrap();
@@ -755,7 +768,11 @@ mod inbox {
 
         // the answer goes by the Send API, once; the page's message is then a native reply
         let sent = c
-            .reply(&account.context(), &dm.target, &outgoing("Yes, within 5 km"))
+            .reply(
+                &account.context(),
+                &dm.target,
+                &outgoing("Yes, within 5 km"),
+            )
             .await
             .unwrap();
         let to_ada = fake.page_messages_to("7001");
@@ -788,13 +805,21 @@ mod inbox {
         let target = &read.found[0].target;
         let reply = outgoing("Yes, 10 to 13");
         assert_eq!(
-            c.find_reply(&account.context(), target, &reply).await.unwrap(),
+            c.find_reply(&account.context(), target, &reply)
+                .await
+                .unwrap(),
             ReadBack::NotFound
         );
         fake.lose_next_answer_on(&comment);
-        let lost = c.reply(&account.context(), target, &reply).await.unwrap_err();
+        let lost = c
+            .reply(&account.context(), target, &reply)
+            .await
+            .unwrap_err();
         assert!(matches!(lost, PublishError::UnknownOutcome(_)), "{lost:?}");
-        let ReadBack::Found(found) = c.find_reply(&account.context(), target, &reply).await.unwrap()
+        let ReadBack::Found(found) = c
+            .find_reply(&account.context(), target, &reply)
+            .await
+            .unwrap()
         else {
             panic!("the reply was made")
         };
@@ -811,8 +836,15 @@ mod inbox {
         let dm = dms.found.iter().find(|f| f.external_id == mid).unwrap();
         fake.lose_next_answer_on(&fake.page_id);
         let answer = outgoing("Closed on Monday");
-        assert!(c.reply(&account.context(), &dm.target, &answer).await.is_err());
-        let ReadBack::Found(found) = c.find_reply(&account.context(), &dm.target, &answer).await.unwrap()
+        assert!(
+            c.reply(&account.context(), &dm.target, &answer)
+                .await
+                .is_err()
+        );
+        let ReadBack::Found(found) = c
+            .find_reply(&account.context(), &dm.target, &answer)
+            .await
+            .unwrap()
         else {
             panic!("the message was sent")
         };
@@ -864,12 +896,20 @@ mod inbox {
             .unwrap();
         let target = read.found[0].target.clone();
         let a = account.account();
-        c.moderate(&a, &target, ModerationAction::Hide).await.unwrap();
-        c.moderate(&a, &target, ModerationAction::Hide).await.unwrap();
+        c.moderate(&a, &target, ModerationAction::Hide)
+            .await
+            .unwrap();
+        c.moderate(&a, &target, ModerationAction::Hide)
+            .await
+            .unwrap();
         assert!(fake.comment(&comment).unwrap().hidden);
-        c.moderate(&a, &target, ModerationAction::Unhide).await.unwrap();
+        c.moderate(&a, &target, ModerationAction::Unhide)
+            .await
+            .unwrap();
         assert!(!fake.comment(&comment).unwrap().hidden);
-        c.moderate(&a, &target, ModerationAction::Like).await.unwrap();
+        c.moderate(&a, &target, ModerationAction::Like)
+            .await
+            .unwrap();
         assert!(fake.comment(&comment).unwrap().liked);
         let mine = c
             .reply(&account.context(), &target, &outgoing("Please stop"))
@@ -877,10 +917,14 @@ mod inbox {
             .unwrap();
         let mut theirs = target.clone();
         theirs.id = mine.remote_id.clone();
-        c.moderate(&a, &theirs, ModerationAction::DeleteReply).await.unwrap();
+        c.moderate(&a, &theirs, ModerationAction::DeleteReply)
+            .await
+            .unwrap();
         assert!(fake.comment(&mine.remote_id).unwrap().deleted);
         // deleting what is gone is done
-        c.moderate(&a, &theirs, ModerationAction::DeleteReply).await.unwrap();
+        c.moderate(&a, &theirs, ModerationAction::DeleteReply)
+            .await
+            .unwrap();
     }
 
     #[tokio::test]
@@ -895,11 +939,22 @@ mod inbox {
                 graph::business_rate_limited(code, &fake.page_id, 7),
             );
             let err = c
-                .read(&account.account(), StreamKind::Threads, None, &[post.clone()])
+                .read(
+                    &account.account(),
+                    StreamKind::Threads,
+                    None,
+                    std::slice::from_ref(&post),
+                )
                 .await
                 .unwrap_err();
             assert!(
-                matches!(err, PublishError::RateLimited { retry_at: Some(_), .. }),
+                matches!(
+                    err,
+                    PublishError::RateLimited {
+                        retry_at: Some(_),
+                        ..
+                    }
+                ),
                 "{code}: {err:?}"
             );
         }
@@ -919,7 +974,12 @@ mod inbox {
         let tag = fake.tag_page(&ada(), "with @TestPage");
         let mid = fake.message_from(&ada(), "hello");
         let polled = c
-            .read(&account.account(), StreamKind::Threads, None, &[post.clone()])
+            .read(
+                &account.account(),
+                StreamKind::Threads,
+                None,
+                std::slice::from_ref(&post),
+            )
             .await
             .unwrap();
 
@@ -953,7 +1013,9 @@ mod inbox {
         assert!(native[0].found.is_empty());
         assert_eq!(native[0].native[0].parent, comment);
 
-        let err = c.parse(br#"{"object":"instagram","entry":[]}"#).unwrap_err();
+        let err = c
+            .parse(br#"{"object":"instagram","entry":[]}"#)
+            .unwrap_err();
         assert!(err.contains("not \"page\""), "{err}");
     }
 }

@@ -619,11 +619,20 @@ mod inbox {
         let reply = fake.comment_as(&Person::new("9002", "Bob"), &comment, "+1");
 
         let first = c
-            .read(&account.account(), StreamKind::Threads, None, &[media.clone()])
+            .read(
+                &account.account(),
+                StreamKind::Threads,
+                None,
+                std::slice::from_ref(&media),
+            )
             .await
             .unwrap();
         assert_eq!(first.found.len(), 2, "{:?}", first.found);
-        let top = first.found.iter().find(|f| f.external_id == comment).unwrap();
+        let top = first
+            .found
+            .iter()
+            .find(|f| f.external_id == comment)
+            .unwrap();
         assert_eq!(top.kind, InteractionKind::Comment);
         assert_eq!(top.author.handle, "@ada");
         assert_eq!(top.author.id, "9001");
@@ -634,7 +643,11 @@ mod inbox {
             "the media's link"
         );
         let under = first.found.iter().find(|f| f.external_id == reply).unwrap();
-        assert_eq!(under.kind, InteractionKind::Reply, "the reply rule reads this");
+        assert_eq!(
+            under.kind,
+            InteractionKind::Reply,
+            "the reply rule reads this"
+        );
         assert_eq!(under.parent.as_deref(), Some(comment.as_str()));
 
         let sent = c
@@ -648,11 +661,15 @@ mod inbox {
                 &account.account(),
                 StreamKind::Threads,
                 first.cursor.as_deref(),
-                &[media.clone()],
+                std::slice::from_ref(&media),
             )
             .await
             .unwrap();
-        let ids: Vec<&str> = second.found.iter().map(|f| f.external_id.as_str()).collect();
+        let ids: Vec<&str> = second
+            .found
+            .iter()
+            .map(|f| f.external_id.as_str())
+            .collect();
         assert_eq!(ids, [later.as_str()]);
         assert_eq!(second.native.len(), 1);
         assert_eq!(second.native[0].external_id, sent.remote_id);
@@ -676,8 +693,15 @@ mod inbox {
 
         let answer = outgoing("Yes, in every size");
         fake.lose_next_answer_on(&fake.user_id);
-        assert!(c.reply(&account.context(), &dm.target, &answer).await.is_err());
-        let ReadBack::Found(found) = c.find_reply(&account.context(), &dm.target, &answer).await.unwrap()
+        assert!(
+            c.reply(&account.context(), &dm.target, &answer)
+                .await
+                .is_err()
+        );
+        let ReadBack::Found(found) = c
+            .find_reply(&account.context(), &dm.target, &answer)
+            .await
+            .unwrap()
         else {
             panic!("the message was sent")
         };
@@ -699,10 +723,15 @@ mod inbox {
         let target = &read.found[0].target;
         let reply = outgoing("30% off");
         fake.lose_next_answer_on(&comment);
-        let lost = c.reply(&account.context(), target, &reply).await.unwrap_err();
+        let lost = c
+            .reply(&account.context(), target, &reply)
+            .await
+            .unwrap_err();
         assert!(matches!(lost, PublishError::UnknownOutcome(_)), "{lost:?}");
         assert!(matches!(
-            c.find_reply(&account.context(), target, &reply).await.unwrap(),
+            c.find_reply(&account.context(), target, &reply)
+                .await
+                .unwrap(),
             ReadBack::Found(_)
         ));
         assert_eq!(fake.account_replies_to(&comment).len(), 1);
@@ -727,9 +756,13 @@ mod inbox {
             .unwrap();
         let target = read.found[0].target.clone();
         let a = account.account();
-        c.moderate(&a, &target, ModerationAction::Hide).await.unwrap();
+        c.moderate(&a, &target, ModerationAction::Hide)
+            .await
+            .unwrap();
         assert!(fake.comment(&comment).unwrap().hidden);
-        c.moderate(&a, &target, ModerationAction::Unhide).await.unwrap();
+        c.moderate(&a, &target, ModerationAction::Unhide)
+            .await
+            .unwrap();
         assert!(!fake.comment(&comment).unwrap().hidden);
         let mine = c
             .reply(&account.context(), &target, &outgoing("Please be kind"))
@@ -737,7 +770,9 @@ mod inbox {
             .unwrap();
         let mut reply = target.clone();
         reply.id = mine.remote_id.clone();
-        c.moderate(&a, &reply, ModerationAction::DeleteReply).await.unwrap();
+        c.moderate(&a, &reply, ModerationAction::DeleteReply)
+            .await
+            .unwrap();
         assert!(fake.comment(&mine.remote_id).unwrap().deleted);
     }
 
@@ -771,10 +806,17 @@ mod inbox {
         let media = fake.add_post("Spring");
         let comment = fake.comment_as(&ada(), &media, "Gorgeous");
         let polled = c
-            .read(&account.account(), StreamKind::Threads, None, &[media.clone()])
+            .read(
+                &account.account(),
+                StreamKind::Threads,
+                None,
+                std::slice::from_ref(&media),
+            )
             .await
             .unwrap();
-        let pushed = c.parse(&fake.comment_webhook(&comment, SECRET).body).unwrap();
+        let pushed = c
+            .parse(&fake.comment_webhook(&comment, SECRET).body)
+            .unwrap();
         assert_eq!(pushed[0].account, fake.user_id);
         let from_hook = &pushed[0].found[0];
         assert_eq!(from_hook.external_id, polled.found[0].external_id);
@@ -788,10 +830,15 @@ mod inbox {
 
         // a mention comes as ids only, then is read with the account's token
         let mention = fake.mention_in_comment(&ada(), "17999000000000001", "love @test");
-        let named = c.parse(&fake.mention_webhook(&mention, SECRET).body).unwrap();
+        let named = c
+            .parse(&fake.mention_webhook(&mention, SECRET).body)
+            .unwrap();
         assert!(named[0].found.is_empty());
         assert_eq!(named[0].to_fetch.len(), 1);
-        let fetched = c.fetch(&account.account(), &named[0].to_fetch).await.unwrap();
+        let fetched = c
+            .fetch(&account.account(), &named[0].to_fetch)
+            .await
+            .unwrap();
         assert_eq!(fetched.found.len(), 1);
         let m = &fetched.found[0];
         assert_eq!(m.kind, InteractionKind::Mention);

@@ -487,7 +487,12 @@ mod inbox {
         let mention = fake.mention_as(&ada(), "cc @test");
 
         let first = c
-            .read(&account.account(), StreamKind::Threads, None, &[post.clone()])
+            .read(
+                &account.account(),
+                StreamKind::Threads,
+                None,
+                std::slice::from_ref(&post),
+            )
             .await
             .unwrap();
         assert_eq!(first.found.len(), 2, "{:?}", first.found);
@@ -496,8 +501,17 @@ mod inbox {
         assert_eq!(r.author.handle, "@ada");
         assert_eq!(r.parent.as_deref(), Some(post.as_str()));
         assert_eq!(r.root.as_deref(), Some(post.as_str()));
-        assert!(r.permalink.as_deref().unwrap().contains("threads.net/@ada/post/"));
-        let n = first.found.iter().find(|f| f.external_id == nested).unwrap();
+        assert!(
+            r.permalink
+                .as_deref()
+                .unwrap()
+                .contains("threads.net/@ada/post/")
+        );
+        let n = first
+            .found
+            .iter()
+            .find(|f| f.external_id == nested)
+            .unwrap();
         assert_eq!(n.parent.as_deref(), Some(reply.as_str()));
 
         let mentions = c
@@ -521,11 +535,15 @@ mod inbox {
                 &account.account(),
                 StreamKind::Threads,
                 first.cursor.as_deref(),
-                &[post.clone()],
+                std::slice::from_ref(&post),
             )
             .await
             .unwrap();
-        let ids: Vec<&str> = second.found.iter().map(|f| f.external_id.as_str()).collect();
+        let ids: Vec<&str> = second
+            .found
+            .iter()
+            .map(|f| f.external_id.as_str())
+            .collect();
         assert_eq!(ids, [later.as_str()]);
         assert_eq!(second.native.len(), 1);
         assert_eq!(second.native[0].external_id, sent.remote_id);
@@ -545,13 +563,21 @@ mod inbox {
         let target = &read.found[0].target;
         let answer = outgoing("Welcome");
         assert_eq!(
-            c.find_reply(&account.context(), target, &answer).await.unwrap(),
+            c.find_reply(&account.context(), target, &answer)
+                .await
+                .unwrap(),
             ReadBack::NotFound
         );
         fake.lose_next_publish_answer();
-        let lost = c.reply(&account.context(), target, &answer).await.unwrap_err();
+        let lost = c
+            .reply(&account.context(), target, &answer)
+            .await
+            .unwrap_err();
         assert!(matches!(lost, PublishError::UnknownOutcome(_)), "{lost:?}");
-        let ReadBack::Found(found) = c.find_reply(&account.context(), target, &answer).await.unwrap()
+        let ReadBack::Found(found) = c
+            .find_reply(&account.context(), target, &answer)
+            .await
+            .unwrap()
         else {
             panic!("the reply was published")
         };
@@ -559,10 +585,11 @@ mod inbox {
         assert_eq!(made.len(), 1, "exactly one");
         assert_eq!(found.remote_id, made[0].id);
         // Threads has no private replies
-        assert!(c
-            .reply_privately(&account.context(), target, &answer)
-            .await
-            .is_err());
+        assert!(
+            c.reply_privately(&account.context(), target, &answer)
+                .await
+                .is_err()
+        );
     }
 
     #[tokio::test]
@@ -585,17 +612,27 @@ mod inbox {
             .unwrap();
         let target = read.found[0].target.clone();
         let a = account.account();
-        c.moderate(&a, &target, ModerationAction::Hide).await.unwrap();
+        c.moderate(&a, &target, ModerationAction::Hide)
+            .await
+            .unwrap();
         assert!(fake.media(&reply).unwrap().hidden);
-        c.moderate(&a, &target, ModerationAction::Unhide).await.unwrap();
+        c.moderate(&a, &target, ModerationAction::Unhide)
+            .await
+            .unwrap();
         assert!(!fake.media(&reply).unwrap().hidden);
         let mine = c
-            .reply(&account.context(), &target, &outgoing("Let's keep it civil"))
+            .reply(
+                &account.context(),
+                &target,
+                &outgoing("Let's keep it civil"),
+            )
             .await
             .unwrap();
         let mut own = target.clone();
         own.id = mine.remote_id.clone();
-        c.moderate(&a, &own, ModerationAction::DeleteReply).await.unwrap();
+        c.moderate(&a, &own, ModerationAction::DeleteReply)
+            .await
+            .unwrap();
         assert!(fake.media(&mine.remote_id).unwrap().deleted);
         // someone else's reply cannot be deleted: Threads says so
         let err = c
@@ -613,7 +650,12 @@ mod inbox {
         let reply = fake.reply_as(&ada(), &post, "Good morning");
         let mention = fake.mention_as(&ada(), "hey @test");
         let polled = c
-            .read(&account.account(), StreamKind::Threads, None, &[post.clone()])
+            .read(
+                &account.account(),
+                StreamKind::Threads,
+                None,
+                std::slice::from_ref(&post),
+            )
             .await
             .unwrap();
         let pushed = c.parse(&fake.reply_webhook(&reply, SECRET).body).unwrap();
@@ -624,16 +666,24 @@ mod inbox {
         assert_eq!(from_hook.kind, InteractionKind::Reply);
         assert_eq!(from_hook.parent, polled.found[0].parent);
         assert_eq!(from_hook.created_at, polled.found[0].created_at);
-        let mentioned = c.parse(&fake.mention_webhook(&mention, SECRET).body).unwrap();
+        let mentioned = c
+            .parse(&fake.mention_webhook(&mention, SECRET).body)
+            .unwrap();
         assert_eq!(mentioned[0].found[0].external_id, mention);
         assert_eq!(mentioned[0].found[0].kind, InteractionKind::Mention);
 
         // the account's own reply comes back as native
         let mine = c
-            .reply(&account.context(), &polled.found[0].target, &outgoing("Hi Ada"))
+            .reply(
+                &account.context(),
+                &polled.found[0].target,
+                &outgoing("Hi Ada"),
+            )
             .await
             .unwrap();
-        let own = c.parse(&fake.reply_webhook(&mine.remote_id, SECRET).body).unwrap();
+        let own = c
+            .parse(&fake.reply_webhook(&mine.remote_id, SECRET).body)
+            .unwrap();
         assert!(own[0].found.is_empty());
         assert_eq!(own[0].native[0].parent, reply);
     }

@@ -96,11 +96,7 @@ async fn a_threads_reply_arrives_once_and_is_answered_once() {
     .await;
     fake.set_now(desk.app.clock.now());
     let channel = desk
-        .channel(
-            "threads",
-            fake.settings(),
-            fake.credentials(None),
-        )
+        .channel("threads", fake.settings(), fake.credentials(None))
         .await;
     let post = publish(&desk, &channel, "Ask me anything").await;
     let reply = fake.reply_as(&Person::new("3001", "Ada"), &post, "What's next?");
@@ -131,12 +127,8 @@ async fn an_instagram_message_arrives_once_and_is_answered_once() {
     })
     .await;
     fake.set_now(desk.app.clock.now());
-    desk.channel(
-        "instagram",
-        fake.settings(),
-        fake.credentials(None),
-    )
-    .await;
+    desk.channel("instagram", fake.settings(), fake.credentials(None))
+        .await;
     let mid = fake.message_from(&Person::new("9001", "Ada"), "Is it in stock?");
 
     assert_eq!(poll(&desk).await, 1);

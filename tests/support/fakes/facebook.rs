@@ -24,8 +24,8 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
 use axum::http::Method;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use jiff::Timestamp;
 use serde_json::{Value, json};
@@ -654,7 +654,10 @@ impl FakeFacebook {
     pub fn comment_as(&self, person: &Person, on: &str, text: &str) -> String {
         let mut page = self.page.lock().unwrap();
         let (post, parent) = match page.comments.iter().find(|c| c.id == on) {
-            Some(c) => (c.post_id.clone(), Some(c.parent.clone().unwrap_or(c.id.clone()))),
+            Some(c) => (
+                c.post_id.clone(),
+                Some(c.parent.clone().unwrap_or(c.id.clone())),
+            ),
             None => (on.to_owned(), None),
         };
         let id = format!("{post}_{}", page.next_id());
@@ -752,7 +755,11 @@ impl FakeFacebook {
     /// The `feed` webhook Meta sends for the comment `id` (`item: comment`, `verb: add`).
     pub fn comment_webhook(&self, id: &str, app_secret: &str) -> Delivery {
         let page = self.page.lock().unwrap();
-        let c = page.comments.iter().find(|c| c.id == id).expect("a comment");
+        let c = page
+            .comments
+            .iter()
+            .find(|c| c.id == id)
+            .expect("a comment");
         let from = match &c.from {
             Some(p) => json!({ "id": p.id, "name": p.name }),
             None => json!({ "id": page.page_id, "name": "Test page" }),
@@ -787,7 +794,11 @@ impl FakeFacebook {
     /// The `mention` webhook Meta sends for the post `id` that tags the page.
     pub fn mention_webhook(&self, id: &str, app_secret: &str) -> Delivery {
         let page = self.page.lock().unwrap();
-        let t = page.tagged.iter().find(|t| t.id == id).expect("a tagged post");
+        let t = page
+            .tagged
+            .iter()
+            .find(|t| t.id == id)
+            .expect("a tagged post");
         let value = json!({
             "post_id": t.id,
             "sender_name": t.from.name,
@@ -828,7 +839,10 @@ async fn create_on_edge(
     let page_id = page.lock().unwrap().page_id.clone();
     match edge.as_str() {
         "subscribed_apps" if node == page_id => {
-            let fields = params.get("subscribed_fields").unwrap_or_default().to_owned();
+            let fields = params
+                .get("subscribed_fields")
+                .unwrap_or_default()
+                .to_owned();
             page.lock().unwrap().subscribed_apps.push(fields);
             meta_inbox::success()
         }
@@ -839,7 +853,10 @@ async fn create_on_edge(
             let now = page.now();
             let comments = page.comments.clone();
             page.messages.send(&params, now, |id| {
-                comments.iter().find(|c| c.id == id).and_then(|c| c.from.clone())
+                comments
+                    .iter()
+                    .find(|c| c.id == id)
+                    .and_then(|c| c.from.clone())
             })
         }
         _ if node != page_id => graph::no_such_object(&node),
@@ -971,7 +988,10 @@ fn comment(page: &Shared, object: &str, params: &Params) -> Response {
     {
         (object.to_owned(), None)
     } else if let Some(c) = page.comments.iter().find(|c| c.id == object && !c.deleted) {
-        (c.post_id.clone(), Some(c.parent.clone().unwrap_or(c.id.clone())))
+        (
+            c.post_id.clone(),
+            Some(c.parent.clone().unwrap_or(c.id.clone())),
+        )
     } else {
         return graph::no_such_object(object);
     };
@@ -993,7 +1013,11 @@ fn comment(page: &Shared, object: &str, params: &Params) -> Response {
 
 fn like(page: &Shared, object: &str) -> Response {
     let mut page = page.lock().unwrap();
-    match page.comments.iter_mut().find(|c| c.id == object && !c.deleted) {
+    match page
+        .comments
+        .iter_mut()
+        .find(|c| c.id == object && !c.deleted)
+    {
         Some(c) => {
             c.liked = true;
             meta_inbox::success()
@@ -1015,7 +1039,11 @@ async fn update_node(
     if let Err(refused) = page.auth.check(&headers, &params) {
         return refused.into_response();
     }
-    let Some(c) = page.comments.iter_mut().find(|c| c.id == node && !c.deleted) else {
+    let Some(c) = page
+        .comments
+        .iter_mut()
+        .find(|c| c.id == node && !c.deleted)
+    else {
         return graph::no_such_object(&node);
     };
     match params.get("is_hidden") {
@@ -1039,7 +1067,11 @@ async fn delete_node(
     if let Err(refused) = page.auth.check(&headers, &params) {
         return refused.into_response();
     }
-    match page.comments.iter_mut().find(|c| c.id == node && !c.deleted) {
+    match page
+        .comments
+        .iter_mut()
+        .find(|c| c.id == node && !c.deleted)
+    {
         Some(c) => {
             c.deleted = true;
             meta_inbox::success()
@@ -1090,7 +1122,12 @@ impl Page {
                     c.parent.as_deref() == Some(node)
                 }
             })
-            .map(|c| (c.created_time, graph::select(&self.comment_json(c), &fields)))
+            .map(|c| {
+                (
+                    c.created_time,
+                    graph::select(&self.comment_json(c), &fields),
+                )
+            })
             .collect();
         let url = format!("{}/{node}/comments", self.base);
         graph::ok(graph::page(items, params, &url))
@@ -1144,7 +1181,12 @@ async fn read_edge(
             return page.messages.conversations(&params, &url);
         }
         "conversations" => {
-            return graph::error(400, 100, None, "(#100) platform must be messenger or instagram");
+            return graph::error(
+                400,
+                100,
+                None,
+                "(#100) platform must be messenger or instagram",
+            );
         }
         _ => {}
     }

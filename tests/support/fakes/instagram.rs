@@ -881,7 +881,12 @@ pub mod containers {
         pub fn root_of(store: &Store, id: &str) -> String {
             let mut id = id.to_owned();
             for _ in 0..100 {
-                match store.media.iter().find(|m| m.id == id).and_then(|m| m.reply_to.clone()) {
+                match store
+                    .media
+                    .iter()
+                    .find(|m| m.id == id)
+                    .and_then(|m| m.reply_to.clone())
+                {
                     Some(up) => id = up,
                     None => break,
                 }
@@ -1107,7 +1112,10 @@ pub mod containers {
                 "messages" if node == user_id => {
                     let comments = store.comments.clone();
                     store.messages.send(params, now, |id| {
-                        comments.iter().find(|c| c.id == id).and_then(|c| c.from.clone())
+                        comments
+                            .iter()
+                            .find(|c| c.id == id)
+                            .and_then(|c| c.from.clone())
                     })
                 }
                 _ => return None,
@@ -1149,7 +1157,11 @@ pub mod containers {
             if let Err(refused) = store.auth.check(&headers, &params) {
                 return refused.into_response();
             }
-            let Some(c) = store.comments.iter_mut().find(|c| c.id == node && !c.deleted) else {
+            let Some(c) = store
+                .comments
+                .iter_mut()
+                .find(|c| c.id == node && !c.deleted)
+            else {
                 return graph::no_such_object(&node);
             };
             match params.get("hide") {
@@ -1174,7 +1186,11 @@ pub mod containers {
             if let Err(refused) = store.auth.check(&headers, &params) {
                 return refused.into_response();
             }
-            if let Some(c) = store.comments.iter_mut().find(|c| c.id == node && !c.deleted) {
+            if let Some(c) = store
+                .comments
+                .iter_mut()
+                .find(|c| c.id == node && !c.deleted)
+            {
                 c.deleted = true;
                 return meta_inbox::success();
             }
@@ -1389,7 +1405,10 @@ impl FakeInstagram {
     pub fn comment_as(&self, person: &Person, on: &str, text: &str) -> String {
         let mut store = self.store();
         let (media, parent) = match store.comments.iter().find(|c| c.id == on) {
-            Some(c) => (c.media_id.clone(), Some(c.parent.clone().unwrap_or(c.id.clone()))),
+            Some(c) => (
+                c.media_id.clone(),
+                Some(c.parent.clone().unwrap_or(c.id.clone())),
+            ),
             None => (on.to_owned(), None),
         };
         let id = store.next_id();
@@ -1467,7 +1486,11 @@ impl FakeInstagram {
     /// The `comments` webhook Meta sends for the comment `id`.
     pub fn comment_webhook(&self, id: &str, app_secret: &str) -> Delivery {
         let store = self.store();
-        let c = store.comments.iter().find(|c| c.id == id).expect("a comment");
+        let c = store
+            .comments
+            .iter()
+            .find(|c| c.id == id)
+            .expect("a comment");
         let (from_id, username) = match &c.from {
             Some(p) => (p.id.clone(), p.username.clone()),
             None => (store.user_id.clone(), USERNAME.to_owned()),

@@ -96,7 +96,11 @@ impl Messages {
 
     fn next_id(&mut self) -> String {
         self.next += 1;
-        format!("m_{}{:06}", ulid::Ulid::new().to_string().to_lowercase(), self.next)
+        format!(
+            "m_{}{:06}",
+            ulid::Ulid::new().to_string().to_lowercase(),
+            self.next
+        )
     }
 
     /// A message from `person` to the brand; its id.
@@ -213,7 +217,11 @@ impl Messages {
                 "(#100) The parameters recipient and message are required",
             );
         };
-        let Some(text) = message.get("text").and_then(Value::as_str).map(str::to_owned) else {
+        let Some(text) = message
+            .get("text")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+        else {
             return graph::error(400, 100, None, "(#100) The message has no text");
         };
         let (person, private_reply_to) = if let Some(comment) =
@@ -241,12 +249,7 @@ impl Messages {
                 .filter(|m| !m.from_brand && m.person.id == id)
                 .max_by_key(|m| m.created);
             let Some(last) = last else {
-                return graph::error(
-                    400,
-                    100,
-                    Some(2_018_001),
-                    "(#100) No matching user found",
-                );
+                return graph::error(400, 100, Some(2_018_001), "(#100) No matching user found");
             };
             if now.duration_since(last.created) > SignedDuration::from_hours(24) {
                 return graph::error(

@@ -204,7 +204,11 @@ impl FakeThreads {
 
     fn hook(&self, field: &str, id: &str, app_secret: &str) -> Delivery {
         let store = self.store();
-        let m = store.media.iter().find(|m| m.id == id).expect("a post or reply");
+        let m = store
+            .media
+            .iter()
+            .find(|m| m.id == id)
+            .expect("a post or reply");
         let username = m.author.as_ref().map_or(USERNAME, |a| a.username.as_str());
         let mut value = json!({
             "id": m.id,

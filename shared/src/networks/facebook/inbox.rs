@@ -96,7 +96,8 @@ impl FacebookConnector {
                 Err(f) => return Err(f.error),
             };
             for item in &items {
-                let (Some(id), Some(at)) = (text(item, "id"), item.get("created_time").and_then(time_of))
+                let (Some(id), Some(at)) =
+                    (text(item, "id"), item.get("created_time").and_then(time_of))
                 else {
                     continue;
                 };
@@ -130,7 +131,8 @@ impl FacebookConnector {
         )
         .await?;
         for item in &items {
-            let (Some(id), Some(at)) = (text(item, "id"), item.get("created_time").and_then(time_of))
+            let (Some(id), Some(at)) =
+                (text(item, "id"), item.get("created_time").and_then(time_of))
             else {
                 continue;
             };

@@ -40,11 +40,18 @@ impl Moderate for FacebookConnector {
             ModerationAction::Hide | ModerationAction::Unhide => {
                 let hidden = action == ModerationAction::Hide;
                 self.graph
-                    .post(Call::CHANGE, &[id], token, &[("is_hidden", hidden.to_string())])
+                    .post(
+                        Call::CHANGE,
+                        &[id],
+                        token,
+                        &[("is_hidden", hidden.to_string())],
+                    )
                     .await?;
             }
             ModerationAction::Like => {
-                self.graph.post(Call::CHANGE, &[id, "likes"], token, &[]).await?;
+                self.graph
+                    .post(Call::CHANGE, &[id, "likes"], token, &[])
+                    .await?;
             }
             ModerationAction::DeleteReply => answers::delete(&self.graph, token, id).await?,
         }

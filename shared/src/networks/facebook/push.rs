@@ -47,7 +47,11 @@ fn pushed(entry: &Entry) -> Pushed {
                 take_comment(&item, post, &entry.id, &mut out.found, &mut out.native);
             }
             ("mention", Some(what @ ("post" | "comment"))) if added => {
-                let key = if what == "post" { "post_id" } else { "comment_id" };
+                let key = if what == "post" {
+                    "post_id"
+                } else {
+                    "comment_id"
+                };
                 let Some(id) = text(v, key) else {
                     continue;
                 };

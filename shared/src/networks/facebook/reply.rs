@@ -57,7 +57,8 @@ impl ReplyTo for FacebookConnector {
                 .find_sent(person, reply)
                 .await;
         }
-        let is_page = |item: &Value| item.pointer("/from/id").and_then(Value::as_str) == Some(page_id);
+        let is_page =
+            |item: &Value| item.pointer("/from/id").and_then(Value::as_str) == Some(page_id);
         let how = Recognise {
             text_field: "message",
             time_field: "created_time",
@@ -70,11 +71,15 @@ impl ReplyTo for FacebookConnector {
                 ("filter", "stream".to_owned()),
                 ("order", "reverse_chronological".to_owned()),
                 ("fields", super::inbox::COMMENT_FIELDS.to_owned()),
-                ("since", (reply.first_attempt_at.as_second() - 60).to_string()),
+                (
+                    "since",
+                    (reply.first_attempt_at.as_second() - 60).to_string(),
+                ),
                 ("limit", "100".to_owned()),
             ];
             let page = self.graph.get(&[node, "comments"], token, &query).await?;
-            if let found @ ReadBack::Found(_) = answers::earliest(&answers::data(&page), reply, &how)
+            if let found @ ReadBack::Found(_) =
+                answers::earliest(&answers::data(&page), reply, &how)
             {
                 return Ok(found);
             }

@@ -59,7 +59,11 @@ impl ReadInbox for InstagramConnector {
         }
     }
 
-    async fn fetch(&self, account: &Account<'_>, ids: &[String]) -> Result<InboxRead, PublishError> {
+    async fn fetch(
+        &self,
+        account: &Account<'_>,
+        ids: &[String],
+    ) -> Result<InboxRead, PublishError> {
         let user = account.setting("ig_user_id")?;
         let token = self.token(account).await?;
         let graph = self.graph(account);
@@ -199,7 +203,9 @@ async fn mentioned(
     let Some(item) = answer.get(field) else {
         return Ok(None);
     };
-    let id = text(item, "id").unwrap_or(comment.unwrap_or(media)).to_owned();
+    let id = text(item, "id")
+        .unwrap_or(comment.unwrap_or(media))
+        .to_owned();
     let username = text(item, "username").unwrap_or("unknown");
     Ok(Some(Incoming {
         kind: InteractionKind::Mention,

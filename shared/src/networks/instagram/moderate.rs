@@ -40,7 +40,12 @@ impl Moderate for InstagramConnector {
             ModerationAction::Hide | ModerationAction::Unhide => {
                 let hide = action == ModerationAction::Hide;
                 graph
-                    .post(Call::CHANGE, &[&target.id], &token, &[("hide", hide.to_string())])
+                    .post(
+                        Call::CHANGE,
+                        &[&target.id],
+                        &token,
+                        &[("hide", hide.to_string())],
+                    )
                     .await?;
             }
             ModerationAction::DeleteReply => answers::delete(graph, &token, &target.id).await?,

@@ -40,7 +40,14 @@ fn pushed(entry: &Entry) -> Pushed {
                     "timestamp": v.get("timestamp").cloned().or(entry.time.map(|t| Value::from(t.as_second()))),
                     "webhook": v,
                 });
-                take_comment(&item, media, &entry.id, None, &mut out.found, &mut out.native);
+                take_comment(
+                    &item,
+                    media,
+                    &entry.id,
+                    None,
+                    &mut out.found,
+                    &mut out.native,
+                );
             }
             "mentions" => match (text(v, "media_id"), text(v, "comment_id")) {
                 (Some(media), Some(comment)) => out

@@ -151,10 +151,7 @@ impl Graph {
 
     /// `DELETE {base}/{path}`: Graph answers `{"success": true}`.
     pub async fn delete(&self, path: &[&str], token: &Secret) -> Result<Value, GraphFailure> {
-        let request = self
-            .http
-            .delete(self.url(path))
-            .bearer_auth(token.expose());
+        let request = self.http.delete(self.url(path)).bearer_auth(token.expose());
         self.send(Call::CHANGE, request).await
     }
 

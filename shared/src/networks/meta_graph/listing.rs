@@ -174,7 +174,10 @@ mod tests {
         let w = Watermark::parse(w.cursor().as_deref());
         assert_eq!(w.cursor().as_deref(), Some("1798797600|a"));
         assert!(!w.is_new(at("2027-01-01T10:00:00Z"), "a"));
-        assert!(w.is_new(at("2027-01-01T10:00:00Z"), "b"), "same second, other id");
+        assert!(
+            w.is_new(at("2027-01-01T10:00:00Z"), "b"),
+            "same second, other id"
+        );
         assert!(!w.is_new(at("2027-01-01T09:59:59Z"), "c"));
         assert!(Watermark::parse(Some("not a watermark")).is_first());
     }

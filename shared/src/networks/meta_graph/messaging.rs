@@ -104,7 +104,8 @@ impl Messaging<'_> {
             let Some(id) = text(message, "id") else {
                 continue;
             };
-            let from_brand = message.pointer("/from/id").and_then(Value::as_str) == Some(self.brand);
+            let from_brand =
+                message.pointer("/from/id").and_then(Value::as_str) == Some(self.brand);
             if seen.is_new(at, id) {
                 if from_brand {
                     if let Some(parent) = &latest_from_person {
@@ -167,7 +168,11 @@ impl Messaging<'_> {
 
     /// After a lost answer: the brand's message with the reply's text in its conversation with
     /// `person`, sent since the reply's first attempt.
-    pub async fn find_sent(&self, person: &str, reply: &Outgoing) -> Result<ReadBack, PublishError> {
+    pub async fn find_sent(
+        &self,
+        person: &str,
+        reply: &Outgoing,
+    ) -> Result<ReadBack, PublishError> {
         let query = [
             ("platform", self.platform.to_owned()),
             ("user_id", person.to_owned()),
@@ -202,9 +207,7 @@ impl Messaging<'_> {
 }
 
 fn fields() -> String {
-    format!(
-        "id,updated_time,messages.limit({MESSAGES}){{id,message,from,to,created_time}}"
-    )
+    format!("id,updated_time,messages.limit({MESSAGES}){{id,message,from,to,created_time}}")
 }
 
 /// Meta may trim a text or change its line endings: compare texts the way they read.
@@ -219,10 +222,7 @@ pub fn direct_message(message: &Value, at: Timestamp) -> Option<Incoming> {
     let from = message.get("from")?;
     let person = text(from, "id")?.to_owned();
     let (handle, name) = match (text(from, "username"), text(from, "name")) {
-        (Some(username), name) => (
-            format!("@{username}"),
-            name.unwrap_or(username).to_owned(),
-        ),
+        (Some(username), name) => (format!("@{username}"), name.unwrap_or(username).to_owned()),
         (None, Some(name)) => (name.to_owned(), name.to_owned()),
         (None, None) => (person.clone(), person.clone()),
     };

@@ -20,7 +20,8 @@ use crate::networks::{Account, InboxRead, PublishError, ReadInbox};
 /// At most this many of the account's recent posts have their replies read a poll.
 const MAX_THREADS: usize = 20;
 /// The Threads media fields read for replies and mentions.
-pub(super) const FIELDS: &str = "id,text,username,permalink,timestamp,replied_to,root_post,is_reply_owned_by_me,hide_status";
+pub(super) const FIELDS: &str =
+    "id,text,username,permalink,timestamp,replied_to,root_post,is_reply_owned_by_me,hide_status";
 
 #[async_trait]
 impl ReadInbox for ThreadsConnector {
@@ -88,7 +89,8 @@ impl ThreadsConnector {
                 Err(f) => return Err(f.error),
             };
             for item in &items {
-                let (Some(id), Some(at)) = (text(item, "id"), item.get("timestamp").and_then(time_of))
+                let (Some(id), Some(at)) =
+                    (text(item, "id"), item.get("timestamp").and_then(time_of))
                 else {
                     continue;
                 };
@@ -131,7 +133,8 @@ impl ThreadsConnector {
             };
             if seen.is_new(at, id) {
                 newest.advance(at, id);
-                read.found.extend(incoming(item, InteractionKind::Mention, None));
+                read.found
+                    .extend(incoming(item, InteractionKind::Mention, None));
             }
         }
         read.cursor = newest.cursor();
@@ -167,7 +170,11 @@ pub(super) fn take_reply(
 }
 
 /// A Threads post or reply as an interaction of `kind`.
-pub(super) fn incoming(item: &Value, kind: InteractionKind, post: Option<&str>) -> Option<Incoming> {
+pub(super) fn incoming(
+    item: &Value,
+    kind: InteractionKind,
+    post: Option<&str>,
+) -> Option<Incoming> {
     let id = text(item, "id")?.to_owned();
     let username = text(item, "username").unwrap_or("unknown");
     let root = item

@@ -27,7 +27,9 @@ impl ParsePush for ThreadsConnector {
         let mut out = Vec::new();
         for n in &notifications {
             let Some(values) = n.get("values") else {
-                return Err(format!("a {NETWORK} webhook notification has no \"values\""));
+                return Err(format!(
+                    "a {NETWORK} webhook notification has no \"values\""
+                ));
             };
             let values = match values {
                 Value::Array(list) => list.clone(),

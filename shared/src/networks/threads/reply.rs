@@ -42,14 +42,17 @@ impl ReplyTo for ThreadsConnector {
         let user = ctx.account.setting("threads_user_id")?;
         let token = self.token(&ctx.account).await?;
         let query = [
-            ("fields", "id,text,timestamp,permalink,replied_to".to_owned()),
-            ("since", (reply.first_attempt_at.as_second() - 60).to_string()),
+            (
+                "fields",
+                "id,text,timestamp,permalink,replied_to".to_owned(),
+            ),
+            (
+                "since",
+                (reply.first_attempt_at.as_second() - 60).to_string(),
+            ),
             ("limit", "100".to_owned()),
         ];
-        let page = self
-            .graph()
-            .get(&[user, "replies"], &token, &query)
-            .await?;
+        let page = self.graph().get(&[user, "replies"], &token, &query).await?;
         let answers_target = |item: &Value| {
             item.pointer("/replied_to/id").and_then(Value::as_str) == Some(target.id.as_str())
         };
