@@ -841,11 +841,18 @@ impl ConnectionService {
                     &granted.brand,
                     &channel,
                     version,
-                    vec![
+                    [
                         done,
                         outbox_write(&event)?,
                         Store::connection_work_done(&granted.brand, &granted.channel, WATCH),
-                    ],
+                    ]
+                    .into_iter()
+                    // Its webhook deliveries are no longer taken in.
+                    .chain(
+                        super::subscriptions::lookups_done(store, &granted.brand, &granted.channel)
+                            .await?,
+                    )
+                    .collect(),
                 )
                 .await
             {
