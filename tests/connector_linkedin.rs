@@ -803,7 +803,11 @@ mod inbox {
     }
 
     fn id_of(urn: &str) -> String {
-        urn.trim_end_matches(')').rsplit(',').next().unwrap().to_owned()
+        urn.trim_end_matches(')')
+            .rsplit(',')
+            .next()
+            .unwrap()
+            .to_owned()
     }
 
     #[tokio::test]
@@ -827,23 +831,39 @@ mod inbox {
         assert!(
             c.permalink
                 .as_deref()
-                .is_some_and(|p| p.starts_with(&format!("https://www.linkedin.com/feed/update/{post}/?commentUrn="))),
+                .is_some_and(|p| p.starts_with(&format!(
+                    "https://www.linkedin.com/feed/update/{post}/?commentUrn="
+                ))),
             "{:?}",
             c.permalink
         );
         let r = found(&first, &id_of(&reply));
         assert_eq!(r.kind, InteractionKind::Reply);
         assert_eq!(r.parent, Some(id_of(&comment)));
-        assert_eq!(r.target.chat.as_deref(), Some(comment.as_str()), "answered in its thread");
+        assert_eq!(
+            r.target.chat.as_deref(),
+            Some(comment.as_str()),
+            "answered in its thread"
+        );
         assert_eq!(first.native.len(), 1, "the page's own answer");
         assert_eq!(first.native[0].external_id, id_of(&own));
         assert_eq!(first.native[0].parent, id_of(&comment));
 
         let cursor = first.cursor.clone().expect("a cursor");
         let again = read(&li, &account, Some(&cursor), &post).await;
-        assert!(again.found.is_empty() && again.native.is_empty(), "{:?}", again.found);
+        assert!(
+            again.found.is_empty() && again.native.is_empty(),
+            "{:?}",
+            again.found
+        );
         let later = li.comment_as(BOB, &post, None, "When is it in shops?");
-        let next = read(&li, &account, Some(again.cursor.as_deref().unwrap_or(&cursor)), &post).await;
+        let next = read(
+            &li,
+            &account,
+            Some(again.cursor.as_deref().unwrap_or(&cursor)),
+            &post,
+        )
+        .await;
         assert_eq!(next.found.len(), 1);
         assert_eq!(next.found[0].external_id, id_of(&later));
 
@@ -852,7 +872,12 @@ mod inbox {
             TestAccount::new(Network::Linkedin, li.member_settings(), li.credentials()).await;
         let before = li.server.faults.requests();
         let none = connector(&li)
-            .read(&member.account(), StreamKind::Threads, None, &[post.clone()])
+            .read(
+                &member.account(),
+                StreamKind::Threads,
+                None,
+                std::slice::from_ref(&post),
+            )
             .await
             .unwrap();
         assert!(none.found.is_empty());
@@ -861,14 +886,24 @@ mod inbox {
         // throttled: a plain, retryable refusal
         li.rate_limit_next_comments_read();
         let err = connector(&li)
-            .read(&account.account(), StreamKind::Threads, Some(&cursor), &[post.clone()])
+            .read(
+                &account.account(),
+                StreamKind::Threads,
+                Some(&cursor),
+                std::slice::from_ref(&post),
+            )
             .await
             .unwrap_err();
         assert!(matches!(err, PublishError::RateLimited { .. }), "{err:?}");
         // an expired token: reconnect
         li.expire_access_token();
         let err = connector(&li)
-            .read(&account.account(), StreamKind::Threads, Some(&cursor), &[post])
+            .read(
+                &account.account(),
+                StreamKind::Threads,
+                Some(&cursor),
+                &[post],
+            )
             .await
             .unwrap_err();
         assert!(matches!(err, PublishError::AuthExpired(_)), "{err:?}");
@@ -883,7 +918,11 @@ mod inbox {
         let linkedin = connector(&li);
 
         let sent = linkedin
-            .reply(&account.context(), &found(&first, &id_of(&comment)).target, &outgoing("Thank you!"))
+            .reply(
+                &account.context(),
+                &found(&first, &id_of(&comment)).target,
+                &outgoing("Thank you!"),
+            )
             .await
             .unwrap();
         let answers = li.page_replies_to(&comment);
@@ -895,7 +934,10 @@ mod inbox {
         let target = found(&first, &id_of(&reply)).target.clone();
         let answer = outgoing("In our shop, Bob");
         li.lose_next_comment_answer();
-        let err = linkedin.reply(&account.context(), &target, &answer).await.unwrap_err();
+        let err = linkedin
+            .reply(&account.context(), &target, &answer)
+            .await
+            .unwrap_err();
         assert!(matches!(err, PublishError::UnknownOutcome(_)), "{err:?}");
         let ReadBack::Found(back) = linkedin
             .find_reply(&account.context(), &target, &answer)
@@ -954,7 +996,10 @@ mod inbox {
                 .expect("deleting twice is harmless");
         }
         assert!(li.page_replies_to(&comment).is_empty());
-        assert!(li.comments().iter().any(|c| c.urn == comment), "Ada's stays");
+        assert!(
+            li.comments().iter().any(|c| c.urn == comment),
+            "Ada's stays"
+        );
     }
 
     #[tokio::test]

@@ -694,7 +694,10 @@ mod inbox {
         assert_eq!(c.author.name, "Ada");
         assert_eq!(c.text, "Che bello!");
         assert_eq!(c.target.id, comment_id.to_string());
-        assert_eq!(c.target.chat.as_deref(), Some(DISCUSSION_GROUP_ID.to_string().as_str()));
+        assert_eq!(
+            c.target.chat.as_deref(),
+            Some(DISCUSSION_GROUP_ID.to_string().as_str())
+        );
         assert_eq!(
             c.permalink.as_deref(),
             Some(format!("https://t.me/c/1000000003/{comment_id}").as_str())
@@ -753,7 +756,10 @@ mod inbox {
         .await;
         assert_eq!(
             fake.webhook(),
-            Some(("https://hooks.example/telegram/abc".into(), Some("s3cret".into())))
+            Some((
+                "https://hooks.example/telegram/abc".into(),
+                Some("s3cret".into())
+            ))
         );
         let err = connector(&fake)
             .read(&account.account(), StreamKind::Messages, None, &[])
@@ -797,7 +803,10 @@ mod inbox {
             .await
             .unwrap_err();
         assert!(matches!(err, PublishError::UnknownOutcome(_)), "{err:?}");
-        assert_eq!(fake.bot_replies_to(BOB, target.id.parse().unwrap()).len(), 1);
+        assert_eq!(
+            fake.bot_replies_to(BOB, target.id.parse().unwrap()).len(),
+            1
+        );
         let ReadBack::CannotTell(why) = telegram
             .find_reply(&account.context(), target, &reply)
             .await
@@ -827,7 +836,11 @@ mod inbox {
         let telegram = connector(&fake);
         assert_eq!(telegram.actions(), [ModerationAction::DeleteReply]);
         let sent = telegram
-            .reply(&account.context(), &found(&first, &comment).target, &outgoing("Grazie!"))
+            .reply(
+                &account.context(),
+                &found(&first, &comment).target,
+                &outgoing("Grazie!"),
+            )
             .await
             .unwrap();
         let reply_id: i64 = sent.remote_id.split(':').nth(1).unwrap().parse().unwrap();

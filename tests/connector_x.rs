@@ -912,7 +912,11 @@ mod inbox {
         for settings in [json!({}), json!({"read_inbox": false})] {
             let account = TestAccount::new(Network::X, settings, x.credentials()).await;
             let before = x.server.faults.requests();
-            for stream in [StreamKind::Notifications, StreamKind::Threads, StreamKind::Own] {
+            for stream in [
+                StreamKind::Notifications,
+                StreamKind::Threads,
+                StreamKind::Own,
+            ] {
                 let read = read(&x, &account, stream, None, &["1".into()]).await;
                 assert!(read.found.is_empty() && read.native.is_empty() && read.cursor.is_none());
             }
@@ -938,7 +942,11 @@ mod inbox {
         );
         assert_eq!(ada.target.id, w.ada);
         let bob = found(&mentions, &w.bob);
-        assert_eq!(bob.kind, InteractionKind::Reply, "an answer to the brand's post");
+        assert_eq!(
+            bob.kind,
+            InteractionKind::Reply,
+            "an answer to the brand's post"
+        );
         assert_eq!(bob.parent.as_deref(), Some(w.post.as_str()));
         assert_eq!(bob.target.chat.as_deref(), Some(w.post.as_str()));
         assert_eq!(found(&mentions, &w.dan).kind, InteractionKind::Quote);
@@ -953,21 +961,47 @@ mod inbox {
 
         // the next reads bring only what is new
         let cursor = mentions.cursor.clone().expect("a cursor");
-        let again = read(&w.x, &w.account, StreamKind::Notifications, Some(&cursor), &recent).await;
+        let again = read(
+            &w.x,
+            &w.account,
+            StreamKind::Notifications,
+            Some(&cursor),
+            &recent,
+        )
+        .await;
         assert!(again.found.is_empty(), "{:?}", again.found);
         let eve = w.x.post_as("11", "@acme one more thing", None, None);
-        let next = read(&w.x, &w.account, StreamKind::Notifications, Some(&cursor), &recent).await;
+        let next = read(
+            &w.x,
+            &w.account,
+            StreamKind::Notifications,
+            Some(&cursor),
+            &recent,
+        )
+        .await;
         assert_eq!(next.found.len(), 1);
         assert_eq!(next.found[0].external_id, eve);
         let t_cursor = threads.cursor.clone().expect("a cursor");
-        let t_again = read(&w.x, &w.account, StreamKind::Threads, Some(&t_cursor), &recent).await;
+        let t_again = read(
+            &w.x,
+            &w.account,
+            StreamKind::Threads,
+            Some(&t_cursor),
+            &recent,
+        )
+        .await;
         assert!(t_again.found.is_empty());
 
         // 429 with X's reset time
         let reset = Timestamp::now().as_second() + 600;
         w.x.rate_limit_next_read(&format!("/2/users/{}/mentions", fake::USER_ID), reset);
         let err = connector(&w.x)
-            .read(&w.account.account(), StreamKind::Notifications, Some(&cursor), &recent)
+            .read(
+                &w.account.account(),
+                StreamKind::Notifications,
+                Some(&cursor),
+                &recent,
+            )
             .await
             .unwrap_err();
         let PublishError::RateLimited { retry_at, .. } = err else {
@@ -982,7 +1016,11 @@ mod inbox {
         let x = connector(&w.x);
         let mentions = read(&w.x, &w.account, StreamKind::Notifications, None, &[]).await;
         let sent = x
-            .reply(&w.account.context(), &found(&mentions, &w.ada).target, &outgoing("Yes, 9 to 18"))
+            .reply(
+                &w.account.context(),
+                &found(&mentions, &w.ada).target,
+                &outgoing("Yes, 9 to 18"),
+            )
             .await
             .unwrap();
         let replies = w.x.replies_to(&w.ada);
@@ -992,7 +1030,9 @@ mod inbox {
         // the brand's own answers come back as native replies
         let own = read(&w.x, &w.account, StreamKind::Own, None, &[]).await;
         assert!(
-            own.native.iter().any(|n| n.external_id == sent.remote_id && n.parent == w.ada),
+            own.native
+                .iter()
+                .any(|n| n.external_id == sent.remote_id && n.parent == w.ada),
             "{:?}",
             own.native
         );
@@ -1001,10 +1041,15 @@ mod inbox {
         let target = found(&mentions, &w.bob).target.clone();
         let reply = outgoing("At our shop in via Roma");
         w.x.lose_next_post_answer();
-        let err = x.reply(&w.account.context(), &target, &reply).await.unwrap_err();
+        let err = x
+            .reply(&w.account.context(), &target, &reply)
+            .await
+            .unwrap_err();
         assert!(matches!(err, PublishError::UnknownOutcome(_)), "{err:?}");
-        let ReadBack::Found(found_back) =
-            x.find_reply(&w.account.context(), &target, &reply).await.unwrap()
+        let ReadBack::Found(found_back) = x
+            .find_reply(&w.account.context(), &target, &reply)
+            .await
+            .unwrap()
         else {
             panic!("the lost reply is found")
         };
@@ -1012,16 +1057,31 @@ mod inbox {
         assert_eq!(replies.len(), 1, "exactly once");
         assert_eq!(found_back.remote_id, replies[0].id);
         assert_eq!(
-            x.find_reply(&w.account.context(), &found(&mentions, &w.dan).target, &reply)
-                .await
-                .unwrap(),
+            x.find_reply(
+                &w.account.context(),
+                &found(&mentions, &w.dan).target,
+                &reply
+            )
+            .await
+            .unwrap(),
             ReadBack::NotFound
         );
 
         // Cleo did not name the brand: X refuses, in plain words, for good
-        let threads = read(&w.x, &w.account, StreamKind::Threads, None, &[w.post.clone()]).await;
+        let threads = read(
+            &w.x,
+            &w.account,
+            StreamKind::Threads,
+            None,
+            std::slice::from_ref(&w.post),
+        )
+        .await;
         let err = x
-            .reply(&w.account.context(), &found(&threads, &w.cleo).target, &outgoing("Thanks!"))
+            .reply(
+                &w.account.context(),
+                &found(&threads, &w.cleo).target,
+                &outgoing("Thanks!"),
+            )
             .await
             .unwrap_err();
         assert!(matches!(err, PublishError::InvalidContent(_)), "{err:?}");
@@ -1043,27 +1103,46 @@ mod inbox {
                 ModerationAction::DeleteReply
             ]
         );
-        let threads = read(&w.x, &w.account, StreamKind::Threads, None, &[w.post.clone()]).await;
+        let threads = read(
+            &w.x,
+            &w.account,
+            StreamKind::Threads,
+            None,
+            std::slice::from_ref(&w.post),
+        )
+        .await;
         let cleo = found(&threads, &w.cleo).target.clone();
         let account = w.account.account();
         for _ in 0..2 {
-            x.moderate(&account, &cleo, ModerationAction::Hide).await.unwrap();
+            x.moderate(&account, &cleo, ModerationAction::Hide)
+                .await
+                .unwrap();
         }
         assert_eq!(w.x.hidden(), vec![w.cleo.clone()]);
-        x.moderate(&account, &cleo, ModerationAction::Unhide).await.unwrap();
+        x.moderate(&account, &cleo, ModerationAction::Unhide)
+            .await
+            .unwrap();
         assert!(w.x.hidden().is_empty());
-        x.moderate(&account, &cleo, ModerationAction::Like).await.unwrap();
+        x.moderate(&account, &cleo, ModerationAction::Like)
+            .await
+            .unwrap();
         assert_eq!(w.x.likes(), vec![w.cleo.clone()]);
 
         let mentions = read(&w.x, &w.account, StreamKind::Notifications, None, &[]).await;
         let sent = x
-            .reply(&w.account.context(), &found(&mentions, &w.ada).target, &outgoing("Yes!"))
+            .reply(
+                &w.account.context(),
+                &found(&mentions, &w.ada).target,
+                &outgoing("Yes!"),
+            )
             .await
             .unwrap();
         let mut mine = found(&mentions, &w.ada).target.clone();
         mine.id = sent.remote_id.clone();
         for _ in 0..2 {
-            x.moderate(&account, &mine, ModerationAction::DeleteReply).await.unwrap();
+            x.moderate(&account, &mine, ModerationAction::DeleteReply)
+                .await
+                .unwrap();
         }
         assert!(w.x.replies_to(&w.ada).is_empty());
     }
@@ -1089,7 +1168,10 @@ mod inbox {
             .parse(&w.x.activity_event_body("post.reply.create", &w.cleo))
             .unwrap();
         assert_eq!(pushed[0].account, fake::USER_ID);
-        assert_eq!(pushed[0].found[0].external_id, found(&threads, &w.cleo).external_id);
+        assert_eq!(
+            pushed[0].found[0].external_id,
+            found(&threads, &w.cleo).external_id
+        );
         assert_eq!(pushed[0].found[0].kind, InteractionKind::Reply);
         let pushed = x
             .parse(&w.x.activity_event_body("post.mention.create", &w.ada))
@@ -1102,6 +1184,11 @@ mod inbox {
         let signature = fake::webhook_signature("consumer-secret", &body);
         assert!(signature.starts_with("sha256=") && signature.len() == 7 + 44);
         let crc = fake::crc_response("consumer-secret", "challenge");
-        assert!(crc["response_token"].as_str().unwrap().starts_with("sha256="));
+        assert!(
+            crc["response_token"]
+                .as_str()
+                .unwrap()
+                .starts_with("sha256=")
+        );
     }
 }

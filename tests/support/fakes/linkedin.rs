@@ -1062,7 +1062,10 @@ async fn create_comment(
     }
     match &parent {
         None if target != object => {
-            return error(StatusCode::BAD_REQUEST, "object must be the post in the path");
+            return error(
+                StatusCode::BAD_REQUEST,
+                "object must be the post in the path",
+            );
         }
         Some(parent) => {
             let known = s
@@ -1099,7 +1102,12 @@ async fn create_comment(
     };
     let answer = comment_json(&s, &comment);
     s.comments.push(comment);
-    (StatusCode::CREATED, [("x-restli-id", urn)], axum::Json(answer)).into_response()
+    (
+        StatusCode::CREATED,
+        [("x-restli-id", urn)],
+        axum::Json(answer),
+    )
+        .into_response()
 }
 
 /// A comment as the Comments API shows it.
@@ -1225,8 +1233,15 @@ async fn create_reaction(
     if !exists {
         return error(StatusCode::NOT_FOUND, &format!("Unknown entity {root}"));
     }
-    if s.reactions.iter().any(|(a, r, _)| *a == actor && *r == root) {
-        return coded_error(StatusCode::CONFLICT, "DUPLICATE", "The actor already reacted");
+    if s.reactions
+        .iter()
+        .any(|(a, r, _)| *a == actor && *r == root)
+    {
+        return coded_error(
+            StatusCode::CONFLICT,
+            "DUPLICATE",
+            "The actor already reacted",
+        );
     }
     s.reactions.push((actor, root, kind));
     StatusCode::CREATED.into_response()

@@ -262,8 +262,17 @@ impl FakeTelegram {
 
     /// `person` comments on the public channel's post `post`; returns `{chat}:{message}`.
     pub fn comment(&self, person: i64, post: i64, text: &str) -> String {
-        let forward = self.forward_of(post).expect("the post was forwarded to the group");
-        self.write(person, DISCUSSION_GROUP_ID, Some(forward), Some(forward), text, false)
+        let forward = self
+            .forward_of(post)
+            .expect("the post was forwarded to the group");
+        self.write(
+            person,
+            DISCUSSION_GROUP_ID,
+            Some(forward),
+            Some(forward),
+            text,
+            false,
+        )
     }
 
     /// `person` answers `message` in the discussion group (a comment, or the bot's answer).
@@ -275,7 +284,14 @@ impl FakeTelegram {
                 .find(|m| m.chat_id == DISCUSSION_GROUP_ID && m.message_id == message)
                 .and_then(|m| m.thread)
         };
-        self.write(person, DISCUSSION_GROUP_ID, Some(message), thread, text, false)
+        self.write(
+            person,
+            DISCUSSION_GROUP_ID,
+            Some(message),
+            thread,
+            text,
+            false,
+        )
     }
 
     /// `person` writes in the discussion group, not answering anything (`text` may name the bot).
@@ -618,14 +634,20 @@ async fn dispatch(
         "getUpdates" => return get_updates(&mut t, &fields),
         "setWebhook" => {
             let Some(url) = fields.text("url") else {
-                return refusal(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook").into_response();
+                return refusal(
+                    400,
+                    "Bad Request: bad webhook: An HTTPS URL must be provided for webhook",
+                )
+                .into_response();
             };
             t.webhook = Some((url, fields.text("secret_token")));
-            return Json(json!({"ok": true, "result": true, "description": "Webhook was set"})).into_response();
+            return Json(json!({"ok": true, "result": true, "description": "Webhook was set"}))
+                .into_response();
         }
         "deleteWebhook" => {
             t.webhook = None;
-            return Json(json!({"ok": true, "result": true, "description": "Webhook was deleted"})).into_response();
+            return Json(json!({"ok": true, "result": true, "description": "Webhook was deleted"}))
+                .into_response();
         }
         "deleteMessage" => return delete_message(&mut t, &fields),
         _ => {}
@@ -768,7 +790,9 @@ fn get_updates(t: &mut Telegram, fields: &Fields) -> Response {
 fn delete_message(t: &mut Telegram, fields: &Fields) -> Response {
     let (Some(chat), Some(id)) = (
         fields.text("chat_id").and_then(|c| c.parse::<i64>().ok()),
-        fields.text("message_id").and_then(|m| m.parse::<i64>().ok()),
+        fields
+            .text("message_id")
+            .and_then(|m| m.parse::<i64>().ok()),
     ) else {
         return refusal(400, "Bad Request: message identifier is not specified").into_response();
     };
@@ -793,7 +817,9 @@ fn mention_entities(text: &str) -> Vec<Value> {
     for word in text.split(' ') {
         let name = word.trim_end_matches(|c: char| !(c.is_alphanumeric() || c == '_'));
         if name.starts_with('@') && name.len() > 1 {
-            entities.push(json!({"type": "mention", "offset": offset, "length": name.encode_utf16().count()}));
+            entities.push(
+                json!({"type": "mention", "offset": offset, "length": name.encode_utf16().count()}),
+            );
         }
         offset += word.encode_utf16().count() + 1;
     }

@@ -255,7 +255,10 @@ impl FakeX {
             .route("/2/users/me", get(users_me))
             .route("/2/users/{id}/tweets", get(user_tweets))
             .route("/2/tweets", post(create_tweet))
-            .route("/2/tweets/{id}", get(lookup_tweet).delete(delete_tweet_call))
+            .route(
+                "/2/tweets/{id}",
+                get(lookup_tweet).delete(delete_tweet_call),
+            )
             .route("/2/tweets/{id}/hidden", put(hide_reply))
             .route("/2/tweets/search/recent", get(search_recent))
             .route("/2/users/{id}/mentions", get(user_mentions))
@@ -479,12 +482,9 @@ impl FakeX {
 
     /// The next post the brand makes is made, but its answer never arrives.
     pub fn lose_next_post_answer(&self) {
-        self.server.faults.inject(
-            Method::POST,
-            "/2/tweets",
-            1,
-            super::Fault::DropAfterReceive,
-        );
+        self.server
+            .faults
+            .inject(Method::POST, "/2/tweets", 1, super::Fault::DropAfterReceive);
     }
 
     /// The next inbox read (`path`, e.g. `/2/users/{id}/mentions`) answers 429 with X's
@@ -542,7 +542,11 @@ impl FakeX {
             "is_quote_status": tweet.quote_of.is_some(),
         });
         if let Some(quoted) = &tweet.quote_of {
-            let author = s.tweets.iter().find(|t| &t.id == quoted).map(|t| t.author_id.clone());
+            let author = s
+                .tweets
+                .iter()
+                .find(|t| &t.id == quoted)
+                .map(|t| t.author_id.clone());
             event["quoted_status_id_str"] = json!(quoted);
             event["quoted_status"] = json!({"id_str": quoted, "user": {"id_str": author}});
         }
@@ -593,7 +597,10 @@ fn hmac_base64(key: &str, data: &[u8]) -> String {
 fn mentioned(text: &str) -> Vec<String> {
     text.split_whitespace()
         .filter_map(|w| w.strip_prefix('@'))
-        .map(|w| w.trim_end_matches(|c: char| !(c.is_alphanumeric() || c == '_')).to_owned())
+        .map(|w| {
+            w.trim_end_matches(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .to_owned()
+        })
         .filter(|w| !w.is_empty())
         .collect()
 }
@@ -608,12 +615,16 @@ fn mentions_v1(text: &str) -> Vec<Value> {
 
 impl XState {
     fn user(&self, id: &str) -> FakeUser {
-        self.users.iter().find(|u| u.id == id).cloned().unwrap_or(FakeUser {
-            id: USER_ID.into(),
-            username: USERNAME.into(),
-            name: NAME.into(),
-            followers: self.followers,
-        })
+        self.users
+            .iter()
+            .find(|u| u.id == id)
+            .cloned()
+            .unwrap_or(FakeUser {
+                id: USER_ID.into(),
+                username: USERNAME.into(),
+                name: NAME.into(),
+                followers: self.followers,
+            })
     }
 
     fn user_json(&self, id: &str) -> Value {
@@ -646,7 +657,10 @@ impl XState {
         let mentions: Vec<Value> = mentioned(&t.text)
             .into_iter()
             .filter_map(|m| {
-                let u = self.users.iter().find(|u| u.username.eq_ignore_ascii_case(&m));
+                let u = self
+                    .users
+                    .iter()
+                    .find(|u| u.username.eq_ignore_ascii_case(&m));
                 match u {
                     Some(u) => Some(json!({"username": u.username, "id": u.id})),
                     None if m.eq_ignore_ascii_case(USERNAME) => {
@@ -663,7 +677,12 @@ impl XState {
     }
 
     /// A page of posts as a timeline or search answers it, newest first, after `since_id`.
-    fn page(&mut self, posts: Vec<FakeTweet>, query: &HashMap<String, String>, token: &str) -> Response {
+    fn page(
+        &mut self,
+        posts: Vec<FakeTweet>,
+        query: &HashMap<String, String>,
+        token: &str,
+    ) -> Response {
         let max_results: usize = match query.get("max_results").map(|m| m.parse()) {
             None => 10,
             Some(Ok(n)) if (5..=100).contains(&n) => n,
@@ -676,7 +695,11 @@ impl XState {
         let newer = |id: &str, than: &str| (id.len(), id) > (than.len(), than);
         let mut posts: Vec<FakeTweet> = posts
             .into_iter()
-            .filter(|t| query.get("since_id").is_none_or(|since| newer(&t.id, since)))
+            .filter(|t| {
+                query
+                    .get("since_id")
+                    .is_none_or(|since| newer(&t.id, since))
+            })
             .collect();
         posts.sort_by(|a, b| (b.id.len(), &b.id).cmp(&(a.id.len(), &a.id)));
         let offset: usize = query
@@ -711,8 +734,10 @@ impl XState {
         if offset + max_results < posts.len() {
             meta["next_token"] = json!(format!("page-{}", offset + max_results));
         }
-        axum::Json(json!({"data": data, "includes": {"users": users, "tweets": tweets}, "meta": meta}))
-            .into_response()
+        axum::Json(
+            json!({"data": data, "includes": {"users": users, "tweets": tweets}, "meta": meta}),
+        )
+        .into_response()
     }
 
     fn new_id(&mut self) -> String {
@@ -1235,7 +1260,11 @@ async fn user_mentions(
         .tweets
         .iter()
         .filter(|t| t.author_id != USER_ID)
-        .filter(|t| mentioned(&t.text).iter().any(|m| m.eq_ignore_ascii_case(USERNAME)))
+        .filter(|t| {
+            mentioned(&t.text)
+                .iter()
+                .any(|m| m.eq_ignore_ascii_case(USERNAME))
+        })
         .cloned()
         .collect();
     s.page(mentions, &query, "pagination_token")
@@ -1260,7 +1289,9 @@ async fn search_recent(
     for term in search.split(" OR ") {
         match term.trim().strip_prefix("conversation_id:") {
             Some(id) => conversations.push(id.to_owned()),
-            None => return invalid_request(&format!("This fake searches conversation_id only: {term}")),
+            None => {
+                return invalid_request(&format!("This fake searches conversation_id only: {term}"));
+            }
         }
     }
     let mut s = lock(&state);
@@ -1291,7 +1322,11 @@ async fn hide_reply(
     };
     let mut s = lock(&state);
     let Some(tweet) = s.tweets.iter().find(|t| t.id == id).cloned() else {
-        return problem(StatusCode::NOT_FOUND, "Not Found Error", "Could not find tweet");
+        return problem(
+            StatusCode::NOT_FOUND,
+            "Not Found Error",
+            "Could not find tweet",
+        );
     };
     let root_is_brands = s
         .tweets
@@ -1322,7 +1357,11 @@ async fn like_tweet(
         return refused;
     }
     if id != USER_ID {
-        return problem(StatusCode::FORBIDDEN, "Forbidden", "You can only like as yourself.");
+        return problem(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            "You can only like as yourself.",
+        );
     }
     let Some(tweet_id) = serde_json::from_slice::<Value>(&body)
         .ok()
@@ -1332,7 +1371,11 @@ async fn like_tweet(
     };
     let mut s = lock(&state);
     if !s.tweets.iter().any(|t| t.id == tweet_id) {
-        return problem(StatusCode::NOT_FOUND, "Not Found Error", "Could not find tweet");
+        return problem(
+            StatusCode::NOT_FOUND,
+            "Not Found Error",
+            "Could not find tweet",
+        );
     }
     if !s.likes.contains(&tweet_id) {
         s.likes.push(tweet_id);
@@ -1410,11 +1453,14 @@ async fn create_tweet(State(state): State<Shared>, headers: HeaderMap, body: Byt
     // it mentions or quotes the account.
     if let Some(Some(parent)) = &parent
         && parent.author_id != USER_ID
-        && !mentioned(&parent.text).iter().any(|m| m.eq_ignore_ascii_case(USERNAME))
-        && !parent
-            .quote_of
-            .as_ref()
-            .is_some_and(|q| s.tweets.iter().any(|t| &t.id == q && t.author_id == USER_ID))
+        && !mentioned(&parent.text)
+            .iter()
+            .any(|m| m.eq_ignore_ascii_case(USERNAME))
+        && !parent.quote_of.as_ref().is_some_and(|q| {
+            s.tweets
+                .iter()
+                .any(|t| &t.id == q && t.author_id == USER_ID)
+        })
     {
         return problem(
             StatusCode::FORBIDDEN,
@@ -1423,7 +1469,10 @@ async fn create_tweet(State(state): State<Shared>, headers: HeaderMap, body: Byt
         );
     }
     let conversation_id = parent.flatten().map(|p| p.conversation_id);
-    if s.tweets.iter().any(|t| t.author_id == USER_ID && t.text == text) {
+    if s.tweets
+        .iter()
+        .any(|t| t.author_id == USER_ID && t.text == text)
+    {
         return problem(
             StatusCode::FORBIDDEN,
             "Forbidden",

@@ -17,7 +17,11 @@ const SCOPES: &[ScopeNeed] = &[
     // w_organization_social comments, reacts and deletes as the page.
     need_on("organization", Capability::Inbox, "r_organization_social"),
     need_on("organization", Capability::Reply, "w_organization_social"),
-    need_on("organization", Capability::Moderation, "w_organization_social"),
+    need_on(
+        "organization",
+        Capability::Moderation,
+        "w_organization_social",
+    ),
 ];
 
 pub(super) fn coverage() -> Coverage {

@@ -57,11 +57,7 @@ fn every_network_publishes_and_reads_metrics_and_those_without_typed_credentials
                 | Network::X
                 | Network::Telegram
         ) {
-            expected.extend([
-                Capability::Inbox,
-                Capability::Reply,
-                Capability::Moderation,
-            ]);
+            expected.extend([Capability::Inbox, Capability::Reply, Capability::Moderation]);
         }
         if !matches!(
             entry.network,

@@ -41,9 +41,7 @@ pub(super) enum Heard {
 /// The organization a channel acts as, or `None` for a member's channel (no inbox).
 pub(super) fn organization<'a>(account: &'a Account<'_>) -> Result<Option<&'a str>, PublishError> {
     let author = account.setting("author")?;
-    Ok(author
-        .starts_with("urn:li:organization:")
-        .then_some(author))
+    Ok(author.starts_with("urn:li:organization:").then_some(author))
 }
 
 #[async_trait]
@@ -98,7 +96,10 @@ impl ReadInbox for LinkedinConnector {
                     let (Some(at), Some(id)) = (created_ms(item), item_id(item)) else {
                         continue;
                     };
-                    if since.as_ref().is_some_and(|since| !since.is_before(at, &id)) {
+                    if since
+                        .as_ref()
+                        .is_some_and(|since| !since.is_before(at, &id))
+                    {
                         continue;
                     }
                     newest.saw(at, id);
@@ -324,7 +325,9 @@ pub(super) fn hear(comment: &Value, org: &str, post: Option<&str>) -> Option<Hea
             name: who.to_owned(),
             followers: None,
         },
-        text: text_at(comment, "/message/text").unwrap_or_default().to_owned(),
+        text: text_at(comment, "/message/text")
+            .unwrap_or_default()
+            .to_owned(),
         raw: comment.clone(),
         target: ReplyTarget {
             chat: Some(parent_comment.unwrap_or(&urn).to_owned()),
@@ -357,7 +360,10 @@ mod tests {
         assert_eq!(found.kind, InteractionKind::Comment);
         assert_eq!(found.external_id, "7");
         assert_eq!(found.root.as_deref(), Some("urn:li:share:5"));
-        assert_eq!(found.target.chat.as_deref(), Some("urn:li:comment:(urn:li:activity:5,7)"));
+        assert_eq!(
+            found.target.chat.as_deref(),
+            Some("urn:li:comment:(urn:li:activity:5,7)")
+        );
         let mut reply = comment.clone();
         reply["id"] = json!("8");
         reply["commentUrn"] = json!("urn:li:comment:(urn:li:activity:5,8)");

@@ -114,7 +114,9 @@ impl ReplyTo for LinkedinConnector {
                     .is_some_and(|t| t.trim() == wanted)
         });
         Ok(match found.and_then(comment_urn) {
-            Some(urn) => ReadBack::Found(Published::new(urn.clone(), Some(comment_link(post, &urn)))),
+            Some(urn) => {
+                ReadBack::Found(Published::new(urn.clone(), Some(comment_link(post, &urn))))
+            }
             None => ReadBack::NotFound,
         })
     }

@@ -271,9 +271,11 @@ fn inbox_refusal(
         // Telegram's Bot API, getUpdates: "will not work if an outgoing webhook is set up"; two
         // pollers of one bot are refused with 409 as well (checked 2026-12-06,
         // https://core.telegram.org/bots/api#getupdates).
-        (Subject::Updates, 409) if lower.contains("webhook") => Some(PublishError::Misconfigured(format!(
-            "Telegram will not hand the bot's updates to polling while a webhook is set for it ({description}): a bot uses either its webhook or getUpdates, never both; remove the webhook or let it deliver the updates"
-        ))),
+        (Subject::Updates, 409) if lower.contains("webhook") => {
+            Some(PublishError::Misconfigured(format!(
+                "Telegram will not hand the bot's updates to polling while a webhook is set for it ({description}): a bot uses either its webhook or getUpdates, never both; remove the webhook or let it deliver the updates"
+            )))
+        }
         (Subject::Updates, 409) => Some(PublishError::Misconfigured(format!(
             "another program is reading this bot's updates ({description}): a bot must serve one integration only; give Palinsesto a bot of its own"
         ))),

@@ -247,8 +247,10 @@ fn mentions_bot(message: &Value, listener: &Listener) -> bool {
         .get("entities")
         .or_else(|| message.get("caption_entities"))
         .and_then(Value::as_array);
-    entities.into_iter().flatten().any(|e| {
-        match e.get("type").and_then(Value::as_str) {
+    entities
+        .into_iter()
+        .flatten()
+        .any(|e| match e.get("type").and_then(Value::as_str) {
             Some("mention") => {
                 let named = utf16_slice(&body, e).unwrap_or_default();
                 let named = named.trim_start_matches('@');
@@ -262,8 +264,7 @@ fn mentions_bot(message: &Value, listener: &Listener) -> bool {
                 None => e.pointer("/user/is_bot").and_then(Value::as_bool) == Some(true),
             },
             _ => false,
-        }
-    })
+        })
 }
 
 /// The text an entity covers: Telegram counts its `offset` and `length` in UTF-16 code units.
@@ -287,10 +288,10 @@ fn incoming(
     let author = match message.get("sender_chat") {
         Some(sender) => Author {
             id: int(sender, "/id")?.to_string(),
-            handle: text(sender, "/username")
-                .map_or_else(|| int(sender, "/id").unwrap_or_default().to_string(), |u| {
-                    format!("@{u}")
-                }),
+            handle: text(sender, "/username").map_or_else(
+                || int(sender, "/id").unwrap_or_default().to_string(),
+                |u| format!("@{u}"),
+            ),
             name: text(sender, "/title").unwrap_or_default(),
             followers: None,
         },
@@ -303,8 +304,13 @@ fn incoming(
                 .collect::<Vec<_>>()
                 .join(" ");
             Author {
-                handle: text(from, "/username").map_or_else(|| user_id.clone(), |u| format!("@{u}")),
-                name: if name.is_empty() { user_id.clone() } else { name },
+                handle: text(from, "/username")
+                    .map_or_else(|| user_id.clone(), |u| format!("@{u}")),
+                name: if name.is_empty() {
+                    user_id.clone()
+                } else {
+                    name
+                },
                 id: user_id,
                 followers: None,
             }

@@ -49,7 +49,9 @@ impl Moderate for TelegramConnector {
         {
             Ok(_) => Ok(()),
             // Deleted already (by hand, or by an earlier attempt whose answer was lost).
-            Err(PublishError::InvalidContent(why)) if why.contains("message to delete not found") => {
+            Err(PublishError::InvalidContent(why))
+                if why.contains("message to delete not found") =>
+            {
                 Ok(())
             }
             Err(e) => Err(e),

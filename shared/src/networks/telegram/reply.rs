@@ -37,10 +37,7 @@ impl ReplyTo for TelegramConnector {
         let token = ctx.account.credential("bot_token")?;
         let chat = target_chat(target)?;
         let parent: i64 = target.id.parse().map_err(|_| {
-            PublishError::InvalidContent(format!(
-                "{} is not a Telegram message id",
-                target.id
-            ))
+            PublishError::InvalidContent(format!("{} is not a Telegram message id", target.id))
         })?;
         let body = json!({
             "chat_id": chat_value(chat),

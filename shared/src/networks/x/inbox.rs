@@ -172,7 +172,10 @@ impl XConnector {
             let page: Page = parse(response, Step::Read).await?;
             newest = max_id(newest, page.meta.newest_id.clone());
             for post in &page.data {
-                newest = max_id(newest, post.get("id").and_then(Value::as_str).map(str::to_owned));
+                newest = max_id(
+                    newest,
+                    post.get("id").and_then(Value::as_str).map(str::to_owned),
+                );
                 match hear(post, &page.includes, brand, kind, post) {
                     Some(Heard::Found(found)) => read.found.push(*found),
                     Some(Heard::Native(native)) => read.native.push(native),
@@ -370,7 +373,10 @@ mod tests {
         assert_eq!(found.author.handle, "@ada");
         assert_eq!(found.author.followers, Some(12));
         assert_eq!(found.root.as_deref(), Some("100"));
-        assert_eq!(found.permalink.as_deref(), Some("https://x.com/ada/status/200"));
+        assert_eq!(
+            found.permalink.as_deref(),
+            Some("https://x.com/ada/status/200")
+        );
         let own = post(json!([{"type": "replied_to", "id": "150"}]), "1");
         assert!(matches!(
             hear(&own, &includes, &brand, None, &own),

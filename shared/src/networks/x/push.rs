@@ -19,8 +19,8 @@ use crate::networks::{ParsePush, Pushed};
 
 impl ParsePush for XConnector {
     fn parse(&self, body: &[u8]) -> Result<Vec<Pushed>, String> {
-        let body: Value = serde_json::from_slice(body)
-            .map_err(|e| format!("the X delivery is not JSON: {e}"))?;
+        let body: Value =
+            serde_json::from_slice(body).map_err(|e| format!("the X delivery is not JSON: {e}"))?;
         if let Some(user) = body.get("for_user_id").and_then(Value::as_str) {
             return Ok(vec![account_activity(user, &body)]);
         }
@@ -69,7 +69,10 @@ fn account_activity(user: &str, body: &Value) -> Pushed {
             .flatten()
             .any(|m| m["id"].as_str() == Some(user));
         let answers = post["in_reply_to_user_id"].as_str() == Some(user);
-        let quotes = includes.tweets.iter().any(|t| t["author_id"].as_str() == Some(user));
+        let quotes = includes
+            .tweets
+            .iter()
+            .any(|t| t["author_id"].as_str() == Some(user));
         let own = post["author_id"].as_str() == Some(user);
         if own || named || answers || quotes {
             add(&mut pushed, hear(&post, &includes, &brand, None, tweet));
@@ -84,8 +87,8 @@ fn as_v2(tweet: &Value) -> Option<(Value, Includes)> {
     let id = tweet["id_str"].as_str()?;
     let user = &tweet["user"];
     let author = user["id_str"].as_str()?;
-    let created_at = Timestamp::strptime("%a %b %d %H:%M:%S %z %Y", tweet["created_at"].as_str()?)
-        .ok()?;
+    let created_at =
+        Timestamp::strptime("%a %b %d %H:%M:%S %z %Y", tweet["created_at"].as_str()?).ok()?;
     let text = tweet["extended_tweet"]["full_text"]
         .as_str()
         .or_else(|| tweet["text"].as_str())
@@ -167,24 +170,17 @@ mod tests {
             "user": {"id_str": "2", "screen_name": "ada", "name": "Ada", "followers_count": 5},
             "entities": {"user_mentions": [{"id_str": "1", "screen_name": "acme"}]}
         }]});
-        let pushed = XConnector::parse_for_test(&body);
+        let x = XConnector::new(
+            crate::outbound::OutboundClient::new(crate::domain::OutboundPolicy::PUBLIC_ONLY)
+                .expect("a client"),
+            "https://api.x.com",
+        );
+        let pushed = x.parse(body.to_string().as_bytes()).expect("parsed");
         assert_eq!(pushed[0].account, "1");
         let found = &pushed[0].found[0];
         assert_eq!(found.external_id, "300");
         assert_eq!(found.kind, InteractionKind::Mention);
         assert_eq!(found.author.handle, "@ada");
         assert_eq!(found.created_at.to_string(), "2025-05-19T14:01:46Z");
-    }
-}
-
-#[cfg(test)]
-impl XConnector {
-    fn parse_for_test(body: &Value) -> Vec<Pushed> {
-        let x = XConnector::new(
-            crate::outbound::OutboundClient::new(crate::domain::OutboundPolicy::PUBLIC_ONLY)
-                .expect("a client"),
-            "https://api.x.com",
-        );
-        x.parse(body.to_string().as_bytes()).expect("parsed")
     }
 }

@@ -58,10 +58,7 @@ impl ReplyTo for XConnector {
                 http.post(self.url(endpoint::TWEETS)).json(&body)
             })
             .await?;
-        let id = parse::<Data<Created>>(response, Step::Reply)
-            .await?
-            .data
-            .id;
+        let id = parse::<Data<Created>>(response, Step::Reply).await?.data.id;
         let mut published = Published::new(id.clone(), Some(tweet_url(&id)));
         published.notes.append(&mut session.notes);
         Ok(published)
