@@ -116,9 +116,6 @@ async fn a_threads_reply_arrives_once_and_is_answered_once() {
 /// An Instagram post needs a photo, which this desk's text-only scheduling cannot make: the
 /// account's direct messages, which need no post, stand for its inbox here.
 #[tokio::test]
-#[ignore = "the inbox worker checks a reply against the network's post rules, and Instagram's \
-            require a photo: every Instagram reply fails as invalid_content until \
-            services/inbox_worker.rs leaves media_required out of a reply's check"]
 async fn an_instagram_message_arrives_once_and_is_answered_once() {
     let fake = FakeInstagram::start().await;
     let desk = Desk::start(NetworkEndpoints {

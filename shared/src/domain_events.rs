@@ -33,6 +33,7 @@ pub const CHANNEL_EXPIRING: &str = "channel.expiring";
 pub const INTERACTION_RECEIVED: &str = "interaction.received";
 pub const INTERACTION_REPLIED: &str = "interaction.replied";
 pub const INTERACTION_SLA_BREACHED: &str = "interaction.sla_breached";
+pub const INTERACTION_RULE_MATCHED: &str = "interaction.rule_matched";
 pub const ASSET_READY: &str = "asset.ready";
 pub const ASSET_REJECTED: &str = "asset.rejected";
 pub const REPORT_READY: &str = "report.ready";
@@ -40,7 +41,7 @@ pub const REPORT_READY: &str = "report.ready";
 pub const WEBHOOK_PING: &str = "webhook.ping";
 
 /// Every event type, in the order docs/events.md lists them.
-pub const EVENT_TYPES: [&str; 13] = [
+pub const EVENT_TYPES: [&str; 14] = [
     POST_PUBLISHED,
     POST_PARTIALLY_PUBLISHED,
     POST_FAILED,
@@ -50,6 +51,7 @@ pub const EVENT_TYPES: [&str; 13] = [
     INTERACTION_RECEIVED,
     INTERACTION_REPLIED,
     INTERACTION_SLA_BREACHED,
+    INTERACTION_RULE_MATCHED,
     ASSET_READY,
     ASSET_REJECTED,
     REPORT_READY,
@@ -149,6 +151,22 @@ impl DomainEvent {
             "kind": interaction.kind,
         });
         Self::new(INTERACTION_RECEIVED, brand, time, data)
+    }
+
+    /// One of the brand's inbox rules with an `event` action matched a new interaction.
+    pub fn interaction_rule_matched(
+        brand: &BrandId,
+        interaction: &crate::domain::inbox::Interaction,
+        rule: &str,
+        time: Timestamp,
+    ) -> Self {
+        let data = json!({
+            "interaction_id": interaction.id.to_string(),
+            "path": format!("/v1/inbox/{}", interaction.id),
+            "channel_id": interaction.channel.to_string(),
+            "rule": rule,
+        });
+        Self::new(INTERACTION_RULE_MATCHED, brand, time, data)
     }
 
     /// The brand answered an interaction for the first time (from Palinsesto or natively).

@@ -35,8 +35,14 @@ pub mod action {
     pub const WEBHOOK_PINGED: &str = "webhook.pinged";
     pub const INBOX_REPLIED: &str = "inbox.replied";
     pub const INBOX_REPLY_APPROVED: &str = "inbox.reply_approved";
+    pub const INBOX_MODERATED: &str = "inbox.moderated";
+    pub const INBOX_RULES_UPDATED: &str = "inbox.rules_updated";
+    pub const PERSON_UPDATED: &str = "person.updated";
+    pub const PERSON_LINKED: &str = "person.linked";
+    pub const PERSON_EXPORTED: &str = "person.exported";
+    pub const PERSON_ERASED: &str = "person.erased";
 
-    pub const ALL: [&str; 21] = [
+    pub const ALL: [&str; 27] = [
         CHANNEL_CREATED,
         CHANNEL_UPDATED,
         CHANNEL_ENDPOINT_CHANGED,
@@ -58,6 +64,12 @@ pub mod action {
         WEBHOOK_PINGED,
         INBOX_REPLIED,
         INBOX_REPLY_APPROVED,
+        INBOX_MODERATED,
+        INBOX_RULES_UPDATED,
+        PERSON_UPDATED,
+        PERSON_LINKED,
+        PERSON_EXPORTED,
+        PERSON_ERASED,
     ];
 }
 

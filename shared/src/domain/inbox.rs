@@ -442,6 +442,10 @@ pub struct OutgoingReply {
     /// item (the store takes an identical write as a replay of the first, not a conflict).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claim: Option<String>,
+    /// A private message to the comment's author instead of a public answer (Meta's private
+    /// replies).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub private: bool,
     #[serde(default)]
     pub version: u64,
 }
@@ -486,8 +490,15 @@ impl OutgoingReply {
             approved_by: None,
             created_at: now,
             claim: None,
+            private: false,
             version: 0,
         })
+    }
+
+    /// The same reply, sent privately to the comment's author when `private`.
+    pub fn private(mut self, private: bool) -> Self {
+        self.private = private;
+        self
     }
 
     /// The key that makes a retry the same reply at the network (Mastodon's `Idempotency-Key`,

@@ -97,6 +97,9 @@ pub struct Moderation {
     pub reply: Option<ReplyId>,
     pub state: ModerationState,
     pub attempts: u32,
+    /// When the worker takes it (next), while it is pending.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_attempt_at: Option<Timestamp>,
     pub requested_by: String,
     pub created_at: Timestamp,
     #[serde(default)]
@@ -137,6 +140,7 @@ impl Moderation {
             reply,
             state: ModerationState::Pending,
             attempts: 0,
+            next_attempt_at: Some(now),
             requested_by: requested_by.to_owned(),
             created_at: now,
             version: 0,

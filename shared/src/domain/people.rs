@@ -173,7 +173,9 @@ impl Person {
 
     /// Every id their interactions may carry: their own and the records linked into it.
     pub fn ids(&self) -> Vec<PersonId> {
-        std::iter::once(self.id).chain(self.merged.iter().copied()).collect()
+        std::iter::once(self.id)
+            .chain(self.merged.iter().copied())
+            .collect()
     }
 
     /// Takes in `other`, the same person seen under another handle (a manager linked them):
@@ -296,6 +298,18 @@ pub fn suppression_names(handle: &PersonHandle) -> Vec<String> {
         names.push(id.clone());
     }
     names
+}
+
+/// The suppression keys an author of `network` is checked against: by author id and by handle.
+pub fn suppression_keys(key: &[u8], network: Network, author: &Author) -> Vec<String> {
+    vec![
+        suppression_key(key, network, &author.id),
+        suppression_key(
+            key,
+            network,
+            &format!("@{}", PersonHandle::folded(&author.handle)),
+        ),
+    ]
 }
 
 /// The most engaged people of a period, for the report's "key members": by interactions in the

@@ -247,6 +247,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(inbox::get_interaction, inbox::patch_interaction))
         .routes(routes!(inbox::list_notes, inbox::add_note))
         .routes(routes!(inbox::reply))
+        .routes(routes!(inbox::moderate))
+        .routes(routes!(inbox::get_rules, inbox::put_rules))
         .routes(routes!(meta_callbacks::meta_deauthorize))
         .routes(routes!(meta_callbacks::meta_data_deletion))
         .routes(routes!(meta_callbacks::meta_deletion_status))

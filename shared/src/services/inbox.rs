@@ -12,12 +12,15 @@ use crate::domain::inbox::{
     InboxSettings, Interaction, InteractionKind, InteractionPatch, InteractionState,
     MAX_SAVED_REPLIES, OutgoingReply, ReplyState, SavedReply,
 };
+use crate::domain::inbox_rules::{InboxRule, parse_rules};
 use crate::domain::inbox_stats::{InboxStats, inbox_stats};
+use crate::domain::moderation::{Moderation, ModerationAction};
+use crate::domain::reply_rules::{self, ReplyCheck};
 use crate::domain::{
     Actor, AssetId, ChannelId, DomainError, InteractionId, Network, Permission, ReplyId,
 };
 use crate::store::audit::audit_write;
-use crate::store::inbox::{InteractionPage, Listing, Note, PageRequest};
+use crate::store::inbox::{InteractionPage, Listing, Note, PageRequest, RuleSet};
 use crate::store::{ListError, Store, StoreError};
 
 /// What a listing asks for.
@@ -44,6 +47,7 @@ pub struct InteractionDetail {
     pub parent: Option<Interaction>,
     pub replies: Vec<OutgoingReply>,
     pub notes: Vec<Note>,
+    pub moderations: Vec<Moderation>,
 }
 
 /// The same text (and media) answered to the same interaction within this long is one reply:
@@ -246,11 +250,13 @@ impl InboxService {
         };
         let replies = self.store().replies_of(&actor.brand, id).await?;
         let notes = self.store().list_notes(&actor.brand, id).await?;
+        let moderations = self.store().moderations_of(&actor.brand, id).await?;
         Ok(InteractionDetail {
             interaction,
             parent,
             replies,
             notes,
+            moderations,
         })
     }
 
@@ -330,13 +336,23 @@ impl InboxService {
         id: &InteractionId,
         text: &str,
         media: Vec<AssetId>,
+        private: bool,
     ) -> Result<OutgoingReply, ServiceError> {
         actor.require(Permission::ReplyInbox)?;
         let interaction = self.load(actor, id).await?;
         self.ports
             .connectors
             .replier(interaction.network)
-            .map_err(|e| DomainError::InvalidState(e.0))?;
+            .map_err(|e| DomainError::NetworkRule(e.0))?;
+        check_reply_rules(
+            &self.ports,
+            &actor.brand,
+            &interaction,
+            private,
+            None,
+            self.ports.clock.now(),
+        )
+        .await?;
         for asset in &media {
             if self.store().get_asset(&actor.brand, asset).await?.is_none() {
                 return Err(DomainError::invalid(
@@ -355,7 +371,8 @@ impl InboxService {
             &actor.subject,
             settings.replies_need_approval,
             now,
-        )?;
+        )?
+        .private(private);
         let audit = audit_write(
             &actor.brand,
             &AuditEntry::new(
@@ -392,6 +409,119 @@ impl InboxService {
                 .get_reply(&actor.brand, id, &earlier)
                 .await?
                 .ok_or(ServiceError::NotFound("reply")),
+        }
+    }
+
+    // ---- moderation ----
+
+    /// `POST /v1/inbox/{id}/moderation` (managers): asks the network to hide, unhide or like
+    /// the interaction, or to delete the brand's reply to it; the inbox worker does it. An
+    /// action the network does not allow is refused here, naming the network. Audited.
+    pub async fn moderate(
+        &self,
+        actor: &Actor,
+        id: &InteractionId,
+        action: ModerationAction,
+        reply: Option<ReplyId>,
+    ) -> Result<Moderation, ServiceError> {
+        actor.require(Permission::ManageInbox)?;
+        let interaction = self.load(actor, id).await?;
+        let name = interaction.network.display_name();
+        let moderator = self
+            .ports
+            .connectors
+            .moderator(interaction.network)
+            .map_err(|e| DomainError::NetworkRule(e.0))?;
+        if !moderator.actions().contains(&action) {
+            return Err(DomainError::NetworkRule(format!(
+                "{name} does not let an app {}",
+                action.describe()
+            ))
+            .into());
+        }
+        if let Some(reply) = &reply {
+            let sent = self
+                .store()
+                .get_reply(&actor.brand, id, reply)
+                .await?
+                .ok_or(ServiceError::NotFound("reply"))?;
+            if !matches!(sent.state, ReplyState::Sent { .. }) {
+                return Err(DomainError::InvalidState(
+                    "only a reply that was sent can be deleted".into(),
+                )
+                .into());
+            }
+        }
+        let now = self.ports.clock.now();
+        let m = Moderation::new(&interaction, action, reply, &actor.subject, now)?;
+        let audit = audit_write(
+            &actor.brand,
+            &AuditEntry::new(
+                actor,
+                action::INBOX_MODERATED,
+                format!("interaction/{id}"),
+                now,
+                json!({
+                    "action": m.action.as_str(),
+                    "moderation_id": m.id,
+                    "network": interaction.network.as_str(),
+                    "reply_id": reply.map(|r| r.to_string()),
+                }),
+            ),
+        )?;
+        let (settings, _) = self.settings(actor).await?;
+        Ok(self
+            .store()
+            .save_moderation(&actor.brand, &m, settings.retention(), vec![audit])
+            .await?)
+    }
+
+    // ---- rules ----
+
+    /// `GET /v1/inbox/rules`: the brand's rules in the order they run.
+    pub async fn rules(&self, actor: &Actor) -> Result<RuleSet, ServiceError> {
+        actor.require(Permission::Read)?;
+        Ok(self.store().inbox_rules(&actor.brand).await?)
+    }
+
+    /// `PUT /v1/inbox/rules` (managers): replaces the rules, on the version read (0 before
+    /// any). Audited.
+    pub async fn put_rules(
+        &self,
+        actor: &Actor,
+        rules: Vec<InboxRule>,
+        expected: Option<u64>,
+    ) -> Result<RuleSet, ServiceError> {
+        actor.require(Permission::ManageInbox)?;
+        let expected = expected.ok_or(ServiceError::VersionRequired("inbox rules"))?;
+        let rules = parse_rules(rules)?;
+        let current = self.store().inbox_rules(&actor.brand).await?;
+        check_version(Some(expected), current.version, "inbox rules")?;
+        let audit = audit_write(
+            &actor.brand,
+            &AuditEntry::new(
+                actor,
+                action::INBOX_RULES_UPDATED,
+                "inbox/rules".to_owned(),
+                self.ports.clock.now(),
+                json!({ "rules": rules.iter().map(|r| r.name.clone()).collect::<Vec<_>>() }),
+            ),
+        )?;
+        match self
+            .store()
+            .put_inbox_rules(
+                &actor.brand,
+                &RuleSet {
+                    rules,
+                    version: current.version,
+                },
+                vec![audit],
+            )
+            .await
+        {
+            Ok(saved) => Ok(saved),
+            Err(StoreError::Conflict { .. }) => Err(ServiceError::Stale("inbox rules")),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -573,3 +703,55 @@ impl InboxService {
 
 /// At most this many interactions in one bulk change.
 pub const MAX_BULK: usize = 100;
+
+/// Whether the network lets the brand answer `interaction` now (`private`: as a private reply
+/// to a comment): the domain's reply rules with what they need read from the store. Checked
+/// when a reply is asked for and again before it is sent (`sending`: that reply, which does not
+/// count as an earlier private reply).
+pub async fn check_reply_rules(
+    ports: &Ports,
+    brand: &crate::domain::BrandId,
+    interaction: &Interaction,
+    private: bool,
+    sending: Option<ReplyId>,
+    now: Timestamp,
+) -> Result<(), ServiceError> {
+    let store = &ports.store;
+    let channel = store
+        .get_channel(brand, &interaction.channel)
+        .await?
+        .ok_or(ServiceError::NotFound("channel"))?;
+    // The messaging window starts at the person's last message on this channel.
+    let mut last_from_person = interaction.created_at;
+    if let Some(person) = interaction.person
+        && let Some(p) = store.get_person(brand, &person).await?
+        && let Some(at) = p.last_direct.get(&interaction.channel)
+    {
+        last_from_person = last_from_person.max(*at);
+    }
+    let earlier_private = private
+        && store
+            .replies_of(brand, &interaction.id)
+            .await?
+            .iter()
+            .any(|r| {
+                r.private && Some(r.id) != sending && !matches!(r.state, ReplyState::Failed { .. })
+            });
+    let human_agent = channel
+        .settings
+        .get("human_agent")
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(false);
+    reply_rules::check(
+        interaction,
+        ReplyCheck {
+            brand_handle: &channel.handle,
+            last_from_person,
+            human_agent,
+            private,
+            earlier_private,
+            now,
+        },
+    )?;
+    Ok(())
+}

@@ -10,6 +10,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
 use super::channels::mark_needs_reconnect;
+use super::inbox::check_reply_rules;
 use super::preflight::Preflight;
 use super::publishing::StoreCredentials;
 use super::{Ports, ServiceError};
@@ -17,8 +18,10 @@ use crate::domain::inbox::{
     BUSY_WINDOW, InboxStream, Incoming, Interaction, MAX_REPLY_ATTEMPTS, NativeReply, PollCadence,
     REPLY_LEASE, ReplyState, ResponseVia, StreamKind,
 };
+use crate::domain::inbox_rules::{self, InboxRule, RuleFacts};
 use crate::domain::inbox_settings::InboxSettings;
 use crate::domain::inbox_stats::{deadline, needs_answer};
+use crate::domain::people::{Person, suppression_keys};
 use crate::domain::post::TargetState;
 use crate::domain::{BrandId, Channel, ChannelStatus, PostId, ReconnectReason};
 use crate::domain_events::DomainEvent;
@@ -45,14 +48,19 @@ pub struct InboxTickReport {
     pub native_responses: usize,
     pub replies_sent: usize,
     pub replies_failed: usize,
+    /// Moderation requests done on the network, and refused or failed for good.
+    pub moderated: usize,
+    pub moderation_failed: usize,
     pub failed_polls: usize,
+    /// Items dropped because their author's data was erased.
+    pub suppressed: usize,
     /// Interactions that passed the brand's response target unanswered.
     pub late: usize,
 }
 
 #[derive(Clone)]
 pub struct InboxWorker {
-    ports: Ports,
+    pub(super) ports: Ports,
     preflight: Preflight,
     media: Arc<dyn MediaFiles>,
     cadence: PollCadence,
@@ -79,7 +87,7 @@ impl InboxWorker {
         self
     }
 
-    fn store(&self) -> &Store {
+    pub(super) fn store(&self) -> &Store {
         &self.ports.store
     }
 
@@ -97,7 +105,7 @@ impl InboxWorker {
     }
 
     /// How long the brand keeps interactions and replies.
-    async fn retention(&self, brand: &BrandId) -> Result<SignedDuration, ServiceError> {
+    pub(super) async fn retention(&self, brand: &BrandId) -> Result<SignedDuration, ServiceError> {
         Ok(self.settings(brand).await?.0.retention())
     }
 
@@ -109,6 +117,9 @@ impl InboxWorker {
         let sent = self.send_replies().await?;
         report.replies_sent = sent.replies_sent;
         report.replies_failed = sent.replies_failed;
+        let moderated = self.moderate_due().await?;
+        report.moderated = moderated.moderated;
+        report.moderation_failed = moderated.moderation_failed;
         if report != InboxTickReport::default() {
             tracing::info!(?report, "inbox tick");
         }
@@ -231,6 +242,21 @@ impl InboxWorker {
         let now = self.ports.clock.now();
         let (settings, zone) = self.settings(brand).await?;
         let retention = settings.retention();
+        let store = self.store();
+        // Read once for the whole batch: the brand's rules, the handles of its competitors,
+        // and its suppression key (none before its first erasure: nothing to drop).
+        let rules = store.inbox_rules(brand).await?.rules;
+        let competitors: Vec<String> = if rules.is_empty() {
+            Vec::new()
+        } else {
+            store
+                .list_competitors(brand)
+                .await?
+                .into_iter()
+                .map(|c| c.handle)
+                .collect()
+        };
+        let suppression = store.suppression_key(brand, false).await?;
         for incoming in found {
             let answers = [incoming.parent.as_ref(), incoming.root.as_ref()]
                 .into_iter()
@@ -241,6 +267,23 @@ impl InboxWorker {
                         .get(id)
                         .map(|post| (id.clone(), Some(*post)))
                 });
+            if store
+                .has_interaction(brand, channel.network, &incoming.external_id)
+                .await?
+            {
+                continue;
+            }
+            if let Some(key) = &suppression
+                && store
+                    .suppressed(
+                        brand,
+                        &suppression_keys(key, channel.network, &incoming.author),
+                    )
+                    .await?
+            {
+                report.suppressed += 1;
+                continue;
+            }
             let interaction =
                 Interaction::received(incoming, channel.id, channel.network, answers, now);
             // The response target is watched from the moment the interaction was made.
@@ -258,12 +301,13 @@ impl InboxWorker {
                     interaction: interaction.id,
                     deadline,
                 });
-            let also = watch
+            let watch = watch
                 .map(|w| Store::sla_watch_write(brand, &w))
-                .transpose()?
-                .into_iter()
-                .collect();
-            if self.record(brand, &interaction, retention, also).await? {
+                .transpose()?;
+            if self
+                .record(brand, interaction, retention, watch, &rules, &competitors)
+                .await?
+            {
                 report.recorded += 1;
             }
         }
@@ -314,25 +358,63 @@ impl InboxWorker {
         Ok(RecentPosts { by_remote })
     }
 
-    /// Records an interaction once: `false` when the brand already has it.
+    /// Records an interaction once, with its author's person record (made or brought up to
+    /// date) and what the brand's rules do to it: `false` when the brand already has it.
     async fn record(
         &self,
         brand: &BrandId,
-        interaction: &Interaction,
+        received: Interaction,
         retention: SignedDuration,
-        also: Vec<Write>,
+        watch: Option<Write>,
+        rules: &[InboxRule],
+        competitors: &[String],
     ) -> Result<bool, ServiceError> {
-        let event = DomainEvent::interaction_received(brand, interaction, interaction.received_at);
+        let store = self.store();
         for _ in 0..WRITE_ATTEMPTS {
-            let mut writes = vec![outbox_write(&event)?];
-            writes.extend(also.iter().cloned());
-            match self
-                .store()
-                .record_interaction(brand, interaction, retention, writes)
+            let mut interaction = received.clone();
+            let a = &interaction.author;
+            let (person, before) = match store
+                .find_person(brand, interaction.network, &a.id, &a.handle)
+                .await?
+            {
+                Some(mut p) => {
+                    let version = p.version;
+                    p.saw(&interaction);
+                    (p, Some(version))
+                }
+                None => (Person::first(&interaction), None),
+            };
+            interaction.person = Some(person.id);
+            let events = inbox_rules::apply(
+                rules,
+                &mut interaction,
+                RuleFacts {
+                    author_tags: &person.tags,
+                    competitor_handles: competitors,
+                },
+            );
+            let at = interaction.received_at;
+            let mut writes = vec![outbox_write(&DomainEvent::interaction_received(
+                brand,
+                &interaction,
+                at,
+            ))?];
+            for rule in &events {
+                writes.push(outbox_write(&DomainEvent::interaction_rule_matched(
+                    brand,
+                    &interaction,
+                    rule,
+                    at,
+                ))?);
+            }
+            writes.extend(watch.iter().cloned());
+            writes.extend(Store::person_writes(brand, before, &person)?);
+            match store
+                .record_interaction(brand, &interaction, retention, writes)
                 .await
             {
                 Ok(recorded) => return Ok(recorded.is_some()),
-                // The channel's counters moved meanwhile: read them again.
+                // The channel's counters or the person moved meanwhile: read them again.
                 Err(StoreError::Conflict { .. }) => continue,
                 Err(e) => return Err(e.into()),
             }
@@ -555,11 +637,31 @@ impl InboxWorker {
                     })?,
             );
         }
+        // The network's reply rules again: a window may have closed while the reply waited.
+        match check_reply_rules(
+            &self.ports,
+            brand,
+            &interaction,
+            reply.private,
+            Some(reply.id),
+            self.ports.clock.now(),
+        )
+        .await
+        {
+            Ok(()) => {}
+            Err(ServiceError::Domain(e)) => {
+                return Err(PublishError::InvalidContent(e.to_string()));
+            }
+            Err(e) => return Err(PublishError::Transient(e.to_string())),
+        }
         // The network's rules, as for a post: a reply it would refuse is not sent.
-        let rules = self
+        let mut rules = self
             .preflight
             .rules(brand, &channel, Some(&credentials))
             .await;
+        // A network that wants media on a post (Instagram) answers comments and messages in
+        // words.
+        rules.media_required = false;
         let problems = rules.check(&reply.text, &[], &media);
         if !problems.is_empty() {
             return Err(PublishError::InvalidContent(problems.join("; ")));
@@ -582,14 +684,37 @@ impl InboxWorker {
             media,
             first_attempt_at: reply.first_attempt_at.unwrap_or_else(Timestamp::now),
         };
-        if verify_first
-            && let ReadBack::Found(found) = replier
-                .find_reply(&ctx, &interaction.target, &outgoing)
-                .await?
-        {
-            return Ok(found);
+        if verify_first {
+            // A private reply leaves nothing on the thread to read back.
+            let read = if reply.private {
+                ReadBack::CannotTell(format!(
+                    "{} private replies cannot be read back",
+                    channel.network.display_name()
+                ))
+            } else {
+                replier
+                    .find_reply(&ctx, &interaction.target, &outgoing)
+                    .await?
+            };
+            match read {
+                ReadBack::Found(found) => return Ok(found),
+                ReadBack::NotFound => {}
+                // Sending again could answer twice: a person looks instead.
+                ReadBack::CannotTell(why) => {
+                    return Err(PublishError::InvalidContent(format!(
+                        "the earlier attempt may have been sent and {why}: look on {} before sending it again",
+                        channel.network.display_name()
+                    )));
+                }
+            }
         }
-        replier.reply(&ctx, &interaction.target, &outgoing).await
+        if reply.private {
+            replier
+                .reply_privately(&ctx, &interaction.target, &outgoing)
+                .await
+        } else {
+            replier.reply(&ctx, &interaction.target, &outgoing).await
+        }
     }
 
     /// Saves what an attempt ended in; a sent reply answers its interaction in the same write.

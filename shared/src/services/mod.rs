@@ -11,6 +11,7 @@ pub mod connection_worker;
 pub mod connections;
 pub mod hooks;
 pub mod inbox;
+pub mod inbox_moderation;
 pub mod inbox_push;
 pub mod inbox_worker;
 pub mod intake;

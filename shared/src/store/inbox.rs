@@ -329,6 +329,20 @@ impl Store {
         self.get_interaction(brand, &dedupe.id).await
     }
 
+    /// Whether the brand has recorded the item `external_id` on `network` (one read).
+    pub async fn has_interaction(
+        &self,
+        brand: &BrandId,
+        network: Network,
+        external_id: &str,
+    ) -> Result<bool, StoreError> {
+        Ok(self
+            .items()
+            .get(&keys::brand_pk(brand), &dedupe_sk(network, external_id))
+            .await?
+            .is_some())
+    }
+
     /// Saves `after` over `before` (the version read), moving its listing entries and counters,
     /// with `also` in the same write.
     pub async fn update_interaction(
@@ -1039,4 +1053,57 @@ pub struct Note {
     pub author: String,
     pub text: String,
     pub at: Timestamp,
+}
+
+/// The brand's inbox rules, in order, as one item (`B#{brand}` / `IRULES`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RuleSet {
+    pub rules: Vec<crate::domain::inbox_rules::InboxRule>,
+    #[serde(default)]
+    pub version: u64,
+}
+
+const RULES_SK: &str = "IRULES";
+
+impl Store {
+    /// The brand's inbox rules (none, version 0, before any were saved).
+    pub async fn inbox_rules(&self, brand: &BrandId) -> Result<RuleSet, StoreError> {
+        self.items()
+            .get(&keys::brand_pk(brand), RULES_SK)
+            .await?
+            .map(|item| decode(item, |r: &mut RuleSet, v| r.version = v))
+            .transpose()
+            .map(Option::unwrap_or_default)
+    }
+
+    /// Replaces the brand's rules over the version read (0: none yet), with `also` in the same
+    /// write; a concurrent change is `StoreError::Conflict`.
+    pub async fn put_inbox_rules(
+        &self,
+        brand: &BrandId,
+        rules: &RuleSet,
+        also: Vec<Write>,
+    ) -> Result<RuleSet, StoreError> {
+        let version = rules.version + 1;
+        let condition = match rules.version {
+            0 => Condition::Absent,
+            v => Condition::Version(v),
+        };
+        let mut writes = vec![Write::Put {
+            item: encode(
+                keys::brand_pk(brand),
+                RULES_SK.into(),
+                version,
+                vec![],
+                rules,
+            )?,
+            condition,
+        }];
+        writes.extend(also);
+        self.items().write(writes).await?;
+        Ok(RuleSet {
+            rules: rules.rules.clone(),
+            version,
+        })
+    }
 }

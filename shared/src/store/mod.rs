@@ -13,6 +13,7 @@ pub mod hooks;
 pub mod inbox;
 pub mod keys;
 mod metrics;
+pub mod moderation;
 pub mod outbox;
 pub mod people;
 mod repository;

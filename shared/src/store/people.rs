@@ -102,7 +102,10 @@ impl Store {
         author_id: &str,
         handle: &str,
     ) -> Result<Option<Person>, StoreError> {
-        if let Some(p) = self.linked(brand, &by_author_sk(network, author_id)).await? {
+        if let Some(p) = self
+            .linked(brand, &by_author_sk(network, author_id))
+            .await?
+        {
             return Ok(Some(p));
         }
         self.linked(brand, &by_handle_sk(network, handle)).await
@@ -242,7 +245,7 @@ impl Store {
                 }
             }
         }
-        all.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        all.sort_by_key(|i| std::cmp::Reverse(i.created_at));
         all.truncate(max);
         Ok(all)
     }

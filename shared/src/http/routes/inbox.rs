@@ -15,7 +15,9 @@ use crate::domain::inbox::{
     Author, Interaction, InteractionKind, InteractionPatch, InteractionState, OutgoingReply,
     Priority, ReplyState, ResponseVia,
 };
+use crate::domain::inbox_rules::InboxRule;
 use crate::domain::inbox_stats::{InboxStats, first_response_minutes};
+use crate::domain::moderation::{Moderation, ModerationAction, ModerationState};
 use crate::domain::{AssetId, ChannelId, DomainError, InteractionId, Network, ReplyId};
 use crate::http::extract::{Caller, IfMatch, JsonBody, QueryParams};
 use crate::http::views::present;
@@ -57,6 +59,10 @@ pub struct InteractionView {
     pub first_response_via: Option<ResponseVia>,
     /// The first response time in the brand's business minutes (its hours, holidays, zone).
     pub first_response_minutes: Option<i64>,
+    /// The person who wrote it (`/v1/people/{id}`).
+    pub person_id: Option<String>,
+    /// What the brand's inbox rules did when it arrived, in order ("rule: action").
+    pub rule_actions: Vec<String>,
     pub version: u64,
 }
 
@@ -87,6 +93,8 @@ impl InteractionView {
             first_response_at: i.first_response_at,
             first_response_via: i.first_response_via,
             first_response_minutes: first_response_minutes(i, hours, zone),
+            person_id: i.person.map(|p| p.to_string()),
+            rule_actions: i.rule_actions.clone(),
             version: i.version,
         }
     }
@@ -110,6 +118,8 @@ pub struct ReplyView {
     pub next_attempt_at: Option<Timestamp>,
     pub requested_by: String,
     pub created_at: Timestamp,
+    /// Sent as a private message to the comment's author (Meta's private replies).
+    pub private: bool,
 }
 
 impl From<&OutgoingReply> for ReplyView {
@@ -124,6 +134,7 @@ impl From<&OutgoingReply> for ReplyView {
             next_attempt_at: r.next_attempt_at,
             requested_by: r.requested_by.clone(),
             created_at: r.created_at,
+            private: r.private,
         }
     }
 }
@@ -265,6 +276,8 @@ pub struct InteractionDetailView {
     /// The replies sent (or waiting) from Palinsesto.
     pub replies: Vec<ReplyView>,
     pub notes: Vec<Note>,
+    /// Managers' moderation requests and how each went.
+    pub moderations: Vec<ModerationView>,
 }
 
 /// One interaction, with what it answers, the brand's replies and the team's notes.
@@ -288,6 +301,11 @@ pub async fn get_interaction(
                 .as_ref()
                 .map(|p| InteractionView::of(p, &clock)),
             replies: detail.replies.iter().map(ReplyView::from).collect(),
+            moderations: detail
+                .moderations
+                .iter()
+                .map(ModerationView::from)
+                .collect(),
             notes: detail.notes,
         }),
     ))
@@ -387,6 +405,10 @@ pub struct NewReply {
     /// Media-library asset ids.
     #[serde(default)]
     pub media: Vec<String>,
+    /// Answer a Facebook or Instagram comment with a private message to its author (once per
+    /// comment, within 7 days).
+    #[serde(default)]
+    pub private: bool,
 }
 
 /// Answers the interaction on its network (editors and up): 202, the reply is sent by the inbox
@@ -418,7 +440,10 @@ pub async fn reply(
         (None, Some(saved)) => s.inbox.rendered(&actor, &id, &saved).await?,
         (None, None) => String::new(),
     };
-    let reply = s.inbox.reply(&actor, &id, &text, media).await?;
+    let reply = s
+        .inbox
+        .reply(&actor, &id, &text, media, body.private)
+        .await?;
     Ok((StatusCode::ACCEPTED, Json(ReplyView::from(&reply))).into_response())
 }
 
@@ -547,4 +572,122 @@ pub async fn bulk_change(
             .collect(),
     })
     .into_response())
+}
+
+/// A manager's moderation request.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ModerationView {
+    pub id: String,
+    pub interaction_id: String,
+    pub action: ModerationAction,
+    pub reply_id: Option<String>,
+    #[serde(flatten)]
+    pub state: ModerationState,
+    pub attempts: u32,
+    pub requested_by: String,
+    pub created_at: Timestamp,
+}
+
+impl From<&Moderation> for ModerationView {
+    fn from(m: &Moderation) -> Self {
+        Self {
+            id: m.id.clone(),
+            interaction_id: m.interaction.to_string(),
+            action: m.action,
+            reply_id: m.reply.map(|r| r.to_string()),
+            state: m.state.clone(),
+            attempts: m.attempts,
+            requested_by: m.requested_by.clone(),
+            created_at: m.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewModeration {
+    /// `hide`, `unhide`, `like` or `delete_reply`.
+    pub action: String,
+    /// The brand's reply to delete (`delete_reply` only).
+    pub reply_id: Option<String>,
+}
+
+/// Asks the network to hide, unhide or like the interaction, or to delete the brand's reply to
+/// it (managers): 202, the inbox worker does it; how it went is in `GET /v1/inbox/{id}`. An
+/// action the network does not allow is 422 naming the network. Audited.
+#[utoipa::path(post, path = "/v1/inbox/{id}/moderation", tag = "inbox", params(("id" = String, Path)),
+    request_body = NewModeration,
+    responses((status = 202, body = ModerationView),
+              (status = "4XX", description = "Problem", body = Problem, content_type = "application/problem+json")))]
+pub async fn moderate(
+    State(s): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<NewModeration>,
+) -> ApiResult {
+    let mut v = crate::domain::Validation::new();
+    let action = v.check("action", ModerationAction::parse(&body.action));
+    let reply = match body.reply_id.as_deref() {
+        Some(raw) => v.check("reply_id", ReplyId::parse(raw)),
+        None => None,
+    };
+    v.finish()?;
+    let action = action.ok_or_else(|| DomainError::invalid("action", "is required"))?;
+    let m = s
+        .inbox
+        .moderate(&actor, &interaction_id(&id)?, action, reply)
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(ModerationView::from(&m))).into_response())
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct InboxRulesBody {
+    /// The rules in the order they run on each new interaction.
+    pub rules: Vec<InboxRule>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InboxRulesView {
+    pub rules: Vec<InboxRule>,
+    /// 0 before any rules were saved; send it as `If-Match` to replace them.
+    pub version: u64,
+}
+
+/// The brand's inbox rules, in the order they run.
+#[utoipa::path(get, path = "/v1/inbox/rules", tag = "inbox",
+    responses((status = 200, body = InboxRulesView),
+              (status = "4XX", description = "Problem", body = Problem, content_type = "application/problem+json")))]
+pub async fn get_rules(State(s): State<AppState>, Caller(actor): Caller) -> ApiResult {
+    let set = s.inbox.rules(&actor).await?;
+    Ok(etag::tagged(
+        set.version,
+        Json(InboxRulesView {
+            rules: set.rules,
+            version: set.version,
+        }),
+    ))
+}
+
+/// Replaces the brand's inbox rules (managers), with `If-Match` (`0` before any). Conditions:
+/// `keywords` (`any`, without case or accents), `question`, `author_tag`,
+/// `mentions_competitor`; actions: `tag`, `assign`, `priority`, `event`. The first assignment
+/// wins; tags and priority accumulate. Audited.
+#[utoipa::path(put, path = "/v1/inbox/rules", tag = "inbox",
+    request_body = InboxRulesBody,
+    responses((status = 200, body = InboxRulesView),
+              (status = "4XX", description = "Problem", body = Problem, content_type = "application/problem+json")))]
+pub async fn put_rules(
+    State(s): State<AppState>,
+    Caller(actor): Caller,
+    IfMatch(expected): IfMatch,
+    JsonBody(body): JsonBody<InboxRulesBody>,
+) -> ApiResult {
+    let set = s.inbox.put_rules(&actor, body.rules, expected).await?;
+    Ok(etag::tagged(
+        set.version,
+        Json(InboxRulesView {
+            rules: set.rules,
+            version: set.version,
+        }),
+    ))
 }
