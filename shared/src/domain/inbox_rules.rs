@@ -28,9 +28,15 @@ pub enum RuleCondition {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum RuleAction {
-    Tag { tag: String },
-    Assign { to: String },
-    Priority { priority: Priority },
+    Tag {
+        tag: String,
+    },
+    Assign {
+        to: String,
+    },
+    Priority {
+        priority: Priority,
+    },
     /// Sends `interaction.rule_matched` to the brand's webhooks.
     Event,
 }

@@ -36,7 +36,7 @@ use crate::services::{
 use routes::health::OpenApiJson;
 use routes::{
     assets, audit, brand, calendar, channels, competitors, connections, health, inbox, kpis,
-    meta_callbacks, networks, posts, reports, saved_replies, webhooks,
+    meta_callbacks, networks, people, posts, reports, saved_replies, webhooks,
 };
 
 /// Everything a route needs, built once per process.
@@ -55,6 +55,7 @@ pub struct AppState {
     pub audit: AuditService,
     pub connections: crate::services::connections::ConnectionService,
     pub inbox: crate::services::inbox::InboxService,
+    pub people: crate::services::people::PeopleService,
     pub verifier: Arc<Verifier>,
     /// Woken after publish-now, so a local publisher need not wait for its next tick.
     pub publish_soon: Arc<tokio::sync::Notify>,
@@ -85,6 +86,7 @@ impl AppState {
             webhooks: WebhookService::new(ports.clone()),
             audit: AuditService::new(ports.clone()),
             inbox: crate::services::inbox::InboxService::new(ports.clone()),
+            people: crate::services::people::PeopleService::new(ports.clone()),
             connections,
             calendar: CalendarService::new(ports),
             verifier,
@@ -188,7 +190,7 @@ impl ApiSettings {
     info(title = "Palinsesto API", description = "The back end of a brand's social media desk: channels, posts, approval, scheduling, the editorial calendar and the media library. Errors are RFC 9457 problem+json."),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
-    tags((name = "brand"), (name = "channels"), (name = "posts"), (name = "workflow"), (name = "calendar"), (name = "assets"), (name = "reports"), (name = "kpis"), (name = "competitors"), (name = "webhooks"), (name = "audit"), (name = "inbox"), (name = "networks"), (name = "meta"))
+    tags((name = "brand"), (name = "channels"), (name = "posts"), (name = "workflow"), (name = "calendar"), (name = "assets"), (name = "reports"), (name = "kpis"), (name = "competitors"), (name = "webhooks"), (name = "audit"), (name = "inbox"), (name = "people"), (name = "networks"), (name = "meta"))
 )]
 struct ApiDoc;
 
@@ -248,6 +250,14 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(inbox::list_notes, inbox::add_note))
         .routes(routes!(inbox::reply))
         .routes(routes!(inbox::moderate))
+        .routes(routes!(people::list_people))
+        .routes(routes!(
+            people::get_person,
+            people::patch_person,
+            people::erase_person
+        ))
+        .routes(routes!(people::link_handle))
+        .routes(routes!(people::export_person))
         .routes(routes!(inbox::get_rules, inbox::put_rules))
         .routes(routes!(meta_callbacks::meta_deauthorize))
         .routes(routes!(meta_callbacks::meta_data_deletion))

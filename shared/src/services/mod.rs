@@ -17,6 +17,7 @@ pub mod inbox_worker;
 pub mod intake;
 pub mod kpis;
 pub mod metrics;
+pub mod people;
 pub mod posts;
 pub mod preflight;
 pub mod publishing;

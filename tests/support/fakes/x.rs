@@ -1290,7 +1290,9 @@ async fn search_recent(
         match term.trim().strip_prefix("conversation_id:") {
             Some(id) => conversations.push(id.to_owned()),
             None => {
-                return invalid_request(&format!("This fake searches conversation_id only: {term}"));
+                return invalid_request(&format!(
+                    "This fake searches conversation_id only: {term}"
+                ));
             }
         }
     }

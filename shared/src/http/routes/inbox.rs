@@ -67,10 +67,10 @@ pub struct InteractionView {
 }
 
 /// How the brand counts response times: its business hours, in its zone.
-type Clock = (BusinessHours, jiff::tz::TimeZone);
+pub(crate) type Clock = (BusinessHours, jiff::tz::TimeZone);
 
 impl InteractionView {
-    fn of(i: &Interaction, (hours, zone): &Clock) -> Self {
+    pub(crate) fn of(i: &Interaction, (hours, zone): &Clock) -> Self {
         Self {
             id: i.id.to_string(),
             channel_id: i.channel.to_string(),
@@ -100,7 +100,10 @@ impl InteractionView {
     }
 }
 
-async fn clock(s: &AppState, actor: &crate::domain::Actor) -> Result<Clock, ServiceError> {
+pub(crate) async fn clock(
+    s: &AppState,
+    actor: &crate::domain::Actor,
+) -> Result<Clock, ServiceError> {
     let (settings, zone) = s.inbox.settings(actor).await?;
     Ok((settings.business_hours, zone))
 }

@@ -12,6 +12,7 @@ pub mod inbox;
 pub mod kpis;
 pub mod meta_callbacks;
 pub mod networks;
+pub mod people;
 pub mod posts;
 pub mod reports;
 pub mod saved_replies;

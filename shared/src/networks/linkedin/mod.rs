@@ -19,6 +19,7 @@ pub mod oauth;
 mod publish;
 mod push;
 mod reply;
+mod subscribe;
 
 pub use publish::little_text;
 
@@ -26,7 +27,6 @@ pub(crate) const NETWORK: &str = "LinkedIn";
 
 /// Every LinkedIn endpoint the connector calls, relative to the API base (or the OAuth base).
 mod endpoint {
-mod subscribe;
     pub const POSTS: &str = "/rest/posts";
     pub const IMAGES_INITIALIZE: &str = "/rest/images?action=initializeUpload";
     pub const VIDEOS_INITIALIZE: &str = "/rest/videos?action=initializeUpload";

@@ -20,6 +20,7 @@ pub mod oauth;
 mod publish;
 mod push;
 mod reply;
+mod subscribe;
 
 pub use publish::same_text;
 
@@ -27,7 +28,6 @@ pub(crate) const NETWORK: &str = "X";
 
 /// Every X endpoint the connector calls, relative to the API base.
 mod endpoint {
-mod subscribe;
     pub const TOKEN: &str = "/2/oauth2/token";
     pub const MEDIA_INITIALIZE: &str = "/2/media/upload/initialize";
     /// STATUS is the one upload step still addressed with `?command=`.
