@@ -638,6 +638,34 @@ fn the_reports_function_touches_only_reports_in_the_bucket() {
 }
 
 #[test]
+fn report_files_expire_with_the_default_inbox_retention() {
+    let template = palinsesto_system_tests::template::load();
+    let rules = palinsesto_system_tests::template::resources(&template)
+        .into_iter()
+        .find(|(id, _)| id == "MediaBucket")
+        .map(|(_, r)| r["Properties"]["LifecycleConfiguration"]["Rules"].clone())
+        .expect("the media bucket has lifecycle rules");
+    let reports = rules
+        .as_vec()
+        .into_iter()
+        .flatten()
+        .find(|r| r["Prefix"].as_str() == Some("reports/"))
+        .expect("a lifecycle rule expires report files");
+    assert_eq!(reports["Status"].as_str(), Some("Enabled"));
+    assert_eq!(
+        reports["ExpirationInDays"].as_str(),
+        Some("ReportRetentionDays")
+    );
+    let default = parameters()
+        .into_iter()
+        .find(|(name, _)| name == "ReportRetentionDays")
+        .and_then(|(_, d)| d)
+        .expect("ReportRetentionDays has a default");
+    let days = palinsesto::domain::inbox::DEFAULT_RETENTION.as_hours() / 24;
+    assert_eq!(default, days.to_string());
+}
+
+#[test]
 fn only_the_publisher_can_put_publish_jobs() {
     for f in functions() {
         for s in f

@@ -239,6 +239,20 @@ pub struct Community {
     pub days: Vec<CommunityDay>,
     /// More interactions were received than a report reads: the figures cover the first ones.
     pub partial: bool,
+    /// The most engaged people of the period (most interactions first).
+    #[serde(default)]
+    pub key_members: Vec<KeyMember>,
+}
+
+/// One of the period's most engaged people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct KeyMember {
+    pub person_id: String,
+    /// The name they last wrote under in the period.
+    pub name: String,
+    pub handle: String,
+    pub network: Network,
+    pub interactions: u64,
 }
 
 /// How a figure is computed, in plain words, printed with the report.

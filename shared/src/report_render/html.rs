@@ -534,6 +534,25 @@ fn community(page: &mut String, report: &Report) {
         community_row(page, row, class);
     }
     page.push_str("</tbody></table></div>");
+    if !community.key_members.is_empty() {
+        page.push_str(
+            "<h3>Key members</h3><div class=\"table-wrap\"><table><thead><tr>\
+             <th scope=\"col\">Person</th><th scope=\"col\">Network</th>\
+             <th scope=\"col\" class=\"num\">Interactions</th></tr></thead><tbody>",
+        );
+        for m in &community.key_members {
+            let _ = write!(
+                page,
+                "<tr><th scope=\"row\">{}<small>{}</small></th><td>{}</td>\
+                 <td class=\"num\">{}</td></tr>",
+                escape(&m.name),
+                escape(&m.handle),
+                escape(m.network.display_name()),
+                whole(usize::try_from(m.interactions).unwrap_or(usize::MAX)),
+            );
+        }
+        page.push_str("</tbody></table></div>");
+    }
     let series = |name: &str, value: fn(&crate::domain::report::CommunityDay) -> u64| Series {
         name: name.to_owned(),
         note: String::new(),

@@ -9,8 +9,8 @@ use crate::domain::business_hours::{median, percentile, share_within};
 use crate::domain::inbox_stats::ResponseFigures;
 use crate::domain::report::{
     Change, ChannelFigures, Community, CommunityDay, CommunityRow, CompetitorFigures, Day,
-    Definition, Delta, Figures, FollowerSeries, KpiOutcome, KpiStatus, Period, RateBasis, Report,
-    TopPost,
+    Definition, Delta, Figures, FollowerSeries, KeyMember, KpiOutcome, KpiStatus, Period,
+    RateBasis, Report, TopPost,
 };
 use crate::domain::{ChannelId, KpiMetric, Network, PeriodKind};
 
@@ -520,7 +520,37 @@ fn sample_community() -> Community {
     };
     let received = [5, 3, 4, 2, 4, 1, 2];
     let answered = [5, 3, 4, 2, 2, 1, 0];
+    let member = |id: &str, name: &str, handle: &str, network, interactions| KeyMember {
+        person_id: id.to_owned(),
+        name: name.to_owned(),
+        handle: handle.to_owned(),
+        network,
+        interactions,
+    };
     Community {
+        key_members: vec![
+            member(
+                "01JNKQ0000000000000000P001",
+                "Ada Rossi",
+                "ada@social.example",
+                Network::Mastodon,
+                4,
+            ),
+            member(
+                "01JNKQ0000000000000000P002",
+                "Bruno Conti",
+                "bruno.bsky.social",
+                Network::Bluesky,
+                3,
+            ),
+            member(
+                "01JNKQ0000000000000000P003",
+                "Chiara Neri",
+                "chiara@social.example",
+                Network::Mastodon,
+                2,
+            ),
+        ],
         target_minutes: 60,
         total: Some(row(
             None,
