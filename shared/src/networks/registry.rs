@@ -352,13 +352,15 @@ pub fn standard_connectors(
             NetworkConnectors::publishing_and_metrics::<mastodon::MastodonConnector>(
                 mastodon.clone(),
             )
-            .answering(mastodon)
+            .answering(mastodon.clone())
+            .moderating(mastodon)
             .connecting(mastodon::oauth::MastodonOAuth::new(http.clone()))
         }),
         (Network::Bluesky, {
             let bluesky = Arc::new(bluesky::BlueskyConnector::new(http.clone()));
             NetworkConnectors::checking::<bluesky::BlueskyConnector>(bluesky.clone())
-                .answering(bluesky)
+                .answering(bluesky.clone())
+                .moderating(bluesky)
         }),
         (Network::Linkedin, {
             let linkedin = Arc::new(

@@ -24,7 +24,7 @@ pub(super) fn coverage() -> Coverage {
         },
         post_metrics: &["likes", "reposts", "replies", "quotes", "saves"],
         account_metrics: &["followers"],
-        engagement: &[Capability::Inbox, Capability::Reply],
+        engagement: &[Capability::Inbox, Capability::Reply, Capability::Moderation],
         scopes: &[],
         constraints: vec![
             publish(
@@ -40,6 +40,10 @@ pub(super) fn coverage() -> Coverage {
                 "Writes cost points: 5,000 per hour and 35,000 per day per account; a post costs 3.",
             ),
             metrics("No impressions or reach: likes, reposts, replies, quotes and bookmarks only."),
+            engaging(
+                Capability::Moderation,
+                "Replies are hidden through the thread gate of the brand's own post that started the thread, so only replies in threads the brand started can be hidden; at most 300 per thread (the threadgate lexicon). Posts can be liked as the brand, and the brand's own replies deleted.",
+            ),
         ],
     }
 }

@@ -3,10 +3,12 @@
 use super::*;
 
 // engagement.md, "Mastodon", OAuth: `write` posts statuses and media, `read` reads the
-// account's statuses and figures.
+// account's statuses and figures; moderating favourites (write:favourites) and deletes
+// (write:statuses), both within `write`.
 const SCOPES: &[ScopeNeed] = &[
     need(Capability::Publish, "write"),
     need(Capability::Metrics, "read"),
+    need(Capability::Moderation, "write"),
 ];
 
 pub(super) fn coverage() -> Coverage {
@@ -36,7 +38,12 @@ pub(super) fn coverage() -> Coverage {
         },
         post_metrics: &["likes", "reposts", "replies", "quotes"],
         account_metrics: &["followers"],
-        engagement: &[Capability::Inbox, Capability::Reply, Capability::Oauth],
+        engagement: &[
+            Capability::Inbox,
+            Capability::Reply,
+            Capability::Moderation,
+            Capability::Oauth,
+        ],
         scopes: SCOPES,
         constraints: vec![
             publish(
@@ -50,6 +57,10 @@ pub(super) fn coverage() -> Coverage {
             ),
             metrics(
                 "No impressions, reach or clicks: favourites, boosts, replies and quotes only.",
+            ),
+            engaging(
+                Capability::Moderation,
+                "Mastodon has no way for an account to hide someone's reply to it (only to mute, block or report the author): replies cannot be hidden here. Posts can be favourited as the brand, and the brand's own replies deleted.",
             ),
         ],
     }

@@ -1,8 +1,9 @@
 //! Bluesky (AT Protocol): app-password sessions kept per channel, blobs uploaded right before the
 //! post, and a record key derived from the target so that a post whose answer was lost is read back.
 //! `session` logs in, refreshes and reuses sessions; `xrpc` sends calls and words refusals;
-//! `facets` finds links, mentions and hashtags; `record_key` derives the keys; `publish` and
-//! `metrics` are the capabilities; `public` reads competitors' public accounts.
+//! `facets` finds links, mentions and hashtags; `record_key` derives the keys; `publish`,
+//! `metrics`, `inbox`, `reply` and `moderate` are the capabilities; `public` reads competitors'
+//! public accounts.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -17,6 +18,7 @@ mod check;
 mod facets;
 mod inbox;
 mod metrics;
+mod moderate;
 pub(super) mod public;
 mod publish;
 mod record_key;

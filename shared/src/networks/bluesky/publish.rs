@@ -9,6 +9,7 @@ use bytes::Bytes;
 use jiff::Timestamp;
 use reqwest::{Method, StatusCode};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::record_key::record_key;
@@ -30,18 +31,29 @@ pub(super) struct PostRef {
 }
 
 impl BlueskyConnector {
-    /// Reads our record `rkey` back; `None` when the repository has no such record.
+    /// Reads our post `rkey` back; `None` when the repository has no such record.
     pub(super) async fn read_post(
         &self,
         session: &Session,
         rkey: &str,
     ) -> Result<Option<PostRef>, PublishError> {
+        self.read_record(session, POST_COLLECTION, rkey).await
+    }
+
+    /// Reads our record `rkey` of `collection` (`{uri, cid, value}`, as much of it as `T` takes);
+    /// `None` when the repository has no such record.
+    pub(super) async fn read_record<T: DeserializeOwned>(
+        &self,
+        session: &Session,
+        collection: &str,
+        rkey: &str,
+    ) -> Result<Option<T>, PublishError> {
         let call = Call {
             method: Method::GET,
             nsid: "com.atproto.repo.getRecord",
             query: vec![
                 ("repo", session.did.clone()),
-                ("collection", POST_COLLECTION.to_owned()),
+                ("collection", collection.to_owned()),
                 ("rkey", rkey.to_owned()),
             ],
             payload: Payload::Empty,
@@ -50,7 +62,7 @@ impl BlueskyConnector {
         // Public records: no token needed, so a read-back never spends a login.
         let answer = self.send(&session.pds, &call, None).await?;
         if answer.ok() {
-            return answer.parse::<PostRef>().map(Some);
+            return answer.parse::<T>().map(Some);
         }
         let error = answer.error();
         if error.error == "RecordNotFound" || answer.status == StatusCode::NOT_FOUND {
@@ -59,13 +71,26 @@ impl BlueskyConnector {
         Err(refusal(&answer, Step::Read))
     }
 
-    /// Creates one post record under our deterministic `rkey`. A refusal is checked against the
-    /// repository first: if the record is already there, an earlier attempt made it.
+    /// Creates one post record under our deterministic `rkey`.
     pub(super) async fn create_post(
         &self,
         account: &Account<'_>,
         rkey: &str,
         record: Value,
+    ) -> Result<PostRef, PublishError> {
+        self.create_record(account, POST_COLLECTION, rkey, record, Step::Post)
+            .await
+    }
+
+    /// Creates one record of `collection` under our deterministic `rkey`. A refusal is checked
+    /// against the repository first: if the record is already there, an earlier attempt made it.
+    pub(super) async fn create_record(
+        &self,
+        account: &Account<'_>,
+        collection: &str,
+        rkey: &str,
+        record: Value,
+        step: Step,
     ) -> Result<PostRef, PublishError> {
         let did = self.session(account).await?.did;
         let call = Call {
@@ -74,7 +99,7 @@ impl BlueskyConnector {
             query: Vec::new(),
             payload: Payload::Json(json!({
                 "repo": did,
-                "collection": POST_COLLECTION,
+                "collection": collection,
                 "rkey": rkey,
                 "record": record,
             })),
@@ -83,13 +108,13 @@ impl BlueskyConnector {
         let (answer, session) = self.call(account, &call).await?;
         if answer.ok() {
             return answer.parse::<PostRef>().map_err(|_| {
-                PublishError::UnknownOutcome(
-                    "Bluesky accepted the post but its answer could not be read; it will be checked before any retry"
-                        .into(),
-                )
+                PublishError::UnknownOutcome(format!(
+                    "Bluesky accepted the {} but its answer could not be read; it will be checked before any retry",
+                    step.noun()
+                ))
             });
         }
-        let refused = refusal(&answer, Step::Post);
+        let refused = refusal(&answer, step);
         if matches!(
             refused,
             PublishError::RateLimited { .. } | PublishError::AuthExpired(_)
@@ -98,7 +123,7 @@ impl BlueskyConnector {
         }
         // The reference PDS refuses a second record under a taken key with an opaque error (its
         // repository tree rejects the key), so any refusal is checked against the repository.
-        match self.read_post(&session, rkey).await {
+        match self.read_record(&session, collection, rkey).await {
             Ok(Some(existing)) => Ok(existing),
             _ => Err(refused),
         }

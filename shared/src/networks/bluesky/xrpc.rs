@@ -155,6 +155,20 @@ pub(super) enum Step {
     Upload,
     Post,
     Read,
+    /// A like, a thread gate, a deletion: changes that are harmless to repeat.
+    Moderate,
+}
+
+impl Step {
+    /// What the step writes, in a sentence.
+    pub(super) fn noun(self) -> &'static str {
+        match self {
+            Step::SignIn => "sign-in",
+            Step::Upload => "file",
+            Step::Post | Step::Read => "post",
+            Step::Moderate => "change",
+        }
+    }
 }
 
 pub(super) fn rate_limited(answer: &Answer, what: &str) -> PublishError {
@@ -216,6 +230,9 @@ pub(super) fn refusal(answer: &Answer, step: Step) -> PublishError {
         _ => match step {
             Step::Upload => PublishError::InvalidMedia(format!("Bluesky refused the file: {said}")),
             Step::Post => PublishError::InvalidContent(format!("Bluesky refused the post: {said}")),
+            Step::Moderate => {
+                PublishError::InvalidContent(format!("Bluesky refused the change: {said}"))
+            }
             Step::SignIn | Step::Read => {
                 PublishError::Transient(format!("Bluesky answered HTTP {status} ({said})"))
             }

@@ -22,6 +22,8 @@ pub(super) enum Call {
     /// Creates a visible status: a lost answer is an unknown outcome.
     Status,
     Read,
+    /// Favourites or deletes a status: repeating it is harmless.
+    Moderate,
 }
 
 impl MastodonConnector {
@@ -92,6 +94,9 @@ pub(super) fn refused(
         403 if call == Call::Read => PublishError::AuthExpired(format!(
             "Mastodon refused to let this account read: {said}; reconnect the channel with the read permission"
         )),
+        403 if call == Call::Moderate => PublishError::AuthExpired(format!(
+            "Mastodon refused this action: {said}; reconnect the channel with the write:favourites and write:statuses permissions"
+        )),
         403 => PublishError::AuthExpired(format!(
             "Mastodon refused this action: {said}; reconnect the channel with the write:statuses and write:media permissions"
         )),
@@ -103,6 +108,9 @@ pub(super) fn refused(
         )),
         422 if call == Call::Upload || is_about_media(&said) => {
             PublishError::InvalidMedia(format!("Mastodon refused the media: {said}"))
+        }
+        422 if call == Call::Moderate => {
+            PublishError::InvalidContent(format!("Mastodon refused the action: {said}"))
         }
         422 => PublishError::InvalidContent(format!("Mastodon refused the post: {said}")),
         429 => {
@@ -135,6 +143,19 @@ pub(super) fn refused(
         code => PublishError::Transient(format!(
             "Mastodon answered HTTP {code} to a request it should accept: {said}"
         )),
+    }
+}
+
+/// What Mastodon said when it has no such status (deleted, or not visible to the account): its
+/// own 404 is JSON ("Record not found"). An HTML 404 means the instance URL does not lead to a
+/// Mastodon server, which [`refused`] words, so it gives `None`.
+pub(super) fn status_not_found(status: StatusCode, body: &str) -> Option<String> {
+    let mastodon_error = status == StatusCode::NOT_FOUND
+        && serde_json::from_str::<serde_json::Value>(body).is_ok_and(|v| v.get("error").is_some());
+    if mastodon_error {
+        network_message(body)
+    } else {
+        None
     }
 }
 

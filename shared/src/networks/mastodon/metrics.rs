@@ -1,11 +1,10 @@
 //! Mastodon's figures: a status's counters and the account's followers.
 
 use async_trait::async_trait;
-use reqwest::StatusCode;
 use serde_json::Value;
 
 use super::MastodonConnector;
-use super::client::{Call, decode, instance_url, network_message, refused};
+use super::client::{Call, decode, instance_url, refused, status_not_found};
 use crate::domain::{Counters, MetricsReading};
 use crate::networks::{Account, PublishError, ReadMetrics};
 
@@ -26,14 +25,7 @@ impl ReadMetrics for MastodonConnector {
             ))
             .bearer_auth(token.expose());
         let (status, headers, body) = self.exchange(Call::Read, request).await?;
-        // Mastodon's own 404 is JSON ("Record not found"); an HTML 404 means the instance URL
-        // does not lead to a Mastodon server, which `refused` words.
-        let mastodon_error =
-            serde_json::from_str::<Value>(&body).is_ok_and(|v| v.get("error").is_some());
-        if status == StatusCode::NOT_FOUND
-            && mastodon_error
-            && let Some(said) = network_message(&body)
-        {
+        if let Some(said) = status_not_found(status, &body) {
             return Err(PublishError::InvalidContent(format!(
                 "the Mastodon post {remote_id} was deleted or is no longer visible to this account ({said}); its figures cannot be read any more"
             )));

@@ -1,8 +1,8 @@
 //! Mastodon (any Mastodon-API server): media uploads with server-side processing, statuses sent
 //! with an `Idempotency-Key` so a repeated request never makes a second post, threads as replies.
 //! `client` calls the server and words its refusals; `publish` posts, with `rules` for the
-//! instance's limits and `read_back` after a lost answer; `metrics` reads the figures; `public`
-//! reads competitors' public accounts.
+//! instance's limits and `read_back` after a lost answer; `metrics` reads the figures; `inbox`,
+//! `reply` and `moderate` are the community inbox's; `public` reads competitors' public accounts.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -14,6 +14,7 @@ use crate::outbound::OutboundClient;
 mod client;
 mod inbox;
 mod metrics;
+mod moderate;
 pub mod oauth;
 pub(super) mod public;
 mod publish;
