@@ -1197,6 +1197,15 @@ async fn the_openapi_document_covers_every_route() {
         ("post", "/v1/inbox/{id}/reply"),
         ("post", "/v1/inbox/{id}/replies/{reply}/approve"),
         ("post", "/v1/inbox/bulk"),
+        ("post", "/v1/inbox/{id}/moderation"),
+        ("get", "/v1/inbox/rules"),
+        ("put", "/v1/inbox/rules"),
+        ("get", "/v1/people"),
+        ("get", "/v1/people/{id}"),
+        ("patch", "/v1/people/{id}"),
+        ("delete", "/v1/people/{id}"),
+        ("post", "/v1/people/{id}/handles"),
+        ("get", "/v1/people/{id}/export"),
         ("get", "/v1/saved-replies"),
         ("post", "/v1/saved-replies"),
         ("patch", "/v1/saved-replies/{id}"),
@@ -1298,7 +1307,7 @@ async fn the_coverage_table_is_served_to_every_role_and_is_the_same_for_every_br
     let bluesky = get("bluesky");
     assert_eq!(
         bluesky["capabilities"],
-        json!(["publish", "metrics", "inbox", "reply"])
+        json!(["publish", "metrics", "inbox", "reply", "moderation"])
     );
     assert_eq!(bluesky["limits"]["max_text"], 300);
     assert_eq!(bluesky["limits"]["text_counted_as"], "graphemes");
@@ -1324,15 +1333,15 @@ async fn the_coverage_table_is_served_to_every_role_and_is_the_same_for_every_br
         "{telegram}"
     );
     // What is not built yet is listed as unavailable, in plain words.
-    let inbox = telegram["unavailable"]
+    let listening = telegram["unavailable"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|u| u["capability"] == "inbox")
-        .unwrap();
+        .find(|u| u["capability"] == "listening")
+        .unwrap_or_else(|| panic!("{telegram}"));
     assert_eq!(
-        inbox["why"],
-        "Palinsesto does not offer reading comments and messages (the inbox) on Telegram"
+        listening["why"],
+        "Palinsesto does not offer listening (searching what people say) on Telegram"
     );
     // Every constraint names its source and when it was recorded.
     for network in networks {

@@ -344,6 +344,26 @@ impl InboxService {
             .connectors
             .replier(interaction.network)
             .map_err(|e| DomainError::NetworkRule(e.0))?;
+        // A private reply asked for again (a retry after a lost answer) is the one already
+        // made, as for any reply, not a second private reply that the rules would refuse.
+        if private {
+            let now = self.ports.clock.now();
+            let same = self
+                .store()
+                .replies_of(&actor.brand, id)
+                .await?
+                .into_iter()
+                .find(|r| {
+                    r.private
+                        && r.text == text.trim()
+                        && r.media == media
+                        && !matches!(r.state, ReplyState::Failed { .. })
+                        && now.duration_since(r.created_at) < SAME_REPLY_WINDOW
+                });
+            if let Some(same) = same {
+                return Ok(same);
+            }
+        }
         check_reply_rules(
             &self.ports,
             &actor.brand,
@@ -439,6 +459,9 @@ impl InboxService {
             ))
             .into());
         }
+        // The request's own shape first (a reply named only for delete_reply), then the reply.
+        let now = self.ports.clock.now();
+        let m = Moderation::new(&interaction, action, reply, &actor.subject, now)?;
         if let Some(reply) = &reply {
             let sent = self
                 .store()
@@ -452,8 +475,6 @@ impl InboxService {
                 .into());
             }
         }
-        let now = self.ports.clock.now();
-        let m = Moderation::new(&interaction, action, reply, &actor.subject, now)?;
         let audit = audit_write(
             &actor.brand,
             &AuditEntry::new(

@@ -89,6 +89,7 @@ impl InboxWorker {
                 .await?;
             report.recorded += taken.recorded;
             report.native_responses += taken.native_responses;
+            report.suppressed += taken.suppressed;
             if delivery.to_fetch.is_empty() {
                 continue;
             }
@@ -124,6 +125,7 @@ impl InboxWorker {
                 .await?;
             report.recorded += taken.recorded;
             report.native_responses += taken.native_responses;
+            report.suppressed += taken.suppressed;
         }
         Ok(())
     }

@@ -112,7 +112,9 @@ impl InboxWorker {
     /// Polls the streams that are due, then sends the replies that are due.
     pub async fn tick(&self) -> Result<InboxTickReport, ServiceError> {
         let mut report = self.poll().await?;
-        report.recorded += self.take_pushed().await?.recorded;
+        let pushed = self.take_pushed().await?;
+        report.recorded += pushed.recorded;
+        report.suppressed += pushed.suppressed;
         report.late = self.check_response_targets().await?;
         let sent = self.send_replies().await?;
         report.replies_sent = sent.replies_sent;
@@ -215,6 +217,7 @@ impl InboxWorker {
             .await?;
         report.recorded += found.recorded;
         report.native_responses += found.native_responses;
+        report.suppressed += found.suppressed;
         if read.cursor.is_some() {
             stream.cursor = read.cursor;
         }
