@@ -774,3 +774,140 @@ async fn a_server_error_on_a_metrics_read_is_transient() {
     assert!(matches!(err, PublishError::Transient(_)), "{err:?}");
     assert!(err.retryable());
 }
+
+/// Moderation: favouriting as the brand and deleting the brand's own reply; no hiding.
+mod moderation {
+    use palinsesto::domain::inbox::{Incoming, StreamKind};
+    use palinsesto::domain::moderation::ModerationAction;
+    use palinsesto::networks::{Moderate, ReadInbox, ReplyTo};
+
+    use super::*;
+
+    /// The brand's post, a person's reply to it that keeps the brand's @mention, and that reply
+    /// as the inbox reads it.
+    async fn given_a_reply_in_the_inbox() -> (FakeMastodon, TestAccount, Incoming) {
+        let (fake, account) = given_an_account().await;
+        let post = connector()
+            .publish(&account.context(), &outgoing("Il nuovo menù d'autunno"))
+            .await
+            .unwrap();
+        fake.add_person("ada", "Ada", 3);
+        let reply = fake.reply_as("ada", &post.remote_id, "Che bello!", true, "public");
+        let read = connector()
+            .read(&account.account(), StreamKind::Notifications, None, &[])
+            .await
+            .unwrap();
+        let found = read
+            .found
+            .into_iter()
+            .find(|i| i.external_id == reply)
+            .expect("the reply is read");
+        (fake, account, found)
+    }
+
+    #[tokio::test]
+    async fn mastodon_offers_favouriting_and_deleting_but_hiding_is_refused_without_a_call() {
+        let (fake, account, reply) = given_a_reply_in_the_inbox().await;
+        let mastodon = connector();
+        assert_eq!(
+            mastodon.actions(),
+            [ModerationAction::Like, ModerationAction::DeleteReply]
+        );
+        let before = fake.faults().requests();
+
+        for action in [ModerationAction::Hide, ModerationAction::Unhide] {
+            let err = mastodon
+                .moderate(&account.account(), &reply.target, action)
+                .await
+                .unwrap_err();
+            assert!(matches!(err, PublishError::InvalidContent(_)), "{err:?}");
+            assert!(!err.retryable());
+            assert!(err.to_string().starts_with("Mastodon cannot"), "{err}");
+        }
+
+        assert_eq!(fake.faults().requests(), before, "nothing was asked of Mastodon");
+    }
+
+    #[tokio::test]
+    async fn a_reply_is_favourited_once_however_often_it_is_liked() {
+        let (fake, account, reply) = given_a_reply_in_the_inbox().await;
+
+        for _ in 0..2 {
+            connector()
+                .moderate(&account.account(), &reply.target, ModerationAction::Like)
+                .await
+                .unwrap();
+        }
+
+        assert_eq!(fake.favourited(), vec![reply.external_id.clone()]);
+        assert_eq!(
+            fake.faults()
+                .requests_to(&Method::POST, &format!("{}/favourite", reply.external_id)),
+            2
+        );
+    }
+
+    #[tokio::test]
+    async fn the_brands_reply_is_deleted_and_deleting_it_again_is_harmless() {
+        let (fake, account, reply) = given_a_reply_in_the_inbox().await;
+        let mastodon = connector();
+        let sent = mastodon
+            .reply(&account.context(), &reply.target, &outgoing("Grazie Ada!"))
+            .await
+            .unwrap();
+        assert_eq!(fake.replies_to(&reply.external_id).len(), 1);
+        let mine = palinsesto::domain::inbox::ReplyTarget {
+            id: sent.remote_id.clone(),
+            ..reply.target.clone()
+        };
+
+        for _ in 0..2 {
+            mastodon
+                .moderate(&account.account(), &mine, ModerationAction::DeleteReply)
+                .await
+                .unwrap();
+        }
+
+        assert!(fake.replies_to(&reply.external_id).is_empty());
+        assert_eq!(fake.deleted(), vec![sent.remote_id]);
+        assert_eq!(fake.favourited(), Vec::<String>::new());
+    }
+
+    #[tokio::test]
+    async fn favouriting_a_deleted_post_is_refused_in_plain_words() {
+        let (fake, account, reply) = given_a_reply_in_the_inbox().await;
+        fake.delete_status(&reply.external_id);
+
+        let err = connector()
+            .moderate(&account.account(), &reply.target, ModerationAction::Like)
+            .await
+            .unwrap_err();
+
+        assert!(matches!(err, PublishError::InvalidContent(_)), "{err:?}");
+        assert!(err.to_string().contains("was deleted"), "{err}");
+        assert!(err.to_string().contains("Record not found"), "{err}");
+        assert!(fake.favourited().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_token_without_the_write_permission_is_told_to_reconnect() {
+        let (fake, account, reply) = given_a_reply_in_the_inbox().await;
+        fake.faults().inject(
+            Method::POST,
+            "/api/v1/statuses/",
+            1,
+            Fault::status(
+                403,
+                r#"{"error":"This action is outside the authorized scopes"}"#,
+            ),
+        );
+
+        let err = connector()
+            .moderate(&account.account(), &reply.target, ModerationAction::Like)
+            .await
+            .unwrap_err();
+
+        assert!(matches!(err, PublishError::AuthExpired(_)), "{err:?}");
+        assert!(err.to_string().contains("write:favourites"), "{err}");
+    }
+}

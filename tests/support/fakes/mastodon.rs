@@ -10,6 +10,11 @@
 //! with Mastodon's `Link` header), and every reply is in its thread
 //! (`GET /api/v1/statuses/:id/context`), whether it kept the brand's @mention or not.
 //!
+//! Moderation: the brand favourites statuses (`POST /api/v1/statuses/:id/favourite`, once per
+//! status however often it asks) and deletes its own (`DELETE /api/v1/statuses/:id`; someone
+//! else's or a deleted one is a 404), seen with [`FakeMastodon::favourited`] and
+//! [`FakeMastodon::deleted`].
+//!
 //! Visibility is Mastodon's, seen from the brand (the token) or from anyone (no token): `public`
 //! and `unlisted` statuses are seen by all; a `private` (followers-only) status of someone else
 //! by the brand only when it mentions the brand or the brand follows its author
@@ -252,6 +257,11 @@ struct Mastodon {
     follows: HashSet<String>,
     notification_requests: usize,
     context_requests: usize,
+    /// The statuses the brand favourited, in order, each once (Mastodon keeps one favourite per
+    /// account and status).
+    favourited: Vec<String>,
+    /// The brand's statuses it deleted through the API, in order.
+    deleted: Vec<String>,
     /// The OAuth authorization server's apps, codes and switches (mastodon_oauth.rs).
     oauth: oauth::OAuth,
 }
@@ -294,6 +304,8 @@ impl FakeMastodon {
             follows: HashSet::new(),
             notification_requests: 0,
             context_requests: 0,
+            favourited: Vec::new(),
+            deleted: Vec::new(),
             oauth: oauth::OAuth::default(),
         }));
         let router = Router::new()
@@ -301,7 +313,11 @@ impl FakeMastodon {
             .route("/api/v2/media", post(upload_media))
             .route("/api/v1/media/{id}", get(media_status))
             .route("/api/v1/statuses", post(create_status))
-            .route("/api/v1/statuses/{id}", get(show_status))
+            .route(
+                "/api/v1/statuses/{id}",
+                get(show_status).delete(destroy_status),
+            )
+            .route("/api/v1/statuses/{id}/favourite", post(favourite_status))
             .route("/api/v1/statuses/{id}/context", get(status_context))
             .route("/api/v1/notifications", get(notifications))
             .route(
@@ -655,6 +671,16 @@ impl FakeMastodon {
     /// `GET /api/v1/statuses/:id/context` requests received (answered or refused).
     pub fn context_requests(&self) -> usize {
         self.state.lock().unwrap().context_requests
+    }
+
+    /// The statuses the brand favourited (`POST /api/v1/statuses/:id/favourite`), each once.
+    pub fn favourited(&self) -> Vec<String> {
+        self.state.lock().unwrap().favourited.clone()
+    }
+
+    /// The brand's statuses deleted through `DELETE /api/v1/statuses/:id`, in order.
+    pub fn deleted(&self) -> Vec<String> {
+        self.state.lock().unwrap().deleted.clone()
     }
 }
 
@@ -1312,6 +1338,53 @@ async fn show_status(
         Some(status) if m.can_see(status, true) => Json(m.status_view(status)).into_response(),
         _ => error(StatusCode::NOT_FOUND, "Record not found"),
     }
+}
+
+/// `POST /api/v1/statuses/:id/favourite`: the status, `favourited: true`. Favouriting it again
+/// changes nothing and answers the same; 404 when the status is gone or the brand may not see it.
+async fn favourite_status(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Some(refused) = unauthorized(&headers) {
+        return refused;
+    }
+    let mut m = state.lock().unwrap();
+    if !m.find_status(&id).is_some_and(|s| m.can_see(s, true)) {
+        return error(StatusCode::NOT_FOUND, "Record not found");
+    }
+    if !m.favourited.contains(&id) {
+        m.favourited.push(id.clone());
+        m.counts.entry(id.clone()).or_default().favourites += 1;
+    }
+    let status = m.find_status(&id).expect("the status");
+    let mut view = m.status_view(status);
+    view["favourited"] = json!(true);
+    Json(view).into_response()
+}
+
+/// `DELETE /api/v1/statuses/:id`: deletes one of the brand's statuses and answers it with its
+/// source `text` (for "delete and redraft"). Mastodon looks the id up among the account's own
+/// statuses only: someone else's status, or one already deleted, is its 404 "Record not found".
+async fn destroy_status(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Some(refused) = unauthorized(&headers) {
+        return refused;
+    }
+    let mut m = state.lock().unwrap();
+    let Some(index) = m.statuses.iter().position(|s| s.id == id) else {
+        return error(StatusCode::NOT_FOUND, "Record not found");
+    };
+    let mut view = m.status_json(&m.statuses[index]);
+    view["text"] = json!(m.statuses[index].text);
+    m.statuses.remove(index);
+    m.notifications.retain(|n| n.status_id.as_deref() != Some(id.as_str()));
+    m.deleted.push(id);
+    Json(view).into_response()
 }
 
 /// `GET /api/v1/accounts/:id`: the brand's account or someone else's, public.
