@@ -940,3 +940,273 @@ async fn a_stored_session_is_used_only_for_the_service_that_made_it_and_a_pds_we
         );
     }
 }
+
+/// Moderation: likes as the brand, deleting the brand's replies, and hiding replies through the
+/// thread gate of the brand's post that started the thread.
+mod moderation {
+    use palinsesto::domain::inbox::{Incoming, ReplyTarget, StreamKind};
+    use palinsesto::domain::moderation::ModerationAction;
+    use palinsesto::networks::{Moderate, ReadInbox, ReplyTo};
+
+    use super::*;
+
+    const PUT_RECORD: &str = "/xrpc/com.atproto.repo.putRecord";
+
+    struct World {
+        fake: FakeBluesky,
+        account: TestAccount,
+        /// The brand's post that starts the thread.
+        root: String,
+    }
+
+    /// The brand's post, and people to reply to it.
+    async fn world() -> World {
+        let (fake, account) = given_a_bluesky_channel().await;
+        let root = connector()
+            .publish(&account.context(), &outgoing("Il nuovo menù d'autunno"))
+            .await
+            .unwrap()
+            .remote_id;
+        fake.add_person("ada.test", "Ada", 3);
+        fake.add_person("bob.test", "Bob", 5);
+        World {
+            fake,
+            account,
+            root,
+        }
+    }
+
+    impl World {
+        /// What the inbox reads of `uri`.
+        async fn read(&self, uri: &str) -> Incoming {
+            connector()
+                .read(
+                    &self.account.account(),
+                    StreamKind::Notifications,
+                    None,
+                    &[],
+                )
+                .await
+                .unwrap()
+                .found
+                .into_iter()
+                .find(|i| i.external_id == uri)
+                .unwrap_or_else(|| panic!("{uri} is not in the inbox"))
+        }
+
+        /// A person's reply to the brand's post, as the inbox reads it.
+        async fn reply(&self, person: &str, text: &str) -> ReplyTarget {
+            let (uri, _) = self.fake.reply_as(person, &self.root, text);
+            self.read(&uri).await.target
+        }
+
+        async fn moderate(
+            &self,
+            target: &ReplyTarget,
+            action: ModerationAction,
+        ) -> Result<(), PublishError> {
+            connector()
+                .moderate(&self.account.account(), target, action)
+                .await
+        }
+    }
+
+    #[tokio::test]
+    async fn bluesky_offers_hiding_unhiding_liking_and_deleting() {
+        assert_eq!(
+            connector().actions(),
+            [
+                ModerationAction::Hide,
+                ModerationAction::Unhide,
+                ModerationAction::Like,
+                ModerationAction::DeleteReply
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_reply_is_hidden_then_unhidden_through_the_root_posts_thread_gate() {
+        let w = world().await;
+        let ada = w.reply("ada.test", "Che bello!").await;
+        assert_eq!(ada.root_id.as_deref(), Some(w.root.as_str()));
+
+        for _ in 0..2 {
+            w.moderate(&ada, ModerationAction::Hide).await.unwrap();
+        }
+        assert_eq!(w.fake.hidden_replies(&w.root), vec![ada.id.clone()]);
+        let gate = w.fake.threadgate(&w.root).expect("a thread gate");
+        assert_eq!(gate.rkey, rkey_of(&w.root), "the gate's key is the post's");
+        assert_eq!(gate.value["post"], w.root.as_str());
+        assert!(
+            gate.value.get("allow").is_none(),
+            "replies stay open to everyone: {}",
+            gate.value
+        );
+
+        for _ in 0..2 {
+            w.moderate(&ada, ModerationAction::Unhide).await.unwrap();
+        }
+        assert!(w.fake.hidden_replies(&w.root).is_empty());
+    }
+
+    #[tokio::test]
+    async fn hiding_keeps_the_reply_rules_and_hidden_replies_the_brand_set_itself() {
+        let w = world().await;
+        let ada = w.reply("ada.test", "Primo!").await;
+        let bob = w.reply("bob.test", "Secondo").await;
+        let follower_rule = json!([{"$type": "app.bsky.feed.threadgate#followerRule"}]);
+        w.fake.set_threadgate(
+            &w.root,
+            json!({"allow": follower_rule, "hiddenReplies": [ada.id]}),
+        );
+
+        w.moderate(&bob, ModerationAction::Hide).await.unwrap();
+
+        assert_eq!(
+            w.fake.hidden_replies(&w.root),
+            vec![ada.id.clone(), bob.id.clone()]
+        );
+        let gate = w.fake.threadgate(&w.root).unwrap();
+        assert_eq!(gate.value["allow"], follower_rule);
+    }
+
+    #[tokio::test]
+    async fn a_gate_changed_while_it_was_written_is_read_again_and_nothing_is_lost() {
+        let w = world().await;
+        let ada = w.reply("ada.test", "Uno").await;
+        let bob = w.reply("bob.test", "Due").await;
+        w.moderate(&ada, ModerationAction::Hide).await.unwrap();
+        w.fake.server.faults.inject(
+            Method::POST,
+            PUT_RECORD,
+            1,
+            Fault::status(
+                400,
+                r#"{"error":"InvalidSwap","message":"Record was at bafyreisomethingelse"}"#,
+            ),
+        );
+
+        w.moderate(&bob, ModerationAction::Hide).await.unwrap();
+
+        assert_eq!(
+            w.fake.hidden_replies(&w.root),
+            vec![ada.id.clone(), bob.id.clone()]
+        );
+        assert_eq!(
+            w.fake.server.faults.requests_to(&Method::POST, PUT_RECORD),
+            2,
+            "written again after reading the gate again"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_thread_with_300_hidden_replies_hides_no_more() {
+        let w = world().await;
+        let ada = w.reply("ada.test", "Ancora uno").await;
+        let others: Vec<String> = (0..300)
+            .map(|i| format!("at://did:plc:someone/app.bsky.feed.post/3lhid{i:08}"))
+            .collect();
+        w.fake
+            .set_threadgate(&w.root, json!({"hiddenReplies": others}));
+
+        let err = w.moderate(&ada, ModerationAction::Hide).await.unwrap_err();
+
+        assert!(matches!(err, PublishError::InvalidContent(_)), "{err:?}");
+        assert!(err.to_string().contains("at most 300"), "{err}");
+        assert_eq!(w.fake.hidden_replies(&w.root).len(), 300);
+    }
+
+    #[tokio::test]
+    async fn replies_under_someone_elses_post_and_posts_outside_a_thread_are_not_hidden() {
+        // given Bob's post mentioning the brand, the brand's answer in Bob's thread, and Ada's
+        // reply to the brand's answer there (the thread's root is Bob's post)
+        let w = world().await;
+        let (mention, _) = w.fake.mention_as("bob.test", "che ne dite?");
+        let bobs = w.read(&mention).await.target;
+        let answer = connector()
+            .reply(&w.account.context(), &bobs, &outgoing("Ottimo!"))
+            .await
+            .unwrap();
+        let (ada_uri, _) = w.fake.reply_as("ada.test", &answer.remote_id, "Concordo");
+        let ada = w.read(&ada_uri).await.target;
+        assert_eq!(ada.root_id.as_deref(), Some(mention.as_str()));
+
+        let under_bob = w.moderate(&ada, ModerationAction::Hide).await.unwrap_err();
+        let not_a_reply = w.moderate(&bobs, ModerationAction::Hide).await.unwrap_err();
+
+        assert!(
+            matches!(under_bob, PublishError::InvalidContent(_)),
+            "{under_bob:?}"
+        );
+        assert!(
+            under_bob.to_string().contains("started by someone else"),
+            "{under_bob}"
+        );
+        assert!(
+            matches!(not_a_reply, PublishError::InvalidContent(_)),
+            "{not_a_reply:?}"
+        );
+        assert!(
+            not_a_reply.to_string().contains("only replies"),
+            "{not_a_reply}"
+        );
+        assert_eq!(
+            w.fake.server.faults.requests_to(&Method::POST, PUT_RECORD),
+            0
+        );
+        assert!(w.fake.threadgate(&w.root).is_none());
+    }
+
+    #[tokio::test]
+    async fn a_reply_is_liked_once_however_often_it_is_liked() {
+        let w = world().await;
+        let ada = w.reply("ada.test", "Buonissimo").await;
+
+        for _ in 0..2 {
+            w.moderate(&ada, ModerationAction::Like).await.unwrap();
+        }
+
+        let likes = w.fake.likes();
+        assert_eq!(likes.len(), 1, "{likes:?}");
+        assert_eq!(
+            likes[0].value["subject"],
+            json!({"uri": ada.id, "cid": ada.cid})
+        );
+        assert_eq!(likes[0].value["$type"], "app.bsky.feed.like");
+    }
+
+    #[tokio::test]
+    async fn the_brands_reply_is_deleted_and_deleting_it_again_is_harmless() {
+        let w = world().await;
+        let ada = w.reply("ada.test", "Quando aprite?").await;
+        let sent = connector()
+            .reply(&w.account.context(), &ada, &outgoing("Domani alle 8!"))
+            .await
+            .unwrap();
+        assert_eq!(w.fake.replies_to(&ada.id).len(), 1);
+        let mine = ReplyTarget {
+            id: sent.remote_id.clone(),
+            ..ada.clone()
+        };
+
+        for _ in 0..2 {
+            w.moderate(&mine, ModerationAction::DeleteReply)
+                .await
+                .unwrap();
+        }
+
+        assert!(w.fake.replies_to(&ada.id).is_empty());
+        assert!(
+            w.fake.record(rkey_of(&w.root)).is_some(),
+            "the brand's post stays"
+        );
+        let someone_elses = w
+            .moderate(&ada, ModerationAction::DeleteReply)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(someone_elses, PublishError::InvalidContent(_)),
+            "{someone_elses:?}"
+        );
+    }
+}

@@ -825,7 +825,11 @@ mod moderation {
             assert!(err.to_string().starts_with("Mastodon cannot"), "{err}");
         }
 
-        assert_eq!(fake.faults().requests(), before, "nothing was asked of Mastodon");
+        assert_eq!(
+            fake.faults().requests(),
+            before,
+            "nothing was asked of Mastodon"
+        );
     }
 
     #[tokio::test]

@@ -13,6 +13,14 @@
 //! [`FakeBluesky::quote_as`], ...); the AppView's notifications follow from them as its indexer
 //! makes them (`app.bsky.notification.listNotifications`, `updateSeen`), and threads read back
 //! with `app.bsky.feed.getPostThread`.
+//!
+//! Moderation: besides posts, the brand's repository keeps its likes (`app.bsky.feed.like`) and
+//! thread gates (`app.bsky.feed.threadgate`), created with `createRecord`, written with
+//! `putRecord` (with `swapRecord`'s compare-and-swap), read with `getRecord` and deleted with
+//! `deleteRecord` (which deletes or ensures the record is gone). Stricter than the real PDS here
+//! too: a thread gate must name the brand's post with its own record key, as the lexicon says the
+//! AppView requires (the PDS itself stores any). [`FakeBluesky::hidden_replies`] and
+//! [`FakeBluesky::likes`] show the state.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -34,6 +42,11 @@ pub const APP_PASSWORD: &str = "abcd-efgh-ijkl-mnop";
 pub const DID: &str = "did:plc:brandbrandbrandbrand2345";
 
 const POST: &str = "app.bsky.feed.post";
+const LIKE: &str = "app.bsky.feed.like";
+const THREADGATE: &str = "app.bsky.feed.threadgate";
+/// The threadgate lexicon's limits: `allow` rules and `hiddenReplies`.
+const MAX_GATE_RULES: usize = 5;
+const MAX_HIDDEN_REPLIES: usize = 300;
 const MAX_GRAPHEMES: usize = 300;
 const MAX_TEXT_BYTES: usize = 3000;
 const MAX_IMAGE_BYTES: usize = 1_000_000;
@@ -137,7 +150,10 @@ struct Account {
     /// cid -> (mime type, size)
     blobs: HashMap<String, (String, usize)>,
     uploads: usize,
+    /// The brand's posts.
     records: Vec<StoredRecord>,
+    /// The brand's other records (likes, thread gates), by collection.
+    other_own: HashMap<String, Vec<StoredRecord>>,
     /// Other accounts' handles -> DIDs, for resolveHandle.
     handles: HashMap<String, String>,
     followers: u64,
@@ -177,6 +193,8 @@ impl FakeBluesky {
             .route("/xrpc/com.atproto.repo.uploadBlob", post(upload_blob))
             .route("/xrpc/com.atproto.repo.createRecord", post(create_record))
             .route("/xrpc/com.atproto.repo.getRecord", get(get_record))
+            .route("/xrpc/com.atproto.repo.putRecord", post(put_record))
+            .route("/xrpc/com.atproto.repo.deleteRecord", post(delete_record))
             .route(
                 "/xrpc/com.atproto.identity.resolveHandle",
                 get(resolve_handle),
@@ -541,6 +559,49 @@ impl FakeBluesky {
         self.state.lock().unwrap().thread_requests
     }
 
+    /// The brand's like records, oldest first.
+    pub fn likes(&self) -> Vec<StoredRecord> {
+        self.state.lock().unwrap().collection(LIKE).to_vec()
+    }
+
+    /// The brand's thread gate of its post `root_uri` (the gate's record key is the post's).
+    pub fn threadgate(&self, root_uri: &str) -> Option<StoredRecord> {
+        let rkey = root_uri.rsplit('/').next().unwrap_or_default();
+        self.state
+            .lock()
+            .unwrap()
+            .collection(THREADGATE)
+            .iter()
+            .find(|r| r.rkey == rkey)
+            .cloned()
+    }
+
+    /// The replies the thread gate of the brand's post `root_uri` hides (none without a gate).
+    pub fn hidden_replies(&self, root_uri: &str) -> Vec<String> {
+        self.threadgate(root_uri)
+            .map(|gate| {
+                gate.value["hiddenReplies"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|h| h.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The brand sets the thread gate of its post `root_uri` itself (in the app): `record`'s
+    /// `allow` and `hiddenReplies` as given, `post` and `createdAt` filled in.
+    pub fn set_threadgate(&self, root_uri: &str, mut record: Value) {
+        let rkey = root_uri.rsplit('/').next().unwrap_or_default().to_owned();
+        record["$type"] = json!(THREADGATE);
+        record["post"] = json!(root_uri);
+        record["createdAt"] = json!(now_string());
+        let mut account = self.state.lock().unwrap();
+        validate_threadgate(&rkey, &record).unwrap_or_else(|r| panic!("{}", r.message));
+        account.write_record(THREADGATE, &rkey, record);
+    }
+
     /// Another account, so that mentions of `handle` resolve.
     pub fn add_handle(&self, handle: &str, did: &str) {
         self.state
@@ -704,24 +765,15 @@ async fn create_record(
 ) -> Answer {
     let mut account = state.lock().unwrap();
     authorize(&account, &headers)?;
-    let repo = body["repo"].as_str().unwrap_or_default();
-    if repo != DID && repo != IDENTIFIER {
-        return Err(invalid(format!("Could not find repo: {repo}")));
-    }
-    if body["collection"].as_str() != Some(POST) {
-        return Err(invalid(
-            "this fake PDS only stores app.bsky.feed.post records",
-        ));
-    }
-    let rkey = match body["rkey"].as_str() {
-        Some(rkey) if valid_record_key(rkey) => rkey.to_owned(),
-        Some(_) => return Err(invalid("record key syntax not valid (regex)")),
-        None => format!("3l{:011}", account.records.len()),
-    };
+    let (collection, rkey) = write_target(&body)?;
+    let rkey = rkey.unwrap_or_else(|| format!("3l{:011}", account.collection(collection).len()));
     let record = &body["record"];
-    validate_post(&account, record)?;
-    let uri = format!("at://{DID}/{POST}/{rkey}");
-    if account.records.iter().any(|r| r.rkey == rkey) {
+    validate(&account, collection, &rkey, record)?;
+    if account
+        .collection(collection)
+        .iter()
+        .any(|r| r.rkey == rkey)
+    {
         // The reference PDS's repository tree refuses a second value under a key
         // ("There is already a value at key"), which surfaces as an opaque 500.
         return Err(xrpc_error(
@@ -730,19 +782,200 @@ async fn create_record(
             "Internal Server Error",
         ));
     }
-    let cid = fake_cid("bafyrei", record.to_string().as_bytes());
-    account.records.push(StoredRecord {
-        uri: uri.clone(),
-        rkey,
-        cid: cid.clone(),
-        value: record.clone(),
-    });
+    let written = account.write_record(collection, &rkey, record.clone());
+    Ok(axum::Json(write_answer(&written)))
+}
+
+/// `com.atproto.repo.putRecord`: creates or replaces a record; with `swapRecord`, only over the
+/// record of that CID (`null`: only where there is none), else `InvalidSwap`.
+async fn put_record(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    axum::Json(body): axum::Json<Value>,
+) -> Answer {
+    let mut account = state.lock().unwrap();
+    authorize(&account, &headers)?;
+    let (collection, rkey) = write_target(&body)?;
+    let Some(rkey) = rkey else {
+        return Err(invalid("Input must have the property \"rkey\""));
+    };
+    let record = &body["record"];
+    validate(&account, collection, &rkey, record)?;
+    check_swap(&account, collection, &rkey, &body)?;
+    let written = account.write_record(collection, &rkey, record.clone());
+    Ok(axum::Json(write_answer(&written)))
+}
+
+/// `com.atproto.repo.deleteRecord`: deletes a record, or ensures it does not exist (a record
+/// already gone is answered 200 as well, without a commit).
+async fn delete_record(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    axum::Json(body): axum::Json<Value>,
+) -> Answer {
+    let mut account = state.lock().unwrap();
+    authorize(&account, &headers)?;
+    let (collection, rkey) = write_target(&body)?;
+    let Some(rkey) = rkey else {
+        return Err(invalid("Input must have the property \"rkey\""));
+    };
+    check_swap(&account, collection, &rkey, &body)?;
+    let records = account.collection_mut(collection);
+    let Some(index) = records.iter().position(|r| r.rkey == rkey) else {
+        return Ok(axum::Json(json!({})));
+    };
+    let gone = records.remove(index);
+    if collection == POST {
+        account.notifications.retain(|n| n.uri != gone.uri);
+    }
     Ok(axum::Json(json!({
-        "uri": uri,
-        "cid": cid,
-        "commit": {"cid": fake_cid("bafyrei", uri.as_bytes()), "rev": "3lfakerev2222"},
-        "validationStatus": "valid",
+        "commit": {"cid": fake_cid("bafyrei", format!("delete {}", gone.uri).as_bytes()), "rev": "3lfakerev3333"},
     })))
+}
+
+/// The repository, collection and record key a write names, checked as the PDS does: only the
+/// brand's repository, only the collections this fake stores, a valid key (`None`: none given).
+fn write_target(body: &Value) -> Result<(&str, Option<String>), Refusal> {
+    let repo = body["repo"].as_str().unwrap_or_default();
+    if repo != DID && repo != IDENTIFIER {
+        return Err(invalid(format!("Could not find repo: {repo}")));
+    }
+    let collection = match body["collection"].as_str() {
+        Some(c @ (POST | LIKE | THREADGATE)) => c,
+        _ => {
+            return Err(invalid(
+                "this fake PDS only stores app.bsky.feed.post, like and threadgate records",
+            ));
+        }
+    };
+    let rkey = match body["rkey"].as_str() {
+        Some(rkey) if valid_record_key(rkey) => Some(rkey.to_owned()),
+        Some(_) => return Err(invalid("record key syntax not valid (regex)")),
+        None => None,
+    };
+    Ok((collection, rkey))
+}
+
+/// `swapRecord`, when given: the record's current CID, or `null` for "there is none".
+fn check_swap(
+    account: &Account,
+    collection: &str,
+    rkey: &str,
+    body: &Value,
+) -> Result<(), Refusal> {
+    let Some(swap) = body.get("swapRecord") else {
+        return Ok(());
+    };
+    let current = account
+        .collection(collection)
+        .iter()
+        .find(|r| r.rkey == rkey)
+        .map(|r| r.cid.as_str());
+    if swap.as_str() == current {
+        return Ok(());
+    }
+    Err(xrpc_error(
+        400,
+        "InvalidSwap",
+        &format!("Record was at {}", current.unwrap_or("null")),
+    ))
+}
+
+/// The answer of a write: `{uri, cid, commit, validationStatus}`.
+fn write_answer(written: &StoredRecord) -> Value {
+    json!({
+        "uri": written.uri,
+        "cid": written.cid,
+        "commit": {"cid": fake_cid("bafyrei", written.uri.as_bytes()), "rev": "3lfakerev2222"},
+        "validationStatus": "valid",
+    })
+}
+
+/// The lexicon's checks of a record of `collection` under `rkey`.
+fn validate(
+    account: &Account,
+    collection: &str,
+    rkey: &str,
+    record: &Value,
+) -> Result<(), Refusal> {
+    match collection {
+        POST => validate_post(account, record),
+        LIKE => validate_like(record),
+        _ => validate_threadgate(rkey, record),
+    }
+}
+
+/// The app.bsky.feed.like lexicon: a `subject` strong reference and `createdAt`.
+fn validate_like(record: &Value) -> Result<(), Refusal> {
+    let bad = |what: &str| {
+        Err(invalid(format!(
+            "Invalid app.bsky.feed.like record: {what}"
+        )))
+    };
+    if record["$type"].as_str().is_some_and(|t| t != LIKE) {
+        return bad("Invalid $type: expected app.bsky.feed.like");
+    }
+    let subject = &record["subject"];
+    if !subject["uri"]
+        .as_str()
+        .is_some_and(|u| u.starts_with("at://"))
+        || subject["cid"].as_str().is_none()
+    {
+        return bad("Record/subject must be a strong reference (uri and cid)");
+    }
+    if record["createdAt"].as_str().is_none() {
+        return bad("Record must have the property \"createdAt\"");
+    }
+    Ok(())
+}
+
+/// The app.bsky.feed.threadgate lexicon (`post`, `createdAt`, at most 5 `allow` rules and 300
+/// `hiddenReplies` at-uris), and its rule that the gate's key is its post's, in the same
+/// repository.
+fn validate_threadgate(rkey: &str, record: &Value) -> Result<(), Refusal> {
+    let bad = |what: String| {
+        Err(invalid(format!(
+            "Invalid app.bsky.feed.threadgate record: {what}"
+        )))
+    };
+    if record["$type"].as_str().is_some_and(|t| t != THREADGATE) {
+        return bad("Invalid $type: expected app.bsky.feed.threadgate".into());
+    }
+    let Some(post) = record["post"].as_str() else {
+        return bad("Record must have the property \"post\"".into());
+    };
+    if post != format!("at://{DID}/{POST}/{rkey}") {
+        return bad(format!(
+            "Record/post must be the repository's post with the gate's record key {rkey}"
+        ));
+    }
+    if record["createdAt"].as_str().is_none() {
+        return bad("Record must have the property \"createdAt\"".into());
+    }
+    if let Some(allow) = record.get("allow")
+        && allow.as_array().is_none_or(|a| a.len() > MAX_GATE_RULES)
+    {
+        return bad(format!(
+            "Record/allow must be an array of at most {MAX_GATE_RULES} rules"
+        ));
+    }
+    if let Some(hidden) = record.get("hiddenReplies") {
+        let Some(hidden) = hidden.as_array() else {
+            return bad("Record/hiddenReplies must be an array".into());
+        };
+        if hidden.len() > MAX_HIDDEN_REPLIES {
+            return bad(format!(
+                "Record/hiddenReplies must not have more than {MAX_HIDDEN_REPLIES} elements"
+            ));
+        }
+        if !hidden
+            .iter()
+            .all(|h| h.as_str().is_some_and(|u| u.starts_with("at://")))
+        {
+            return bad("Record/hiddenReplies must hold at-uris".into());
+        }
+    }
+    Ok(())
 }
 
 /// The app.bsky.feed.post lexicon's checks (and the PDS's blob checks), with its wording.
@@ -911,9 +1144,9 @@ async fn get_record(
     let rkey = query.get("rkey").map(String::as_str).unwrap_or_default();
     let uri = format!("at://{DID}/{collection}/{rkey}");
     match account
-        .records
+        .collection(collection)
         .iter()
-        .find(|r| collection == POST && r.rkey == rkey)
+        .find(|r| r.rkey == rkey)
     {
         Some(r) => Ok(axum::Json(
             json!({"uri": r.uri, "cid": r.cid, "value": r.value}),
@@ -960,6 +1193,39 @@ fn not_found_post(uri: &str) -> Value {
 }
 
 impl Account {
+    /// The brand's records of `collection`: its posts, or its likes or thread gates.
+    fn collection(&self, collection: &str) -> &[StoredRecord] {
+        if collection == POST {
+            &self.records
+        } else {
+            self.other_own.get(collection).map_or(&[], Vec::as_slice)
+        }
+    }
+
+    fn collection_mut(&mut self, collection: &str) -> &mut Vec<StoredRecord> {
+        if collection == POST {
+            &mut self.records
+        } else {
+            self.other_own.entry(collection.to_owned()).or_default()
+        }
+    }
+
+    /// Stores `record` under `rkey` in the brand's `collection`, replacing the one there.
+    fn write_record(&mut self, collection: &str, rkey: &str, record: Value) -> StoredRecord {
+        let written = StoredRecord {
+            uri: format!("at://{DID}/{collection}/{rkey}"),
+            rkey: rkey.to_owned(),
+            cid: fake_cid("bafyrei", record.to_string().as_bytes()),
+            value: record,
+        };
+        let records = self.collection_mut(collection);
+        match records.iter_mut().find(|r| r.rkey == rkey) {
+            Some(existing) => *existing = written.clone(),
+            None => records.push(written.clone()),
+        }
+        written
+    }
+
     fn actor(&self, did: &str) -> Option<&PublicActor> {
         self.actors.iter().find(|a| a.did == did)
     }

@@ -1382,7 +1382,8 @@ async fn destroy_status(
     let mut view = m.status_json(&m.statuses[index]);
     view["text"] = json!(m.statuses[index].text);
     m.statuses.remove(index);
-    m.notifications.retain(|n| n.status_id.as_deref() != Some(id.as_str()));
+    m.notifications
+        .retain(|n| n.status_id.as_deref() != Some(id.as_str()));
     m.deleted.push(id);
     Json(view).into_response()
 }

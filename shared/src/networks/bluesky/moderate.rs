@@ -254,7 +254,11 @@ mod tests {
         assert!(AtUri::brands_post("at://did:plc:brand/app.bsky.feed.post/3lk2", did).is_some());
         assert!(AtUri::brands_post("at://did:plc:other/app.bsky.feed.post/3lk2", did).is_none());
         assert!(AtUri::brands_post("at://did:plc:brand/app.bsky.feed.like/3lk2", did).is_none());
-        for bad in ["https://bsky.app/x", "at://did:plc:brand/app.bsky.feed.post", "at://a/b/c/d"] {
+        for bad in [
+            "https://bsky.app/x",
+            "at://did:plc:brand/app.bsky.feed.post",
+            "at://a/b/c/d",
+        ] {
             assert!(AtUri::parse(bad).is_none(), "{bad}");
         }
     }
