@@ -247,7 +247,7 @@ async fn a_person_is_recorded_on_first_contact_kept_up_to_date_tagged_and_listed
     expected.sort();
     assert_eq!(everyone, expected);
     let vips = viewer.get("/v1/people?tag=VIP").await;
-    assert_eq!(ids(&vips.body["items"]), [ada.clone()], "{}", vips.body);
+    assert_eq!(ids(&vips.body["items"]), [ada.as_str()], "{}", vips.body);
     let none = viewer.get("/v1/people?tag=detractor").await;
     assert_eq!(none.body["items"], json!([]));
     viewer.get("/v1/people/not-an-id").await.problem(404);
@@ -326,7 +326,12 @@ async fn linking_a_handle_merges_the_record_the_brand_had_for_it() {
     // one record left, with all three interactions under it
     m.get(&format!("/v1/people/{other}")).await.problem(404);
     let people = m.get("/v1/people").await;
-    assert_eq!(ids(&people.body["items"]), [ada.clone()], "{}", people.body);
+    assert_eq!(
+        ids(&people.body["items"]),
+        [ada.as_str()],
+        "{}",
+        people.body
+    );
     let merged = person(&m, &ada).await;
     let mut recent: Vec<String> = merged.body["recent"]
         .as_array()
