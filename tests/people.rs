@@ -368,6 +368,18 @@ async fn an_export_holds_the_person_and_all_they_said_and_is_audited() {
         .as_str()
         .unwrap()
         .to_owned();
+    let dm_id = interaction(&desk, &dm).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let note = desk
+        .manager()
+        .post(
+            &format!("/v1/inbox/{dm_id}/notes"),
+            json!({"text": "sent the voucher by post"}),
+        )
+        .await;
+    assert_eq!(note.status.as_u16(), 201, "{}", note.body);
     let path = format!("/v1/people/{ada}/export");
     for role in ["viewer", "editor"] {
         desk.app.client("acme", role).get(&path).await.problem(403);
@@ -385,6 +397,11 @@ async fn an_export_holds_the_person_and_all_they_said_and_is_audited() {
         .find(|i| i["external_id"] == dm.as_str())
         .expect("the direct message is exported");
     assert_eq!(direct["kind"], "direct_message");
+    assert_eq!(
+        direct["notes"][0]["text"], "sent the voucher by post",
+        "the team's notes go with it: {direct}"
+    );
+    assert!(direct["replies"].is_array(), "{direct}");
     assert!(
         direct["text"]
             .as_str()

@@ -744,8 +744,12 @@ pub async fn check_reply_rules(
         .ok_or(ServiceError::NotFound("channel"))?;
     // The messaging window starts at the person's last message on this channel.
     let mut last_from_person = interaction.created_at;
-    if let Some(person) = interaction.person
-        && let Some(p) = store.get_person(brand, &person).await?
+    // Found by the author's account, not the interaction's person id: a manager may have
+    // linked that record into another since.
+    let author = &interaction.author;
+    if let Some(p) = store
+        .find_person(brand, interaction.network, &author.id, &author.handle)
+        .await?
         && let Some(at) = p.last_direct.get(&interaction.channel)
     {
         last_from_person = last_from_person.max(*at);

@@ -8,10 +8,11 @@ use serde_json::json;
 
 use super::{Ports, ServiceError, check_version};
 use crate::domain::audit::{AuditEntry, action};
-use crate::domain::inbox::Interaction;
+use crate::domain::inbox::{Interaction, OutgoingReply};
 use crate::domain::people::{Person, PersonPatch, suppression_key, suppression_names};
 use crate::domain::{Actor, DomainError, Network, Permission, PersonId};
 use crate::store::audit::audit_write;
+use crate::store::inbox::Note;
 use crate::store::people::PeoplePage;
 use crate::store::{ListError, Store, StoreError};
 
@@ -30,8 +31,17 @@ pub struct PersonDetail {
 #[derive(Debug, Clone, Serialize)]
 pub struct PersonExport {
     pub person: Person,
-    pub interactions: Vec<Interaction>,
+    pub interactions: Vec<ExportedInteraction>,
     pub exported_at: jiff::Timestamp,
+}
+
+/// One of the person's interactions with what the brand wrote about it and in answer to it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExportedInteraction {
+    #[serde(flatten)]
+    pub interaction: Interaction,
+    pub notes: Vec<Note>,
+    pub replies: Vec<OutgoingReply>,
 }
 
 #[derive(Clone)]
@@ -169,10 +179,26 @@ impl PeopleService {
     pub async fn export(&self, actor: &Actor, id: &PersonId) -> Result<PersonExport, ServiceError> {
         actor.require(Permission::ManageInbox)?;
         let person = self.load(actor, id).await?;
-        let interactions = self
+        let found = self
             .store()
             .person_interactions(&actor.brand, &person, MAX_EXPORT_INTERACTIONS)
             .await?;
+        let mut interactions = Vec::with_capacity(found.len());
+        for interaction in found {
+            let notes = self
+                .store()
+                .list_notes(&actor.brand, &interaction.id)
+                .await?;
+            let replies = self
+                .store()
+                .replies_of(&actor.brand, &interaction.id)
+                .await?;
+            interactions.push(ExportedInteraction {
+                interaction,
+                notes,
+                replies,
+            });
+        }
         let now = self.ports.clock.now();
         let audit = self.audit(
             actor,

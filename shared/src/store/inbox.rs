@@ -138,7 +138,9 @@ struct ReplyGuard {
 
 fn reply_guard_sk(reply: &OutgoingReply) -> String {
     let media: Vec<String> = reply.media.iter().map(ToString::to_string).collect();
-    let what = format!("{}\u{1f}{}", reply.text, media.join(","));
+    // A private reply and a public one with the same words are two answers.
+    let private = if reply.private { "\u{1f}private" } else { "" };
+    let what = format!("{}\u{1f}{}{private}", reply.text, media.join(","));
     format!("RPG#{}#{}", reply.interaction, secret_hash(&what))
 }
 
