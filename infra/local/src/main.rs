@@ -301,7 +301,9 @@ async fn serve(
                 // What the networks pushed to /hooks/... is taken in within a tick.
                 inbox.take_pushed().await?;
                 inbox.check_response_targets().await?;
-                inbox.send_replies().await.map(|_| ())
+                inbox.send_replies().await?;
+                // Hides, likes and deletions the team asked for are done at the network too.
+                inbox.moderate_due().await.map(|_| ())
             }
         },
     ));

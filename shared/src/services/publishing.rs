@@ -524,6 +524,9 @@ impl PublishingService {
                 .await
             {
                 Ok(saved) => {
+                    if matches!(outcome, Outcome::Published { .. }) {
+                        self.poll_inbox_soon(&job.brand, &job.channel_id).await;
+                    }
                     let target = saved
                         .targets
                         .iter()
@@ -569,6 +572,31 @@ impl PublishingService {
             *published_at,
         );
         Ok(vec![self.store().tracker_write(&job.brand, &tracker)?])
+    }
+
+    /// A channel that was quiet is busy once it publishes: its inbox streams, which a quiet
+    /// channel's last poll put up to 15 minutes away, become due now, so the first answers to
+    /// the post are read at the busy cadence. Best effort: the publication is recorded already,
+    /// and a stream the worker moved meanwhile keeps its new time.
+    async fn poll_inbox_soon(&self, brand: &BrandId, channel: &ChannelId) {
+        let now = self.ports.clock.now();
+        let streams = match self.store().channel_streams(brand, channel).await {
+            Ok(streams) => streams,
+            Err(e) => {
+                tracing::warn!(brand = %brand, channel = %channel, error = %e, "the channel's inbox streams could not be read; they keep their next poll");
+                return;
+            }
+        };
+        for mut stream in streams.into_iter().filter(|s| s.next_poll > now) {
+            let version = stream.version;
+            stream.next_poll = now;
+            match self.store().put_stream(brand, &stream, Some(version)).await {
+                Ok(()) | Err(StoreError::Conflict { .. }) => {}
+                Err(e) => {
+                    tracing::warn!(brand = %brand, channel = %channel, error = %e, "an inbox stream could not be brought forward; it keeps its next poll");
+                }
+            }
+        }
     }
 
     /// Marks the channel as needing a reconnect and tells the brand, once.

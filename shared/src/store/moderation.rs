@@ -2,7 +2,7 @@
 //!
 //! | item       | pk          | sk                        | notes |
 //! |------------|-------------|---------------------------|-------|
-//! | moderation | `B#{brand}` | `MOD#{interaction}#{id}`  | due: `MDUE#0` / `{next}#{brand}#{interaction}#{id}` while pending; TTL: the brand's retention |
+//! | moderation | `B#{brand}` | `MOD#{interaction}#{id}`  | due: `MODDUE#0` / `{next}#{brand}#{interaction}#{id}` while pending; TTL: the brand's retention |
 //!
 //! Erasing an interaction erases its requests with it (`store::inbox`).
 
@@ -13,7 +13,8 @@ use super::{Condition, Index, IndexKey, Item, KeyRange, Query, Store, StoreError
 use crate::domain::moderation::{Moderation, ModerationState};
 use crate::domain::{BrandId, InteractionId};
 
-const DUE_PK: &str = "MDUE#0";
+// Not `MDUE#`: the metrics trackers' due partitions are `MDUE#0..3`.
+const DUE_PK: &str = "MODDUE#0";
 
 fn moderation_sk(m: &Moderation) -> String {
     format!("MOD#{}#{}", m.interaction, m.id)

@@ -81,6 +81,8 @@ pub struct Faults {
     /// Added before every request is handled, in microseconds (0: none).
     latency_micros: Arc<AtomicU64>,
     requests: Arc<AtomicUsize>,
+    /// Each request's method and path, in the order they came.
+    seen: Arc<Mutex<Vec<(Method, String)>>>,
 }
 
 impl Faults {
@@ -108,6 +110,17 @@ impl Faults {
     /// Requests this fake has received so far, whatever their answer.
     pub fn requests(&self) -> usize {
         self.requests.load(Ordering::Relaxed)
+    }
+
+    /// Requests so far with this method whose path contains `path_part`: how many times a
+    /// process read one edge (its polls), seen from the network's side.
+    pub fn requests_to(&self, method: &Method, path_part: &str) -> usize {
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(m, path)| m == method && path.contains(path_part))
+            .count()
     }
 
     fn latency(&self) -> Duration {
@@ -168,6 +181,11 @@ async fn inject(
     next: Next,
 ) -> Response {
     faults.requests.fetch_add(1, Ordering::Relaxed);
+    faults
+        .seen
+        .lock()
+        .unwrap()
+        .push((request.method().clone(), request.uri().path().to_owned()));
     let latency = faults.latency();
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;

@@ -26,7 +26,18 @@ pub fn serve(data: &Path, port: u16) -> (Child, Vec<String>) {
 
 /// `serve` with more arguments (`--demo`), waiting up to two minutes for it to be ready.
 pub fn serve_with(data: &Path, port: u16, more: &[&str]) -> (Child, Vec<String>) {
-    let (child, _, lines) = serve_logging(data, port, more, "warn");
+    serve_with_env(data, port, more, &[])
+}
+
+/// `serve_with`, the child also given the environment variables `env` (network API bases,
+/// `META_VERIFY_TOKEN`, `PUBLIC_BASE_URL`, ...).
+pub fn serve_with_env(
+    data: &Path,
+    port: u16,
+    more: &[&str],
+    env: &[(&str, &str)],
+) -> (Child, Vec<String>) {
+    let (child, _, lines) = serve_logging_env(data, port, more, "warn", env);
     (child, lines)
 }
 
@@ -38,11 +49,23 @@ pub fn serve_logging(
     more: &[&str],
     log: &str,
 ) -> (Child, BufReader<ChildStdout>, Vec<String>) {
+    serve_logging_env(data, port, more, log, &[])
+}
+
+/// `serve_logging` with the environment variables `env` set for the child.
+pub fn serve_logging_env(
+    data: &Path,
+    port: u16,
+    more: &[&str],
+    log: &str,
+    env: &[(&str, &str)],
+) -> (Child, BufReader<ChildStdout>, Vec<String>) {
     let mut child = Command::new(BIN)
         .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--data"])
         .arg(data)
         .args(more)
         .env("RUST_LOG", log)
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
