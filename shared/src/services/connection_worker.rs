@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use super::channels::mark_needs_reconnect;
 use super::hooks::HookSettings;
-use super::publishing::StoreCredentials;
+use super::store_credentials::StoreCredentials;
 use super::subscriptions::Subscriptions;
 use super::{Ports, ServiceError};
 use crate::domain::channel::ReconnectReason;

@@ -8,7 +8,7 @@ use jiff::SignedDuration;
 use super::ServiceError;
 use super::channels::mark_needs_reconnect;
 use super::inbox_worker::{InboxTickReport, InboxWorker};
-use super::publishing::StoreCredentials;
+use super::store_credentials::StoreCredentials;
 use crate::domain::inbox::{ReplyState, ReplyTarget};
 use crate::domain::moderation::{
     MAX_MODERATION_ATTEMPTS, Moderation, ModerationAction, ModerationState,

@@ -9,7 +9,7 @@ use jiff::SignedDuration;
 
 use super::ServiceError;
 use super::inbox_worker::{InboxTickReport, InboxWorker};
-use super::publishing::StoreCredentials;
+use super::store_credentials::StoreCredentials;
 use crate::domain::ChannelStatus;
 use crate::domain::inbox::{Incoming, NativeReply};
 use crate::networks::{Account, PublishError};

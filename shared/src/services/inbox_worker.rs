@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::channels::mark_needs_reconnect;
 use super::inbox::check_reply_rules;
 use super::preflight::Preflight;
-use super::publishing::StoreCredentials;
+use super::store_credentials::StoreCredentials;
 use super::{Ports, ServiceError};
 use crate::domain::inbox::{
     BUSY_WINDOW, InboxStream, Incoming, Interaction, MAX_REPLY_ATTEMPTS, NativeReply, PollCadence,

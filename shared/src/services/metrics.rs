@@ -14,7 +14,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::channels::mark_needs_reconnect;
-use super::publishing::StoreCredentials;
+use super::store_credentials::StoreCredentials;
 use super::{Ports, ServiceError};
 use crate::domain::metrics::{Snapshot, Subject, Tracker};
 use crate::domain::{Actor, BrandId, ChannelId, CompetitorId, Permission, PostId, TargetState};

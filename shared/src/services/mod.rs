@@ -24,6 +24,7 @@ pub mod publishing;
 pub mod rate_limits;
 pub mod relay;
 pub mod reports;
+pub mod store_credentials;
 pub mod subscriptions;
 pub mod webhooks;
 

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use jiff::SignedDuration;
 use serde_json::Value;
 
-use super::publishing::StoreCredentials;
+use super::store_credentials::StoreCredentials;
 use super::{Ports, ServiceError};
 use crate::domain::{BrandId, Channel, Network};
 use crate::networks::telegram::subscribe::{WEBHOOK_SET, WEBHOOK_SETTING};
