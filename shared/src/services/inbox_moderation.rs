@@ -7,8 +7,7 @@ use jiff::SignedDuration;
 
 use super::ServiceError;
 use super::channels::mark_needs_reconnect;
-use super::inbox_worker::{InboxTickReport, InboxWorker};
-use super::store_credentials::StoreCredentials;
+use super::inbox_worker::{InboxTickReport, InboxWorker, OnChannel};
 use crate::domain::inbox::{ReplyState, ReplyTarget};
 use crate::domain::moderation::{
     MAX_MODERATION_ATTEMPTS, Moderation, ModerationAction, ModerationState,
@@ -141,18 +140,12 @@ impl InboxWorker {
 
     /// The call on the network.
     async fn act(&self, brand: &BrandId, m: &Moderation) -> Result<(), PublishError> {
-        let store = self.store();
-        let failed = |e: StoreError| PublishError::Transient(e.to_string());
-        let interaction = store
-            .get_interaction(brand, &m.interaction)
-            .await
-            .map_err(failed)?
-            .ok_or_else(|| PublishError::InvalidContent("the interaction is gone".into()))?;
-        let channel = store
-            .get_channel(brand, &m.channel)
-            .await
-            .map_err(failed)?
-            .ok_or_else(|| PublishError::Misconfigured("the channel is gone".into()))?;
+        let OnChannel {
+            interaction,
+            channel,
+            credentials,
+            sink,
+        } = self.on_channel(brand, &m.interaction, &m.channel).await?;
         let moderator = self
             .ports
             .connectors
@@ -160,10 +153,11 @@ impl InboxWorker {
             .map_err(|e| PublishError::Misconfigured(e.0))?;
         let target = match (m.action, m.reply) {
             (ModerationAction::DeleteReply, Some(reply)) => {
-                let reply = store
+                let reply = self
+                    .store()
                     .get_reply(brand, &m.interaction, &reply)
                     .await
-                    .map_err(failed)?
+                    .map_err(|e| PublishError::Transient(e.to_string()))?
                     .ok_or_else(|| PublishError::InvalidContent("the reply is gone".into()))?;
                 let ReplyState::Sent { remote_id, .. } = reply.state else {
                     return Err(PublishError::InvalidContent(
@@ -172,27 +166,10 @@ impl InboxWorker {
                 };
                 ReplyTarget {
                     id: remote_id,
-                    chat: interaction.target.chat.clone(),
                     ..interaction.target.clone()
                 }
             }
             _ => interaction.target.clone(),
-        };
-        let credentials = store
-            .get_credentials(brand, &channel.id)
-            .await
-            .map_err(failed)?
-            .ok_or_else(|| {
-                PublishError::AuthExpired(format!(
-                    "the channel \"{}\" is not connected",
-                    channel.name
-                ))
-            })?;
-        let sink = StoreCredentials {
-            store: store.clone(),
-            brand: brand.clone(),
-            channel: channel.id,
-            network: channel.network,
         };
         let account = Account::new(brand, &channel, &credentials, &sink)?;
         moderator.moderate(&account, &target, m.action).await

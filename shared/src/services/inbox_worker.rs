@@ -23,7 +23,9 @@ use crate::domain::inbox_settings::InboxSettings;
 use crate::domain::inbox_stats::{deadline, needs_answer};
 use crate::domain::people::{Person, suppression_keys};
 use crate::domain::post::TargetState;
-use crate::domain::{BrandId, Channel, ChannelStatus, PostId, ReconnectReason};
+use crate::domain::{
+    BrandId, Channel, ChannelId, ChannelStatus, Credentials, InteractionId, PostId, ReconnectReason,
+};
 use crate::domain_events::DomainEvent;
 use crate::networks::{Account, MediaFiles, Outgoing, PublishContext, PublishError, ReadBack};
 use crate::store::inbox::SlaWatch;
@@ -64,6 +66,14 @@ pub struct InboxWorker {
     preflight: Preflight,
     media: Arc<dyn MediaFiles>,
     cadence: PollCadence,
+}
+
+/// An interaction, its channel and what acts as the channel's account.
+pub(super) struct OnChannel {
+    pub interaction: Interaction,
+    pub channel: Channel,
+    pub credentials: Credentials,
+    pub sink: StoreCredentials,
 }
 
 /// The brand's recent posts on a channel: their network ids, and the post each is.
@@ -594,30 +604,26 @@ impl InboxWorker {
         self.settle(brand, claimed, outcome, retention).await
     }
 
-    /// One attempt at the network, after a read-back when `verify_first`.
-    async fn attempt(
+    /// What acting on an interaction's channel needs, read from the store; a part that is gone
+    /// is the plain failure of the action.
+    pub(super) async fn on_channel(
         &self,
         brand: &BrandId,
-        reply: &crate::domain::inbox::OutgoingReply,
-        verify_first: bool,
-    ) -> Result<crate::networks::Published, PublishError> {
+        interaction: &InteractionId,
+        channel: &ChannelId,
+    ) -> Result<OnChannel, PublishError> {
         let store = self.store();
         let failed = |e: StoreError| PublishError::Transient(e.to_string());
         let interaction = store
-            .get_interaction(brand, &reply.interaction)
+            .get_interaction(brand, interaction)
             .await
             .map_err(failed)?
             .ok_or_else(|| PublishError::InvalidContent("the interaction is gone".into()))?;
         let channel = store
-            .get_channel(brand, &reply.channel)
+            .get_channel(brand, channel)
             .await
             .map_err(failed)?
             .ok_or_else(|| PublishError::Misconfigured("the channel is gone".into()))?;
-        let replier = self
-            .ports
-            .connectors
-            .replier(channel.network)
-            .map_err(|e| PublishError::Misconfigured(e.0))?;
         let credentials = store
             .get_credentials(brand, &channel.id)
             .await
@@ -628,6 +634,42 @@ impl InboxWorker {
                     channel.name
                 ))
             })?;
+        let sink = StoreCredentials {
+            store: store.clone(),
+            brand: brand.clone(),
+            channel: channel.id,
+            network: channel.network,
+        };
+        Ok(OnChannel {
+            interaction,
+            channel,
+            credentials,
+            sink,
+        })
+    }
+
+    /// One attempt at the network, after a read-back when `verify_first`.
+    async fn attempt(
+        &self,
+        brand: &BrandId,
+        reply: &crate::domain::inbox::OutgoingReply,
+        verify_first: bool,
+    ) -> Result<crate::networks::Published, PublishError> {
+        let store = self.store();
+        let failed = |e: StoreError| PublishError::Transient(e.to_string());
+        let OnChannel {
+            interaction,
+            channel,
+            credentials,
+            sink,
+        } = self
+            .on_channel(brand, &reply.interaction, &reply.channel)
+            .await?;
+        let replier = self
+            .ports
+            .connectors
+            .replier(channel.network)
+            .map_err(|e| PublishError::Misconfigured(e.0))?;
         let mut media = Vec::new();
         for id in &reply.media {
             media.push(
@@ -669,12 +711,6 @@ impl InboxWorker {
         if !problems.is_empty() {
             return Err(PublishError::InvalidContent(problems.join("; ")));
         }
-        let sink = StoreCredentials {
-            store: store.clone(),
-            brand: brand.clone(),
-            channel: channel.id,
-            network: channel.network,
-        };
         let account = Account::new(brand, &channel, &credentials, &sink)?;
         let ctx = PublishContext {
             account,
