@@ -389,7 +389,11 @@ async fn a_channel_shows_the_scopes_its_account_was_not_granted_and_what_they_bl
         .clone();
     assert_eq!(
         mastodon["scopes"],
-        json!([{"capability": "publish", "scope": "write"}, {"capability": "metrics", "scope": "read"}])
+        json!([
+            {"capability": "publish", "scope": "write"},
+            {"capability": "metrics", "scope": "read"},
+            {"capability": "moderation", "scope": "write"}
+        ])
     );
     assert!(
         mastodon["capabilities"]
