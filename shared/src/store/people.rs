@@ -108,7 +108,19 @@ impl Store {
         {
             return Ok(Some(p));
         }
-        self.linked(brand, &by_handle_sk(network, handle)).await
+        // A handle alone identifies only one a manager linked before it wrote: two accounts of
+        // two servers may share a handle without being one person.
+        let folded = PersonHandle::folded(handle);
+        Ok(self
+            .linked(brand, &by_handle_sk(network, handle))
+            .await?
+            .filter(|p| {
+                p.handles.iter().any(|h| {
+                    h.network == network
+                        && h.author_id.is_none()
+                        && PersonHandle::folded(&h.handle) == folded
+                })
+            }))
     }
 
     /// The person a manager or a message linked `handle` to on `network`.
@@ -140,17 +152,19 @@ impl Store {
             condition: before.map_or(Condition::Absent, Condition::Version),
         }];
         let link = Link { person: person.id };
+        // Two accounts may share a handle (on two servers): each link is written once.
+        let mut sks = std::collections::BTreeSet::new();
         for h in &person.handles {
-            let mut sks = vec![by_handle_sk(h.network, &h.handle)];
+            sks.insert(by_handle_sk(h.network, &h.handle));
             if let Some(id) = &h.author_id {
-                sks.push(by_author_sk(h.network, id));
+                sks.insert(by_author_sk(h.network, id));
             }
-            for sk in sks {
-                writes.push(Write::Put {
-                    item: encode(keys::brand_pk(brand), sk, 1, vec![], &link)?,
-                    condition: Condition::Any,
-                });
-            }
+        }
+        for sk in sks {
+            writes.push(Write::Put {
+                item: encode(keys::brand_pk(brand), sk, 1, vec![], &link)?,
+                condition: Condition::Any,
+            });
         }
         Ok(writes)
     }
@@ -372,12 +386,14 @@ impl Store {
             sk: person_sk(&person.id),
             condition: Condition::Version(person.version),
         }];
+        let mut links = std::collections::BTreeSet::new();
         for h in &person.handles {
-            last.push(delete(by_handle_sk(h.network, &h.handle)));
+            links.insert(by_handle_sk(h.network, &h.handle));
             if let Some(id) = &h.author_id {
-                last.push(delete(by_author_sk(h.network, id)));
+                links.insert(by_author_sk(h.network, id));
             }
         }
+        last.extend(links.into_iter().map(delete));
         last.extend(also);
         self.items().write(last).await?;
         Ok(erased)
