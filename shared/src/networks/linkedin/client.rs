@@ -98,7 +98,10 @@ impl<'a> Session<'a> {
     ) -> Result<Response, PublishError> {
         match self.send_allowing(step, &[], build).await? {
             Some(response) => Ok(response),
-            None => unreachable!("no status is allowed"),
+            // Only an allowed status answers `None`, and none is allowed here.
+            None => Err(PublishError::Transient(format!(
+                "{NETWORK} gave an answer the connector does not expect"
+            ))),
         }
     }
 
