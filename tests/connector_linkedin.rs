@@ -1033,3 +1033,48 @@ mod inbox {
         assert_eq!(challenge["challengeResponse"].as_str().unwrap().len(), 64);
     }
 }
+
+#[tokio::test]
+async fn a_page_is_subscribed_to_the_deployments_webhook_as_its_administrator_and_unsubscribed() {
+    use palinsesto::networks::{Callback, Subscribe};
+    let li = FakeLinkedin::start().await;
+    let account = account(&li, li.credentials()).await;
+    let callback = Callback {
+        url: "https://api.example.com/hooks/linkedin",
+        secret: None,
+        registration: Some("424242"),
+    };
+    let made = connector(&li)
+        .subscribe(&account.account(), &callback)
+        .await
+        .unwrap();
+    assert_eq!(made.account, fake::AUTHOR);
+    let subscriptions = li.event_subscriptions();
+    assert_eq!(subscriptions.len(), 1, "{subscriptions:?}");
+    let (key, webhook) = subscriptions.iter().next().unwrap();
+    assert_eq!(webhook, callback.url);
+    // the member named by the page's administrator role, the page and the app
+    assert!(key.contains(&format!("user:{}", fake::MEMBER)), "{key}");
+    assert!(key.contains(&format!("entity:{}", fake::AUTHOR)), "{key}");
+    assert!(
+        key.contains("developerApplication:urn:li:developerApplication:424242"),
+        "{key}"
+    );
+    connector(&li)
+        .unsubscribe(&account.account(), &made, &callback)
+        .await
+        .unwrap();
+    assert!(li.event_subscriptions().is_empty());
+    // undoing it again is harmless
+    connector(&li)
+        .unsubscribe(&account.account(), &made, &callback)
+        .await
+        .unwrap();
+    // a page the member no longer administers is refused in plain words
+    li.set_organizations(Vec::new());
+    let err = connector(&li)
+        .subscribe(&account.account(), &callback)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("no longer administers"), "{err}");
+}

@@ -1192,3 +1192,55 @@ mod inbox {
         );
     }
 }
+
+#[tokio::test]
+async fn the_account_is_subscribed_to_the_deployments_webhook_per_event_and_unsubscribed() {
+    use palinsesto::networks::{Callback, Subscribe};
+    let x = FakeX::start().await;
+    let account = account(x.credentials()).await;
+    let callback = Callback {
+        url: "https://api.example.com/hooks/x",
+        secret: None,
+        registration: Some("webhook-77"),
+    };
+    let made = connector(&x)
+        .subscribe(&account.account(), &callback)
+        .await
+        .unwrap();
+    assert_eq!(made.account, fake::USER_ID);
+    let subscriptions = x.activity_subscriptions();
+    let events: Vec<&str> = subscriptions.iter().map(|s| s.1.as_str()).collect();
+    assert_eq!(
+        events,
+        [
+            "post.mention.create",
+            "post.reply.create",
+            "post.quote.create"
+        ]
+    );
+    assert!(
+        subscriptions
+            .iter()
+            .all(|s| s.2 == fake::USER_ID && s.3 == "webhook-77"),
+        "{subscriptions:?}"
+    );
+    assert_eq!(made.remote.len(), 3);
+    connector(&x)
+        .unsubscribe(&account.account(), &made, &callback)
+        .await
+        .unwrap();
+    assert!(x.activity_subscriptions().is_empty());
+    // without the deployment's webhook id nothing is made, in plain words
+    let err = connector(&x)
+        .subscribe(
+            &account.account(),
+            &Callback {
+                registration: None,
+                ..callback
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("X_WEBHOOK_ID"), "{err}");
+    assert!(x.activity_subscriptions().is_empty());
+}

@@ -223,6 +223,8 @@ struct LinkedinState {
     organizations: Vec<FakeOrganization>,
     /// Reactions as `(actor, root, reactionType)`.
     reactions: Vec<(String, String, String)>,
+    /// Event subscriptions by key (decoded), with their webhook URL.
+    event_subscriptions: HashMap<String, String>,
 }
 
 type Shared = Arc<Mutex<LinkedinState>>;
@@ -269,6 +271,7 @@ impl FakeLinkedin {
             refresh_clients: Vec::new(),
             organizations: vec![FakeOrganization::new(ORGANIZATION_ID, "Acme", "acme")],
             reactions: Vec::new(),
+            event_subscriptions: HashMap::new(),
         }));
         let rest = Router::new()
             .route("/rest/posts", post(create_post).get(posts_by_author))
@@ -291,6 +294,10 @@ impl FakeLinkedin {
             .route("/rest/memberCreatorPostAnalytics", get(member_analytics))
             .route("/rest/networkSizes/{urn}", get(network_size))
             .route("/rest/organizationAcls", get(organization_acls))
+            .route(
+                "/rest/eventSubscriptions/{key}",
+                put(put_event_subscription).delete(delete_event_subscription),
+            )
             .route("/rest/organizations/{id}", get(organization))
             .layer(middleware::from_fn_with_state(state.clone(), rest_rules));
         let router = Router::new()
@@ -357,6 +364,11 @@ impl FakeLinkedin {
         if enabled {
             s.refresh_clients.push(client_id.to_owned());
         }
+    }
+
+    /// The event subscriptions made, by key (decoded), with their webhook URL.
+    pub fn event_subscriptions(&self) -> HashMap<String, String> {
+        lock(&self.state).event_subscriptions.clone()
     }
 
     /// The organization pages the member administers (by default [`AUTHOR`]'s, "Acme").
@@ -1468,6 +1480,39 @@ async fn userinfo(State(state): State<Shared>, headers: HeaderMap) -> Response {
         answer["email_verified"] = json!(true);
     }
     axum::Json(answer).into_response()
+}
+
+/// `PUT /rest/eventSubscriptions/(developerApplication:…,user:…,entity:…,eventType:…)` with
+/// `{"webhook": url}`: the member must administer the entity and be the key's user.
+async fn put_event_subscription(
+    State(state): State<Shared>,
+    Path(key): Path<String>,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    let mut s = lock(&state);
+    let administers = s
+        .organizations
+        .iter()
+        .any(|o| key.contains(&format!("entity:urn:li:organization:{}", o.id)));
+    if !key.contains(&format!("user:{MEMBER}")) || !administers {
+        return access_denied("Not enough permissions to access: eventSubscriptions.UPDATE");
+    }
+    let Some(webhook) = body.get("webhook").and_then(Value::as_str) else {
+        return error(StatusCode::BAD_REQUEST, "webhook is required");
+    };
+    s.event_subscriptions.insert(key, webhook.to_owned());
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// `DELETE /rest/eventSubscriptions/{key}`: 404 when there is none.
+async fn delete_event_subscription(
+    State(state): State<Shared>,
+    Path(key): Path<String>,
+) -> Response {
+    match lock(&state).event_subscriptions.remove(&key) {
+        Some(_) => StatusCode::NO_CONTENT.into_response(),
+        None => error(StatusCode::NOT_FOUND, "no such subscription"),
+    }
 }
 
 /// `GET /rest/organizationAcls?q=roleAssignee&role=ADMINISTRATOR&state=APPROVED`: the member's

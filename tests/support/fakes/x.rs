@@ -193,6 +193,8 @@ struct XState {
     likes: Vec<String>,
     /// Posts handed out by the inbox's reads (X bills each).
     posts_read: usize,
+    /// Activity API subscriptions: `(subscription id, event type, filtered user id, webhook id)`.
+    activity: Vec<(String, String, String, String)>,
 }
 
 type Shared = Arc<Mutex<XState>>;
@@ -248,6 +250,7 @@ impl FakeX {
             hidden: Vec::new(),
             likes: Vec::new(),
             posts_read: 0,
+            activity: Vec::new(),
         }));
         let router = Router::new()
             .route("/2/oauth2/token", post(token))
@@ -263,6 +266,14 @@ impl FakeX {
             .route("/2/tweets/search/recent", get(search_recent))
             .route("/2/users/{id}/mentions", get(user_mentions))
             .route("/2/users/{id}/likes", post(like_tweet))
+            .route(
+                "/2/activity/subscriptions",
+                post(create_activity_subscription),
+            )
+            .route(
+                "/2/activity/subscriptions/{id}",
+                axum::routing::delete(delete_activity_subscription),
+            )
             .route("/2/media/upload/initialize", post(media_initialize))
             .route("/2/media/upload/{id}/append", post(media_append))
             .route("/2/media/upload/{id}/finalize", post(media_finalize))
@@ -510,6 +521,11 @@ impl FakeX {
     /// Hidden replies (`PUT /2/tweets/:id/hidden`).
     pub fn hidden(&self) -> Vec<String> {
         lock(&self.state).hidden.clone()
+    }
+
+    /// Activity API subscriptions: `(subscription id, event type, filtered user id, webhook id)`.
+    pub fn activity_subscriptions(&self) -> Vec<(String, String, String, String)> {
+        lock(&self.state).activity.clone()
     }
 
     /// Posts the brand liked.
@@ -1349,6 +1365,58 @@ async fn hide_reply(
 }
 
 /// `POST /2/users/:id/likes` `{"tweet_id"}`.
+/// `POST /2/activity/subscriptions` `{event_type, filter: {user_id}, webhook_id, tag}` ->
+/// `{"data": {"subscription_id"}}`: the token's own user only.
+async fn create_activity_subscription(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Some(refused) = unauthorized(&state, &headers) {
+        return refused;
+    }
+    let Ok(body) = serde_json::from_slice::<Value>(&body) else {
+        return invalid_request("the body is not JSON");
+    };
+    let (Some(event), Some(user), Some(webhook)) = (
+        body["event_type"].as_str(),
+        body["filter"]["user_id"].as_str(),
+        body["webhook_id"].as_str(),
+    ) else {
+        return invalid_request("event_type, filter.user_id and webhook_id are required");
+    };
+    if user != USER_ID {
+        return problem(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            "You can only subscribe to your own activity.",
+        );
+    }
+    let mut s = lock(&state);
+    let id = format!("sub-{}", s.activity.len() + 1);
+    s.activity
+        .push((id.clone(), event.into(), user.into(), webhook.into()));
+    axum::Json(json!({"data": {"subscription_id": id}})).into_response()
+}
+
+/// `DELETE /2/activity/subscriptions/{id}`.
+async fn delete_activity_subscription(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Some(refused) = unauthorized(&state, &headers) {
+        return refused;
+    }
+    let mut s = lock(&state);
+    let before = s.activity.len();
+    s.activity.retain(|a| a.0 != id);
+    if s.activity.len() == before {
+        return problem(StatusCode::NOT_FOUND, "Not Found", "No such subscription.");
+    }
+    axum::Json(json!({"data": {"deleted": true}})).into_response()
+}
+
 async fn like_tweet(
     State(state): State<Shared>,
     headers: HeaderMap,

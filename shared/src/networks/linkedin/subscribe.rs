@@ -4,7 +4,7 @@
 //! eventType:ORGANIZATION_SOCIAL_ACTION_NOTIFICATIONS)` with `{"webhook": url}`, made by an
 //! administrator of the page (`rw_organization_admin`), undone with `DELETE` of the same key.
 //! The developer application id is a deployment setting; the person is the token's member
-//! (`/v2/userinfo`). Member channels have no such notifications.
+//! (the `roleAssignee` of its administrator role). Member channels have no such notifications.
 
 use async_trait::async_trait;
 use serde::Deserialize;
@@ -18,9 +18,22 @@ const EVENT: &str = "ORGANIZATION_SOCIAL_ACTION_NOTIFICATIONS";
 const ORGANIZATION: &str = "urn:li:organization:";
 
 #[derive(Deserialize)]
-struct UserInfo {
-    sub: String,
+struct Roles {
+    #[serde(default)]
+    elements: Vec<Role>,
 }
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Role {
+    organization: String,
+    role_assignee: String,
+}
+
+/// The member's approved administrator roles (the same finder the connection uses).
+const ROLES: &str =
+    "/rest/organizationAcls?q=roleAssignee&role=ADMINISTRATOR&state=APPROVED&count=50";
+const PERSON: &str = "urn:li:person:";
 
 /// The subscription's key, Rest.li 2.0 (each URN percent-encoded).
 fn key(application: &str, person: &str, organization: &str) -> String {
@@ -54,12 +67,24 @@ impl Subscribe for LinkedinConnector {
             )
         })?;
         let mut session = Session::open(self, account).await?;
+        // The member whose token this is, as the page's administrator role names them: the
+        // Community Management app has no `openid` scope for `/v2/userinfo`.
         let response = session
             .send(Step::Read, |http| {
-                http.get(format!("{}/v2/userinfo", self.api_base))
+                http.get(format!("{}{ROLES}", self.api_base))
             })
             .await?;
-        let person = parse::<UserInfo>(response, Step::Read).await?.sub;
+        let roles = parse::<Roles>(response, Step::Read).await?;
+        let person = roles
+            .elements
+            .into_iter()
+            .find(|r| r.organization == organization)
+            .and_then(|r| r.role_assignee.strip_prefix(PERSON).map(str::to_owned))
+            .ok_or_else(|| {
+                PublishError::AuthExpired(format!(
+                    "the connected member no longer administers {organization}: connect the page again"
+                ))
+            })?;
         let key = key(application, &person, organization);
         let url = format!("{}/rest/eventSubscriptions/{key}", self.api_base);
         let body = json!({ "webhook": callback.url });
