@@ -80,21 +80,16 @@ impl FacebookConnector {
                 ("order", "reverse_chronological".to_owned()),
                 ("fields", COMMENT_FIELDS.to_owned()),
             ];
-            let items = match listing::pages(
+            let items = listing::pages_under(
                 &self.graph,
                 token,
-                &[post, "comments"],
+                post,
+                "comments",
                 query,
                 &seen,
                 "created_time",
             )
-            .await
-            {
-                Ok(items) => items,
-                // A deleted post has no comments any more; the others are still read.
-                Err(f) if f.is(100, 33) => continue,
-                Err(f) => return Err(f.error),
-            };
+            .await?;
             for item in &items {
                 let (Some(id), Some(at)) =
                     (text(item, "id"), item.get("created_time").and_then(time_of))

@@ -119,21 +119,16 @@ impl InstagramConnector {
         let mut newest = seen.clone();
         let mut read = InboxRead::default();
         for media in recent_posts.iter().take(MAX_THREADS) {
-            let items = match listing::pages(
+            let items = listing::pages_under(
                 graph,
                 token,
-                &[media, "comments"],
+                media,
+                "comments",
                 vec![("fields", COMMENT_FIELDS.to_owned())],
                 &seen,
                 "timestamp",
             )
-            .await
-            {
-                Ok(items) => items,
-                // A deleted media has no comments any more; the others are still read.
-                Err(f) if f.is(100, 33) => continue,
-                Err(f) => return Err(f.error),
-            };
+            .await?;
             let mut found = Vec::new();
             for comment in &items {
                 // A reply names the comment it is under, whether or not the answer says so.

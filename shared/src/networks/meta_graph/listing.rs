@@ -113,6 +113,25 @@ pub fn text<'v>(value: &'v Value, key: &str) -> Option<&'v str> {
     value.get(key).and_then(Value::as_str)
 }
 
+/// As [`pages`], for `edge` under one of the brand's posts (`[post, edge]`): a post deleted
+/// meanwhile (Graph error 100/33) has nothing under it any more, so its read is empty and the
+/// other posts are still read.
+pub async fn pages_under(
+    graph: &Graph,
+    token: &Secret,
+    post: &str,
+    edge: &str,
+    query: Vec<(&'static str, String)>,
+    seen: &Watermark,
+    time_field: &str,
+) -> Result<Vec<Value>, crate::networks::PublishError> {
+    match pages(graph, token, &[post, edge], query, seen, time_field).await {
+        Ok(items) => Ok(items),
+        Err(f) if f.is(100, 33) => Ok(Vec::new()),
+        Err(f) => Err(f.error),
+    }
+}
+
 /// Reads `path` (a list edge answering newest first) until a page holds an item the watermark
 /// has seen, or there is no next page; the first read takes one page. Returns every item of the
 /// pages read: the caller keeps the new ones (nested replies may be new under an old comment).

@@ -73,21 +73,16 @@ impl ThreadsConnector {
                 ("fields", FIELDS.to_owned()),
                 ("reverse", "true".to_owned()),
             ];
-            let items = match listing::pages(
+            let items = listing::pages_under(
                 self.graph(),
                 token,
-                &[post, "conversation"],
+                post,
+                "conversation",
                 query,
                 &seen,
                 "timestamp",
             )
-            .await
-            {
-                Ok(items) => items,
-                // A deleted post has no replies any more; the others are still read.
-                Err(f) if f.is(100, 33) => continue,
-                Err(f) => return Err(f.error),
-            };
+            .await?;
             for item in &items {
                 let (Some(id), Some(at)) =
                     (text(item, "id"), item.get("timestamp").and_then(time_of))
